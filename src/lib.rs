@@ -1,0 +1,14 @@
+//! Signet: a GitOps controller and CLI for signed Helm charts stored as OCI artifacts.
+//!
+//! The data flows one way through these modules:
+//! `api` (CRD types) → `registry` (OCI pull/push, auth) → `verify` (signature policy) →
+//! `chart` (load, values, dependencies) → `render` (Go templates, Helm functions) →
+//! `apply` (server-side apply, prune, health) → `controller` (reconcile, status), with `cli` beside it.
+//! `chart` and `render` live in the pure `signet-render` crate and are re-exported here.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod cli;
+pub mod tls;
+
+pub use signet_render as render;
