@@ -6,6 +6,7 @@
 //! functions (`include`, `tpl`, …) are registered by the layer above through the extension hooks.
 #![forbid(unsafe_code)]
 
+pub mod fmt;
 pub mod value;
 
 pub use value::{Func, FuncMap, Object, Value};
