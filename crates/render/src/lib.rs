@@ -3,3 +3,5 @@
 //!
 //! Pure: no network, no Kubernetes client, no async. The CLI and the controller both call it.
 #![forbid(unsafe_code)]
+
+pub mod chart;
