@@ -10,5 +10,6 @@
 pub mod api;
 pub mod cli;
 pub mod tls;
+pub mod verify;
 
 pub use signet_render as render;

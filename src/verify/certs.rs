@@ -1,0 +1,309 @@
+//! Signing certificates: parsing, the chain to a trust-root CA, Fulcio identity (SANs and the OIDC
+//! issuer extensions 1.3.6.1.4.1.57264.1.1 / .1.8) and embedded SCTs checked against CT log keys.
+
+use super::crypto::{self, PublicKey, hash_of_signature_oid};
+use super::der;
+use super::error::VerifyError;
+use super::trust_root::{CertificateAuthority, TrustRoot};
+use chrono::{DateTime, Utc};
+use x509_cert::Certificate;
+use x509_cert::der::{Decode, Encode};
+use x509_cert::ext::pkix::SubjectAltName;
+use x509_cert::ext::pkix::name::GeneralName;
+
+const OID_SAN: &str = "2.5.29.17";
+const OID_ISSUER_V1: &str = "1.3.6.1.4.1.57264.1.1";
+const OID_ISSUER_V2: &str = "1.3.6.1.4.1.57264.1.8";
+const OID_SCT_LIST: &str = "1.3.6.1.4.1.11129.2.4.2";
+/// DER of the SCT-list extension OID, to find it in a raw TBS.
+const SCT_OID_DER: &[u8] = &[
+    0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x02,
+];
+
+/// A parsed certificate with the parts verification needs.
+#[derive(Debug, Clone)]
+pub(crate) struct ParsedCert {
+    pub der: Vec<u8>,
+    pub tbs: Vec<u8>,
+    pub signature: Vec<u8>,
+    pub signature_oid: String,
+    pub key: PublicKey,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+    pub self_issued: bool,
+    /// URI and email subject alternative names.
+    pub sans: Vec<String>,
+    /// OIDC issuer from the Fulcio extensions (1.8 preferred, else 1.1).
+    pub oidc_issuer: Option<String>,
+    cert: Certificate,
+}
+
+fn to_utc(t: &x509_cert::time::Time) -> DateTime<Utc> {
+    let secs = t.to_unix_duration().as_secs() as i64;
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
+impl ParsedCert {
+    pub fn from_der(der_bytes: &[u8]) -> Result<Self, String> {
+        let cert =
+            Certificate::from_der(der_bytes).map_err(|e| format!("invalid certificate: {e}"))?;
+        let (tbs, signature) = der::split_certificate(der_bytes)?;
+        let tbs_cert = cert.tbs_certificate();
+        let spki = tbs_cert
+            .subject_public_key_info()
+            .to_der()
+            .map_err(|e| format!("certificate public key: {e}"))?;
+        let key = PublicKey::from_spki_der(&spki)?;
+        let validity = tbs_cert.validity();
+        let mut sans = Vec::new();
+        let mut oidc_issuer_v1 = None;
+        let mut oidc_issuer_v2 = None;
+        for ext in tbs_cert
+            .extensions()
+            .map(|e| e.as_slice())
+            .unwrap_or_default()
+        {
+            let value = ext.extn_value.as_bytes();
+            match ext.extn_id.to_string().as_str() {
+                OID_SAN => {
+                    let san = SubjectAltName::from_der(value)
+                        .map_err(|e| format!("subjectAltName: {e}"))?;
+                    for name in san.0 {
+                        match name {
+                            GeneralName::UniformResourceIdentifier(s) => sans.push(s.to_string()),
+                            GeneralName::Rfc822Name(s) => sans.push(s.to_string()),
+                            _ => {}
+                        }
+                    }
+                }
+                // Fulcio's first issuer extension holds the raw string, not DER.
+                OID_ISSUER_V1 => oidc_issuer_v1 = String::from_utf8(value.to_vec()).ok(),
+                OID_ISSUER_V2 => {
+                    oidc_issuer_v2 = x509_cert::der::asn1::Utf8StringRef::from_der(value)
+                        .ok()
+                        .map(|s| s.as_str().to_string())
+                }
+                _ => {}
+            }
+        }
+        Ok(ParsedCert {
+            der: der_bytes.to_vec(),
+            tbs,
+            signature,
+            signature_oid: cert.signature_algorithm().oid.to_string(),
+            key,
+            not_before: to_utc(&validity.not_before),
+            not_after: to_utc(&validity.not_after),
+            self_issued: tbs_cert.issuer() == tbs_cert.subject(),
+            sans,
+            oidc_issuer: oidc_issuer_v2.or(oidc_issuer_v1),
+            cert,
+        })
+    }
+
+    pub fn valid_at(&self, t: DateTime<Utc>) -> bool {
+        t >= self.not_before && t <= self.not_after
+    }
+
+    /// Checks that `issuer` signed this certificate.
+    pub fn signed_by(&self, issuer: &ParsedCert) -> bool {
+        issuer
+            .key
+            .verify(
+                &self.tbs,
+                &self.signature,
+                hash_of_signature_oid(&self.signature_oid),
+            )
+            .is_ok()
+    }
+
+    /// A human summary for error messages and results.
+    pub fn describe(&self) -> String {
+        format!(
+            "subject [{}] issuer {:?}",
+            self.sans.join(", "),
+            self.oidc_issuer.as_deref().unwrap_or("(none)")
+        )
+    }
+}
+
+/// Parses a chain leaf-first.
+fn parse_chain(chain: &[Vec<u8>]) -> Result<Vec<ParsedCert>, VerifyError> {
+    chain
+        .iter()
+        .map(|c| ParsedCert::from_der(c).map_err(|e| VerifyError::InvalidTrustRoot(e)))
+        .collect()
+}
+
+/// Finds the trust-root CA whose chain issued `leaf`. Time checks are separate ([`chain_valid_at`]).
+pub(crate) fn find_issuing_ca<'a>(
+    leaf: &ParsedCert,
+    root: &'a TrustRoot,
+) -> Result<(&'a CertificateAuthority, Vec<ParsedCert>), VerifyError> {
+    if root.certificate_authorities.is_empty() {
+        return Err(VerifyError::UntrustedChain(
+            "the trust root has no certificate authorities".into(),
+        ));
+    }
+    for ca in &root.certificate_authorities {
+        let chain = parse_chain(&ca.chain)?;
+        let Some(first) = chain.first() else { continue };
+        if !leaf.signed_by(first) {
+            continue;
+        }
+        if chain.windows(2).all(|w| w[0].signed_by(&w[1])) {
+            return Ok((ca, chain));
+        }
+    }
+    Err(VerifyError::UntrustedChain(format!(
+        "certificate ({}) is not issued by any certificate authority of the trust root",
+        leaf.describe()
+    )))
+}
+
+/// Whether the leaf, every CA certificate and the CA's trust window cover time `t`.
+pub(crate) fn chain_valid_at(
+    leaf: &ParsedCert,
+    ca: &CertificateAuthority,
+    chain: &[ParsedCert],
+    t: DateTime<Utc>,
+) -> bool {
+    leaf.valid_at(t) && ca.valid_at(t) && chain.iter().all(|c| c.valid_at(t))
+}
+
+/// Verifies that at least one embedded SCT is signed by a CT log of the trust root.
+pub(crate) fn verify_sct(
+    leaf: &ParsedCert,
+    issuer: &ParsedCert,
+    root: &TrustRoot,
+) -> Result<(), VerifyError> {
+    let ext = leaf
+        .cert
+        .tbs_certificate()
+        .extensions()
+        .and_then(|exts| exts.iter().find(|e| e.extn_id.to_string() == OID_SCT_LIST))
+        .ok_or_else(|| VerifyError::Sct("certificate has no embedded SCT".into()))?;
+    let (list, _) = der::read(ext.extn_value.as_bytes()).map_err(VerifyError::Sct)?;
+    if list.tag != 0x04 {
+        return Err(VerifyError::Sct(
+            "SCT list extension is not an OCTET STRING".into(),
+        ));
+    }
+    let scts = parse_sct_list(list.content).map_err(VerifyError::Sct)?;
+    let tbs = precert_tbs(&leaf.tbs).map_err(VerifyError::Sct)?;
+    let issuer_spki = issuer.key.spki_der.clone();
+    let issuer_key_hash = crypto::sha256(&issuer_spki);
+    let mut reasons = Vec::new();
+    for sct in scts {
+        let Some(log) = root.ctlogs.iter().find(|l| l.log_id == sct.log_id) else {
+            reasons.push(format!("SCT from unknown log {}", hex::encode(&sct.log_id)));
+            continue;
+        };
+        let mut signed = vec![0u8, 0u8];
+        signed.extend_from_slice(&sct.timestamp.to_be_bytes());
+        signed.extend_from_slice(&[0, 1]);
+        signed.extend_from_slice(&issuer_key_hash);
+        let len = tbs.len() as u32;
+        signed.extend_from_slice(&len.to_be_bytes()[1..]);
+        signed.extend_from_slice(&tbs);
+        signed.extend_from_slice(&(sct.extensions.len() as u16).to_be_bytes());
+        signed.extend_from_slice(&sct.extensions);
+        let hash = match sct.hash_alg {
+            4 => crypto::Hash::Sha256,
+            5 => crypto::Hash::Sha384,
+            6 => crypto::Hash::Sha512,
+            other => {
+                reasons.push(format!("SCT hash algorithm {other} unsupported"));
+                continue;
+            }
+        };
+        let when = DateTime::from_timestamp_millis(sct.timestamp as i64).unwrap_or_default();
+        if !log.valid_at(when) {
+            reasons.push("SCT time outside the CT log's validity".into());
+            continue;
+        }
+        match log.key.verify(&signed, &sct.signature, Some(hash)) {
+            Ok(()) => return Ok(()),
+            Err(e) => reasons.push(format!("SCT signature: {e}")),
+        }
+    }
+    Err(VerifyError::Sct(if reasons.is_empty() {
+        "empty SCT list".into()
+    } else {
+        reasons.join("; ")
+    }))
+}
+
+struct Sct {
+    log_id: Vec<u8>,
+    timestamp: u64,
+    extensions: Vec<u8>,
+    hash_alg: u8,
+    signature: Vec<u8>,
+}
+
+fn take<'a>(buf: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
+    if buf.len() < n {
+        return Err("truncated SCT".into());
+    }
+    let (head, tail) = buf.split_at(n);
+    *buf = tail;
+    Ok(head)
+}
+
+fn take_u16(buf: &mut &[u8]) -> Result<usize, String> {
+    let b = take(buf, 2)?;
+    Ok(u16::from_be_bytes([b[0], b[1]]) as usize)
+}
+
+fn parse_sct_list(data: &[u8]) -> Result<Vec<Sct>, String> {
+    let mut buf = data;
+    let total = take_u16(&mut buf)?;
+    let mut list = take(&mut buf, total)?;
+    let mut out = Vec::new();
+    while !list.is_empty() {
+        let len = take_u16(&mut list)?;
+        let mut s = take(&mut list, len)?;
+        let version = take(&mut s, 1)?[0];
+        if version != 0 {
+            continue;
+        }
+        let log_id = take(&mut s, 32)?.to_vec();
+        let ts = take(&mut s, 8)?;
+        let timestamp = u64::from_be_bytes(ts.try_into().map_err(|_| "SCT timestamp")?);
+        let ext_len = take_u16(&mut s)?;
+        let extensions = take(&mut s, ext_len)?.to_vec();
+        let algs = take(&mut s, 2)?;
+        let sig_len = take_u16(&mut s)?;
+        let signature = take(&mut s, sig_len)?.to_vec();
+        out.push(Sct {
+            log_id,
+            timestamp,
+            extensions,
+            hash_alg: algs[0],
+            signature,
+        });
+    }
+    Ok(out)
+}
+
+/// Rebuilds the precertificate TBS the CT log signed: the TBS without the SCT-list extension.
+fn precert_tbs(tbs: &[u8]) -> Result<Vec<u8>, String> {
+    let (tbs_tlv, _) = der::read(tbs)?;
+    let mut content = Vec::new();
+    for field in der::children(tbs_tlv.content)? {
+        if field.tag != 0xa3 {
+            content.extend_from_slice(field.raw);
+            continue;
+        }
+        let (exts, _) = der::read(field.content)?;
+        let mut kept = Vec::new();
+        for ext in der::children(exts.content)? {
+            if !ext.content.starts_with(SCT_OID_DER) {
+                kept.extend_from_slice(ext.raw);
+            }
+        }
+        content.extend(der::encode(0xa3, &der::encode(0x30, &kept)));
+    }
+    Ok(der::encode(0x30, &content))
+}

@@ -1,0 +1,473 @@
+//! One signature with everything that backs it (key or certificate, log entries, timestamps),
+//! whatever format it came in, and the check of that evidence against a compiled policy.
+
+use super::certs::{self, ParsedCert};
+use super::crypto::{PublicKey, sha256};
+use super::error::VerifyError;
+use super::policy::CompiledPolicy;
+use super::timestamp;
+use super::tlog::{self, TlogEntry};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// What was signed.
+#[derive(Debug, Clone)]
+pub(crate) enum SignedContent {
+    /// A plain signature over the artifact bytes; `digest` is the SHA-256 the bundle claims.
+    Message {
+        signature: Vec<u8>,
+        claimed_sha256: Option<Vec<u8>>,
+    },
+    /// A DSSE envelope whose in-toto statement names the artifact as subject.
+    Dsse {
+        payload_type: String,
+        payload: Vec<u8>,
+        signatures: Vec<Vec<u8>>,
+    },
+}
+
+/// Who signed: a certificate (with optional bundle-supplied chain) or a bare key.
+#[derive(Debug, Clone)]
+pub(crate) enum SignerMaterial {
+    Certificate { leaf: Vec<u8>, chain: Vec<Vec<u8>> },
+    PublicKey,
+}
+
+/// A signature and its evidence.
+#[derive(Debug, Clone)]
+pub(crate) struct Evidence {
+    pub content: SignedContent,
+    pub material: SignerMaterial,
+    pub tlog_entries: Vec<TlogEntry>,
+    pub timestamps: Vec<Vec<u8>>,
+    /// Bundles v0.2+ must carry inclusion proofs; v0.1 and cosign's annotations inclusion promises.
+    pub require_inclusion_proof: bool,
+}
+
+/// A signer of the policy that this evidence satisfies.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub enum SignerId {
+    /// Index into the policy's public keys.
+    Key(usize),
+    /// Index into the policy's identities.
+    Identity(usize),
+}
+
+/// The outcome for one piece of evidence.
+#[derive(Debug, Clone)]
+pub(crate) struct EvidenceOk {
+    pub signers: Vec<SignerId>,
+    pub description: String,
+    pub log_indexes: Vec<i64>,
+}
+
+fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "DSSEv1 {} {} {} ",
+        payload_type.len(),
+        payload_type,
+        payload.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(payload);
+    out
+}
+
+impl Evidence {
+    /// The bytes the signing key signed, and the signature bytes (the first DSSE signature).
+    fn signed_message(&self, artifact: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
+        match &self.content {
+            SignedContent::Message { signature, .. } => {
+                (artifact.to_vec(), vec![signature.clone()])
+            }
+            SignedContent::Dsse {
+                payload_type,
+                payload,
+                signatures,
+            } => (pae(payload_type, payload), signatures.clone()),
+        }
+    }
+
+    /// Verifies this evidence as a signature over `artifact`.
+    pub fn verify(
+        &self,
+        artifact: &[u8],
+        policy: &CompiledPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<EvidenceOk, VerifyError> {
+        let artifact_sha256 = sha256(artifact);
+        let (message, signatures) = self.signed_message(artifact);
+        if signatures.is_empty() {
+            return Err(VerifyError::Malformed(
+                "envelope carries no signature".into(),
+            ));
+        }
+
+        // 1. The signing key: from a chained certificate or from the policy's keys.
+        let mut cert_state = None;
+        let mut signers = Vec::new();
+        let verifying_keys: Vec<(Option<usize>, PublicKey)> = match &self.material {
+            SignerMaterial::Certificate { leaf, chain } => {
+                let leaf = ParsedCert::from_der(leaf).map_err(VerifyError::Malformed)?;
+                for extra in chain {
+                    let c = ParsedCert::from_der(extra).map_err(VerifyError::Malformed)?;
+                    if c.self_issued {
+                        return Err(VerifyError::UntrustedChain(
+                            "the signature's certificate chain includes a root certificate".into(),
+                        ));
+                    }
+                }
+                let (ca, ca_chain) = certs::find_issuing_ca(&leaf, &policy.trust_root)?;
+                let key = leaf.key.clone();
+                cert_state = Some((leaf, ca, ca_chain));
+                vec![(None, key)]
+            }
+            SignerMaterial::PublicKey => policy
+                .keys
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(i, k)| (Some(i), k))
+                .collect(),
+        };
+        if verifying_keys.is_empty() {
+            return Err(VerifyError::KeyMismatch);
+        }
+
+        // 2. The signature itself.
+        let mut verified_key = None;
+        for (index, key) in &verifying_keys {
+            if signatures
+                .iter()
+                .any(|s| key.verify(&message, s, None).is_ok())
+            {
+                if let Some(i) = index {
+                    signers.push(SignerId::Key(*i));
+                }
+                verified_key.get_or_insert_with(|| key.clone());
+            }
+        }
+        let Some(verified_key) = verified_key else {
+            return Err(match self.material {
+                SignerMaterial::PublicKey => VerifyError::KeyMismatch,
+                SignerMaterial::Certificate { .. } => VerifyError::BadSignature(
+                    "the signature does not verify with the certificate's key".into(),
+                ),
+            });
+        };
+        self.check_subject(&artifact_sha256)?;
+
+        // 3. Transparency-log entries, each matching this signature.
+        let mut times = Vec::new();
+        let mut log_indexes = Vec::new();
+        if policy.require_tlog && self.tlog_entries.is_empty() {
+            return Err(VerifyError::Tlog(
+                "no transparency log entry (tlog is required)".into(),
+            ));
+        }
+        for entry in &self.tlog_entries {
+            let verified =
+                tlog::verify_entry(entry, &policy.trust_root, self.require_inclusion_proof, now)?;
+            self.check_body(
+                &verified.body,
+                &signatures,
+                &verified_key,
+                artifact,
+                &artifact_sha256,
+            )?;
+            if let Some(kv) = &entry.kind_version {
+                let kind = verified
+                    .body
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let version = verified
+                    .body
+                    .get("apiVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if kv.kind != kind || kv.version != version {
+                    return Err(VerifyError::Tlog(format!(
+                        "entry kindVersion {}/{} does not match its body {kind}/{version}",
+                        kv.kind, kv.version
+                    )));
+                }
+            }
+            log_indexes.push(verified.log_index);
+            times.extend(verified.integrated_time);
+        }
+
+        // 4. RFC 3161 timestamps over the signature.
+        for token in &self.timestamps {
+            let sig = signatures.first().map(Vec::as_slice).unwrap_or_default();
+            times.push(timestamp::verify_timestamp(token, sig, &policy.trust_root)?);
+        }
+
+        // 5. Certificates: validity at every verified time, SCT, identity.
+        let description;
+        if let Some((leaf, ca, ca_chain)) = &cert_state {
+            if times.is_empty() {
+                if policy.require_tlog {
+                    return Err(VerifyError::NoVerifiedTime(
+                        "no transparency-log integrated time or timestamp proves when the certificate was used".into(),
+                    ));
+                }
+                // Without any proof of signing time the certificate must be valid now.
+                times.push(now);
+            }
+            for t in &times {
+                if !certs::chain_valid_at(leaf, ca, ca_chain, *t) {
+                    return Err(VerifyError::CertificateExpired(format!(
+                        "certificate valid {} to {}, signing time {t}",
+                        leaf.not_before, leaf.not_after
+                    )));
+                }
+            }
+            if policy.require_sct {
+                let issuer = ca_chain.first().ok_or_else(|| {
+                    VerifyError::UntrustedChain("certificate authority without certificates".into())
+                })?;
+                certs::verify_sct(leaf, issuer, &policy.trust_root)?;
+            }
+            let issuer = leaf.oidc_issuer.clone().unwrap_or_default();
+            for (i, id) in policy.identities.iter().enumerate() {
+                if id.issuer.matches(&issuer) && leaf.sans.iter().any(|s| id.subject.matches(s)) {
+                    signers.push(SignerId::Identity(i));
+                }
+            }
+            if signers.is_empty() {
+                let wanted: Vec<String> = policy
+                    .identities
+                    .iter()
+                    .map(|id| format!("issuer {} subject {}", id.spec.issuer, id.spec.subject))
+                    .collect();
+                return Err(VerifyError::IdentityMismatch(format!(
+                    "certificate has {}; policy wants {}",
+                    leaf.describe(),
+                    if wanted.is_empty() {
+                        "a public key".to_string()
+                    } else {
+                        wanted.join(" or ")
+                    }
+                )));
+            }
+            description = format!("certificate {}", leaf.describe());
+        } else {
+            description = format!(
+                "public key sha256:{}",
+                hex::encode(sha256(&verified_key.spki_der))
+            );
+        }
+        Ok(EvidenceOk {
+            signers,
+            description,
+            log_indexes,
+        })
+    }
+
+    /// For DSSE: the statement's subject must name the artifact digest; for message signatures the
+    /// claimed digest must be the artifact's.
+    fn check_subject(&self, artifact_sha256: &[u8; 32]) -> Result<(), VerifyError> {
+        let expected = format!("sha256:{}", hex::encode(artifact_sha256));
+        match &self.content {
+            SignedContent::Message {
+                claimed_sha256: Some(claimed),
+                ..
+            } if claimed != artifact_sha256 => Err(VerifyError::DigestMismatch {
+                expected,
+                signed: format!("sha256:{}", hex::encode(claimed)),
+            }),
+            SignedContent::Message { .. } => Ok(()),
+            SignedContent::Dsse { payload, .. } => {
+                let statement: Value = serde_json::from_slice(payload).map_err(|e| {
+                    VerifyError::Malformed(format!("DSSE payload is not JSON: {e}"))
+                })?;
+                let subjects = statement
+                    .get("subject")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let hexd = hex::encode(artifact_sha256);
+                let named: Vec<String> = subjects
+                    .iter()
+                    .filter_map(|s| s.pointer("/digest/sha256").and_then(Value::as_str))
+                    .map(|d| format!("sha256:{d}"))
+                    .collect();
+                if named.iter().any(|d| d[7..] == hexd) {
+                    Ok(())
+                } else {
+                    Err(VerifyError::DigestMismatch {
+                        expected,
+                        signed: if named.is_empty() {
+                            "(no subject)".into()
+                        } else {
+                            named.join(", ")
+                        },
+                    })
+                }
+            }
+        }
+    }
+
+    /// The log entry must record this very signature, key and content.
+    fn check_body(
+        &self,
+        body: &Value,
+        signatures: &[Vec<u8>],
+        key: &PublicKey,
+        artifact: &[u8],
+        artifact_sha256: &[u8; 32],
+    ) -> Result<(), VerifyError> {
+        let mismatch = |what: &str| {
+            Err(VerifyError::Tlog(format!(
+                "log entry does not match the signature: {what}"
+            )))
+        };
+        let std_b64 = |v: Option<&Value>| -> Option<Vec<u8>> {
+            v.and_then(Value::as_str)
+                .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+        };
+        let kind = body.get("kind").and_then(Value::as_str).unwrap_or_default();
+        let version = body
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let spec = body.get("spec").cloned().unwrap_or(Value::Null);
+        let material_ok = |verifier_der: Option<Vec<u8>>| -> bool {
+            let Some(der) = verifier_der else {
+                return false;
+            };
+            match &self.material {
+                SignerMaterial::Certificate { leaf, .. } => &der == leaf,
+                SignerMaterial::PublicKey => der == key.spki_der,
+            }
+        };
+        // PEM in base64 (v1 entries) → DER of its first block.
+        let pem_b64 = |v: Option<&Value>| -> Option<Vec<u8>> {
+            let pem = std_b64(v)?;
+            let text = String::from_utf8(pem).ok()?;
+            super::crypto::pem_blocks(&text)
+                .into_iter()
+                .next()
+                .map(|(_, der)| der)
+        };
+        match (kind, version, &self.content) {
+            ("hashedrekord", "0.0.1", SignedContent::Message { .. }) => {
+                let hash = spec
+                    .pointer("/data/hash/value")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if hash != hex::encode(artifact_sha256) {
+                    return mismatch("artifact digest");
+                }
+                let sig = std_b64(spec.pointer("/signature/content"));
+                if !sig.is_some_and(|s| signatures.contains(&s)) {
+                    return mismatch("signature");
+                }
+                if !material_ok(pem_b64(spec.pointer("/signature/publicKey/content"))) {
+                    return mismatch("certificate or key");
+                }
+                Ok(())
+            }
+            ("hashedrekord", "0.0.2", SignedContent::Message { .. }) => {
+                let s = spec.get("hashedRekordV002").cloned().unwrap_or(Value::Null);
+                if std_b64(s.pointer("/data/digest")).as_deref() != Some(&artifact_sha256[..]) {
+                    return mismatch("artifact digest");
+                }
+                if !std_b64(s.pointer("/signature/content"))
+                    .is_some_and(|sig| signatures.contains(&sig))
+                {
+                    return mismatch("signature");
+                }
+                let verifier = std_b64(s.pointer("/signature/verifier/x509Certificate/rawBytes"))
+                    .or_else(|| std_b64(s.pointer("/signature/verifier/publicKey/rawBytes")));
+                if !material_ok(verifier) {
+                    return mismatch("certificate or key");
+                }
+                Ok(())
+            }
+            ("dsse", "0.0.1", SignedContent::Dsse { payload, .. }) => {
+                let hash = spec
+                    .pointer("/payloadHash/value")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if hash != hex::encode(sha256(payload)) {
+                    return mismatch("payload digest");
+                }
+                let entries = spec
+                    .get("signatures")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let ok = entries.iter().any(|e| {
+                    std_b64(e.get("signature")).is_some_and(|s| signatures.contains(&s))
+                        && material_ok(pem_b64(e.get("verifier")))
+                });
+                if ok {
+                    Ok(())
+                } else {
+                    mismatch("signature or verifier")
+                }
+            }
+            ("dsse", "0.0.2", SignedContent::Dsse { payload, .. }) => {
+                let s = spec.get("dsseV002").cloned().unwrap_or(Value::Null);
+                if std_b64(s.pointer("/payloadHash/digest")).as_deref()
+                    != Some(&sha256(payload)[..])
+                {
+                    return mismatch("payload digest");
+                }
+                let entries = s
+                    .get("signatures")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let ok = entries.iter().any(|e| {
+                    std_b64(e.get("content")).is_some_and(|sig| signatures.contains(&sig))
+                        && material_ok(
+                            std_b64(e.pointer("/verifier/x509Certificate/rawBytes"))
+                                .or_else(|| std_b64(e.pointer("/verifier/publicKey/rawBytes"))),
+                        )
+                });
+                if ok {
+                    Ok(())
+                } else {
+                    mismatch("signature or verifier")
+                }
+            }
+            ("intoto", "0.0.2", SignedContent::Dsse { payload, .. }) => {
+                let hash = spec
+                    .pointer("/content/payloadHash/value")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if hash != hex::encode(sha256(payload)) {
+                    return mismatch("payload digest");
+                }
+                let entries = spec
+                    .pointer("/content/envelope/signatures")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                // intoto v0.0.2 stores the signature base64-encoded twice.
+                let ok = entries.iter().any(|e| {
+                    let sig = std_b64(e.get("sig")).and_then(|once| {
+                        base64::engine::general_purpose::STANDARD.decode(once).ok()
+                    });
+                    sig.is_some_and(|s| signatures.contains(&s))
+                        && material_ok(pem_b64(e.get("publicKey")))
+                });
+                if ok {
+                    Ok(())
+                } else {
+                    mismatch("signature or verifier")
+                }
+            }
+            _ => {
+                let _ = artifact;
+                Err(VerifyError::Tlog(format!(
+                    "log entry of kind {kind}/{version} does not record this kind of signature"
+                )))
+            }
+        }
+    }
+}
