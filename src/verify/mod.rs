@@ -11,6 +11,7 @@ mod crypto;
 mod der;
 mod error;
 mod evidence;
+pub mod keys;
 mod policy;
 mod timestamp;
 mod tlog;
