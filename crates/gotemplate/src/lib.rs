@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod fmt;
+pub mod sprig;
 pub mod value;
 
 pub use value::{Func, FuncMap, Object, Value};

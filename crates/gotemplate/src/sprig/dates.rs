@@ -1,0 +1,3 @@
+//! placeholder
+use crate::value::FuncMap;
+pub(super) fn register(_m: &mut FuncMap) {}

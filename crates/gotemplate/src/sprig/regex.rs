@@ -1,0 +1,140 @@
+//! Sprig's regular-expression functions over Go's RE2 syntax, which the `regex` crate shares
+//! (both guarantee linear time). The `must*` variants return the compile error; the others panic
+//! with Go's `regexp: Compile(…)` text, which the template engine reports the same way, except
+//! `regexMatch`, which Sprig lets answer false.
+
+use regex::{NoExpand, Regex};
+
+use super::args;
+use super::fixed;
+use crate::value::{FuncMap, Value};
+
+pub(super) fn register(m: &mut FuncMap) {
+    fixed(m, "regexMatch", 2, |a| {
+        let (re, s) = (args::string(&a[0])?, args::string(&a[1])?);
+        Ok(Value::Bool(compile(&re).is_ok_and(|r| r.is_match(&s))))
+    });
+    fixed(m, "mustRegexMatch", 2, |a| {
+        let (re, s) = (args::string(&a[0])?, args::string(&a[1])?);
+        Ok(Value::Bool(compile(&re)?.is_match(&s)))
+    });
+    for name in ["regexFindAll", "mustRegexFindAll"] {
+        fixed(m, name, 3, |a| {
+            let (re, s) = (args::string(&a[0])?, args::string(&a[1])?);
+            let n = args::int(&a[2])?;
+            let re = compile(&re)?;
+            if n == 0 {
+                return Ok(Value::list(Vec::new()));
+            }
+            let limit = if n < 0 { usize::MAX } else { n as usize };
+            Ok(args::string_list(
+                re.find_iter(&s).take(limit).map(|m| m.as_str().to_string()),
+            ))
+        });
+    }
+    for name in ["regexFind", "mustRegexFind"] {
+        fixed(m, name, 2, |a| {
+            let (re, s) = (args::string(&a[0])?, args::string(&a[1])?);
+            let found = compile(&re)?.find(&s).map(|m| m.as_str().to_string());
+            Ok(found.unwrap_or_default().into())
+        });
+    }
+    for name in ["regexReplaceAll", "mustRegexReplaceAll"] {
+        fixed(m, name, 3, |a| {
+            let (re, s, repl) = (
+                args::string(&a[0])?,
+                args::string(&a[1])?,
+                args::string(&a[2])?,
+            );
+            Ok(compile(&re)?.replace_all(&s, &*repl).into_owned().into())
+        });
+    }
+    for name in ["regexReplaceAllLiteral", "mustRegexReplaceAllLiteral"] {
+        fixed(m, name, 3, |a| {
+            let (re, s, repl) = (
+                args::string(&a[0])?,
+                args::string(&a[1])?,
+                args::string(&a[2])?,
+            );
+            Ok(compile(&re)?
+                .replace_all(&s, NoExpand(&repl))
+                .into_owned()
+                .into())
+        });
+    }
+    for name in ["regexSplit", "mustRegexSplit"] {
+        fixed(m, name, 3, |a| {
+            let (re, s) = (args::string(&a[0])?, args::string(&a[1])?);
+            let n = args::int(&a[2])?;
+            let re = compile(&re)?;
+            Ok(args::string_list(go_regex_split(&re, &s, n)))
+        });
+    }
+    fixed(m, "regexQuoteMeta", 1, |a| {
+        Ok(quote_meta(&args::string(&a[0])?).into())
+    });
+}
+
+fn compile(expr: &str) -> Result<Regex, String> {
+    Regex::new(expr).map_err(|e| {
+        let detail = e.to_string();
+        let last = detail
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .next_back()
+            .unwrap_or("")
+            .trim_start_matches("error: ")
+            .to_string();
+        format!("regexp: Compile(`{expr}`): error parsing regexp: {last}")
+    })
+}
+
+/// Go's `regexp.QuoteMeta` (a narrower set than `regex::escape`).
+fn quote_meta(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 2);
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Go's `(*Regexp).Split`.
+fn go_regex_split(re: &Regex, s: &str, n: i64) -> Vec<String> {
+    if n == 0 {
+        return Vec::new();
+    }
+    if !re.as_str().is_empty() && s.is_empty() {
+        return vec![String::new()];
+    }
+    let mut out = Vec::new();
+    let (mut beg, mut end) = (0usize, 0usize);
+    for m in re.find_iter(s) {
+        if n > 0 && out.len() as i64 == n - 1 {
+            break;
+        }
+        end = m.start();
+        if m.end() != 0 {
+            out.push(s[beg..end].to_string());
+        }
+        beg = m.end();
+    }
+    if end != s.len() {
+        out.push(s[beg..].to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_follows_go() {
+        let re = compile("/").unwrap();
+        assert_eq!(go_regex_split(&re, "foo//bar", -1), vec!["foo", "", "bar"]);
+        assert_eq!(go_regex_split(&re, "foo/bar/baz", 2), vec!["foo", "bar/baz"]);
+    }
+}
