@@ -5,3 +5,6 @@
 #![forbid(unsafe_code)]
 
 pub mod chart;
+
+pub mod values;
+pub mod yaml;

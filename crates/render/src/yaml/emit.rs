@@ -1,0 +1,950 @@
+//! `toYaml` byte for byte as Helm prints it: `sigs.k8s.io/yaml.Marshal` = `json.Marshal`, then the
+//! JSON read back by go-yaml v2 and written by go-yaml v2's emitter (a port of libyaml's).
+//!
+//! The JSON round trip decides the scalar types (a float `1e6` becomes the integer `1000000`, a
+//! float `1234567.5` prints `1.2345675e+06`); go-yaml's key order is its "natural" sort (digit runs
+//! compare as numbers); the emitter decides quoting, block scalars and 80-column folding.
+
+use std::cmp::Ordering;
+
+use signet_gotemplate::Value;
+
+use super::json::go_json_float;
+use super::resolve::{Resolved, is_base60_float, resolve_plain};
+
+const BEST_INDENT: i64 = 2;
+const BEST_WIDTH: i64 = 80;
+
+/// Which go-yaml the output should match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    /// `sigs.k8s.io/yaml.Marshal` (JSON round trip, go-yaml v2): Helm's `toYaml`.
+    HelmToYaml,
+    /// go-yaml v3 `Encoder` with `SetIndent(2)` on the raw values: Helm's `toYamlPretty`.
+    Pretty,
+}
+
+/// A node ready to emit: scalars already carry their text and whether it is a string.
+#[derive(Debug)]
+enum YNode {
+    /// Non-string scalar text (`null`, `true`, `12`, `1.5`), always plain.
+    Plain(String),
+    Str(String),
+    Seq(Vec<YNode>),
+    Map(Vec<(String, YNode)>),
+}
+
+/// Helm's `toYaml` without the trailing-newline trim: the full `yaml.Marshal` output.
+pub fn marshal(v: &Value) -> Result<String, String> {
+    marshal_flavor(v, Flavor::HelmToYaml)
+}
+
+/// go-yaml output for `v` in the given flavor.
+pub fn marshal_flavor(v: &Value, flavor: Flavor) -> Result<String, String> {
+    let node = to_node(v, flavor)?;
+    let mut e = Emitter::new(flavor);
+    e.emit_node(&node, Ctx::ROOT);
+    e.document_end();
+    Ok(e.out)
+}
+
+fn to_node(v: &Value, flavor: Flavor) -> Result<YNode, String> {
+    Ok(match v {
+        Value::Nil => YNode::Plain("null".into()),
+        Value::Bool(b) => YNode::Plain(b.to_string()),
+        Value::Int(i) | Value::Int64(i) => YNode::Plain(i.to_string()),
+        Value::Uint(u) => YNode::Plain(u.to_string()),
+        Value::Float(f) => match flavor {
+            Flavor::HelmToYaml => {
+                // What go-yaml reads back from the JSON number.
+                let json = go_json_float(*f)?;
+                match resolve_plain(&json) {
+                    Resolved::Int(i) => YNode::Plain(i.to_string()),
+                    Resolved::Uint(u) => YNode::Plain(u.to_string()),
+                    Resolved::Float(g) => YNode::Plain(yaml_float(g)),
+                    _ => YNode::Plain(json),
+                }
+            }
+            Flavor::Pretty => YNode::Plain(yaml_float(*f)),
+        },
+        Value::String(s) => YNode::Str(s.to_string()),
+        Value::List(l) => YNode::Seq(
+            l.borrow()
+                .iter()
+                .map(|x| to_node(x, flavor))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Map(m) => {
+            let mut entries: Vec<(String, YNode)> = m
+                .borrow()
+                .iter()
+                .map(|(k, x)| Ok((k.clone(), to_node(x, flavor)?)))
+                .collect::<Result<_, String>>()?;
+            sort_keys(&mut entries);
+            YNode::Map(entries)
+        }
+        Value::Object(o) => match o.to_data() {
+            Some(d) => to_node(&d, flavor)?,
+            None => YNode::Str(o.go_string()),
+        },
+    })
+}
+
+/// go-yaml's float text: `strconv.FormatFloat(f, 'g', -1, 64)` with YAML's names for the specials.
+fn yaml_float(f: f64) -> String {
+    if f.is_nan() {
+        ".nan".into()
+    } else if f.is_infinite() {
+        if f > 0.0 { ".inf".into() } else { "-.inf".into() }
+    } else {
+        format_float_g(f, false)
+    }
+}
+
+/// Sorts keys with go-yaml's `keyList.Less`. An insertion sort: it never panics on the comparator's
+/// few intransitive corner cases, and for small maps matches Go's sort exactly.
+fn sort_keys(entries: &mut [(String, YNode)]) {
+    for i in 1..entries.len() {
+        let mut j = i;
+        while j > 0 && key_less(&entries[j].0, &entries[j - 1].0) {
+            entries.swap(j, j - 1);
+            j -= 1;
+        }
+    }
+}
+
+/// go-yaml's `keyList.Less` for two string keys: letters after non-letters, digit runs compared
+/// as numbers, otherwise rune order.
+pub fn key_less(a: &str, b: &str) -> bool {
+    let ar: Vec<char> = a.chars().collect();
+    let br: Vec<char> = b.chars().collect();
+    let mut i = 0;
+    while i < ar.len() && i < br.len() {
+        if ar[i] == br[i] {
+            i += 1;
+            continue;
+        }
+        let al = ar[i].is_alphabetic();
+        let bl = br[i].is_alphabetic();
+        if al && bl {
+            return ar[i] < br[i];
+        }
+        if al || bl {
+            return bl;
+        }
+        let (mut an, mut bn): (i64, i64) = (0, 0);
+        if ar[i] == '0' || br[i] == '0' {
+            let mut j = i;
+            while j > 0 && ar[j - 1].is_ascii_digit() {
+                j -= 1;
+                if ar[j] != '0' {
+                    an = 1;
+                    bn = 1;
+                    break;
+                }
+            }
+        }
+        let mut ai = i;
+        while ai < ar.len() && ar[ai].is_ascii_digit() {
+            an = an.wrapping_mul(10).wrapping_add(ar[ai] as i64 - '0' as i64);
+            ai += 1;
+        }
+        let mut bi = i;
+        while bi < br.len() && br[bi].is_ascii_digit() {
+            bn = bn.wrapping_mul(10).wrapping_add(br[bi] as i64 - '0' as i64);
+            bi += 1;
+        }
+        if an != bn {
+            return an < bn;
+        }
+        if ai != bi {
+            return ai < bi;
+        }
+        return ar[i] < br[i];
+    }
+    ar.len() < br.len()
+}
+
+/// Ordering helper for callers that sort other things the go-yaml way.
+pub fn key_cmp(a: &str, b: &str) -> Ordering {
+    if key_less(a, b) {
+        Ordering::Less
+    } else if key_less(b, a) {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
+    }
+}
+
+/// Shortest decimal digits and exponent of a float (like Go's `strconv` shortest mode).
+pub struct FloatParts {
+    neg: bool,
+    digits: Vec<u8>,
+    /// Position of the decimal point relative to the digits (Go's `dp`).
+    dp: i64,
+}
+
+/// Splits `f` into shortest round-trip digits; `as_f32` uses float32 precision.
+pub fn float_parts(f: f64, as_f32: bool) -> FloatParts {
+    let s = if as_f32 {
+        format!("{:e}", f as f32)
+    } else {
+        format!("{:e}", f)
+    };
+    let (mant, exp) = s.split_once('e').unwrap_or((s.as_str(), "0"));
+    let neg = mant.starts_with('-');
+    let digits: Vec<u8> = mant.bytes().filter(u8::is_ascii_digit).collect();
+    let exp: i64 = exp.parse().unwrap_or(0);
+    let zero = digits.iter().all(|&d| d == b'0');
+    FloatParts {
+        neg,
+        digits: if zero { vec![b'0'] } else { digits },
+        dp: if zero { 1 } else { exp + 1 },
+    }
+}
+
+impl FloatParts {
+    /// Go's `'e'` format with shortest precision: `1.5e+06`, `1e-07`.
+    pub fn fmt_e(&self) -> String {
+        let mut s = String::new();
+        if self.neg {
+            s.push('-');
+        }
+        s.push(self.digits[0] as char);
+        if self.digits.len() > 1 {
+            s.push('.');
+            s.extend(self.digits[1..].iter().map(|&d| d as char));
+        }
+        let exp = if self.digits == b"0" { 0 } else { self.dp - 1 };
+        s.push('e');
+        s.push(if exp < 0 { '-' } else { '+' });
+        let a = exp.abs();
+        if a < 10 {
+            s.push('0');
+        }
+        s.push_str(&a.to_string());
+        s
+    }
+
+    /// Go's `'f'` format with shortest precision.
+    pub fn fmt_f(&self) -> String {
+        let mut s = String::new();
+        if self.neg {
+            s.push('-');
+        }
+        let nd = self.digits.len() as i64;
+        if self.dp <= 0 {
+            s.push('0');
+            s.push('.');
+            for _ in 0..(-self.dp) {
+                s.push('0');
+            }
+            s.extend(self.digits.iter().map(|&d| d as char));
+        } else if self.dp >= nd {
+            s.extend(self.digits.iter().map(|&d| d as char));
+            for _ in 0..(self.dp - nd) {
+                s.push('0');
+            }
+        } else {
+            let (a, b) = self.digits.split_at(self.dp as usize);
+            s.extend(a.iter().map(|&d| d as char));
+            s.push('.');
+            s.extend(b.iter().map(|&d| d as char));
+        }
+        s
+    }
+}
+
+/// `strconv.FormatFloat(f, 'g', -1, 64 or 32)`: exponent form when the exponent is below -4 or at
+/// least 6 (`1e+06`, `1.2345675e+06`), plain decimals otherwise.
+pub fn format_float_g(f: f64, as_f32: bool) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    let p = float_parts(f, as_f32);
+    let exp = p.dp - 1;
+    // Go's shortest mode decides with precision 6.
+    let eprec = 6;
+    if p.digits == b"0" {
+        return p.fmt_f();
+    }
+    if exp < -4 || exp >= eprec {
+        p.fmt_e()
+    } else {
+        p.fmt_f()
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Ctx {
+    root: bool,
+    sequence: bool,
+    mapping: bool,
+    simple_key: bool,
+}
+
+impl Ctx {
+    const ROOT: Ctx = Ctx {
+        root: true,
+        sequence: false,
+        mapping: false,
+        simple_key: false,
+    };
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Style {
+    Plain,
+    Single,
+    Double,
+    Literal,
+}
+
+/// libyaml's `yaml_emitter_analyze_scalar` result.
+#[derive(Default)]
+struct Analysis {
+    multiline: bool,
+    flow_plain_allowed: bool,
+    block_plain_allowed: bool,
+    single_quoted_allowed: bool,
+    block_allowed: bool,
+}
+
+struct Emitter {
+    flavor: Flavor,
+    out: String,
+    column: i64,
+    indent: i64,
+    indents: Vec<i64>,
+    whitespace: bool,
+    indention: bool,
+    open_ended: bool,
+    flow_level: i64,
+    mapping_context: bool,
+    simple_key_context: bool,
+    root_context: bool,
+}
+
+fn is_break(c: char) -> bool {
+    matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+fn is_blank(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+
+/// go-yaml's `is_printable` (with unicode output on): BMP only, no BOM, no U+FFFE/U+FFFF.
+fn is_printable(c: char) -> bool {
+    let u = c as u32;
+    u == 0x0A
+        || (0x20..=0x7E).contains(&u)
+        || (0xA0..=0xD7FF).contains(&u)
+        || ((0xE000..=0xFFFD).contains(&u) && u != 0xFEFF)
+}
+
+fn analyze(value: &str) -> Analysis {
+    if value.is_empty() {
+        return Analysis {
+            multiline: false,
+            flow_plain_allowed: false,
+            block_plain_allowed: true,
+            single_quoted_allowed: true,
+            block_allowed: false,
+        };
+    }
+    let chars: Vec<char> = value.chars().collect();
+    let (mut block_indicators, mut flow_indicators) = (false, false);
+    if value.starts_with("---") || value.starts_with("...") {
+        block_indicators = true;
+        flow_indicators = true;
+    }
+    let (mut line_breaks, mut special_characters) = (false, false);
+    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
+        (false, false, false, false);
+    let (mut break_space, mut space_break) = (false, false);
+    let (mut previous_space, mut previous_break) = (false, false);
+    let mut preceded_by_whitespace = true;
+    let n = chars.len();
+    for i in 0..n {
+        let c = chars[i];
+        let followed_by_whitespace = i + 1 >= n || is_blank(chars[i + 1]) || is_break(chars[i + 1]);
+        if i == 0 {
+            match c {
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
+                | '%' | '@' | '`' => {
+                    flow_indicators = true;
+                    block_indicators = true;
+                }
+                '?' | ':' => {
+                    flow_indicators = true;
+                    if followed_by_whitespace {
+                        block_indicators = true;
+                    }
+                }
+                '-' if followed_by_whitespace => {
+                    flow_indicators = true;
+                    block_indicators = true;
+                }
+                _ => {}
+            }
+        } else {
+            match c {
+                ',' | '?' | '[' | ']' | '{' | '}' => flow_indicators = true,
+                ':' => {
+                    flow_indicators = true;
+                    if followed_by_whitespace {
+                        block_indicators = true;
+                    }
+                }
+                '#' if preceded_by_whitespace => {
+                    flow_indicators = true;
+                    block_indicators = true;
+                }
+                _ => {}
+            }
+        }
+        if !is_printable(c) {
+            special_characters = true;
+        }
+        if is_break(c) {
+            line_breaks = true;
+        }
+        if c == ' ' {
+            if i == 0 {
+                leading_space = true;
+            }
+            if i == n - 1 {
+                trailing_space = true;
+            }
+            if previous_break {
+                break_space = true;
+            }
+            previous_space = true;
+            previous_break = false;
+        } else if is_break(c) {
+            if i == 0 {
+                leading_break = true;
+            }
+            if i == n - 1 {
+                trailing_break = true;
+            }
+            if previous_space {
+                space_break = true;
+            }
+            previous_space = false;
+            previous_break = true;
+        } else {
+            previous_space = false;
+            previous_break = false;
+        }
+        preceded_by_whitespace = is_blank(c) || is_break(c);
+    }
+    let mut a = Analysis {
+        multiline: line_breaks,
+        flow_plain_allowed: true,
+        block_plain_allowed: true,
+        single_quoted_allowed: true,
+        block_allowed: true,
+    };
+    if leading_space || leading_break || trailing_space || trailing_break {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+    }
+    if trailing_space {
+        a.block_allowed = false;
+    }
+    if break_space {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+    }
+    if space_break || special_characters {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+        a.block_allowed = false;
+    }
+    if line_breaks {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+    }
+    if flow_indicators {
+        a.flow_plain_allowed = false;
+    }
+    if block_indicators {
+        a.block_plain_allowed = false;
+    }
+    a
+}
+
+/// The style go-yaml's encoder asks for a string (`stringv`): literal for multi-line text, double
+/// quotes when the plain text would read back as something other than a string.
+fn requested_style(s: &str, flavor: Flavor) -> Style {
+    let can_use_plain = match resolve_plain(s) {
+        Resolved::Str => !is_base60_float(s),
+        // go-yaml v3 resolves YAML 1.2 (no timestamps as non-strings for quoting purposes? it
+        // still quotes them) and additionally quotes YAML 1.1 booleans.
+        _ => false,
+    };
+    let _ = flavor;
+    if s.contains('\n') {
+        Style::Literal
+    } else if can_use_plain {
+        Style::Plain
+    } else {
+        Style::Double
+    }
+}
+
+impl Emitter {
+    fn new(flavor: Flavor) -> Self {
+        Emitter {
+            flavor,
+            out: String::new(),
+            column: 0,
+            indent: -1,
+            indents: Vec::new(),
+            whitespace: true,
+            indention: true,
+            open_ended: false,
+            flow_level: 0,
+            mapping_context: false,
+            simple_key_context: false,
+            root_context: false,
+        }
+    }
+
+    fn put(&mut self, c: char) {
+        self.out.push(c);
+        self.column += 1;
+    }
+
+    fn put_break(&mut self) {
+        self.out.push('\n');
+        self.column = 0;
+    }
+
+    fn write_break(&mut self, c: char) {
+        if c == '\n' {
+            self.put_break();
+        } else {
+            self.out.push(c);
+            self.column = 0;
+        }
+    }
+
+    fn increase_indent(&mut self, flow: bool, indentless: bool) {
+        self.indents.push(self.indent);
+        if self.indent < 0 {
+            self.indent = if flow { BEST_INDENT } else { 0 };
+        } else if !indentless {
+            self.indent += BEST_INDENT;
+        }
+    }
+
+    fn pop_indent(&mut self) {
+        self.indent = self.indents.pop().unwrap_or(-1);
+    }
+
+    fn write_indent(&mut self) {
+        let indent = self.indent.max(0);
+        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
+            self.put_break();
+        }
+        while self.column < indent {
+            self.put(' ');
+        }
+        self.whitespace = true;
+        self.indention = true;
+    }
+
+    fn write_indicator(
+        &mut self,
+        indicator: &str,
+        need_whitespace: bool,
+        is_whitespace: bool,
+        is_indention: bool,
+    ) {
+        if need_whitespace && !self.whitespace {
+            self.put(' ');
+        }
+        for c in indicator.chars() {
+            self.put(c);
+        }
+        self.whitespace = is_whitespace;
+        self.indention = self.indention && is_indention;
+        self.open_ended = false;
+    }
+
+    fn emit_node(&mut self, node: &YNode, ctx: Ctx) {
+        self.root_context = ctx.root;
+        self.mapping_context = ctx.mapping;
+        self.simple_key_context = ctx.simple_key;
+        let _ = ctx.sequence;
+        match node {
+            YNode::Plain(text) => self.emit_scalar(text, Style::Plain),
+            YNode::Str(s) => {
+                let style = requested_style(s, self.flavor);
+                self.emit_scalar(s, style)
+            }
+            YNode::Seq(items) => {
+                if self.flow_level > 0 || items.is_empty() {
+                    self.write_indicator("[", true, true, false);
+                    self.increase_indent(true, false);
+                    self.flow_level += 1;
+                    // Only empty sequences are written in flow style.
+                    self.flow_level -= 1;
+                    self.pop_indent();
+                    self.write_indicator("]", false, false, false);
+                } else {
+                    let indentless = match self.flavor {
+                        Flavor::HelmToYaml => self.mapping_context && !self.indention,
+                        Flavor::Pretty => false,
+                    };
+                    self.increase_indent(false, indentless);
+                    for item in items {
+                        self.write_indent();
+                        self.write_indicator("-", true, false, true);
+                        self.emit_node(
+                            item,
+                            Ctx {
+                                root: false,
+                                sequence: true,
+                                mapping: false,
+                                simple_key: false,
+                            },
+                        );
+                    }
+                    self.pop_indent();
+                }
+            }
+            YNode::Map(entries) => {
+                if self.flow_level > 0 || entries.is_empty() {
+                    self.write_indicator("{", true, true, false);
+                    self.increase_indent(true, false);
+                    self.pop_indent();
+                    self.write_indicator("}", false, false, false);
+                } else {
+                    self.increase_indent(false, false);
+                    for (k, v) in entries {
+                        self.write_indent();
+                        let simple = !k.contains(is_break) && k.len() <= 128;
+                        let key = YNode::Str(k.clone());
+                        if simple {
+                            self.emit_node(
+                                &key,
+                                Ctx {
+                                    root: false,
+                                    sequence: false,
+                                    mapping: true,
+                                    simple_key: true,
+                                },
+                            );
+                            self.write_indicator(":", false, false, false);
+                        } else {
+                            self.write_indicator("?", true, false, true);
+                            self.emit_node(
+                                &key,
+                                Ctx {
+                                    root: false,
+                                    sequence: false,
+                                    mapping: true,
+                                    simple_key: false,
+                                },
+                            );
+                            self.write_indent();
+                            self.write_indicator(":", true, false, true);
+                        }
+                        self.emit_node(
+                            v,
+                            Ctx {
+                                root: false,
+                                sequence: false,
+                                mapping: true,
+                                simple_key: false,
+                            },
+                        );
+                    }
+                    self.pop_indent();
+                }
+            }
+        }
+    }
+
+    fn select_style(&self, value: &str, requested: Style, a: &Analysis) -> Style {
+        let mut style = requested;
+        if self.simple_key_context && a.multiline {
+            style = Style::Double;
+        }
+        if style == Style::Plain {
+            if (self.flow_level > 0 && !a.flow_plain_allowed)
+                || (self.flow_level == 0 && !a.block_plain_allowed)
+            {
+                style = Style::Single;
+            }
+            if value.is_empty() && (self.flow_level > 0 || self.simple_key_context) {
+                style = Style::Single;
+            }
+        }
+        if style == Style::Single && !a.single_quoted_allowed {
+            style = Style::Double;
+        }
+        if style == Style::Literal
+            && (!a.block_allowed || self.flow_level > 0 || self.simple_key_context)
+        {
+            style = Style::Double;
+        }
+        style
+    }
+
+    fn emit_scalar(&mut self, value: &str, requested: Style) {
+        let a = analyze(value);
+        let style = self.select_style(value, requested, &a);
+        self.increase_indent(true, false);
+        let allow_breaks = !self.simple_key_context;
+        match style {
+            Style::Plain => self.write_plain(value, allow_breaks),
+            Style::Single => self.write_single(value, allow_breaks),
+            Style::Double => self.write_double(value, allow_breaks),
+            Style::Literal => self.write_literal(value),
+        }
+        self.pop_indent();
+    }
+
+    fn write_plain(&mut self, value: &str, allow_breaks: bool) {
+        if !self.whitespace {
+            self.put(' ');
+        }
+        let chars: Vec<char> = value.chars().collect();
+        let (mut spaces, mut breaks) = (false, false);
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            if c == ' ' {
+                if allow_breaks
+                    && !spaces
+                    && self.column > BEST_WIDTH
+                    && !(i + 1 < chars.len() && chars[i + 1] == ' ')
+                {
+                    self.write_indent();
+                } else {
+                    self.put(c);
+                }
+                spaces = true;
+            } else if is_break(c) {
+                if !breaks && c == '\n' {
+                    self.put_break();
+                }
+                self.write_break(c);
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                self.put(c);
+                self.indention = false;
+                spaces = false;
+                breaks = false;
+            }
+            i += 1;
+        }
+        self.whitespace = false;
+        self.indention = false;
+        if self.root_context {
+            self.open_ended = true;
+        }
+    }
+
+    fn write_single(&mut self, value: &str, allow_breaks: bool) {
+        self.write_indicator("'", true, false, false);
+        let chars: Vec<char> = value.chars().collect();
+        let n = chars.len();
+        let (mut spaces, mut breaks) = (false, false);
+        for i in 0..n {
+            let c = chars[i];
+            if c == ' ' {
+                if allow_breaks
+                    && !spaces
+                    && self.column > BEST_WIDTH
+                    && i != 0
+                    && i != n - 1
+                    && !(i + 1 < n && chars[i + 1] == ' ')
+                {
+                    self.write_indent();
+                } else {
+                    self.put(c);
+                }
+                spaces = true;
+            } else if is_break(c) {
+                if !breaks && c == '\n' {
+                    self.put_break();
+                }
+                self.write_break(c);
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                if c == '\'' {
+                    self.put('\'');
+                }
+                self.put(c);
+                self.indention = false;
+                spaces = false;
+                breaks = false;
+            }
+        }
+        self.write_indicator("'", false, false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_double(&mut self, value: &str, allow_breaks: bool) {
+        self.write_indicator("\"", true, false, false);
+        let chars: Vec<char> = value.chars().collect();
+        let n = chars.len();
+        let mut spaces = false;
+        for i in 0..n {
+            let c = chars[i];
+            if !is_printable(c) || c == '\u{FEFF}' || is_break(c) || c == '"' || c == '\\' {
+                self.put('\\');
+                let u = c as u32;
+                let esc = match u {
+                    0x00 => Some('0'),
+                    0x07 => Some('a'),
+                    0x08 => Some('b'),
+                    0x09 => Some('t'),
+                    0x0A => Some('n'),
+                    0x0B => Some('v'),
+                    0x0C => Some('f'),
+                    0x0D => Some('r'),
+                    0x1B => Some('e'),
+                    0x22 => Some('"'),
+                    0x5C => Some('\\'),
+                    0x85 => Some('N'),
+                    0xA0 => Some('_'),
+                    0x2028 => Some('L'),
+                    0x2029 => Some('P'),
+                    _ => None,
+                };
+                match esc {
+                    Some(e) => self.put(e),
+                    None => {
+                        let hex = if u <= 0xFF {
+                            format!("x{u:02X}")
+                        } else if u <= 0xFFFF {
+                            format!("u{u:04X}")
+                        } else {
+                            format!("U{u:08X}")
+                        };
+                        for h in hex.chars() {
+                            self.put(h);
+                        }
+                    }
+                }
+                spaces = false;
+            } else if c == ' ' {
+                if allow_breaks && !spaces && self.column > BEST_WIDTH && i != 0 && i != n - 1 {
+                    self.write_indent();
+                    if i + 1 < n && chars[i + 1] == ' ' {
+                        self.put('\\');
+                    }
+                } else {
+                    self.put(c);
+                }
+                spaces = true;
+            } else {
+                self.put(c);
+                spaces = false;
+            }
+        }
+        self.write_indicator("\"", false, false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_literal(&mut self, value: &str) {
+        self.write_indicator("|", true, false, false);
+        // Block scalar hints: indentation indicator when the text starts with a space or break,
+        // chomping from how the text ends.
+        let first = value.chars().next();
+        if matches!(first, Some(c) if c == ' ' || is_break(c)) {
+            let hint = BEST_INDENT.to_string();
+            self.write_indicator(&hint, false, false, false);
+        }
+        self.open_ended = false;
+        let chars: Vec<char> = value.chars().collect();
+        let chomp = match chars.len() {
+            0 => Some("-"),
+            n if !is_break(chars[n - 1]) => Some("-"),
+            1 => {
+                self.open_ended = true;
+                Some("+")
+            }
+            n if is_break(chars[n - 2]) => {
+                self.open_ended = true;
+                Some("+")
+            }
+            _ => None,
+        };
+        if let Some(h) = chomp {
+            let keep_open = self.open_ended;
+            self.write_indicator(h, false, false, false);
+            self.open_ended = keep_open;
+        }
+        self.put_break();
+        self.indention = true;
+        self.whitespace = true;
+        let mut breaks = true;
+        for c in chars {
+            if is_break(c) {
+                self.write_break(c);
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                    breaks = false;
+                }
+                self.put(c);
+                self.indention = false;
+            }
+        }
+    }
+
+    fn document_end(&mut self) {
+        self.write_indent();
+        if self.open_ended {
+            self.write_indicator("...", true, false, false);
+            self.write_indent();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_float_g() {
+        assert_eq!(format_float_g(1e6, false), "1e+06");
+        assert_eq!(format_float_g(1.5, false), "1.5");
+        assert_eq!(format_float_g(123456.0, false), "123456");
+        assert_eq!(format_float_g(1e-5, false), "1e-05");
+        assert_eq!(format_float_g(0.0001, false), "0.0001");
+        assert_eq!(format_float_g(0.1, true), "0.1");
+    }
+
+    #[test]
+    fn natural_key_order() {
+        assert!(key_less("a2", "a10"));
+        assert!(key_less("_x", "a"));
+        assert!(key_less("B", "a"));
+        assert!(!key_less("a10", "a2"));
+    }
+}

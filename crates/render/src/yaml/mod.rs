@@ -1,0 +1,61 @@
+//! YAML and JSON as Helm sees them: reading values files (`sigs.k8s.io/yaml` semantics: YAML 1.1
+//! scalars, every number a float64), writing `toYaml` byte for byte like go-yaml v2, Go's
+//! `encoding/json`, TOML, and the template functions built on them (`toYaml`, `fromJson`, …).
+
+mod emit;
+mod funcs;
+mod json;
+mod parse;
+mod resolve;
+mod toml;
+
+pub use emit::{Flavor, key_cmp, key_less, marshal, marshal_flavor};
+pub use funcs::{encoding_functions, from_json, from_yaml, to_yaml};
+pub use json::to_json;
+pub use parse::{parse_values, parse_yaml, parse_yaml_array};
+pub use resolve::{Resolved, resolve_plain};
+pub use toml::to_toml;
+
+/// A YAML document that cannot be read. Positions are 1-based; the caller adds the file name.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum YamlError {
+    #[error("yaml: line {line}: column {column}: {message}")]
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("yaml: line {line}: column {column}: {message}")]
+    Decode {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("error converting YAML to JSON: {message}")]
+    Json { message: String },
+    #[error(
+        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {found} into Go value of type map[string]interface {{}}"
+    )]
+    NotAMap { found: String },
+    #[error(
+        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {found} into Go value of type []interface {{}}"
+    )]
+    NotAList { found: String },
+}
+
+/// A YAML error tied to the file it came from.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[error("{file}: {source}")]
+pub struct FileYamlError {
+    pub file: String,
+    #[source]
+    pub source: YamlError,
+}
+
+/// Parses a values file (`values.yaml`, a `-f` file) into a map, naming the file in errors.
+pub fn parse_values_file(file: &str, src: &str) -> Result<signet_gotemplate::Value, FileYamlError> {
+    parse_values(src).map_err(|source| FileYamlError {
+        file: file.to_string(),
+        source,
+    })
+}

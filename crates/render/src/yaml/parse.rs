@@ -1,0 +1,498 @@
+//! Reading YAML into template values the way Helm does (`sigs.k8s.io/yaml.Unmarshal`): go-yaml v2
+//! decodes the first document into generic Go values (YAML 1.1 scalars, merge keys, anchors), the
+//! result is converted to JSON (non-string keys stringified as Go formats them) and decoded again by
+//! `encoding/json`, so every number ends up a `float64`.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span};
+use signet_gotemplate::Value;
+
+use super::emit::format_float_g;
+use super::resolve::{Resolved, resolve_plain};
+use super::YamlError;
+
+/// Upper bound on values materialised from aliases, against "billion laughs" documents.
+const MAX_ALIAS_EXPANSION: usize = 10_000_000;
+
+/// Parses the first YAML document of `src` into a value with Helm's semantics: numbers are `Float`,
+/// an empty document is `Nil`.
+pub fn parse_yaml(src: &str) -> Result<Value, YamlError> {
+    let node = load_first_document(src)?;
+    let mut budget = MAX_ALIAS_EXPANSION;
+    match node {
+        None => Ok(Value::Nil),
+        Some(n) => to_json_value(&n, &mut budget),
+    }
+}
+
+/// Parses a values document: the top level must be a mapping (or empty, which gives an empty map),
+/// as `yaml.Unmarshal` into `map[string]interface{}` requires.
+pub fn parse_values(src: &str) -> Result<Value, YamlError> {
+    match parse_yaml(src)? {
+        Value::Nil => Ok(Value::empty_map()),
+        v @ Value::Map(_) => Ok(v),
+        other => Err(YamlError::NotAMap {
+            found: json_kind(&other).to_string(),
+        }),
+    }
+}
+
+/// Parses a YAML document whose top level must be a sequence (`fromYamlArray`).
+pub fn parse_yaml_array(src: &str) -> Result<Value, YamlError> {
+    match parse_yaml(src)? {
+        Value::Nil => Ok(Value::list(Vec::new())),
+        v @ Value::List(_) => Ok(v),
+        other => Err(YamlError::NotAList {
+            found: json_kind(&other).to_string(),
+        }),
+    }
+}
+
+/// The JSON type name Go's `encoding/json` uses in "cannot unmarshal X into …".
+pub(crate) fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Nil => "null",
+        Value::Bool(_) => "bool",
+        Value::Int(_) | Value::Int64(_) | Value::Uint(_) | Value::Float(_) => "number",
+        Value::String(_) => "string",
+        Value::List(_) => "array",
+        Value::Map(_) | Value::Object(_) => "object",
+    }
+}
+
+/// A YAML node as go-yaml v2 sees it after parsing, before decoding.
+#[derive(Debug)]
+enum Node {
+    Scalar {
+        text: String,
+        /// Plain and untagged: subject to implicit resolution.
+        plain: bool,
+        tag: Option<String>,
+        line: usize,
+        col: usize,
+    },
+    Seq(Vec<Rc<Node>>),
+    Map(Vec<(Rc<Node>, Rc<Node>)>, usize, usize),
+}
+
+fn load_first_document(src: &str) -> Result<Option<Rc<Node>>, YamlError> {
+    let mut parser = Parser::new_from_str(src);
+    let mut anchors: BTreeMap<usize, Rc<Node>> = BTreeMap::new();
+    // Stack of open collections: (sequence items or mapping entries, anchor id, position).
+    enum Open {
+        Seq(Vec<Rc<Node>>, usize),
+        Map(Vec<Rc<Node>>, usize, usize, usize),
+    }
+    let mut stack: Vec<Open> = Vec::new();
+    let mut root: Option<Rc<Node>> = None;
+    let mut in_document = false;
+    loop {
+        let Some(next) = parser.next_event() else { break };
+        let (event, span) = next.map_err(|e| YamlError::Syntax {
+            line: e.marker().line(),
+            column: e.marker().col() + 1,
+            message: e.info(),
+        })?;
+        let finished: Option<(Rc<Node>, usize)> = match event {
+            Event::StreamStart => None,
+            Event::StreamEnd => break,
+            Event::DocumentStart(..) => {
+                in_document = true;
+                None
+            }
+            Event::DocumentEnd => break,
+            Event::Alias(id) => match anchors.get(&id) {
+                Some(n) => Some((n.clone(), 0)),
+                None => {
+                    return Err(YamlError::Syntax {
+                        line: span.start.line(),
+                        column: span.start.col() + 1,
+                        message: "unknown anchor referenced".into(),
+                    });
+                }
+            },
+            Event::Scalar(text, style, anchor, tag) => {
+                let tag = tag.map(|t| format!("{}{}", t.handle(), t.suffix()));
+                let plain = matches!(style, ScalarStyle::Plain) && tag.is_none();
+                Some((
+                    Rc::new(Node::Scalar {
+                        text: text.into_owned(),
+                        plain,
+                        tag,
+                        line: span.start.line(),
+                        col: span.start.col() + 1,
+                    }),
+                    anchor,
+                ))
+            }
+            Event::SequenceStart(_, anchor, _) => {
+                stack.push(Open::Seq(Vec::new(), anchor));
+                None
+            }
+            Event::MappingStart(_, anchor, _) => {
+                stack.push(Open::Map(
+                    Vec::new(),
+                    anchor,
+                    span.start.line(),
+                    span.start.col() + 1,
+                ));
+                None
+            }
+            Event::SequenceEnd => match stack.pop() {
+                Some(Open::Seq(items, anchor)) => Some((Rc::new(Node::Seq(items)), anchor)),
+                _ => return Err(internal(&span)),
+            },
+            Event::MappingEnd => match stack.pop() {
+                Some(Open::Map(flat, anchor, line, col)) => {
+                    let mut pairs = Vec::with_capacity(flat.len() / 2);
+                    let mut it = flat.into_iter();
+                    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                        pairs.push((k, v));
+                    }
+                    Some((Rc::new(Node::Map(pairs, line, col)), anchor))
+                }
+                _ => return Err(internal(&span)),
+            },
+            _ => None,
+        };
+        if let Some((node, anchor)) = finished {
+            if anchor != 0 {
+                anchors.insert(anchor, node.clone());
+            }
+            match stack.last_mut() {
+                Some(Open::Seq(items, _)) => items.push(node),
+                Some(Open::Map(flat, ..)) => flat.push(node),
+                None => {
+                    if in_document {
+                        root = Some(node);
+                    }
+                }
+            }
+        }
+    }
+    Ok(root)
+}
+
+fn internal(span: &Span) -> YamlError {
+    YamlError::Syntax {
+        line: span.start.line(),
+        column: span.start.col() + 1,
+        message: "unbalanced collection events".into(),
+    }
+}
+
+/// A decoded scalar before the JSON round trip.
+fn decode_scalar(text: &str, plain: bool, tag: Option<&str>) -> Result<Value, String> {
+    const CORE: &str = "tag:yaml.org,2002:";
+    let resolved = match tag {
+        None if plain => resolve_plain(text),
+        None => Resolved::Str,
+        Some(t) => match t.strip_prefix(CORE) {
+            Some("str") => Resolved::Str,
+            Some("binary") => return decode_binary(text),
+            Some(kind @ ("int" | "float" | "bool" | "null" | "timestamp")) => {
+                let r = resolve_plain(text);
+                let ok = matches!(
+                    (kind, &r),
+                    ("int", Resolved::Int(_) | Resolved::Uint(_))
+                        | ("float", Resolved::Float(_))
+                        | ("bool", Resolved::Bool(_))
+                        | ("null", Resolved::Null)
+                        | ("timestamp", Resolved::Timestamp)
+                );
+                match (&r, kind) {
+                    _ if ok => r,
+                    (Resolved::Int(i), "float") => Resolved::Float(*i as f64),
+                    (Resolved::Uint(u), "float") => Resolved::Float(*u as f64),
+                    _ => {
+                        return Err(format!(
+                            "cannot decode {} `{}` as a !!{}",
+                            short_tag(&r),
+                            text,
+                            kind
+                        ));
+                    }
+                }
+            }
+            // Tags go-yaml cannot resolve keep the text.
+            _ => Resolved::Str,
+        },
+    };
+    Ok(match resolved {
+        Resolved::Null => Value::Nil,
+        Resolved::Bool(b) => Value::Bool(b),
+        Resolved::Int(i) => Value::Int(i),
+        Resolved::Uint(u) => Value::Uint(u),
+        Resolved::Float(f) => Value::Float(f),
+        Resolved::Timestamp | Resolved::Str => Value::str(text),
+    })
+}
+
+fn short_tag(r: &Resolved) -> &'static str {
+    match r {
+        Resolved::Null => "!!null",
+        Resolved::Bool(_) => "!!bool",
+        Resolved::Int(_) | Resolved::Uint(_) => "!!int",
+        Resolved::Float(_) => "!!float",
+        Resolved::Timestamp => "!!timestamp",
+        Resolved::Str => "!!str",
+    }
+}
+
+fn decode_binary(text: &str) -> Result<Value, String> {
+    let clean: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for &c in &clean {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            _ => return Err(format!("!!binary value contains invalid base64 data")),
+        };
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Ok(Value::str(String::from_utf8_lossy(&out).into_owned()))
+}
+
+/// Decodes a node (go-yaml v2 into `interface{}`) and applies the JSON round trip of
+/// `sigs.k8s.io/yaml` in one pass: keys become strings, numbers `Float`.
+fn to_json_value(node: &Node, budget: &mut usize) -> Result<Value, YamlError> {
+    if *budget == 0 {
+        return Err(YamlError::Decode {
+            line: 0,
+            column: 0,
+            message: "document contains excessive aliasing".into(),
+        });
+    }
+    *budget -= 1;
+    match node {
+        Node::Scalar {
+            text,
+            plain,
+            tag,
+            line,
+            col,
+        } => {
+            let v = decode_scalar(text, *plain, tag.as_deref()).map_err(|message| {
+                YamlError::Decode {
+                    line: *line,
+                    column: *col,
+                    message,
+                }
+            })?;
+            json_number(v).map_err(|message| YamlError::Json { message })
+        }
+        Node::Seq(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(to_json_value(item, budget)?);
+            }
+            Ok(Value::list(out))
+        }
+        Node::Map(..) => {
+            let mut map = BTreeMap::new();
+            fill_map(node, &mut map, budget)?;
+            Ok(Value::map(map))
+        }
+    }
+}
+
+/// Numbers through JSON become float64; NaN and infinities cannot be encoded.
+fn json_number(v: Value) -> Result<Value, String> {
+    Ok(match v {
+        Value::Int(i) => Value::Float(i as f64),
+        Value::Uint(u) => Value::Float(u as f64),
+        Value::Float(f) if !f.is_finite() => {
+            return Err(format!(
+                "json: unsupported value: {}",
+                super::json::go_float_v(f)
+            ));
+        }
+        other => other,
+    })
+}
+
+/// go-yaml v2's `mapping`/`merge`: entries are applied in order, a merge key (`<<`) writes the
+/// merged mapping's entries into the same map (later entries overwrite earlier ones).
+fn fill_map(
+    node: &Node,
+    map: &mut BTreeMap<String, Value>,
+    budget: &mut usize,
+) -> Result<(), YamlError> {
+    let Node::Map(pairs, ..) = node else {
+        return Ok(());
+    };
+    for (k, v) in pairs {
+        if is_merge_key(k) {
+            merge_into(v, map, budget)?;
+            continue;
+        }
+        let key = key_string(k)?;
+        let value = to_json_value(v, budget)?;
+        map.insert(key, value);
+    }
+    Ok(())
+}
+
+fn merge_into(
+    value: &Node,
+    map: &mut BTreeMap<String, Value>,
+    budget: &mut usize,
+) -> Result<(), YamlError> {
+    match value {
+        Node::Map(..) => fill_map(value, map, budget),
+        Node::Seq(items) => {
+            // Earlier mappings take precedence, so apply them last.
+            for item in items.iter().rev() {
+                if !matches!(**item, Node::Map(..)) {
+                    return Err(want_map(item));
+                }
+                fill_map(item, map, budget)?;
+            }
+            Ok(())
+        }
+        Node::Scalar { .. } => Err(want_map(value)),
+    }
+}
+
+fn want_map(node: &Node) -> YamlError {
+    let (line, column) = position(node);
+    YamlError::Decode {
+        line,
+        column,
+        message: "map merge requires map or sequence of maps as the value".into(),
+    }
+}
+
+fn position(node: &Node) -> (usize, usize) {
+    match node {
+        Node::Scalar { line, col, .. } => (*line, *col),
+        Node::Map(_, line, col) => (*line, *col),
+        Node::Seq(items) => items.first().map(|n| position(n)).unwrap_or((0, 0)),
+    }
+}
+
+fn is_merge_key(node: &Node) -> bool {
+    match node {
+        Node::Scalar {
+            text, plain, tag, ..
+        } => {
+            text == "<<" && (*plain || tag.as_deref() == Some("tag:yaml.org,2002:merge"))
+        }
+        _ => false,
+    }
+}
+
+/// `sigs.k8s.io/yaml`'s key conversion: strings as they are, integers in decimal, floats as go-yaml
+/// formats them (`'g'` at 32-bit precision), booleans `true`/`false`; anything else is an error.
+fn key_string(node: &Node) -> Result<String, YamlError> {
+    let Node::Scalar {
+        text,
+        plain,
+        tag,
+        line,
+        col,
+    } = node
+    else {
+        let (line, column) = position(node);
+        return Err(YamlError::Decode {
+            line,
+            column,
+            message: "invalid map key: a key must be a scalar".into(),
+        });
+    };
+    let v = decode_scalar(text, *plain, tag.as_deref()).map_err(|message| YamlError::Decode {
+        line: *line,
+        column: *col,
+        message,
+    })?;
+    Ok(match v {
+        Value::String(s) => s.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Uint(u) => u.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Float(f) => match format_float_g(f as f32 as f64, true).as_str() {
+            "+Inf" => ".inf".into(),
+            "-Inf" => "-.inf".into(),
+            "NaN" => ".nan".into(),
+            s => s.to_string(),
+        },
+        _ => {
+            return Err(YamlError::Json {
+                message: format!("unsupported map key of type: <nil>, key: <nil>, line {line}"),
+            });
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(v: &Value, path: &[&str]) -> Value {
+        let mut cur = v.clone();
+        for p in path {
+            cur = match cur {
+                Value::Map(m) => m.borrow().get(*p).cloned().unwrap_or(Value::Nil),
+                _ => Value::Nil,
+            };
+        }
+        cur
+    }
+
+    #[test]
+    fn helm_scalars() {
+        let v = parse_values(
+            "a: 1000000\nb: yes\nc: 0777\nd: '1'\ne: ~\nf: 1.5\ng: off\nh: 2001-12-14\n",
+        )
+        .unwrap();
+        assert!(matches!(get(&v, &["a"]), Value::Float(f) if f == 1e6));
+        assert!(matches!(get(&v, &["b"]), Value::Bool(true)));
+        assert!(matches!(get(&v, &["c"]), Value::Float(f) if f == 511.0));
+        assert_eq!(get(&v, &["d"]).as_str(), Some("1"));
+        assert!(get(&v, &["e"]).is_nil());
+        assert!(matches!(get(&v, &["g"]), Value::Bool(false)));
+        assert_eq!(get(&v, &["h"]).as_str(), Some("2001-12-14"));
+    }
+
+    #[test]
+    fn merge_keys_and_anchors() {
+        let v = parse_values(
+            "base: &b {x: 1, w: 2}\nother: &o {w: 9, z: 3}\nm:\n  <<: [*b, *o]\n  x: 7\n",
+        )
+        .unwrap();
+        assert!(matches!(get(&v, &["m", "x"]), Value::Float(f) if f == 7.0));
+        assert!(matches!(get(&v, &["m", "w"]), Value::Float(f) if f == 2.0));
+        assert!(matches!(get(&v, &["m", "z"]), Value::Float(f) if f == 3.0));
+    }
+
+    #[test]
+    fn non_string_keys() {
+        // `y` is a YAML 1.1 boolean, so it names the key "true" too (helm agrees).
+        let v = parse_values("1: a\ntrue: b\n0.1: c\nyes: d\n").unwrap();
+        assert_eq!(get(&v, &["1"]).as_str(), Some("a"));
+        assert_eq!(get(&v, &["true"]).as_str(), Some("d"));
+        assert_eq!(get(&v, &["0.1"]).as_str(), Some("c"));
+    }
+
+    #[test]
+    fn errors_have_positions() {
+        let e = parse_values("a: b\n c: d\n  - x\n").unwrap_err();
+        assert!(e.to_string().contains("line"), "{e}");
+        let e = parse_values("- a\n").unwrap_err();
+        assert!(e.to_string().contains("array"), "{e}");
+    }
+}
