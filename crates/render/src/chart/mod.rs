@@ -3,7 +3,11 @@
 //! import-values, library charts).
 
 pub mod ignore;
+pub mod load;
 pub mod metadata;
+pub mod model;
 
 pub use ignore::IgnoreRules;
+pub use load::{LoadError, LoadLimits, load_archive, load_dir, load_path};
 pub use metadata::{ChartMetadata, Dependency, ImportValue, Maintainer, MetadataError};
+pub use model::{Chart, ChartFile};

@@ -1,0 +1,611 @@
+//! Loading a chart from a directory, a `.tgz` archive or in-memory bytes, as Helm's loader does:
+//! `.helmignore` for directories, the archive's top folder stripped, files sorted into metadata,
+//! values, schema, templates, other files and subcharts (directories or nested archives).
+//!
+//! Reading is bounded (total bytes, bytes per file, file count, path depth) and refuses absolute
+//! paths, `..`, and symlinks that leave the chart directory, since charts come from the network.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::ignore::{HELM_IGNORE, IgnoreRules};
+use super::metadata::{API_VERSION_V1, ChartMetadata};
+use super::model::{Chart, ChartFile};
+
+/// Limits applied while loading; Helm's defaults for sizes.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadLimits {
+    /// Total decompressed bytes of a chart, subcharts included.
+    pub max_total_bytes: u64,
+    /// Bytes of any one file.
+    pub max_file_bytes: u64,
+    /// Number of files.
+    pub max_files: usize,
+    /// Path components of any file (subcharts nest: `charts/a/charts/b/templates/x.yaml` is 6).
+    pub max_depth: usize,
+}
+
+impl Default for LoadLimits {
+    fn default() -> Self {
+        LoadLimits {
+            max_total_bytes: 100 * 1024 * 1024,
+            max_file_bytes: 5 * 1024 * 1024,
+            max_files: 20_000,
+            max_depth: 64,
+        }
+    }
+}
+
+/// Why a chart could not be loaded. Messages follow Helm's where Helm has one.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("path {0:?} not found")]
+    NotFound(String),
+    #[error("file '{0}' does not appear to be a gzipped archive")]
+    NotGzip(String),
+    #[error("{0}")]
+    Archive(String),
+    #[error("chart illegally contains absolute paths: {0:?}")]
+    AbsolutePath(String),
+    #[error("chart illegally references parent directory: {0:?}")]
+    ParentReference(String),
+    #[error("chart illegally contains content outside the base directory: {0:?}")]
+    OutsideBase(String),
+    #[error("chart yaml not in base directory")]
+    ChartYamlNotInBase,
+    #[error("symlink {path:?} points outside the chart directory")]
+    SymlinkEscape { path: String },
+    #[error("cannot load irregular file {0} as it has file mode type bits set")]
+    Irregular(String),
+    #[error("chart file {name:?} is larger than the maximum file size {limit}")]
+    FileTooLarge { name: String, limit: u64 },
+    #[error("decompressed chart is larger than the maximum size {0}")]
+    ChartTooLarge(u64),
+    #[error("chart has more than {0} files")]
+    TooManyFiles(usize),
+    #[error("path {name:?} is nested deeper than {limit} levels")]
+    TooDeep { name: String, limit: usize },
+    #[error("no files in chart archive")]
+    EmptyArchive,
+    #[error("Chart.yaml file is missing")]
+    MissingChartYaml,
+    #[error(transparent)]
+    Metadata(#[from] super::metadata::MetadataError),
+    #[error(transparent)]
+    Ignore(#[from] super::ignore::IgnoreError),
+    #[error("cannot load values.yaml: {0}")]
+    Values(String),
+    #[error("error unpacking {name} in {parent}: {source}")]
+    Subchart {
+        name: String,
+        parent: String,
+        #[source]
+        source: Box<LoadError>,
+    },
+    #[error("error unpacking tar in {parent}: expected {expected}, got {got}")]
+    NestedArchive {
+        parent: String,
+        expected: String,
+        got: String,
+    },
+}
+
+/// Loads a chart from a directory or a `.tgz` file, deciding by what `path` is.
+pub fn load_path(path: &Path, limits: &LoadLimits) -> Result<Chart, LoadError> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => LoadError::NotFound(path.display().to_string()),
+        _ => LoadError::Io {
+            path: path.display().to_string(),
+            source: e,
+        },
+    })?;
+    if meta.is_dir() {
+        load_dir(path, limits)
+    } else {
+        let bytes = std::fs::read(path).map_err(|e| LoadError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        if !is_gzip(&bytes) {
+            return Err(LoadError::NotGzip(path.display().to_string()));
+        }
+        load_archive(&bytes, limits)
+    }
+}
+
+fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.len() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b
+}
+
+/// A file read from a chart source before it is sorted into a [`Chart`].
+struct RawFile {
+    name: String,
+    data: Vec<u8>,
+}
+
+struct Budget<'a> {
+    limits: &'a LoadLimits,
+    total: u64,
+    files: usize,
+}
+
+impl Budget<'_> {
+    fn take(&mut self, name: &str, size: u64) -> Result<(), LoadError> {
+        if size > self.limits.max_file_bytes {
+            return Err(LoadError::FileTooLarge {
+                name: name.into(),
+                limit: self.limits.max_file_bytes,
+            });
+        }
+        self.total += size;
+        if self.total > self.limits.max_total_bytes {
+            return Err(LoadError::ChartTooLarge(self.limits.max_total_bytes));
+        }
+        self.files += 1;
+        if self.files > self.limits.max_files {
+            return Err(LoadError::TooManyFiles(self.limits.max_files));
+        }
+        if name.split('/').count() > self.limits.max_depth {
+            return Err(LoadError::TooDeep {
+                name: name.into(),
+                limit: self.limits.max_depth,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Loads an unpacked chart directory, honouring its `.helmignore`.
+pub fn load_dir(dir: &Path, limits: &LoadLimits) -> Result<Chart, LoadError> {
+    let root = dir.canonicalize().map_err(io(dir))?;
+    let mut rules = match std::fs::read(root.join(HELM_IGNORE)) {
+        Ok(text) => IgnoreRules::parse(&String::from_utf8_lossy(&text))?,
+        Err(_) => IgnoreRules::empty(),
+    };
+    rules.add_defaults();
+    let mut budget = Budget {
+        limits,
+        total: 0,
+        files: 0,
+    };
+    let mut files = Vec::new();
+    walk(&root, &root, "", &rules, &mut budget, &mut files, 0)?;
+    load_files(files, limits)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn walk(
+    root: &Path,
+    dir: &Path,
+    rel: &str,
+    rules: &IgnoreRules,
+    budget: &mut Budget,
+    out: &mut Vec<RawFile>,
+    depth: usize,
+) -> Result<(), LoadError> {
+    if depth > budget.limits.max_depth {
+        return Err(LoadError::TooDeep {
+            name: rel.into(),
+            limit: budget.limits.max_depth,
+        });
+    }
+    let mut entries: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
+        .map_err(io(dir))?
+        .map(|e| e.map(|e| (e.file_name().to_string_lossy().into_owned(), e.path())))
+        .collect::<Result<_, _>>()
+        .map_err(io(dir))?;
+    // Go's filepath.Walk visits names in lexical byte order.
+    entries.sort();
+    for (name, path) in entries {
+        let rel_name = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let link = std::fs::symlink_metadata(&path).map_err(io(&path))?;
+        let meta = if link.file_type().is_symlink() {
+            // Helm follows symlinks; we only follow those that stay inside the chart.
+            let target = path.canonicalize().map_err(io(&path))?;
+            if !target.starts_with(root) {
+                return Err(LoadError::SymlinkEscape { path: rel_name });
+            }
+            std::fs::metadata(&target).map_err(io(&path))?
+        } else {
+            link
+        };
+        if meta.is_dir() {
+            if rules.ignore(&rel_name, true) {
+                continue;
+            }
+            walk(root, &path, &rel_name, rules, budget, out, depth + 1)?;
+            continue;
+        }
+        if rules.ignore(&rel_name, false) {
+            continue;
+        }
+        if !meta.is_file() {
+            return Err(LoadError::Irregular(path.display().to_string()));
+        }
+        budget.take(&rel_name, meta.len())?;
+        let data = std::fs::read(&path).map_err(io(&path))?;
+        out.push(RawFile {
+            name: rel_name,
+            data: strip_bom(data),
+        });
+    }
+    Ok(())
+}
+
+fn io(p: &Path) -> impl FnOnce(std::io::Error) -> LoadError + '_ {
+    move |e| LoadError::Io {
+        path: p.display().to_string(),
+        source: e,
+    }
+}
+
+fn strip_bom(mut data: Vec<u8>) -> Vec<u8> {
+    if data.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        data.drain(..3);
+    }
+    data
+}
+
+/// Loads a chart from the bytes of a gzipped tar archive (`helm package` output, an OCI layer).
+pub fn load_archive(bytes: &[u8], limits: &LoadLimits) -> Result<Chart, LoadError> {
+    let mut budget = Budget {
+        limits,
+        total: 0,
+        files: 0,
+    };
+    let files = read_archive(bytes, &mut budget)?;
+    load_files(files, limits)
+}
+
+fn read_archive(bytes: &[u8], budget: &mut Budget) -> Result<Vec<RawFile>, LoadError> {
+    if !is_gzip(bytes) {
+        return Err(LoadError::NotGzip("<archive>".into()));
+    }
+    let gz = flate2::read::GzDecoder::new(bytes);
+    let mut archive = tar::Archive::new(gz);
+    let mut files = Vec::new();
+    let entries = archive
+        .entries()
+        .map_err(|e| LoadError::Archive(e.to_string()))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| LoadError::Archive(e.to_string()))?;
+        let header = entry.header();
+        let kind = header.entry_type();
+        if kind.is_dir() || kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
+            continue;
+        }
+        let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        if kind.is_symlink() || kind.is_hard_link() {
+            return Err(LoadError::SymlinkEscape { path: raw_name });
+        }
+        if !(kind.is_file() || kind == tar::EntryType::Continuous || kind.is_gnu_sparse()) {
+            return Err(LoadError::Irregular(raw_name));
+        }
+        let name = archive_member_name(&raw_name)?;
+        let size = header
+            .size()
+            .map_err(|e| LoadError::Archive(e.to_string()))?;
+        budget.take(&name, size)?;
+        let mut data = Vec::with_capacity(size.min(budget.limits.max_file_bytes) as usize);
+        let read = (&mut entry)
+            .take(budget.limits.max_file_bytes + 1)
+            .read_to_end(&mut data)
+            .map_err(|e| LoadError::Archive(e.to_string()))?;
+        if read as u64 > budget.limits.max_file_bytes {
+            return Err(LoadError::FileTooLarge {
+                name,
+                limit: budget.limits.max_file_bytes,
+            });
+        }
+        files.push(RawFile {
+            name,
+            data: strip_bom(data),
+        });
+    }
+    if files.is_empty() {
+        return Err(LoadError::EmptyArchive);
+    }
+    Ok(files)
+}
+
+/// Helm's member-name rules: drop the top folder, normalise `\`, refuse absolute paths, `..` and
+/// drive letters, and a `Chart.yaml` outside the top folder.
+fn archive_member_name(raw: &str) -> Result<String, LoadError> {
+    let delimiter = if raw.contains('\\') { '\\' } else { '/' };
+    let parts: Vec<&str> = raw.split(delimiter).collect();
+    if parts[0] == "Chart.yaml" {
+        return Err(LoadError::ChartYamlNotInBase);
+    }
+    let joined = parts[1..].join("/");
+    if joined.starts_with('/') {
+        return Err(LoadError::AbsolutePath(raw.into()));
+    }
+    let cleaned = clean_path(&joined);
+    if cleaned == "." {
+        return Err(LoadError::OutsideBase(raw.into()));
+    }
+    if cleaned.starts_with("..") {
+        return Err(LoadError::ParentReference(raw.into()));
+    }
+    let b = cleaned.as_bytes();
+    if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' {
+        return Err(LoadError::Archive(
+            "chart contains illegally named files".into(),
+        ));
+    }
+    Ok(cleaned)
+}
+
+/// Go's `path.Clean` for relative paths.
+fn clean_path(p: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if matches!(out.last(), Some(last) if *last != "..") {
+                    out.pop();
+                } else {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        ".".into()
+    } else {
+        out.join("/")
+    }
+}
+
+/// Sorts loaded files into a chart (Helm's `LoadFiles`) and loads its subcharts.
+fn load_files(files: Vec<RawFile>, limits: &LoadLimits) -> Result<Chart, LoadError> {
+    let mut chart = Chart::default();
+    let mut metadata: Option<ChartMetadata> = None;
+    let mut requirements: Option<Vec<u8>> = None;
+    let mut subcharts: BTreeMap<String, Vec<RawFile>> = BTreeMap::new();
+    for f in files {
+        chart.raw.push(ChartFile {
+            name: f.name.clone(),
+            data: f.data.clone(),
+        });
+        match f.name.as_str() {
+            "Chart.yaml" => metadata = Some(ChartMetadata::from_yaml(&f.data)?),
+            "Chart.lock" => chart.lock = Some(f.data),
+            "values.yaml" => {
+                let text = String::from_utf8(f.data)
+                    .map_err(|e| LoadError::Values(format!("not UTF-8: {e}")))?;
+                chart.values_yaml = text;
+            }
+            "values.schema.json" => chart.schema = Some(f.data),
+            "requirements.yaml" => requirements = Some(f.data),
+            "requirements.lock" => {
+                if chart.lock.is_none() {
+                    chart.lock = Some(f.data.clone());
+                }
+                chart.files.push(ChartFile {
+                    name: f.name,
+                    data: f.data,
+                });
+            }
+            name if name.starts_with("templates/") => chart.templates.push(ChartFile {
+                name: f.name,
+                data: f.data,
+            }),
+            name if name.starts_with("charts/") => {
+                if name.ends_with(".prov") {
+                    chart.files.push(ChartFile {
+                        name: f.name,
+                        data: f.data,
+                    });
+                    continue;
+                }
+                let rest = &name["charts/".len()..];
+                let sub = rest.split('/').next().unwrap_or(rest).to_string();
+                let inner = rest.to_string();
+                subcharts.entry(sub).or_default().push(RawFile {
+                    name: inner,
+                    data: f.data,
+                });
+            }
+            _ => chart.files.push(ChartFile {
+                name: f.name,
+                data: f.data,
+            }),
+        }
+    }
+    let mut metadata = metadata.ok_or(LoadError::MissingChartYaml)?;
+    if let Some(req) = requirements {
+        if metadata.api_version == API_VERSION_V1 {
+            metadata.merge_requirements(&req)?;
+            chart.files.push(ChartFile {
+                name: "requirements.yaml".into(),
+                data: req,
+            });
+        } else {
+            metadata.merge_requirements(&req)?;
+        }
+    }
+    metadata.validate()?;
+    chart.metadata = metadata;
+    if !chart.values_yaml.trim().is_empty() {
+        crate::yaml::parse_values(&chart.values_yaml)
+            .map_err(|e| LoadError::Values(e.to_string()))?;
+    }
+    for (name, files) in subcharts {
+        if name.starts_with('_') || name.starts_with('.') {
+            continue;
+        }
+        let wrap = |e: LoadError| LoadError::Subchart {
+            name: name.clone(),
+            parent: chart.metadata.name.clone(),
+            source: Box::new(e),
+        };
+        let sub = if name.ends_with(".tgz") {
+            let first = &files[0];
+            if first.name != name {
+                return Err(LoadError::NestedArchive {
+                    parent: chart.metadata.name.clone(),
+                    expected: name.clone(),
+                    got: first.name.clone(),
+                });
+            }
+            let mut budget = Budget {
+                limits,
+                total: 0,
+                files: 0,
+            };
+            let inner = read_archive(&first.data, &mut budget).map_err(wrap)?;
+            load_files(inner, limits).map_err(wrap)?
+        } else {
+            let inner: Vec<RawFile> = files
+                .into_iter()
+                .filter_map(|f| {
+                    f.name.split_once('/').map(|(_, rest)| RawFile {
+                        name: rest.to_string(),
+                        data: f.data,
+                    })
+                })
+                .collect();
+            load_files(inner, limits).map_err(wrap)?
+        };
+        chart.dependencies.push(sub);
+    }
+    Ok(chart)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn targz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_entry_type(tar::EntryType::Regular);
+            // Write the raw name so tests can produce paths the tar crate would refuse.
+            let bytes = name.as_bytes();
+            h.as_old_mut().name[..bytes.len()].copy_from_slice(bytes);
+            h.set_cksum();
+            builder.append(&h, *data).unwrap();
+        }
+        let tar = builder.into_inner().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &tar).unwrap();
+        gz.finish().unwrap()
+    }
+
+    const CHART: &[u8] = b"apiVersion: v2\nname: demo\nversion: 0.1.0\n";
+
+    #[test]
+    fn loads_archive_with_nested_subchart_archive() {
+        let sub = targz(&[(
+            "sub/Chart.yaml",
+            b"apiVersion: v2\nname: sub\nversion: 1.0.0\n",
+        )]);
+        let bytes = targz(&[
+            ("demo/Chart.yaml", CHART),
+            ("demo/values.yaml", b"a: 1\n"),
+            ("demo/templates/cm.yaml", b"kind: ConfigMap\n"),
+            ("demo/crds/crd.yaml", b"kind: CustomResourceDefinition\n"),
+            ("demo/charts/sub-1.0.0.tgz", &sub),
+        ]);
+        let chart = load_archive(&bytes, &LoadLimits::default()).unwrap();
+        assert_eq!(chart.name(), "demo");
+        assert_eq!(chart.templates.len(), 1);
+        assert_eq!(chart.values_yaml, "a: 1\n");
+        assert_eq!(chart.dependencies[0].name(), "sub");
+        assert_eq!(chart.crd_objects()[0].0, "demo/crds/crd.yaml");
+    }
+
+    #[test]
+    fn refuses_escapes_and_oversize() {
+        let limits = LoadLimits::default();
+        let bad = targz(&[("demo/Chart.yaml", CHART), ("demo/../../etc/passwd", b"x")]);
+        assert!(matches!(
+            load_archive(&bad, &limits),
+            Err(LoadError::ParentReference(_))
+        ));
+        let bad = targz(&[("Chart.yaml", CHART)]);
+        assert!(matches!(
+            load_archive(&bad, &limits),
+            Err(LoadError::ChartYamlNotInBase)
+        ));
+        let small = LoadLimits {
+            max_file_bytes: 4,
+            ..LoadLimits::default()
+        };
+        let big = targz(&[("demo/Chart.yaml", CHART)]);
+        assert!(matches!(
+            load_archive(&big, &small),
+            Err(LoadError::FileTooLarge { .. })
+        ));
+        let few = LoadLimits {
+            max_files: 1,
+            ..LoadLimits::default()
+        };
+        let two = targz(&[("demo/Chart.yaml", CHART), ("demo/x", b"")]);
+        assert!(matches!(
+            load_archive(&two, &few),
+            Err(LoadError::TooManyFiles(1))
+        ));
+        assert!(matches!(
+            load_archive(b"plain", &limits),
+            Err(LoadError::NotGzip(_))
+        ));
+    }
+
+    #[test]
+    fn directory_with_helmignore_and_escaping_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("demo");
+        std::fs::create_dir_all(root.join("templates")).unwrap();
+        std::fs::write(root.join("Chart.yaml"), CHART).unwrap();
+        std::fs::write(root.join(".helmignore"), "*.bak\n").unwrap();
+        std::fs::write(root.join("templates/a.yaml"), "x").unwrap();
+        std::fs::write(root.join("templates/a.bak"), "x").unwrap();
+        std::fs::write(root.join("templates/.hidden"), "x").unwrap();
+        let chart = load_dir(&root, &LoadLimits::default()).unwrap();
+        let names: Vec<_> = chart.templates.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, vec!["templates/a.yaml"]);
+        assert_eq!(chart.files[0].name, ".helmignore");
+        std::fs::write(dir.path().join("secret"), "x").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret"), root.join("leak")).unwrap();
+        assert!(matches!(
+            load_dir(&root, &LoadLimits::default()),
+            Err(LoadError::SymlinkEscape { .. })
+        ));
+    }
+
+    #[test]
+    fn missing_chart_yaml_and_bad_metadata() {
+        let limits = LoadLimits::default();
+        let none = targz(&[("demo/values.yaml", b"")]);
+        assert_eq!(
+            load_archive(&none, &limits).unwrap_err().to_string(),
+            "Chart.yaml file is missing"
+        );
+        let bad = targz(&[(
+            "demo/Chart.yaml",
+            b"apiVersion: v2\nname: x\nversion: 1.0.0\ntype: foobar\n",
+        )]);
+        assert_eq!(
+            load_archive(&bad, &limits).unwrap_err().to_string(),
+            "validation: chart.metadata.type must be application or library"
+        );
+    }
+}

@@ -1,0 +1,64 @@
+//! The in-memory chart tree, as Helm's `chart.Chart`: metadata, default values, schema, templates,
+//! other files, and subcharts. Plain owned data (`Send`), so a loaded chart can cross threads.
+
+use super::metadata::ChartMetadata;
+
+/// One file of a chart, by its chart-relative `/`-separated path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartFile {
+    pub name: String,
+    pub data: Vec<u8>,
+}
+
+/// A loaded chart with its subcharts.
+#[derive(Debug, Clone, Default)]
+pub struct Chart {
+    pub metadata: ChartMetadata,
+    /// `Chart.lock` (or `requirements.lock` for v1 charts), unparsed.
+    pub lock: Option<Vec<u8>>,
+    /// The text of `values.yaml` (empty when the chart has none).
+    pub values_yaml: String,
+    /// `values.schema.json`, when present.
+    pub schema: Option<Vec<u8>>,
+    /// Files under `templates/` (including partials and `NOTES.txt`), in load order.
+    pub templates: Vec<ChartFile>,
+    /// Every other file (`.Files`): README, `crds/`, config files, `.helmignore`, `requirements.yaml` of v1 charts.
+    pub files: Vec<ChartFile>,
+    /// Every file as loaded, for packaging and digests.
+    pub raw: Vec<ChartFile>,
+    /// Subcharts from `charts/` (directories and archives), sorted by directory name.
+    pub dependencies: Vec<Chart>,
+}
+
+impl Chart {
+    /// The chart's name from `Chart.yaml` (after alias processing, the alias).
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+
+    /// The CRD files of this chart and its subcharts (`crds/` entries), each with its full path
+    /// (`parent/charts/sub/crds/x.yaml`), parents first, as Helm's `CRDObjects`.
+    pub fn crd_objects(&self) -> Vec<(String, &ChartFile)> {
+        let mut out = Vec::new();
+        self.collect_crds(self.name(), &mut out);
+        out
+    }
+
+    fn collect_crds<'a>(&'a self, full_path: &str, out: &mut Vec<(String, &'a ChartFile)>) {
+        for f in &self.files {
+            if f.name.starts_with("crds/") && is_yaml_or_json(&f.name) {
+                out.push((format!("{full_path}/{}", f.name), f));
+            }
+        }
+        for dep in &self.dependencies {
+            dep.collect_crds(&format!("{full_path}/charts/{}", dep.name()), out);
+        }
+    }
+}
+
+fn is_yaml_or_json(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".yaml", ".yml", ".json"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+}
