@@ -67,7 +67,7 @@ fn to_node(v: &Value, flavor: Flavor) -> Result<YNode, String> {
             }
             Flavor::Pretty => YNode::Plain(yaml_float(*f)),
         },
-        Value::String(s) => YNode::Str(s.to_string()),
+        Value::String(s) => YNode::Str(json_round_trip_text(s, flavor)),
         Value::List(l) => YNode::Seq(
             l.borrow()
                 .iter()
@@ -78,7 +78,7 @@ fn to_node(v: &Value, flavor: Flavor) -> Result<YNode, String> {
             let mut entries: Vec<(String, YNode)> = m
                 .borrow()
                 .iter()
-                .map(|(k, x)| Ok((k.clone(), to_node(x, flavor)?)))
+                .map(|(k, x)| Ok((json_round_trip_text(k, flavor), to_node(x, flavor)?)))
                 .collect::<Result<_, String>>()?;
             sort_keys(&mut entries);
             YNode::Map(entries)
@@ -90,12 +90,46 @@ fn to_node(v: &Value, flavor: Flavor) -> Result<YNode, String> {
     })
 }
 
+/// A string after `json.Marshal` and go-yaml's reading of the JSON: Go's JSON escapes every line
+/// break except NEL (U+0085), which go-yaml then folds like a line break in a double-quoted
+/// scalar (one break → a space, n breaks → n-1 newlines, surrounding spaces dropped).
+fn json_round_trip_text(s: &str, flavor: Flavor) -> String {
+    if flavor != Flavor::HelmToYaml || !s.contains('\u{85}') {
+        return s.to_string();
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == ' ' || chars[i] == '\u{85}' {
+            let start = i;
+            while i < chars.len() && (chars[i] == ' ' || chars[i] == '\u{85}') {
+                i += 1;
+            }
+            let breaks = chars[start..i].iter().filter(|&&c| c == '\u{85}').count();
+            match breaks {
+                0 => out.extend(&chars[start..i]),
+                1 => out.push(' '),
+                n => out.extend(std::iter::repeat_n('\n', n - 1)),
+            }
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// go-yaml's float text: `strconv.FormatFloat(f, 'g', -1, 64)` with YAML's names for the specials.
 fn yaml_float(f: f64) -> String {
     if f.is_nan() {
         ".nan".into()
     } else if f.is_infinite() {
-        if f > 0.0 { ".inf".into() } else { "-.inf".into() }
+        if f > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        }
     } else {
         format_float_g(f, false)
     }
@@ -262,7 +296,11 @@ pub fn format_float_g(f: f64, as_f32: bool) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let p = float_parts(f, as_f32);
     let exp = p.dp - 1;
@@ -326,6 +364,8 @@ struct Emitter {
     mapping_context: bool,
     simple_key_context: bool,
     root_context: bool,
+    /// Column after which plain and quoted scalars fold (go-yaml v3's encoder never folds).
+    best_width: i64,
 }
 
 fn is_break(c: char) -> bool {
@@ -345,7 +385,7 @@ fn is_printable(c: char) -> bool {
         || ((0xE000..=0xFFFD).contains(&u) && u != 0xFEFF)
 }
 
-fn analyze(value: &str) -> Analysis {
+fn analyze(value: &str, flavor: Flavor) -> Analysis {
     if value.is_empty() {
         return Analysis {
             multiline: false,
@@ -362,6 +402,7 @@ fn analyze(value: &str) -> Analysis {
         flow_indicators = true;
     }
     let (mut line_breaks, mut special_characters) = (false, false);
+    let mut tab_characters = false;
     let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
         (false, false, false, false);
     let (mut break_space, mut space_break) = (false, false);
@@ -406,7 +447,10 @@ fn analyze(value: &str) -> Analysis {
                 _ => {}
             }
         }
-        if !is_printable(c) {
+        if c == '\t' && flavor == Flavor::Pretty {
+            // go-yaml v3 allows tabs in block scalars but not in plain or single-quoted ones.
+            tab_characters = true;
+        } else if !is_printable(c) {
             special_characters = true;
         }
         if is_break(c) {
@@ -457,6 +501,11 @@ fn analyze(value: &str) -> Analysis {
         a.block_allowed = false;
     }
     if break_space {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+    }
+    if tab_characters {
         a.flow_plain_allowed = false;
         a.block_plain_allowed = false;
         a.single_quoted_allowed = false;
@@ -514,6 +563,10 @@ impl Emitter {
             mapping_context: false,
             simple_key_context: false,
             root_context: false,
+            best_width: match flavor {
+                Flavor::HelmToYaml => BEST_WIDTH,
+                Flavor::Pretty => i64::MAX,
+            },
         }
     }
 
@@ -701,7 +754,7 @@ impl Emitter {
     }
 
     fn emit_scalar(&mut self, value: &str, requested: Style) {
-        let a = analyze(value);
+        let a = analyze(value, self.flavor);
         let style = self.select_style(value, requested, &a);
         self.increase_indent(true, false);
         let allow_breaks = !self.simple_key_context;
@@ -726,7 +779,7 @@ impl Emitter {
             if c == ' ' {
                 if allow_breaks
                     && !spaces
-                    && self.column > BEST_WIDTH
+                    && self.column > self.best_width
                     && !(i + 1 < chars.len() && chars[i + 1] == ' ')
                 {
                     self.write_indent();
@@ -754,9 +807,6 @@ impl Emitter {
         }
         self.whitespace = false;
         self.indention = false;
-        if self.root_context {
-            self.open_ended = true;
-        }
     }
 
     fn write_single(&mut self, value: &str, allow_breaks: bool) {
@@ -769,7 +819,7 @@ impl Emitter {
             if c == ' ' {
                 if allow_breaks
                     && !spaces
-                    && self.column > BEST_WIDTH
+                    && self.column > self.best_width
                     && i != 0
                     && i != n - 1
                     && !(i + 1 < n && chars[i + 1] == ' ')
@@ -849,7 +899,8 @@ impl Emitter {
                 }
                 spaces = false;
             } else if c == ' ' {
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && i != 0 && i != n - 1 {
+                if allow_breaks && !spaces && self.column > self.best_width && i != 0 && i != n - 1
+                {
                     self.write_indent();
                     if i + 1 < n && chars[i + 1] == ' ' {
                         self.put('\\');
@@ -917,12 +968,10 @@ impl Emitter {
         }
     }
 
+    /// go-yaml v2 ends an implicit document with a line break and, unlike libyaml, never writes
+    /// the `...` end marker for open-ended scalars (checked against helm).
     fn document_end(&mut self) {
         self.write_indent();
-        if self.open_ended {
-            self.write_indicator("...", true, false, false);
-            self.write_indent();
-        }
     }
 }
 

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use signet_gotemplate::{Func, FuncMap, Value};
 
+use super::YamlError;
 use super::emit::{Flavor, marshal_flavor};
 use super::json::{parse_json, to_json};
 use super::parse::{parse_yaml, parse_yaml_array};
 use super::toml::to_toml;
-use super::YamlError;
 
 /// Helm's `toYaml`: `yaml.Marshal` without the final newline; `Err` for what `mustToYaml` reports.
 pub fn to_yaml(v: &Value) -> Result<String, String> {
@@ -79,7 +79,11 @@ pub fn encoding_functions() -> FuncMap {
     let mut m = FuncMap::new();
     m.insert(
         "toYaml".into(),
-        func(|a| Ok(Value::str(to_yaml(one_arg("toYaml", a)?).unwrap_or_default()))),
+        func(|a| {
+            Ok(Value::str(
+                to_yaml(one_arg("toYaml", a)?).unwrap_or_default(),
+            ))
+        }),
     );
     m.insert(
         "mustToYaml".into(),
@@ -106,7 +110,11 @@ pub fn encoding_functions() -> FuncMap {
     );
     m.insert(
         "toJson".into(),
-        func(|a| Ok(Value::str(to_json(one_arg("toJson", a)?).unwrap_or_default()))),
+        func(|a| {
+            Ok(Value::str(
+                to_json(one_arg("toJson", a)?).unwrap_or_default(),
+            ))
+        }),
     );
     m.insert(
         "mustToJson".into(),

@@ -55,7 +55,11 @@ pub fn go_float_v(f: f64) -> String {
     if f.is_nan() {
         "NaN".into()
     } else if f.is_infinite() {
-        if f > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         super::emit::format_float_g(f, false)
     }
@@ -364,7 +368,8 @@ impl JsonParser<'_> {
         let Some(h) = self.src.get(self.i..self.i + 4) else {
             return Err("unexpected end of JSON input".into());
         };
-        let v = u32::from_str_radix(h, 16).map_err(|_| self.invalid("in \\u hexadecimal character escape"))?;
+        let v = u32::from_str_radix(h, 16)
+            .map_err(|_| self.invalid("in \\u hexadecimal character escape"))?;
         self.i += 4;
         Ok(v)
     }

@@ -9,9 +9,9 @@ use std::rc::Rc;
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span};
 use signet_gotemplate::Value;
 
+use super::YamlError;
 use super::emit::format_float_g;
 use super::resolve::{Resolved, resolve_plain};
-use super::YamlError;
 
 /// Upper bound on values materialised from aliases, against "billion laughs" documents.
 const MAX_ALIAS_EXPANSION: usize = 10_000_000;
@@ -88,8 +88,7 @@ fn load_first_document(src: &str) -> Result<Option<Rc<Node>>, YamlError> {
     let mut stack: Vec<Open> = Vec::new();
     let mut root: Option<Rc<Node>> = None;
     let mut in_document = false;
-    loop {
-        let Some(next) = parser.next_event() else { break };
+    while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| YamlError::Syntax {
             line: e.marker().line(),
             column: e.marker().col() + 1,
@@ -254,7 +253,7 @@ fn decode_binary(text: &str) -> Result<Value, String> {
             b'+' => 62,
             b'/' => 63,
             b'=' => break,
-            _ => return Err(format!("!!binary value contains invalid base64 data")),
+            _ => return Err("!!binary value contains invalid base64 data".to_string()),
         };
         acc = (acc << 6) | v as u32;
         bits += 6;
@@ -389,9 +388,7 @@ fn is_merge_key(node: &Node) -> bool {
     match node {
         Node::Scalar {
             text, plain, tag, ..
-        } => {
-            text == "<<" && (*plain || tag.as_deref() == Some("tag:yaml.org,2002:merge"))
-        }
+        } => text == "<<" && (*plain || tag.as_deref() == Some("tag:yaml.org,2002:merge")),
         _ => false,
     }
 }

@@ -57,10 +57,10 @@ fn resolve_number(s: &str) -> Resolved {
     if let Some(u) = go_parse_uint(&plain) {
         return Resolved::Uint(u);
     }
-    if is_yaml_style_float(&plain) {
-        if let Some(f) = parse_go_float(&plain) {
-            return Resolved::Float(f);
-        }
+    if is_yaml_style_float(&plain)
+        && let Some(f) = parse_go_float(&plain)
+    {
+        return Resolved::Float(f);
     }
     if let Some(rest) = plain.strip_prefix("0b") {
         if let Some(i) = parse_digits_i64(rest, 2, false) {
@@ -69,10 +69,10 @@ fn resolve_number(s: &str) -> Resolved {
         if let Some(u) = parse_digits_u64(rest, 2) {
             return Resolved::Uint(u);
         }
-    } else if let Some(rest) = plain.strip_prefix("-0b") {
-        if let Some(i) = parse_digits_i64(rest, 2, true) {
-            return Resolved::Int(i);
-        }
+    } else if let Some(rest) = plain.strip_prefix("-0b")
+        && let Some(i) = parse_digits_i64(rest, 2, true)
+    {
+        return Resolved::Int(i);
     }
     Resolved::Str
 }
@@ -250,7 +250,9 @@ pub fn is_timestamp(s: &str) -> bool {
     }
     let mut p = TimeParser { b, i: 5 };
     let year: u32 = s[..4].parse().unwrap_or(0);
-    let Some(month) = p.num(1, 2) else { return false };
+    let Some(month) = p.num(1, 2) else {
+        return false;
+    };
     if !p.lit(b'-') {
         return false;
     }
@@ -314,7 +316,10 @@ impl TimeParser<'_> {
         if self.i - start < min {
             return None;
         }
-        std::str::from_utf8(&self.b[start..self.i]).ok()?.parse().ok()
+        std::str::from_utf8(&self.b[start..self.i])
+            .ok()?
+            .parse()
+            .ok()
     }
     fn lit(&mut self, c: u8) -> bool {
         if self.i < self.b.len() && self.b[self.i] == c {
@@ -331,7 +336,9 @@ impl TimeParser<'_> {
 
 fn days_in(month: u32, year: u32) -> u32 {
     match month {
-        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => 29,
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -357,7 +364,10 @@ mod tests {
         assert_eq!(resolve_plain("1_000"), Resolved::Int(1000));
         assert_eq!(resolve_plain("09"), Resolved::Float(9.0));
         assert_eq!(resolve_plain("-0b11"), Resolved::Int(-3));
-        assert_eq!(resolve_plain("18446744073709551615"), Resolved::Uint(u64::MAX));
+        assert_eq!(
+            resolve_plain("18446744073709551615"),
+            Resolved::Uint(u64::MAX)
+        );
         assert_eq!(resolve_plain(".5"), Resolved::Float(0.5));
         assert_eq!(resolve_plain("1e400"), Resolved::Str);
         assert_eq!(resolve_plain("1.2.3"), Resolved::Str);

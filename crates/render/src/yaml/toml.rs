@@ -42,8 +42,7 @@ fn is_table(v: &Value) -> bool {
 
 fn quote_key(k: &str) -> String {
     if !k.is_empty()
-        && k
-            .chars()
+        && k.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
         k.to_string()
@@ -74,7 +73,10 @@ fn quoted(s: &str) -> String {
 }
 
 fn key_path(key: &[String]) -> String {
-    key.iter().map(|k| quote_key(k)).collect::<Vec<_>>().join(".")
+    key.iter()
+        .map(|k| quote_key(k))
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 impl Encoder {
@@ -170,8 +172,8 @@ impl Encoder {
                 } else if f.is_infinite() {
                     if f > 0.0 { "inf".into() } else { "-inf".into() }
                 } else {
-                    let s = super::emit::float_parts(f, false).fmt_f();
-                    if s.contains('.') { s } else { s + ".0" }
+                    let s = super::emit::format_float_g(f, false);
+                    if s.contains(['.', 'e']) { s } else { s + ".0" }
                 };
                 self.w(&s)
             }
