@@ -6,8 +6,17 @@
 //! functions (`include`, `tpl`, …) are registered by the layer above through the extension hooks.
 #![forbid(unsafe_code)]
 
+pub mod builtins;
+pub mod error;
+mod exec;
 pub mod fmt;
+pub mod lex;
+pub mod literal;
+pub mod parse;
 pub mod sprig;
+pub mod template;
 pub mod value;
 
+pub use error::Error;
+pub use template::{EngineFn, ExecContext, Limits, MissingKey, Template};
 pub use value::{Func, FuncMap, Object, Value};

@@ -1,0 +1,813 @@
+//! The evaluator: walks parse trees with Go's `text/template` execution semantics (`exec.go`).
+//!
+//! Go distinguishes an *invalid* value (a missing map key, nil data, the result of a pipeline
+//! that produced nil) from a *nil interface* value (a JSON null inside a map or list). The first
+//! silently yields `<no value>` when a field is taken from it; the second is Go's famous
+//! `nil pointer evaluating interface {}.x` error. The evaluator models the difference with
+//! [`Dot`]: `None` is invalid, `Some(Value::Nil)` a nil interface.
+
+use std::fmt::Display;
+use std::rc::Rc;
+
+use crate::builtins;
+use crate::fmt;
+use crate::literal::Number;
+use crate::parse::{Arg, Branch, Command, Node, Pipe, Source, Tree};
+use crate::template::{ExecContext, MissingKey, Set};
+use crate::value::Value;
+
+/// A value as Go's `reflect.Value` sees it: `None` is the invalid (zero) `reflect.Value`.
+pub(crate) type Dot = Option<Value>;
+
+/// Non-local exits of a walk: `break`, `continue`, or an error message (already in Go's format).
+pub(crate) enum Ctl {
+    Break,
+    Continue,
+    Err(String),
+}
+
+type R<T> = Result<T, Ctl>;
+
+/// Stack space kept free before recursing into a template call; more is allocated on the heap.
+const RED_ZONE: usize = 128 * 1024;
+const STACK_CHUNK: usize = 4 * 1024 * 1024;
+
+/// One execution: output, variables, current template and resource counters.
+pub(crate) struct State {
+    set: Rc<Set>,
+    tree: Rc<Tree>,
+    name: Rc<str>,
+    source: Rc<Source>,
+    out: String,
+    vars: Vec<(Rc<str>, Dot)>,
+    depth: usize,
+    steps: u64,
+}
+
+/// Go's "dig down one level": a nil interface result of a command becomes invalid.
+fn dig(v: Dot) -> Dot {
+    match v {
+        Some(Value::Nil) => None,
+        other => other,
+    }
+}
+
+fn nil_to_value(v: Dot) -> Value {
+    v.unwrap_or(Value::Nil)
+}
+
+impl State {
+    pub(crate) fn new(set: Rc<Set>, tree: Rc<Tree>) -> State {
+        State {
+            name: tree.name.as_str().into(),
+            source: tree.source.clone(),
+            set,
+            tree,
+            out: String::new(),
+            vars: Vec::new(),
+            depth: 0,
+            steps: 0,
+        }
+    }
+
+    pub(crate) fn template_name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn depth(&self) -> usize {
+        self.depth
+    }
+
+    pub(crate) fn set(&self) -> &Set {
+        &self.set
+    }
+
+    pub(crate) fn run_top(&mut self, data: &Value) -> Result<String, String> {
+        let dot: Dot = if data.is_nil() {
+            None
+        } else {
+            Some(data.clone())
+        };
+        self.vars = vec![("$".into(), dot.clone())];
+        let tree = self.tree.clone();
+        match self.walk_list(&dot, &tree.root) {
+            Ok(()) => Ok(std::mem::take(&mut self.out)),
+            Err(Ctl::Err(e)) => Err(e),
+            Err(_) => Ok(std::mem::take(&mut self.out)),
+        }
+    }
+
+    /// Execute template `name` (of `set`, or of the current set) into a fresh buffer.
+    pub(crate) fn execute_nested(
+        &mut self,
+        set: Option<Rc<Set>>,
+        name: &str,
+        data: &Value,
+    ) -> Result<String, String> {
+        let old_set = set.map(|s| std::mem::replace(&mut self.set, s));
+        let result = self.execute_nested_inner(name, data);
+        if let Some(s) = old_set {
+            self.set = s;
+        }
+        result
+    }
+
+    fn execute_nested_inner(&mut self, name: &str, data: &Value) -> Result<String, String> {
+        let Some(tree) = self.set.trees.get(name).cloned() else {
+            return Err(format!(
+                "template: no template {} associated with template {}",
+                fmt::quote(name),
+                fmt::quote(&self.name)
+            ));
+        };
+        let max = self.set.limits.max_depth;
+        if self.depth >= max {
+            return Err(format!("exceeded maximum template depth ({max})"));
+        }
+        let saved_out = std::mem::take(&mut self.out);
+        let dot = if data.is_nil() {
+            None
+        } else {
+            Some(data.clone())
+        };
+        let r = self.call_tree(tree, dot);
+        let produced = std::mem::replace(&mut self.out, saved_out);
+        match r {
+            Err(Ctl::Err(e)) => Err(e),
+            _ => Ok(produced),
+        }
+    }
+
+    /// Run `tree` with `dot`, with fresh variables (no dynamic scoping), one level deeper.
+    fn call_tree(&mut self, tree: Rc<Tree>, dot: Dot) -> R<()> {
+        let saved_vars = std::mem::replace(&mut self.vars, vec![("$".into(), dot.clone())]);
+        let saved_name = std::mem::replace(&mut self.name, tree.name.as_str().into());
+        let saved_source = std::mem::replace(&mut self.source, tree.source.clone());
+        self.depth += 1;
+        let r = stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || self.walk_list(&dot, &tree.root));
+        self.depth -= 1;
+        self.vars = saved_vars;
+        self.name = saved_name;
+        self.source = saved_source;
+        match r {
+            Err(Ctl::Break) | Err(Ctl::Continue) => Ok(()),
+            other => other,
+        }
+    }
+
+    // ---- errors ----
+
+    /// Go's `state.errorf` with a node: `template: LOC: executing "NAME" at <CTX>: MSG`.
+    fn err(&self, pos: usize, ctx: &dyn Display, msg: impl Display) -> Ctl {
+        Ctl::Err(format!(
+            "template: {}: executing {} at <{}>: {}",
+            self.source.location(pos),
+            fmt::quote(&self.name),
+            ctx,
+            msg
+        ))
+    }
+
+    /// Go's `state.errorf` without a node.
+    fn err_plain(&self, msg: impl Display) -> Ctl {
+        Ctl::Err(format!("template: {}: {}", self.name, msg))
+    }
+
+    fn step(&mut self) -> R<()> {
+        self.steps += 1;
+        if self.steps > self.set.limits.max_steps {
+            return Err(self.err_plain(format!(
+                "execution stopped after {} steps",
+                self.set.limits.max_steps
+            )));
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, s: &str) -> R<()> {
+        let max = self.set.limits.max_output;
+        if self.out.len() + s.len() > max {
+            return Err(self.err_plain(format!("output exceeds the limit of {max} bytes")));
+        }
+        self.out.push_str(s);
+        Ok(())
+    }
+
+    // ---- walking ----
+
+    fn walk_list(&mut self, dot: &Dot, nodes: &[Node]) -> R<()> {
+        for n in nodes {
+            self.walk(dot, n)?;
+        }
+        Ok(())
+    }
+
+    fn walk(&mut self, dot: &Dot, node: &Node) -> R<()> {
+        self.step()?;
+        match node {
+            Node::Text { text, .. } => self.write(text),
+            Node::Action { pipe, .. } => {
+                let v = self.eval_pipeline(dot, pipe)?;
+                if pipe.decl.is_empty() {
+                    self.print_value(&v)?;
+                }
+                Ok(())
+            }
+            Node::If(b) => self.walk_if_or_with(false, dot, b),
+            Node::With(b) => self.walk_if_or_with(true, dot, b),
+            Node::Range(b) => self.walk_range(dot, node, b),
+            Node::Template { pos, name, pipe } => {
+                self.walk_template(dot, *pos, node, name, pipe.as_ref())
+            }
+            Node::Break { .. } => Err(Ctl::Break),
+            Node::Continue { .. } => Err(Ctl::Continue),
+        }
+    }
+
+    fn print_value(&mut self, v: &Dot) -> R<()> {
+        match v {
+            None | Some(Value::Nil) => self.write("<no value>"),
+            Some(Value::String(s)) => {
+                let s = s.clone();
+                self.write(&s)
+            }
+            Some(v) => {
+                let s = fmt::sprint(v);
+                self.write(&s)
+            }
+        }
+    }
+
+    fn walk_if_or_with(&mut self, is_with: bool, dot: &Dot, b: &Branch) -> R<()> {
+        let mark = self.vars.len();
+        let r = (|| {
+            let v = self.eval_pipeline(dot, &b.pipe)?;
+            let truth = v.as_ref().is_some_and(Value::truthy);
+            if truth {
+                if is_with {
+                    self.walk_list(&v, &b.list)
+                } else {
+                    self.walk_list(dot, &b.list)
+                }
+            } else if let Some(e) = &b.else_list {
+                self.walk_list(dot, e)
+            } else {
+                Ok(())
+            }
+        })();
+        self.vars.truncate(mark);
+        r
+    }
+
+    fn walk_range(&mut self, dot: &Dot, node: &Node, b: &Branch) -> R<()> {
+        let mark = self.vars.len();
+        let r = self.walk_range_inner(dot, node, b);
+        self.vars.truncate(mark);
+        match r {
+            Err(Ctl::Break) => Ok(()),
+            other => other,
+        }
+    }
+
+    fn walk_range_inner(&mut self, dot: &Dot, node: &Node, b: &Branch) -> R<()> {
+        let val = self.eval_pipeline(dot, &b.pipe)?;
+        let val = match val {
+            Some(Value::Object(o)) => match o.to_data() {
+                Some(d) => Some(d),
+                None => {
+                    return Err(self.err(
+                        node.pos(),
+                        node,
+                        format!("range can't iterate over {}", o.go_string()),
+                    ));
+                }
+            },
+            other => other,
+        };
+        let mark = self.vars.len();
+        let mut ran = false;
+        match &val {
+            Some(Value::List(l)) => {
+                let items: Vec<Value> = l.borrow().clone();
+                for (i, elem) in items.into_iter().enumerate() {
+                    ran = true;
+                    self.one_iteration(b, Value::Int(i as i64), elem, mark)?;
+                }
+            }
+            Some(Value::Map(m)) => {
+                let entries: Vec<(String, Value)> = m
+                    .borrow()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                for (k, v) in entries {
+                    ran = true;
+                    self.one_iteration(b, Value::from(k), v, mark)?;
+                }
+            }
+            Some(v @ (Value::Int(_) | Value::Int64(_) | Value::Uint(_))) => {
+                if b.pipe.decl.len() > 1 {
+                    return Err(self.err(
+                        node.pos(),
+                        node,
+                        format!(
+                            "can't use {} to iterate over more than one variable",
+                            fmt::sprint(v)
+                        ),
+                    ));
+                }
+                let n: u64 = match v {
+                    Value::Int(i) | Value::Int64(i) => (*i).max(0) as u64,
+                    Value::Uint(u) => *u,
+                    _ => 0,
+                };
+                let make = |i: u64| match v {
+                    Value::Int64(_) => Value::Int64(i as i64),
+                    Value::Uint(_) => Value::Uint(i),
+                    _ => Value::Int(i as i64),
+                };
+                for i in 0..n {
+                    ran = true;
+                    self.step()?;
+                    self.one_iteration(b, make(i), make(i), mark)?;
+                }
+            }
+            None | Some(Value::Nil) => {}
+            Some(other) => {
+                return Err(self.err(
+                    node.pos(),
+                    node,
+                    format!("range can't iterate over {}", fmt::sprint(other)),
+                ));
+            }
+        }
+        if !ran && let Some(e) = &b.else_list {
+            return self.walk_list(dot, e);
+        }
+        Ok(())
+    }
+
+    fn one_iteration(&mut self, b: &Branch, index: Value, elem: Value, mark: usize) -> R<()> {
+        let decl = &b.pipe.decl;
+        if !decl.is_empty() {
+            if b.pipe.is_assign {
+                let target = if decl.len() > 1 {
+                    index.clone()
+                } else {
+                    elem.clone()
+                };
+                self.set_var(&decl[0], Some(target), b.pipe.pos, &b.pipe)?;
+            } else {
+                self.set_top_var(1, Some(elem.clone()));
+            }
+        }
+        if decl.len() > 1 {
+            if b.pipe.is_assign {
+                self.set_var(&decl[1], Some(elem.clone()), b.pipe.pos, &b.pipe)?;
+            } else {
+                self.set_top_var(2, Some(index));
+            }
+        }
+        let r = self.walk_list(&Some(elem), &b.list);
+        self.vars.truncate(mark);
+        match r {
+            Err(Ctl::Continue) => Ok(()),
+            other => other,
+        }
+    }
+
+    fn walk_template(
+        &mut self,
+        dot: &Dot,
+        pos: usize,
+        node: &Node,
+        name: &str,
+        pipe: Option<&Pipe>,
+    ) -> R<()> {
+        let Some(tree) = self.set.trees.get(name).cloned() else {
+            return Err(self.err(
+                pos,
+                node,
+                format!("template {} not defined", fmt::quote(name)),
+            ));
+        };
+        let max = self.set.limits.max_depth;
+        if self.depth >= max {
+            return Err(self.err(
+                pos,
+                node,
+                format!("exceeded maximum template depth ({max})"),
+            ));
+        }
+        let new_dot = match pipe {
+            Some(p) => self.eval_pipeline(dot, p)?,
+            None => None,
+        };
+        self.call_tree(tree, new_dot)
+    }
+
+    // ---- variables ----
+
+    fn var_value(&self, name: &str, pos: usize, ctx: &dyn Display) -> R<Dot> {
+        for (n, v) in self.vars.iter().rev() {
+            if &**n == name {
+                return Ok(v.clone());
+            }
+        }
+        Err(self.err(pos, ctx, format!("undefined variable: {name}")))
+    }
+
+    fn set_var(&mut self, name: &str, value: Dot, pos: usize, ctx: &dyn Display) -> R<()> {
+        for (n, v) in self.vars.iter_mut().rev() {
+            if &**n == name {
+                *v = value;
+                return Ok(());
+            }
+        }
+        Err(self.err(pos, ctx, format!("undefined variable: {name}")))
+    }
+
+    fn set_top_var(&mut self, n: usize, value: Dot) {
+        let len = self.vars.len();
+        if n <= len {
+            self.vars[len - n].1 = value;
+        }
+    }
+
+    // ---- evaluation ----
+
+    fn eval_pipeline(&mut self, dot: &Dot, pipe: &Pipe) -> R<Dot> {
+        let mut value: Option<Dot> = None;
+        for cmd in &pipe.cmds {
+            let v = self.eval_command(dot, cmd, pipe, value.take())?;
+            value = Some(dig(v));
+        }
+        let v = value.unwrap_or(None);
+        for name in &pipe.decl {
+            if pipe.is_assign {
+                self.set_var(name, v.clone(), pipe.pos, pipe)?;
+            } else {
+                self.vars.push((name.as_str().into(), v.clone()));
+            }
+        }
+        Ok(v)
+    }
+
+    fn not_a_function(
+        &self,
+        args: &[Arg],
+        final_: &Option<Dot>,
+        pos: usize,
+        ctx: &dyn Display,
+    ) -> R<()> {
+        if args.len() > 1 || final_.is_some() {
+            return Err(self.err(
+                pos,
+                ctx,
+                format!("can't give argument to non-function {}", args[0]),
+            ));
+        }
+        Ok(())
+    }
+
+    fn eval_command(
+        &mut self,
+        dot: &Dot,
+        cmd: &Command,
+        pipe: &Pipe,
+        final_: Option<Dot>,
+    ) -> R<Dot> {
+        let first = &cmd.args[0];
+        match first {
+            Arg::Field { idents, .. } => {
+                return self.eval_field_chain(dot, dot.clone(), first, idents, &cmd.args, final_);
+            }
+            Arg::Chain { .. } => return self.eval_chain(dot, first, &cmd.args, final_),
+            Arg::Identifier { name, .. } => {
+                return self.eval_function(dot, name, first, cmd.pos, cmd, &cmd.args, final_);
+            }
+            Arg::Pipe(p) => {
+                self.not_a_function(&cmd.args, &final_, pipe.pos, pipe)?;
+                return self.eval_pipeline(dot, p);
+            }
+            Arg::Variable { .. } => return self.eval_variable(dot, first, &cmd.args, final_),
+            _ => {}
+        }
+        self.not_a_function(&cmd.args, &final_, first.pos(), first)?;
+        match first {
+            Arg::Bool { value, .. } => Ok(Some(Value::Bool(*value))),
+            Arg::Dot { .. } => Ok(dot.clone()),
+            Arg::Nil { pos } => Err(self.err(*pos, first, "nil is not a command")),
+            Arg::Number { pos, number } => self.ideal_constant(*pos, first, number).map(Some),
+            Arg::String { text, .. } => Ok(Some(Value::String(text.clone()))),
+            _ => Ok(None),
+        }
+    }
+
+    fn ideal_constant(&self, pos: usize, ctx: &dyn Display, n: &Number) -> R<Value> {
+        let t = &n.text;
+        let is_hex_int = t.len() > 2
+            && t.starts_with('0')
+            && (t.as_bytes()[1] == b'x' || t.as_bytes()[1] == b'X')
+            && !t.contains(['p', 'P']);
+        let is_rune = t.starts_with('\'');
+        if n.is_complex {
+            return Err(self.err(pos, ctx, "complex numbers are not supported"));
+        }
+        if n.is_float && !is_hex_int && !is_rune && t.contains(['.', 'e', 'E', 'p', 'P']) {
+            return Ok(Value::Float(n.float64));
+        }
+        if n.is_int {
+            return Ok(Value::Int(n.int64));
+        }
+        if n.is_uint {
+            return Err(self.err(pos, ctx, format!("{t} overflows int")));
+        }
+        Ok(Value::Nil)
+    }
+
+    fn eval_chain(&mut self, dot: &Dot, chain: &Arg, args: &[Arg], final_: Option<Dot>) -> R<Dot> {
+        let Arg::Chain { pos, node, fields } = chain else {
+            return Ok(None);
+        };
+        if let Arg::Nil { .. } = node.as_ref() {
+            return Err(self.err(
+                *pos,
+                chain,
+                format!("indirection through explicit nil in {chain}"),
+            ));
+        }
+        let recv = self.eval_arg_dot(dot, node)?;
+        self.eval_field_chain(dot, recv, chain, fields, args, final_)
+    }
+
+    fn eval_variable(&mut self, dot: &Dot, var: &Arg, args: &[Arg], final_: Option<Dot>) -> R<Dot> {
+        let Arg::Variable { pos, idents } = var else {
+            return Ok(None);
+        };
+        let value = self.var_value(&idents[0], *pos, var)?;
+        if idents.len() == 1 {
+            self.not_a_function(args, &final_, *pos, var)?;
+            return Ok(value);
+        }
+        self.eval_field_chain(dot, value, var, &idents[1..], args, final_)
+    }
+
+    fn eval_field_chain(
+        &mut self,
+        dot: &Dot,
+        mut receiver: Dot,
+        node: &Arg,
+        idents: &[String],
+        args: &[Arg],
+        final_: Option<Dot>,
+    ) -> R<Dot> {
+        let n = idents.len();
+        for ident in &idents[..n - 1] {
+            receiver = self.eval_field(dot, ident, node, &[], None, receiver)?;
+        }
+        self.eval_field(dot, &idents[n - 1], node, args, final_, receiver)
+    }
+
+    fn eval_field(
+        &mut self,
+        dot: &Dot,
+        name: &str,
+        node: &Arg,
+        args: &[Arg],
+        final_: Option<Dot>,
+        receiver: Dot,
+    ) -> R<Dot> {
+        let pos = node.pos();
+        let Some(recv) = receiver else {
+            if self.set.missing_key == MissingKey::Error {
+                return Err(self.err(
+                    pos,
+                    node,
+                    format!("nil data; no entry for key {}", fmt::quote(name)),
+                ));
+            }
+            return Ok(None);
+        };
+        let has_args = args.len() > 1 || final_.is_some();
+        match &recv {
+            Value::Nil => Err(self.err(
+                pos,
+                node,
+                format!("nil pointer evaluating interface {{}}.{name}"),
+            )),
+            Value::Map(m) => {
+                if has_args {
+                    return Err(self.err(
+                        pos,
+                        node,
+                        format!("{name} is not a method but has arguments"),
+                    ));
+                }
+                let found = m.borrow().get(name).cloned();
+                match found {
+                    Some(v) => Ok(Some(v)),
+                    None => match self.set.missing_key {
+                        MissingKey::Default => Ok(None),
+                        MissingKey::Zero => Ok(Some(Value::Nil)),
+                        MissingKey::Error => Err(self.err(
+                            pos,
+                            node,
+                            format!("map has no entry for key {}", fmt::quote(name)),
+                        )),
+                    },
+                }
+            }
+            Value::Object(o) => {
+                if o.has_method(name) {
+                    let mut vals = Vec::new();
+                    for a in args.iter().skip(1) {
+                        vals.push(self.eval_arg(dot, a)?);
+                    }
+                    if let Some(f) = final_ {
+                        vals.push(nil_to_value(f));
+                    }
+                    return match o.call_method(name, &vals) {
+                        Some(Ok(v)) => Ok(Some(v)),
+                        Some(Err(e)) => Err(self.call_error(pos, node, pos, node, name, e)),
+                        None => Err(self.err(
+                            pos,
+                            node,
+                            format!("can't evaluate field {name} in type {}", o.type_name()),
+                        )),
+                    };
+                }
+                match o.field(name) {
+                    Some(v) => {
+                        if has_args {
+                            return Err(self.err(
+                                pos,
+                                node,
+                                format!("{name} is not a method but has arguments"),
+                            ));
+                        }
+                        Ok(Some(v))
+                    }
+                    None => Err(self.err(
+                        pos,
+                        node,
+                        format!("can't evaluate field {name} in type {}", o.type_name()),
+                    )),
+                }
+            }
+            other => Err(self.err(
+                pos,
+                node,
+                format!("can't evaluate field {name} in type {}", other.type_name()),
+            )),
+        }
+    }
+
+    /// Format a function's error the way Go's `evalCall` does.
+    fn call_error(
+        &self,
+        ident_pos: usize,
+        ident: &dyn Display,
+        ctx_pos: usize,
+        ctx: &dyn Display,
+        name: &str,
+        msg: String,
+    ) -> Ctl {
+        if msg.starts_with("wrong number of args for ") || msg.starts_with("wrong type for value") {
+            return self.err(ident_pos, ident, msg);
+        }
+        self.err(ctx_pos, ctx, format!("error calling {name}: {msg}"))
+    }
+
+    /// Evaluate the arguments after the function name, then the piped final value.
+    fn eval_call_args(&mut self, dot: &Dot, args: &[Arg], final_: Option<Dot>) -> R<Vec<Value>> {
+        let mut vals = Vec::with_capacity(args.len() + 1);
+        for a in args.iter().skip(1) {
+            vals.push(self.eval_arg(dot, a)?);
+        }
+        if let Some(f) = final_ {
+            vals.push(nil_to_value(f));
+        }
+        Ok(vals)
+    }
+
+    /// `args` is the whole command (function node first), or empty when the function is itself an
+    /// argument (then it gets no arguments).
+    #[allow(clippy::too_many_arguments)]
+    fn eval_function(
+        &mut self,
+        dot: &Dot,
+        name: &str,
+        ident: &Arg,
+        ctx_pos: usize,
+        ctx: &dyn Display,
+        args: &[Arg],
+        final_: Option<Dot>,
+    ) -> R<Dot> {
+        let ident_pos = ident.pos();
+        let funcs = self.set.funcs.clone();
+        if let Some(f) = funcs.engine.get(name) {
+            let vals = self.eval_call_args(dot, args, final_)?;
+            let r = {
+                let mut cx = ExecContext { state: self };
+                f(&mut cx, &vals)
+            };
+            return r
+                .map(Some)
+                .map_err(|e| self.call_error(ident_pos, ident, ctx_pos, ctx, name, e));
+        }
+        if let Some(f) = funcs.pure.get(name) {
+            let vals = self.eval_call_args(dot, args, final_)?;
+            return f(&vals)
+                .map(Some)
+                .map_err(|e| self.call_error(ident_pos, ident, ctx_pos, ctx, name, e));
+        }
+        if !builtins::is_builtin(name) {
+            return Err(self.err(
+                ident_pos,
+                ident,
+                format!("{} is not a defined function", fmt::quote(name)),
+            ));
+        }
+        let n_args = args.len().saturating_sub(1);
+        let num_in = n_args + usize::from(final_.is_some());
+        let (fixed, variadic) = builtins::arity(name);
+        if variadic {
+            if num_in < fixed {
+                return Err(self.err(
+                    ident_pos,
+                    ident,
+                    format!("wrong number of args for {name}: want at least {fixed} got {n_args}"),
+                ));
+            }
+        } else if num_in != fixed {
+            return Err(self.err(
+                ident_pos,
+                ident,
+                format!("wrong number of args for {name}: want {fixed} got {num_in}"),
+            ));
+        }
+        match name {
+            "and" | "or" => {
+                let want = name == "or";
+                let mut v = Value::Nil;
+                for a in args.iter().skip(1) {
+                    v = self.eval_arg(dot, a)?;
+                    if v.truthy() == want {
+                        return Ok(Some(v));
+                    }
+                }
+                if let Some(f) = final_ {
+                    v = nil_to_value(f);
+                }
+                Ok(Some(v))
+            }
+            "call" => {
+                let (fn_val, fn_desc) = match args.get(1) {
+                    Some(a) => (self.eval_arg(dot, a)?, a.to_string()),
+                    None => {
+                        let v = nil_to_value(final_.clone().unwrap_or(None));
+                        let desc = format!("<{} Value>", v.type_name());
+                        (v, desc)
+                    }
+                };
+                let msg = if fn_val.is_nil() {
+                    "call of nil".to_string()
+                } else {
+                    format!("non-function {fn_desc} of type {}", fn_val.type_name())
+                };
+                Err(self.err(ctx_pos, ctx, format!("error calling call: {msg}")))
+            }
+            _ => {
+                let vals = self.eval_call_args(dot, args, final_)?;
+                builtins::call(name, &vals)
+                    .map(Some)
+                    .map_err(|e| self.call_error(ident_pos, ident, ctx_pos, ctx, name, e))
+            }
+        }
+    }
+
+    /// An argument's value, invalid values as `Nil` (what a function parameter receives).
+    fn eval_arg(&mut self, dot: &Dot, arg: &Arg) -> R<Value> {
+        self.eval_arg_dot(dot, arg).map(nil_to_value)
+    }
+
+    fn eval_arg_dot(&mut self, dot: &Dot, arg: &Arg) -> R<Dot> {
+        match arg {
+            Arg::Dot { .. } => Ok(dot.clone()),
+            Arg::Nil { .. } => Ok(Some(Value::Nil)),
+            Arg::Field { idents, .. } => {
+                self.eval_field_chain(dot, dot.clone(), arg, idents, &[], None)
+            }
+            Arg::Variable { .. } => self.eval_variable(dot, arg, &[], None),
+            Arg::Pipe(p) => self.eval_pipeline(dot, p),
+            Arg::Identifier { name, pos } => {
+                self.eval_function(dot, name, arg, *pos, arg, &[], None)
+            }
+            Arg::Chain { .. } => self.eval_chain(dot, arg, &[], None),
+            Arg::Bool { value, .. } => Ok(Some(Value::Bool(*value))),
+            Arg::Number { pos, number } => self.ideal_constant(*pos, arg, number).map(Some),
+            Arg::String { text, .. } => Ok(Some(Value::String(text.clone()))),
+        }
+    }
+}

@@ -1,0 +1,617 @@
+//! The template lexer: turns template text into Go `text/template/parse` items (text, delimiters,
+//! identifiers, literals, keywords…), including the `{{-`/`-}}` trim markers and comments.
+//!
+//! It mirrors Go's state machine closely because the parser's error messages (and which inputs are
+//! errors at all) depend on exactly how Go tokenises.
+
+/// What kind of token an [`Item`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemType {
+    Error,
+    Bool,
+    Char,
+    CharConstant,
+    Comment,
+    Complex,
+    Assign,
+    Declare,
+    Eof,
+    Field,
+    Identifier,
+    LeftDelim,
+    LeftParen,
+    Number,
+    Pipe,
+    RawString,
+    RightDelim,
+    RightParen,
+    Space,
+    String,
+    Text,
+    Variable,
+    // Keywords (Go's `itemKeyword` and above).
+    Block,
+    Break,
+    Continue,
+    Dot,
+    Define,
+    Else,
+    End,
+    If,
+    Nil,
+    Range,
+    Template,
+    With,
+}
+
+impl ItemType {
+    fn is_keyword(self) -> bool {
+        matches!(
+            self,
+            ItemType::Block
+                | ItemType::Break
+                | ItemType::Continue
+                | ItemType::Dot
+                | ItemType::Define
+                | ItemType::Else
+                | ItemType::End
+                | ItemType::If
+                | ItemType::Nil
+                | ItemType::Range
+                | ItemType::Template
+                | ItemType::With
+        )
+    }
+}
+
+/// One token: its type, byte offset in the input, text, and 1-based line.
+#[derive(Clone, Debug)]
+pub struct Item {
+    pub typ: ItemType,
+    pub pos: usize,
+    pub val: String,
+    pub line: usize,
+}
+
+impl std::fmt::Display for Item {
+    /// Go's `item.String()`, used in "unexpected X in Y" messages.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.typ {
+            ItemType::Eof => write!(f, "EOF"),
+            ItemType::Error => write!(f, "{}", self.val),
+            t if t.is_keyword() => write!(f, "<{}>", self.val),
+            _ => {
+                if self.val.chars().count() > 10 {
+                    let head: String = self.val.chars().take(10).collect();
+                    write!(f, "{}...", crate::fmt::quote(&head))
+                } else {
+                    write!(f, "{}", crate::fmt::quote(&self.val))
+                }
+            }
+        }
+    }
+}
+
+const LEFT_COMMENT: &str = "/*";
+const RIGHT_COMMENT: &str = "*/";
+
+/// Tokenise `input` completely. The list always ends with an `Eof` or `Error` item.
+pub fn lex(input: &str, left: &str, right: &str) -> Vec<Item> {
+    let mut l = Lexer {
+        input,
+        left: if left.is_empty() { "{{" } else { left },
+        right: if right.is_empty() { "}}" } else { right },
+        pos: 0,
+        start: 0,
+        line: 1,
+        start_line: 1,
+        paren_depth: 0,
+        items: Vec::new(),
+    };
+    l.run();
+    l.items
+}
+
+struct Lexer<'a> {
+    input: &'a str,
+    left: &'a str,
+    right: &'a str,
+    pos: usize,
+    start: usize,
+    line: usize,
+    start_line: usize,
+    paren_depth: i32,
+    items: Vec<Item>,
+}
+
+#[derive(Clone, Copy)]
+enum State {
+    Text,
+    LeftDelim,
+    Comment,
+    RightDelim,
+    InsideAction,
+    Done,
+}
+
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+fn is_alnum(c: char) -> bool {
+    c == '_' || c.is_alphabetic() || c.is_numeric()
+}
+
+fn has_left_trim_marker(s: &str) -> bool {
+    let mut it = s.chars();
+    it.next() == Some('-') && it.next().is_some_and(is_space)
+}
+
+fn has_right_trim_marker(s: &str) -> bool {
+    let mut it = s.chars();
+    it.next().is_some_and(is_space) && it.next() == Some('-')
+}
+
+impl<'a> Lexer<'a> {
+    fn rest(&self) -> &'a str {
+        &self.input[self.pos..]
+    }
+
+    fn next(&mut self) -> Option<char> {
+        let c = self.rest().chars().next()?;
+        self.pos += c.len_utf8();
+        if c == '\n' {
+            self.line += 1;
+        }
+        Some(c)
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.rest().chars().next()
+    }
+
+    /// Step back over the previous character (`c` must be it).
+    fn backup(&mut self, c: char) {
+        self.pos -= c.len_utf8();
+        if c == '\n' {
+            self.line -= 1;
+        }
+    }
+
+    fn emit(&mut self, typ: ItemType) {
+        let val = self.input[self.start..self.pos].to_string();
+        self.items.push(Item {
+            typ,
+            pos: self.start,
+            val,
+            line: self.start_line,
+        });
+        self.start = self.pos;
+        self.start_line = self.line;
+    }
+
+    fn ignore(&mut self) {
+        self.line += self.input[self.start..self.pos].matches('\n').count();
+        self.start = self.pos;
+        self.start_line = self.line;
+    }
+
+    fn errorf(&mut self, msg: String) -> State {
+        self.items.push(Item {
+            typ: ItemType::Error,
+            pos: self.start,
+            val: msg,
+            line: self.start_line,
+        });
+        State::Done
+    }
+
+    fn run(&mut self) {
+        let mut state = State::Text;
+        loop {
+            state = match state {
+                State::Text => self.lex_text(),
+                State::LeftDelim => self.lex_left_delim(),
+                State::Comment => self.lex_comment(),
+                State::RightDelim => self.lex_right_delim(),
+                State::InsideAction => self.lex_inside_action(),
+                State::Done => return,
+            };
+        }
+    }
+
+    fn lex_text(&mut self) -> State {
+        if let Some(x) = self.rest().find(self.left) {
+            if x > 0 {
+                self.pos += x;
+                let delim_end = self.pos + self.left.len();
+                let mut trim = 0;
+                if has_left_trim_marker(&self.input[delim_end..]) {
+                    let text = &self.input[self.start..self.pos];
+                    trim = text.len() - text.trim_end_matches(is_space).len();
+                }
+                self.pos -= trim;
+                self.line += self.input[self.start..self.pos].matches('\n').count();
+                let val = self.input[self.start..self.pos].to_string();
+                let item = Item {
+                    typ: ItemType::Text,
+                    pos: self.start,
+                    val,
+                    line: self.start_line,
+                };
+                self.start = self.pos;
+                self.start_line = self.line;
+                self.pos += trim;
+                self.ignore();
+                if !item.val.is_empty() {
+                    self.items.push(item);
+                }
+            }
+            return State::LeftDelim;
+        }
+        self.pos = self.input.len();
+        if self.pos > self.start {
+            self.line += self.input[self.start..self.pos].matches('\n').count();
+            self.emit(ItemType::Text);
+        }
+        self.emit(ItemType::Eof);
+        State::Done
+    }
+
+    fn at_right_delim(&self) -> (bool, bool) {
+        let rest = self.rest();
+        if has_right_trim_marker(rest) && rest[2..].starts_with(self.right) {
+            return (true, true);
+        }
+        if rest.starts_with(self.right) {
+            return (true, false);
+        }
+        (false, false)
+    }
+
+    fn lex_left_delim(&mut self) -> State {
+        self.pos += self.left.len();
+        let trim = has_left_trim_marker(self.rest());
+        let after = if trim { 2 } else { 0 };
+        if self.input[self.pos + after..].starts_with(LEFT_COMMENT) {
+            self.pos += after;
+            self.ignore();
+            return State::Comment;
+        }
+        self.emit(ItemType::LeftDelim);
+        self.pos += after;
+        self.ignore();
+        self.paren_depth = 0;
+        State::InsideAction
+    }
+
+    fn lex_comment(&mut self) -> State {
+        self.pos += LEFT_COMMENT.len();
+        let Some(x) = self.rest().find(RIGHT_COMMENT) else {
+            return self.errorf("unclosed comment".into());
+        };
+        self.pos += x + RIGHT_COMMENT.len();
+        let (delim, trim) = self.at_right_delim();
+        if !delim {
+            return self.errorf("comment ends before closing delimiter".into());
+        }
+        // Comments are dropped: execution never sees them.
+        if trim {
+            self.pos += 2;
+        }
+        self.pos += self.right.len();
+        if trim {
+            let rest = self.rest();
+            self.pos += rest.len() - rest.trim_start_matches(is_space).len();
+        }
+        self.ignore();
+        State::Text
+    }
+
+    fn lex_right_delim(&mut self) -> State {
+        let (_, trim) = self.at_right_delim();
+        if trim {
+            self.pos += 2;
+            self.ignore();
+        }
+        self.pos += self.right.len();
+        self.emit(ItemType::RightDelim);
+        if trim {
+            let rest = self.rest();
+            self.pos += rest.len() - rest.trim_start_matches(is_space).len();
+            self.ignore();
+        }
+        State::Text
+    }
+
+    fn lex_inside_action(&mut self) -> State {
+        let (delim, _) = self.at_right_delim();
+        if delim {
+            if self.paren_depth == 0 {
+                return State::RightDelim;
+            }
+            return self.errorf("unclosed left paren".into());
+        }
+        let Some(c) = self.next() else {
+            return self.errorf("unclosed action".into());
+        };
+        match c {
+            c if is_space(c) => {
+                self.backup(c);
+                self.lex_space()
+            }
+            '=' => {
+                self.emit(ItemType::Assign);
+                State::InsideAction
+            }
+            ':' => {
+                if self.next() != Some('=') {
+                    return self.errorf("expected :=".into());
+                }
+                self.emit(ItemType::Declare);
+                State::InsideAction
+            }
+            '|' => {
+                self.emit(ItemType::Pipe);
+                State::InsideAction
+            }
+            '"' => self.lex_quote(),
+            '`' => self.lex_raw_quote(),
+            '$' => self.lex_field_or_variable(ItemType::Variable),
+            '\'' => self.lex_char(),
+            '.' => {
+                if let Some(n) = self.peek()
+                    && !n.is_ascii_digit()
+                {
+                    return self.lex_field_or_variable(ItemType::Field);
+                }
+                self.backup(c);
+                self.lex_number()
+            }
+            '+' | '-' | '0'..='9' => {
+                self.backup(c);
+                self.lex_number()
+            }
+            c if is_alnum(c) => {
+                self.backup(c);
+                self.lex_identifier()
+            }
+            '(' => {
+                self.emit(ItemType::LeftParen);
+                self.paren_depth += 1;
+                State::InsideAction
+            }
+            ')' => {
+                self.paren_depth -= 1;
+                if self.paren_depth < 0 {
+                    return self.errorf("unexpected right paren".into());
+                }
+                self.emit(ItemType::RightParen);
+                State::InsideAction
+            }
+            c if c.is_ascii() && !c.is_ascii_control() => {
+                self.emit(ItemType::Char);
+                State::InsideAction
+            }
+            c => self.errorf(format!(
+                "unrecognized character in action: {}",
+                unicode_repr(c)
+            )),
+        }
+    }
+
+    fn lex_space(&mut self) -> State {
+        let mut num = 0;
+        while let Some(c) = self.peek() {
+            if !is_space(c) {
+                break;
+            }
+            self.next();
+            num += 1;
+        }
+        // A space followed by "-}}" belongs to the trim marker.
+        let before = &self.input[self.pos - 1..];
+        if has_right_trim_marker(before) && before[2..].starts_with(self.right) {
+            let prev = self.input[..self.pos].chars().next_back().unwrap_or(' ');
+            self.backup(prev);
+            if num == 1 {
+                return State::InsideAction;
+            }
+        }
+        self.emit(ItemType::Space);
+        State::InsideAction
+    }
+
+    fn lex_identifier(&mut self) -> State {
+        while let Some(c) = self.peek() {
+            if !is_alnum(c) {
+                break;
+            }
+            self.next();
+        }
+        if !self.at_terminator() {
+            let c = self.peek().unwrap_or('\0');
+            return self.errorf(format!("bad character {}", unicode_repr(c)));
+        }
+        let word = &self.input[self.start..self.pos];
+        let typ = match word {
+            "block" => ItemType::Block,
+            "break" => ItemType::Break,
+            "continue" => ItemType::Continue,
+            "define" => ItemType::Define,
+            "else" => ItemType::Else,
+            "end" => ItemType::End,
+            "if" => ItemType::If,
+            "range" => ItemType::Range,
+            "nil" => ItemType::Nil,
+            "template" => ItemType::Template,
+            "with" => ItemType::With,
+            "true" | "false" => ItemType::Bool,
+            _ => ItemType::Identifier,
+        };
+        self.emit(typ);
+        State::InsideAction
+    }
+
+    fn lex_field_or_variable(&mut self, typ: ItemType) -> State {
+        if self.at_terminator() {
+            self.emit(if typ == ItemType::Variable {
+                ItemType::Variable
+            } else {
+                ItemType::Dot
+            });
+            return State::InsideAction;
+        }
+        while let Some(c) = self.peek() {
+            if !is_alnum(c) {
+                break;
+            }
+            self.next();
+        }
+        if !self.at_terminator() {
+            let c = self.peek().unwrap_or('\0');
+            return self.errorf(format!("bad character {}", unicode_repr(c)));
+        }
+        self.emit(typ);
+        State::InsideAction
+    }
+
+    fn at_terminator(&self) -> bool {
+        let Some(c) = self.peek() else {
+            return true;
+        };
+        if is_space(c) || matches!(c, '.' | ',' | '|' | ':' | ')' | '(') {
+            return true;
+        }
+        self.rest().starts_with(self.right)
+    }
+
+    fn lex_char(&mut self) -> State {
+        loop {
+            match self.next() {
+                Some('\\') => {
+                    if let Some(c) = self.next()
+                        && c != '\n'
+                    {
+                        continue;
+                    }
+                    return self.errorf("unterminated character constant".into());
+                }
+                None | Some('\n') => {
+                    return self.errorf("unterminated character constant".into());
+                }
+                Some('\'') => break,
+                Some(_) => {}
+            }
+        }
+        self.emit(ItemType::CharConstant);
+        State::InsideAction
+    }
+
+    fn lex_number(&mut self) -> State {
+        if !self.scan_number() {
+            let text = self.input[self.start..self.pos].to_string();
+            return self.errorf(format!("bad number syntax: {}", crate::fmt::quote(&text)));
+        }
+        if let Some('+' | '-') = self.peek() {
+            // Complex: 1+2i. No spaces; the imaginary part must end in 'i'.
+            if !self.scan_number() || !self.input[..self.pos].ends_with('i') {
+                let text = self.input[self.start..self.pos].to_string();
+                return self.errorf(format!("bad number syntax: {}", crate::fmt::quote(&text)));
+            }
+            self.emit(ItemType::Complex);
+        } else {
+            self.emit(ItemType::Number);
+        }
+        State::InsideAction
+    }
+
+    fn accept(&mut self, valid: &str) -> bool {
+        if let Some(c) = self.peek()
+            && valid.contains(c)
+        {
+            self.next();
+            return true;
+        }
+        false
+    }
+
+    fn accept_run(&mut self, valid: &str) {
+        while self.accept(valid) {}
+    }
+
+    fn scan_number(&mut self) -> bool {
+        self.accept("+-");
+        let mut digits = "0123456789_";
+        if self.accept("0") {
+            if self.accept("xX") {
+                digits = "0123456789abcdefABCDEF_";
+            } else if self.accept("oO") {
+                digits = "01234567_";
+            } else if self.accept("bB") {
+                digits = "01_";
+            }
+        }
+        self.accept_run(digits);
+        if self.accept(".") {
+            self.accept_run(digits);
+        }
+        if digits.len() == 11 && self.accept("eE") {
+            self.accept("+-");
+            self.accept_run("0123456789_");
+        }
+        if digits.len() == 23 && self.accept("pP") {
+            self.accept("+-");
+            self.accept_run("0123456789_");
+        }
+        self.accept("i");
+        if let Some(c) = self.peek()
+            && is_alnum(c)
+        {
+            self.next();
+            return false;
+        }
+        true
+    }
+
+    fn lex_quote(&mut self) -> State {
+        loop {
+            match self.next() {
+                Some('\\') => {
+                    if let Some(c) = self.next()
+                        && c != '\n'
+                    {
+                        continue;
+                    }
+                    return self.errorf("unterminated quoted string".into());
+                }
+                None | Some('\n') => return self.errorf("unterminated quoted string".into()),
+                Some('"') => break,
+                Some(_) => {}
+            }
+        }
+        self.emit(ItemType::String);
+        State::InsideAction
+    }
+
+    fn lex_raw_quote(&mut self) -> State {
+        let Some(x) = self.rest().find('`') else {
+            return self.errorf("unterminated raw quoted string".into());
+        };
+        let end = self.pos + x + 1;
+        while self.pos < end {
+            self.next();
+        }
+        self.emit(ItemType::RawString);
+        State::InsideAction
+    }
+}
+
+/// Go's `%#U`: `U+0041 'A'`.
+fn unicode_repr(c: char) -> String {
+    if c.is_control() {
+        format!("U+{:04X}", c as u32)
+    } else {
+        format!("U+{:04X} '{}'", c as u32, c)
+    }
+}

@@ -1,0 +1,909 @@
+//! The template parser: Go's `text/template/parse` — items from [`crate::lex`] become trees of
+//! [`Node`]s, one [`Tree`] per template (the main one and each `define`/`block`).
+//!
+//! Nodes print themselves like Go's `Node.String()`, which execution errors quote
+//! (`at <.Values.x>`) and the corpus parse cases compare. Parse errors are worded like Go's:
+//! `template: NAME:LINE: message`.
+
+use std::fmt::{self, Write as _};
+use std::rc::Rc;
+
+use crate::lex::{Item, ItemType, lex};
+use crate::literal::{Number, NumberKind, parse_number, unquote};
+
+/// The text one `Parse` call saw, shared by all trees it produced (for error positions).
+#[derive(Debug)]
+pub struct Source {
+    /// Go's `ParseName`: the name of the top-level template of the parse.
+    pub parse_name: String,
+    pub text: String,
+}
+
+impl Source {
+    /// Go's `ErrorContext` location: `NAME:LINE:COL` with a 0-based byte column.
+    pub fn location(&self, pos: usize) -> String {
+        let pos = pos.min(self.text.len());
+        let before = &self.text.as_bytes()[..pos];
+        let line = 1 + before.iter().filter(|b| **b == b'\n').count();
+        let col = match before.iter().rposition(|b| *b == b'\n') {
+            Some(nl) => pos - (nl + 1),
+            None => pos,
+        };
+        format!("{}:{}:{}", self.parse_name, line, col)
+    }
+}
+
+/// One named template.
+#[derive(Debug)]
+pub struct Tree {
+    pub name: String,
+    pub source: Rc<Source>,
+    pub root: Vec<Node>,
+}
+
+impl Tree {
+    /// Go's `IsEmptyTree`: only whitespace text (and comments).
+    pub fn is_empty(&self) -> bool {
+        is_empty_list(&self.root)
+    }
+}
+
+fn is_empty_list(nodes: &[Node]) -> bool {
+    nodes.iter().all(|n| match n {
+        Node::Text { text, .. } => text.trim().is_empty(),
+        _ => false,
+    })
+}
+
+#[derive(Debug)]
+pub enum Node {
+    Text {
+        pos: usize,
+        text: Rc<str>,
+    },
+    Action {
+        pos: usize,
+        pipe: Pipe,
+    },
+    If(Branch),
+    Range(Branch),
+    With(Branch),
+    Template {
+        pos: usize,
+        name: String,
+        pipe: Option<Pipe>,
+    },
+    Break {
+        pos: usize,
+    },
+    Continue {
+        pos: usize,
+    },
+}
+
+#[derive(Debug)]
+pub struct Branch {
+    pub pos: usize,
+    pub pipe: Pipe,
+    pub list: Vec<Node>,
+    pub else_list: Option<Vec<Node>>,
+}
+
+#[derive(Debug)]
+pub struct Pipe {
+    pub pos: usize,
+    pub is_assign: bool,
+    pub decl: Vec<String>,
+    pub cmds: Vec<Command>,
+}
+
+#[derive(Debug)]
+pub struct Command {
+    pub pos: usize,
+    pub args: Vec<Arg>,
+}
+
+#[derive(Debug)]
+pub enum Arg {
+    Field {
+        pos: usize,
+        idents: Vec<String>,
+    },
+    Chain {
+        pos: usize,
+        node: Box<Arg>,
+        fields: Vec<String>,
+    },
+    Identifier {
+        pos: usize,
+        name: String,
+    },
+    Variable {
+        pos: usize,
+        idents: Vec<String>,
+    },
+    Dot {
+        pos: usize,
+    },
+    Nil {
+        pos: usize,
+    },
+    Bool {
+        pos: usize,
+        value: bool,
+    },
+    Number {
+        pos: usize,
+        number: Box<Number>,
+    },
+    String {
+        pos: usize,
+        quoted: String,
+        text: Rc<str>,
+    },
+    Pipe(Box<Pipe>),
+}
+
+impl Arg {
+    pub fn pos(&self) -> usize {
+        match self {
+            Arg::Field { pos, .. }
+            | Arg::Chain { pos, .. }
+            | Arg::Identifier { pos, .. }
+            | Arg::Variable { pos, .. }
+            | Arg::Dot { pos }
+            | Arg::Nil { pos }
+            | Arg::Bool { pos, .. }
+            | Arg::Number { pos, .. }
+            | Arg::String { pos, .. } => *pos,
+            Arg::Pipe(p) => p.pos,
+        }
+    }
+}
+
+impl Node {
+    pub fn pos(&self) -> usize {
+        match self {
+            Node::Text { pos, .. }
+            | Node::Action { pos, .. }
+            | Node::Template { pos, .. }
+            | Node::Break { pos }
+            | Node::Continue { pos } => *pos,
+            Node::If(b) | Node::Range(b) | Node::With(b) => b.pos,
+        }
+    }
+}
+
+// ---- Printing (Go's Node.String) ----
+
+impl fmt::Display for Arg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Arg::Field { idents, .. } => {
+                for i in idents {
+                    write!(f, ".{i}")?;
+                }
+                Ok(())
+            }
+            Arg::Chain { node, fields, .. } => {
+                if let Arg::Pipe(p) = node.as_ref() {
+                    write!(f, "({p})")?;
+                } else {
+                    write!(f, "{node}")?;
+                }
+                for field in fields {
+                    write!(f, ".{field}")?;
+                }
+                Ok(())
+            }
+            Arg::Identifier { name, .. } => f.write_str(name),
+            Arg::Variable { idents, .. } => f.write_str(&idents.join(".")),
+            Arg::Dot { .. } => f.write_str("."),
+            Arg::Nil { .. } => f.write_str("nil"),
+            Arg::Bool { value, .. } => write!(f, "{value}"),
+            Arg::Number { number, .. } => f.write_str(&number.text),
+            Arg::String { quoted, .. } => f.write_str(quoted),
+            Arg::Pipe(p) => write!(f, "{p}"),
+        }
+    }
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, arg) in self.args.iter().enumerate() {
+            if i > 0 {
+                f.write_char(' ')?;
+            }
+            if let Arg::Pipe(p) = arg {
+                write!(f, "({p})")?;
+            } else {
+                write!(f, "{arg}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Pipe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.decl.is_empty() {
+            f.write_str(&self.decl.join(", "))?;
+            f.write_str(" := ")?;
+        }
+        for (i, c) in self.cmds.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" | ")?;
+            }
+            write!(f, "{c}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&node_string(self, false))
+    }
+}
+
+/// Go's `String()` of a node list; `quote_text` prints text nodes with `%q` as Go's parse tests do.
+pub fn list_string(nodes: &[Node], quote_text: bool) -> String {
+    nodes.iter().map(|n| node_string(n, quote_text)).collect()
+}
+
+fn node_string(node: &Node, q: bool) -> String {
+    match node {
+        Node::Text { text, .. } => {
+            if q {
+                crate::fmt::quote(text)
+            } else {
+                text.to_string()
+            }
+        }
+        Node::Action { pipe, .. } => format!("{{{{{pipe}}}}}"),
+        Node::If(b) => branch_string("if", b, q),
+        Node::Range(b) => branch_string("range", b, q),
+        Node::With(b) => branch_string("with", b, q),
+        Node::Template { name, pipe, .. } => match pipe {
+            Some(p) => format!("{{{{template {} {p}}}}}", crate::fmt::quote(name)),
+            None => format!("{{{{template {}}}}}", crate::fmt::quote(name)),
+        },
+        Node::Break { .. } => "{{break}}".into(),
+        Node::Continue { .. } => "{{continue}}".into(),
+    }
+}
+
+fn branch_string(kw: &str, b: &Branch, q: bool) -> String {
+    let mut s = format!("{{{{{kw} {}}}}}{}", b.pipe, list_string(&b.list, q));
+    if let Some(e) = &b.else_list {
+        s.push_str("{{else}}");
+        s.push_str(&list_string(e, q));
+    }
+    s.push_str("{{end}}");
+    s
+}
+
+// ---- Parsing ----
+
+/// Parse options shared by a template set.
+pub struct ParseConfig<'a> {
+    pub left_delim: &'a str,
+    pub right_delim: &'a str,
+    /// Whether a function name is defined (Go checks identifiers at parse time).
+    pub has_func: &'a dyn Fn(&str) -> bool,
+}
+
+/// Nesting bound for parenthesised pipelines and control structures (Go: 10000); keeps hostile
+/// input from exhausting the stack.
+const MAX_PARSE_DEPTH: usize = 1000;
+
+/// Parse `text` as template `name`. Returns the trees in definition order: the main tree (named
+/// `name`) last, as Go adds it after its definitions. Duplicate non-empty definitions inside one
+/// parse are an error, as in Go.
+pub fn parse(name: &str, text: &str, cfg: &ParseConfig<'_>) -> Result<Vec<Tree>, String> {
+    let source = Rc::new(Source {
+        parse_name: name.to_string(),
+        text: text.to_string(),
+    });
+    let items = lex(text, cfg.left_delim, cfg.right_delim);
+    let mut p = Parser {
+        items,
+        idx: 0,
+        furthest: 0,
+        source: source.clone(),
+        vars: vec!["$".into()],
+        range_depth: 0,
+        action_line: 0,
+        depth: 0,
+        has_func: cfg.has_func,
+        trees: Vec::new(),
+    };
+    let root = p.parse_top()?;
+    p.add_tree(Tree {
+        name: name.to_string(),
+        source,
+        root,
+    })?;
+    Ok(p.trees)
+}
+
+/// Control results of `textOrAction` that end a list.
+enum Parsed {
+    Node(Node),
+    End,
+    Else,
+}
+
+struct Parser<'a> {
+    items: Vec<Item>,
+    idx: usize,
+    furthest: usize,
+    source: Rc<Source>,
+    vars: Vec<String>,
+    range_depth: usize,
+    action_line: usize,
+    depth: usize,
+    has_func: &'a dyn Fn(&str) -> bool,
+    trees: Vec<Tree>,
+}
+
+type PResult<T> = Result<T, String>;
+
+impl Parser<'_> {
+    fn errorf(&self, msg: impl fmt::Display) -> String {
+        let line = self
+            .items
+            .get(self.furthest.min(self.items.len().saturating_sub(1)))
+            .map(|i| i.line)
+            .unwrap_or(1);
+        format!("template: {}:{}: {}", self.source.parse_name, line, msg)
+    }
+
+    fn next(&mut self) -> Item {
+        let i = self.idx.min(self.items.len().saturating_sub(1));
+        self.idx = i + 1;
+        if i > self.furthest {
+            self.furthest = i;
+        }
+        self.items.get(i).cloned().unwrap_or(Item {
+            typ: ItemType::Eof,
+            pos: 0,
+            val: String::new(),
+            line: 1,
+        })
+    }
+
+    fn backup(&mut self) {
+        self.idx = self.idx.saturating_sub(1);
+    }
+
+    fn peek(&mut self) -> Item {
+        let it = self.next();
+        self.backup();
+        it
+    }
+
+    fn next_non_space(&mut self) -> Item {
+        loop {
+            let it = self.next();
+            if it.typ != ItemType::Space {
+                return it;
+            }
+        }
+    }
+
+    fn peek_non_space(&mut self) -> Item {
+        let it = self.next_non_space();
+        self.backup();
+        it
+    }
+
+    fn expect(&mut self, typ: ItemType, context: &str) -> PResult<Item> {
+        let it = self.next_non_space();
+        if it.typ != typ {
+            return Err(self.unexpected(&it, context));
+        }
+        Ok(it)
+    }
+
+    fn unexpected(&self, it: &Item, context: &str) -> String {
+        if it.typ == ItemType::Error {
+            let mut extra = String::new();
+            if self.action_line != 0 && self.action_line != it.line {
+                extra = format!(
+                    " in action started at {}:{}",
+                    self.source.parse_name, self.action_line
+                );
+                if it.val.ends_with(" action") {
+                    extra = extra[" in action".len()..].to_string();
+                }
+            }
+            return self.errorf(format!("{}{}", it.val, extra));
+        }
+        self.errorf(format!("unexpected {it} in {context}"))
+    }
+
+    fn add_tree(&mut self, tree: Tree) -> PResult<()> {
+        if let Some(i) = self.trees.iter().position(|t| t.name == tree.name) {
+            if self.trees[i].is_empty() {
+                self.trees[i] = tree;
+                return Ok(());
+            }
+            if !tree.is_empty() {
+                return Err(self.errorf(format!(
+                    "template: multiple definition of template {}",
+                    crate::fmt::quote(&tree.name)
+                )));
+            }
+            return Ok(());
+        }
+        self.trees.push(tree);
+        Ok(())
+    }
+
+    fn parse_top(&mut self) -> PResult<Vec<Node>> {
+        let mut root = Vec::new();
+        while self.peek().typ != ItemType::Eof {
+            if self.peek().typ == ItemType::LeftDelim {
+                let save = self.idx;
+                self.next();
+                if self.next_non_space().typ == ItemType::Define {
+                    self.parse_definition()?;
+                    continue;
+                }
+                self.idx = save;
+            }
+            match self.text_or_action()? {
+                Parsed::Node(n) => root.push(n),
+                Parsed::End => return Err(self.errorf("unexpected {{end}}")),
+                Parsed::Else => return Err(self.errorf("unexpected {{else}}")),
+            }
+        }
+        Ok(root)
+    }
+
+    fn parse_definition(&mut self) -> PResult<()> {
+        let context = "define clause";
+        let it = self.next_non_space();
+        if it.typ != ItemType::String && it.typ != ItemType::RawString {
+            return Err(self.unexpected(&it, context));
+        }
+        let name = unquote(&it.val).map_err(|e| self.errorf(e))?;
+        self.expect(ItemType::RightDelim, context)?;
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let (root, end) = self.item_list()?;
+        self.vars = saved_vars;
+        if !matches!(end, Parsed::End) {
+            return Err(self.errorf(format!("unexpected {{{{else}}}} in {context}")));
+        }
+        self.add_tree(Tree {
+            name,
+            source: self.source.clone(),
+            root,
+        })
+    }
+
+    fn item_list(&mut self) -> PResult<(Vec<Node>, Parsed)> {
+        let mut list = Vec::new();
+        while self.peek_non_space().typ != ItemType::Eof {
+            match self.text_or_action()? {
+                Parsed::Node(n) => list.push(n),
+                other => return Ok((list, other)),
+            }
+        }
+        Err(self.errorf("unexpected EOF"))
+    }
+
+    fn text_or_action(&mut self) -> PResult<Parsed> {
+        let it = self.next_non_space();
+        match it.typ {
+            ItemType::Text => Ok(Parsed::Node(Node::Text {
+                pos: it.pos,
+                text: it.val.as_str().into(),
+            })),
+            ItemType::LeftDelim => {
+                self.action_line = it.line;
+                let r = self.action();
+                self.action_line = 0;
+                r
+            }
+            _ => Err(self.unexpected(&it, "input")),
+        }
+    }
+
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_PARSE_DEPTH {
+            return Err(self.errorf(format!("max depth of {MAX_PARSE_DEPTH} exceeded")));
+        }
+        Ok(())
+    }
+
+    fn action(&mut self) -> PResult<Parsed> {
+        self.enter()?;
+        let r = self.action_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn action_inner(&mut self) -> PResult<Parsed> {
+        let it = self.next_non_space();
+        match it.typ {
+            ItemType::Block => return self.block_control().map(Parsed::Node),
+            ItemType::Break | ItemType::Continue => {
+                let word = if it.typ == ItemType::Break {
+                    "break"
+                } else {
+                    "continue"
+                };
+                let t = self.next_non_space();
+                if t.typ != ItemType::RightDelim {
+                    return Err(self.unexpected(&t, &format!("{{{{{word}}}}}")));
+                }
+                if self.range_depth == 0 {
+                    return Err(self.errorf(format!("{{{{{word}}}}} outside {{{{range}}}}")));
+                }
+                return Ok(Parsed::Node(if it.typ == ItemType::Break {
+                    Node::Break { pos: it.pos }
+                } else {
+                    Node::Continue { pos: it.pos }
+                }));
+            }
+            ItemType::Else => {
+                let p = self.peek_non_space();
+                if p.typ == ItemType::If || p.typ == ItemType::With {
+                    return Ok(Parsed::Else);
+                }
+                self.expect(ItemType::RightDelim, "else")?;
+                return Ok(Parsed::Else);
+            }
+            ItemType::End => {
+                self.expect(ItemType::RightDelim, "end")?;
+                return Ok(Parsed::End);
+            }
+            ItemType::If => return self.control("if").map(Parsed::Node),
+            ItemType::Range => return self.control("range").map(Parsed::Node),
+            ItemType::With => return self.control("with").map(Parsed::Node),
+            ItemType::Template => return self.template_control().map(Parsed::Node),
+            _ => {}
+        }
+        self.backup();
+        let pos = self.peek().pos;
+        let pipe = self.pipeline("command", ItemType::RightDelim)?;
+        Ok(Parsed::Node(Node::Action { pos, pipe }))
+    }
+
+    fn control(&mut self, context: &str) -> PResult<Node> {
+        let mark = self.vars.len();
+        let r = self.control_inner(context);
+        self.vars.truncate(mark);
+        let b = r?;
+        Ok(match context {
+            "if" => Node::If(b),
+            "range" => Node::Range(b),
+            _ => Node::With(b),
+        })
+    }
+
+    fn control_inner(&mut self, context: &str) -> PResult<Branch> {
+        let pipe = self.pipeline(context, ItemType::RightDelim)?;
+        if context == "range" {
+            self.range_depth += 1;
+        }
+        let r = self.item_list();
+        if context == "range" {
+            self.range_depth -= 1;
+        }
+        let (list, next) = r?;
+        let mut else_list = None;
+        match next {
+            Parsed::End => {}
+            Parsed::Else => {
+                let p = self.peek();
+                if context == "if" && p.typ == ItemType::If {
+                    self.next();
+                    let n = self.control("if")?;
+                    else_list = Some(vec![n]);
+                } else if context == "with" && p.typ == ItemType::With {
+                    self.next();
+                    let n = self.control("with")?;
+                    else_list = Some(vec![n]);
+                } else {
+                    let (l, next) = self.item_list()?;
+                    if !matches!(next, Parsed::End) {
+                        return Err(self.errorf("expected end; found {{else}}"));
+                    }
+                    else_list = Some(l);
+                }
+            }
+            Parsed::Node(_) => {}
+        }
+        Ok(Branch {
+            pos: pipe.pos,
+            pipe,
+            list,
+            else_list,
+        })
+    }
+
+    fn parse_template_name(&mut self, it: &Item, context: &str) -> PResult<String> {
+        match it.typ {
+            ItemType::String | ItemType::RawString => unquote(&it.val).map_err(|e| self.errorf(e)),
+            _ => Err(self.unexpected(it, context)),
+        }
+    }
+
+    fn block_control(&mut self) -> PResult<Node> {
+        let context = "block clause";
+        let it = self.next_non_space();
+        let name = self.parse_template_name(&it, context)?;
+        let pipe = self.pipeline(context, ItemType::RightDelim)?;
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_range = std::mem::replace(&mut self.range_depth, 0);
+        let r = self.item_list();
+        self.vars = saved_vars;
+        self.range_depth = saved_range;
+        let (root, end) = r?;
+        if !matches!(end, Parsed::End) {
+            return Err(self.errorf(format!("unexpected {{{{else}}}} in {context}")));
+        }
+        self.add_tree(Tree {
+            name: name.clone(),
+            source: self.source.clone(),
+            root,
+        })?;
+        Ok(Node::Template {
+            pos: it.pos,
+            name,
+            pipe: Some(pipe),
+        })
+    }
+
+    fn template_control(&mut self) -> PResult<Node> {
+        let context = "template clause";
+        let it = self.next_non_space();
+        let name = self.parse_template_name(&it, context)?;
+        let pipe = if self.next_non_space().typ != ItemType::RightDelim {
+            self.backup();
+            Some(self.pipeline(context, ItemType::RightDelim)?)
+        } else {
+            None
+        };
+        Ok(Node::Template {
+            pos: it.pos,
+            name,
+            pipe,
+        })
+    }
+
+    fn pipeline(&mut self, context: &str, end: ItemType) -> PResult<Pipe> {
+        let start = self.peek_non_space();
+        let mut pipe = Pipe {
+            pos: start.pos,
+            is_assign: false,
+            decl: Vec::new(),
+            cmds: Vec::new(),
+        };
+        'decls: loop {
+            let v = self.peek_non_space();
+            if v.typ != ItemType::Variable {
+                break;
+            }
+            let save = self.idx;
+            self.next_non_space();
+            let after_var = self.peek();
+            let next = self.peek_non_space();
+            match next.typ {
+                ItemType::Assign | ItemType::Declare => {
+                    pipe.is_assign = next.typ == ItemType::Assign;
+                    self.next_non_space();
+                    pipe.decl.push(v.val.clone());
+                    self.vars.push(v.val.clone());
+                }
+                ItemType::Char if next.val == "," => {
+                    self.next_non_space();
+                    pipe.decl.push(v.val.clone());
+                    self.vars.push(v.val.clone());
+                    if context == "range" && pipe.decl.len() < 2 {
+                        match self.peek_non_space().typ {
+                            ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {
+                                continue 'decls;
+                            }
+                            _ => return Err(self.errorf("range can only initialize variables")),
+                        }
+                    }
+                    return Err(self.errorf(format!("too many declarations in {context}")));
+                }
+                _ if after_var.typ == ItemType::Space => {
+                    self.idx = save;
+                }
+                _ => {
+                    self.idx = save;
+                }
+            }
+            break;
+        }
+        loop {
+            let it = self.next_non_space();
+            if it.typ == end {
+                self.check_pipeline(&pipe, context)?;
+                return Ok(pipe);
+            }
+            match it.typ {
+                ItemType::Bool
+                | ItemType::CharConstant
+                | ItemType::Complex
+                | ItemType::Dot
+                | ItemType::Field
+                | ItemType::Identifier
+                | ItemType::Number
+                | ItemType::Nil
+                | ItemType::RawString
+                | ItemType::String
+                | ItemType::Variable
+                | ItemType::LeftParen => {
+                    self.backup();
+                    let cmd = self.command()?;
+                    pipe.cmds.push(cmd);
+                }
+                _ => return Err(self.unexpected(&it, context)),
+            }
+        }
+    }
+
+    fn check_pipeline(&self, pipe: &Pipe, context: &str) -> PResult<()> {
+        if pipe.cmds.is_empty() {
+            return Err(self.errorf(format!("missing value for {context}")));
+        }
+        for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
+            if matches!(
+                c.args.first(),
+                Some(
+                    Arg::Bool { .. }
+                        | Arg::Dot { .. }
+                        | Arg::Nil { .. }
+                        | Arg::Number { .. }
+                        | Arg::String { .. }
+                )
+            ) {
+                return Err(self.errorf(format!(
+                    "non executable command in pipeline stage {}",
+                    i + 1
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn command(&mut self) -> PResult<Command> {
+        let pos = self.peek_non_space().pos;
+        let mut cmd = Command {
+            pos,
+            args: Vec::new(),
+        };
+        loop {
+            self.peek_non_space();
+            if let Some(op) = self.operand()? {
+                cmd.args.push(op);
+            }
+            let it = self.next();
+            match it.typ {
+                ItemType::Space => continue,
+                ItemType::RightDelim | ItemType::RightParen => self.backup(),
+                ItemType::Pipe => {}
+                _ => return Err(self.unexpected(&it, "operand")),
+            }
+            break;
+        }
+        if cmd.args.is_empty() {
+            return Err(self.errorf("empty command"));
+        }
+        Ok(cmd)
+    }
+
+    fn operand(&mut self) -> PResult<Option<Arg>> {
+        let Some(node) = self.term()? else {
+            return Ok(None);
+        };
+        if self.peek().typ == ItemType::Field {
+            let pos = self.peek().pos;
+            let mut fields = Vec::new();
+            while self.peek().typ == ItemType::Field {
+                let f = self.next();
+                fields.push(f.val[1..].to_string());
+            }
+            return Ok(Some(match node {
+                Arg::Field { pos, mut idents } => {
+                    idents.extend(fields);
+                    Arg::Field { pos, idents }
+                }
+                Arg::Variable { pos, mut idents } => {
+                    idents.extend(fields);
+                    Arg::Variable { pos, idents }
+                }
+                Arg::Bool { .. }
+                | Arg::String { .. }
+                | Arg::Number { .. }
+                | Arg::Nil { .. }
+                | Arg::Dot { .. } => {
+                    return Err(self.errorf(format!(
+                        "unexpected . after term {}",
+                        crate::fmt::quote(&node.to_string())
+                    )));
+                }
+                other => Arg::Chain {
+                    pos,
+                    node: Box::new(other),
+                    fields,
+                },
+            }));
+        }
+        Ok(Some(node))
+    }
+
+    fn term(&mut self) -> PResult<Option<Arg>> {
+        let it = self.next_non_space();
+        let pos = it.pos;
+        Ok(Some(match it.typ {
+            ItemType::Identifier => {
+                if !(self.has_func)(&it.val) {
+                    return Err(self.errorf(format!(
+                        "function {} not defined",
+                        crate::fmt::quote(&it.val)
+                    )));
+                }
+                Arg::Identifier { pos, name: it.val }
+            }
+            ItemType::Dot => Arg::Dot { pos },
+            ItemType::Nil => Arg::Nil { pos },
+            ItemType::Variable => {
+                let idents: Vec<String> = it.val.split('.').map(str::to_string).collect();
+                if !self.vars.iter().any(|v| *v == idents[0]) {
+                    return Err(self.errorf(format!(
+                        "undefined variable {}",
+                        crate::fmt::quote(&idents[0])
+                    )));
+                }
+                Arg::Variable { pos, idents }
+            }
+            ItemType::Field => Arg::Field {
+                pos,
+                idents: it.val[1..].split('.').map(str::to_string).collect(),
+            },
+            ItemType::Bool => Arg::Bool {
+                pos,
+                value: it.val == "true",
+            },
+            ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
+                let kind = match it.typ {
+                    ItemType::CharConstant => NumberKind::Char,
+                    ItemType::Complex => NumberKind::Complex,
+                    _ => NumberKind::Number,
+                };
+                let number = parse_number(&it.val, kind).map_err(|e| self.errorf(e))?;
+                Arg::Number {
+                    pos,
+                    number: Box::new(number),
+                }
+            }
+            ItemType::LeftParen => {
+                self.enter()?;
+                let r = self.pipeline("parenthesized pipeline", ItemType::RightParen);
+                self.depth -= 1;
+                Arg::Pipe(Box::new(r?))
+            }
+            ItemType::String | ItemType::RawString => {
+                let text = unquote(&it.val).map_err(|e| self.errorf(e))?;
+                Arg::String {
+                    pos,
+                    quoted: it.val,
+                    text: text.into(),
+                }
+            }
+            _ => {
+                self.backup();
+                return Ok(None);
+            }
+        }))
+    }
+}

@@ -1,0 +1,288 @@
+//! The template-set API: parse named templates into one set (Go's `*template.Template` with its
+//! associated templates), configure delimiters, options and functions, and execute.
+//!
+//! # Functions
+//! Three kinds of functions are callable from templates, looked up in this order:
+//! 1. engine functions ([`EngineFn`]) registered with [`Template::add_engine_func`]: they receive an
+//!    [`ExecContext`] and can execute another template of the set ([`ExecContext::execute_template`],
+//!    Helm's `include`) or parse and execute new text with the same functions
+//!    ([`ExecContext::execute_text`], Helm's `tpl`). Nested executions count towards the depth
+//!    limit ([`Limits::max_depth`]) and each produced string towards the output bound;
+//! 2. pure functions ([`Func`]) from the [`FuncMap`]s given to [`Template::add_funcs`];
+//! 3. Go's builtins.
+//!
+//! A function's `Err(msg)` is reported as `error calling NAME: msg`, except messages starting with
+//! `wrong number of args for ` or `wrong type for value`, which Go reports without that prefix.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::exec::State;
+use crate::parse::{ParseConfig, Tree, parse};
+use crate::value::{Func, FuncMap, Value};
+
+/// A function that needs the engine (Helm's `include`, `tpl`). Its `Err(msg)` is reported like a
+/// pure function's.
+pub type EngineFn =
+    Arc<dyn Fn(&mut ExecContext<'_>, &[Value]) -> Result<Value, String> + Send + Sync>;
+
+/// Go's `missingkey` option: what a missing map key evaluates to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MissingKey {
+    /// `missingkey=default` / `invalid`: the "no value" (prints `<no value>`).
+    #[default]
+    Default,
+    /// `missingkey=zero`: the zero value of the map's element type (nil for `interface{}`).
+    Zero,
+    /// `missingkey=error`: execution stops with an error.
+    Error,
+}
+
+/// Resource bounds for one execution.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Nested `template`/`include`/`tpl` calls (Go: 100000; Helm bounds `include` at 1000 per name).
+    pub max_depth: usize,
+    /// Bytes one execution (and each nested one) may produce.
+    pub max_output: usize,
+    /// Nodes evaluated in one top-level execution, so hostile templates cannot spin forever.
+    pub max_steps: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 10_000,
+            max_output: 256 * 1024 * 1024,
+            max_steps: 200_000_000,
+        }
+    }
+}
+
+/// Functions of a set: shared by clones (and by `tpl`'s temporary sets).
+#[derive(Clone, Default)]
+pub(crate) struct Funcs {
+    pub(crate) pure: HashMap<String, Func>,
+    pub(crate) engine: HashMap<String, EngineFn>,
+}
+
+impl Funcs {
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.engine.contains_key(name)
+            || self.pure.contains_key(name)
+            || crate::builtins::is_builtin(name)
+    }
+}
+
+/// The shared part of a template set: trees, functions, options.
+#[derive(Clone)]
+pub(crate) struct Set {
+    pub(crate) trees: HashMap<String, Rc<Tree>>,
+    pub(crate) funcs: Rc<Funcs>,
+    pub(crate) missing_key: MissingKey,
+    pub(crate) left_delim: String,
+    pub(crate) right_delim: String,
+    pub(crate) limits: Limits,
+}
+
+impl Set {
+    /// Parse `text` as template `name` and add its trees, with Go's `AddParseTree` rule: an empty
+    /// (whitespace-only) definition never replaces an existing one; anything else replaces.
+    pub(crate) fn parse_into(&mut self, name: &str, text: &str) -> Result<(), Error> {
+        let funcs = self.funcs.clone();
+        let has_func = move |f: &str| funcs.has(f);
+        let cfg = ParseConfig {
+            left_delim: &self.left_delim,
+            right_delim: &self.right_delim,
+            has_func: &has_func,
+        };
+        let trees = parse(name, text, &cfg).map_err(Error::Parse)?;
+        for tree in trees {
+            if tree.is_empty() && self.trees.contains_key(&tree.name) {
+                continue;
+            }
+            self.trees.insert(tree.name.clone(), Rc::new(tree));
+        }
+        Ok(())
+    }
+}
+
+/// A set of named templates with a main template, like Go's `*template.Template`.
+#[derive(Clone)]
+pub struct Template {
+    name: String,
+    set: Set,
+}
+
+impl Template {
+    /// An empty set whose main template is `name`, with Go's builtins only.
+    pub fn new(name: impl Into<String>) -> Template {
+        Template {
+            name: name.into(),
+            set: Set {
+                trees: HashMap::new(),
+                funcs: Rc::new(Funcs::default()),
+                missing_key: MissingKey::Default,
+                left_delim: "{{".into(),
+                right_delim: "}}".into(),
+                limits: Limits::default(),
+            },
+        }
+    }
+
+    /// An empty set with extra pure functions (e.g. `sprig::functions()`).
+    pub fn with_funcs(name: impl Into<String>, funcs: FuncMap) -> Template {
+        let mut t = Template::new(name);
+        t.add_funcs(funcs);
+        t
+    }
+
+    /// The main template's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Add pure functions; later additions replace earlier ones of the same name. Must happen
+    /// before parsing templates that use them.
+    pub fn add_funcs(&mut self, funcs: FuncMap) -> &mut Self {
+        let f = Rc::make_mut(&mut self.set.funcs);
+        f.pure.extend(funcs);
+        self
+    }
+
+    /// Add one engine-aware function (see the module docs).
+    pub fn add_engine_func(&mut self, name: impl Into<String>, func: EngineFn) -> &mut Self {
+        Rc::make_mut(&mut self.set.funcs)
+            .engine
+            .insert(name.into(), func);
+        self
+    }
+
+    /// Action delimiters for subsequent parses (empty strings mean the defaults `{{`, `}}`).
+    pub fn delims(&mut self, left: &str, right: &str) -> &mut Self {
+        self.set.left_delim = if left.is_empty() { "{{" } else { left }.into();
+        self.set.right_delim = if right.is_empty() { "}}" } else { right }.into();
+        self
+    }
+
+    /// Go's `Option("missingkey=…")`.
+    pub fn option(&mut self, opt: &str) -> Result<&mut Self, Error> {
+        let mk = match opt {
+            "missingkey=default" | "missingkey=invalid" => MissingKey::Default,
+            "missingkey=zero" => MissingKey::Zero,
+            "missingkey=error" => MissingKey::Error,
+            _ => return Err(Error::Option(format!("unrecognized option: {opt}"))),
+        };
+        self.set.missing_key = mk;
+        Ok(self)
+    }
+
+    pub fn set_missing_key(&mut self, mk: MissingKey) -> &mut Self {
+        self.set.missing_key = mk;
+        self
+    }
+
+    pub fn set_limits(&mut self, limits: Limits) -> &mut Self {
+        self.set.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.set.limits
+    }
+
+    /// Parse `text` as the main template (its `define`s join the set).
+    pub fn parse(&mut self, text: &str) -> Result<&mut Self, Error> {
+        let name = self.name.clone();
+        self.set.parse_into(&name, text)?;
+        Ok(self)
+    }
+
+    /// Parse `text` as template `name` of this set (Go's `t.New(name).Parse(text)`): how Helm
+    /// parses every chart file into one set. Later definitions replace earlier ones.
+    pub fn parse_named(&mut self, name: &str, text: &str) -> Result<&mut Self, Error> {
+        self.set.parse_into(name, text)?;
+        Ok(self)
+    }
+
+    /// Names of the templates defined in the set, sorted.
+    pub fn defined_templates(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.set.trees.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// Go's parse-tree `String()` of template `name`, text nodes quoted (for tests and debugging).
+    pub fn tree_string(&self, name: &str) -> Option<String> {
+        let tree = self.set.trees.get(name)?;
+        Some(crate::parse::list_string(&tree.root, true))
+    }
+
+    /// Whether the set has a template called `name`.
+    pub fn has_template(&self, name: &str) -> bool {
+        self.set.trees.contains_key(name)
+    }
+
+    /// Execute the main template with `data` as dot.
+    pub fn execute(&self, data: &Value) -> Result<String, Error> {
+        self.execute_template(&self.name, data)
+    }
+
+    /// Execute the template called `name` with `data` as dot.
+    pub fn execute_template(&self, name: &str, data: &Value) -> Result<String, Error> {
+        let Some(tree) = self.set.trees.get(name).cloned() else {
+            return Err(Error::Exec(if name == self.name {
+                format!(
+                    "template: {name}: {} is an incomplete or empty template",
+                    crate::fmt::quote(name)
+                )
+            } else {
+                format!(
+                    "template: no template {} associated with template {}",
+                    crate::fmt::quote(name),
+                    crate::fmt::quote(&self.name)
+                )
+            }));
+        };
+        let mut state = State::new(Rc::new(self.set.clone()), tree);
+        state.run_top(data).map_err(Error::Exec)
+    }
+}
+
+/// What an [`EngineFn`] may do with the running execution.
+pub struct ExecContext<'a> {
+    pub(crate) state: &'a mut State,
+}
+
+impl ExecContext<'_> {
+    /// Name of the template being executed.
+    pub fn template_name(&self) -> &str {
+        self.state.template_name()
+    }
+
+    /// Current nesting depth of template calls.
+    pub fn depth(&self) -> usize {
+        self.state.depth()
+    }
+
+    /// Whether the current set has a template called `name`.
+    pub fn has_template(&self, name: &str) -> bool {
+        self.state.set().trees.contains_key(name)
+    }
+
+    /// Execute template `name` of the current set with `data` as dot and return its output
+    /// (Helm's `include`). The error is the full Go-style message of the failure inside.
+    pub fn execute_template(&mut self, name: &str, data: &Value) -> Result<String, String> {
+        self.state.execute_nested(None, name, data)
+    }
+
+    /// Parse `text` as template `name` into a copy of the current set (its `define`s do not leak
+    /// into the caller's set) and execute it with `data` (Helm's `tpl`).
+    pub fn execute_text(&mut self, name: &str, text: &str, data: &Value) -> Result<String, String> {
+        let mut set = self.state.set().clone();
+        set.parse_into(name, text).map_err(|e| e.to_string())?;
+        self.state.execute_nested(Some(Rc::new(set)), name, data)
+    }
+}

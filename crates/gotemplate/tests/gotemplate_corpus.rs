@@ -1,0 +1,411 @@
+//! Data-driven tests over Go's own `text/template` cases (`gotemplate-cases.json` of the corpus):
+//! exec cases, parse cases and number literals. Prints `corpus gotemplate: P/T passed` before
+//! asserting; cases that fail for a documented reason are listed in
+//! `tests/known-differences/gotemplate.txt`, and a listed case that passes fails the test.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value as Json;
+use signet_gotemplate::literal::{NumberKind, parse_number};
+use signet_gotemplate::{Func, FuncMap, Template, Value, fmt};
+
+fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .find(|p| p.join("Cargo.toml").exists() && p.join("crates").is_dir())
+        .unwrap_or(manifest)
+        .to_path_buf()
+}
+
+fn corpus_dir() -> PathBuf {
+    let root = workspace_root();
+    match std::env::var_os("SIGNET_CORPUS") {
+        Some(p) => {
+            let p = PathBuf::from(p);
+            if p.is_absolute() { p } else { root.join(p) }
+        }
+        None => root.join("../shared/corpus"),
+    }
+}
+
+fn func(f: impl Fn(&[Value]) -> Result<Value, String> + Send + Sync + 'static) -> Func {
+    Arc::new(f)
+}
+
+fn want_args(name: &str, args: &[Value], n: usize) -> Result<(), String> {
+    if args.len() != n {
+        return Err(format!(
+            "wrong number of args for {name}: want {n} got {}",
+            args.len()
+        ));
+    }
+    Ok(())
+}
+
+fn want_string(v: &Value) -> Result<String, String> {
+    match v {
+        Value::String(s) => Ok(s.to_string()),
+        other => Err(format!(
+            "wrong type for value; expected string; got {}",
+            other.type_name()
+        )),
+    }
+}
+
+fn want_int(v: &Value) -> Result<i64, String> {
+    match v {
+        Value::Int(i) => Ok(*i),
+        other => Err(format!(
+            "wrong type for value; expected int; got {}",
+            other.type_name()
+        )),
+    }
+}
+
+/// The Go test helper functions described in the corpus's `helper_funcs`, with Go's typing.
+fn helper_funcs() -> FuncMap {
+    let mut m = FuncMap::new();
+    m.insert(
+        "add".into(),
+        func(|a| {
+            let mut sum = 0i64;
+            for v in a {
+                sum += want_int(v)?;
+            }
+            Ok(Value::Int(sum))
+        }),
+    );
+    m.insert(
+        "dddArg".into(),
+        func(|a| {
+            if a.is_empty() {
+                return Err("wrong number of args for dddArg: want at least 1 got 0".into());
+            }
+            let first = want_int(&a[0])?;
+            let mut rest = Vec::new();
+            for v in &a[1..] {
+                rest.push(Value::from(want_string(v)?));
+            }
+            Ok(Value::from(fmt::sprintln(&[
+                Value::Int(first),
+                Value::list(rest),
+            ])))
+        }),
+    );
+    m.insert(
+        "die".into(),
+        func(|a| {
+            want_args("die", a, 0)?;
+            Err("die".into())
+        }),
+    );
+    m.insert(
+        "echo".into(),
+        func(|a| {
+            want_args("echo", a, 1)?;
+            Ok(a[0].clone())
+        }),
+    );
+    m.insert(
+        "makemap".into(),
+        func(|a| {
+            if a.len() % 2 != 0 {
+                return Err("bad makemap".into());
+            }
+            let mut map = BTreeMap::new();
+            for pair in a.chunks(2) {
+                map.insert(want_string(&pair[0])?, Value::from(want_string(&pair[1])?));
+            }
+            Ok(Value::map(map))
+        }),
+    );
+    m.insert(
+        "mapOfThree".into(),
+        func(|a| {
+            want_args("mapOfThree", a, 0)?;
+            let mut map = BTreeMap::new();
+            map.insert("three".to_string(), Value::Int(3));
+            Ok(Value::map(map))
+        }),
+    );
+    m.insert(
+        "oneArg".into(),
+        func(|a| {
+            want_args("oneArg", a, 1)?;
+            Ok(Value::from(format!("oneArg={}", want_string(&a[0])?)))
+        }),
+    );
+    m.insert(
+        "returnInt".into(),
+        func(|a| {
+            want_args("returnInt", a, 0)?;
+            Ok(Value::Int(7))
+        }),
+    );
+    m.insert(
+        "twoArgs".into(),
+        func(|a| {
+            want_args("twoArgs", a, 2)?;
+            Ok(Value::from(format!(
+                "twoArgs={}{}",
+                want_string(&a[0])?,
+                want_string(&a[1])?
+            )))
+        }),
+    );
+    m.insert(
+        "typeOf".into(),
+        func(|a| {
+            want_args("typeOf", a, 1)?;
+            Ok(Value::from(a[0].type_name()))
+        }),
+    );
+    m.insert(
+        "valueString".into(),
+        func(|a| {
+            want_args("valueString", a, 1)?;
+            want_string(&a[0])?;
+            Ok(Value::from("value is ignored"))
+        }),
+    );
+    m.insert(
+        "zeroArgs".into(),
+        func(|a| {
+            want_args("zeroArgs", a, 0)?;
+            Ok(Value::from("zeroArgs"))
+        }),
+    );
+    m.insert(
+        "contains".into(),
+        func(|a| {
+            want_args("contains", a, 2)?;
+            Ok(Value::Bool(
+                want_string(&a[0])?.contains(&want_string(&a[1])?),
+            ))
+        }),
+    );
+    m
+}
+
+/// Run one exec case; `Err` describes the mismatch.
+fn run_exec_case(case: &Json) -> Result<(), String> {
+    let name = case["template_name"].as_str().unwrap_or("");
+    let mut t = Template::with_funcs(name, helper_funcs());
+    if let Some(d) = case.get("delims").and_then(Json::as_array) {
+        t.delims(d[0].as_str().unwrap_or(""), d[1].as_str().unwrap_or(""));
+    }
+    if let Some(opts) = case.get("options").and_then(Json::as_array) {
+        for o in opts {
+            t.option(o.as_str().unwrap_or(""))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    let expect_error = case["expect_error"].as_bool().unwrap_or(false);
+    let result = (|| {
+        for extra in case
+            .get("extra_templates")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
+            t.parse_named(
+                extra["name"].as_str().unwrap_or(""),
+                extra["source"].as_str().unwrap_or(""),
+            )?;
+        }
+        t.parse(case["template"].as_str().unwrap_or(""))?;
+        for extra in case
+            .get("overlay_templates")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
+            t.parse_named(
+                extra["name"].as_str().unwrap_or(""),
+                extra["source"].as_str().unwrap_or(""),
+            )?;
+        }
+        let data = Value::from_json(&case["data"]);
+        match case.get("exec_template").and_then(Json::as_str) {
+            Some(n) => t.execute_template(n, &data),
+            None => t.execute(&data),
+        }
+    })();
+    match (result, expect_error) {
+        (Ok(out), false) => {
+            let want = case["expected"].as_str().unwrap_or("");
+            if out == want {
+                Ok(())
+            } else {
+                Err(format!("got {out:?} want {want:?}"))
+            }
+        }
+        (Ok(out), true) => Err(format!("expected an error, got output {out:?}")),
+        (Err(e), true) => {
+            let e = e.to_string();
+            match case.get("error_contains").and_then(Json::as_str) {
+                Some(sub) if !e.contains(sub) => Err(format!("error {e:?} lacks {sub:?}")),
+                _ => Ok(()),
+            }
+        }
+        (Err(e), false) => Err(format!("unexpected error: {e}")),
+    }
+}
+
+fn run_parse_case(case: &Json) -> Result<(), String> {
+    let name = case["name"].as_str().unwrap_or("");
+    let mut t = Template::with_funcs(name, helper_funcs());
+    let expect_error = case["expect_parse_error"].as_bool().unwrap_or(false);
+    match (
+        t.parse(case["template"].as_str().unwrap_or("")),
+        expect_error,
+    ) {
+        (Ok(_), true) => Err("expected a parse error".into()),
+        (Err(e), false) => Err(format!("unexpected parse error: {e}")),
+        (Err(_), true) => Ok(()),
+        (Ok(_), false) => match case.get("tree").and_then(Json::as_str) {
+            Some(want) => {
+                let got = t.tree_string(name).unwrap_or_default();
+                if got == want {
+                    Ok(())
+                } else {
+                    Err(format!("tree {got:?} want {want:?}"))
+                }
+            }
+            None => Ok(()),
+        },
+    }
+}
+
+fn number_kind(text: &str) -> NumberKind {
+    if text.starts_with('\'') {
+        return NumberKind::Char;
+    }
+    let b = text.as_bytes();
+    let complex = text.ends_with('i')
+        && (1..b.len()).any(|i| {
+            (b[i] == b'+' || b[i] == b'-') && !matches!(b[i - 1], b'e' | b'E' | b'p' | b'P')
+        });
+    if complex {
+        NumberKind::Complex
+    } else {
+        NumberKind::Number
+    }
+}
+
+fn run_number_case(case: &Json) -> Result<(), String> {
+    let text = case["text"].as_str().unwrap_or("");
+    let flags =
+        ["is_int", "is_uint", "is_float", "is_complex"].map(|k| case[k].as_bool().unwrap_or(false));
+    let parsed = parse_number(text, number_kind(text));
+    let n = match parsed {
+        Err(e) => {
+            return if flags.iter().any(|f| *f) {
+                Err(format!("unexpected error {e}"))
+            } else {
+                Ok(())
+            };
+        }
+        Ok(n) => n,
+    };
+    let got = [n.is_int, n.is_uint, n.is_float, n.is_complex];
+    if got != flags {
+        return Err(format!("flags {got:?} want {flags:?}"));
+    }
+    if n.is_int && Some(n.int64) != case["int64"].as_i64() {
+        return Err(format!("int64 {} want {}", n.int64, case["int64"]));
+    }
+    if n.is_uint && Some(n.uint64) != case["uint64"].as_u64() {
+        return Err(format!("uint64 {} want {}", n.uint64, case["uint64"]));
+    }
+    if n.is_float {
+        let got = fmt::format_float(n.float64, 'g', -1);
+        if Some(got.as_str()) != case["float64"].as_str() {
+            return Err(format!("float64 {got} want {}", case["float64"]));
+        }
+    }
+    if n.is_complex {
+        let got = [
+            fmt::format_float(n.complex128.0, 'g', -1),
+            fmt::format_float(n.complex128.1, 'g', -1),
+        ];
+        let want = [&case["complex128"][0], &case["complex128"][1]]
+            .map(|v| v.as_str().unwrap_or("").to_string());
+        if got != want {
+            return Err(format!("complex {got:?} want {want:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn known_differences() -> BTreeMap<String, String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/known-differences/gotemplate.txt");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| match l.split_once(char::is_whitespace) {
+            Some((id, reason)) => (id.to_string(), reason.trim().to_string()),
+            None => (l.to_string(), String::new()),
+        })
+        .collect()
+}
+
+#[test]
+fn gotemplate_corpus() {
+    let dir = corpus_dir();
+    let path = dir.join("gotemplate-cases.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!("corpus gotemplate: skipped, no {}", path.display());
+        return;
+    };
+    let corpus: Json = serde_json::from_str(&text).expect("gotemplate-cases.json is JSON");
+    let mut results: Vec<(String, Result<(), String>)> = Vec::new();
+    for case in corpus["cases"].as_array().into_iter().flatten() {
+        results.push((
+            case["id"].as_str().unwrap_or("?").to_string(),
+            run_exec_case(case),
+        ));
+    }
+    for case in corpus["parse_cases"].as_array().into_iter().flatten() {
+        results.push((
+            case["id"].as_str().unwrap_or("?").to_string(),
+            run_parse_case(case),
+        ));
+    }
+    for case in corpus["number_literals"].as_array().into_iter().flatten() {
+        let id = format!("number:{}", case["text"].as_str().unwrap_or("?"));
+        results.push((id, run_number_case(case)));
+    }
+    let total = results.len();
+    let passed = results.iter().filter(|(_, r)| r.is_ok()).count();
+    eprintln!("corpus gotemplate: {passed}/{total} passed");
+
+    let known = known_differences();
+    let mut unexpected = Vec::new();
+    let mut now_passing = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (id, r) in &results {
+        seen.insert(id.clone());
+        match (r, known.contains_key(id)) {
+            (Err(e), false) => unexpected.push(format!("{id}: {e}")),
+            (Ok(()), true) => now_passing.push(id.clone()),
+            _ => {}
+        }
+    }
+    for u in &unexpected {
+        eprintln!("FAIL {u}");
+    }
+    assert!(
+        unexpected.is_empty(),
+        "{} unexpected failures",
+        unexpected.len()
+    );
+    assert!(
+        now_passing.is_empty(),
+        "listed in known-differences but passing (remove them): {now_passing:?}"
+    );
+}
