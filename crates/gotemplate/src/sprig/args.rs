@@ -253,8 +253,7 @@ pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
             }
             let (x, y) = (x.borrow(), y.borrow());
             x.len() == y.len()
-                && x
-                    .iter()
+                && x.iter()
                     .all(|(k, v)| y.get(k).is_some_and(|w| deep_equal(v, w)))
         }
         (Value::Object(x), Value::Object(y)) => {
@@ -266,12 +265,7 @@ pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
 
 /// A list of Go strings as a template value (`[]string`).
 pub(crate) fn string_list<I: IntoIterator<Item = S>, S: Into<Rc<str>>>(items: I) -> Value {
-    Value::list(
-        items
-            .into_iter()
-            .map(|s| Value::String(s.into()))
-            .collect(),
-    )
+    Value::list(items.into_iter().map(|s| Value::String(s.into())).collect())
 }
 
 #[cfg(test)]
@@ -295,9 +289,6 @@ mod tests {
             string(&Value::Int(1)).unwrap_err(),
             "wrong type for value; expected string; got int"
         );
-        assert_eq!(
-            int(&Value::Nil).unwrap_err(),
-            "invalid value; expected int"
-        );
+        assert_eq!(int(&Value::Nil).unwrap_err(), "invalid value; expected int");
     }
 }

@@ -14,10 +14,17 @@ pub(super) fn register(m: &mut FuncMap) {
     });
     fixed(m, "empty", 1, |a| Ok(Value::Bool(is_empty(&a[0]))));
     variadic(m, "coalesce", 0, |a| {
-        Ok(a.iter().find(|v| !is_empty(v)).cloned().unwrap_or(Value::Nil))
+        Ok(a.iter()
+            .find(|v| !is_empty(v))
+            .cloned()
+            .unwrap_or(Value::Nil))
     });
-    variadic(m, "all", 0, |a| Ok(Value::Bool(a.iter().all(|v| !is_empty(v)))));
-    variadic(m, "any", 0, |a| Ok(Value::Bool(a.iter().any(|v| !is_empty(v)))));
+    variadic(m, "all", 0, |a| {
+        Ok(Value::Bool(a.iter().all(|v| !is_empty(v))))
+    });
+    variadic(m, "any", 0, |a| {
+        Ok(Value::Bool(a.iter().any(|v| !is_empty(v))))
+    });
     fixed(m, "ternary", 3, |a| {
         Ok(if args::boolean(&a[2])? {
             a[0].clone()

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::args::{self, is_empty, strval, FnResult};
+use super::args::{self, FnResult, is_empty, strval};
 use super::{fixed, variadic};
 use crate::value::{FuncMap, MapRef, Value};
 
@@ -165,7 +165,7 @@ fn dig(a: &[Value]) -> FnResult {
             return Err(format!(
                 "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
                 other.type_name()
-            ))
+            ));
         }
     };
     let default = &a[a.len() - 2];
@@ -177,7 +177,7 @@ fn dig(a: &[Value]) -> FnResult {
                 return Err(format!(
                     "interface conversion: interface {{}} is {}, not string",
                     other.type_name()
-                ))
+                ));
             }
         };
         let step = current.borrow().get(&*key).cloned();
@@ -193,7 +193,7 @@ fn dig(a: &[Value]) -> FnResult {
                 return Err(format!(
                     "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
                     other.type_name()
-                ))
+                ));
             }
         };
     }

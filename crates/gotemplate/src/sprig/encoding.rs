@@ -16,11 +16,13 @@ pub(super) fn register(m: &mut FuncMap) {
     });
     fixed(m, "b64dec", 1, |a| {
         let s = args::string(&a[0])?;
-        Ok(match base64::engine::general_purpose::STANDARD.decode(s.as_bytes()) {
-            Ok(bytes) => super::strings::lossy(&bytes),
-            Err(e) => go_base64_error(&e),
-        }
-        .into())
+        Ok(
+            match base64::engine::general_purpose::STANDARD.decode(s.as_bytes()) {
+                Ok(bytes) => super::strings::lossy(&bytes),
+                Err(e) => go_base64_error(&e),
+            }
+            .into(),
+        )
     });
     fixed(m, "b32enc", 1, |a| {
         Ok(base32_encode(args::string(&a[0])?.as_bytes()).into())
@@ -88,10 +90,7 @@ fn base32_decode(s: &str) -> Result<Vec<u8>, usize> {
         let mut bits = 0u64;
         for (i, b) in chunk.iter().enumerate() {
             let v = if i < data_len {
-                BASE32
-                    .iter()
-                    .position(|c| c == b)
-                    .ok_or(ci * 8 + i)? as u64
+                BASE32.iter().position(|c| c == b).ok_or(ci * 8 + i)? as u64
             } else {
                 0
             };

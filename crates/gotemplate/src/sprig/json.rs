@@ -202,7 +202,10 @@ mod tests {
         let mut m = BTreeMap::new();
         m.insert("html".to_string(), Value::str("<HEAD>"));
         m.insert("n".to_string(), Value::Float(1e21));
-        m.insert("a".to_string(), Value::list(vec![Value::Int(1), Value::Nil]));
+        m.insert(
+            "a".to_string(),
+            Value::list(vec![Value::Int(1), Value::Nil]),
+        );
         let v = Value::map(m);
         assert_eq!(
             to_json(&v, Style::Compact).unwrap(),

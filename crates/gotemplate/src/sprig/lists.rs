@@ -3,7 +3,7 @@
 //! "Cannot … on type KIND" text when it is not a list; the `must*` variants return that error and
 //! the others panic with it, which Go's template engine reports the same way.
 
-use super::args::{self, as_list, deep_equal, is_empty, kind_name, FnResult};
+use super::args::{self, FnResult, as_list, deep_equal, is_empty, kind_name};
 use super::{fixed, variadic};
 use crate::value::{FuncMap, Value};
 
@@ -123,12 +123,7 @@ pub(super) fn register(m: &mut FuncMap) {
         for list in a {
             match as_list(list) {
                 Some(l) => out.extend(l.borrow().iter().cloned()),
-                None => {
-                    return Err(format!(
-                        "Cannot concat type {} as list",
-                        kind_name(list)
-                    ))
-                }
+                None => return Err(format!("Cannot concat type {} as list", kind_name(list))),
             }
         }
         Ok(Value::list(out))

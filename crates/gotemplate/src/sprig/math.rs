@@ -2,13 +2,15 @@
 //! returns Go `int64` (wrapping like Go); the float variants (`addf`, `subf`, `mulf`, `divf`,
 //! `add1f`) compute in decimal as `shopspring/decimal` does, so `addf 1.5 2.2 3` is exactly 6.7.
 
-use super::args::{self, to_float64, to_int64, FnResult};
+use super::args::{self, FnResult, to_float64, to_int64};
 use super::lists::until_step;
 use super::{alias, fixed, variadic};
 use crate::value::{FuncMap, Value};
 
 pub(super) fn register(m: &mut FuncMap) {
-    fixed(m, "add1", 1, |a| Ok(Value::Int64(to_int64(&a[0]).wrapping_add(1))));
+    fixed(m, "add1", 1, |a| {
+        Ok(Value::Int64(to_int64(&a[0]).wrapping_add(1)))
+    });
     variadic(m, "add", 0, |a| {
         Ok(Value::Int64(
             a.iter().fold(0i64, |acc, v| acc.wrapping_add(to_int64(v))),
@@ -62,14 +64,14 @@ pub(super) fn register(m: &mut FuncMap) {
     fixed(m, "add1f", 1, |a| {
         decimal_op(&a[0], &[Value::Int(1)], Op::Add)
     });
-    variadic(m, "addf", 0, |a| {
-        decimal_op(&Value::Float(0.0), a, Op::Add)
-    });
+    variadic(m, "addf", 0, |a| decimal_op(&Value::Float(0.0), a, Op::Add));
     variadic(m, "subf", 1, |a| decimal_op(&a[0], &a[1..], Op::Sub));
     variadic(m, "mulf", 1, |a| decimal_op(&a[0], &a[1..], Op::Mul));
     variadic(m, "divf", 1, |a| decimal_op(&a[0], &a[1..], Op::Div));
     fixed(m, "ceil", 1, |a| Ok(Value::Float(to_float64(&a[0]).ceil())));
-    fixed(m, "floor", 1, |a| Ok(Value::Float(to_float64(&a[0]).floor())));
+    fixed(m, "floor", 1, |a| {
+        Ok(Value::Float(to_float64(&a[0]).floor()))
+    });
     variadic(m, "round", 2, |a| {
         let places = args::int(&a[1])?;
         let round_on = match a.get(2) {
@@ -308,7 +310,8 @@ impl Decimal {
         } else {
             (
                 a.mantissa,
-                b.mantissa.checked_mul(10i128.checked_pow((-shift) as u32)?)?,
+                b.mantissa
+                    .checked_mul(10i128.checked_pow((-shift) as u32)?)?,
             )
         };
         let mut q = num / den;

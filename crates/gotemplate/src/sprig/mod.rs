@@ -8,6 +8,7 @@ mod dates;
 mod defaults;
 mod dicts;
 mod encoding;
+mod golayout;
 mod json;
 mod lists;
 mod math;
@@ -19,6 +20,7 @@ mod semver;
 mod strings;
 mod strings_case;
 mod urls;
+mod zones;
 
 use std::sync::Arc;
 

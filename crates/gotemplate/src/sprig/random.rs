@@ -18,7 +18,10 @@ pub(super) fn register(m: &mut FuncMap) {
         ("randAlphaNum", format!("{ALPHA}{DIGITS}")),
         ("randAlpha", ALPHA.to_string()),
         ("randNumeric", DIGITS.to_string()),
-        ("randAscii", (32u8..=126).map(char::from).collect::<String>()),
+        (
+            "randAscii",
+            (32u8..=126).map(char::from).collect::<String>(),
+        ),
     ] {
         let chars: Vec<char> = chars.chars().collect();
         fixed(m, name, 1, move |a| {

@@ -21,7 +21,9 @@ pub(super) fn register(m: &mut FuncMap) {
         let target = args::string(&a[0])?;
         Ok(Value::Bool(*target == *kind_name(&a[1])))
     });
-    fixed(m, "deepEqual", 2, |a| Ok(Value::Bool(deep_equal(&a[0], &a[1]))));
+    fixed(m, "deepEqual", 2, |a| {
+        Ok(Value::Bool(deep_equal(&a[0], &a[1])))
+    });
     fixed(m, "env", 1, |a| {
         let name = args::string(&a[0])?;
         Ok(std::env::var(&*name).unwrap_or_default().into())

@@ -135,6 +135,9 @@ mod tests {
     fn split_follows_go() {
         let re = compile("/").unwrap();
         assert_eq!(go_regex_split(&re, "foo//bar", -1), vec!["foo", "", "bar"]);
-        assert_eq!(go_regex_split(&re, "foo/bar/baz", 2), vec!["foo", "bar/baz"]);
+        assert_eq!(
+            go_regex_split(&re, "foo/bar/baz", 2),
+            vec!["foo", "bar/baz"]
+        );
     }
 }

@@ -45,8 +45,12 @@ pub(super) fn register(m: &mut FuncMap) {
         .into())
     });
     string1(m, "trim", |s| s.trim().to_string());
-    string1(m, "upper", |s| s.chars().flat_map(char::to_uppercase).collect());
-    string1(m, "lower", |s| s.chars().flat_map(char::to_lowercase).collect());
+    string1(m, "upper", |s| {
+        s.chars().flat_map(char::to_uppercase).collect()
+    });
+    string1(m, "lower", |s| {
+        s.chars().flat_map(char::to_lowercase).collect()
+    });
     string1(m, "title", go_title);
     string1(m, "untitle", uncapitalize);
     fixed(m, "substr", 3, |a| {
@@ -78,11 +82,17 @@ pub(super) fn register(m: &mut FuncMap) {
     string2(m, "trimPrefix", |pre, s| {
         s.strip_prefix(pre).unwrap_or(s).to_string()
     });
-    string1(m, "nospace", |s| s.chars().filter(|c| !c.is_whitespace()).collect());
+    string1(m, "nospace", |s| {
+        s.chars().filter(|c| !c.is_whitespace()).collect()
+    });
     string1(m, "initials", initials);
     string1(m, "swapcase", swapcase);
-    string1(m, "snakecase", |s| super::strings_case::to_lower_words(s, '_'));
-    string1(m, "kebabcase", |s| super::strings_case::to_lower_words(s, '-'));
+    string1(m, "snakecase", |s| {
+        super::strings_case::to_lower_words(s, '_')
+    });
+    string1(m, "kebabcase", |s| {
+        super::strings_case::to_lower_words(s, '-')
+    });
     string1(m, "camelcase", super::strings_case::to_camel);
     fixed(m, "wrap", 2, |a| {
         let width = args::int(&a[0])?;
@@ -145,7 +155,9 @@ pub(super) fn register(m: &mut FuncMap) {
         Ok(Value::String(if count == 1 { one } else { many }))
     });
     fixed(m, "toString", 1, |a| Ok(strval(&a[0]).into()));
-    fixed(m, "toStrings", 1, |a| Ok(args::string_list(strslice(&a[0]))));
+    fixed(m, "toStrings", 1, |a| {
+        Ok(args::string_list(strslice(&a[0])))
+    });
     fixed(m, "split", 2, |a| {
         let sep = args::string(&a[0])?;
         let s = args::string(&a[1])?;
@@ -318,7 +330,10 @@ fn abbreviate_full(s: &str, offset: usize, max_width: usize) -> String {
         return String::new();
     }
     if offset + max_width - 3 < b.len() {
-        return format!("...{}", abbreviate_full(&lossy(&b[offset..]), 0, max_width - 3));
+        return format!(
+            "...{}",
+            abbreviate_full(&lossy(&b[offset..]), 0, max_width - 3)
+        );
     }
     format!("...{}", lossy(&b[b.len() - (max_width - 3)..]))
 }

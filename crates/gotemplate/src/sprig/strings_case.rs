@@ -61,7 +61,11 @@ fn next_word(s: &str) -> (WordKind, &str, &str) {
         (WordKind::Number, run(1, &|c: char| c.is_numeric()))
     } else {
         let other = |c: char| {
-            !(is_connector(c) || is_punct(c) || c.is_uppercase() || c.is_lowercase() || c.is_numeric())
+            !(is_connector(c)
+                || is_punct(c)
+                || c.is_uppercase()
+                || c.is_lowercase()
+                || c.is_numeric())
         };
         (WordKind::Other, run(1, &other))
     };

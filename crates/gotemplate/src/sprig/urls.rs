@@ -20,7 +20,10 @@ pub(super) fn register(m: &mut FuncMap) {
         d.insert("query".into(), Value::from(u.query));
         d.insert("opaque".into(), Value::from(u.opaque));
         d.insert("fragment".into(), Value::from(u.fragment));
-        d.insert("userinfo".into(), Value::from(u.userinfo.unwrap_or_default()));
+        d.insert(
+            "userinfo".into(),
+            Value::from(u.userinfo.unwrap_or_default()),
+        );
         Ok(Value::map(d))
     });
     fixed(m, "urlJoin", 1, |a| {
@@ -212,9 +215,7 @@ impl Url {
         }
         if !self.fragment.is_empty() {
             out.push('#');
-            out.push_str(&escape(&self.fragment, |b| {
-                b"$&+,/:;=?@!()*".contains(&b)
-            }));
+            out.push_str(&escape(&self.fragment, |b| b"$&+,/:;=?@!()*".contains(&b)));
         }
         out
     }
