@@ -4,5 +4,189 @@
 //! Fulcio certificate), optionally log it in Rekor, and store it where cosign looks (the
 //! `sha256-<hex>.sig` tag, appending; or an OCI 1.1 referrer with the fallback tag index).
 
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::registry::client::RegistryClient;
+use crate::registry::error::RegistryError;
+use crate::registry::reference::OciReference;
+use crate::verify::keys::{KeyError, SigningKey};
+
+pub mod certificate;
+pub mod keyless;
 pub mod manifest;
 pub mod payload;
+pub mod store;
+
+pub use certificate::CertificateChain;
+pub use keyless::{FulcioClient, RekorClient, RekorEntry};
+pub use store::ReferrersMode;
+
+use manifest::{
+    BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION, CHAIN_ANNOTATION, SIGNATURE_ANNOTATION,
+    SignatureLayer,
+};
+
+/// Why signing failed. Nothing is pushed unless every check before the push passed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("signing key: {0}")]
+    Key(#[from] KeyError),
+    #[error("certificate {what}: {reason}")]
+    Certificate { what: String, reason: String },
+    #[error(
+        "the certificate certifies key {certified}, but the signing key is {signing}: a \
+         signature made this way could never verify"
+    )]
+    CertificateKeyMismatch { certified: String, signing: String },
+    #[error("identity token: {0}")]
+    IdentityToken(String),
+    #[error("{service} at {url}: {reason}")]
+    Service {
+        service: &'static str,
+        url: String,
+        reason: String,
+    },
+    #[error("existing signatures at {reference} cannot be extended: {reason}")]
+    ExistingSignatures { reference: String, reason: String },
+}
+
+/// How to sign, beyond the key.
+#[derive(Debug, Clone, Default)]
+pub struct SignOptions {
+    /// `.sig` tag (default) or OCI 1.1 referrer.
+    pub mode: ReferrersMode,
+    /// cosign's `-a key=value`: recorded in the payload's `optional` section (signed).
+    pub annotations: BTreeMap<String, String>,
+    /// A certificate for the signing key (bring-your-own PKI, or Fulcio's for keyless).
+    pub certificate: Option<CertificateChain>,
+    /// Upload the signature to this transparency log (`--tlog-upload`).
+    pub rekor: Option<RekorClient>,
+}
+
+/// What [`sign`] did.
+#[derive(Debug, Clone)]
+pub struct SignOutcome {
+    /// The signed manifest digest.
+    pub digest: String,
+    /// The signed artifact, addressed by digest.
+    pub signed: OciReference,
+    /// Where the signature manifest was written (`.sig` tag or referrer digest); `None` when
+    /// the same key had already signed the same payload and nothing was written.
+    pub stored_at: Option<OciReference>,
+    /// The transparency-log entry, when uploaded.
+    pub tlog_entry: Option<RekorEntry>,
+}
+
+impl SignOutcome {
+    /// Whether an identical signature by the same key already existed.
+    pub fn already_signed(&self) -> bool {
+        self.stored_at.is_none()
+    }
+}
+
+/// Signs the manifest `reference` points at (a tag is resolved to its digest once, and the
+/// digest is what gets signed) with `key`, and stores the signature per `options`.
+pub async fn sign(
+    client: &RegistryClient,
+    reference: &OciReference,
+    key: &SigningKey,
+    options: &SignOptions,
+) -> Result<SignOutcome, SignError> {
+    if let Some(certificate) = &options.certificate {
+        certificate.check_key(key.public_key())?;
+    }
+    // Fetch (not just HEAD) so the digest is computed from the bytes, and the subject
+    // descriptor for referrers has the true media type and size.
+    let subject = client.fetch_manifest(reference).await?;
+    let repository = OciReference {
+        tag: None,
+        digest: None,
+        ..reference.clone()
+    };
+    let signed = OciReference {
+        digest: Some(subject.digest.clone()),
+        ..repository.clone()
+    };
+    let docker_reference = format!("{}/{}", reference.registry, reference.repository);
+    let payload =
+        payload::simple_signing_payload(&docker_reference, &subject.digest, &options.annotations);
+
+    let existing =
+        store::existing_signatures(client, &repository, &subject.digest, options.mode).await?;
+    if already_signed_by(&existing.layers, &payload, key) {
+        return Ok(SignOutcome {
+            digest: subject.digest,
+            signed,
+            stored_at: None,
+            tlog_entry: None,
+        });
+    }
+
+    let signature = key.sign(&payload)?;
+    let mut annotations = BTreeMap::from([(
+        SIGNATURE_ANNOTATION.to_string(),
+        STANDARD.encode(&signature),
+    )]);
+    if let Some(certificate) = &options.certificate {
+        annotations.insert(CERTIFICATE_ANNOTATION.into(), certificate.leaf_pem.clone());
+        if let Some(chain) = &certificate.chain_pem {
+            annotations.insert(CHAIN_ANNOTATION.into(), chain.clone());
+        }
+    }
+    let tlog_entry = match &options.rekor {
+        None => None,
+        Some(rekor) => {
+            let public_pem = match &options.certificate {
+                Some(c) => c.leaf_pem.clone(),
+                None => key.public_key().to_pem(),
+            };
+            let entry = rekor
+                .upload_hashedrekord(&payload, &signature, &public_pem)
+                .await?;
+            annotations.insert(BUNDLE_ANNOTATION.into(), entry.cosign_bundle_annotation());
+            Some(entry)
+        }
+    };
+    let layer = SignatureLayer {
+        payload,
+        annotations,
+    };
+    let stored_at = store::store_signature(
+        client,
+        &repository,
+        &subject,
+        existing,
+        &layer,
+        options.mode,
+    )
+    .await?;
+    Ok(SignOutcome {
+        digest: subject.digest,
+        signed,
+        stored_at: Some(stored_at),
+        tlog_entry,
+    })
+}
+
+/// Whether one of `layers` is this exact payload with a signature by `key` (cosign also skips
+/// re-signing then, so repeated runs do not grow the signature manifest).
+fn already_signed_by(
+    layers: &[crate::registry::manifest::Descriptor],
+    payload: &[u8],
+    key: &SigningKey,
+) -> bool {
+    let digest = crate::registry::manifest::sha256_digest(payload);
+    layers.iter().filter(|l| l.digest == digest).any(|layer| {
+        layer
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(SIGNATURE_ANNOTATION))
+            .and_then(|s| STANDARD.decode(s).ok())
+            .is_some_and(|signature| key.public_key().verify(payload, &signature).is_ok())
+    })
+}

@@ -1,0 +1,203 @@
+//! `signet sign oci://HOST/REPO[:TAG|@DIGEST]`: sign a chart (any OCI artifact) the way
+//! `cosign sign` does, with a key (`--key`, optionally `--certificate`/`--certificate-chain`) or
+//! keylessly (`--identity-token` → `--fulcio-url`), optionally logging to `--rekor-url` with
+//! `--tlog-upload`. Flags are named like cosign's; registry flags like Helm's.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+use super::keys::load_signing_key;
+use super::output::OutputFormat;
+use super::registry::RegistryFlags;
+use crate::registry::{Credentials, OciReference, RegistryClient};
+use crate::sign::keyless::{DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL};
+use crate::sign::{
+    CertificateChain, FulcioClient, ReferrersMode, RekorClient, SignOptions, SignOutcome,
+};
+use crate::verify::keys::{KeyAlgorithm, SigningKey};
+
+/// cosign's `--registry-referrers-mode` values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ReferrersModeArg {
+    /// The `sha256-<hex>.sig` tag.
+    #[default]
+    Legacy,
+    /// An OCI 1.1 referrer (plus the `sha256-<hex>` fallback tag index when needed).
+    #[value(name = "oci-1-1")]
+    Oci11,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The artifact to sign; a tag is resolved and its digest is what gets signed.
+    #[arg(value_name = "oci://HOST/REPO[:TAG|@DIGEST]")]
+    pub reference: String,
+    /// Private key: cosign.key (password from COSIGN_PASSWORD or a prompt) or a PEM key.
+    #[arg(long, value_name = "FILE", conflicts_with = "identity_token")]
+    pub key: Option<PathBuf>,
+    /// Certificate for --key (PEM or DER), stored with the signature.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub certificate: Option<PathBuf>,
+    /// Intermediate and root certificates for --certificate (PEM), stored with the signature.
+    #[arg(long, value_name = "FILE", requires = "certificate")]
+    pub certificate_chain: Option<PathBuf>,
+    /// Keyless: the OIDC identity token, or a file holding it.
+    #[arg(
+        long,
+        env = "SIGSTORE_ID_TOKEN",
+        value_name = "TOKEN|FILE",
+        hide_env_values = true
+    )]
+    pub identity_token: Option<String>,
+    /// Keyless: the Fulcio-compatible CA issuing the signing certificate.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_FULCIO_URL)]
+    pub fulcio_url: String,
+    /// Upload the signature to the transparency log (explicit; off by default).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value_t = false,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub tlog_upload: bool,
+    /// The Rekor-compatible transparency log for --tlog-upload.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_REKOR_URL)]
+    pub rekor_url: String,
+    /// Where to store the signature.
+    #[arg(long, value_enum, default_value_t)]
+    pub registry_referrers_mode: ReferrersModeArg,
+    /// Extra KEY=VALUE recorded (and signed) in the payload's `optional` section.
+    #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+    /// Accepted for cosign compatibility; signet never asks for confirmation.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// cosign's name for --plain-http.
+    #[arg(long)]
+    pub allow_http_registry: bool,
+    /// cosign's name for --insecure-skip-tls-verify.
+    #[arg(long)]
+    pub allow_insecure_registry: bool,
+    /// Registry username (with --registry-password), instead of the docker config.
+    #[arg(long, requires = "registry_password")]
+    pub registry_username: Option<String>,
+    /// Registry password for --registry-username.
+    #[arg(
+        long,
+        env = "SIGNET_REGISTRY_PASSWORD",
+        hide_env_values = true,
+        requires = "registry_username"
+    )]
+    pub registry_password: Option<String>,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+fn parse_annotations(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    pairs
+        .iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => bail!("--annotations {pair:?}: expected KEY=VALUE"),
+        })
+        .collect()
+}
+
+/// The token itself, or the contents of the file it names (cosign accepts both).
+fn identity_token(value: &str) -> anyhow::Result<String> {
+    let path = std::path::Path::new(value);
+    if !value.contains('.') || path.is_file() {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("--identity-token: cannot read token file {value}"))?;
+        return Ok(text.trim().to_string());
+    }
+    Ok(value.trim().to_string())
+}
+
+fn client(args: &SignArgs) -> anyhow::Result<RegistryClient> {
+    let mut options = args.registry.options();
+    options.plain_http |= args.allow_http_registry;
+    options.insecure_skip_tls_verify |= args.allow_insecure_registry;
+    if let (Some(username), Some(password)) = (&args.registry_username, &args.registry_password) {
+        options.credentials = Credentials::Basic {
+            username: username.clone(),
+            password: password.clone(),
+        };
+    }
+    Ok(RegistryClient::new(options)?)
+}
+
+fn print_outcome(outcome: &SignOutcome, format: OutputFormat) {
+    match format {
+        OutputFormat::Json => {
+            let value = json!({
+                "digest": outcome.digest,
+                "signed": outcome.signed.to_string(),
+                "storedAt": outcome.stored_at.as_ref().map(|r| r.to_string()),
+                "alreadySigned": outcome.already_signed(),
+                "tlogIndex": outcome.tlog_entry.as_ref().map(|e| e.log_index),
+            });
+            println!("{value}");
+        }
+        OutputFormat::Text => {
+            match &outcome.stored_at {
+                Some(at) => println!("Signed {} (signature stored at {at})", outcome.signed),
+                None => println!(
+                    "{} already carries this key's signature; nothing written",
+                    outcome.signed
+                ),
+            }
+            if let Some(entry) = &outcome.tlog_entry {
+                println!("tlog entry created with index: {}", entry.log_index);
+            }
+        }
+    }
+}
+
+/// Runs `signet sign`.
+pub async fn run(args: SignArgs) -> anyhow::Result<()> {
+    let reference = OciReference::parse(&args.reference)?;
+    let client = client(&args)?;
+    let mut options = SignOptions {
+        annotations: parse_annotations(&args.annotations)?,
+        mode: match args.registry_referrers_mode {
+            ReferrersModeArg::Legacy => ReferrersMode::Legacy,
+            ReferrersModeArg::Oci11 => ReferrersMode::Oci11,
+        },
+        ..SignOptions::default()
+    };
+    if args.tlog_upload {
+        options.rekor = Some(RekorClient::new(&args.rekor_url)?);
+    }
+    let key = match (&args.key, &args.identity_token) {
+        (Some(path), _) => {
+            let key = load_signing_key(path)?;
+            if let Some(certificate) = &args.certificate {
+                options.certificate = Some(CertificateChain::from_files(
+                    certificate,
+                    args.certificate_chain.as_deref(),
+                )?);
+            }
+            key
+        }
+        (None, Some(token)) => {
+            let token = identity_token(token)?;
+            // A fresh key per signature: its certificate is the only thing tying it to the
+            // identity, and it lives for minutes.
+            let key = SigningKey::generate(KeyAlgorithm::EcdsaP256)?;
+            let fulcio = FulcioClient::new(&args.fulcio_url)?;
+            options.certificate = Some(fulcio.signing_certificate(&token, &key).await?);
+            key
+        }
+        (None, None) => bail!(
+            "nothing to sign with: pass --key FILE, or --identity-token (or SIGSTORE_ID_TOKEN) \
+             for keyless signing"
+        ),
+    };
+    let outcome = crate::sign::sign(&client, &reference, &key, &options).await?;
+    print_outcome(&outcome, args.output);
+    Ok(())
+}
