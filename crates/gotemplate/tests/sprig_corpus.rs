@@ -1,0 +1,245 @@
+//! Data-driven test over Sprig v3.3.0's own cases (`sprig-cases.json` of the corpus): each case's
+//! template is parsed and executed with `sprig::functions()` and its output compared exactly (for
+//! an expected error, the text after Go's `error calling NAME: ` must match too). Prints
+//! `corpus sprig: P/T passed` before asserting. Cases that fail for a documented reason are listed
+//! in `tests/known-differences/sprig.txt`; a listed case that passes fails the test. The corpus's
+//! `nondeterministic` cases (random, time, network) are checked against the property they state
+//! where signet can produce the value.
+//!
+//! This file holds a single test on purpose: the `env` cases set process environment variables,
+//! which is only sound while no other test thread of this binary runs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value as Json;
+use signet_gotemplate::{Template, Value, sprig};
+
+fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .find(|p| p.join("Cargo.toml").exists() && p.join("crates").is_dir())
+        .unwrap_or(manifest)
+        .to_path_buf()
+}
+
+fn corpus_dir() -> PathBuf {
+    let root = workspace_root();
+    match std::env::var_os("SIGNET_CORPUS") {
+        Some(p) => {
+            let p = PathBuf::from(p);
+            if p.is_absolute() { p } else { root.join(p) }
+        }
+        None => root.join("../shared/corpus"),
+    }
+}
+
+fn render(template: &str, data: &Json) -> Result<String, String> {
+    let mut t = Template::with_funcs("test", sprig::functions());
+    t.parse(template).map_err(|e| e.to_string())?;
+    t.execute(&Value::from_json(data))
+        .map_err(|e| e.to_string())
+}
+
+/// The function's own message in a Go template error: what follows `error calling NAME: `.
+fn function_message(err: &str) -> Option<&str> {
+    let at = err.find("error calling ")?;
+    let rest = &err[at + "error calling ".len()..];
+    rest.split_once(": ").map(|(_, msg)| msg)
+}
+
+fn run_case(case: &Json) -> Result<(), String> {
+    let template = case["template"].as_str().unwrap_or("");
+    let expected = case["expected"].as_str().unwrap_or("");
+    let result = render(template, &case["data"]);
+    if case["expect_error"].as_bool().unwrap_or(false) {
+        let err = match result {
+            Ok(out) => return Err(format!("expected an error, got {out:?}")),
+            Err(e) => e,
+        };
+        let go_error = case["go_error"].as_str().unwrap_or("");
+        if let Some(want) = function_message(go_error) {
+            let got = function_message(&err).unwrap_or(&err);
+            if got != want {
+                return Err(format!("error {got:?} want {want:?}"));
+            }
+        }
+        return Ok(());
+    }
+    match result {
+        Ok(out) if out == expected => Ok(()),
+        Ok(out) => Err(format!("got {out:?} want {expected:?}")),
+        Err(e) => Err(format!("unexpected error: {e}")),
+    }
+}
+
+fn known_differences() -> BTreeMap<String, String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/known-differences/sprig.txt");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| match l.split_once(char::is_whitespace) {
+            Some((id, reason)) => (id.to_string(), reason.trim().to_string()),
+            None => (l.to_string(), String::new()),
+        })
+        .collect()
+}
+
+fn all_chars(s: &str, n: usize, ok: impl Fn(char) -> bool) -> bool {
+    s.chars().count() == n && s.chars().all(ok)
+}
+
+/// Checks a nondeterministic case's stated property. `None`: signet does not produce this value
+/// (network lookups, key and certificate generation, bcrypt), so there is nothing to check.
+fn check_property(case: &Json) -> Option<Result<(), String>> {
+    let name = case["name"].as_str().unwrap_or("");
+    let template = case["template"].as_str().unwrap_or("");
+    let family = name.split('#').next().unwrap_or("");
+    let out = || render(template, &case["data"]);
+    let verdict = |ok: bool, got: &str| {
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("{name}: {got:?} does not satisfy the property"))
+        }
+    };
+    let result = match family {
+        "TestRandomString" => {
+            let got = out().ok()?;
+            let ok = if template.contains("randAlphaNum") {
+                all_chars(&got, 5, |c| c.is_ascii_alphanumeric())
+            } else if template.contains("randAlpha") {
+                all_chars(&got, 5, |c| c.is_ascii_alphabetic())
+            } else if template.contains("randNumeric") {
+                all_chars(&got, 5, |c| c.is_ascii_digit())
+            } else {
+                all_chars(&got, 5, |c| (' '..='~').contains(&c))
+            };
+            verdict(ok, &got)
+        }
+        "TestRandomInt" => {
+            let got = out().ok()?;
+            let bounds: Vec<i64> = template
+                .split_whitespace()
+                .filter_map(|w| w.trim_end_matches('}').parse().ok())
+                .collect();
+            let n: i64 = got.parse().unwrap_or(i64::MIN);
+            verdict(bounds.len() == 2 && n >= bounds[0] && n < bounds[1], &got)
+        }
+        "TestRandBytes" => {
+            let (a, b) = (out().ok()?, out().ok()?);
+            verdict(a.len() == 16 && a != b, &a)
+        }
+        "TestUUIDGeneration" => {
+            let (a, b) = (out().ok()?, out().ok()?);
+            let shape = a.len() == 36
+                && a.char_indices().all(|(i, c)| {
+                    if [8, 13, 18, 23].contains(&i) {
+                        c == '-'
+                    } else {
+                        c.is_ascii_hexdigit()
+                    }
+                })
+                && a.as_bytes()[14] == b'4'
+                && b"89ab".contains(&a.as_bytes()[19]);
+            verdict(shape && a != b, &a)
+        }
+        "TestShuffle" => {
+            let got = out().ok()?;
+            let mut x: Vec<char> = got.chars().collect();
+            let mut y: Vec<char> = "Hello World".chars().collect();
+            x.sort();
+            y.sort();
+            verdict(x == y, &got)
+        }
+        "TestAgo" => {
+            // Go's test only checks that `ago` renders a duration.
+            let got = out().ok()?;
+            verdict(got.ends_with('s'), &got)
+        }
+        _ => return None,
+    };
+    Some(result)
+}
+
+#[test]
+fn sprig_corpus() {
+    let dir = corpus_dir();
+    let path = dir.join("sprig-cases.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!("sprig corpus not found at {}; skipping", path.display());
+        return;
+    };
+    let corpus: Json = serde_json::from_str(&text).expect("sprig-cases.json is JSON");
+
+    let mut results: Vec<(String, Result<(), String>)> = Vec::new();
+    for case in corpus["cases"].as_array().into_iter().flatten() {
+        if let Some(env) = case["env"].as_object() {
+            for (k, v) in env {
+                // SAFETY: this binary has a single test, so no other thread reads the
+                // environment while it changes.
+                unsafe { std::env::set_var(k, v.as_str().unwrap_or("")) };
+            }
+        }
+        results.push((
+            case["id"].as_str().unwrap_or("?").to_string(),
+            run_case(case),
+        ));
+    }
+    let total = results.len();
+    let passed = results.iter().filter(|(_, r)| r.is_ok()).count();
+    eprintln!("corpus sprig: {passed}/{total} passed");
+
+    let mut checked = 0;
+    let mut property_failures = Vec::new();
+    let nondeterministic = corpus["nondeterministic"].as_array();
+    for case in nondeterministic.into_iter().flatten() {
+        if let Some(r) = check_property(case) {
+            checked += 1;
+            if let Err(e) = r {
+                property_failures.push(e);
+            }
+        }
+    }
+    let nd_total = nondeterministic.map_or(0, Vec::len);
+    eprintln!(
+        "sprig nondeterministic: {}/{checked} checked properties hold ({nd_total} listed; the rest need network, key generation or bcrypt)",
+        checked - property_failures.len()
+    );
+
+    let known = known_differences();
+    let mut unexpected = Vec::new();
+    let mut now_passing = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (id, r) in &results {
+        seen.insert(id.clone());
+        match (r, known.contains_key(id)) {
+            (Err(e), false) => unexpected.push(format!("{id}: {e}")),
+            (Ok(()), true) => now_passing.push(id.clone()),
+            _ => {}
+        }
+    }
+    for u in &unexpected {
+        eprintln!("FAIL {u}");
+    }
+    let stale: Vec<&String> = known.keys().filter(|k| !seen.contains(*k)).collect();
+    assert!(
+        unexpected.is_empty(),
+        "{} sprig cases fail",
+        unexpected.len()
+    );
+    assert!(
+        now_passing.is_empty(),
+        "listed in known-differences but passing (remove them): {now_passing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "known-differences names unknown cases: {stale:?}"
+    );
+    assert!(
+        property_failures.is_empty(),
+        "nondeterministic properties failed: {property_failures:?}"
+    );
+}
