@@ -9,6 +9,9 @@
 
 pub mod api;
 pub mod cli;
+pub mod package;
+pub mod registry;
+pub mod sign;
 pub mod tls;
 pub mod verify;
 

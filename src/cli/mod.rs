@@ -3,7 +3,12 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod lint;
 pub mod output;
+pub mod package;
+pub mod pull;
+pub mod push;
+pub mod registry;
 
 /// Signet: package, push, sign, verify and render Helm charts stored as OCI artifacts.
 #[derive(Debug, Parser)]
@@ -17,6 +22,16 @@ pub struct Cli {
 pub enum Command {
     /// Print the SignedChartRelease CustomResourceDefinition as YAML.
     Crd,
+    /// Check a chart directory for problems (Chart.yaml, values.yaml, templates).
+    Lint(lint::LintArgs),
+    /// Package a chart directory into a reproducible versioned archive.
+    Package(package::PackageArgs),
+    /// Push a packaged chart to an OCI registry.
+    Push(push::PushArgs),
+    /// Download a chart from an OCI registry, checking its digest.
+    Pull(pull::PullArgs),
+    /// Log in to or out of a registry.
+    Registry(registry::RegistryArgs),
 }
 
 /// Runs the parsed command; the error is printed with its chain by `main`.
@@ -26,5 +41,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::api::crd_yaml()?);
             Ok(())
         }
+        Command::Lint(args) => lint::run(args),
+        Command::Package(args) => package::run(args),
+        Command::Push(args) => push::run(args).await,
+        Command::Pull(args) => pull::run(args).await,
+        Command::Registry(args) => registry::run(args).await,
     }
 }

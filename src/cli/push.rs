@@ -1,0 +1,113 @@
+//! `signet push CHART.tgz oci://HOST/REPO`: push a packaged chart as a Helm OCI artifact.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+use super::output::OutputFormat;
+use super::registry::RegistryFlags;
+use crate::package::{MAX_CHART_BYTES, inspect_archive};
+use crate::registry::{ChartArtifact, OciReference, ProgressFn, helm_annotations};
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The packaged chart (`signet package` or `helm package` output).
+    #[arg(value_name = "CHART.tgz")]
+    pub chart: PathBuf,
+    /// Target repository; the chart name is appended, the version becomes the tag.
+    #[arg(value_name = "oci://HOST/REPO")]
+    pub remote: String,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+/// The `created` annotation: `SOURCE_DATE_EPOCH` when set (reproducible builds), else now.
+fn creation_time() -> String {
+    let from_env = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0));
+    from_env
+        .unwrap_or_else(chrono::Utc::now)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A byte progress bar on stderr when it is a terminal.
+pub(crate) fn progress_bar(
+    total: u64,
+    label: &str,
+) -> Option<(indicatif::ProgressBar, ProgressFn)> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(label.to_string());
+    let b = bar.clone();
+    Some((bar, Arc::new(move |n| b.set_position(n))))
+}
+
+/// Runs `signet push`.
+pub async fn run(args: PushArgs) -> anyhow::Result<()> {
+    let target = OciReference::parse(&args.remote)?;
+    let label = args.chart.display().to_string();
+    let size = std::fs::metadata(&args.chart)
+        .with_context(|| format!("cannot read chart archive {label}"))?
+        .len();
+    if size > MAX_CHART_BYTES {
+        bail!("{label}: archive is {size} bytes, above the {MAX_CHART_BYTES}-byte limit");
+    }
+    let archive =
+        std::fs::read(&args.chart).with_context(|| format!("cannot read chart archive {label}"))?;
+    let inspected = inspect_archive(&archive, &label)?;
+    let metadata = inspected.metadata;
+    let config_json = serde_json::to_vec(&metadata)?;
+    let artifact = ChartArtifact {
+        name: metadata.name.clone(),
+        version: metadata.version.clone(),
+        config_json,
+        annotations: helm_annotations(&metadata, &creation_time()),
+        archive,
+    };
+    let client = args.registry.client()?;
+    let bar = progress_bar(size, "Pushing");
+    let pushed = client
+        .push_chart(&target, &artifact, bar.as_ref().map(|b| b.1.clone()))
+        .await?;
+    if let Some((bar, _)) = bar {
+        bar.finish_and_clear();
+    }
+    let reference = pushed.reference.with_digest(&pushed.digest);
+    let tagged = crate::registry::OciReference {
+        digest: None,
+        ..reference.clone()
+    };
+    match args.output {
+        OutputFormat::Text => {
+            println!("Pushed: {tagged}");
+            println!("Digest: {}", pushed.digest);
+        }
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::json!({
+                "ref": tagged.to_string(),
+                "digest": pushed.digest,
+                "name": metadata.name,
+                "version": metadata.version,
+                "layerDigest": pushed.layer.digest,
+                "size": pushed.layer.size,
+            })
+        ),
+    }
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! `signet registry login|logout`, and the registry connection flags shared by push and pull
+//! (named like Helm's: `--plain-http`, `--ca-file`, `--insecure-skip-tls-verify`,
+//! `--registry-config`).
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+
+use super::output::OutputFormat;
+use crate::registry::{self, Credentials, RegistryClient, RegistryOptions};
+
+/// How to reach the registry.
+#[derive(Debug, Clone, Args)]
+pub struct RegistryFlags {
+    /// Use insecure HTTP connections to the registry.
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Verify the registry's certificate with this PEM CA bundle.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Skip TLS certificate checks of the registry (testing only).
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+    /// Docker config file holding registry credentials (default: $DOCKER_CONFIG/config.json or
+    /// ~/.docker/config.json).
+    #[arg(long, value_name = "FILE")]
+    pub registry_config: Option<PathBuf>,
+}
+
+impl RegistryFlags {
+    /// Options for a client using the configured docker config credentials.
+    pub fn options(&self) -> RegistryOptions {
+        RegistryOptions {
+            plain_http: self.plain_http,
+            ca_file: self.ca_file.clone(),
+            insecure_skip_tls_verify: self.insecure_skip_tls_verify,
+            credentials: match &self.registry_config {
+                Some(p) => Credentials::DockerConfigFile(p.clone()),
+                None => Credentials::DockerConfig,
+            },
+            ..RegistryOptions::default()
+        }
+    }
+
+    /// The docker config file login/logout edit.
+    pub fn config_path(&self) -> anyhow::Result<PathBuf> {
+        match &self.registry_config {
+            Some(p) => Ok(p.clone()),
+            None => registry::docker_config_path()
+                .context("cannot locate the docker config: set DOCKER_CONFIG or HOME"),
+        }
+    }
+
+    /// Builds the client.
+    pub fn client(&self) -> anyhow::Result<RegistryClient> {
+        Ok(RegistryClient::new(self.options())?)
+    }
+}
+
+/// `signet registry …`
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    #[command(subcommand)]
+    pub command: RegistryCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Log in to a registry: check the credentials, then store them in the docker config.
+    Login(LoginArgs),
+    /// Remove stored credentials for a registry.
+    Logout(LogoutArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Registry host, e.g. `registry.example.com` or `127.0.0.1:5000`.
+    pub host: String,
+    /// Registry username.
+    #[arg(short, long)]
+    pub username: String,
+    /// Read the password (or token) from stdin.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Registry password or identity token (prefer --password-stdin: arguments are visible to
+    /// other users in the process list).
+    #[arg(short, long)]
+    pub password: Option<String>,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Registry host.
+    pub host: String,
+    /// Docker config file to edit.
+    #[arg(long, value_name = "FILE")]
+    pub registry_config: Option<PathBuf>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+/// Runs `signet registry …`.
+pub async fn run(args: RegistryArgs) -> anyhow::Result<()> {
+    match args.command {
+        RegistryCommand::Login(a) => login(a).await,
+        RegistryCommand::Logout(a) => logout(a),
+    }
+}
+
+fn validate_host(host: &str) -> anyhow::Result<()> {
+    registry::OciReference::parse(&format!("oci://{host}/x"))
+        .with_context(|| format!("invalid registry host {host:?} (expected HOST[:PORT])"))?;
+    Ok(())
+}
+
+async fn login(args: LoginArgs) -> anyhow::Result<()> {
+    validate_host(&args.host)?;
+    let password = match (&args.password, args.password_stdin) {
+        (Some(_), true) => bail!("use either --password or --password-stdin, not both"),
+        (Some(p), false) => p.clone(),
+        (None, true) => {
+            if std::io::stdin().is_terminal() {
+                eprint!("Password: ");
+            }
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("cannot read the password from stdin")?;
+            s.trim_end_matches(['\n', '\r']).to_string()
+        }
+        (None, false) => bail!("a password is required: pass it on stdin with --password-stdin"),
+    };
+    if password.is_empty() {
+        bail!("the password read from stdin is empty");
+    }
+    let mut options = args.registry.options();
+    options.credentials = Credentials::Basic {
+        username: args.username.clone(),
+        password: password.clone(),
+    };
+    let client = RegistryClient::new(options)?;
+    client.check_login(&args.host).await?;
+    let path = args.registry.config_path()?;
+    registry::login(&path, &args.host, &args.username, &password)?;
+    match args.output {
+        OutputFormat::Text => eprintln!("Login Succeeded"),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::json!({"registry": args.host, "username": args.username, "config": path})
+        ),
+    }
+    Ok(())
+}
+
+fn logout(args: LogoutArgs) -> anyhow::Result<()> {
+    validate_host(&args.host)?;
+    let flags = RegistryFlags {
+        plain_http: false,
+        ca_file: None,
+        insecure_skip_tls_verify: false,
+        registry_config: args.registry_config,
+    };
+    let path = flags.config_path()?;
+    let removed = registry::logout(&path, &args.host)?;
+    if !removed {
+        bail!(
+            "not logged in to {} (no entry in {})",
+            args.host,
+            path.display()
+        );
+    }
+    match args.output {
+        OutputFormat::Text => eprintln!("Removing login credentials for {}", args.host),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::json!({"registry": args.host, "removed": true, "config": path})
+        ),
+    }
+    Ok(())
+}

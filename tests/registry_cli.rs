@@ -1,0 +1,542 @@
+//! The build-side CLI (`signet lint|package|push|pull|registry`) against a real registry:
+//! Debian's `docker-registry`, plain HTTP and TLS + htpasswd auth. Also the bad-input paths:
+//! each must fail with a one-line message naming the file/reference and leave nothing behind.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Instant;
+
+use support::registry::TestRegistry;
+use support::tools::{run, run_ok, temp_dir, workspace_root};
+
+fn signet() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_signet"));
+    // Never read the developer's own docker credentials.
+    c.env("DOCKER_CONFIG", "/nonexistent-signet-test-docker-config");
+    c
+}
+
+fn hello_chart() -> PathBuf {
+    workspace_root().join("examples/hello")
+}
+
+fn package(chart: &Path, out: &Path) -> PathBuf {
+    let json = run_ok(
+        signet()
+            .args(["package", "-o", "json", "-d"])
+            .arg(out)
+            .arg(chart),
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    PathBuf::from(v["path"].as_str().unwrap())
+}
+
+fn push(reg: &TestRegistry, archive: &Path, repo: &str) -> serde_json::Value {
+    let json = run_ok(
+        signet()
+            .arg("push")
+            .arg(archive)
+            .arg(reg.oci(repo))
+            .args(["-o", "json"])
+            .args(reg.cli_flags()),
+    );
+    serde_json::from_str(&json).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts a failed run with a single-line error containing every `needle`.
+fn assert_fails(out: &Output, needles: &[&str]) {
+    let err = stderr(out);
+    assert!(
+        !out.status.success(),
+        "expected failure, got success; stderr: {err}"
+    );
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected a one-line error, got:\n{err}");
+    for n in needles {
+        assert!(err.contains(n), "error {err:?} should mention {n:?}");
+    }
+}
+
+fn dir_is_empty(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(true)
+}
+
+#[test]
+fn plain_http_push_then_pull_by_version_range_tag_and_digest() {
+    let Some(reg) = TestRegistry::plain() else {
+        return;
+    };
+    let work = temp_dir();
+    let archive = package(&hello_chart(), work.path());
+    let original = std::fs::read(&archive).unwrap();
+    let pushed = push(&reg, &archive, "charts");
+    let digest = pushed["digest"].as_str().unwrap().to_string();
+    assert!(digest.starts_with("sha256:"), "{pushed}");
+    assert_eq!(
+        pushed["ref"].as_str().unwrap(),
+        format!("{}:0.1.0", reg.oci("charts/hello"))
+    );
+
+    for (n, how) in [
+        vec!["--version".to_string(), "0.1.0".to_string()],
+        vec!["--version".to_string(), ">=0.1.0 <1.0.0".to_string()],
+        vec![],
+        vec![],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let dest = work.path().join(format!("pull{n}"));
+        let reference = match n {
+            2 => format!("{}:0.1.0", reg.oci("charts/hello")),
+            3 => format!("{}@{digest}", reg.oci("charts/hello")),
+            _ => reg.oci("charts/hello"),
+        };
+        let json = run_ok(
+            signet()
+                .arg("pull")
+                .arg(&reference)
+                .args(&how)
+                .arg("-d")
+                .arg(&dest)
+                .args(["-o", "json"])
+                .args(reg.cli_flags()),
+        );
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["digest"].as_str().unwrap(), digest, "{reference} {how:?}");
+        let pulled = std::fs::read(dest.join("hello-0.1.0.tgz")).unwrap();
+        assert_eq!(
+            pulled, original,
+            "pulled bytes differ for {reference} {how:?}"
+        );
+        // Only the archive: no staging leftovers.
+        assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 1);
+    }
+
+    // A range nothing satisfies: clear error listing what exists.
+    let dest = work.path().join("none");
+    let out = run(signet()
+        .arg("pull")
+        .arg(reg.oci("charts/hello"))
+        .args(["--version", "^2"])
+        .arg("-d")
+        .arg(&dest)
+        .args(reg.cli_flags()));
+    assert_fails(&out, &["no version", "^2", "0.1.0"]);
+    assert!(dir_is_empty(&dest));
+}
+
+#[test]
+fn tls_and_auth_push_pull_login_and_wrong_credentials() {
+    let Some(reg) = TestRegistry::tls_with_auth("alice", "correct-horse") else {
+        return;
+    };
+    let work = temp_dir();
+    let archive = package(&hello_chart(), work.path());
+    let original = std::fs::read(&archive).unwrap();
+    let ca = reg.ca_file.clone().unwrap();
+
+    // Log in through the CLI into a fresh docker config, then push and pull with it.
+    let config = work.path().join("docker/config.json");
+    let mut login = signet();
+    login
+        .args([
+            "registry",
+            "login",
+            &reg.host,
+            "--username",
+            "alice",
+            "--password-stdin",
+        ])
+        .arg("--ca-file")
+        .arg(&ca)
+        .arg("--registry-config")
+        .arg(&config)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = login.spawn().unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"correct-horse\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "login failed: {}", stderr(&out));
+    let saved = std::fs::read_to_string(&config).unwrap();
+    assert!(saved.contains(&reg.host), "{saved}");
+
+    let flags = |cfg: &Path| -> Vec<String> {
+        vec![
+            "--ca-file".into(),
+            ca.display().to_string(),
+            "--registry-config".into(),
+            cfg.display().to_string(),
+        ]
+    };
+    let json = run_ok(
+        signet()
+            .arg("push")
+            .arg(&archive)
+            .arg(reg.oci("secure"))
+            .args(["-o", "json"])
+            .args(flags(&config)),
+    );
+    let pushed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let dest = work.path().join("pulled");
+    run_ok(
+        signet()
+            .arg("pull")
+            .arg(reg.oci("secure/hello"))
+            .args(["--version", "0.1.0", "-d"])
+            .arg(&dest)
+            .args(flags(&config)),
+    );
+    assert_eq!(
+        std::fs::read(dest.join("hello-0.1.0.tgz")).unwrap(),
+        original
+    );
+    assert!(pushed["digest"].as_str().unwrap().starts_with("sha256:"));
+
+    // Wrong password: login refuses and writes nothing.
+    let bad_config = work.path().join("bad/config.json");
+    let mut login = signet();
+    login
+        .args([
+            "registry",
+            "login",
+            &reg.host,
+            "-u",
+            "alice",
+            "--password-stdin",
+            "--ca-file",
+        ])
+        .arg(&ca)
+        .arg("--registry-config")
+        .arg(&bad_config)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = login.spawn().unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"wrong\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_fails(&out, &["refused the credentials", &reg.host]);
+    assert!(!bad_config.exists());
+
+    // A config with the wrong password, and no config at all: pull and push are refused.
+    signet::registry::login(&bad_config, &reg.host, "alice", "wrong").unwrap();
+    for cfg in [bad_config.clone(), work.path().join("missing/config.json")] {
+        let dest = work.path().join("denied");
+        let out = run(signet()
+            .arg("pull")
+            .arg(reg.oci("secure/hello"))
+            .args(["--version", "0.1.0", "-d"])
+            .arg(&dest)
+            .args(flags(&cfg)));
+        assert_fails(&out, &["refused the credentials", &reg.host]);
+        assert!(dir_is_empty(&dest));
+        let out = run(signet()
+            .arg("push")
+            .arg(&archive)
+            .arg(reg.oci("secure"))
+            .args(flags(&cfg)));
+        assert_fails(&out, &["refused the credentials"]);
+    }
+
+    // Without the CA the certificate is rejected; --insecure-skip-tls-verify gets through.
+    let out = run(signet()
+        .arg("pull")
+        .arg(reg.oci("secure/hello"))
+        .args(["--version", "0.1.0", "-d"])
+        .arg(work.path().join("noca"))
+        .arg("--registry-config")
+        .arg(&config));
+    assert_fails(&out, &["cannot reach registry", &reg.host]);
+    run_ok(
+        signet()
+            .arg("pull")
+            .arg(reg.oci("secure/hello"))
+            .args(["--version", "0.1.0", "--insecure-skip-tls-verify", "-d"])
+            .arg(work.path().join("insecure"))
+            .arg("--registry-config")
+            .arg(&config),
+    );
+
+    // Logout removes the entry; a second logout says so.
+    run_ok(
+        signet()
+            .args(["registry", "logout", &reg.host, "--registry-config"])
+            .arg(&config),
+    );
+    assert!(
+        !std::fs::read_to_string(&config)
+            .unwrap()
+            .contains(&reg.host)
+    );
+    let out = run(signet()
+        .args(["registry", "logout", &reg.host, "--registry-config"])
+        .arg(&config));
+    assert_fails(&out, &["not logged in", &reg.host]);
+}
+
+#[test]
+fn unreachable_registry_is_a_clear_error() {
+    let work = temp_dir();
+    let archive = package(&hello_chart(), work.path());
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = run(signet()
+        .arg("push")
+        .arg(&archive)
+        .arg(format!("oci://127.0.0.1:{port}/charts"))
+        .arg("--plain-http"));
+    assert_fails(
+        &out,
+        &["cannot reach registry", &format!("127.0.0.1:{port}")],
+    );
+    let dest = work.path().join("dest");
+    let out = run(signet()
+        .arg("pull")
+        .arg(format!("oci://127.0.0.1:{port}/charts/hello"))
+        .args(["--version", "1.0.0", "--plain-http", "-d"])
+        .arg(&dest));
+    assert_fails(&out, &["cannot reach registry"]);
+    assert!(dir_is_empty(&dest));
+}
+
+#[test]
+fn digest_mismatch_on_pull_leaves_nothing_behind() {
+    let Some(reg) = TestRegistry::plain() else {
+        return;
+    };
+    let work = temp_dir();
+    let archive = package(&hello_chart(), work.path());
+    let pushed = push(&reg, &archive, "corrupt");
+    let layer = pushed["layerDigest"].as_str().unwrap();
+    assert!(
+        reg.corrupt_blob(layer),
+        "blob {layer} not found in registry storage"
+    );
+    let dest = work.path().join("dest");
+    let out = run(signet()
+        .arg("pull")
+        .arg(reg.oci("corrupt/hello"))
+        .args(["--version", "0.1.0", "-d"])
+        .arg(&dest)
+        .args(reg.cli_flags()));
+    assert_fails(&out, &["digest mismatch", layer]);
+    assert!(dir_is_empty(&dest), "files left in {}", dest.display());
+
+    // A digest that does not exist is "not found", naming the reference.
+    let missing = format!("sha256:{}", "0".repeat(64));
+    let out = run(signet()
+        .arg("pull")
+        .arg(format!("{}@{missing}", reg.oci("corrupt/hello")))
+        .arg("-d")
+        .arg(&dest)
+        .args(reg.cli_flags()));
+    assert_fails(&out, &["not found", &missing]);
+}
+
+/// Writes a chart directory named `name` with the given Chart.yaml.
+fn write_chart(root: &Path, name: &str, chart_yaml: Option<&str>) -> PathBuf {
+    let dir = root.join(name);
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    if let Some(y) = chart_yaml {
+        std::fs::write(dir.join("Chart.yaml"), y).unwrap();
+    }
+    std::fs::write(dir.join("values.yaml"), "a: 1\n").unwrap();
+    std::fs::write(dir.join("templates/cm.yaml"), "kind: ConfigMap\n").unwrap();
+    dir
+}
+
+#[test]
+fn bad_charts_are_refused_with_the_file_named() {
+    let work = temp_dir();
+    let out_dir = work.path().join("out");
+    let ok = "apiVersion: v2\nname: demo\nversion: 1.0.0\n";
+    let cases: Vec<(PathBuf, Vec<&str>)> = vec![
+        (
+            write_chart(work.path(), "nochart", None),
+            vec!["Chart.yaml is missing", "nochart"],
+        ),
+        (
+            write_chart(
+                work.path(),
+                "malformed",
+                Some("apiVersion: v2\nname: [unclosed\n"),
+            ),
+            vec!["malformed/Chart.yaml"],
+        ),
+        (
+            write_chart(
+                work.path(),
+                "badver",
+                Some("apiVersion: v2\nname: badver\nversion: one\n"),
+            ),
+            vec!["badver/Chart.yaml", "version", "\"one\""],
+        ),
+        (
+            write_chart(
+                work.path(),
+                "v1chart",
+                Some("apiVersion: v1\nname: v1chart\nversion: 1.0.0\n"),
+            ),
+            vec!["v1chart/Chart.yaml", "apiVersion"],
+        ),
+        (
+            write_chart(work.path(), "other", Some(ok)),
+            vec!["other/Chart.yaml", "\"demo\"", "\"other\""],
+        ),
+    ];
+    let escape = write_chart(
+        work.path(),
+        "escape",
+        Some("apiVersion: v2\nname: escape\nversion: 1.0.0\n"),
+    );
+    std::os::unix::fs::symlink("/etc/passwd", escape.join("templates/passwd")).unwrap();
+    let big = write_chart(
+        work.path(),
+        "big",
+        Some("apiVersion: v2\nname: big\nversion: 1.0.0\n"),
+    );
+    std::fs::write(big.join("huge.bin"), vec![0u8; 6 * 1024 * 1024]).unwrap();
+    let mut cases = cases;
+    cases.push((escape, vec!["escape/templates/passwd", "outside the chart"]));
+    cases.push((big, vec!["big/huge.bin", "limit"]));
+
+    for (dir, needles) in &cases {
+        let out = run(signet().arg("package").arg("-d").arg(&out_dir).arg(dir));
+        assert_fails(&out, needles);
+        let lint = run(signet().arg("lint").arg(dir));
+        assert!(!lint.status.success(), "lint accepted {}", dir.display());
+    }
+    assert!(dir_is_empty(&out_dir), "package left files behind");
+
+    // A symlink that stays inside the chart is followed; .helmignore is honoured.
+    let good = write_chart(
+        work.path(),
+        "good",
+        Some("apiVersion: v2\nname: good\nversion: 1.0.0+b.1\n"),
+    );
+    std::os::unix::fs::symlink("cm.yaml", good.join("templates/alias.yaml")).unwrap();
+    std::fs::write(good.join(".helmignore"), "*.secret\n").unwrap();
+    std::fs::write(good.join("key.secret"), "x").unwrap();
+    let archive = package(&good, &out_dir);
+    assert!(archive.ends_with("good-1.0.0+b.1.tgz"));
+    let listing = run_ok(Command::new("tar").arg("tzf").arg(&archive));
+    assert!(listing.contains("good/templates/alias.yaml"), "{listing}");
+    assert!(!listing.contains("key.secret"), "{listing}");
+    run_ok(signet().arg("lint").arg(&good));
+}
+
+/// Crafts a gzip tar with raw entry names (so `..` survives).
+fn raw_tgz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut b = tar::Builder::new(gz);
+    for (path, data) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.as_old_mut().name[..path.len()].copy_from_slice(path.as_bytes());
+        h.set_cksum();
+        b.append(&h, *data).unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+#[test]
+fn bad_archives_are_refused_before_anything_is_pushed() {
+    let work = temp_dir();
+    let chart = b"apiVersion: v2\nname: demo\nversion: 1.0.0\n";
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "dotdot.tgz",
+            raw_tgz(&[("demo/Chart.yaml", chart), ("demo/../../evil", b"x")]),
+            "escapes",
+        ),
+        (
+            "mismatch.tgz",
+            raw_tgz(&[("other/Chart.yaml", chart)]),
+            "does not match",
+        ),
+        ("plain.tgz", b"just text".to_vec(), "not a gzip"),
+    ];
+    // The registry address is unreachable on purpose: the archive must be refused first.
+    for (name, bytes, needle) in cases {
+        let path = work.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = run(signet()
+            .arg("push")
+            .arg(&path)
+            .args(["oci://127.0.0.1:9/charts", "--plain-http"]));
+        assert_fails(&out, &[name, needle]);
+    }
+    let out = run(signet().args(["push", "/nonexistent/x.tgz", "oci://127.0.0.1:9/c"]));
+    assert_fails(&out, &["/nonexistent/x.tgz"]);
+    let out = run(signet().args(["pull", "127.0.0.1:9/c", "--version", "1.0.0"]));
+    assert_fails(&out, &["oci://"]);
+}
+
+#[test]
+fn package_is_reproducible() {
+    let work = temp_dir();
+    let a = package(&hello_chart(), &work.path().join("a"));
+    // Different mtimes on a copy must not change the bytes.
+    let copy = work.path().join("copy/hello");
+    std::fs::create_dir_all(work.path().join("copy")).unwrap();
+    run_ok(Command::new("cp").arg("-r").arg(hello_chart()).arg(&copy));
+    run_ok(
+        Command::new("touch")
+            .args(["-d", "2001-02-03"])
+            .arg(copy.join("values.yaml")),
+    );
+    let b = package(&copy, &work.path().join("b"));
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+}
+
+#[test]
+fn bench_package_and_push_one_megabyte_chart() {
+    let Some(reg) = TestRegistry::plain() else {
+        return;
+    };
+    let work = temp_dir();
+    let chart = write_chart(
+        work.path(),
+        "big",
+        Some("apiVersion: v2\nname: big\nversion: 1.0.0\n"),
+    );
+    // 1 MiB of incompressible-ish content across 8 files.
+    let mut state: u64 = 0x9e3779b97f4a7c15;
+    for i in 0..8 {
+        let data: Vec<u8> = (0..128 * 1024)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                b'a' + (state % 26) as u8
+            })
+            .collect();
+        std::fs::write(chart.join(format!("files-{i}.txt")), data).unwrap();
+    }
+    let start = Instant::now();
+    let archive = package(&chart, work.path());
+    let packaged = start.elapsed();
+    push(&reg, &archive, "bench");
+    let total = start.elapsed();
+    eprintln!(
+        "bench: signet package+push of a 1 MiB chart ({} bytes compressed): package {:?}, total {:?}",
+        std::fs::metadata(&archive).unwrap().len(),
+        packaged,
+        total
+    );
+    assert!(total.as_secs() < 30, "package+push took {total:?}");
+}

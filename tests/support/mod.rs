@@ -1,0 +1,7 @@
+//! Shared helpers for integration tests: locating the workspace and tools, temporary
+//! directories, and real `docker-registry` instances (plain HTTP, or TLS + htpasswd auth).
+//! Each test file includes this with `mod support;` and uses what it needs.
+#![allow(dead_code)]
+
+pub mod registry;
+pub mod tools;

@@ -1,0 +1,75 @@
+//! Where things are: the workspace root, the tools folder (`SIGNET_TOOLS`, else
+//! `<root>/.tools/bin`), the corpus, and the `signet` binary under test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The workspace root (the `signet` package's manifest directory).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The folder with `helm`, `cosign`, `oras`.
+pub fn tools_dir() -> PathBuf {
+    match std::env::var_os("SIGNET_TOOLS") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => workspace_root().join(".tools/bin"),
+    }
+}
+
+/// The path of tool `name` in the tools folder (or `/usr/bin` for system packages), or `None`
+/// after printing one line saying where it was looked for.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let candidates = [tools_dir().join(name), Path::new("/usr/bin").join(name)];
+    for c in &candidates {
+        if c.is_file() {
+            return Some(c.clone());
+        }
+    }
+    eprintln!(
+        "skipping: tool {name} not found (looked in {} and /usr/bin; run `make tools`)",
+        tools_dir().display()
+    );
+    None
+}
+
+/// The corpus directory (`SIGNET_CORPUS`, else `<root>/../shared/corpus`), if present.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = match std::env::var_os("SIGNET_CORPUS") {
+        Some(d) => PathBuf::from(d),
+        None => workspace_root().join("../shared/corpus"),
+    };
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipping: corpus not found at {}", dir.display());
+        None
+    }
+}
+
+/// A fresh temporary directory, removed on drop.
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("signet-test-")
+        .tempdir()
+        .expect("create temp dir")
+}
+
+/// Runs `cmd`, returning its output; panics only if it cannot be started.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Runs `cmd` and panics with its stdout/stderr unless it succeeded; returns stdout.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
