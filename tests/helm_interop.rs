@@ -1,0 +1,231 @@
+//! Interop with the real `helm` binary (v4, from the tools folder) and a real registry:
+//! Helm pulls what `signet push` pushed and `signet pull` fetches what `helm push` pushed —
+//! byte-identical archives, plain HTTP and TLS + auth — and `helm lint`/`helm template`
+//! accept a `signet package` archive.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use support::registry::TestRegistry;
+use support::tools::{run_ok, temp_dir, tool, workspace_root};
+
+fn signet() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_signet"));
+    c.env("DOCKER_CONFIG", "/nonexistent-signet-test-docker-config");
+    c
+}
+
+/// `helm` with its config, cache and data isolated under `home`.
+fn helm(bin: &Path, home: &Path) -> Command {
+    let mut c = Command::new(bin);
+    c.env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .env("HELM_REGISTRY_CONFIG", home.join("registry.json"))
+        .env("DOCKER_CONFIG", home.join("docker"));
+    c
+}
+
+fn hello() -> PathBuf {
+    workspace_root().join("examples/hello")
+}
+
+fn signet_package(out: &Path) -> PathBuf {
+    let json = run_ok(
+        signet()
+            .args(["package", "-o", "json", "-d"])
+            .arg(out)
+            .arg(hello()),
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    PathBuf::from(v["path"].as_str().unwrap())
+}
+
+/// Both directions against one registry. `helm_flags`/`signet_flags` say how each tool reaches
+/// it (and with which credentials).
+fn both_directions(
+    helm_bin: &Path,
+    reg: &TestRegistry,
+    home: &Path,
+    helm_flags: &[String],
+    signet_flags: &[String],
+) {
+    let work = temp_dir();
+    // signet package + push → helm pull: identical bytes.
+    let ours = signet_package(&work.path().join("ours"));
+    run_ok(
+        signet()
+            .arg("push")
+            .arg(&ours)
+            .arg(reg.oci("from-signet"))
+            .args(signet_flags),
+    );
+    let helm_dest = work.path().join("helm-pulled");
+    std::fs::create_dir_all(&helm_dest).unwrap();
+    run_ok(
+        helm(helm_bin, home)
+            .args([
+                "pull",
+                &reg.oci("from-signet/hello"),
+                "--version",
+                "0.1.0",
+                "-d",
+            ])
+            .arg(&helm_dest)
+            .args(helm_flags),
+    );
+    assert_eq!(
+        std::fs::read(helm_dest.join("hello-0.1.0.tgz")).unwrap(),
+        std::fs::read(&ours).unwrap(),
+        "helm pull of a signet push is not byte-identical"
+    );
+
+    // helm package + push → signet pull: identical bytes.
+    let helm_pkg = work.path().join("theirs");
+    run_ok(
+        helm(helm_bin, home)
+            .arg("package")
+            .arg(hello())
+            .arg("-d")
+            .arg(&helm_pkg),
+    );
+    let theirs = helm_pkg.join("hello-0.1.0.tgz");
+    run_ok(
+        helm(helm_bin, home)
+            .arg("push")
+            .arg(&theirs)
+            .arg(reg.oci("from-helm"))
+            .args(helm_flags),
+    );
+    let dest = work.path().join("signet-pulled");
+    let json = run_ok(
+        signet()
+            .arg("pull")
+            .arg(reg.oci("from-helm/hello"))
+            .args(["--version", "^0.1", "-o", "json", "-d"])
+            .arg(&dest)
+            .args(signet_flags),
+    );
+    assert_eq!(
+        std::fs::read(dest.join("hello-0.1.0.tgz")).unwrap(),
+        std::fs::read(&theirs).unwrap(),
+        "signet pull of a helm push is not byte-identical"
+    );
+    // Helm's manifest digest is what signet reports.
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let again = work.path().join("again");
+    std::fs::create_dir_all(&again).unwrap();
+    let helm_out = helm(helm_bin, home)
+        .args([
+            "pull",
+            &reg.oci("from-helm/hello"),
+            "--version",
+            "0.1.0",
+            "-d",
+        ])
+        .arg(&again)
+        .args(helm_flags)
+        .output()
+        .unwrap();
+    assert!(helm_out.status.success());
+    let helm_said = String::from_utf8_lossy(&helm_out.stderr).into_owned()
+        + &String::from_utf8_lossy(&helm_out.stdout);
+    let digest = v["digest"].as_str().unwrap();
+    assert!(
+        helm_said.contains(digest),
+        "helm reports a different digest than signet ({digest}): {helm_said}"
+    );
+}
+
+#[test]
+fn helm_and_signet_interoperate_over_plain_http() {
+    let Some(helm_bin) = tool("helm") else { return };
+    let Some(reg) = TestRegistry::plain() else {
+        return;
+    };
+    let home = temp_dir();
+    let flags = vec!["--plain-http".to_string()];
+    both_directions(&helm_bin, &reg, home.path(), &flags, &flags);
+}
+
+#[test]
+fn helm_and_signet_interoperate_over_tls_with_auth() {
+    let Some(helm_bin) = tool("helm") else { return };
+    let Some(reg) = TestRegistry::tls_with_auth("bob", "hunter2-but-longer") else {
+        return;
+    };
+    let home = temp_dir();
+    let ca = reg.ca_file.clone().unwrap().display().to_string();
+
+    // helm registry login --ca-file stores the credentials in helm's registry config.
+    let mut login = helm(&helm_bin, home.path());
+    login
+        .args([
+            "registry",
+            "login",
+            &reg.host,
+            "-u",
+            "bob",
+            "--password-stdin",
+            "--ca-file",
+            &ca,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = login.spawn().unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"hunter2-but-longer").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "helm registry login failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Signet reads the very file helm wrote: the docker config format is shared.
+    let helm_config = home.path().join("registry.json").display().to_string();
+    let signet_flags = vec![
+        "--ca-file".to_string(),
+        ca.clone(),
+        "--registry-config".to_string(),
+        helm_config,
+    ];
+    let helm_flags = vec!["--ca-file".to_string(), ca.clone()];
+    both_directions(&helm_bin, &reg, home.path(), &helm_flags, &signet_flags);
+
+    // helm with --insecure-skip-tls-verify (no CA) also pulls what signet pushed.
+    let work = temp_dir();
+    run_ok(
+        helm(&helm_bin, home.path())
+            .args(["pull", &reg.oci("from-signet/hello"), "--version", "0.1.0"])
+            .args(["--insecure-skip-tls-verify", "-d"])
+            .arg(work.path()),
+    );
+    assert!(work.path().join("hello-0.1.0.tgz").is_file());
+}
+
+#[test]
+fn helm_lint_and_template_accept_a_signet_package() {
+    let Some(helm_bin) = tool("helm") else { return };
+    let home = temp_dir();
+    let work = temp_dir();
+    let archive = signet_package(work.path());
+    let lint = run_ok(helm(&helm_bin, home.path()).arg("lint").arg(&archive));
+    assert!(lint.contains("0 chart(s) failed"), "{lint}");
+    // Rendering the archive gives exactly what rendering the source directory gives.
+    let from_archive = run_ok(
+        helm(&helm_bin, home.path())
+            .args(["template", "demo"])
+            .arg(&archive),
+    );
+    let from_dir = run_ok(
+        helm(&helm_bin, home.path())
+            .args(["template", "demo"])
+            .arg(hello()),
+    );
+    assert_eq!(from_archive, from_dir);
+    assert!(from_archive.contains("kind: Deployment"));
+    // And our lint agrees with helm's on the same chart.
+    run_ok(signet().arg("lint").arg(hello()));
+}
