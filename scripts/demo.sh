@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The Signet demo (`make demo`): start a throwaway local OCI registry, lint and package the
+# sample chart, push it, pull it back by SemVer range, check the bytes, and show the manifest.
+# Idempotent: every run uses fresh temporary directories and stops the registry it started.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export PATH="$root/.tools/bin:$PATH"
+chart_dir="$root/examples/hello"
+registry_bin=/usr/bin/docker-registry
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+
+[ -x "$registry_bin" ] || die "$registry_bin not found; run 'make tools' first"
+
+work=$(mktemp -d -t signet-demo.XXXXXX)
+registry_pid=""
+cleanup() {
+  if [ -n "$registry_pid" ] && kill -0 "$registry_pid" 2>/dev/null; then
+    kill "$registry_pid" 2>/dev/null || true
+    wait "$registry_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+if [ -n "${SIGNET_BIN:-}" ]; then
+  signet="$SIGNET_BIN"
+else
+  step "Building signet"
+  cargo build -q --bin signet
+  signet="${CARGO_TARGET_DIR:-$root/target}/debug/signet"
+fi
+# The demo must not touch the user's own registry credentials.
+export DOCKER_CONFIG="$work/docker"
+
+step "Starting a local registry (Debian's docker-registry, plain HTTP)"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+host="127.0.0.1:$port"
+cat >"$work/registry.yml" <<YAML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $work/registry-data
+http:
+  addr: $host
+  secret: signet-demo
+YAML
+"$registry_bin" serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+registry_pid=$!
+for _ in $(seq 1 100); do
+  curl -fsS "http://$host/v2/" >/dev/null 2>&1 && break
+  kill -0 "$registry_pid" 2>/dev/null || { cat "$work/registry.log" >&2; die "registry exited"; }
+  sleep 0.1
+done
+curl -fsS "http://$host/v2/" >/dev/null || die "registry did not come up on $host"
+echo "registry listening on $host (pid $registry_pid)"
+
+step "signet lint examples/hello"
+"$signet" lint "$chart_dir"
+
+step "signet package examples/hello (twice: the archive is reproducible)"
+"$signet" package "$chart_dir" -d "$work/a"
+"$signet" package "$chart_dir" -d "$work/b" >/dev/null
+archive="$work/a/hello-0.1.0.tgz"
+cmp "$archive" "$work/b/hello-0.1.0.tgz" && echo "identical bytes: $(sha256sum "$archive" | cut -d' ' -f1)"
+
+step "signet push $archive oci://$host/charts"
+"$signet" push "$archive" "oci://$host/charts" --plain-http
+
+step "signet pull oci://$host/charts/hello --version '^0.1'"
+"$signet" pull "oci://$host/charts/hello" --version '^0.1' -d "$work/pulled" --plain-http
+cmp "$archive" "$work/pulled/hello-0.1.0.tgz" && echo "pulled archive is byte-identical to the packaged one"
+
+step "The manifest in the registry"
+curl -fsS -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+  "http://$host/v2/charts/hello/manifests/0.1.0" | jq .
+
+if command -v helm >/dev/null 2>&1; then
+  step "helm pulls the same chart (interop)"
+  mkdir -p "$work/helm"
+  HELM_CONFIG_HOME="$work/helm/config" HELM_CACHE_HOME="$work/helm/cache" HELM_DATA_HOME="$work/helm/data" \
+    helm pull "oci://$host/charts/hello" --version 0.1.0 --plain-http -d "$work/helm"
+  cmp "$archive" "$work/helm/hello-0.1.0.tgz" && echo "helm's download is byte-identical too"
+fi
+
+step "Done; stopping the registry and removing $work"
