@@ -540,3 +540,202 @@ fn bench_package_and_push_one_megabyte_chart() {
     );
     assert!(total.as_secs() < 30, "package+push took {total:?}");
 }
+
+// ---- The library client directly (what sign/verify/the controller use) ----
+
+fn runtime() -> tokio::runtime::Runtime {
+    signet::tls::install_crypto_provider();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn hello_artifact(version: &str) -> signet::registry::ChartArtifact {
+    use signet::package::{ChartSource, load_chart_dir, write_archive};
+    let mut source: ChartSource = load_chart_dir(&hello_chart()).unwrap();
+    source.metadata.version = version.to_string();
+    let chart_yaml = format!("apiVersion: v2\nname: hello\nversion: {version}\n");
+    for f in &mut source.files {
+        if f.path == "Chart.yaml" {
+            f.data = chart_yaml.clone().into_bytes();
+        }
+    }
+    signet::registry::ChartArtifact {
+        name: "hello".into(),
+        version: version.into(),
+        config_json: serde_json::to_vec(&source.metadata).unwrap(),
+        annotations: signet::registry::helm_annotations(&source.metadata, "2024-01-01T00:00:00Z"),
+        archive: write_archive(&source).unwrap(),
+    }
+}
+
+#[test]
+fn client_resolves_ranges_bounds_blobs_and_finds_referrers() {
+    use signet::registry::*;
+    let Some(reg) = TestRegistry::plain() else {
+        return;
+    };
+    runtime().block_on(async {
+        let client = RegistryClient::new(reg.options()).unwrap();
+        let target = OciReference::parse(&reg.oci("lib")).unwrap();
+        let first = client
+            .push_chart(&target, &hello_artifact("0.1.0"), None)
+            .await
+            .unwrap();
+        let second = client
+            .push_chart(&target, &hello_artifact("0.2.0+build.1"), None)
+            .await
+            .unwrap();
+        assert_eq!(second.reference.tag.as_deref(), Some("0.2.0_build.1"));
+
+        let repo = target.join("hello").unwrap();
+        let mut tags = client.list_tags(&repo).await.unwrap();
+        tags.sort();
+        assert_eq!(tags, vec!["0.1.0", "0.2.0_build.1"]);
+        let (v, r) = client.resolve_version(&repo, "^0.2").await.unwrap();
+        assert_eq!(v.to_string(), "0.2.0+build.1");
+        assert_eq!(client.resolve(&r).await.unwrap(), second.digest);
+        let (v, _) = client.resolve_version(&repo, "~0.1").await.unwrap();
+        assert_eq!(v.to_string(), "0.1.0");
+        let err = client.resolve_version(&repo, ">=1").await.unwrap_err();
+        assert_eq!(err.reason(), "NoMatchingVersion");
+        assert!(!err.is_permanent());
+
+        // Manifest: bytes hash to the digest; with both tag and digest the digest wins.
+        let chart = client
+            .fetch_chart_manifest(&repo.with_tag("0.1.0"))
+            .await
+            .unwrap();
+        assert_eq!(chart.fetched.digest, first.digest);
+        assert_eq!(sha256_digest(&chart.fetched.bytes), first.digest);
+        assert_eq!(chart.fetched.media_type, OCI_MANIFEST_MEDIA_TYPE);
+        let pinned = repo.with_tag("0.1.0").with_digest(&second.digest);
+        assert_eq!(
+            client.fetch_manifest(&pinned).await.unwrap().digest,
+            second.digest
+        );
+
+        // Blobs: bounded by the caller's limit before any byte is read.
+        let layer = &chart.chart_layer;
+        let err = client
+            .fetch_blob(&repo, layer, layer.size - 1)
+            .await
+            .unwrap_err();
+        assert_eq!(err.reason(), "TooLarge", "{err}");
+        let bytes = client.fetch_blob(&repo, layer, layer.size).await.unwrap();
+        assert_eq!(sha256_digest(&bytes), layer.digest);
+
+        // Not a chart: a manifest with another config type is rejected as such.
+        let cfg = client
+            .push_blob(&repo, OCI_EMPTY_MEDIA_TYPE, b"{}".to_vec())
+            .await
+            .unwrap();
+        let other = ImageManifest::new(cfg.clone(), vec![layer.clone()]);
+        client
+            .push_manifest(
+                &repo.with_tag("not-a-chart"),
+                other.to_bytes(),
+                OCI_MANIFEST_MEDIA_TYPE,
+            )
+            .await
+            .unwrap();
+        let err = client
+            .fetch_chart_manifest(&repo.with_tag("not-a-chart"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.reason(), "InvalidArtifact");
+        assert!(err.to_string().contains("not a Helm chart"), "{err}");
+
+        // Referrers: distribution 2.8 has no referrers API, so the tag schema is used.
+        let subject = repo.with_digest(&first.digest);
+        let none = client.referrers(&subject, None).await.unwrap();
+        assert!(!none.api_supported);
+        assert!(none.manifests.is_empty());
+        let mut sig = ImageManifest::new(cfg, vec![]);
+        sig.artifact_type = Some("application/vnd.dev.sigstore.bundle.v0.3+json".into());
+        sig.subject = Some(chart.fetched.descriptor());
+        let sig_bytes = sig.to_bytes();
+        let sig_digest = client
+            .push_manifest(&repo, sig_bytes.clone(), OCI_MANIFEST_MEDIA_TYPE)
+            .await
+            .unwrap();
+        let mut entry = Descriptor::for_bytes(OCI_MANIFEST_MEDIA_TYPE, &sig_bytes);
+        entry.artifact_type = sig.artifact_type.clone();
+        let index = ImageIndex {
+            schema_version: 2,
+            media_type: Some(OCI_INDEX_MEDIA_TYPE.into()),
+            manifests: vec![entry],
+            annotations: None,
+        };
+        let tag = first.digest.replace(':', "-");
+        client
+            .push_manifest(
+                &repo.with_tag(&tag),
+                serde_json::to_vec(&index).unwrap(),
+                OCI_INDEX_MEDIA_TYPE,
+            )
+            .await
+            .unwrap();
+        let found = client.referrers(&subject, None).await.unwrap();
+        assert_eq!(found.manifests.len(), 1);
+        assert_eq!(found.manifests[0].digest, sig_digest);
+        let filtered = client
+            .referrers(&subject, Some("application/other"))
+            .await
+            .unwrap();
+        assert!(filtered.manifests.is_empty());
+
+        // Unknown repository: NotFound, transient (it may be pushed later).
+        let missing = OciReference::parse(&reg.oci("nothing/here:1.0.0")).unwrap();
+        let err = client.fetch_manifest(&missing).await.unwrap_err();
+        assert_eq!(err.reason(), "NotFound", "{err}");
+    });
+}
+
+#[test]
+fn client_uses_docker_config_json_credentials_over_tls() {
+    use signet::registry::*;
+    let Some(reg) = TestRegistry::tls_with_auth("carol", "pa55word") else {
+        return;
+    };
+    let config = std::fs::read(reg.docker_config.as_ref().unwrap()).unwrap();
+    runtime().block_on(async {
+        let options = RegistryOptions {
+            ca_pem: Some(std::fs::read(reg.ca_file.as_ref().unwrap()).unwrap()),
+            credentials: Credentials::DockerConfigJson(config),
+            ..RegistryOptions::default()
+        };
+        let client = RegistryClient::new(options.clone()).unwrap();
+        let target = OciReference::parse(&reg.oci("k8s")).unwrap();
+        let pushed = client
+            .push_chart(&target, &hello_artifact("1.0.0"), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            client.resolve(&pushed.reference).await.unwrap(),
+            pushed.digest
+        );
+        client.check_login(&reg.host).await.unwrap();
+
+        let anonymous = RegistryClient::new(RegistryOptions {
+            credentials: Credentials::Anonymous,
+            ..options.clone()
+        })
+        .unwrap();
+        let err = anonymous.resolve(&pushed.reference).await.unwrap_err();
+        assert_eq!(err.reason(), "Unauthorized", "{err}");
+        assert!(err.is_permanent());
+        let wrong = RegistryClient::new(RegistryOptions {
+            credentials: Credentials::Basic {
+                username: "carol".into(),
+                password: "nope".into(),
+            },
+            ..options
+        })
+        .unwrap();
+        let err = wrong.check_login(&reg.host).await.unwrap_err();
+        assert_eq!(err.reason(), "Unauthorized");
+        assert!(!err.to_string().contains("nope"), "password leaked: {err}");
+    });
+}
