@@ -154,6 +154,25 @@ pub fn parse_json(src: &str) -> Result<Value, String> {
     Ok(v)
 }
 
+/// One JSON value at the start of `src` (Go's `json.Decoder.Decode`): the value and the number of
+/// bytes it used, leading whitespace included.
+pub fn parse_json_prefix(src: &str) -> Result<(Value, usize), String> {
+    let mut p = JsonParser {
+        b: src.as_bytes(),
+        src,
+        i: 0,
+    };
+    p.ws();
+    let v = p.value().map_err(|e| {
+        if e == "unexpected end of JSON input" {
+            "unexpected EOF".to_string()
+        } else {
+            e
+        }
+    })?;
+    Ok((v, p.i))
+}
+
 struct JsonParser<'a> {
     b: &'a [u8],
     src: &'a str,

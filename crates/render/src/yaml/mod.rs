@@ -11,7 +11,7 @@ mod toml;
 
 pub use emit::{Flavor, key_cmp, key_less, marshal, marshal_flavor};
 pub use funcs::{encoding_functions, from_json, from_yaml, to_yaml};
-pub use json::to_json;
+pub use json::{parse_json, parse_json_prefix, to_json};
 pub use parse::{parse_values, parse_yaml, parse_yaml_array};
 pub use resolve::{Resolved, resolve_plain};
 pub use toml::to_toml;
@@ -19,13 +19,13 @@ pub use toml::to_toml;
 /// A YAML document that cannot be read. Positions are 1-based; the caller adds the file name.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum YamlError {
-    #[error("yaml: line {line}: column {column}: {message}")]
+    #[error("error converting YAML to JSON: yaml: line {line}, column {column}: {message}")]
     Syntax {
         line: usize,
         column: usize,
         message: String,
     },
-    #[error("yaml: line {line}: column {column}: {message}")]
+    #[error("error converting YAML to JSON: yaml: line {line}, column {column}: {message}")]
     Decode {
         line: usize,
         column: usize,
@@ -43,9 +43,10 @@ pub enum YamlError {
     NotAList { found: String },
 }
 
-/// A YAML error tied to the file it came from.
+/// A values file that cannot be loaded, worded like Helm 4 (`cannot load values.yaml: cannot
+/// unmarshal yaml document: …`).
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
-#[error("{file}: {source}")]
+#[error("cannot load {file}: cannot unmarshal yaml document: {source}")]
 pub struct FileYamlError {
     pub file: String,
     #[source]

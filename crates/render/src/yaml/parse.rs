@@ -19,24 +19,36 @@ const MAX_ALIAS_EXPANSION: usize = 10_000_000;
 /// Parses the first YAML document of `src` into a value with Helm's semantics: numbers are `Float`,
 /// an empty document is `Nil`.
 pub fn parse_yaml(src: &str) -> Result<Value, YamlError> {
-    let node = load_first_document(src)?;
+    let docs = load_documents(src, true)?;
     let mut budget = MAX_ALIAS_EXPANSION;
-    match node {
+    match docs.into_iter().next().flatten() {
         None => Ok(Value::Nil),
         Some(n) => to_json_value(&n, &mut budget),
     }
 }
 
-/// Parses a values document: the top level must be a mapping (or empty, which gives an empty map),
-/// as `yaml.Unmarshal` into `map[string]interface{}` requires.
+/// Parses a values file as Helm 4's `LoadValues` does: every document must be a mapping (or
+/// empty); later documents are merged over earlier ones with `MergeMaps`.
 pub fn parse_values(src: &str) -> Result<Value, YamlError> {
-    match parse_yaml(src)? {
-        Value::Nil => Ok(Value::empty_map()),
-        v @ Value::Map(_) => Ok(v),
-        other => Err(YamlError::NotAMap {
-            found: json_kind(&other).to_string(),
-        }),
+    let docs = load_documents(src, false)?;
+    let mut budget = MAX_ALIAS_EXPANSION;
+    let mut merged = Value::empty_map();
+    for doc in docs {
+        let v = match doc {
+            None => continue,
+            Some(n) => to_json_value(&n, &mut budget)?,
+        };
+        match v {
+            Value::Nil => {}
+            m @ Value::Map(_) => merged = crate::values::merge_maps(&merged, &m),
+            other => {
+                return Err(YamlError::NotAMap {
+                    found: json_kind(&other).to_string(),
+                });
+            }
+        }
     }
+    Ok(merged)
 }
 
 /// Parses a YAML document whose top level must be a sequence (`fromYamlArray`).
@@ -77,7 +89,9 @@ enum Node {
     Map(Vec<(Rc<Node>, Rc<Node>)>, usize, usize),
 }
 
-fn load_first_document(src: &str) -> Result<Option<Rc<Node>>, YamlError> {
+/// The documents of a stream (each `None` when empty); only the first when `first_only`.
+fn load_documents(src: &str, first_only: bool) -> Result<Vec<Option<Rc<Node>>>, YamlError> {
+    let mut docs = Vec::new();
     let mut parser = Parser::new_from_str(src);
     let mut anchors: BTreeMap<usize, Rc<Node>> = BTreeMap::new();
     // Stack of open collections: (sequence items or mapping entries, anchor id, position).
@@ -99,9 +113,18 @@ fn load_first_document(src: &str) -> Result<Option<Rc<Node>>, YamlError> {
             Event::StreamEnd => break,
             Event::DocumentStart(..) => {
                 in_document = true;
+                root = None;
+                anchors.clear();
                 None
             }
-            Event::DocumentEnd => break,
+            Event::DocumentEnd => {
+                docs.push(root.take());
+                in_document = false;
+                if first_only {
+                    break;
+                }
+                None
+            }
             Event::Alias(id) => match anchors.get(&id) {
                 Some(n) => Some((n.clone(), 0)),
                 None => {
@@ -171,7 +194,7 @@ fn load_first_document(src: &str) -> Result<Option<Rc<Node>>, YamlError> {
             }
         }
     }
-    Ok(root)
+    Ok(docs)
 }
 
 fn internal(span: &Span) -> YamlError {

@@ -1,0 +1,445 @@
+//! JSON Schema validation of the final values against each chart's `values.schema.json` (the
+//! parent against all values, each subchart against its own scoped values), reported the way
+//! Helm 4 does: `values don't meet the specifications of the schema(s) in the following chart(s):`
+//! then, per chart, `- at '/path': message` lines with nested failures indented.
+//!
+//! Helm's validator (santhosh-tekuri/jsonschema) reports one error per failing subschema and
+//! groups several failures at one place under `validation failed`; this module rebuilds that
+//! tree from the flat error list of the `jsonschema` crate and words messages like Helm. Helm's
+//! order of sibling errors follows Go map iteration (random); here siblings are sorted.
+
+use std::collections::BTreeMap;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use signet_gotemplate::Value;
+
+use super::coalesce::ValuesTree;
+
+/// Values that violate a schema, or a schema that cannot be used. `Display` is Helm's message.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum SchemaError {
+    #[error(
+        "values don't meet the specifications of the schema(s) in the following chart(s):\n{report}"
+    )]
+    Invalid {
+        /// Per chart: `NAME:\n- at '…': …\n`.
+        report: String,
+    },
+    #[error("{chart}: invalid values.schema.json: {message}")]
+    BadSchema { chart: String, message: String },
+}
+
+/// Validates `values` (the coalesced values of `tree`'s chart) against every schema in the tree.
+pub fn validate_against_schemas(tree: &ValuesTree, values: &Value) -> Result<(), SchemaError> {
+    let mut report = String::new();
+    collect(tree, values, &mut report)?;
+    if report.is_empty() {
+        Ok(())
+    } else {
+        Err(SchemaError::Invalid { report })
+    }
+}
+
+fn collect(tree: &ValuesTree, values: &Value, report: &mut String) -> Result<(), SchemaError> {
+    if let Some(schema) = &tree.schema
+        && let Some(text) = validate_one(&tree.name, schema, values)?
+    {
+        report.push_str(&format!("{}:\n{}", tree.name, text));
+    }
+    let Value::Map(m) = values else {
+        return Ok(());
+    };
+    for sub in &tree.subcharts {
+        let raw = m.borrow().get(&sub.name).cloned();
+        match raw {
+            None | Some(Value::Nil) => {}
+            Some(v @ Value::Map(_)) => collect(sub, &v, report)?,
+            Some(other) => report.push_str(&format!(
+                "{}:\ninvalid type for values: expected object (map), got {}\n",
+                sub.name,
+                other.type_name()
+            )),
+        }
+    }
+    Ok(())
+}
+
+/// Plain JSON for the validator (numbers as JSON would carry them).
+pub fn to_json_value(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Nil => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Int(i) | Value::Int64(i) => serde_json::Value::from(*i),
+        Value::Uint(u) => serde_json::Value::from(*u),
+        Value::Float(f) => {
+            if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 {
+                serde_json::Value::from(*f as i64)
+            } else {
+                serde_json::Number::from_f64(*f)
+                    .map(serde_json::Value::Number)
+                    .unwrap_or(serde_json::Value::Null)
+            }
+        }
+        Value::String(s) => serde_json::Value::String(s.to_string()),
+        Value::List(l) => serde_json::Value::Array(l.borrow().iter().map(to_json_value).collect()),
+        Value::Map(m) => serde_json::Value::Object(
+            m.borrow()
+                .iter()
+                .map(|(k, x)| (k.clone(), to_json_value(x)))
+                .collect(),
+        ),
+        Value::Object(o) => match o.to_data() {
+            Some(d) => to_json_value(&d),
+            None => serde_json::Value::String(o.go_string()),
+        },
+    }
+}
+
+/// One failure in Helm's tree form.
+struct Failure {
+    instance: String,
+    message: String,
+    causes: Vec<Failure>,
+}
+
+fn render(failures: &[Failure], depth: usize, out: &mut String) {
+    for f in failures {
+        out.push_str(&"  ".repeat(depth));
+        out.push_str(&format!("- at '{}': {}\n", f.instance, f.message));
+        render(&f.causes, depth + 1, out);
+    }
+}
+
+/// A subschema application (node) keyed by its evaluation path.
+#[derive(Default)]
+struct Node {
+    errors: Vec<(String, Failure, u8)>,
+    children: Vec<Vec<String>>,
+}
+
+fn validate_one(
+    chart: &str,
+    schema: &serde_json::Value,
+    values: &Value,
+) -> Result<Option<String>, SchemaError> {
+    let validator = jsonschema::validator_for(schema).map_err(|e| SchemaError::BadSchema {
+        chart: chart.to_string(),
+        message: e.to_string(),
+    })?;
+    let instance = to_json_value(values);
+    let mut nodes: BTreeMap<Vec<String>, Node> = BTreeMap::new();
+    nodes.insert(Vec::new(), Node::default());
+    let mut required: BTreeMap<(Vec<String>, String), Vec<String>> = BTreeMap::new();
+    for err in validator.iter_errors(&instance) {
+        let mut path: Vec<String> = err
+            .evaluation_path()
+            .as_str()
+            .split('/')
+            .skip(1)
+            .map(|s| s.replace("~1", "/").replace("~0", "~"))
+            .filter(|s| s != "$ref")
+            .collect();
+        let keyword = path.pop().unwrap_or_default();
+        let inst = err.instance_path().as_str().to_string();
+        if let ValidationErrorKind::Required { property } = err.kind() {
+            let name = property
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| property.to_string());
+            required.entry((path, inst)).or_default().push(name);
+            continue;
+        }
+        let (message, rank) = message_for(err.kind(), err.instance());
+        ensure_node(&mut nodes, &path);
+        if let Some(node) = nodes.get_mut(&path) {
+            node.errors.push((
+                keyword,
+                Failure {
+                    instance: inst,
+                    message,
+                    causes: Vec::new(),
+                },
+                rank,
+            ));
+        }
+    }
+    for ((path, inst), mut names) in required {
+        names.sort();
+        let message = if names.len() == 1 {
+            format!("missing property '{}'", names[0])
+        } else {
+            format!(
+                "missing properties {}",
+                names
+                    .iter()
+                    .map(|n| format!("'{n}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        ensure_node(&mut nodes, &path);
+        if let Some(node) = nodes.get_mut(&path) {
+            node.errors.push((
+                "required".into(),
+                Failure {
+                    instance: inst,
+                    message,
+                    causes: Vec::new(),
+                },
+                1,
+            ));
+        }
+    }
+    let root = build(&mut nodes, &[]);
+    if root.is_empty() {
+        return Ok(None);
+    }
+    let mut out = String::new();
+    render(&root, 0, &mut out);
+    Ok(Some(out))
+}
+
+/// Creates the node for `path` and links it to its parent subschema application.
+fn ensure_node(nodes: &mut BTreeMap<Vec<String>, Node>, path: &[String]) {
+    if nodes.contains_key(path) {
+        return;
+    }
+    nodes.insert(path.to_vec(), Node::default());
+    let parent = parent_of(path);
+    ensure_node(nodes, &parent);
+    if let Some(p) = nodes.get_mut(&parent) {
+        p.children.push(path.to_vec());
+    }
+}
+
+/// The enclosing subschema of an applicator step (`properties/x`, `items`, `allOf/0`, …).
+fn parent_of(path: &[String]) -> Vec<String> {
+    let n = path.len();
+    if n >= 2 {
+        let two = path[n - 2].as_str();
+        if matches!(
+            two,
+            "properties"
+                | "patternProperties"
+                | "dependentSchemas"
+                | "allOf"
+                | "anyOf"
+                | "oneOf"
+                | "prefixItems"
+                | "definitions"
+                | "$defs"
+                | "dependencies"
+        ) || (two == "items" && path[n - 1].parse::<usize>().is_ok())
+        {
+            return path[..n - 2].to_vec();
+        }
+    }
+    path[..n.saturating_sub(1)].to_vec()
+}
+
+/// The failures one subschema application reports: a type, enum or const failure alone (Helm's
+/// validator stops there), else its keyword failures and each failing child (grouped under
+/// `validation failed` when the child has several).
+fn build(nodes: &mut BTreeMap<Vec<String>, Node>, path: &[String]) -> Vec<Failure> {
+    let Some(node) = nodes.remove(path) else {
+        return Vec::new();
+    };
+    let mut errors = node.errors;
+    errors.sort_by(|a, b| a.2.cmp(&b.2).then(a.1.instance.cmp(&b.1.instance)));
+    if let Some(pos) = errors.iter().position(|e| e.2 == 0) {
+        let first = errors.swap_remove(pos);
+        return vec![first.1];
+    }
+    // Helm's validator checks `required` first, then the object's properties (children), then
+    // rejects additional properties; array limits come before the items' own failures.
+    let mut ranked: Vec<(u8, Failure)> = errors.into_iter().map(|e| (e.2, e.1)).collect();
+    for child in node.children {
+        let mut failures = build(nodes, &child);
+        match failures.len() {
+            0 => {}
+            1 => ranked.push((3, failures.remove(0))),
+            _ => {
+                let instance = common_instance(&failures);
+                ranked.push((
+                    3,
+                    Failure {
+                        instance,
+                        message: "validation failed".into(),
+                        causes: failures,
+                    },
+                ));
+            }
+        }
+    }
+    ranked.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.instance.cmp(&b.1.instance)));
+    ranked.into_iter().map(|(_, f)| f).collect()
+}
+
+/// The instance location a group of sibling failures share (the shortest common prefix).
+fn common_instance(failures: &[Failure]) -> String {
+    let mut prefix: Option<Vec<&str>> = None;
+    for f in failures {
+        let segs: Vec<&str> = f.instance.split('/').collect();
+        prefix = Some(match prefix {
+            None => segs,
+            Some(p) => p
+                .iter()
+                .zip(segs.iter())
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| *a)
+                .collect(),
+        });
+    }
+    prefix.map(|p| p.join("/")).unwrap_or_default()
+}
+
+fn json_type_name(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+/// How Helm's validator quotes a value in messages: strings in single quotes, others as JSON.
+fn display(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => format!("'{s}'"),
+        other => other.to_string(),
+    }
+}
+
+/// Message and rank (0: stops other checks at this place, 1: required, 2: other keywords, 4:
+/// additional properties; failing children rank 3).
+fn message_for(kind: &ValidationErrorKind, instance: &serde_json::Value) -> (String, u8) {
+    use ValidationErrorKind as K;
+    let got = || display(instance);
+    let limit = |name: &str, l: &dyn std::fmt::Display, v: String| {
+        (format!("{name}: got {v}, want {l}"), 2)
+    };
+    let len = || match instance {
+        serde_json::Value::String(s) => s.chars().count(),
+        serde_json::Value::Array(a) => a.len(),
+        serde_json::Value::Object(o) => o.len(),
+        _ => 0,
+    };
+    match kind {
+        K::Type { kind } => {
+            let order = [
+                "null", "boolean", "number", "integer", "string", "array", "object",
+            ];
+            let mut wanted: Vec<String> = match kind {
+                TypeKind::Single(t) => vec![t.to_string()],
+                TypeKind::Multiple(set) => set.iter().map(|t| t.to_string()).collect(),
+            };
+            wanted.sort_by_key(|w| order.iter().position(|o| o == w).unwrap_or(order.len()));
+            (
+                format!(
+                    "got {}, want {}",
+                    json_type_name(instance),
+                    wanted.join(" or ")
+                ),
+                0,
+            )
+        }
+        K::Enum { options } => {
+            let opts = match options.as_ref() {
+                serde_json::Value::Array(a) => a.iter().map(display).collect::<Vec<_>>().join(", "),
+                other => display(other),
+            };
+            (format!("value must be one of {opts}"), 0)
+        }
+        K::Constant { expected_value } => (format!("value must be {}", display(expected_value)), 0),
+        K::Minimum { limit: l } => limit("minimum", l, got()),
+        K::Maximum { limit: l } => limit("maximum", l, got()),
+        K::ExclusiveMinimum { limit: l } => limit("exclusiveMinimum", l, got()),
+        K::ExclusiveMaximum { limit: l } => limit("exclusiveMaximum", l, got()),
+        K::MinLength { limit: l } => limit("minLength", l, len().to_string()),
+        K::MaxLength { limit: l } => limit("maxLength", l, len().to_string()),
+        K::MinItems { limit: l } => limit("minItems", l, len().to_string()),
+        K::MaxItems { limit: l } => limit("maxItems", l, len().to_string()),
+        K::MinProperties { limit: l } => limit("minProperties", l, len().to_string()),
+        K::MaxProperties { limit: l } => limit("maxProperties", l, len().to_string()),
+        K::MultipleOf { multiple_of } => (format!("{} not multipleOf {multiple_of}", got()), 2),
+        K::Pattern { pattern } => (format!("{} does not match pattern '{pattern}'", got()), 2),
+        K::AdditionalProperties { unexpected } => (
+            format!(
+                "additional properties {} not allowed",
+                unexpected
+                    .iter()
+                    .map(|u| format!("'{u}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            4,
+        ),
+        K::FalseSchema => ("false schema".into(), 2),
+        K::Format { format } => (format!("{} is not valid {format}", got()), 2),
+        K::AnyOf { .. } => ("anyOf failed".into(), 2),
+        K::OneOfNotValid { .. } => ("oneOf failed, none matched".into(), 2),
+        K::OneOfMultipleValid { .. } => ("oneOf failed, more than one matched".into(), 2),
+        K::Not { .. } => ("not failed".into(), 2),
+        K::Contains => ("no items match contains schema".into(), 2),
+        K::UniqueItems => ("items are not unique".into(), 2),
+        other => (format!("{other:?}"), 2),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::parse_values;
+
+    #[test]
+    fn helm_like_report() {
+        let schema: serde_json::Value = serde_json::from_str(
+            r#"{"type":"object","required":["replicas","missing"],
+                "properties":{"replicas":{"type":"integer","minimum":2},
+                  "name":{"type":"string","enum":["a","b"],"pattern":"^z"},
+                  "list":{"type":"array","items":{"type":"string"},"minItems":2}},
+                "additionalProperties":{"type":["object","string"]}}"#,
+        )
+        .unwrap();
+        let sub_schema: serde_json::Value = serde_json::from_str(
+            r#"{"type":"object","properties":{"port":{"type":"string"}},"additionalProperties":false}"#,
+        )
+        .unwrap();
+        let tree = ValuesTree {
+            name: "s".into(),
+            defaults: Value::Nil,
+            schema: Some(schema),
+            subcharts: vec![ValuesTree {
+                name: "sub".into(),
+                defaults: Value::Nil,
+                schema: Some(sub_schema),
+                subcharts: vec![],
+            }],
+        };
+        let values =
+            parse_values("replicas: 1\nname: x\nlist: [1]\nnum: 5\nsub: {port: 80, other: 1}\n")
+                .unwrap();
+        let err = validate_against_schemas(&tree, &values)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "values don't meet the specifications of the schema(s) in the following chart(s):\n\
+             s:\n\
+             - at '': missing property 'missing'\n\
+             - at '/list': validation failed\n  \
+               - at '/list': minItems: got 1, want 2\n  \
+               - at '/list/0': got number, want string\n\
+             - at '/name': value must be one of 'a', 'b'\n\
+             - at '/num': got number, want string or object\n\
+             - at '/replicas': minimum: got 1, want 2\n\
+             sub:\n\
+             - at '/port': got number, want string\n\
+             - at '': additional properties 'other' not allowed\n"
+        );
+        let ok = parse_values("replicas: 3\nmissing: m\nsub: {port: '8'}\n").unwrap();
+        assert!(validate_against_schemas(&tree, &ok).is_ok());
+    }
+}
