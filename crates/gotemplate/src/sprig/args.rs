@@ -79,10 +79,12 @@ pub(crate) fn boolean(v: &Value) -> Result<bool, String> {
     }
 }
 
-/// A Go `map[string]interface{}` parameter.
+/// A Go `map[string]interface{}` parameter. A missing value arrives as Go's nil map, which reads
+/// as empty.
 pub(crate) fn map(v: &Value) -> Result<MapRef, String> {
     match v {
         Value::Map(m) => Ok(m.clone()),
+        Value::Nil => Ok(MapRef::default()),
         other => Err(wrong_type("map[string]interface {}", other)),
     }
 }
@@ -162,7 +164,7 @@ pub(crate) fn parse_go_int(s: &str) -> Option<i64> {
     let magnitude = u64::from_str_radix(&digits, radix).ok()?;
     if neg {
         if magnitude <= i64::MAX as u64 + 1 {
-            Some((magnitude as i128 * -1) as i64)
+            Some((-(magnitude as i128)) as i64)
         } else {
             None
         }

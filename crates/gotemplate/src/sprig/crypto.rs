@@ -1,10 +1,8 @@
 //! Sprig's hashing and crypto helpers: `sha1sum`, `sha256sum`, `sha512sum`, `adler32sum`,
 //! `derivePassword` (the Master Password algorithm: scrypt, then HMAC-SHA256 over the site),
 //! `encryptAES`/`decryptAES` (AES-256-CBC, PKCS#7 padding, random IV prefixed, base64),
-//! `buildCustomCert` (validates a base64 PEM certificate and key), and `genPrivateKey`'s type
-//! dispatch. Key and certificate generation (`genCA`, `genSelfSignedCert`, `genSignedCert`, the
-//! `*WithKey` variants, and the key types of `genPrivateKey`) and `bcrypt`/`htpasswd` answer with
-//! an error saying they are not supported.
+//! `buildCustomCert` (validates a base64 PEM certificate and key), and the registration of the
+//! key and certificate generators of [`super::certs`].
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -15,6 +13,7 @@ use hmac::{Hmac, Mac};
 use sha1::Digest;
 
 use super::args;
+use super::certs;
 use super::fixed;
 use crate::value::{FuncMap, Object, Value};
 
@@ -52,10 +51,10 @@ pub(super) fn register(m: &mut FuncMap) {
     fixed(m, "genPrivateKey", 1, |a| {
         let kind = args::string(&a[0])?;
         Ok(match &*kind {
-            "" | "rsa" | "dsa" | "ecdsa" | "ed25519" => {
+            "" | "rsa" => certs::rsa_key_pem(&certs::generate_rsa(certs::PRIVATE_KEY_RSA_BITS)?)?,
+            "dsa" | "ecdsa" | "ed25519" => {
                 return Err(format!(
-                    "genPrivateKey: generating {} keys is not supported by signet",
-                    if kind.is_empty() { "rsa" } else { &kind }
+                    "genPrivateKey: generating {kind} keys is not supported by signet"
                 ));
             }
             other => format!("Unknown type {other}"),
@@ -67,16 +66,17 @@ pub(super) fn register(m: &mut FuncMap) {
         let key = args::string(&a[1])?;
         build_custom_cert(&cert, &key)
     });
-    for (name, arity) in [
-        ("genCA", 2),
-        ("genCAWithKey", 3),
-        ("genSelfSignedCert", 4),
-        ("genSelfSignedCertWithKey", 5),
-        ("genSignedCert", 5),
-        ("genSignedCertWithKey", 6),
-        ("bcrypt", 1),
-        ("htpasswd", 2),
-    ] {
+    fixed(m, "genCA", 2, |a| certs::gen_ca(a, false));
+    fixed(m, "genCAWithKey", 3, |a| certs::gen_ca(a, true));
+    fixed(m, "genSelfSignedCert", 4, |a| {
+        certs::gen_self_signed(a, false)
+    });
+    fixed(m, "genSelfSignedCertWithKey", 5, |a| {
+        certs::gen_self_signed(a, true)
+    });
+    fixed(m, "genSignedCert", 5, |a| certs::gen_signed(a, false));
+    fixed(m, "genSignedCertWithKey", 6, |a| certs::gen_signed(a, true));
+    for (name, arity) in [("bcrypt", 1), ("htpasswd", 2)] {
         fixed(m, name, arity, move |a| {
             if name == "htpasswd" {
                 let user = args::string(&a[0])?;
@@ -244,9 +244,7 @@ fn decrypt_aes(password: &str, crypt64: &str) -> Result<String, String> {
         let block: [u8; 16] = chunk.try_into().map_err(|_| "bad block".to_string())?;
         let mut b = Array(block);
         cipher.decrypt_block(&mut b);
-        for i in 0..16 {
-            out.push(b.0[i] ^ prev[i]);
-        }
+        out.extend(b.0.iter().zip(prev.iter()).map(|(x, p)| x ^ p));
         prev = block;
     }
     let pad = *out.last().unwrap_or(&0) as usize;
@@ -259,9 +257,9 @@ fn decrypt_aes(password: &str, crypt64: &str) -> Result<String, String> {
 
 /// Sprig's `certificate` struct: `.Cert` and `.Key` as PEM text.
 #[derive(Debug)]
-struct Certificate {
-    cert: String,
-    key: String,
+pub(super) struct Certificate {
+    pub(super) cert: String,
+    pub(super) key: String,
 }
 
 impl Object for Certificate {
@@ -290,7 +288,7 @@ impl Object for Certificate {
 }
 
 /// Finds the first PEM block and returns its label and decoded body (Go's `pem.Decode`).
-fn pem_decode(text: &[u8]) -> Option<(String, Vec<u8>)> {
+pub(super) fn pem_decode(text: &[u8]) -> Option<(String, Vec<u8>)> {
     let text = String::from_utf8_lossy(text);
     let begin = text.find("-----BEGIN ")?;
     let after = &text[begin + 11..];

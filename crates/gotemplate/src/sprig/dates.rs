@@ -200,10 +200,10 @@ impl Object for GoTime {
     }
 
     fn call_method(&self, name: &str, a: &[Value]) -> Option<Result<Value, String>> {
-        if a.is_empty() {
-            if let Some(v) = self.field(name) {
-                return Some(Ok(v));
-            }
+        if a.is_empty()
+            && let Some(v) = self.field(name)
+        {
+            return Some(Ok(v));
         }
         Some(match name {
             "Format" => args::arity(name, a, 1)

@@ -27,6 +27,9 @@ pub(super) fn register(m: &mut FuncMap) {
         Ok(found.unwrap_or_else(|| Value::str("")))
     });
     fixed(m, "set", 3, |a| {
+        if a[0].is_nil() {
+            return Err("assignment to entry in nil map".into());
+        }
         let d = args::map(&a[0])?;
         let key = args::string(&a[1])?;
         d.borrow_mut().insert(key.to_string(), a[2].clone());
@@ -137,15 +140,13 @@ fn merge_into(dst: &MapRef, src: &MapRef, overwrite: bool, depth: usize) {
         if let (Value::Map(s), Some(Value::Map(d))) = (&src_value, &dst_value) {
             merge_into(d, s, overwrite, depth + 1);
         }
-        if let Some(d) = &dst_value {
-            if !is_empty(d) {
-                if matches!(src_value, Value::List(_)) {
-                    continue;
-                }
-                if matches!((&src_value, d), (Value::Map(_), Value::Map(_))) {
-                    continue;
-                }
-            }
+        let keep_dst = dst_value.as_ref().is_some_and(|d| {
+            !is_empty(d)
+                && (matches!(src_value, Value::List(_))
+                    || matches!((&src_value, d), (Value::Map(_), Value::Map(_))))
+        });
+        if keep_dst {
+            continue;
         }
         let replace = overwrite || dst_value.as_ref().is_none_or(is_empty);
         if replace {

@@ -77,7 +77,7 @@ pub(super) fn base32_encode(data: &[u8]) -> String {
 /// Decodes padded base32; the error is the offset of the first bad byte.
 fn base32_decode(s: &str) -> Result<Vec<u8>, usize> {
     let bytes: Vec<u8> = s.bytes().filter(|b| *b != b'\n' && *b != b'\r').collect();
-    if bytes.len() % 8 != 0 {
+    if !bytes.len().is_multiple_of(8) {
         return Err(bytes.len() / 8 * 8);
     }
     let mut out = Vec::with_capacity(bytes.len() / 8 * 5);

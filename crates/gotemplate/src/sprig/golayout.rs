@@ -155,7 +155,11 @@ pub(super) fn format(
         let Some(std) = std else { break };
         let year = wall.year();
         let hour = wall.hour();
-        let h12 = if hour % 12 == 0 { 12 } else { hour % 12 };
+        let h12 = if hour.is_multiple_of(12) {
+            12
+        } else {
+            hour % 12
+        };
         match std {
             Std::Year => out.push_str(&format!("{:02}", year.rem_euclid(100))),
             Std::LongYear => out.push_str(&format!("{year:04}")),
@@ -478,10 +482,10 @@ pub(super) fn parse(layout: &str, value: &str) -> Result<Parsed, String> {
                 &value[2..]
             }
             Std::Tz => {
-                if value.starts_with("UTC") {
+                if let Some(rest) = value.strip_prefix("UTC") {
                     zone_name = Some("UTC".into());
                     offset = Some(0);
-                    &value[3..]
+                    rest
                 } else {
                     let n = value.bytes().take_while(|b| b.is_ascii_uppercase()).count();
                     if n < 3 {

@@ -3,6 +3,7 @@
 //! (Sprig's own map has them; Helm's layer deletes both before rendering charts).
 
 mod args;
+mod certs;
 mod crypto;
 mod dates;
 mod defaults;

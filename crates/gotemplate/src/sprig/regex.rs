@@ -80,8 +80,7 @@ fn compile(expr: &str) -> Result<Regex, String> {
         let detail = e.to_string();
         let last = detail
             .lines()
-            .filter(|l| !l.trim().is_empty())
-            .next_back()
+            .rfind(|l| !l.trim().is_empty())
             .unwrap_or("")
             .trim_start_matches("error: ")
             .to_string();

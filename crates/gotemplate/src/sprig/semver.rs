@@ -196,10 +196,10 @@ impl Object for Version {
     }
 
     fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
-        if args.is_empty() {
-            if let Some(v) = self.field(name) {
-                return Some(Ok(v));
-            }
+        if args.is_empty()
+            && let Some(v) = self.field(name)
+        {
+            return Some(Ok(v));
         }
         let cmp = |f: fn(Ordering) -> Value| -> Result<Value, String> {
             args::arity(name, args, 1)?;

@@ -1,0 +1,491 @@
+//! Sprig's key and certificate generators: `genPrivateKey "rsa"`, `genCA`, `genSelfSignedCert`,
+//! `genSignedCert` and their `*WithKey` variants for RSA keys, producing what Go's
+//! `x509.CreateCertificate` does for Sprig's template (serial < 2^128, CN subject, key usage,
+//! server+client auth, basic constraints, SANs, subject/authority key ids, SHA256-RSA).
+//! Certificates are DER built by hand ([`Der`]), keys come from the `rsa` crate.
+
+use std::rc::Rc;
+
+use base64::Engine;
+use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
+use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
+use rsa::signature::{SignatureEncoding, Signer};
+use sha1::Digest;
+
+use super::args;
+use super::crypto::{Certificate, pem_decode};
+use crate::value::Value;
+
+/// Key size Sprig uses for `genCA` and the certificate generators.
+const CERT_RSA_BITS: usize = 2048;
+/// Key size Sprig uses for `genPrivateKey "rsa"`.
+pub(super) const PRIVATE_KEY_RSA_BITS: usize = 4096;
+
+pub(super) fn generate_rsa(bits: usize) -> Result<rsa::RsaPrivateKey, String> {
+    rsa::RsaPrivateKey::new(&mut rand_core::OsRng, bits).map_err(|e| e.to_string())
+}
+
+/// PEM text as Go's `pem.Encode` writes it.
+pub(super) fn pem_encode(label: &str, der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+pub(super) fn rsa_key_pem(key: &rsa::RsaPrivateKey) -> Result<String, String> {
+    let der = key.to_pkcs1_der().map_err(|e| e.to_string())?;
+    Ok(pem_encode("RSA PRIVATE KEY", der.as_bytes()))
+}
+
+/// A private key from PEM (PKCS#1 or PKCS#8 RSA).
+fn parse_rsa_key(pem: &str) -> Result<rsa::RsaPrivateKey, String> {
+    let (label, der) = pem_decode(pem.as_bytes()).ok_or("unable to decode key")?;
+    match label.as_str() {
+        "RSA PRIVATE KEY" => rsa::RsaPrivateKey::from_pkcs1_der(&der)
+            .map_err(|e| format!("error parsing private key: {e}")),
+        "PRIVATE KEY" => rsa::RsaPrivateKey::from_pkcs8_der(&der)
+            .map_err(|_| "signet supports only RSA keys for certificate generation".to_string()),
+        other => Err(format!(
+            "signet supports only RSA keys for certificate generation, not {other}"
+        )),
+    }
+}
+
+/// A minimal DER writer.
+struct Der;
+
+impl Der {
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = content.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes: Vec<u8> = len
+                .to_be_bytes()
+                .iter()
+                .copied()
+                .skip_while(|b| *b == 0)
+                .collect();
+            out.push(0x80 | bytes.len() as u8);
+            out.extend(bytes);
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
+        Der::tlv(0x30, &parts.concat())
+    }
+
+    fn oid(arcs: &[u64]) -> Vec<u8> {
+        let mut body = vec![(arcs[0] * 40 + arcs[1]) as u8];
+        for &arc in &arcs[2..] {
+            let mut chunk = vec![(arc & 0x7f) as u8];
+            let mut rest = arc >> 7;
+            while rest > 0 {
+                chunk.push(0x80 | (rest & 0x7f) as u8);
+                rest >>= 7;
+            }
+            chunk.reverse();
+            body.extend(chunk);
+        }
+        Der::tlv(0x06, &body)
+    }
+
+    /// A non-negative INTEGER from big-endian magnitude bytes.
+    fn uint(magnitude: &[u8]) -> Vec<u8> {
+        let trimmed: Vec<u8> = magnitude.iter().copied().skip_while(|b| *b == 0).collect();
+        let mut body = Vec::with_capacity(trimmed.len() + 1);
+        if trimmed.first().is_none_or(|b| b & 0x80 != 0) {
+            body.push(0);
+        }
+        body.extend(trimmed);
+        Der::tlv(0x02, &body)
+    }
+
+    fn bit_string(bytes: &[u8], unused: u8) -> Vec<u8> {
+        let mut body = vec![unused];
+        body.extend_from_slice(bytes);
+        Der::tlv(0x03, &body)
+    }
+
+    fn octets(bytes: &[u8]) -> Vec<u8> {
+        Der::tlv(0x04, bytes)
+    }
+
+    /// Go's `time.Time` in a certificate: UTCTime before 2050, GeneralizedTime after.
+    fn time(unix: i64) -> Vec<u8> {
+        let t = chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default();
+        if t.format("%Y").to_string().parse::<i32>().unwrap_or(0) < 2050 {
+            Der::tlv(0x17, t.format("%y%m%d%H%M%SZ").to_string().as_bytes())
+        } else {
+            Der::tlv(0x18, t.format("%Y%m%d%H%M%SZ").to_string().as_bytes())
+        }
+    }
+}
+
+/// Reads one TLV: (tag, content, whole element, rest).
+fn read_tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
+    let tag = *b.first()?;
+    let first = *b.get(1)? as usize;
+    let (len, header) = if first < 0x80 {
+        (first, 2)
+    } else {
+        let n = first & 0x7f;
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..n {
+            len = (len << 8) | *b.get(2 + i)? as usize;
+        }
+        (len, 2 + n)
+    };
+    let end = header.checked_add(len)?;
+    Some((tag, b.get(header..end)?, b.get(..end)?, b.get(end..)?))
+}
+
+/// What a signed certificate needs from its CA certificate: the subject name (DER) and the
+/// subject key identifier, if any.
+fn ca_subject_and_key_id(cert_der: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+    let (_, cert, _, _) = read_tlv(cert_der)?;
+    let (_, tbs, _, _) = read_tlv(cert)?;
+    let mut elems = Vec::new();
+    let mut rest = tbs;
+    while !rest.is_empty() {
+        let (tag, content, whole, next) = read_tlv(rest)?;
+        elems.push((tag, content, whole));
+        rest = next;
+    }
+    let offset = usize::from(elems.first()?.0 == 0xa0);
+    let subject = elems.get(offset + 4)?.2.to_vec();
+    let ski_oid = Der::oid(&[2, 5, 29, 14]);
+    let mut key_id = None;
+    if let Some((_, ext_wrapper, _)) = elems.iter().find(|(t, _, _)| *t == 0xa3) {
+        let (_, mut exts, _, _) = read_tlv(ext_wrapper)?;
+        while !exts.is_empty() {
+            let (_, ext, _, next) = read_tlv(exts)?;
+            exts = next;
+            if ext.starts_with(&ski_oid) {
+                let mut inner = &ext[ski_oid.len()..];
+                if inner.first() == Some(&0x01) {
+                    inner = read_tlv(inner)?.3;
+                }
+                let (_, value, _, _) = read_tlv(inner)?;
+                let (_, id, _, _) = read_tlv(value)?;
+                key_id = Some(id.to_vec());
+            }
+        }
+    }
+    Some((subject, key_id))
+}
+
+fn name_cn(cn: &str) -> Vec<u8> {
+    if cn.is_empty() {
+        return Der::seq(&[]);
+    }
+    // encoding/asn1 writes PrintableString when it can, UTF8String otherwise.
+    let printable = cn
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || " '()+,-./:=?".contains(c));
+    let value = Der::tlv(if printable { 0x13 } else { 0x0c }, cn.as_bytes());
+    Der::seq(&[Der::tlv(0x31, &Der::seq(&[Der::oid(&[2, 5, 4, 3]), value]))])
+}
+
+fn extension(oid: &[u64], critical: bool, value: Vec<u8>) -> Vec<u8> {
+    let mut parts = vec![Der::oid(oid)];
+    if critical {
+        parts.push(Der::tlv(0x01, &[0xff]));
+    }
+    parts.push(Der::octets(&value));
+    Der::seq(&parts)
+}
+
+/// Sprig's certificate template parameters.
+struct Template {
+    cn: String,
+    ips: Vec<std::net::IpAddr>,
+    dns: Vec<String>,
+    days: i64,
+    is_ca: bool,
+}
+
+fn sha256_rsa() -> Vec<u8> {
+    Der::seq(&[
+        Der::oid(&[1, 2, 840, 113_549, 1, 1, 11]),
+        Der::tlv(0x05, &[]),
+    ])
+}
+
+/// `x509.CreateCertificate(template, parent, subjectKey.Public(), signer)` as PEM.
+fn create_certificate(
+    t: &Template,
+    subject_key: &rsa::RsaPrivateKey,
+    issuer: Option<(&[u8], Option<Vec<u8>>)>,
+    signer: &rsa::RsaPrivateKey,
+) -> Result<String, String> {
+    let spki = subject_key
+        .to_public_key()
+        .to_public_key_der()
+        .map_err(|e| e.to_string())?;
+    let mut serial = [0u8; 16];
+    getrandom::getrandom(&mut serial).map_err(|e| format!("reading random bytes: {e}"))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let subject = name_cn(&t.cn);
+    // Go derives the subject key id of a CA from the SHA-1 of its public key bits.
+    let spki_bits = read_tlv(spki.as_bytes())
+        .and_then(|(_, c, _, _)| read_tlv(c))
+        .and_then(|(_, _, _, rest)| read_tlv(rest))
+        .map(|(_, bits, _, _)| bits.get(1..).unwrap_or(&[]).to_vec())
+        .unwrap_or_default();
+    let own_key_id = sha1::Sha1::digest(&spki_bits).to_vec();
+    let (issuer_name, authority_key_id) = match issuer {
+        Some((name, key_id)) => (name.to_vec(), key_id),
+        None => (subject.clone(), None),
+    };
+    let mut exts = vec![];
+    let key_usage = if t.is_ca { [0xa4u8, 2] } else { [0xa0u8, 5] };
+    exts.push(extension(
+        &[2, 5, 29, 15],
+        true,
+        Der::bit_string(&key_usage[..1], key_usage[1]),
+    ));
+    exts.push(extension(
+        &[2, 5, 29, 37],
+        false,
+        Der::seq(&[
+            Der::oid(&[1, 3, 6, 1, 5, 5, 7, 3, 1]),
+            Der::oid(&[1, 3, 6, 1, 5, 5, 7, 3, 2]),
+        ]),
+    ));
+    let basic = if t.is_ca {
+        Der::seq(&[Der::tlv(0x01, &[0xff])])
+    } else {
+        Der::seq(&[])
+    };
+    exts.push(extension(&[2, 5, 29, 19], true, basic));
+    if t.is_ca {
+        exts.push(extension(&[2, 5, 29, 14], false, Der::octets(&own_key_id)));
+    }
+    if let Some(akid) = authority_key_id {
+        exts.push(extension(
+            &[2, 5, 29, 35],
+            false,
+            Der::seq(&[Der::tlv(0x80, &akid)]),
+        ));
+    }
+    if !t.ips.is_empty() || !t.dns.is_empty() {
+        let mut names: Vec<Vec<u8>> = t.dns.iter().map(|d| Der::tlv(0x82, d.as_bytes())).collect();
+        for ip in &t.ips {
+            let bytes = match ip {
+                std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
+                std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
+            };
+            names.push(Der::tlv(0x87, &bytes));
+        }
+        exts.push(extension(&[2, 5, 29, 17], false, Der::seq(&names)));
+    }
+    let tbs = Der::seq(&[
+        Der::tlv(0xa0, &Der::uint(&[2])),
+        Der::uint(&serial),
+        sha256_rsa(),
+        issuer_name,
+        Der::seq(&[Der::time(now), Der::time(now + t.days * 86_400)]),
+        subject,
+        spki.as_bytes().to_vec(),
+        Der::tlv(0xa3, &Der::seq(&exts)),
+    ]);
+    let signing_key = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(signer.clone());
+    let signature = signing_key
+        .try_sign(&tbs)
+        .map_err(|e| format!("x509: signing certificate: {e}"))?;
+    let cert = Der::seq(&[tbs, sha256_rsa(), Der::bit_string(&signature.to_vec(), 0)]);
+    Ok(pem_encode("CERTIFICATE", &cert))
+}
+
+fn ips_arg(v: &Value) -> Result<Vec<std::net::IpAddr>, String> {
+    let Some(list) = args::as_list(v) else {
+        return if v.is_nil() {
+            Ok(Vec::new())
+        } else {
+            Err(args::wrong_type("[]interface {}", v))
+        };
+    };
+    let items = list.borrow();
+    items
+        .iter()
+        .map(|ip| match ip {
+            Value::String(s) => s
+                .parse::<std::net::IpAddr>()
+                .map_err(|_| format!("error parsing ip: {s}")),
+            other => Err(format!(
+                "error parsing ip: {} is not a string",
+                crate::fmt::sprint(other)
+            )),
+        })
+        .collect()
+}
+
+fn dns_arg(v: &Value) -> Result<Vec<String>, String> {
+    let Some(list) = args::as_list(v) else {
+        return if v.is_nil() {
+            Ok(Vec::new())
+        } else {
+            Err(args::wrong_type("[]interface {}", v))
+        };
+    };
+    let items = list.borrow();
+    items
+        .iter()
+        .map(|d| match d {
+            Value::String(s) => Ok(s.to_string()),
+            other => Err(format!(
+                "error processing alternate dns name: {} is not a string",
+                crate::fmt::sprint(other)
+            )),
+        })
+        .collect()
+}
+
+fn certificate_arg(v: &Value) -> Result<(String, String), String> {
+    match v {
+        Value::Object(o) => match o.as_any().downcast_ref::<Certificate>() {
+            Some(c) => Ok((c.cert.clone(), c.key.clone())),
+            None => Err(args::wrong_type("sprig.certificate", v)),
+        },
+        other => Err(args::wrong_type("sprig.certificate", other)),
+    }
+}
+
+fn certificate_value(cert: String, key: String) -> Value {
+    Value::Object(Rc::new(Certificate { cert, key }))
+}
+
+/// The key a `*WithKey` variant was given, or a fresh RSA key.
+fn subject_key(pem: Option<&Value>) -> Result<rsa::RsaPrivateKey, String> {
+    match pem {
+        Some(v) => parse_rsa_key(&args::string(v)?),
+        None => generate_rsa(CERT_RSA_BITS),
+    }
+}
+
+/// `genCA CN DAYS` / `genCAWithKey CN DAYS KEY`.
+pub(super) fn gen_ca(a: &[Value], with_key: bool) -> Result<Value, String> {
+    let cn = args::string(&a[0])?;
+    let days = args::int(&a[1])?;
+    let key = subject_key(with_key.then(|| &a[2]))?;
+    let t = Template {
+        cn: cn.to_string(),
+        ips: Vec::new(),
+        dns: Vec::new(),
+        days,
+        is_ca: true,
+    };
+    let cert = create_certificate(&t, &key, None, &key)?;
+    Ok(certificate_value(cert, rsa_key_pem(&key)?))
+}
+
+/// `genSelfSignedCert CN IPS DNS DAYS` / `genSelfSignedCertWithKey … KEY`.
+pub(super) fn gen_self_signed(a: &[Value], with_key: bool) -> Result<Value, String> {
+    let cn = args::string(&a[0])?;
+    let ips = ips_arg(&a[1])?;
+    let dns = dns_arg(&a[2])?;
+    let days = args::int(&a[3])?;
+    let key = subject_key(with_key.then(|| &a[4]))?;
+    let t = Template {
+        cn: cn.to_string(),
+        ips,
+        dns,
+        days,
+        is_ca: false,
+    };
+    let cert = create_certificate(&t, &key, None, &key)?;
+    Ok(certificate_value(cert, rsa_key_pem(&key)?))
+}
+
+/// `genSignedCert CN IPS DNS DAYS CA` / `genSignedCertWithKey … CA KEY`.
+pub(super) fn gen_signed(a: &[Value], with_key: bool) -> Result<Value, String> {
+    let cn = args::string(&a[0])?;
+    let ips = ips_arg(&a[1])?;
+    let dns = dns_arg(&a[2])?;
+    let days = args::int(&a[3])?;
+    let (ca_cert, ca_key) = certificate_arg(&a[4])?;
+    let key = subject_key(with_key.then(|| &a[5]))?;
+    let (_, ca_der) = pem_decode(ca_cert.as_bytes()).ok_or("unable to decode certificate")?;
+    let (issuer, key_id) = ca_subject_and_key_id(&ca_der)
+        .ok_or("error parsing certificate: decodedSignerCert.Bytes: x509: malformed certificate")?;
+    let signer = parse_rsa_key(&ca_key)?;
+    let t = Template {
+        cn: cn.to_string(),
+        ips,
+        dns,
+        days,
+        is_ca: false,
+    };
+    let cert = create_certificate(&t, &key, Some((&issuer, key_id)), &signer)?;
+    Ok(certificate_value(cert, rsa_key_pem(&key)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn der_primitives() {
+        assert_eq!(
+            Der::oid(&[2, 5, 29, 15]),
+            vec![0x06, 0x03, 0x55, 0x1d, 0x0f]
+        );
+        assert_eq!(
+            Der::oid(&[1, 2, 840, 113_549, 1, 1, 11]),
+            vec![
+                0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b
+            ]
+        );
+        assert_eq!(Der::uint(&[0x80]), vec![0x02, 0x02, 0x00, 0x80]);
+        assert_eq!(Der::tlv(0x04, &[0u8; 200])[..3], [0x04, 0x81, 200]);
+    }
+
+    #[test]
+    fn signed_certificate_names_its_ca() {
+        let ca = gen_ca(&[Value::str("foo-ca"), Value::Int(365)], false).unwrap();
+        let cert = gen_signed(
+            &[
+                Value::str("foo.com"),
+                Value::list(vec![Value::str("10.0.0.1")]),
+                Value::list(vec![Value::str("bar.com")]),
+                Value::Int(365),
+                ca.clone(),
+            ],
+            false,
+        )
+        .unwrap();
+        let (ca_pem, _) = certificate_arg(&ca).unwrap();
+        let (leaf_pem, key_pem) = certificate_arg(&cert).unwrap();
+        assert!(key_pem.starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
+        let (_, ca_der) = pem_decode(ca_pem.as_bytes()).unwrap();
+        let (_, leaf_der) = pem_decode(leaf_pem.as_bytes()).unwrap();
+        let (ca_subject, ca_key_id) = ca_subject_and_key_id(&ca_der).unwrap();
+        assert!(ca_key_id.is_some());
+        // The leaf's issuer is the CA's subject.
+        let (_, leaf, _, _) = read_tlv(&leaf_der).unwrap();
+        let (_, tbs, _, _) = read_tlv(leaf).unwrap();
+        let mut rest = tbs;
+        let mut elems = Vec::new();
+        while !rest.is_empty() {
+            let (_, _, whole, next) = read_tlv(rest).unwrap();
+            elems.push(whole.to_vec());
+            rest = next;
+        }
+        assert_eq!(elems[3], ca_subject);
+    }
+}
