@@ -6,7 +6,8 @@
 // with NODE_PATH (or the working directory) able to resolve `@sigstore/mock`: the tests set
 // NODE_PATH=<workspace>/.tools/node/node_modules. It listens on 127.0.0.1 (ephemeral port), writes
 // <OUT_DIR>/trusted_root.json (Sigstore's trusted-root format: the mock CA, CT log, Rekor key and
-// TSA chain) and then prints ONE line of JSON to stdout:
+// TSA chain) plus the same material as PEM (fulcio_root.pem, rekor.pub, ctlog.pub, tsa_chain.pem)
+// and then prints ONE line of JSON to stdout:
 //   {"url":"http://127.0.0.1:PORT","trustedRoot":"<OUT_DIR>/trusted_root.json"}
 // Fulcio: POST {url}/api/v2/signingCert   Rekor: POST {url}/api/v1/log/entries
 // TSA:    POST {url}/api/v1/timestamp
@@ -104,6 +105,17 @@ async function main() {
   fs.mkdirSync(outDir, { recursive: true });
   const rootPath = path.join(outDir, 'trusted_root.json');
   fs.writeFileSync(rootPath, JSON.stringify(trustedRoot, null, 2));
+  // The same trust material as PEM files, for cosign's SIGSTORE_ROOT_FILE,
+  // SIGSTORE_REKOR_PUBLIC_KEY and SIGSTORE_CT_LOG_PUBLIC_KEY_FILE (which keep it off TUF).
+  const pem = (label, der) =>
+    `-----BEGIN ${label}-----\n${b64(der).replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
+  fs.writeFileSync(path.join(outDir, 'fulcio_root.pem'), pem('CERTIFICATE', ca.rootCertificate));
+  fs.writeFileSync(path.join(outDir, 'rekor.pub'), pem('PUBLIC KEY', spki(tlogKey)));
+  fs.writeFileSync(path.join(outDir, 'ctlog.pub'), pem('PUBLIC KEY', spki(ctKey)));
+  fs.writeFileSync(
+    path.join(outDir, 'tsa_chain.pem'),
+    pem('CERTIFICATE', tsa.intCertificate) + pem('CERTIFICATE', tsa.rootCertificate),
+  );
   process.stdout.write(JSON.stringify({ url, trustedRoot: rootPath }) + '\n');
 
   const stop = () => server.close(() => process.exit(0));

@@ -1,0 +1,791 @@
+//! Signing interop with the real cosign (2.5, from `make tools`) against real registries
+//! (Debian's docker-registry, plain HTTP and TLS + htpasswd): key formats both ways, `signet
+//! sign` → `cosign verify`, signatures appended by several signers, OCI 1.1 referrers with the
+//! fallback tag, bring-your-own certificate chains, and keyless signing against local
+//! Fulcio/Rekor services (`tests/support/sigstore-mock.js`). The cosign → `signet verify`
+//! direction lives with the verification tests.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use signet::registry::manifest::{Descriptor, ImageIndex, ImageManifest, OCI_MANIFEST_MEDIA_TYPE};
+use signet::registry::{OciReference, RegistryClient};
+use signet::sign::manifest::{SIGNATURE_ANNOTATION, SIGNATURE_ARTIFACT_TYPE};
+use signet::verify::keys::{PublicKey, SigningKey};
+use support::registry::TestRegistry;
+use support::tools::{run, run_ok, temp_dir, tool, workspace_root};
+
+const PASSWORD: &str = "interop-pw";
+
+fn runtime() -> tokio::runtime::Runtime {
+    signet::tls::install_crypto_provider();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Pushes a small OCI artifact to `repo:tag` and returns its manifest digest.
+fn push_artifact(
+    rt: &tokio::runtime::Runtime,
+    reg: &TestRegistry,
+    repo: &str,
+    tag: &str,
+) -> String {
+    let client = RegistryClient::new(reg.options()).expect("client");
+    let reference = OciReference::parse(&format!("{}:{tag}", reg.oci(repo))).expect("reference");
+    rt.block_on(async {
+        let config = b"{}".to_vec();
+        let layer = format!("artifact {repo}:{tag}").into_bytes();
+        let config = client
+            .push_blob(&reference, "application/vnd.oci.empty.v1+json", config)
+            .await
+            .expect("push config");
+        let layer = client
+            .push_blob(&reference, "application/vnd.signet.test.v1", layer)
+            .await
+            .expect("push layer");
+        let manifest = ImageManifest::new(config, vec![layer]);
+        client
+            .push_manifest(&reference, manifest.to_bytes(), OCI_MANIFEST_MEDIA_TYPE)
+            .await
+            .expect("push manifest")
+    })
+}
+
+/// The manifest at `oci://…:tag`, or `None` when the tag does not exist.
+fn fetch_manifest(
+    rt: &tokio::runtime::Runtime,
+    reg: &TestRegistry,
+    reference: &str,
+) -> Option<Vec<u8>> {
+    let client = RegistryClient::new(reg.options()).expect("client");
+    let reference = OciReference::parse(reference).expect("reference");
+    rt.block_on(client.fetch_manifest(&reference))
+        .ok()
+        .map(|m| m.bytes)
+}
+
+fn sig_tag(reg: &TestRegistry, repo: &str, digest: &str) -> String {
+    format!("{}:{}.sig", reg.oci(repo), digest.replace(':', "-"))
+}
+
+fn signet(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_signet"));
+    cmd.current_dir(dir)
+        .env("COSIGN_PASSWORD", PASSWORD)
+        .env_remove("SIGSTORE_ID_TOKEN")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// `cosign` set up to reach `reg`: HTTP allowed for plain registries; for TLS, the test CA as
+/// the system trust (Go reads SSL_CERT_FILE) and the registry's docker config for auth.
+fn cosign(cosign: &Path, reg: &TestRegistry, dir: &Path) -> Command {
+    let mut cmd = Command::new(cosign);
+    cmd.current_dir(dir)
+        .env("COSIGN_PASSWORD", PASSWORD)
+        .env("HOME", dir)
+        .env("DOCKER_CONFIG", dir.join("no-docker-config"))
+        .env("TUF_ROOT", dir.join("tuf"))
+        .stdin(Stdio::null());
+    if let Some(ca) = &reg.ca_file {
+        cmd.env("SSL_CERT_FILE", ca);
+    }
+    if let Some(config) = &reg.docker_config
+        && let Some(parent) = config.parent()
+    {
+        cmd.env("DOCKER_CONFIG", parent);
+    }
+    cmd
+}
+
+/// `host/repo@digest`, how cosign names an artifact.
+fn cosign_ref(reg: &TestRegistry, repo: &str, digest: &str) -> String {
+    format!("{}/{repo}@{digest}", reg.host)
+}
+
+fn registry_flags(reg: &TestRegistry, cosign_sign: bool) -> Vec<String> {
+    if reg.is_plain_http() {
+        let mut flags = vec!["--allow-http-registry".to_string()];
+        if cosign_sign {
+            flags.push("--allow-insecure-registry".into());
+        }
+        flags
+    } else {
+        Vec::new()
+    }
+}
+
+fn cosign_verify_key(
+    cosign_bin: &Path,
+    reg: &TestRegistry,
+    dir: &Path,
+    public: &Path,
+    reference: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut cmd = cosign(cosign_bin, reg, dir);
+    cmd.args(["verify", "--key"])
+        .arg(public)
+        .arg("--insecure-ignore-tlog")
+        .args(registry_flags(reg, false))
+        .args(extra)
+        .arg(reference);
+    run(&mut cmd)
+}
+
+fn assert_success(out: &std::process::Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn assert_failure(out: &std::process::Output, what: &str) {
+    assert!(
+        !out.status.success(),
+        "{what} unexpectedly succeeded:\nstdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// Layers of the signature manifest at `reference`.
+fn signature_layers(
+    rt: &tokio::runtime::Runtime,
+    reg: &TestRegistry,
+    reference: &str,
+) -> Vec<Descriptor> {
+    let bytes = fetch_manifest(rt, reg, reference)
+        .unwrap_or_else(|| panic!("no signature manifest at {reference}"));
+    let manifest: ImageManifest = serde_json::from_slice(&bytes).expect("signature manifest");
+    manifest.layers
+}
+
+fn signet_sign(
+    dir: &Path,
+    reg: &TestRegistry,
+    reference: &str,
+    key: &Path,
+    extra: &[&str],
+) -> String {
+    let mut cmd = signet(dir);
+    cmd.arg("sign")
+        .arg(reference)
+        .arg("--key")
+        .arg(key)
+        .args(reg.cli_flags())
+        .args(extra);
+    run_ok(&mut cmd)
+}
+
+fn cosign_generate_key_pair(cosign_bin: &Path, reg: &TestRegistry, dir: &Path) {
+    std::fs::create_dir_all(dir).expect("key dir");
+    let mut cmd = cosign(cosign_bin, reg, dir);
+    cmd.arg("generate-key-pair");
+    run_ok(&mut cmd);
+}
+
+fn signet_generate_key_pair(dir: &Path) {
+    std::fs::create_dir_all(dir).expect("key dir");
+    let mut cmd = signet(dir);
+    cmd.arg("generate-key-pair");
+    run_ok(&mut cmd);
+}
+
+#[test]
+fn signet_key_pair_is_used_by_cosign() {
+    let Some(cosign_bin) = tool("cosign") else {
+        return;
+    };
+    let Some(reg) = TestRegistry::plain() else {
+        return;
+    };
+    let rt = runtime();
+    let work = temp_dir();
+    let keys = work.path().join("signet-keys");
+    signet_generate_key_pair(&keys);
+    let key_text = std::fs::read_to_string(keys.join("cosign.key")).unwrap();
+    assert!(key_text.starts_with("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n"));
+    // A second run never overwrites the key.
+    let out = run(signet(&keys).arg("generate-key-pair"));
+    assert_failure(&out, "generate-key-pair over an existing key");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+
+    let digest = push_artifact(&rt, &reg, "charts/a", "1.0.0");
+    let mut cmd = cosign(&cosign_bin, &reg, &keys);
+    cmd.args(["sign", "--key", "cosign.key", "--tlog-upload=false", "-y"])
+        .args(registry_flags(&reg, true))
+        .arg(cosign_ref(&reg, "charts/a", &digest));
+    run_ok(&mut cmd);
+    let out = cosign_verify_key(
+        &cosign_bin,
+        &reg,
+        &keys,
+        &keys.join("cosign.pub"),
+        &cosign_ref(&reg, "charts/a", &digest),
+        &[],
+    );
+    assert_success(&out, "cosign verify with signet's cosign.pub");
+
+    // And our key module reads what cosign stored: the signature verifies with cosign.pub.
+    let public = PublicKey::from_pem(&std::fs::read(keys.join("cosign.pub")).unwrap()).unwrap();
+    let layers = signature_layers(&rt, &reg, &sig_tag(&reg, "charts/a", &digest));
+    assert_eq!(layers.len(), 1);
+    let client = RegistryClient::new(reg.options()).unwrap();
+    let repo = OciReference::parse(&reg.oci("charts/a")).unwrap();
+    let payload = rt
+        .block_on(client.fetch_blob(&repo, &layers[0], 1 << 20))
+        .expect("payload");
+    let signature = STANDARD
+        .decode(&layers[0].annotations.as_ref().unwrap()[SIGNATURE_ANNOTATION])
+        .unwrap();
+    public
+        .verify(&payload, &signature)
+        .expect("cosign signature verifies");
+}
+
+#[test]
+fn cosign_key_pair_signs_with_signet_and_cosign_verifies_plain() {
+    let Some(cosign_bin) = tool("cosign") else {
+        return;
+    };
+    let Some(reg) = TestRegistry::plain() else {
+        return;
+    };
+    let rt = runtime();
+    let work = temp_dir();
+    let keys = work.path().join("cosign-keys");
+    cosign_generate_key_pair(&cosign_bin, &reg, &keys);
+    let digest = push_artifact(&rt, &reg, "charts/b", "1.0.0");
+
+    // Signing the tag signs the digest it resolves to.
+    let out = signet_sign(
+        work.path(),
+        &reg,
+        &format!("{}:1.0.0", reg.oci("charts/b")),
+        &keys.join("cosign.key"),
+        &[],
+    );
+    assert!(out.contains(&digest), "{out}");
+    let out = cosign_verify_key(
+        &cosign_bin,
+        &reg,
+        work.path(),
+        &keys.join("cosign.pub"),
+        &cosign_ref(&reg, "charts/b", &digest),
+        &[],
+    );
+    assert_success(&out, "cosign verify of signet's signature");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("\"docker-manifest-digest\":\"{digest}\"")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("\"docker-reference\":\"{}/charts/b\"", reg.host)),
+        "{stdout}"
+    );
+
+    // Another key does not verify.
+    let other = work.path().join("other");
+    cosign_generate_key_pair(&cosign_bin, &reg, &other);
+    let out = cosign_verify_key(
+        &cosign_bin,
+        &reg,
+        work.path(),
+        &other.join("cosign.pub"),
+        &cosign_ref(&reg, "charts/b", &digest),
+        &[],
+    );
+    assert_failure(&out, "cosign verify with an unrelated key");
+
+    // A wrong password is a clear error and pushes nothing new.
+    let mut cmd = signet(work.path());
+    cmd.env("COSIGN_PASSWORD", "wrong")
+        .args(["sign", &reg.oci("charts/b:1.0.0"), "--key"])
+        .arg(keys.join("cosign.key"))
+        .args(reg.cli_flags());
+    let out = run(&mut cmd);
+    assert_failure(&out, "signing with a wrong password");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("wrong password"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        signature_layers(&rt, &reg, &sig_tag(&reg, "charts/b", &digest)).len(),
+        1
+    );
+}
+
+#[test]
+fn signet_sign_cosign_verify_tls_with_auth() {
+    let Some(cosign_bin) = tool("cosign") else {
+        return;
+    };
+    let Some(reg) = TestRegistry::tls_with_auth("alice", "s3cret-pw") else {
+        return;
+    };
+    let rt = runtime();
+    let work = temp_dir();
+    let keys = work.path().join("keys");
+    signet_generate_key_pair(&keys);
+    let digest = push_artifact(&rt, &reg, "charts/c", "2.0.0");
+    signet_sign(
+        work.path(),
+        &reg,
+        &format!("{}@{digest}", reg.oci("charts/c")),
+        &keys.join("cosign.key"),
+        &[],
+    );
+    let out = cosign_verify_key(
+        &cosign_bin,
+        &reg,
+        work.path(),
+        &keys.join("cosign.pub"),
+        &cosign_ref(&reg, "charts/c", &digest),
+        &[],
+    );
+    assert_success(&out, "cosign verify over TLS with auth");
+
+    // Without credentials the registry refuses, and signet says so.
+    let mut cmd = signet(work.path());
+    cmd.args([
+        "sign",
+        &format!("{}@{digest}", reg.oci("charts/c")),
+        "--key",
+    ])
+    .arg(keys.join("cosign.key"))
+    .arg("--ca-file")
+    .arg(reg.ca_file.as_ref().unwrap())
+    .arg("--registry-config")
+    .arg(work.path().join("empty-docker-config.json"));
+    let out = run(&mut cmd);
+    assert_failure(&out, "signing without credentials");
+}
+
+#[test]
+fn signatures_from_several_signers_are_appended() {
+    let Some(cosign_bin) = tool("cosign") else {
+        return;
+    };
+    let Some(reg) = TestRegistry::plain() else {
+        return;
+    };
+    let rt = runtime();
+    let work = temp_dir();
+    let (k1, k2, k3) = (
+        work.path().join("k1"),
+        work.path().join("k2"),
+        work.path().join("k3"),
+    );
+    signet_generate_key_pair(&k1);
+    cosign_generate_key_pair(&cosign_bin, &reg, &k2);
+    cosign_generate_key_pair(&cosign_bin, &reg, &k3);
+    let digest = push_artifact(&rt, &reg, "charts/d", "1.0.0");
+    let by_digest = format!("{}@{digest}", reg.oci("charts/d"));
+
+    signet_sign(work.path(), &reg, &by_digest, &k1.join("cosign.key"), &[]);
+    // cosign appends to what signet wrote…
+    let mut cmd = cosign(&cosign_bin, &reg, &k2);
+    cmd.args(["sign", "--key", "cosign.key", "--tlog-upload=false", "-y"])
+        .args(registry_flags(&reg, true))
+        .arg(cosign_ref(&reg, "charts/d", &digest));
+    run_ok(&mut cmd);
+    // …and signet appends to what cosign wrote.
+    signet_sign(work.path(), &reg, &by_digest, &k3.join("cosign.key"), &[]);
+    let sig = sig_tag(&reg, "charts/d", &digest);
+    assert_eq!(signature_layers(&rt, &reg, &sig).len(), 3);
+
+    // Signing again with the same key changes nothing.
+    let out = signet_sign(
+        work.path(),
+        &reg,
+        &by_digest,
+        &k1.join("cosign.key"),
+        &["-o", "json"],
+    );
+    let json: serde_json::Value = serde_json::from_str(out.trim()).expect("json output");
+    assert_eq!(json["alreadySigned"], true, "{out}");
+    assert_eq!(signature_layers(&rt, &reg, &sig).len(), 3);
+
+    for keys in [&k1, &k2, &k3] {
+        let out = cosign_verify_key(
+            &cosign_bin,
+            &reg,
+            work.path(),
+            &keys.join("cosign.pub"),
+            &cosign_ref(&reg, "charts/d", &digest),
+            &[],
+        );
+        assert_success(&out, &format!("cosign verify with {}", keys.display()));
+    }
+}
+
+#[test]
+fn referrers_mode_uses_the_fallback_tag_on_registries_without_the_api() {
+    let Some(cosign_bin) = tool("cosign") else {
+        return;
+    };
+    let Some(reg) = TestRegistry::plain() else {
+        return;
+    };
+    let rt = runtime();
+    let work = temp_dir();
+    let (k1, k2) = (work.path().join("k1"), work.path().join("k2"));
+    signet_generate_key_pair(&k1);
+    signet_generate_key_pair(&k2);
+    let digest = push_artifact(&rt, &reg, "charts/e", "1.0.0");
+    let by_tag = format!("{}:1.0.0", reg.oci("charts/e"));
+    for keys in [&k1, &k2] {
+        signet_sign(
+            work.path(),
+            &reg,
+            &by_tag,
+            &keys.join("cosign.key"),
+            &["--registry-referrers-mode", "oci-1-1"],
+        );
+    }
+    assert!(
+        fetch_manifest(&rt, &reg, &sig_tag(&reg, "charts/e", &digest)).is_none(),
+        "referrers mode must not write the .sig tag"
+    );
+    let fallback = format!("{}:{}", reg.oci("charts/e"), digest.replace(':', "-"));
+    let index: ImageIndex =
+        serde_json::from_slice(&fetch_manifest(&rt, &reg, &fallback).expect("fallback tag index"))
+            .expect("fallback tag holds an index");
+    assert_eq!(index.manifests.len(), 2, "{index:?}");
+    for entry in &index.manifests {
+        assert_eq!(
+            entry.artifact_type.as_deref(),
+            Some(SIGNATURE_ARTIFACT_TYPE)
+        );
+        let referrer: ImageManifest = serde_json::from_slice(
+            &fetch_manifest(
+                &rt,
+                &reg,
+                &format!("{}@{}", reg.oci("charts/e"), entry.digest),
+            )
+            .expect("referrer manifest"),
+        )
+        .unwrap();
+        assert_eq!(
+            referrer.subject.as_ref().map(|s| s.digest.as_str()),
+            Some(digest.as_str())
+        );
+    }
+
+    for keys in [&k1, &k2] {
+        let mut cmd = cosign(&cosign_bin, &reg, work.path());
+        cmd.env("COSIGN_EXPERIMENTAL", "1")
+            .args([
+                "verify",
+                "--experimental-oci11",
+                "--insecure-ignore-tlog",
+                "--key",
+            ])
+            .arg(keys.join("cosign.pub"))
+            .args(registry_flags(&reg, false))
+            .arg(cosign_ref(&reg, "charts/e", &digest));
+        let out = run(&mut cmd);
+        assert_success(
+            &out,
+            &format!("cosign verify --experimental-oci11 ({})", keys.display()),
+        );
+    }
+}
+
+/// A test PKI like Fulcio's: root → intermediate → leaf for `public`, with a URI SAN and the
+/// OIDC issuer in extension 1.3.6.1.4.1.57264.1.1. Returns (leaf PEM, chain PEM, root PEM).
+fn test_pki(public: &PublicKey, identity: &str, issuer: &str) -> (String, String, String) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, CustomExtension, DnType,
+        ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, PublicKeyData, SanType,
+        SignatureAlgorithm,
+    };
+    /// A P-256 public key rcgen can certify without holding the private key.
+    struct P256Point(Vec<u8>);
+    impl PublicKeyData for P256Point {
+        fn der_bytes(&self) -> &[u8] {
+            &self.0
+        }
+        fn algorithm(&self) -> &'static SignatureAlgorithm {
+            &rcgen::PKCS_ECDSA_P256_SHA256
+        }
+    }
+    let ca_params = |name: &str| {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "signet test");
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params
+    };
+    let root =
+        CertifiedIssuer::self_signed(ca_params("test root"), KeyPair::generate().unwrap()).unwrap();
+    let intermediate = CertifiedIssuer::signed_by(
+        ca_params("test intermediate"),
+        KeyPair::generate().unwrap(),
+        &root,
+    )
+    .unwrap();
+    let mut leaf = CertificateParams::new(Vec::<String>::new()).unwrap();
+    leaf.subject_alt_names = vec![SanType::URI(identity.try_into().unwrap())];
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
+    leaf.custom_extensions = vec![CustomExtension::from_oid_content(
+        &[1, 3, 6, 1, 4, 1, 57264, 1, 1],
+        issuer.as_bytes().to_vec(),
+    )];
+    // A P-256 SubjectPublicKeyInfo ends with the 65-byte uncompressed point.
+    let der = public.spki_der();
+    let spki = P256Point(der[der.len() - 65..].to_vec());
+    let leaf = leaf.signed_by(&spki, &intermediate).unwrap();
+    (
+        leaf.pem(),
+        format!("{}{}", intermediate.pem(), root.pem()),
+        root.pem(),
+    )
+}
+
+#[test]
+fn bring_your_own_certificate_chain_verifies_by_identity() {
+    let Some(cosign_bin) = tool("cosign") else {
+        return;
+    };
+    let Some(reg) = TestRegistry::plain() else {
+        return;
+    };
+    let rt = runtime();
+    let work = temp_dir();
+    let keys = work.path().join("keys");
+    signet_generate_key_pair(&keys);
+    let key = SigningKey::from_pem(&std::fs::read(keys.join("cosign.key")).unwrap(), || {
+        Ok(zeroize::Zeroizing::new(PASSWORD.as_bytes().to_vec()))
+    })
+    .unwrap();
+    let identity = "https://ci.example.com/signet/release@refs/heads/main";
+    let issuer = "https://issuer.example.com";
+    let (leaf, chain, _root) = test_pki(key.public_key(), identity, issuer);
+    std::fs::write(work.path().join("leaf.pem"), &leaf).unwrap();
+    std::fs::write(work.path().join("chain.pem"), &chain).unwrap();
+    let digest = push_artifact(&rt, &reg, "charts/f", "1.0.0");
+    let by_digest = format!("{}@{digest}", reg.oci("charts/f"));
+    let leaf_path = work.path().join("leaf.pem").display().to_string();
+    let chain_path = work.path().join("chain.pem").display().to_string();
+    signet_sign(
+        work.path(),
+        &reg,
+        &by_digest,
+        &keys.join("cosign.key"),
+        &[
+            "--certificate",
+            &leaf_path,
+            "--certificate-chain",
+            &chain_path,
+        ],
+    );
+
+    let verify = |identity: &str, issuer: &str| {
+        let mut cmd = cosign(&cosign_bin, &reg, work.path());
+        cmd.args(["verify", "--insecure-ignore-tlog", "--insecure-ignore-sct"])
+            .args(["--certificate-identity", identity])
+            .args(["--certificate-oidc-issuer", issuer])
+            .args(["--certificate-chain", &chain_path])
+            .args(registry_flags(&reg, false))
+            .arg(cosign_ref(&reg, "charts/f", &digest));
+        run(&mut cmd)
+    };
+    assert_success(
+        &verify(identity, issuer),
+        "cosign verify by certificate identity",
+    );
+    assert_failure(
+        &verify("https://ci.example.com/someone-else", issuer),
+        "wrong identity",
+    );
+    assert_failure(
+        &verify(identity, "https://other-issuer.example.com"),
+        "wrong issuer",
+    );
+
+    // A certificate for another key is refused before anything is pushed.
+    let other = SigningKey::generate(signet::verify::keys::KeyAlgorithm::EcdsaP256).unwrap();
+    let (other_leaf, _, _) = test_pki(other.public_key(), identity, issuer);
+    std::fs::write(work.path().join("other-leaf.pem"), other_leaf).unwrap();
+    let digest2 = push_artifact(&rt, &reg, "charts/f", "2.0.0");
+    let mut cmd = signet(work.path());
+    cmd.args([
+        "sign",
+        &format!("{}@{digest2}", reg.oci("charts/f")),
+        "--key",
+    ])
+    .arg(keys.join("cosign.key"))
+    .arg("--certificate")
+    .arg(work.path().join("other-leaf.pem"))
+    .args(reg.cli_flags());
+    let out = run(&mut cmd);
+    assert_failure(&out, "signing with a certificate for another key");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("certifies key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(fetch_manifest(&rt, &reg, &sig_tag(&reg, "charts/f", &digest2)).is_none());
+}
+
+/// The local Fulcio/Rekor/TSA from `tests/support/sigstore-mock.js`; killed on drop.
+struct SigstoreMock {
+    child: Child,
+    url: String,
+    trusted_root: PathBuf,
+}
+
+impl SigstoreMock {
+    fn start(dir: &Path) -> Option<Self> {
+        let node_modules = workspace_root().join(".tools/node/node_modules");
+        if !node_modules.join("@sigstore/mock").is_dir() {
+            eprintln!(
+                "skipping: @sigstore/mock not found under {} (run `make tools`)",
+                node_modules.display()
+            );
+            return None;
+        }
+        let mut child = Command::new("node")
+            .arg(workspace_root().join("tests/support/sigstore-mock.js"))
+            .arg(dir)
+            .env("NODE_PATH", &node_modules)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| eprintln!("skipping: cannot run node: {e}"))
+            .ok()?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("mock output");
+        let info: serde_json::Value = serde_json::from_str(line.trim())
+            .unwrap_or_else(|e| panic!("sigstore mock did not start ({e}): {line:?}"));
+        Some(Self {
+            url: info["url"].as_str().expect("url").to_string(),
+            trusted_root: PathBuf::from(info["trustedRoot"].as_str().expect("trustedRoot")),
+            child,
+        })
+    }
+}
+
+impl Drop for SigstoreMock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An (unsigned) OIDC identity token; the mock Fulcio reads the claims without checking it.
+fn identity_token(issuer: &str, subject: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = serde_json::json!({
+        "iss": issuer, "sub": subject, "aud": "sigstore", "iat": now, "exp": now + 600,
+    });
+    format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        URL_SAFE_NO_PAD.encode(b"not-checked-by-the-mock")
+    )
+}
+
+#[test]
+fn keyless_signing_with_local_fulcio_and_rekor() {
+    let Some(cosign_bin) = tool("cosign") else {
+        return;
+    };
+    let Some(reg) = TestRegistry::plain() else {
+        return;
+    };
+    let work = temp_dir();
+    let Some(mock) = SigstoreMock::start(&work.path().join("mock")) else {
+        return;
+    };
+    let rt = runtime();
+    let digest = push_artifact(&rt, &reg, "charts/g", "1.0.0");
+    let subject =
+        "https://github.com/signet-dev/charts/.github/workflows/release.yml@refs/heads/main";
+    let issuer = "https://token.actions.githubusercontent.com";
+    let token = identity_token(issuer, subject);
+
+    let mut cmd = signet(work.path());
+    cmd.args(["sign", &format!("{}:1.0.0", reg.oci("charts/g"))])
+        .args(["--identity-token", &token])
+        .args([
+            "--fulcio-url",
+            &mock.url,
+            "--rekor-url",
+            &mock.url,
+            "--tlog-upload",
+        ])
+        .args(["-o", "json"])
+        .args(reg.cli_flags());
+    let out = run_ok(&mut cmd);
+    let json: serde_json::Value = serde_json::from_str(out.trim()).expect("json output");
+    assert!(json["tlogIndex"].as_i64().is_some(), "{out}");
+    let layers = signature_layers(&rt, &reg, &sig_tag(&reg, "charts/g", &digest));
+    let annotations: &BTreeMap<String, String> = layers[0].annotations.as_ref().unwrap();
+    for key in [
+        "dev.cosignproject.cosign/signature",
+        "dev.sigstore.cosign/certificate",
+        "dev.sigstore.cosign/chain",
+        "dev.sigstore.cosign/bundle",
+    ] {
+        assert!(
+            annotations.contains_key(key),
+            "missing {key}: {annotations:?}"
+        );
+    }
+
+    // cosign accepts it by identity, trusting only the mock's trusted root.
+    let verify = |identity: &str| {
+        let mut cmd = cosign(&cosign_bin, &reg, work.path());
+        // cosign 2.5 still asks TUF for Rekor keys with --trusted-root, so hand it the mock's
+        // keys through its environment overrides instead (no network).
+        let dir = mock.trusted_root.parent().expect("mock dir");
+        cmd.env("SIGSTORE_ROOT_FILE", dir.join("fulcio_root.pem"))
+            .env("SIGSTORE_REKOR_PUBLIC_KEY", dir.join("rekor.pub"))
+            .env("SIGSTORE_CT_LOG_PUBLIC_KEY_FILE", dir.join("ctlog.pub"))
+            .arg("verify")
+            .args(["--certificate-identity", identity])
+            .args(["--certificate-oidc-issuer", issuer])
+            .args(registry_flags(&reg, false))
+            .arg(cosign_ref(&reg, "charts/g", &digest));
+        run(&mut cmd)
+    };
+    assert_success(&verify(subject), "cosign verify of a keyless signature");
+    assert_failure(
+        &verify("https://github.com/someone/else"),
+        "keyless verify, wrong identity",
+    );
+
+    // A token that is not a JWT is refused before any service is called.
+    let mut cmd = signet(work.path());
+    cmd.args(["sign", &format!("{}:1.0.0", reg.oci("charts/g"))])
+        .args(["--identity-token", "not-a-jwt.x", "--fulcio-url", &mock.url])
+        .args(reg.cli_flags());
+    let out = run(&mut cmd);
+    assert_failure(&out, "keyless signing with a malformed token");
+}
