@@ -3,12 +3,14 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod keys;
 pub mod lint;
 pub mod output;
 pub mod package;
 pub mod pull;
 pub mod push;
 pub mod registry;
+pub mod sign;
 
 /// Signet: package, push, sign, verify and render Helm charts stored as OCI artifacts.
 #[derive(Debug, Parser)]
@@ -32,6 +34,10 @@ pub enum Command {
     Pull(pull::PullArgs),
     /// Log in to or out of a registry.
     Registry(registry::RegistryArgs),
+    /// Write a cosign-compatible key pair: cosign.key (password-encrypted) and cosign.pub.
+    GenerateKeyPair(keys::GenerateKeyPairArgs),
+    /// Sign a chart in a registry the way cosign does (key, certificate or keyless).
+    Sign(sign::SignArgs),
 }
 
 /// Runs the parsed command; the error is printed with its chain by `main`.
@@ -46,5 +52,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Push(args) => push::run(args).await,
         Command::Pull(args) => pull::run(args).await,
         Command::Registry(args) => registry::run(args).await,
+        Command::GenerateKeyPair(args) => keys::run(args),
+        Command::Sign(args) => sign::run(args).await,
     }
 }
