@@ -130,8 +130,11 @@ impl Der {
     }
 }
 
-/// Reads one TLV: (tag, content, whole element, rest).
-fn read_tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
+/// One DER element: (tag, content, whole element, the bytes after it).
+type Tlv<'a> = (u8, &'a [u8], &'a [u8], &'a [u8]);
+
+/// Reads one TLV element.
+fn read_tlv(b: &[u8]) -> Option<Tlv<'_>> {
     let tag = *b.first()?;
     let first = *b.get(1)? as usize;
     let (len, header) = if first < 0x80 {

@@ -1,8 +1,8 @@
 //! Sprig's hashing and crypto helpers: `sha1sum`, `sha256sum`, `sha512sum`, `adler32sum`,
 //! `derivePassword` (the Master Password algorithm: scrypt, then HMAC-SHA256 over the site),
 //! `encryptAES`/`decryptAES` (AES-256-CBC, PKCS#7 padding, random IV prefixed, base64),
-//! `buildCustomCert` (validates a base64 PEM certificate and key), and the registration of the
-//! key and certificate generators of [`super::certs`].
+//! `bcrypt`/`htpasswd` (`$2a$`, cost 10), `buildCustomCert` (validates a base64 PEM certificate
+//! and key), and the registration of the key and certificate generators of [`super::certs`].
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -76,16 +76,32 @@ pub(super) fn register(m: &mut FuncMap) {
     });
     fixed(m, "genSignedCert", 5, |a| certs::gen_signed(a, false));
     fixed(m, "genSignedCertWithKey", 6, |a| certs::gen_signed(a, true));
-    for (name, arity) in [("bcrypt", 1), ("htpasswd", 2)] {
-        fixed(m, name, arity, move |a| {
-            if name == "htpasswd" {
-                let user = args::string(&a[0])?;
-                if user.contains(':') {
-                    return Ok(format!("invalid username: {user}").into());
-                }
-            }
-            Err(format!("{name} is not supported by signet"))
-        });
+    fixed(m, "bcrypt", 1, |a| {
+        Ok(bcrypt_hash(&args::string(&a[0])?).into())
+    });
+    fixed(m, "htpasswd", 2, |a| {
+        let user = args::string(&a[0])?;
+        let password = args::string(&a[1])?;
+        Ok(if user.contains(':') {
+            format!("invalid username: {user}")
+        } else {
+            format!("{user}:{}", bcrypt_hash(&password))
+        }
+        .into())
+    });
+}
+
+/// Go's `bcrypt.GenerateFromPassword(input, DefaultCost)` as Sprig prints it: `$2a$10$…`, or the
+/// failure as text.
+fn bcrypt_hash(input: &str) -> String {
+    const DEFAULT_COST: u32 = 10;
+    if input.len() > 72 {
+        return "failed to encrypt string with bcrypt: bcrypt: password length exceeds 72 bytes"
+            .into();
+    }
+    match bcrypt::non_truncating_hash_with_result(input, DEFAULT_COST) {
+        Ok(parts) => parts.format_for_version(bcrypt::Version::TwoA),
+        Err(e) => format!("failed to encrypt string with bcrypt: {e}"),
     }
 }
 
