@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod chart;
+pub mod render;
 
 pub mod values;
 pub mod yaml;

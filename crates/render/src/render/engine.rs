@@ -1,0 +1,489 @@
+//! Helm's template engine over a chart tree: collect every template of the chart and its subcharts
+//! with its own dot (`.Values` scoped to the subchart, `.Chart`, `.Files`, `.Subcharts`, …), parse
+//! them into one set in Helm's order (deepest first, so parents' `define`s win), execute each
+//! non-partial template, and report errors in Helm's words.
+//!
+//! Engine-aware functions: `include` (with Helm's per-name nesting bound), `tpl`, `required`,
+//! `fail`, and `lookup` through the [`Lookup`] seam.
+
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+
+use signet_gotemplate::{EngineFn, ExecContext, FuncMap, MissingKey, Template, Value};
+
+use super::objects::{Files, chart_object};
+use crate::chart::{Chart, ResolvedChart};
+
+/// Reads live objects for `lookup`. `helm template` has no cluster: [`NoCluster`] answers with an
+/// empty map; the controller implements this with its impersonated client.
+pub trait Lookup: Send + Sync {
+    /// `lookup apiVersion kind namespace name`: the object as a map, a `{items: [...]}` list when
+    /// `name` is empty, or an empty map when nothing is found.
+    fn lookup(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Value, String>;
+}
+
+/// `lookup` without a cluster: always an empty map, as `helm template` does.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoCluster;
+
+impl Lookup for NoCluster {
+    fn lookup(&self, _: &str, _: &str, _: &str, _: &str) -> Result<Value, String> {
+        Ok(Value::empty_map())
+    }
+}
+
+/// Engine settings (Helm's `Engine` struct).
+#[derive(Clone)]
+pub struct Engine {
+    /// `missingkey=error` instead of `zero`.
+    pub strict: bool,
+    /// `required`/`fail` do not fail (`helm lint`).
+    pub lint_mode: bool,
+    pub lookup: Arc<dyn Lookup>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine {
+            strict: false,
+            lint_mode: false,
+            lookup: Arc::new(NoCluster),
+        }
+    }
+}
+
+/// A template failed to parse or execute; `Display` is Helm's message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("{0}")]
+    Parse(String),
+    #[error("{0}")]
+    Exec(String),
+}
+
+/// Delimiters Helm wraps `required`/`fail` messages in so they survive error chains.
+const ERR_START: &str = "HELM_ERR_START";
+const ERR_END: &str = "HELM_ERR_END";
+/// Helm's bound on nested `include`s of one name.
+const MAX_INCLUDE_NESTING: i64 = 1000;
+/// The name Helm gives the root template of its set (and `tpl` texts).
+const ROOT_NAME: &str = "gotpl";
+
+struct Renderable {
+    text: String,
+    dot: Value,
+    base_path: String,
+}
+
+/// Helm's `sortTemplates`: more path segments first, then reverse lexical order.
+pub fn sort_templates(names: &mut [String]) {
+    names.sort_by(|a, b| {
+        let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
+        cb.cmp(&ca).then_with(|| b.cmp(a))
+    });
+}
+
+/// Helm's function map: Sprig (without `env`/`expandenv`), the encoding functions, and stubs for
+/// the functions the engine binds (`include`, `tpl`, `required`, `lookup`).
+pub fn func_map() -> FuncMap {
+    let mut f = signet_gotemplate::sprig::functions();
+    f.remove("env");
+    f.remove("expandenv");
+    f.extend(crate::yaml::encoding_functions());
+    // DNS lookups are disabled, as in Helm unless --enable-dns.
+    f.insert(
+        "getHostByName".into(),
+        Arc::new(|_: &[Value]| Ok(Value::str(""))),
+    );
+    f
+}
+
+fn string_arg(args: &[Value], i: usize, func: &str, want: usize) -> Result<String, String> {
+    if args.len() != want {
+        return Err(format!(
+            "wrong number of args for {func}: want {want} got {}",
+            args.len()
+        ));
+    }
+    match &args[i] {
+        Value::String(s) => Ok(s.to_string()),
+        other => Err(format!(
+            "wrong type for value; expected string; got {}",
+            other.type_name()
+        )),
+    }
+}
+
+impl Engine {
+    /// A template set with Helm's functions bound to this engine.
+    fn new_set(&self) -> Template {
+        let mut t = Template::with_funcs(ROOT_NAME, func_map());
+        t.set_missing_key(if self.strict {
+            MissingKey::Error
+        } else {
+            MissingKey::Zero
+        });
+        let included: Arc<Mutex<HashMap<String, i64>>> = Arc::default();
+
+        let counts = included.clone();
+        let include: EngineFn = Arc::new(move |ctx: &mut ExecContext<'_>, args: &[Value]| {
+            if args.len() != 2 {
+                return Err(format!(
+                    "wrong number of args for include: want 2 got {}",
+                    args.len()
+                ));
+            }
+            let name = string_arg(&args[..1], 0, "include", 1)?;
+            {
+                let mut c = counts
+                    .lock()
+                    .map_err(|_| "include state poisoned".to_string())?;
+                let n = c.entry(name.clone()).or_insert(0);
+                if *n > MAX_INCLUDE_NESTING {
+                    return Err(format!(
+                        "rendering template has a nested reference name: {name}: unable to execute template"
+                    ));
+                }
+                *n += 1;
+            }
+            let out = ctx.execute_template(&name, &args[1]);
+            if let Ok(mut c) = counts.lock()
+                && let Some(n) = c.get_mut(&name)
+            {
+                *n -= 1;
+            }
+            out.map(Value::from)
+        });
+        t.add_engine_func("include", include);
+
+        let tpl: EngineFn = Arc::new(move |ctx: &mut ExecContext<'_>, args: &[Value]| {
+            if args.len() != 2 {
+                return Err(format!(
+                    "wrong number of args for tpl: want 2 got {}",
+                    args.len()
+                ));
+            }
+            let text = string_arg(&args[..1], 0, "tpl", 1)?;
+            match ctx.execute_text(ROOT_NAME, &text, &args[1]) {
+                Ok(s) => Ok(Value::from(s.replace("<no value>", ""))),
+                Err(e) if e.starts_with("template: ") && !e.contains("executing") => Err(format!(
+                    "cannot parse template {}: {e}",
+                    signet_gotemplate::fmt::quote(&text)
+                )),
+                Err(e) => Err(format!(
+                    "error during tpl function execution for {}: {e}",
+                    signet_gotemplate::fmt::quote(&text)
+                )),
+            }
+        });
+        t.add_engine_func("tpl", tpl);
+
+        let lint = self.lint_mode;
+        let mut extra = FuncMap::new();
+        extra.insert(
+            "required".into(),
+            Arc::new(move |args: &[Value]| {
+                if args.len() != 2 {
+                    return Err(format!(
+                        "wrong number of args for required: want 2 got {}",
+                        args.len()
+                    ));
+                }
+                let warn = match &args[0] {
+                    Value::String(s) => s.to_string(),
+                    other => {
+                        return Err(format!(
+                            "wrong type for value; expected string; got {}",
+                            other.type_name()
+                        ));
+                    }
+                };
+                let missing = match &args[1] {
+                    Value::Nil => true,
+                    Value::String(s) => s.is_empty(),
+                    _ => false,
+                };
+                if missing {
+                    if lint {
+                        return Ok(Value::str(""));
+                    }
+                    return Err(format!("{ERR_START}{warn}{ERR_END}"));
+                }
+                Ok(args[1].clone())
+            }),
+        );
+        extra.insert(
+            "fail".into(),
+            Arc::new(move |args: &[Value]| {
+                let msg = match args {
+                    [Value::String(s)] => s.to_string(),
+                    [other] => {
+                        return Err(format!(
+                            "wrong type for value; expected string; got {}",
+                            other.type_name()
+                        ));
+                    }
+                    _ => {
+                        return Err(format!(
+                            "wrong number of args for fail: want 1 got {}",
+                            args.len()
+                        ));
+                    }
+                };
+                if lint {
+                    return Ok(Value::str(""));
+                }
+                Err(format!("{ERR_START}{msg}{ERR_END}"))
+            }),
+        );
+        let lookup = self.lookup.clone();
+        extra.insert(
+            "lookup".into(),
+            Arc::new(move |args: &[Value]| {
+                if args.len() != 4 {
+                    return Err(format!(
+                        "wrong number of args for lookup: want 4 got {}",
+                        args.len()
+                    ));
+                }
+                let mut s = Vec::with_capacity(4);
+                for a in args {
+                    match a {
+                        Value::String(x) => s.push(x.to_string()),
+                        other => {
+                            return Err(format!(
+                                "wrong type for value; expected string; got {}",
+                                other.type_name()
+                            ));
+                        }
+                    }
+                }
+                lookup.lookup(&s[0], &s[1], &s[2], &s[3])
+            }),
+        );
+        t.add_funcs(extra);
+        t
+    }
+
+    /// Helm's `Engine.Render`: every template of the chart tree rendered with `top` (the map with
+    /// `Values`, `Release`, `Capabilities`). Keys are full template paths (`chart/templates/x.yaml`);
+    /// partials are not in the result.
+    pub fn render(
+        &self,
+        chart: &Chart,
+        top: &Value,
+    ) -> Result<BTreeMap<String, String>, RenderError> {
+        fn wrap(c: &Chart) -> ResolvedChart<'_> {
+            ResolvedChart {
+                source: c,
+                metadata: c.metadata.clone(),
+                values: Value::empty_map(),
+                dependencies: c.dependencies.iter().map(wrap).collect(),
+            }
+        }
+        self.render_resolved(&wrap(chart), top)
+    }
+
+    /// [`Engine::render`] over a chart tree whose dependencies were processed.
+    pub fn render_resolved(
+        &self,
+        chart: &ResolvedChart<'_>,
+        top: &Value,
+    ) -> Result<BTreeMap<String, String>, RenderError> {
+        let mut tpls = BTreeMap::new();
+        collect_templates(chart, None, top, &mut tpls);
+        self.render_renderables(tpls)
+    }
+
+    /// Executes one template text with Helm's functions (no `<no value>` stripping), as Helm's
+    /// `funcMap` tests do.
+    pub fn execute_text(
+        &self,
+        name: &str,
+        text: &str,
+        data: &Value,
+    ) -> Result<String, RenderError> {
+        let mut set = self.new_set();
+        set.parse_named(name, text)
+            .map_err(|e| RenderError::Parse(e.to_string()))?;
+        set.execute_template(name, data)
+            .map_err(|e| RenderError::Exec(e.to_string()))
+    }
+
+    /// Every function name templates can call besides Go's builtins.
+    pub fn function_names() -> Vec<String> {
+        let mut names: Vec<String> = func_map().into_keys().collect();
+        names.extend(["include", "tpl", "required", "fail", "lookup"].map(String::from));
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Renders a flat map of named templates, each with its own dot (Helm's internal `render`).
+    pub fn render_named(
+        &self,
+        templates: Vec<(String, String, Value)>,
+    ) -> Result<BTreeMap<String, String>, RenderError> {
+        let tpls = templates
+            .into_iter()
+            .map(|(name, text, dot)| {
+                (
+                    name,
+                    Renderable {
+                        text,
+                        dot,
+                        base_path: String::new(),
+                    },
+                )
+            })
+            .collect();
+        self.render_renderables(tpls)
+    }
+
+    fn render_renderables(
+        &self,
+        tpls: BTreeMap<String, Renderable>,
+    ) -> Result<BTreeMap<String, String>, RenderError> {
+        let mut set = self.new_set();
+        let mut keys: Vec<String> = tpls.keys().cloned().collect();
+        sort_templates(&mut keys);
+        for name in &keys {
+            set.parse_named(name, &tpls[name].text)
+                .map_err(|e| RenderError::Parse(cleanup_parse_error(name, &e.to_string())))?;
+        }
+        let mut rendered = BTreeMap::new();
+        for name in &keys {
+            let base = name.rsplit('/').next().unwrap_or(name);
+            if base.starts_with('_') {
+                continue;
+            }
+            let r = &tpls[name];
+            let dot = with_template_info(&r.dot, name, &r.base_path);
+            let out = set
+                .execute_template(name, &dot)
+                .map_err(|e| RenderError::Exec(reformat_exec_error(&e.to_string())))?;
+            rendered.insert(name.clone(), out.replace("<no value>", ""));
+        }
+        Ok(rendered)
+    }
+}
+
+/// A shallow copy of the dot with `.Template` set (Helm mutates the shared map; copies keep other
+/// templates' dots intact).
+fn with_template_info(dot: &Value, name: &str, base_path: &str) -> Value {
+    let Value::Map(m) = dot else {
+        return dot.clone();
+    };
+    let mut copy = m.borrow().clone();
+    let mut t = BTreeMap::new();
+    t.insert("Name".to_string(), Value::str(name));
+    t.insert("BasePath".to_string(), Value::str(base_path));
+    copy.insert("Template".to_string(), Value::map(t));
+    Value::map(copy)
+}
+
+/// Helm's `recAllTpls`: builds this chart's dot, recurses into subcharts, and records templates.
+fn collect_templates(
+    chart: &ResolvedChart<'_>,
+    parent: Option<(&str, &Value)>,
+    top: &Value,
+    out: &mut BTreeMap<String, Renderable>,
+) -> Value {
+    let get = |k: &str| match top {
+        Value::Map(m) => m.borrow().get(k).cloned().unwrap_or(Value::Nil),
+        _ => Value::Nil,
+    };
+    let is_root = parent.is_none();
+    let full_path = match parent {
+        None => chart.name().to_string(),
+        Some((p, _)) => format!("{p}/charts/{}", chart.name()),
+    };
+    let values = match parent {
+        None => get("Values"),
+        Some((_, parent_dot)) => scoped_values(parent_dot, chart.name()),
+    };
+    let subcharts = Value::empty_map();
+    let mut next = BTreeMap::new();
+    next.insert("Chart".to_string(), chart_object(&chart.metadata, is_root));
+    next.insert(
+        "Files".to_string(),
+        Value::Object(Rc::new(Files::new(&chart.source.files))),
+    );
+    next.insert("Release".to_string(), get("Release"));
+    next.insert("Capabilities".to_string(), get("Capabilities"));
+    next.insert("Values".to_string(), values);
+    next.insert("Subcharts".to_string(), subcharts.clone());
+    let next = Value::map(next);
+    for dep in &chart.dependencies {
+        let child = collect_templates(dep, Some((&full_path, &next)), top, out);
+        if let Value::Map(s) = &subcharts {
+            s.borrow_mut().insert(dep.name().to_string(), child);
+        }
+    }
+    let library = chart.metadata.is_library();
+    for t in &chart.source.templates {
+        let base = t.name.rsplit('/').next().unwrap_or(&t.name);
+        if library && !base.starts_with('_') {
+            continue;
+        }
+        out.insert(
+            format!("{full_path}/{}", t.name),
+            Renderable {
+                text: String::from_utf8_lossy(&t.data).into_owned(),
+                dot: next.clone(),
+                base_path: format!("{full_path}/templates"),
+            },
+        );
+    }
+    next
+}
+
+/// `vals.Table("Values." + name)` on the parent's dot: the subchart's values, or an empty map.
+fn scoped_values(parent_dot: &Value, name: &str) -> Value {
+    let Value::Map(dot) = parent_dot else {
+        return Value::empty_map();
+    };
+    let values = dot.borrow().get("Values").cloned();
+    match values {
+        Some(Value::Map(v)) => match v.borrow().get(name) {
+            Some(m @ Value::Map(_)) => m.clone(),
+            _ => Value::empty_map(),
+        },
+        _ => Value::empty_map(),
+    }
+}
+
+/// Helm's `cleanupParseError`: `parse error at (FILE:LINE): MESSAGE`.
+fn cleanup_parse_error(filename: &str, err: &str) -> String {
+    let tokens: Vec<&str> = err.splitn(3, ": ").collect();
+    if tokens.len() == 1 {
+        return format!("parse error in ({filename}): {err}");
+    }
+    let location = tokens[1];
+    let message = tokens.get(2).copied().unwrap_or("");
+    format!("parse error at ({location}): {message}")
+}
+
+/// Helm's `reformatExecErrorMsg`: a `required`/`fail` message becomes
+/// `execution error at (FILE:LINE:COL): MESSAGE`; other errors keep Go's text.
+fn reformat_exec_error(err: &str) -> String {
+    let tokens: Vec<&str> = err.splitn(3, ": ").collect();
+    if tokens.len() != 3 {
+        return err.to_string();
+    }
+    if let Some(start) = tokens[2].find(ERR_START)
+        && let Some(end) = tokens[2].rfind(ERR_END)
+        && end >= start + ERR_START.len()
+    {
+        let msg = &tokens[2][start + ERR_START.len()..end];
+        return format!("execution error at ({}): {msg}", tokens[1]);
+    }
+    err.replace(ERR_START, "").replace(ERR_END, "")
+}

@@ -1,0 +1,363 @@
+//! From rendered files to `helm template` output: split each file into YAML documents (Helm's
+//! `SplitManifests`), read each document's head, separate hooks, sort in Helm's install order, and
+//! print with `# Source:` headers, `--show-only`, `--include-crds` and `--skip-tests` as Helm does.
+
+use std::collections::BTreeMap;
+
+use regex::Regex;
+use signet_gotemplate::Value;
+
+/// Kinds in the order Helm installs them; unknown kinds go last, sorted by kind name.
+pub const INSTALL_ORDER: &[&str] = &[
+    "PriorityClass",
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+const HOOK_EVENTS: &[&str] = &[
+    "pre-install",
+    "post-install",
+    "pre-delete",
+    "post-delete",
+    "pre-upgrade",
+    "post-upgrade",
+    "pre-rollback",
+    "post-rollback",
+    "test",
+    "test-success",
+];
+
+/// One YAML document of a rendered template.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The template path, e.g. `mychart/templates/deployment.yaml`.
+    pub path: String,
+    pub content: String,
+    pub kind: String,
+    /// For hooks: the events it runs on (`test` hooks are skipped by `--skip-tests`).
+    pub hook_events: Vec<String>,
+}
+
+/// A rendered document that is not valid YAML (Helm: `YAML parse error on FILE: …`).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("YAML parse error on {path}: {message}")]
+pub struct ManifestError {
+    pub path: String,
+    pub message: String,
+}
+
+/// Hooks and ordinary manifests, each sorted in install order.
+#[derive(Debug, Clone, Default)]
+pub struct SortedManifests {
+    pub hooks: Vec<Manifest>,
+    pub manifests: Vec<Manifest>,
+}
+
+fn separator() -> &'static Regex {
+    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"(?:^|\s*\n)---\s*").expect("static regex"))
+}
+
+/// Helm's `SplitManifests`: documents of a file in order, trimmed, empty ones dropped.
+pub fn split_manifests(file: &str) -> Vec<String> {
+    separator()
+        .split(file.trim())
+        .filter(|d| !d.is_empty())
+        .map(|d| d.trim().to_string())
+        .collect()
+}
+
+/// Helm's `SortManifests` over the rendered files (path → text). Partials (`_*`) and blank files are
+/// skipped; documents with an unknown hook are dropped as Helm drops them.
+pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<SortedManifests, ManifestError> {
+    let mut out = SortedManifests::default();
+    for (path, content) in files {
+        let base = path.rsplit('/').next().unwrap_or(path);
+        if base.starts_with('_') || content.trim().is_empty() {
+            continue;
+        }
+        for doc in split_manifests(content) {
+            let head = crate::yaml::parse_yaml(&doc).map_err(|e| ManifestError {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            let (kind, annotations) = read_head(&head).map_err(|message| ManifestError {
+                path: path.clone(),
+                message,
+            })?;
+            let manifest = Manifest {
+                path: path.clone(),
+                content: doc,
+                kind,
+                hook_events: Vec::new(),
+            };
+            match annotations.and_then(|a| a.get("helm.sh/hook").cloned()) {
+                None => out.manifests.push(manifest),
+                Some(hooks) => {
+                    let events: Vec<String> = hooks
+                        .split(',')
+                        .map(|h| h.trim().to_ascii_lowercase())
+                        .collect();
+                    if events.iter().all(|e| HOOK_EVENTS.contains(&e.as_str())) {
+                        out.hooks.push(Manifest {
+                            hook_events: events,
+                            ..manifest
+                        });
+                    }
+                }
+            }
+        }
+    }
+    sort_by_kind(&mut out.hooks);
+    sort_by_kind(&mut out.manifests);
+    Ok(out)
+}
+
+type Annotations = BTreeMap<String, String>;
+
+/// Reads `kind` and `metadata.annotations` the way Go unmarshals Helm's `SimpleHead`; a field of the
+/// wrong type is an error like Go's.
+fn read_head(doc: &Value) -> Result<(String, Option<Annotations>), String> {
+    let Value::Map(m) = doc else {
+        return match doc {
+            Value::Nil => Ok((String::new(), None)),
+            other => Err(format!(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type releaseutil.SimpleHead",
+                go_json_kind(other)
+            )),
+        };
+    };
+    let m = m.borrow();
+    let kind = match m.get("kind") {
+        None | Some(Value::Nil) => String::new(),
+        Some(Value::String(s)) => s.to_string(),
+        Some(other) => {
+            return Err(format!(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go struct field SimpleHead.kind of type string",
+                go_json_kind(other)
+            ));
+        }
+    };
+    let annotations = match m.get("metadata") {
+        Some(Value::Map(md)) => match md.borrow().get("annotations") {
+            Some(Value::Map(a)) => {
+                let a = a.borrow();
+                let mut out = Annotations::new();
+                for (k, v) in a.iter() {
+                    match v {
+                        Value::String(s) => {
+                            out.insert(k.clone(), s.to_string());
+                        }
+                        Value::Nil => {
+                            out.insert(k.clone(), String::new());
+                        }
+                        other => {
+                            return Err(format!(
+                                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go struct field .metadata.annotations of type string",
+                                go_json_kind(other)
+                            ));
+                        }
+                    }
+                }
+                (!out.is_empty()).then_some(out)
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    Ok((kind, annotations))
+}
+
+fn go_json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Nil => "null",
+        Value::Bool(_) => "bool",
+        Value::Int(_) | Value::Int64(_) | Value::Uint(_) | Value::Float(_) => "number",
+        Value::String(_) => "string",
+        Value::List(_) => "array",
+        Value::Map(_) | Value::Object(_) => "object",
+    }
+}
+
+fn sort_by_kind(items: &mut [Manifest]) {
+    let rank = |k: &str| INSTALL_ORDER.iter().position(|x| *x == k);
+    items.sort_by(|a, b| match (rank(&a.kind), rank(&b.kind)) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.kind.cmp(&b.kind),
+    });
+}
+
+/// What `helm template` prints, before `--show-only` filtering.
+pub struct TemplateOutputOptions<'a> {
+    pub include_crds: bool,
+    pub skip_tests: bool,
+    pub disable_hooks: bool,
+    /// `(full path, content)` of the chart tree's CRD files, when `include_crds`.
+    pub crds: &'a [(String, String)],
+}
+
+/// The release manifest plus hooks, formatted exactly as `helm template` writes to stdout.
+pub fn template_output(sorted: &SortedManifests, opts: &TemplateOutputOptions) -> String {
+    let mut manifest = String::new();
+    if opts.include_crds {
+        for (name, content) in opts.crds {
+            manifest.push_str(&format!("---\n# Source: {name}\n{content}\n"));
+        }
+    }
+    for m in &sorted.manifests {
+        manifest.push_str(&format!("---\n# Source: {}\n{}\n", m.path, m.content));
+    }
+    let mut out = manifest.trim().to_string();
+    out.push('\n');
+    if !opts.disable_hooks {
+        for h in &sorted.hooks {
+            if opts.skip_tests
+                && h.hook_events
+                    .iter()
+                    .any(|e| e == "test" || e == "test-success")
+            {
+                continue;
+            }
+            out.push_str(&format!("---\n# Source: {}\n{}\n", h.path, h.content));
+        }
+    }
+    out
+}
+
+/// `--show-only`: keep documents whose template path (without the chart name) matches one of the
+/// globs, in the order Helm prints them; error for a pattern that matches nothing.
+pub fn show_only(output: &str, patterns: &[String]) -> Result<String, String> {
+    let docs = split_manifests(output);
+    let name_re = Regex::new(r"# Source: [^/]+/(.+)").expect("static regex");
+    let mut out = String::new();
+    for pattern in patterns {
+        let mut missing = true;
+        for doc in &docs {
+            let Some(caps) = name_re.captures(doc) else {
+                continue;
+            };
+            let path = &caps[1];
+            if crate::chart::ignore::glob_match(pattern, path).unwrap_or(false) {
+                out.push_str(&format!("---\n{doc}\n"));
+                missing = false;
+            }
+        }
+        if missing {
+            return Err(format!("could not find template {pattern} in chart"));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_like_helm() {
+        assert_eq!(
+            split_manifests("a: 1\n---\nb: 2\n---\n\n"),
+            vec!["a: 1", "b: 2"]
+        );
+        assert_eq!(split_manifests("---\n# c\n---\nx: 1"), vec!["# c", "x: 1"]);
+        assert!(split_manifests("  \n").is_empty());
+    }
+
+    #[test]
+    fn sorts_by_kind_then_input_order_and_separates_hooks() {
+        let mut files = BTreeMap::new();
+        files.insert(
+            "c/templates/a.yaml".to_string(),
+            "kind: Deployment\nmetadata:\n  name: d\n---\nkind: Service\n".to_string(),
+        );
+        files.insert(
+            "c/templates/b.yaml".to_string(),
+            "kind: Foo\n---\nkind: ConfigMap\n".to_string(),
+        );
+        files.insert(
+            "c/templates/hook.yaml".to_string(),
+            "kind: Pod\nmetadata:\n  annotations:\n    helm.sh/hook: test\n".to_string(),
+        );
+        files.insert(
+            "c/templates/unknown-hook.yaml".to_string(),
+            "kind: Pod\nmetadata:\n  annotations:\n    helm.sh/hook: nope\n".to_string(),
+        );
+        files.insert(
+            "c/templates/_helpers.tpl".to_string(),
+            "kind: X".to_string(),
+        );
+        let sorted = sort_manifests(&files).unwrap();
+        let kinds: Vec<_> = sorted.manifests.iter().map(|m| m.kind.as_str()).collect();
+        assert_eq!(kinds, vec!["ConfigMap", "Service", "Deployment", "Foo"]);
+        assert_eq!(sorted.hooks.len(), 1);
+        let out = template_output(
+            &sorted,
+            &TemplateOutputOptions {
+                include_crds: false,
+                skip_tests: true,
+                disable_hooks: false,
+                crds: &[],
+            },
+        );
+        assert!(out.starts_with("---\n# Source: c/templates/b.yaml\nkind: ConfigMap\n---\n"));
+        assert!(!out.contains("helm.sh/hook"));
+        assert!(
+            show_only(&out, &["templates/a.yaml".into()])
+                .unwrap()
+                .contains("Deployment")
+        );
+        assert_eq!(
+            show_only(&out, &["x".into()]).unwrap_err(),
+            "could not find template x in chart"
+        );
+    }
+
+    #[test]
+    fn invalid_yaml_names_the_file() {
+        let mut files = BTreeMap::new();
+        files.insert("c/templates/bad.yaml".to_string(), "a: b: c\n".to_string());
+        let err = sort_manifests(&files).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("YAML parse error on c/templates/bad.yaml: "),
+            "{err}"
+        );
+    }
+}

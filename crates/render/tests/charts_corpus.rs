@@ -1,0 +1,130 @@
+//! Real-world charts (`charts/` + `charts-golden/` of the shared corpus): every recorded
+//! `helm template` invocation replayed with signet and compared with helm v4.1.4's output line by
+//! line, except the lines helm itself randomises (`volatile_lines`). Cases listed in
+//! `known-differences/charts.txt` are expected to fail; one that passes fails the test.
+
+use std::path::PathBuf;
+
+use serde_json::Value as Json;
+use signet_render::render::TemplateInvocation;
+
+fn corpus_dir() -> PathBuf {
+    if let Ok(p) = std::env::var("SIGNET_CORPUS") {
+        return PathBuf::from(p);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
+}
+
+fn known_differences(file: &str) -> Vec<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/known-differences")
+        .join(file);
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Compares line by line, accepting anything on volatile (1-based) lines; reports the first
+/// differing line with context.
+fn compare(got: &str, want: &str, volatile: &[usize]) -> Result<(), String> {
+    let g: Vec<&str> = got.split('\n').collect();
+    let w: Vec<&str> = want.split('\n').collect();
+    for i in 0..g.len().max(w.len()) {
+        if volatile.contains(&(i + 1)) && i < g.len() && i < w.len() {
+            continue;
+        }
+        if g.get(i) != w.get(i) {
+            let mut out = format!(
+                "first difference at line {} (got {} lines, want {}):\n",
+                i + 1,
+                g.len(),
+                w.len()
+            );
+            for j in i.saturating_sub(3)..i {
+                out.push_str(&format!("    {}\n", w.get(j).unwrap_or(&"")));
+            }
+            out.push_str(&format!("  - {:?}\n  + {:?}", w.get(i), g.get(i)));
+            return Err(out);
+        }
+    }
+    Ok(())
+}
+
+fn run_case(dir: &std::path::Path, case: &Json) -> Result<(), String> {
+    let args: Vec<String> = case["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| a.as_str().unwrap_or_default().to_string())
+        .collect();
+    let expected =
+        std::fs::read_to_string(dir.join(case["expected_file"].as_str().unwrap_or_default()))
+            .map_err(|e| format!("expected file: {e}"))?;
+    let volatile: Vec<usize> = case["volatile_lines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_u64().map(|v| v as usize))
+        .collect();
+    let result = TemplateInvocation::parse(&args).and_then(|inv| inv.run(dir));
+    match (result, case["expect_error"].as_bool().unwrap_or(false)) {
+        (Ok(out), false) => compare(&out, &expected, &volatile),
+        (Err(e), true) => {
+            let want = expected
+                .split("\n\nUse --debug flag")
+                .next()
+                .unwrap_or("")
+                .trim_end();
+            compare(&format!("Error: {e}"), want, &[])
+        }
+        (Ok(_), true) => Err("rendered, but helm fails".into()),
+        (Err(e), false) => Err(format!("error: {e}")),
+    }
+}
+
+#[test]
+fn charts_corpus_cases() {
+    let dir = corpus_dir();
+    let Ok(text) = std::fs::read_to_string(dir.join("charts/INDEX.json")) else {
+        eprintln!(
+            "corpus charts: skipped, {} not found",
+            dir.join("charts/INDEX.json").display()
+        );
+        return;
+    };
+    let doc: Json = serde_json::from_str(&text).expect("INDEX.json parses");
+    let known = known_differences("charts.txt");
+    let only = std::env::var("SIGNET_CHART").ok();
+    let (mut total, mut passed, mut problems) = (0, 0, Vec::new());
+    for chart in doc["charts"].as_array().into_iter().flatten() {
+        let id = chart["id"].as_str().unwrap_or_default();
+        if only.as_deref().is_some_and(|o| o != id) {
+            continue;
+        }
+        for case in chart["cases"].as_array().into_iter().flatten() {
+            total += 1;
+            let name = format!("{id}/{}", case["variant"].as_str().unwrap_or_default());
+            let listed = known.iter().any(|k| *k == name);
+            match run_case(&dir, case) {
+                Ok(()) => {
+                    passed += 1;
+                    if listed {
+                        problems.push(format!(
+                            "{name}: passes but is listed in known-differences/charts.txt"
+                        ));
+                    }
+                }
+                Err(e) if listed => eprintln!("known difference {name}: {e}"),
+                Err(e) => problems.push(format!("{name}: {e}")),
+            }
+        }
+    }
+    for p in &problems {
+        eprintln!("FAIL {p}");
+    }
+    eprintln!("corpus charts: {passed}/{total} passed");
+    assert!(problems.is_empty(), "{} chart cases failed", problems.len());
+}

@@ -1,0 +1,112 @@
+//! Helm's own `helm template` command tests (`helm-golden/` of the shared corpus): recorded
+//! invocations over Helm's test charts, compared byte for byte with helm v4.1.4's output.
+//! Cases listed in `known-differences/helm-golden.txt` are expected to fail; if one passes, the test
+//! fails so the list stays honest.
+
+use std::path::PathBuf;
+
+use serde_json::Value as Json;
+use signet_render::render::TemplateInvocation;
+
+fn corpus_dir() -> PathBuf {
+    if let Ok(p) = std::env::var("SIGNET_CORPUS") {
+        return PathBuf::from(p);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
+}
+
+fn known_differences(file: &str) -> Vec<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/known-differences")
+        .join(file);
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// The first differing line with two lines of context, or `None` when equal.
+fn first_difference(got: &str, want: &str) -> Option<String> {
+    if got == want {
+        return None;
+    }
+    let g: Vec<&str> = got.split('\n').collect();
+    let w: Vec<&str> = want.split('\n').collect();
+    let i = (0..g.len().max(w.len()))
+        .find(|&i| g.get(i) != w.get(i))
+        .unwrap_or(0);
+    let from = i.saturating_sub(2);
+    let mut out = format!("first difference at line {}:\n", i + 1);
+    for j in from..i {
+        out.push_str(&format!("    {}\n", w.get(j).unwrap_or(&"")));
+    }
+    out.push_str(&format!("  - {:?}\n  + {:?}", w.get(i), g.get(i)));
+    Some(out)
+}
+
+fn run_case(dir: &std::path::Path, case: &Json) -> Result<(), String> {
+    let args: Vec<String> = case["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| a.as_str().unwrap_or_default().to_string())
+        .collect();
+    let expected =
+        std::fs::read_to_string(dir.join(case["expected_file"].as_str().unwrap_or_default()))
+            .map_err(|e| format!("expected file: {e}"))?;
+    let result = TemplateInvocation::parse(&args).and_then(|inv| inv.run(dir));
+    match (result, case["expect_error"].as_bool().unwrap_or(false)) {
+        (Ok(out), false) => first_difference(&out, &expected).map_or(Ok(()), Err),
+        (Err(e), true) => {
+            let want = expected
+                .split("\n\nUse --debug flag")
+                .next()
+                .unwrap_or("")
+                .trim_end();
+            let got = format!("Error: {e}");
+            first_difference(&got, want).map_or(Ok(()), Err)
+        }
+        (Ok(_), true) => Err("rendered, but helm fails".into()),
+        (Err(e), false) => Err(format!("error: {e}")),
+    }
+}
+
+#[test]
+fn helm_golden_cases() {
+    let dir = corpus_dir().join("helm-golden");
+    let Ok(text) = std::fs::read_to_string(dir.join("cases.json")) else {
+        eprintln!("corpus helm-golden: skipped, {} not found", dir.display());
+        return;
+    };
+    let doc: Json = serde_json::from_str(&text).expect("cases.json parses");
+    let cases = doc["cases"].as_array().expect("cases");
+    let known = known_differences("helm-golden.txt");
+    let (mut passed, mut problems) = (0, Vec::new());
+    for case in cases {
+        let name = case["name"].as_str().unwrap_or_default();
+        let listed = known.iter().any(|k| k == name);
+        match run_case(&dir, case) {
+            Ok(()) => {
+                passed += 1;
+                if listed {
+                    problems.push(format!(
+                        "{name}: passes but is listed in known-differences/helm-golden.txt"
+                    ));
+                }
+            }
+            Err(e) if listed => eprintln!("known difference {name}: {e}"),
+            Err(e) => problems.push(format!("{name}: {e}")),
+        }
+    }
+    for p in &problems {
+        eprintln!("FAIL {p}");
+    }
+    eprintln!("corpus helm-golden: {passed}/{} passed", cases.len());
+    assert!(
+        problems.is_empty(),
+        "{} helm-golden problems",
+        problems.len()
+    );
+}
