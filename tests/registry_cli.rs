@@ -739,3 +739,90 @@ fn client_uses_docker_config_json_credentials_over_tls() {
         assert!(!err.to_string().contains("nope"), "password leaked: {err}");
     });
 }
+
+#[test]
+fn bearer_token_flow_push_pull_and_login() {
+    let Some(reg) = TestRegistry::tls_with_token_auth("dave", "t0ken-pass") else {
+        return;
+    };
+    let work = temp_dir();
+    let archive = package(&hello_chart(), work.path());
+    let ca = reg.ca_file.clone().unwrap();
+    let login = |password: &str, config: &Path| -> Output {
+        let mut cmd = signet();
+        cmd.args([
+            "registry",
+            "login",
+            &reg.host,
+            "-u",
+            "dave",
+            "--password-stdin",
+            "--ca-file",
+        ])
+        .arg(&ca)
+        .arg("--registry-config")
+        .arg(config)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), password.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let bad = work.path().join("bad.json");
+    assert_fails(
+        &login("wrong", &bad),
+        &["refused the credentials", &reg.host],
+    );
+    assert!(!bad.exists());
+    let config = work.path().join("config.json");
+    let out = login("t0ken-pass", &config);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let flags = [
+        "--ca-file".to_string(),
+        ca.display().to_string(),
+        "--registry-config".to_string(),
+        config.display().to_string(),
+    ];
+    run_ok(
+        signet()
+            .arg("push")
+            .arg(&archive)
+            .arg(reg.oci("tok"))
+            .args(&flags),
+    );
+    let dest = work.path().join("out");
+    run_ok(
+        signet()
+            .arg("pull")
+            .arg(reg.oci("tok/hello"))
+            .args(["--version", "0.1.0", "-d"])
+            .arg(&dest)
+            .args(&flags),
+    );
+    assert_eq!(
+        std::fs::read(dest.join("hello-0.1.0.tgz")).unwrap(),
+        std::fs::read(&archive).unwrap()
+    );
+    let issued = reg
+        .token_server
+        .as_ref()
+        .unwrap()
+        .issued
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        issued >= 2,
+        "the bearer flow did not run ({issued} tokens issued)"
+    );
+
+    // Anonymous pull from a token registry is refused.
+    let out = run(signet()
+        .arg("pull")
+        .arg(reg.oci("tok/hello"))
+        .args(["--version", "0.1.0", "-d"])
+        .arg(work.path().join("anon"))
+        .arg("--ca-file")
+        .arg(&ca));
+    assert_fails(&out, &["refused the credentials"]);
+}

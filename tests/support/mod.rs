@@ -4,4 +4,5 @@
 #![allow(dead_code)]
 
 pub mod registry;
+pub mod token;
 pub mod tools;

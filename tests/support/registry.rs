@@ -31,28 +31,54 @@ pub struct TestRegistry {
     pub credentials: Option<(String, String)>,
     /// A docker config file holding `credentials` for `host` (auth instances).
     pub docker_config: Option<PathBuf>,
+    /// The token server of bearer-auth instances.
+    pub token_server: Option<super::token::TokenServer>,
     child: Child,
     dir: tempfile::TempDir,
+}
+
+/// How a test registry authenticates clients.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AuthMode {
+    None,
+    /// HTTP basic against an htpasswd (bcrypt) file.
+    Htpasswd,
+    /// Bearer tokens from a [`super::token::TokenServer`] that checks basic credentials.
+    Token,
 }
 
 impl TestRegistry {
     /// A plain-HTTP registry without auth, or `None` (with a printed reason) when
     /// `docker-registry` is not installed.
     pub fn plain() -> Option<Self> {
-        Self::start(false, None)
+        Self::start(false, None, AuthMode::None)
     }
 
     /// A TLS registry with htpasswd (bcrypt) auth for `user`/`password`.
     pub fn tls_with_auth(user: &str, password: &str) -> Option<Self> {
-        Self::start(true, Some((user.to_string(), password.to_string())))
+        Self::start(
+            true,
+            Some((user.to_string(), password.to_string())),
+            AuthMode::Htpasswd,
+        )
     }
 
     /// A TLS registry without auth.
     pub fn tls() -> Option<Self> {
-        Self::start(true, None)
+        Self::start(true, None, AuthMode::None)
     }
 
-    fn start(tls: bool, credentials: Option<(String, String)>) -> Option<Self> {
+    /// A TLS registry using the bearer-token flow: clients get a JWT from a local token server
+    /// (which checks `user`/`password`) and present it to the registry.
+    pub fn tls_with_token_auth(user: &str, password: &str) -> Option<Self> {
+        Self::start(
+            true,
+            Some((user.to_string(), password.to_string())),
+            AuthMode::Token,
+        )
+    }
+
+    fn start(tls: bool, credentials: Option<(String, String)>, mode: AuthMode) -> Option<Self> {
         if !Path::new(REGISTRY_BIN).is_file() {
             eprintln!(
                 "skipping: {REGISTRY_BIN} not found (install Debian's docker-registry: `make tools`)"
@@ -70,7 +96,7 @@ impl TestRegistry {
         // A port picked by the kernel can be taken between probe and bind; retry a few times.
         let mut last_err = String::new();
         for _ in 0..5 {
-            match Self::try_start(tls, credentials.clone()) {
+            match Self::try_start(tls, credentials.clone(), mode) {
                 Ok(r) => return Some(r),
                 Err(e) => last_err = e,
             }
@@ -78,7 +104,11 @@ impl TestRegistry {
         panic!("could not start docker-registry: {last_err}");
     }
 
-    fn try_start(tls: bool, credentials: Option<(String, String)>) -> Result<Self, String> {
+    fn try_start(
+        tls: bool,
+        credentials: Option<(String, String)>,
+        mode: AuthMode,
+    ) -> Result<Self, String> {
         let dir = tempfile::Builder::new()
             .prefix("signet-registry-")
             .tempdir()
@@ -106,6 +136,19 @@ impl TestRegistry {
             ca_file = Some(ca);
         }
         let mut docker_config = None;
+        let mut token_server = None;
+        if let (Some((user, password)), AuthMode::Token) = (&credentials, mode) {
+            let server = super::token::TokenServer::start(dir.path(), user, password)?;
+            config.push_str(&format!(
+                "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    \
+                 rootcertbundle: {}\n",
+                server.realm,
+                super::token::SERVICE,
+                super::token::ISSUER,
+                server.cert_file.display()
+            ));
+            token_server = Some(server);
+        }
         if let Some((user, password)) = &credentials {
             let htpasswd = dir.path().join("htpasswd");
             let out = Command::new("htpasswd")
@@ -119,10 +162,12 @@ impl TestRegistry {
                 ));
             }
             std::fs::write(&htpasswd, &out.stdout).map_err(|e| e.to_string())?;
-            config.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: signet-test\n    path: {}\n",
-                htpasswd.display()
-            ));
+            if mode == AuthMode::Htpasswd {
+                config.push_str(&format!(
+                    "auth:\n  htpasswd:\n    realm: signet-test\n    path: {}\n",
+                    htpasswd.display()
+                ));
+            }
             let cfg_dir = dir.path().join("docker");
             std::fs::create_dir_all(&cfg_dir).map_err(|e| e.to_string())?;
             let path = cfg_dir.join("config.json");
@@ -165,6 +210,7 @@ impl TestRegistry {
             ca_file,
             credentials,
             docker_config,
+            token_server,
             child,
             dir,
         })
