@@ -16,8 +16,66 @@ use crate::parse::{Arg, Branch, Command, Node, Pipe, Source, Tree};
 use crate::template::{ExecContext, MissingKey, Set};
 use crate::value::Value;
 
-/// A value as Go's `reflect.Value` sees it: `None` is the invalid (zero) `reflect.Value`.
-pub(crate) type Dot = Option<Value>;
+/// A value as Go's `reflect.Value` sees it: invalid (the zero `reflect.Value`), a value of a
+/// concrete type, or a value held in an `interface {}` (a map element, a list element), whose
+/// static type Go reports as `interface {}` in errors and which may be a nil interface.
+#[derive(Clone, Debug)]
+pub(crate) enum Dot {
+    Invalid,
+    Concrete(Value),
+    Iface(Value),
+}
+
+impl Dot {
+    fn of(v: Value) -> Dot {
+        if v.is_nil() {
+            Dot::Invalid
+        } else {
+            Dot::Concrete(v)
+        }
+    }
+
+    /// A function's result: a nil result is a nil interface.
+    fn result(v: Value) -> Dot {
+        if v.is_nil() {
+            Dot::Iface(Value::Nil)
+        } else {
+            Dot::Concrete(v)
+        }
+    }
+
+    fn value(&self) -> Option<&Value> {
+        match self {
+            Dot::Invalid => None,
+            Dot::Concrete(v) | Dot::Iface(v) => Some(v),
+        }
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            Dot::Invalid => Value::Nil,
+            Dot::Concrete(v) | Dot::Iface(v) => v,
+        }
+    }
+
+    /// Go's "dig down one level" after each command: an interface becomes its dynamic value, a
+    /// nil interface becomes invalid.
+    fn dig(self) -> Dot {
+        match self {
+            Dot::Iface(v) | Dot::Concrete(v) => Dot::of(v),
+            Dot::Invalid => Dot::Invalid,
+        }
+    }
+
+    /// The static Go type `reflect` reports for this value.
+    fn type_name(&self) -> String {
+        match self {
+            Dot::Invalid => "<nil>".into(),
+            Dot::Iface(_) => "interface {}".into(),
+            Dot::Concrete(v) => v.type_name(),
+        }
+    }
+}
 
 /// Non-local exits of a walk: `break`, `continue`, or an error message (already in Go's format).
 pub(crate) enum Ctl {
@@ -42,18 +100,68 @@ pub(crate) struct State {
     vars: Vec<(Rc<str>, Dot)>,
     depth: usize,
     steps: u64,
+    /// The tree being executed (for resolving [`At`] in error messages).
+    cur_tree: Rc<Tree>,
+    /// Go's `state.node`: the node most recently evaluated, which some errors quote.
+    at: At,
 }
 
-/// Go's "dig down one level": a nil interface result of a command becomes invalid.
-fn dig(v: Dot) -> Dot {
-    match v {
-        Some(Value::Nil) => None,
-        other => other,
+/// Identity (address) and position of the last evaluated node. Comparing addresses is enough to
+/// find the node again when an error needs its text, and costs nothing on the hot path.
+#[derive(Clone, Copy)]
+enum At {
+    None,
+    Arg(usize, usize),
+    Pipe(usize, usize),
+}
+
+fn addr<T>(r: &T) -> usize {
+    r as *const T as usize
+}
+
+/// Find the text of the node `at` refers to inside `nodes`.
+fn find_at(nodes: &[Node], at: At) -> Option<String> {
+    fn in_pipe(p: &Pipe, at: At) -> Option<String> {
+        if let At::Pipe(a, _) = at
+            && addr(p) == a
+        {
+            return Some(p.to_string());
+        }
+        for c in &p.cmds {
+            for arg in &c.args {
+                if let Some(s) = in_arg(arg, at) {
+                    return Some(s);
+                }
+            }
+        }
+        None
     }
-}
-
-fn nil_to_value(v: Dot) -> Value {
-    v.unwrap_or(Value::Nil)
+    fn in_arg(arg: &Arg, at: At) -> Option<String> {
+        if let At::Arg(a, _) = at
+            && addr(arg) == a
+        {
+            return Some(arg.to_string());
+        }
+        match arg {
+            Arg::Pipe(p) => in_pipe(p, at),
+            Arg::Chain { node, .. } => in_arg(node, at),
+            _ => None,
+        }
+    }
+    for n in nodes {
+        let found = match n {
+            Node::Action { pipe, .. } => in_pipe(pipe, at),
+            Node::Template { pipe: Some(p), .. } => in_pipe(p, at),
+            Node::If(b) | Node::Range(b) | Node::With(b) => in_pipe(&b.pipe, at)
+                .or_else(|| find_at(&b.list, at))
+                .or_else(|| b.else_list.as_deref().and_then(|e| find_at(e, at))),
+            _ => None,
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
 }
 
 impl State {
@@ -62,11 +170,13 @@ impl State {
             name: tree.name.as_str().into(),
             source: tree.source.clone(),
             set,
-            tree,
+            tree: tree.clone(),
             out: String::new(),
             vars: Vec::new(),
             depth: 0,
             steps: 0,
+            cur_tree: tree.clone(),
+            at: At::None,
         }
     }
 
@@ -83,11 +193,7 @@ impl State {
     }
 
     pub(crate) fn run_top(&mut self, data: &Value) -> Result<String, String> {
-        let dot: Dot = if data.is_nil() {
-            None
-        } else {
-            Some(data.clone())
-        };
+        let dot = Dot::of(data.clone());
         self.vars = vec![("$".into(), dot.clone())];
         let tree = self.tree.clone();
         match self.walk_list(&dot, &tree.root) {
@@ -125,11 +231,7 @@ impl State {
             return Err(format!("exceeded maximum template depth ({max})"));
         }
         let saved_out = std::mem::take(&mut self.out);
-        let dot = if data.is_nil() {
-            None
-        } else {
-            Some(data.clone())
-        };
+        let dot = Dot::of(data.clone());
         let r = self.call_tree(tree, dot);
         let produced = std::mem::replace(&mut self.out, saved_out);
         match r {
@@ -143,12 +245,14 @@ impl State {
         let saved_vars = std::mem::replace(&mut self.vars, vec![("$".into(), dot.clone())]);
         let saved_name = std::mem::replace(&mut self.name, tree.name.as_str().into());
         let saved_source = std::mem::replace(&mut self.source, tree.source.clone());
+        let saved_tree = std::mem::replace(&mut self.cur_tree, tree.clone());
         self.depth += 1;
         let r = stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || self.walk_list(&dot, &tree.root));
         self.depth -= 1;
         self.vars = saved_vars;
         self.name = saved_name;
         self.source = saved_source;
+        self.cur_tree = saved_tree;
         match r {
             Err(Ctl::Break) | Err(Ctl::Continue) => Ok(()),
             other => other,
@@ -166,6 +270,22 @@ impl State {
             ctx,
             msg
         ))
+    }
+
+    /// Go's `state.errorf` at the node most recently evaluated.
+    fn err_last(&self, msg: impl Display) -> Ctl {
+        let pos = match self.at {
+            At::None => return self.err_plain(msg),
+            At::Arg(_, pos) | At::Pipe(_, pos) => pos,
+        };
+        match find_at(&self.cur_tree.root, self.at) {
+            Some(ctx) => self.err(pos, &ctx, msg),
+            None => self.err_plain(msg),
+        }
+    }
+
+    fn at_arg(&mut self, a: &Arg) {
+        self.at = At::Arg(addr(a), a.pos());
     }
 
     /// Go's `state.errorf` without a node.
@@ -225,7 +345,7 @@ impl State {
     }
 
     fn print_value(&mut self, v: &Dot) -> R<()> {
-        match v {
+        match v.value() {
             None | Some(Value::Nil) => self.write("<no value>"),
             Some(Value::String(s)) => {
                 let s = s.clone();
@@ -242,7 +362,7 @@ impl State {
         let mark = self.vars.len();
         let r = (|| {
             let v = self.eval_pipeline(dot, &b.pipe)?;
-            let truth = v.as_ref().is_some_and(Value::truthy);
+            let truth = v.value().is_some_and(Value::truthy);
             if truth {
                 if is_with {
                     self.walk_list(&v, &b.list)
@@ -270,16 +390,15 @@ impl State {
     }
 
     fn walk_range_inner(&mut self, dot: &Dot, node: &Node, b: &Branch) -> R<()> {
-        let val = self.eval_pipeline(dot, &b.pipe)?;
+        let _ = node;
+        let val = self.eval_pipeline(dot, &b.pipe)?.into_value();
         let val = match val {
-            Some(Value::Object(o)) => match o.to_data() {
-                Some(d) => Some(d),
+            Value::Object(o) => match o.to_data() {
+                Some(d) => d,
                 None => {
-                    return Err(self.err(
-                        node.pos(),
-                        node,
-                        format!("range can't iterate over {}", o.go_string()),
-                    ));
+                    return Err(
+                        self.err_last(format!("range can't iterate over {}", o.go_string()))
+                    );
                 }
             },
             other => other,
@@ -287,14 +406,14 @@ impl State {
         let mark = self.vars.len();
         let mut ran = false;
         match &val {
-            Some(Value::List(l)) => {
+            Value::List(l) => {
                 let items: Vec<Value> = l.borrow().clone();
                 for (i, elem) in items.into_iter().enumerate() {
                     ran = true;
                     self.one_iteration(b, Value::Int(i as i64), elem, mark)?;
                 }
             }
-            Some(Value::Map(m)) => {
+            Value::Map(m) => {
                 let entries: Vec<(String, Value)> = m
                     .borrow()
                     .iter()
@@ -305,16 +424,12 @@ impl State {
                     self.one_iteration(b, Value::from(k), v, mark)?;
                 }
             }
-            Some(v @ (Value::Int(_) | Value::Int64(_) | Value::Uint(_))) => {
+            v @ (Value::Int(_) | Value::Int64(_) | Value::Uint(_)) => {
                 if b.pipe.decl.len() > 1 {
-                    return Err(self.err(
-                        node.pos(),
-                        node,
-                        format!(
-                            "can't use {} to iterate over more than one variable",
-                            fmt::sprint(v)
-                        ),
-                    ));
+                    return Err(self.err_last(format!(
+                        "can't use {} to iterate over more than one variable",
+                        fmt::sprint(v)
+                    )));
                 }
                 let n: u64 = match v {
                     Value::Int(i) | Value::Int64(i) => (*i).max(0) as u64,
@@ -332,13 +447,11 @@ impl State {
                     self.one_iteration(b, make(i), make(i), mark)?;
                 }
             }
-            None | Some(Value::Nil) => {}
-            Some(other) => {
-                return Err(self.err(
-                    node.pos(),
-                    node,
-                    format!("range can't iterate over {}", fmt::sprint(other)),
-                ));
+            Value::Nil => {}
+            other => {
+                return Err(
+                    self.err_last(format!("range can't iterate over {}", fmt::sprint(other)))
+                );
             }
         }
         if !ran && let Some(e) = &b.else_list {
@@ -356,19 +469,24 @@ impl State {
                 } else {
                     elem.clone()
                 };
-                self.set_var(&decl[0], Some(target), b.pipe.pos, &b.pipe)?;
+                let target = if decl.len() > 1 {
+                    Dot::Concrete(target)
+                } else {
+                    Dot::Iface(target)
+                };
+                self.set_var(&decl[0], target, b.pipe.pos, &b.pipe)?;
             } else {
-                self.set_top_var(1, Some(elem.clone()));
+                self.set_top_var(1, Dot::Iface(elem.clone()));
             }
         }
         if decl.len() > 1 {
             if b.pipe.is_assign {
-                self.set_var(&decl[1], Some(elem.clone()), b.pipe.pos, &b.pipe)?;
+                self.set_var(&decl[1], Dot::Iface(elem.clone()), b.pipe.pos, &b.pipe)?;
             } else {
-                self.set_top_var(2, Some(index));
+                self.set_top_var(2, Dot::Concrete(index));
             }
         }
-        let r = self.walk_list(&Some(elem), &b.list);
+        let r = self.walk_list(&Dot::Iface(elem), &b.list);
         self.vars.truncate(mark);
         match r {
             Err(Ctl::Continue) => Ok(()),
@@ -401,7 +519,7 @@ impl State {
         }
         let new_dot = match pipe {
             Some(p) => self.eval_pipeline(dot, p)?,
-            None => None,
+            None => Dot::Invalid,
         };
         self.call_tree(tree, new_dot)
     }
@@ -437,14 +555,19 @@ impl State {
     // ---- evaluation ----
 
     fn eval_pipeline(&mut self, dot: &Dot, pipe: &Pipe) -> R<Dot> {
+        self.at = At::Pipe(addr(pipe), pipe.pos);
         let mut value: Option<Dot> = None;
         for cmd in &pipe.cmds {
             let v = self.eval_command(dot, cmd, pipe, value.take())?;
-            value = Some(dig(v));
+            value = Some(v.dig());
         }
-        let v = value.unwrap_or(None);
+        let v = value.unwrap_or(Dot::Invalid);
         for name in &pipe.decl {
             if pipe.is_assign {
+                // Go reports a failed assignment at the last node it evaluated.
+                if !self.vars.iter().any(|(n, _)| **n == **name) {
+                    return Err(self.err_last(format!("undefined variable: {name}")));
+                }
                 self.set_var(name, v.clone(), pipe.pos, pipe)?;
             } else {
                 self.vars.push((name.as_str().into(), v.clone()));
@@ -493,14 +616,17 @@ impl State {
             Arg::Variable { .. } => return self.eval_variable(dot, first, &cmd.args, final_),
             _ => {}
         }
+        self.at_arg(first);
         self.not_a_function(&cmd.args, &final_, first.pos(), first)?;
         match first {
-            Arg::Bool { value, .. } => Ok(Some(Value::Bool(*value))),
+            Arg::Bool { value, .. } => Ok(Dot::Concrete(Value::Bool(*value))),
             Arg::Dot { .. } => Ok(dot.clone()),
             Arg::Nil { pos } => Err(self.err(*pos, first, "nil is not a command")),
-            Arg::Number { pos, number } => self.ideal_constant(*pos, first, number).map(Some),
-            Arg::String { text, .. } => Ok(Some(Value::String(text.clone()))),
-            _ => Ok(None),
+            Arg::Number { pos, number } => {
+                self.ideal_constant(*pos, first, number).map(Dot::Concrete)
+            }
+            Arg::String { text, .. } => Ok(Dot::Concrete(Value::String(text.clone()))),
+            _ => Ok(Dot::Invalid),
         }
     }
 
@@ -512,7 +638,8 @@ impl State {
             && !t.contains(['p', 'P']);
         let is_rune = t.starts_with('\'');
         if n.is_complex {
-            return Err(self.err(pos, ctx, "complex numbers are not supported"));
+            let (re, im) = n.complex128;
+            return Ok(Value::Object(Rc::new(crate::literal::Complex(re, im))));
         }
         if n.is_float && !is_hex_int && !is_rune && t.contains(['.', 'e', 'E', 'p', 'P']) {
             return Ok(Value::Float(n.float64));
@@ -528,7 +655,7 @@ impl State {
 
     fn eval_chain(&mut self, dot: &Dot, chain: &Arg, args: &[Arg], final_: Option<Dot>) -> R<Dot> {
         let Arg::Chain { pos, node, fields } = chain else {
-            return Ok(None);
+            return Ok(Dot::Invalid);
         };
         if let Arg::Nil { .. } = node.as_ref() {
             return Err(self.err(
@@ -543,7 +670,7 @@ impl State {
 
     fn eval_variable(&mut self, dot: &Dot, var: &Arg, args: &[Arg], final_: Option<Dot>) -> R<Dot> {
         let Arg::Variable { pos, idents } = var else {
-            return Ok(None);
+            return Ok(Dot::Invalid);
         };
         let value = self.var_value(&idents[0], *pos, var)?;
         if idents.len() == 1 {
@@ -562,6 +689,7 @@ impl State {
         args: &[Arg],
         final_: Option<Dot>,
     ) -> R<Dot> {
+        self.at_arg(node);
         let n = idents.len();
         for ident in &idents[..n - 1] {
             receiver = self.eval_field(dot, ident, node, &[], None, receiver)?;
@@ -579,7 +707,8 @@ impl State {
         receiver: Dot,
     ) -> R<Dot> {
         let pos = node.pos();
-        let Some(recv) = receiver else {
+        let recv_type = receiver.type_name();
+        let Some(recv) = receiver.value() else {
             if self.set.missing_key == MissingKey::Error {
                 return Err(self.err(
                     pos,
@@ -587,10 +716,10 @@ impl State {
                     format!("nil data; no entry for key {}", fmt::quote(name)),
                 ));
             }
-            return Ok(None);
+            return Ok(Dot::Invalid);
         };
         let has_args = args.len() > 1 || final_.is_some();
-        match &recv {
+        match recv {
             Value::Nil => Err(self.err(
                 pos,
                 node,
@@ -606,10 +735,10 @@ impl State {
                 }
                 let found = m.borrow().get(name).cloned();
                 match found {
-                    Some(v) => Ok(Some(v)),
+                    Some(v) => Ok(Dot::Iface(v)),
                     None => match self.set.missing_key {
-                        MissingKey::Default => Ok(None),
-                        MissingKey::Zero => Ok(Some(Value::Nil)),
+                        MissingKey::Default => Ok(Dot::Invalid),
+                        MissingKey::Zero => Ok(Dot::Iface(Value::Nil)),
                         MissingKey::Error => Err(self.err(
                             pos,
                             node,
@@ -625,10 +754,10 @@ impl State {
                         vals.push(self.eval_arg(dot, a)?);
                     }
                     if let Some(f) = final_ {
-                        vals.push(nil_to_value(f));
+                        vals.push(f.into_value());
                     }
                     return match o.call_method(name, &vals) {
-                        Some(Ok(v)) => Ok(Some(v)),
+                        Some(Ok(v)) => Ok(Dot::result(v)),
                         Some(Err(e)) => Err(self.call_error(pos, node, pos, node, name, e)),
                         None => Err(self.err(
                             pos,
@@ -646,7 +775,7 @@ impl State {
                                 format!("{name} is not a method but has arguments"),
                             ));
                         }
-                        Ok(Some(v))
+                        Ok(Dot::result(v))
                     }
                     None => Err(self.err(
                         pos,
@@ -655,10 +784,10 @@ impl State {
                     )),
                 }
             }
-            other => Err(self.err(
+            _ => Err(self.err(
                 pos,
                 node,
-                format!("can't evaluate field {name} in type {}", other.type_name()),
+                format!("can't evaluate field {name} in type {recv_type}"),
             )),
         }
     }
@@ -679,6 +808,37 @@ impl State {
         self.err(ctx_pos, ctx, format!("error calling {name}: {msg}"))
     }
 
+    /// A function's error, positioned like Go: a wrong-typed explicit argument is reported at that
+    /// argument; a wrong-typed piped value at the last node evaluated (the last explicit argument,
+    /// else the function name).
+    #[allow(clippy::too_many_arguments)]
+    fn func_error(
+        &self,
+        ident_pos: usize,
+        ident: &dyn Display,
+        ctx_pos: usize,
+        ctx: &dyn Display,
+        name: &str,
+        args: &[Arg],
+        vals: &[Value],
+        msg: String,
+    ) -> Ctl {
+        if msg.starts_with("wrong type for value") {
+            let explicit = args.get(1..).unwrap_or(&[]);
+            let got = msg.rsplit("got ").next().unwrap_or("");
+            let culprit = explicit
+                .iter()
+                .zip(vals)
+                .find(|(_, v)| v.type_name() == got)
+                .map(|(a, _)| a)
+                .or(explicit.last());
+            if let Some(a) = culprit {
+                return self.err(a.pos(), a, msg);
+            }
+        }
+        self.call_error(ident_pos, ident, ctx_pos, ctx, name, msg)
+    }
+
     /// Evaluate the arguments after the function name, then the piped final value.
     fn eval_call_args(&mut self, dot: &Dot, args: &[Arg], final_: Option<Dot>) -> R<Vec<Value>> {
         let mut vals = Vec::with_capacity(args.len() + 1);
@@ -686,7 +846,7 @@ impl State {
             vals.push(self.eval_arg(dot, a)?);
         }
         if let Some(f) = final_ {
-            vals.push(nil_to_value(f));
+            vals.push(f.into_value());
         }
         Ok(vals)
     }
@@ -705,6 +865,7 @@ impl State {
         final_: Option<Dot>,
     ) -> R<Dot> {
         let ident_pos = ident.pos();
+        self.at_arg(ident);
         let funcs = self.set.funcs.clone();
         if let Some(f) = funcs.engine.get(name) {
             let vals = self.eval_call_args(dot, args, final_)?;
@@ -712,15 +873,15 @@ impl State {
                 let mut cx = ExecContext { state: self };
                 f(&mut cx, &vals)
             };
-            return r
-                .map(Some)
-                .map_err(|e| self.call_error(ident_pos, ident, ctx_pos, ctx, name, e));
+            return r.map(Dot::result).map_err(|e| {
+                self.func_error(ident_pos, ident, ctx_pos, ctx, name, args, &vals, e)
+            });
         }
         if let Some(f) = funcs.pure.get(name) {
             let vals = self.eval_call_args(dot, args, final_)?;
-            return f(&vals)
-                .map(Some)
-                .map_err(|e| self.call_error(ident_pos, ident, ctx_pos, ctx, name, e));
+            return f(&vals).map(Dot::result).map_err(|e| {
+                self.func_error(ident_pos, ident, ctx_pos, ctx, name, args, &vals, e)
+            });
         }
         if !builtins::is_builtin(name) {
             return Err(self.err(
@@ -754,19 +915,19 @@ impl State {
                 for a in args.iter().skip(1) {
                     v = self.eval_arg(dot, a)?;
                     if v.truthy() == want {
-                        return Ok(Some(v));
+                        return Ok(Dot::result(v));
                     }
                 }
                 if let Some(f) = final_ {
-                    v = nil_to_value(f);
+                    v = f.into_value();
                 }
-                Ok(Some(v))
+                Ok(Dot::result(v))
             }
             "call" => {
                 let (fn_val, fn_desc) = match args.get(1) {
                     Some(a) => (self.eval_arg(dot, a)?, a.to_string()),
                     None => {
-                        let v = nil_to_value(final_.clone().unwrap_or(None));
+                        let v = final_.clone().unwrap_or(Dot::Invalid).into_value();
                         let desc = format!("<{} Value>", v.type_name());
                         (v, desc)
                     }
@@ -779,23 +940,47 @@ impl State {
                 Err(self.err(ctx_pos, ctx, format!("error calling call: {msg}")))
             }
             _ => {
-                let vals = self.eval_call_args(dot, args, final_)?;
-                builtins::call(name, &vals)
-                    .map(Some)
-                    .map_err(|e| self.call_error(ident_pos, ident, ctx_pos, ctx, name, e))
+                let mut dots = Vec::with_capacity(args.len());
+                for a in args.iter().skip(1) {
+                    dots.push(self.eval_arg_dot(dot, a)?);
+                }
+                if let Some(f) = final_ {
+                    dots.push(f);
+                }
+                // Go's slice and len see the reflect.Value as passed, without looking through
+                // an interface or tolerating the invalid value.
+                if name == "slice" && dots.iter().skip(1).any(|d| matches!(d, Dot::Iface(_))) {
+                    return Err(self.err(
+                        ctx_pos,
+                        ctx,
+                        "error calling slice: cannot index slice/array with type interface {}",
+                    ));
+                }
+                if name == "len" && matches!(dots.first(), Some(Dot::Invalid)) {
+                    return Err(self.err(
+                        ctx_pos,
+                        ctx,
+                        "error calling len: reflect: call of reflect.Value.Type on zero Value",
+                    ));
+                }
+                let vals: Vec<Value> = dots.into_iter().map(Dot::into_value).collect();
+                builtins::call(name, &vals).map(Dot::result).map_err(|e| {
+                    self.func_error(ident_pos, ident, ctx_pos, ctx, name, args, &vals, e)
+                })
             }
         }
     }
 
     /// An argument's value, invalid values as `Nil` (what a function parameter receives).
     fn eval_arg(&mut self, dot: &Dot, arg: &Arg) -> R<Value> {
-        self.eval_arg_dot(dot, arg).map(nil_to_value)
+        self.eval_arg_dot(dot, arg).map(Dot::into_value)
     }
 
     fn eval_arg_dot(&mut self, dot: &Dot, arg: &Arg) -> R<Dot> {
+        self.at_arg(arg);
         match arg {
             Arg::Dot { .. } => Ok(dot.clone()),
-            Arg::Nil { .. } => Ok(Some(Value::Nil)),
+            Arg::Nil { .. } => Ok(Dot::Iface(Value::Nil)),
             Arg::Field { idents, .. } => {
                 self.eval_field_chain(dot, dot.clone(), arg, idents, &[], None)
             }
@@ -805,9 +990,11 @@ impl State {
                 self.eval_function(dot, name, arg, *pos, arg, &[], None)
             }
             Arg::Chain { .. } => self.eval_chain(dot, arg, &[], None),
-            Arg::Bool { value, .. } => Ok(Some(Value::Bool(*value))),
-            Arg::Number { pos, number } => self.ideal_constant(*pos, arg, number).map(Some),
-            Arg::String { text, .. } => Ok(Some(Value::String(text.clone()))),
+            Arg::Bool { value, .. } => Ok(Dot::Concrete(Value::Bool(*value))),
+            Arg::Number { pos, number } => {
+                self.ideal_constant(*pos, arg, number).map(Dot::Concrete)
+            }
+            Arg::String { text, .. } => Ok(Dot::Concrete(Value::String(text.clone()))),
         }
     }
 }

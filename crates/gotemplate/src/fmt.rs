@@ -1,485 +1,759 @@
 //! Go's `fmt` printing rules for template values: `%v` rendering ([`sprint`]), `fmt.Sprint` /
-//! `fmt.Sprintln` operand spacing, `fmt.Sprintf` with the verbs charts use (`%v %s %d %q %x %X %o %b
-//! %c %U %e %E %f %F %g %G %t %T %%`, width, precision, `*`, `[n]` argument indexes and the
-//! `+ - # 0 space` flags), and `strconv`'s float and quoting rules that Go's printing builds on.
+//! `fmt.Sprintln` operand spacing, `fmt.Sprintf` with all of Go's verbs that apply to template
+//! values (`%v %+v %#v %s %d %q %x %X %o %O %b %c %U %e %E %f %F %g %G %t %T %%`), width,
+//! precision, `*`, `[n]` argument indexes and the `+ - # 0 space` flags, and `strconv`'s float
+//! and quoting rules that Go's printing builds on.
 //!
-//! Bad verbs and argument mismatches are not errors in Go: they print `%!d(string=x)`,
-//! `%!s(MISSING)` and `%!(EXTRA int=1)`, and so does this module.
+//! The printer follows the structure of Go's `fmt` (`printArg`, `printValue`, `fmtInteger`,
+//! `fmtFloat`, `badVerb`…) because its output in odd corners (bad verbs inside maps, padding of
+//! each element) is part of what charts print. Bad verbs and argument mismatches are not errors
+//! in Go: they print `%!d(string=x)`, `%!s(MISSING)` and `%!(EXTRA int=1)`, and so does this module.
 
 use crate::value::Value;
 
 /// Go's `fmt.Sprint(v)` of one value, i.e. `%v`: `<nil>`, `map[a:1 b:2]`, `[1 2]`, floats like
 /// `strconv.FormatFloat(f, 'g', -1, 64)`.
 pub fn sprint(v: &Value) -> String {
-    let mut out = String::new();
-    write_value(&mut out, v, &Spec::plain('v'));
-    out
+    let mut p = Printer::default();
+    p.print_arg(v, 'v');
+    p.buf
 }
 
 /// Go's `fmt.Sprint(args...)`: operands concatenated, with a space between two operands when
 /// neither is a string.
 pub fn sprint_args(args: &[Value]) -> String {
-    let mut out = String::new();
+    let mut p = Printer::default();
+    let mut prev_string = false;
     for (i, arg) in args.iter().enumerate() {
-        if i > 0 && !matches!(arg, Value::String(_)) && !matches!(args[i - 1], Value::String(_)) {
-            out.push(' ');
+        let is_string = matches!(arg, Value::String(_));
+        if i > 0 && !is_string && !prev_string {
+            p.buf.push(' ');
         }
-        write_value(&mut out, arg, &Spec::plain('v'));
+        p.print_arg(arg, 'v');
+        prev_string = is_string;
     }
-    out
+    p.buf
 }
 
 /// Go's `fmt.Sprintln(args...)`: operands separated by spaces, then a newline.
 pub fn sprintln(args: &[Value]) -> String {
-    let mut out = String::new();
+    let mut p = Printer::default();
     for (i, arg) in args.iter().enumerate() {
         if i > 0 {
-            out.push(' ');
+            p.buf.push(' ');
         }
-        write_value(&mut out, arg, &Spec::plain('v'));
+        p.print_arg(arg, 'v');
     }
-    out.push('\n');
-    out
+    p.buf.push('\n');
+    p.buf
 }
 
 /// Go's `fmt.Sprintf(format, args...)`.
 pub fn sprintf(format: &str, args: &[Value]) -> String {
-    let mut out = String::new();
-    let chars: Vec<char> = format.chars().collect();
-    let mut i = 0;
-    let mut arg_num = 0usize;
-    let mut reordered = false;
-    while i < chars.len() {
-        let c = chars[i];
-        if c != '%' {
-            out.push(c);
-            i += 1;
-            continue;
-        }
-        i += 1;
-        let mut spec = Spec::plain('v');
-        // Flags.
-        while i < chars.len() {
-            match chars[i] {
-                '+' => spec.plus = true,
-                '-' => {
-                    spec.minus = true;
-                    spec.zero = false;
-                }
-                '#' => spec.sharp = true,
-                ' ' => spec.space = true,
-                '0' => spec.zero = !spec.minus,
-                _ => break,
-            }
-            i += 1;
-        }
-        // Argument index before width.
-        if let Some((idx, next)) = parse_arg_index(&chars, i) {
-            arg_num = idx;
-            i = next;
-            reordered = true;
-        }
-        // Width.
-        if i < chars.len() && chars[i] == '*' {
-            i += 1;
-            match args.get(arg_num).and_then(int_arg) {
-                Some(w) => {
-                    if w < 0 {
-                        spec.minus = true;
-                        spec.zero = false;
-                    }
-                    spec.width = Some(w.unsigned_abs() as usize);
-                }
-                None => out.push_str("%!(BADWIDTH)"),
-            }
-            arg_num += 1;
-        } else {
-            let (n, next) = parse_num(&chars, i);
-            spec.width = n;
-            i = next;
-        }
-        // Precision.
-        if i < chars.len() && chars[i] == '.' {
-            i += 1;
-            if let Some((idx, next)) = parse_arg_index(&chars, i) {
-                arg_num = idx;
-                i = next;
-                reordered = true;
-            }
-            if i < chars.len() && chars[i] == '*' {
-                i += 1;
-                match args.get(arg_num).and_then(int_arg) {
-                    Some(p) if p >= 0 => spec.prec = Some(p as usize),
-                    Some(_) => spec.prec = None,
-                    None => out.push_str("%!(BADPREC)"),
-                }
-                arg_num += 1;
-            } else {
-                let (n, next) = parse_num(&chars, i);
-                spec.prec = Some(n.unwrap_or(0));
-                i = next;
-            }
-        }
-        if let Some((idx, next)) = parse_arg_index(&chars, i) {
-            arg_num = idx;
-            i = next;
-            reordered = true;
-        }
-        if i >= chars.len() {
-            out.push_str("%!(NOVERB)");
-            break;
-        }
-        let verb = chars[i];
-        i += 1;
-        spec.verb = verb;
-        if verb == '%' {
-            out.push('%');
-            continue;
-        }
-        match args.get(arg_num) {
-            None => {
-                out.push_str("%!");
-                out.push(verb);
-                out.push_str("(MISSING)");
-            }
-            Some(arg) => {
-                arg_num += 1;
-                write_value(&mut out, arg, &spec);
-            }
-        }
-    }
-    if !reordered && arg_num < args.len() {
-        out.push_str("%!(EXTRA ");
-        for (n, arg) in args[arg_num..].iter().enumerate() {
-            if n > 0 {
-                out.push_str(", ");
-            }
-            if arg.is_nil() {
-                out.push_str("<nil>");
-            } else {
-                out.push_str(&arg.type_name());
-                out.push('=');
-                write_value(&mut out, arg, &Spec::plain('v'));
-            }
-        }
-        out.push(')');
-    }
-    out
+    let mut p = Printer::default();
+    p.do_printf(format, args);
+    p.buf
 }
 
-/// `[n]` argument index (1-based in the format, 0-based here).
-fn parse_arg_index(chars: &[char], i: usize) -> Option<(usize, usize)> {
-    if i >= chars.len() || chars[i] != '[' {
-        return None;
-    }
-    let (n, next) = parse_num(chars, i + 1);
-    if next < chars.len() && chars[next] == ']' {
-        if let Some(n) = n.filter(|n| *n >= 1) {
-            return Some((n - 1, next + 1));
-        }
-    }
-    None
-}
-
-fn parse_num(chars: &[char], mut i: usize) -> (Option<usize>, usize) {
-    let mut n: Option<usize> = None;
-    while i < chars.len() && chars[i].is_ascii_digit() {
-        let d = chars[i] as usize - '0' as usize;
-        n = Some(
-            n.unwrap_or(0)
-                .saturating_mul(10)
-                .saturating_add(d)
-                .min(1_000_000),
-        );
-        i += 1;
-    }
-    (n, i)
-}
-
-fn int_arg(v: &Value) -> Option<i64> {
-    match v {
-        Value::Int(i) | Value::Int64(i) => Some(*i),
-        Value::Uint(u) => i64::try_from(*u).ok(),
-        _ => None,
-    }
-}
-
-/// One parsed `%` directive.
-#[derive(Clone, Debug)]
-struct Spec {
-    verb: char,
-    plus: bool,
+/// Formatting flags of one directive (Go's `fmt.fmtFlags` plus width and precision).
+#[derive(Clone, Copy, Default)]
+struct Flags {
+    wid: usize,
+    wid_present: bool,
+    prec: usize,
+    prec_present: bool,
     minus: bool,
+    plus: bool,
     sharp: bool,
     space: bool,
     zero: bool,
-    width: Option<usize>,
-    prec: Option<usize>,
+    plus_v: bool,
+    sharp_v: bool,
 }
 
-impl Spec {
-    fn plain(verb: char) -> Spec {
-        Spec {
-            verb,
-            plus: false,
-            minus: false,
-            sharp: false,
-            space: false,
-            zero: false,
-            width: None,
-            prec: None,
+#[derive(Default)]
+struct Printer {
+    buf: String,
+    f: Flags,
+    reordered: bool,
+    good_arg_num: bool,
+}
+
+/// Go's `tooLarge` bound for widths and precisions.
+const MAX_NUM: usize = 1_000_000;
+
+/// Go's `parsenum`: digits at `start`, or `None` past the bound.
+fn parse_num(s: &[u8], start: usize) -> (usize, bool, usize) {
+    let mut i = start;
+    let mut num = 0usize;
+    let mut isnum = false;
+    while i < s.len() && s[i].is_ascii_digit() {
+        if num > MAX_NUM {
+            return (0, false, s.len());
+        }
+        num = num * 10 + (s[i] - b'0') as usize;
+        isnum = true;
+        i += 1;
+    }
+    (num, isnum, i)
+}
+
+/// Go's `parseArgNumber` on `s` starting with `[`: (index, bytes consumed, ok).
+fn parse_arg_number(s: &[u8]) -> (usize, usize, bool) {
+    if s.len() < 3 {
+        return (0, 1, false);
+    }
+    for i in 1..s.len() {
+        if s[i] == b']' {
+            let (width, ok, newi) = parse_num(&s[..i], 1);
+            if !ok || newi != i || width == 0 {
+                return (0, i + 1, false);
+            }
+            return (width - 1, i + 1, true);
         }
     }
+    (0, 1, false)
 }
 
-fn pad(out: &mut String, s: &str, spec: &Spec) {
-    let len = s.chars().count();
-    let width = spec.width.unwrap_or(0);
-    if len >= width {
-        out.push_str(s);
-        return;
+/// Go's `intFromArg`: an int argument for `*` width/precision.
+fn int_from_arg(args: &[Value], arg_num: usize) -> (isize, bool, usize) {
+    if arg_num >= args.len() {
+        return (0, false, arg_num);
     }
-    let fill = width - len;
-    if spec.minus {
-        out.push_str(s);
-        out.extend(std::iter::repeat_n(' ', fill));
-    } else {
-        out.extend(std::iter::repeat_n(' ', fill));
-        out.push_str(s);
+    let n = match &args[arg_num] {
+        Value::Int(i) | Value::Int64(i) => Some(*i),
+        Value::Uint(u) => i64::try_from(*u).ok(),
+        _ => None,
+    };
+    match n {
+        Some(n) if n.unsigned_abs() <= MAX_NUM as u64 => (n as isize, true, arg_num + 1),
+        _ => (0, false, arg_num + 1),
     }
 }
 
-/// Pad a number: zero padding goes between the sign and the digits.
-fn pad_number(out: &mut String, s: &str, spec: &Spec) {
-    let width = spec.width.unwrap_or(0);
-    let len = s.chars().count();
-    if spec.zero && !spec.minus && len < width {
-        let (sign, digits) = match s.chars().next() {
-            Some(c @ ('+' | '-' | ' ')) => (Some(c), &s[1..]),
-            _ => (None, s),
-        };
-        if let Some(c) = sign {
-            out.push(c);
+impl Printer {
+    fn arg_number(
+        &mut self,
+        arg_num: usize,
+        fmt: &[u8],
+        i: usize,
+        num_args: usize,
+    ) -> (usize, usize, bool) {
+        if i >= fmt.len() || fmt[i] != b'[' {
+            return (arg_num, i, false);
         }
-        out.extend(std::iter::repeat_n('0', width - len));
-        out.push_str(digits);
-    } else {
-        pad(out, s, spec);
+        self.reordered = true;
+        let (index, wid, ok) = parse_arg_number(&fmt[i..]);
+        if ok && index < num_args {
+            return (index, i + wid, true);
+        }
+        self.good_arg_num = false;
+        (arg_num, i + wid, ok)
     }
-}
 
-fn bad_verb(out: &mut String, v: &Value, verb: char) {
-    out.push_str("%!");
-    out.push(verb);
-    out.push('(');
-    if v.is_nil() {
-        out.push_str("<nil>");
-    } else {
-        out.push_str(&v.type_name());
-        out.push('=');
-        write_value(out, v, &Spec::plain('v'));
-    }
-    out.push(')');
-}
-
-fn write_value(out: &mut String, v: &Value, spec: &Spec) {
-    let verb = spec.verb;
-    if verb == 'T' {
-        pad(out, &v.type_name(), spec);
-        return;
-    }
-    match v {
-        Value::Nil => match verb {
-            'v' => pad(out, "<nil>", spec),
-            _ => bad_verb(out, v, verb),
-        },
-        Value::Bool(b) => match verb {
-            'v' | 't' => pad(out, if *b { "true" } else { "false" }, spec),
-            _ => bad_verb(out, v, verb),
-        },
-        Value::Int(i) | Value::Int64(i) => write_int(out, v, *i < 0, i.unsigned_abs(), spec),
-        Value::Uint(u) => write_int(out, v, false, *u, spec),
-        Value::Float(f) => write_float(out, v, *f, spec),
-        Value::String(s) => write_string(out, v, s, spec),
-        Value::List(items) => {
-            if verb == 's' || verb == 'q' || verb == 'x' || verb == 'X' || is_value_verb(verb) {
-                out.push('[');
-                for (n, item) in items.borrow().iter().enumerate() {
-                    if n > 0 {
-                        out.push(' ');
+    fn do_printf(&mut self, format: &str, args: &[Value]) {
+        let fmt = format.as_bytes();
+        let end = fmt.len();
+        let mut arg_num = 0usize;
+        let mut after_index;
+        self.reordered = false;
+        let mut i = 0;
+        'format: while i < end {
+            self.good_arg_num = true;
+            let lasti = i;
+            while i < end && fmt[i] != b'%' {
+                i += 1;
+            }
+            if i > lasti {
+                self.buf.push_str(&format[lasti..i]);
+            }
+            if i >= end {
+                break;
+            }
+            i += 1;
+            self.f = Flags::default();
+            while i < end {
+                match fmt[i] {
+                    b'#' => self.f.sharp = true,
+                    b'0' => self.f.zero = true,
+                    b'+' => self.f.plus = true,
+                    b'-' => self.f.minus = true,
+                    b' ' => self.f.space = true,
+                    c => {
+                        if c.is_ascii_lowercase() && arg_num < args.len() {
+                            if c == b'v' {
+                                self.f.sharp_v = self.f.sharp;
+                                self.f.sharp = false;
+                                self.f.plus_v = self.f.plus;
+                                self.f.plus = false;
+                            }
+                            self.print_arg(&args[arg_num], c as char);
+                            arg_num += 1;
+                            i += 1;
+                            continue 'format;
+                        }
+                        break;
                     }
-                    write_value(out, item, spec);
                 }
-                out.push(']');
-            } else {
-                bad_verb(out, v, verb);
+                i += 1;
             }
-        }
-        Value::Map(entries) => {
-            out.push_str("map[");
-            for (n, (key, val)) in entries.borrow().iter().enumerate() {
-                if n > 0 {
-                    out.push(' ');
+            (arg_num, i, after_index) = self.arg_number(arg_num, fmt, i, args.len());
+            if i < end && fmt[i] == b'*' {
+                i += 1;
+                let (w, ok, n) = int_from_arg(args, arg_num);
+                arg_num = n;
+                self.f.wid_present = ok;
+                if !ok {
+                    self.buf.push_str("%!(BADWIDTH)");
                 }
-                write_string(out, &Value::str(key.as_str()), key, spec);
-                out.push(':');
-                write_value(out, val, spec);
+                if w < 0 {
+                    self.f.minus = true;
+                    self.f.zero = false;
+                }
+                self.f.wid = w.unsigned_abs();
+                after_index = false;
+            } else {
+                let (w, ok, ni) = parse_num(fmt, i);
+                self.f.wid = w;
+                self.f.wid_present = ok;
+                i = ni;
+                if after_index && ok {
+                    self.good_arg_num = false;
+                }
             }
-            out.push(']');
-        }
-        Value::Object(o) => match verb {
-            'v' | 's' => pad(out, &o.go_string(), spec),
-            'q' => pad(out, &quote(&o.go_string()), spec),
-            _ => bad_verb(out, v, verb),
-        },
-    }
-}
-
-/// Verbs every value accepts element-wise inside collections.
-fn is_value_verb(verb: char) -> bool {
-    matches!(
-        verb,
-        'v' | 'd' | 't' | 'e' | 'E' | 'f' | 'F' | 'g' | 'G' | 'o' | 'O' | 'b' | 'c' | 'U'
-    )
-}
-
-fn write_int(out: &mut String, v: &Value, neg: bool, mag: u64, spec: &Spec) {
-    let (digits, prefix) = match spec.verb {
-        'v' | 'd' => (mag.to_string(), ""),
-        'x' => (format!("{mag:x}"), if spec.sharp { "0x" } else { "" }),
-        'X' => (format!("{mag:X}"), if spec.sharp { "0X" } else { "" }),
-        'o' => (format!("{mag:o}"), if spec.sharp { "0" } else { "" }),
-        'O' => (format!("{mag:o}"), "0o"),
-        'b' => (format!("{mag:b}"), ""),
-        'c' => {
-            let ch = char::from_u32(mag as u32).unwrap_or('\u{FFFD}');
-            pad(out, &ch.to_string(), spec);
-            return;
-        }
-        'q' => {
-            let ch = char::from_u32(mag as u32).unwrap_or('\u{FFFD}');
-            pad(out, &quote_rune(ch), spec);
-            return;
-        }
-        'U' => {
-            let s = format!("U+{mag:04X}");
-            pad(out, &s, spec);
-            return;
-        }
-        'e' | 'E' | 'f' | 'F' | 'g' | 'G' | 's' | 't' => {
-            bad_verb(out, v, spec.verb);
-            return;
-        }
-        _ => {
-            bad_verb(out, v, spec.verb);
-            return;
-        }
-    };
-    let mut digits = digits;
-    if let Some(p) = spec.prec {
-        if p == 0 && mag == 0 {
-            digits.clear();
-        } else if digits.len() < p {
-            digits = "0".repeat(p - digits.len()) + &digits;
-        }
-    }
-    let sign = if neg {
-        "-"
-    } else if spec.plus {
-        "+"
-    } else if spec.space {
-        " "
-    } else {
-        ""
-    };
-    let s = format!("{sign}{prefix}{digits}");
-    if spec.prec.is_some() {
-        // Go ignores the zero flag when a precision is given for integers.
-        pad(out, &s, spec);
-    } else {
-        pad_number(out, &s, spec);
-    }
-}
-
-fn write_float(out: &mut String, v: &Value, f: f64, spec: &Spec) {
-    let prec = spec.prec.map(|p| p as i32).unwrap_or(-1);
-    let body = match spec.verb {
-        'v' => format_float(f, 'g', prec),
-        'g' | 'G' | 'e' | 'E' | 'f' | 'F' => {
-            let p = if matches!(spec.verb, 'e' | 'E' | 'f' | 'F') && prec < 0 {
-                6
-            } else {
-                prec
-            };
-            format_float(f, spec.verb, p)
-        }
-        _ => {
-            bad_verb(out, v, spec.verb);
-            return;
-        }
-    };
-    let body = if spec.plus && !body.starts_with('-') && !body.starts_with('+') {
-        format!("+{body}")
-    } else if spec.space && !body.starts_with('-') && !body.starts_with('+') {
-        format!(" {body}")
-    } else {
-        body
-    };
-    if f.is_finite() {
-        pad_number(out, &body, spec);
-    } else {
-        pad(out, &body, spec);
-    }
-}
-
-fn write_string(out: &mut String, v: &Value, s: &str, spec: &Spec) {
-    match spec.verb {
-        'v' | 's' => {
-            let s = truncate(s, spec.prec);
-            pad(out, s, spec);
-        }
-        'q' => {
-            let s = truncate(s, spec.prec);
-            let q = if spec.sharp
-                && !s.contains('`')
-                && s.chars().all(|c| c != '\n' && !c.is_control())
-            {
-                format!("`{s}`")
-            } else {
-                quote(s)
-            };
-            pad(out, &q, spec);
-        }
-        'x' | 'X' => {
-            let s = truncate(s, spec.prec);
-            let mut hex = String::new();
-            for (n, b) in s.bytes().enumerate() {
-                if spec.space && n > 0 {
-                    hex.push(' ');
+            if i + 1 < end && fmt[i] == b'.' {
+                i += 1;
+                if after_index {
+                    self.good_arg_num = false;
                 }
-                if spec.sharp && (spec.space || n == 0) {
-                    hex.push_str(if spec.verb == 'x' { "0x" } else { "0X" });
-                }
-                if spec.verb == 'x' {
-                    hex.push_str(&format!("{b:02x}"));
+                (arg_num, i, after_index) = self.arg_number(arg_num, fmt, i, args.len());
+                if i < end && fmt[i] == b'*' {
+                    i += 1;
+                    let (p, ok, n) = int_from_arg(args, arg_num);
+                    arg_num = n;
+                    self.f.prec_present = ok && p >= 0;
+                    self.f.prec = p.max(0) as usize;
+                    if !ok {
+                        self.buf.push_str("%!(BADPREC)");
+                    }
+                    after_index = false;
                 } else {
-                    hex.push_str(&format!("{b:02X}"));
+                    let (p, ok, ni) = parse_num(fmt, i);
+                    i = ni;
+                    self.f.prec = if ok { p } else { 0 };
+                    self.f.prec_present = true;
                 }
             }
-            pad(out, &hex, spec);
+            if !after_index {
+                (arg_num, i, _) = self.arg_number(arg_num, fmt, i, args.len());
+            }
+            if i >= end {
+                self.buf.push_str("%!(NOVERB)");
+                break;
+            }
+            let verb = format[i..].chars().next().unwrap_or('?');
+            i += verb.len_utf8();
+            if verb == '%' {
+                self.buf.push('%');
+            } else if !self.good_arg_num {
+                self.buf.push_str("%!");
+                self.buf.push(verb);
+                self.buf.push_str("(BADINDEX)");
+            } else if arg_num >= args.len() {
+                self.buf.push_str("%!");
+                self.buf.push(verb);
+                self.buf.push_str("(MISSING)");
+            } else {
+                if verb == 'v' {
+                    self.f.sharp_v = self.f.sharp;
+                    self.f.sharp = false;
+                    self.f.plus_v = self.f.plus;
+                    self.f.plus = false;
+                }
+                self.print_arg(&args[arg_num], verb);
+                arg_num += 1;
+            }
         }
-        _ => bad_verb(out, v, spec.verb),
+        if !self.reordered && arg_num < args.len() {
+            self.f = Flags::default();
+            self.buf.push_str("%!(EXTRA ");
+            for (n, arg) in args[arg_num..].iter().enumerate() {
+                if n > 0 {
+                    self.buf.push_str(", ");
+                }
+                if arg.is_nil() {
+                    self.buf.push_str("<nil>");
+                } else {
+                    self.buf.push_str(&arg.type_name());
+                    self.buf.push('=');
+                    self.print_arg(arg, 'v');
+                }
+            }
+            self.buf.push(')');
+        }
+    }
+
+    // ---- padding (Go's fmt.pad / writePadding) ----
+
+    fn write_padding(&mut self, n: isize) {
+        if n <= 0 {
+            return;
+        }
+        let c = if self.f.zero && !self.f.minus {
+            '0'
+        } else {
+            ' '
+        };
+        self.buf.extend(std::iter::repeat_n(c, n as usize));
+    }
+
+    fn pad(&mut self, s: &str) {
+        if !self.f.wid_present || self.f.wid == 0 {
+            self.buf.push_str(s);
+            return;
+        }
+        let width = self.f.wid as isize - s.chars().count() as isize;
+        if !self.f.minus {
+            self.write_padding(width);
+            self.buf.push_str(s);
+        } else {
+            self.buf.push_str(s);
+            self.write_padding(width);
+        }
+    }
+
+    /// `pad` with the zero flag off (Go does this for integers, `%U`, infinities).
+    fn pad_no_zero(&mut self, s: &str) {
+        let old = self.f.zero;
+        self.f.zero = false;
+        self.pad(s);
+        self.f.zero = old;
+    }
+
+    fn truncate<'s>(&self, s: &'s str) -> &'s str {
+        if self.f.prec_present
+            && let Some((i, _)) = s.char_indices().nth(self.f.prec)
+        {
+            return &s[..i];
+        }
+        s
+    }
+
+    // ---- print.go ----
+
+    fn print_arg(&mut self, v: &Value, verb: char) {
+        if v.is_nil() {
+            match verb {
+                'T' | 'v' => self.pad("<nil>"),
+                _ => self.bad_verb(v, verb),
+            }
+            return;
+        }
+        if verb == 'T' {
+            let t = v.type_name();
+            self.fmt_s(&t);
+            return;
+        }
+        self.print_value(v, verb, 0);
+    }
+
+    fn bad_verb(&mut self, v: &Value, verb: char) {
+        self.buf.push_str("%!");
+        self.buf.push(verb);
+        self.buf.push('(');
+        if v.is_nil() {
+            self.buf.push_str("<nil>");
+        } else {
+            self.buf.push_str(&v.type_name());
+            self.buf.push('=');
+            self.print_arg(v, 'v');
+        }
+        self.buf.push(')');
+    }
+
+    fn print_value(&mut self, v: &Value, verb: char, depth: usize) {
+        match v {
+            Value::Nil => {
+                // A nil interface inside a collection.
+                if self.f.sharp_v {
+                    self.buf.push_str("interface {}(nil)");
+                } else if depth == 0 {
+                    self.print_arg(v, verb);
+                } else {
+                    self.buf.push_str("<nil>");
+                }
+            }
+            Value::Bool(b) => match verb {
+                't' | 'v' => self.pad(if *b { "true" } else { "false" }),
+                _ => self.bad_verb(v, verb),
+            },
+            Value::Int(i) | Value::Int64(i) => self.fmt_integer_verb(v, *i as u64, true, verb),
+            Value::Uint(u) => self.fmt_integer_verb(v, *u, false, verb),
+            Value::Float(f) => self.fmt_float_verb(v, *f, verb),
+            Value::String(s) => match verb {
+                'v' => {
+                    if self.f.sharp_v {
+                        self.fmt_q(s)
+                    } else {
+                        self.fmt_s(s)
+                    }
+                }
+                's' => self.fmt_s(s),
+                'x' => self.fmt_sx(s, false),
+                'X' => self.fmt_sx(s, true),
+                'q' => self.fmt_q(s),
+                _ => self.bad_verb(v, verb),
+            },
+            Value::Map(m) => {
+                if self.f.sharp_v {
+                    self.buf.push_str("map[string]interface {}{");
+                } else {
+                    self.buf.push_str("map[");
+                }
+                for (n, (key, val)) in m.borrow().iter().enumerate() {
+                    if n > 0 {
+                        self.buf.push_str(if self.f.sharp_v { ", " } else { " " });
+                    }
+                    self.print_value(&Value::str(key.as_str()), verb, depth + 1);
+                    self.buf.push(':');
+                    self.print_value(val, verb, depth + 1);
+                }
+                self.buf.push(if self.f.sharp_v { '}' } else { ']' });
+            }
+            Value::List(l) => {
+                if self.f.sharp_v {
+                    self.buf.push_str("[]interface {}{");
+                } else {
+                    self.buf.push('[');
+                }
+                for (n, item) in l.borrow().iter().enumerate() {
+                    if n > 0 {
+                        self.buf.push_str(if self.f.sharp_v { ", " } else { " " });
+                    }
+                    self.print_value(item, verb, depth + 1);
+                }
+                self.buf.push(if self.f.sharp_v { '}' } else { ']' });
+            }
+            Value::Object(o) => {
+                if let Some(c) = o.as_any().downcast_ref::<crate::literal::Complex>() {
+                    self.fmt_complex(v, c.0, c.1, verb);
+                    return;
+                }
+                // Objects print through their String method, as Go's Stringer handling does.
+                match verb {
+                    'v' | 's' | 'x' | 'X' | 'q' => {
+                        let s = Value::from(o.go_string());
+                        self.print_value(&s, verb, depth);
+                    }
+                    _ => self.bad_verb(v, verb),
+                }
+            }
+        }
+    }
+
+    fn fmt_integer_verb(&mut self, v: &Value, u: u64, signed: bool, verb: char) {
+        match verb {
+            'v' => {
+                if self.f.sharp_v && !signed {
+                    let old = self.f.sharp;
+                    self.f.sharp = true;
+                    self.fmt_integer(u, 16, signed, 'v', false);
+                    self.f.sharp = old;
+                } else {
+                    self.fmt_integer(u, 10, signed, verb, false)
+                }
+            }
+            'd' => self.fmt_integer(u, 10, signed, verb, false),
+            'b' => self.fmt_integer(u, 2, signed, verb, false),
+            'o' | 'O' => self.fmt_integer(u, 8, signed, verb, false),
+            'x' => self.fmt_integer(u, 16, signed, verb, false),
+            'X' => self.fmt_integer(u, 16, signed, verb, true),
+            'c' => {
+                let c = char::from_u32(u as u32)
+                    .filter(|_| u <= 0x10FFFF)
+                    .unwrap_or('\u{FFFD}');
+                self.pad(&c.to_string());
+            }
+            'q' => {
+                let c = char::from_u32(u as u32)
+                    .filter(|_| u <= 0x10FFFF)
+                    .unwrap_or('\u{FFFD}');
+                let q = if self.f.plus {
+                    quote_rune_ascii(c)
+                } else {
+                    quote_rune(c)
+                };
+                self.pad(&q);
+            }
+            'U' => self.fmt_unicode(u),
+            _ => self.bad_verb(v, verb),
+        }
+    }
+
+    /// Go's `fmt.fmtInteger`.
+    fn fmt_integer(&mut self, u: u64, base: u32, signed: bool, verb: char, upper: bool) {
+        let negative = signed && (u as i64) < 0;
+        let mag = if negative {
+            (u as i64).unsigned_abs()
+        } else {
+            u
+        };
+        let mut prec = 0usize;
+        if self.f.prec_present {
+            prec = self.f.prec;
+            if prec == 0 && mag == 0 {
+                let old = self.f.zero;
+                self.f.zero = false;
+                self.write_padding(self.f.wid as isize);
+                self.f.zero = old;
+                return;
+            }
+        } else if self.f.zero && !self.f.minus && self.f.wid_present {
+            prec = self.f.wid;
+            if negative || self.f.plus || self.f.space {
+                prec = prec.saturating_sub(1);
+            }
+        }
+        let mut digits = match base {
+            2 => format!("{mag:b}"),
+            8 => format!("{mag:o}"),
+            16 if upper => format!("{mag:X}"),
+            16 => format!("{mag:x}"),
+            _ => mag.to_string(),
+        };
+        if digits.len() < prec {
+            digits = "0".repeat(prec - digits.len()) + &digits;
+        }
+        let mut s = String::new();
+        if negative {
+            s.push('-');
+        } else if self.f.plus {
+            s.push('+');
+        } else if self.f.space {
+            s.push(' ');
+        }
+        if self.f.sharp {
+            match base {
+                2 => s.push_str("0b"),
+                8 if !digits.starts_with('0') => s.push('0'),
+                16 => s.push_str(if upper { "0X" } else { "0x" }),
+                _ => {}
+            }
+        }
+        if verb == 'O' {
+            s.push_str("0o");
+        }
+        s.push_str(&digits);
+        self.pad_no_zero(&s);
+    }
+
+    fn fmt_unicode(&mut self, u: u64) {
+        let mut prec = 4;
+        if self.f.prec_present && self.f.prec > 4 {
+            prec = self.f.prec;
+        }
+        let hex = format!("{u:X}");
+        let mut s = String::from("U+");
+        if hex.len() < prec {
+            s.push_str(&"0".repeat(prec - hex.len()));
+        }
+        s.push_str(&hex);
+        if self.f.sharp
+            && let Some(c) = char::from_u32(u as u32)
+            && u <= 0x10FFFF
+            && is_go_printable(c)
+        {
+            s.push_str(&format!(" '{c}'"));
+        }
+        self.pad_no_zero(&s);
+    }
+
+    fn fmt_s(&mut self, s: &str) {
+        let s = self.truncate(s);
+        self.pad(s);
+    }
+
+    fn fmt_sx(&mut self, s: &str, upper: bool) {
+        let b = s.as_bytes();
+        let mut length = b.len();
+        if self.f.prec_present && self.f.prec < length {
+            length = self.f.prec;
+        }
+        let mut width = 2 * length;
+        if width > 0 {
+            if self.f.space {
+                if self.f.sharp {
+                    width *= 2;
+                }
+                width += length - 1;
+            } else if self.f.sharp {
+                width += 2;
+            }
+        } else {
+            if self.f.wid_present {
+                self.write_padding(self.f.wid as isize);
+            }
+            return;
+        }
+        if self.f.wid_present && self.f.wid > width && !self.f.minus {
+            self.write_padding((self.f.wid - width) as isize);
+        }
+        let x = if upper { "0X" } else { "0x" };
+        if self.f.sharp {
+            self.buf.push_str(x);
+        }
+        for (i, c) in b.iter().take(length).enumerate() {
+            if self.f.space && i > 0 {
+                self.buf.push(' ');
+                if self.f.sharp {
+                    self.buf.push_str(x);
+                }
+            }
+            if upper {
+                self.buf.push_str(&format!("{c:02X}"));
+            } else {
+                self.buf.push_str(&format!("{c:02x}"));
+            }
+        }
+        if self.f.wid_present && self.f.wid > width && self.f.minus {
+            self.write_padding((self.f.wid - width) as isize);
+        }
+    }
+
+    fn fmt_q(&mut self, s: &str) {
+        let s = self.truncate(s);
+        if self.f.sharp && can_backquote(s) {
+            let q = format!("`{s}`");
+            self.pad(&q);
+            return;
+        }
+        let q = if self.f.plus {
+            quote_ascii(s)
+        } else {
+            quote(s)
+        };
+        self.pad(&q);
+    }
+
+    fn fmt_float_verb(&mut self, v: &Value, f: f64, verb: char) {
+        match verb {
+            'v' => self.fmt_float(f, 'g', -1),
+            'b' | 'g' | 'G' | 'x' | 'X' => self.fmt_float(f, verb, -1),
+            'f' | 'e' | 'E' => self.fmt_float(f, verb, 6),
+            'F' => self.fmt_float(f, 'f', 6),
+            _ => self.bad_verb(v, verb),
+        }
+    }
+
+    fn fmt_complex(&mut self, v: &Value, re: f64, im: f64, verb: char) {
+        match verb {
+            'v' | 'b' | 'g' | 'G' | 'x' | 'X' | 'f' | 'F' | 'e' | 'E' => {
+                let old_plus = self.f.plus;
+                self.buf.push('(');
+                self.fmt_float_verb(v, re, verb);
+                self.f.plus = true;
+                self.fmt_float_verb(v, im, verb);
+                self.buf.push_str("i)");
+                self.f.plus = old_plus;
+            }
+            _ => self.bad_verb(v, verb),
+        }
+    }
+
+    /// Go's `fmt.fmtFloat`.
+    fn fmt_float(&mut self, v: f64, verb: char, prec: i32) {
+        let prec = if self.f.prec_present {
+            self.f.prec as i32
+        } else {
+            prec
+        };
+        let formatted = format_float(v, verb, prec);
+        let mut num: Vec<char> = Vec::with_capacity(formatted.len() + 1);
+        if formatted.starts_with(['-', '+']) {
+            num.extend(formatted.chars());
+        } else {
+            num.push('+');
+            num.extend(formatted.chars());
+        }
+        if self.f.space && num[0] == '+' && !self.f.plus {
+            num[0] = ' ';
+        }
+        if num.get(1) == Some(&'I') || num.get(1) == Some(&'N') {
+            if num[1] == 'N' && !self.f.space && !self.f.plus {
+                num.remove(0);
+            }
+            let s: String = num.into_iter().collect();
+            self.pad_no_zero(&s);
+            return;
+        }
+        if self.f.sharp && verb != 'b' {
+            let mut digits: i32 = match verb {
+                'v' | 'g' | 'G' | 'x' => {
+                    if prec == -1 {
+                        6
+                    } else {
+                        prec
+                    }
+                }
+                _ => 0,
+            };
+            let mut tail: Vec<char> = Vec::new();
+            let mut has_point = false;
+            let mut saw_nonzero = false;
+            let mut i = 1;
+            while i < num.len() {
+                match num[i] {
+                    '.' => has_point = true,
+                    'p' | 'P' => {
+                        tail.extend(num.drain(i..));
+                        break;
+                    }
+                    'e' | 'E' if verb != 'x' && verb != 'X' => {
+                        tail.extend(num.drain(i..));
+                        break;
+                    }
+                    c => {
+                        if c != '0' {
+                            saw_nonzero = true;
+                        }
+                        if saw_nonzero {
+                            digits -= 1;
+                        }
+                    }
+                }
+                i += 1;
+            }
+            if !has_point {
+                if num.len() == 2 && num[1] == '0' {
+                    digits -= 1;
+                }
+                num.push('.');
+            }
+            while digits > 0 {
+                num.push('0');
+                digits -= 1;
+            }
+            num.extend(tail);
+        }
+        let s: String = num.iter().collect();
+        if self.f.plus || num[0] != '+' {
+            if self.f.zero && !self.f.minus && self.f.wid_present && self.f.wid > num.len() {
+                self.buf.push(num[0]);
+                self.write_padding((self.f.wid - num.len()) as isize);
+                self.buf.push_str(&s[num[0].len_utf8()..]);
+                return;
+            }
+            self.pad(&s);
+            return;
+        }
+        self.pad(&s[1..]);
     }
 }
 
-fn truncate(s: &str, prec: Option<usize>) -> &str {
-    match prec {
-        Some(p) => match s.char_indices().nth(p) {
-            Some((idx, _)) => &s[..idx],
-            None => s,
-        },
-        None => s,
-    }
+/// Go's `strconv.CanBackquote`.
+fn can_backquote(s: &str) -> bool {
+    s.chars()
+        .all(|c| c != '`' && c != '\u{FFFD}' && (c == '\t' || !(c < ' ' || c == '\x7f')))
 }
 
 /// Go's `strconv.FormatFloat(f, fmt, prec, 64)` for `fmt` in `e E f F g G` (`F` as `f`); `prec < 0`
@@ -494,6 +768,9 @@ pub fn format_float(f: f64, fmt: char, prec: i32) -> String {
         } else {
             "-Inf".into()
         };
+    }
+    if matches!(fmt, 'b' | 'x' | 'X') {
+        return format_float_binary(f, fmt, prec);
     }
     let neg = f.is_sign_negative();
     let a = f.abs();
@@ -569,6 +846,58 @@ pub fn format_float(f: f64, fmt: char, prec: i32) -> String {
             }
         }
     }
+    s
+}
+
+/// `strconv`'s `%b` (`-ddddp±ddd`) and `%x`/`%X` (`-0x1.fffp±dd`, shortest digits) float formats.
+fn format_float_binary(f: f64, fmt: char, _prec: i32) -> String {
+    let bits = f.to_bits();
+    let neg = bits >> 63 != 0;
+    let mut exp = ((bits >> 52) & 0x7FF) as i64;
+    let mut mant = bits & ((1u64 << 52) - 1);
+    if exp == 0 {
+        exp += 1;
+    } else {
+        mant |= 1u64 << 52;
+    }
+    exp -= 1023;
+    let mut s = String::new();
+    if neg {
+        s.push('-');
+    }
+    if fmt == 'b' {
+        let e = exp - 52;
+        s.push_str(&format!("{mant}p{}{}", if e >= 0 { "+" } else { "" }, e));
+        return s;
+    }
+    if mant == 0 {
+        exp = 0;
+    }
+    mant <<= 60 - 52;
+    while mant != 0 && mant & (1u64 << 60) == 0 {
+        mant <<= 1;
+        exp -= 1;
+    }
+    let upper = fmt == 'X';
+    s.push_str(if upper { "0X" } else { "0x" });
+    s.push(if (mant >> 60) & 1 == 1 { '1' } else { '0' });
+    mant <<= 4;
+    if mant != 0 {
+        s.push('.');
+        while mant != 0 {
+            let d = ((mant >> 60) & 15) as u32;
+            let c = char::from_digit(d, 16).unwrap_or('0');
+            s.push(if upper { c.to_ascii_uppercase() } else { c });
+            mant <<= 4;
+        }
+    }
+    s.push(if upper { 'P' } else { 'p' });
+    s.push(if exp < 0 { '-' } else { '+' });
+    let e = exp.unsigned_abs();
+    if e < 10 {
+        s.push('0');
+    }
+    s.push_str(&e.to_string());
     s
 }
 
@@ -662,6 +991,33 @@ pub fn quote(s: &str) -> String {
     out
 }
 
+/// Go's `strconv.QuoteToASCII`.
+pub fn quote_ascii(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        if (c as u32) < 0x80 {
+            push_escaped(&mut out, c, '"');
+        } else if (c as u32) < 0x10000 {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push_str(&format!("\\U{:08x}", c as u32));
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn quote_rune_ascii(c: char) -> String {
+    if (c as u32) < 0x80 {
+        return quote_rune(c);
+    }
+    if (c as u32) < 0x10000 {
+        format!("'\\u{:04x}'", c as u32)
+    } else {
+        format!("'\\U{:08x}'", c as u32)
+    }
+}
+
 /// Go's `strconv.QuoteRune`.
 pub fn quote_rune(c: char) -> String {
     let mut out = String::from("'");
@@ -695,7 +1051,7 @@ fn push_escaped(out: &mut String, c: char, quote_char: char) {
 
 /// An approximation of Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols and
 /// the ASCII space; not controls, format characters, separators other than U+0020, or private use.
-fn is_go_printable(c: char) -> bool {
+pub(crate) fn is_go_printable(c: char) -> bool {
     if c == ' ' {
         return true;
     }

@@ -412,3 +412,28 @@ fn unquote_char_bytes<'s>(
         _ => Err(bad()),
     }
 }
+
+/// A Go `complex128` constant from a template literal (`1+2i`). Templates can only compare,
+/// test and print these, so it is an [`crate::Object`] rather than a value-model variant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Complex(pub f64, pub f64);
+
+impl crate::value::Object for Complex {
+    fn type_name(&self) -> &str {
+        "complex128"
+    }
+    fn go_string(&self) -> String {
+        let re = crate::fmt::format_float(self.0, 'g', -1);
+        let mut im = crate::fmt::format_float(self.1, 'g', -1);
+        if !im.starts_with(['-', '+']) {
+            im.insert(0, '+');
+        }
+        format!("({re}{im}i)")
+    }
+    fn truthy(&self) -> bool {
+        self.0 != 0.0 || self.1 != 0.0
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}

@@ -813,11 +813,12 @@ impl Parser<'_> {
                 fields.push(f.val[1..].to_string());
             }
             return Ok(Some(match node {
-                Arg::Field { pos, mut idents } => {
+                // Go positions the extended node at its first added field.
+                Arg::Field { mut idents, .. } => {
                     idents.extend(fields);
                     Arg::Field { pos, idents }
                 }
-                Arg::Variable { pos, mut idents } => {
+                Arg::Variable { mut idents, .. } => {
                     idents.extend(fields);
                     Arg::Variable { pos, idents }
                 }

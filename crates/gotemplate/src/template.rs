@@ -251,6 +251,16 @@ impl Template {
     }
 }
 
+impl std::fmt::Debug for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Template")
+            .field("name", &self.name)
+            .field("templates", &self.defined_templates())
+            .field("missing_key", &self.set.missing_key)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What an [`EngineFn`] may do with the running execution.
 pub struct ExecContext<'a> {
     pub(crate) state: &'a mut State,

@@ -246,6 +246,17 @@ fn run_exec_case(case: &Json) -> Result<(), String> {
         (Ok(out), true) => Err(format!("expected an error, got output {out:?}")),
         (Err(e), true) => {
             let e = e.to_string();
+            if let Some(go) = case.get("go_error").and_then(Json::as_str) {
+                WORDING.with(|w| {
+                    let mut w = w.borrow_mut();
+                    w.0 += 1;
+                    if e == go {
+                        w.1 += 1;
+                    } else if std::env::var_os("SIGNET_SHOW_WORDING").is_some() {
+                        eprintln!("wording: got  {e}\n         want {go}");
+                    }
+                });
+            }
             match case.get("error_contains").and_then(Json::as_str) {
                 Some(sub) if !e.contains(sub) => Err(format!("error {e:?} lacks {sub:?}")),
                 _ => Ok(()),
@@ -253,6 +264,11 @@ fn run_exec_case(case: &Json) -> Result<(), String> {
         }
         (Err(e), false) => Err(format!("unexpected error: {e}")),
     }
+}
+
+thread_local! {
+    /// (error cases with Go's message, of which worded identically): informational only.
+    static WORDING: std::cell::RefCell<(usize, usize)> = const { std::cell::RefCell::new((0, 0)) };
 }
 
 fn run_parse_case(case: &Json) -> Result<(), String> {
@@ -383,6 +399,8 @@ fn gotemplate_corpus() {
     let total = results.len();
     let passed = results.iter().filter(|(_, r)| r.is_ok()).count();
     eprintln!("corpus gotemplate: {passed}/{total} passed");
+    let (with_msg, same) = WORDING.with(|w| *w.borrow());
+    eprintln!("gotemplate: {same}/{with_msg} expected errors worded exactly like Go's");
 
     let known = known_differences();
     let mut unexpected = Vec::new();
