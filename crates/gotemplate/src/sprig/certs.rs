@@ -1,158 +1,20 @@
-//! Sprig's key and certificate generators: `genPrivateKey "rsa"`, `genCA`, `genSelfSignedCert`,
-//! `genSignedCert` and their `*WithKey` variants for RSA keys, producing what Go's
-//! `x509.CreateCertificate` does for Sprig's template (serial < 2^128, CN subject, key usage,
-//! server+client auth, basic constraints, SANs, subject/authority key ids, SHA256-RSA).
-//! Certificates are DER built by hand ([`Der`]), keys come from the `rsa` crate.
+//! Sprig's certificate generators: `genCA`, `genSelfSignedCert`, `genSignedCert` and their
+//! `*WithKey` variants, producing what Go's `x509.CreateCertificate` does for Sprig's template
+//! (serial < 2^128, CN subject, key usage, server+client auth, basic constraints, SANs,
+//! subject/authority key ids), signed with the CA's RSA, ECDSA P-256 or Ed25519 key.
 
 use std::rc::Rc;
 
-use base64::Engine;
-use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
-use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
-use rsa::signature::{SignatureEncoding, Signer};
 use sha1::Digest;
 
 use super::args;
 use super::crypto::{Certificate, pem_decode};
+use super::der::{Der, read_tlv};
+use super::keys::KeyPair;
 use crate::value::Value;
 
 /// Key size Sprig uses for `genCA` and the certificate generators.
 const CERT_RSA_BITS: usize = 2048;
-/// Key size Sprig uses for `genPrivateKey "rsa"`.
-pub(super) const PRIVATE_KEY_RSA_BITS: usize = 4096;
-
-pub(super) fn generate_rsa(bits: usize) -> Result<rsa::RsaPrivateKey, String> {
-    rsa::RsaPrivateKey::new(&mut rand_core::OsRng, bits).map_err(|e| e.to_string())
-}
-
-/// PEM text as Go's `pem.Encode` writes it.
-pub(super) fn pem_encode(label: &str, der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
-
-pub(super) fn rsa_key_pem(key: &rsa::RsaPrivateKey) -> Result<String, String> {
-    let der = key.to_pkcs1_der().map_err(|e| e.to_string())?;
-    Ok(pem_encode("RSA PRIVATE KEY", der.as_bytes()))
-}
-
-/// A private key from PEM (PKCS#1 or PKCS#8 RSA).
-fn parse_rsa_key(pem: &str) -> Result<rsa::RsaPrivateKey, String> {
-    let (label, der) = pem_decode(pem.as_bytes()).ok_or("unable to decode key")?;
-    match label.as_str() {
-        "RSA PRIVATE KEY" => rsa::RsaPrivateKey::from_pkcs1_der(&der)
-            .map_err(|e| format!("error parsing private key: {e}")),
-        "PRIVATE KEY" => rsa::RsaPrivateKey::from_pkcs8_der(&der)
-            .map_err(|_| "signet supports only RSA keys for certificate generation".to_string()),
-        other => Err(format!(
-            "signet supports only RSA keys for certificate generation, not {other}"
-        )),
-    }
-}
-
-/// A minimal DER writer.
-struct Der;
-
-impl Der {
-    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-        let mut out = vec![tag];
-        let len = content.len();
-        if len < 0x80 {
-            out.push(len as u8);
-        } else {
-            let bytes: Vec<u8> = len
-                .to_be_bytes()
-                .iter()
-                .copied()
-                .skip_while(|b| *b == 0)
-                .collect();
-            out.push(0x80 | bytes.len() as u8);
-            out.extend(bytes);
-        }
-        out.extend_from_slice(content);
-        out
-    }
-
-    fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
-        Der::tlv(0x30, &parts.concat())
-    }
-
-    fn oid(arcs: &[u64]) -> Vec<u8> {
-        let mut body = vec![(arcs[0] * 40 + arcs[1]) as u8];
-        for &arc in &arcs[2..] {
-            let mut chunk = vec![(arc & 0x7f) as u8];
-            let mut rest = arc >> 7;
-            while rest > 0 {
-                chunk.push(0x80 | (rest & 0x7f) as u8);
-                rest >>= 7;
-            }
-            chunk.reverse();
-            body.extend(chunk);
-        }
-        Der::tlv(0x06, &body)
-    }
-
-    /// A non-negative INTEGER from big-endian magnitude bytes.
-    fn uint(magnitude: &[u8]) -> Vec<u8> {
-        let trimmed: Vec<u8> = magnitude.iter().copied().skip_while(|b| *b == 0).collect();
-        let mut body = Vec::with_capacity(trimmed.len() + 1);
-        if trimmed.first().is_none_or(|b| b & 0x80 != 0) {
-            body.push(0);
-        }
-        body.extend(trimmed);
-        Der::tlv(0x02, &body)
-    }
-
-    fn bit_string(bytes: &[u8], unused: u8) -> Vec<u8> {
-        let mut body = vec![unused];
-        body.extend_from_slice(bytes);
-        Der::tlv(0x03, &body)
-    }
-
-    fn octets(bytes: &[u8]) -> Vec<u8> {
-        Der::tlv(0x04, bytes)
-    }
-
-    /// Go's `time.Time` in a certificate: UTCTime before 2050, GeneralizedTime after.
-    fn time(unix: i64) -> Vec<u8> {
-        let t = chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default();
-        if t.format("%Y").to_string().parse::<i32>().unwrap_or(0) < 2050 {
-            Der::tlv(0x17, t.format("%y%m%d%H%M%SZ").to_string().as_bytes())
-        } else {
-            Der::tlv(0x18, t.format("%Y%m%d%H%M%SZ").to_string().as_bytes())
-        }
-    }
-}
-
-/// One DER element: (tag, content, whole element, the bytes after it).
-type Tlv<'a> = (u8, &'a [u8], &'a [u8], &'a [u8]);
-
-/// Reads one TLV element.
-fn read_tlv(b: &[u8]) -> Option<Tlv<'_>> {
-    let tag = *b.first()?;
-    let first = *b.get(1)? as usize;
-    let (len, header) = if first < 0x80 {
-        (first, 2)
-    } else {
-        let n = first & 0x7f;
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let mut len = 0usize;
-        for i in 0..n {
-            len = (len << 8) | *b.get(2 + i)? as usize;
-        }
-        (len, 2 + n)
-    };
-    let end = header.checked_add(len)?;
-    Some((tag, b.get(header..end)?, b.get(..end)?, b.get(end..)?))
-}
 
 /// What a signed certificate needs from its CA certificate: the subject name (DER) and the
 /// subject key identifier, if any.
@@ -219,24 +81,14 @@ struct Template {
     is_ca: bool,
 }
 
-fn sha256_rsa() -> Vec<u8> {
-    Der::seq(&[
-        Der::oid(&[1, 2, 840, 113_549, 1, 1, 11]),
-        Der::tlv(0x05, &[]),
-    ])
-}
-
 /// `x509.CreateCertificate(template, parent, subjectKey.Public(), signer)` as PEM.
 fn create_certificate(
     t: &Template,
-    subject_key: &rsa::RsaPrivateKey,
+    subject_key: &KeyPair,
     issuer: Option<(&[u8], Option<Vec<u8>>)>,
-    signer: &rsa::RsaPrivateKey,
+    signer: &KeyPair,
 ) -> Result<String, String> {
-    let spki = subject_key
-        .to_public_key()
-        .to_public_key_der()
-        .map_err(|e| e.to_string())?;
+    let spki = subject_key.spki()?;
     let mut serial = [0u8; 16];
     getrandom::getrandom(&mut serial).map_err(|e| format!("reading random bytes: {e}"))?;
     let now = std::time::SystemTime::now()
@@ -245,7 +97,7 @@ fn create_certificate(
         .unwrap_or(0);
     let subject = name_cn(&t.cn);
     // Go derives the subject key id of a CA from the SHA-1 of its public key bits.
-    let spki_bits = read_tlv(spki.as_bytes())
+    let spki_bits = read_tlv(&spki[..])
         .and_then(|(_, c, _, _)| read_tlv(c))
         .and_then(|(_, _, _, rest)| read_tlv(rest))
         .map(|(_, bits, _, _)| bits.get(1..).unwrap_or(&[]).to_vec())
@@ -300,19 +152,20 @@ fn create_certificate(
     let tbs = Der::seq(&[
         Der::tlv(0xa0, &Der::uint(&[2])),
         Der::uint(&serial),
-        sha256_rsa(),
+        signer.signature_algorithm(),
         issuer_name,
         Der::seq(&[Der::time(now), Der::time(now + t.days * 86_400)]),
         subject,
-        spki.as_bytes().to_vec(),
+        spki.clone(),
         Der::tlv(0xa3, &Der::seq(&exts)),
     ]);
-    let signing_key = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(signer.clone());
-    let signature = signing_key
-        .try_sign(&tbs)
-        .map_err(|e| format!("x509: signing certificate: {e}"))?;
-    let cert = Der::seq(&[tbs, sha256_rsa(), Der::bit_string(&signature.to_vec(), 0)]);
-    Ok(pem_encode("CERTIFICATE", &cert))
+    let signature = signer.sign(&tbs)?;
+    let cert = Der::seq(&[
+        tbs,
+        signer.signature_algorithm(),
+        Der::bit_string(&signature, 0),
+    ]);
+    Ok(super::der::pem_encode("CERTIFICATE", &cert))
 }
 
 fn ips_arg(v: &Value) -> Result<Vec<std::net::IpAddr>, String> {
@@ -374,10 +227,10 @@ fn certificate_value(cert: String, key: String) -> Value {
 }
 
 /// The key a `*WithKey` variant was given, or a fresh RSA key.
-fn subject_key(pem: Option<&Value>) -> Result<rsa::RsaPrivateKey, String> {
+fn subject_key(pem: Option<&Value>) -> Result<KeyPair, String> {
     match pem {
-        Some(v) => parse_rsa_key(&args::string(v)?),
-        None => generate_rsa(CERT_RSA_BITS),
+        Some(v) => KeyPair::from_pem(&args::string(v)?),
+        None => KeyPair::generate_rsa(CERT_RSA_BITS),
     }
 }
 
@@ -394,7 +247,7 @@ pub(super) fn gen_ca(a: &[Value], with_key: bool) -> Result<Value, String> {
         is_ca: true,
     };
     let cert = create_certificate(&t, &key, None, &key)?;
-    Ok(certificate_value(cert, rsa_key_pem(&key)?))
+    Ok(certificate_value(cert, key.to_pem()?))
 }
 
 /// `genSelfSignedCert CN IPS DNS DAYS` / `genSelfSignedCertWithKey … KEY`.
@@ -412,7 +265,7 @@ pub(super) fn gen_self_signed(a: &[Value], with_key: bool) -> Result<Value, Stri
         is_ca: false,
     };
     let cert = create_certificate(&t, &key, None, &key)?;
-    Ok(certificate_value(cert, rsa_key_pem(&key)?))
+    Ok(certificate_value(cert, key.to_pem()?))
 }
 
 /// `genSignedCert CN IPS DNS DAYS CA` / `genSignedCertWithKey … CA KEY`.
@@ -426,7 +279,7 @@ pub(super) fn gen_signed(a: &[Value], with_key: bool) -> Result<Value, String> {
     let (_, ca_der) = pem_decode(ca_cert.as_bytes()).ok_or("unable to decode certificate")?;
     let (issuer, key_id) = ca_subject_and_key_id(&ca_der)
         .ok_or("error parsing certificate: decodedSignerCert.Bytes: x509: malformed certificate")?;
-    let signer = parse_rsa_key(&ca_key)?;
+    let signer = KeyPair::from_pem(&ca_key)?;
     let t = Template {
         cn: cn.to_string(),
         ips,
@@ -435,28 +288,12 @@ pub(super) fn gen_signed(a: &[Value], with_key: bool) -> Result<Value, String> {
         is_ca: false,
     };
     let cert = create_certificate(&t, &key, Some((&issuer, key_id)), &signer)?;
-    Ok(certificate_value(cert, rsa_key_pem(&key)?))
+    Ok(certificate_value(cert, key.to_pem()?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn der_primitives() {
-        assert_eq!(
-            Der::oid(&[2, 5, 29, 15]),
-            vec![0x06, 0x03, 0x55, 0x1d, 0x0f]
-        );
-        assert_eq!(
-            Der::oid(&[1, 2, 840, 113_549, 1, 1, 11]),
-            vec![
-                0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b
-            ]
-        );
-        assert_eq!(Der::uint(&[0x80]), vec![0x02, 0x02, 0x00, 0x80]);
-        assert_eq!(Der::tlv(0x04, &[0u8; 200])[..3], [0x04, 0x81, 200]);
-    }
 
     #[test]
     fn signed_certificate_names_its_ca() {

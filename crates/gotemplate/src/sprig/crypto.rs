@@ -15,6 +15,10 @@ use sha1::Digest;
 use super::args;
 use super::certs;
 use super::fixed;
+use super::keys::KeyPair;
+
+/// Key size Sprig uses for `genPrivateKey "rsa"`.
+const PRIVATE_KEY_RSA_BITS: usize = 4096;
 use crate::value::{FuncMap, Object, Value};
 
 pub(super) fn register(m: &mut FuncMap) {
@@ -51,11 +55,11 @@ pub(super) fn register(m: &mut FuncMap) {
     fixed(m, "genPrivateKey", 1, |a| {
         let kind = args::string(&a[0])?;
         Ok(match &*kind {
-            "" | "rsa" => certs::rsa_key_pem(&certs::generate_rsa(certs::PRIVATE_KEY_RSA_BITS)?)?,
-            "dsa" | "ecdsa" | "ed25519" => {
-                return Err(format!(
-                    "genPrivateKey: generating {kind} keys is not supported by signet"
-                ));
+            "" | "rsa" => KeyPair::generate_rsa(PRIVATE_KEY_RSA_BITS)?.to_pem()?,
+            "ecdsa" => KeyPair::generate_ecdsa()?.to_pem()?,
+            "ed25519" => KeyPair::generate_ed25519()?.to_pem()?,
+            "dsa" => {
+                return Err("genPrivateKey: DSA keys are not supported by signet".into());
             }
             other => format!("Unknown type {other}"),
         }

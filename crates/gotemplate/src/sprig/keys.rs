@@ -1,0 +1,201 @@
+//! Private keys for Sprig's `genPrivateKey` and certificate generators: RSA, ECDSA P-256 and
+//! Ed25519, generated, read from PEM (PKCS#1, SEC 1, PKCS#8) and written as Go writes them
+//! (`RSA PRIVATE KEY`, `EC PRIVATE KEY`, `PRIVATE KEY`), with their public-key info, signature
+//! algorithm identifier and signing for certificates. DER for the small fixed structures is
+//! written with [`super::der`].
+
+use p256::ecdsa::signature::Signer as _;
+use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
+use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
+use rsa::signature::{SignatureEncoding, Signer as _};
+
+use super::crypto::pem_decode;
+use super::der::{self, Der};
+
+/// A private key of one of the types Sprig generates (DSA aside).
+pub(super) enum KeyPair {
+    Rsa(Box<rsa::RsaPrivateKey>),
+    Ecdsa(p256::ecdsa::SigningKey),
+    Ed25519(ed25519_dalek::SigningKey),
+}
+
+const OID_RSA: &[u64] = &[1, 2, 840, 113_549, 1, 1, 1];
+const OID_EC_PUBLIC_KEY: &[u64] = &[1, 2, 840, 10_045, 2, 1];
+const OID_P256: &[u64] = &[1, 2, 840, 10_045, 3, 1, 7];
+const OID_ED25519: &[u64] = &[1, 3, 101, 112];
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], String> {
+    let mut b = [0u8; N];
+    getrandom::getrandom(&mut b).map_err(|e| format!("reading random bytes: {e}"))?;
+    Ok(b)
+}
+
+impl KeyPair {
+    pub fn generate_rsa(bits: usize) -> Result<KeyPair, String> {
+        rsa::RsaPrivateKey::new(&mut rand_core::OsRng, bits)
+            .map(|k| KeyPair::Rsa(Box::new(k)))
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn generate_ecdsa() -> Result<KeyPair, String> {
+        // Rejection sampling: a random scalar is valid unless zero or ≥ the group order.
+        for _ in 0..64 {
+            if let Ok(k) = p256::ecdsa::SigningKey::from_slice(&random_bytes::<32>()?) {
+                return Ok(KeyPair::Ecdsa(k));
+            }
+        }
+        Err("ecdsa: could not generate a key".into())
+    }
+
+    pub fn generate_ed25519() -> Result<KeyPair, String> {
+        Ok(KeyPair::Ed25519(ed25519_dalek::SigningKey::from_bytes(
+            &random_bytes::<32>()?,
+        )))
+    }
+
+    /// Reads the first PEM block of `pem` as a private key.
+    pub fn from_pem(pem: &str) -> Result<KeyPair, String> {
+        let (label, der) = pem_decode(pem.as_bytes()).ok_or("unable to decode key")?;
+        match label.as_str() {
+            "RSA PRIVATE KEY" => rsa::RsaPrivateKey::from_pkcs1_der(&der)
+                .map(|k| KeyPair::Rsa(Box::new(k)))
+                .map_err(|e| format!("error parsing private key: {e}")),
+            "EC PRIVATE KEY" => KeyPair::from_sec1(&der),
+            "PRIVATE KEY" => KeyPair::from_pkcs8(&der),
+            other => Err(format!("unsupported key type {other:?}")),
+        }
+    }
+
+    fn from_sec1(der: &[u8]) -> Result<KeyPair, String> {
+        let bad = || "error parsing private key: malformed EC private key".to_string();
+        let (_, body, _, _) = der::read_tlv(der).ok_or_else(bad)?;
+        let (_, _version, _, rest) = der::read_tlv(body).ok_or_else(bad)?;
+        let (_, secret, _, _) = der::read_tlv(rest).ok_or_else(bad)?;
+        p256::ecdsa::SigningKey::from_slice(secret)
+            .map(KeyPair::Ecdsa)
+            .map_err(|_| bad())
+    }
+
+    fn from_pkcs8(der: &[u8]) -> Result<KeyPair, String> {
+        let bad = || "error parsing private key: malformed PKCS#8 key".to_string();
+        let (_, body, _, _) = der::read_tlv(der).ok_or_else(bad)?;
+        let (_, _version, _, rest) = der::read_tlv(body).ok_or_else(bad)?;
+        let (_, alg, _, rest) = der::read_tlv(rest).ok_or_else(bad)?;
+        let (_, _, oid, _) = der::read_tlv(alg).ok_or_else(bad)?;
+        let (_, inner, _, _) = der::read_tlv(rest).ok_or_else(bad)?;
+        if oid == Der::oid(OID_RSA) {
+            rsa::RsaPrivateKey::from_pkcs8_der(der)
+                .map(|k| KeyPair::Rsa(Box::new(k)))
+                .map_err(|e| format!("error parsing private key: {e}"))
+        } else if oid == Der::oid(OID_EC_PUBLIC_KEY) {
+            KeyPair::from_sec1(inner)
+        } else if oid == Der::oid(OID_ED25519) {
+            let (_, seed, _, _) = der::read_tlv(inner).ok_or_else(bad)?;
+            let seed: [u8; 32] = seed.try_into().map_err(|_| bad())?;
+            Ok(KeyPair::Ed25519(ed25519_dalek::SigningKey::from_bytes(
+                &seed,
+            )))
+        } else {
+            Err("x509: PKCS#8 wrapping contained private key with unknown algorithm".into())
+        }
+    }
+
+    fn ec_public_point(k: &p256::ecdsa::SigningKey) -> Vec<u8> {
+        k.verifying_key().to_sec1_point(false).as_bytes().to_vec()
+    }
+
+    /// The key as Go's Sprig writes it (`pemBlockForKey`).
+    pub fn to_pem(&self) -> Result<String, String> {
+        Ok(match self {
+            KeyPair::Rsa(k) => {
+                let der = k.to_pkcs1_der().map_err(|e| e.to_string())?;
+                der::pem_encode("RSA PRIVATE KEY", der.as_bytes())
+            }
+            KeyPair::Ecdsa(k) => {
+                let sec1 = Der::seq(&[
+                    Der::uint(&[1]),
+                    Der::octets(&k.to_bytes()),
+                    Der::tlv(0xa0, &Der::oid(OID_P256)),
+                    Der::tlv(0xa1, &Der::bit_string(&KeyPair::ec_public_point(k), 0)),
+                ]);
+                der::pem_encode("EC PRIVATE KEY", &sec1)
+            }
+            KeyPair::Ed25519(k) => {
+                let pkcs8 = Der::seq(&[
+                    Der::uint(&[0]),
+                    Der::seq(&[Der::oid(OID_ED25519)]),
+                    Der::octets(&Der::octets(&k.to_bytes())),
+                ]);
+                der::pem_encode("PRIVATE KEY", &pkcs8)
+            }
+        })
+    }
+
+    /// SubjectPublicKeyInfo DER of the public half.
+    pub fn spki(&self) -> Result<Vec<u8>, String> {
+        Ok(match self {
+            KeyPair::Rsa(k) => k
+                .to_public_key()
+                .to_public_key_der()
+                .map_err(|e| e.to_string())?
+                .as_bytes()
+                .to_vec(),
+            KeyPair::Ecdsa(k) => Der::seq(&[
+                Der::seq(&[Der::oid(OID_EC_PUBLIC_KEY), Der::oid(OID_P256)]),
+                Der::bit_string(&KeyPair::ec_public_point(k), 0),
+            ]),
+            KeyPair::Ed25519(k) => Der::seq(&[
+                Der::seq(&[Der::oid(OID_ED25519)]),
+                Der::bit_string(&k.verifying_key().to_bytes(), 0),
+            ]),
+        })
+    }
+
+    /// The AlgorithmIdentifier of this key's certificate signatures (Go's defaults).
+    pub fn signature_algorithm(&self) -> Vec<u8> {
+        match self {
+            KeyPair::Rsa(_) => Der::seq(&[
+                Der::oid(&[1, 2, 840, 113_549, 1, 1, 11]),
+                Der::tlv(0x05, &[]),
+            ]),
+            KeyPair::Ecdsa(_) => Der::seq(&[Der::oid(&[1, 2, 840, 10_045, 4, 3, 2])]),
+            KeyPair::Ed25519(_) => Der::seq(&[Der::oid(OID_ED25519)]),
+        }
+    }
+
+    /// Signs `message`: PKCS#1 v1.5 SHA-256, ECDSA SHA-256 (DER), or Ed25519.
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        Ok(match self {
+            KeyPair::Rsa(k) => rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new((**k).clone())
+                .try_sign(message)
+                .map_err(|e| format!("x509: signing certificate: {e}"))?
+                .to_vec(),
+            KeyPair::Ecdsa(k) => {
+                let sig: p256::ecdsa::Signature = k.sign(message);
+                sig.to_der().as_bytes().to_vec()
+            }
+            KeyPair::Ed25519(k) => {
+                use ed25519_dalek::Signer as _;
+                k.sign(message).to_bytes().to_vec()
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_through_pem() {
+        for key in [
+            KeyPair::generate_ecdsa().unwrap(),
+            KeyPair::generate_ed25519().unwrap(),
+        ] {
+            let pem = key.to_pem().unwrap();
+            let again = KeyPair::from_pem(&pem).unwrap();
+            assert_eq!(again.spki().unwrap(), key.spki().unwrap());
+            assert_eq!(again.to_pem().unwrap(), pem);
+        }
+    }
+}
