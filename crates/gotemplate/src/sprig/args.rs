@@ -186,7 +186,8 @@ fn trim_zero_decimal(s: &str) -> &str {
 
 /// Go's `strconv.ParseFloat(s, 64)` (decimal, hex floats aside), including "Inf"/"NaN" spellings.
 pub(crate) fn parse_go_float(s: &str) -> Option<f64> {
-    let t = s.replace('_', "");
+    // Go allows underscores only in prefixed (hex) literals, which Rust cannot parse anyway.
+    let t = s;
     match t.to_ascii_lowercase().as_str() {
         "inf" | "+inf" | "infinity" | "+infinity" => return Some(f64::INFINITY),
         "-inf" | "-infinity" => return Some(f64::NEG_INFINITY),

@@ -27,7 +27,9 @@ pub(super) fn register(m: &mut FuncMap) {
     for name in ["chunk", "mustChunk"] {
         fixed(m, name, 2, |a| {
             let size = args::int(&a[0])?;
-            let items = items(&a[1], "chunk")?;
+            let items = as_list(&a[1])
+                .map(|l| l.borrow().clone())
+                .ok_or_else(|| format!("Cannot chunk type {}", kind_name(&a[1])))?;
             if size <= 0 {
                 return Err("runtime error: integer divide by zero".into());
             }
@@ -181,7 +183,12 @@ fn items(v: &Value, verb: &str) -> Result<Vec<Value>, String> {
 
 /// Sprig's `slice LIST [START [END]]`: Go slicing with `cast.ToInt` indexes.
 fn slice(a: &[Value]) -> FnResult {
-    let items = items(&a[0], "slice")?;
+    let items = as_list(&a[0]).map(|l| l.borrow().clone()).ok_or_else(|| {
+        format!(
+            "list should be type of slice or array but {}",
+            kind_name(&a[0])
+        )
+    })?;
     let len = items.len() as i64;
     if len == 0 {
         return Ok(Value::Nil);

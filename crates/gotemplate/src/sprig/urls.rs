@@ -10,7 +10,8 @@ use crate::value::{FuncMap, Value};
 pub(super) fn register(m: &mut FuncMap) {
     fixed(m, "urlParse", 1, |a| {
         let s = args::string(&a[0])?;
-        let u = parse(&s).map_err(|e| format!("unable to parse url: {e}"))?;
+        let u = parse(&s)
+            .map_err(|e| format!("unable to parse url: parse {}: {e}", crate::fmt::quote(&s)))?;
         let mut d = BTreeMap::new();
         let hostname = hostname(&u.host);
         d.insert("scheme".into(), Value::from(u.scheme));
@@ -88,7 +89,7 @@ fn parse(raw: &str) -> Result<Url, String> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
         if colon == 0 {
-            return Err(format!("parse \"{raw}\": missing protocol scheme"));
+            return Err("missing protocol scheme".into());
         }
         if valid {
             u.scheme = candidate.to_ascii_lowercase();
