@@ -45,12 +45,8 @@ pub(super) fn register(m: &mut FuncMap) {
         .into())
     });
     string1(m, "trim", |s| s.trim().to_string());
-    string1(m, "upper", |s| {
-        s.chars().flat_map(char::to_uppercase).collect()
-    });
-    string1(m, "lower", |s| {
-        s.chars().flat_map(char::to_lowercase).collect()
-    });
+    string1(m, "upper", |s| s.chars().map(simple_upper).collect());
+    string1(m, "lower", |s| s.chars().map(simple_lower).collect());
     string1(m, "title", go_title);
     string1(m, "untitle", uncapitalize);
     fixed(m, "substr", 3, |a| {
@@ -187,6 +183,24 @@ pub(super) fn register(m: &mut FuncMap) {
             Ok(args::string_list([strval(&a[0])]))
         }
     });
+}
+
+/// Go's `unicode.ToUpper`: the simple (one-rune) case mapping, so "ß" stays "ß".
+pub(super) fn simple_upper(c: char) -> char {
+    let mut up = c.to_uppercase();
+    match (up.next(), up.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+/// Go's `unicode.ToLower`: the simple (one-rune) case mapping.
+pub(super) fn simple_lower(c: char) -> char {
+    let mut low = c.to_lowercase();
+    match (low.next(), low.next()) {
+        (Some(l), None) => l,
+        _ => c,
+    }
 }
 
 /// A function of one Go `string` returning a string.
@@ -344,7 +358,7 @@ fn go_title(s: &str) -> String {
     s.chars()
         .map(|c| {
             let out = if is_title_separator(prev) {
-                c.to_uppercase().next().unwrap_or(c)
+                simple_upper(c)
             } else {
                 c
             };
@@ -374,7 +388,7 @@ fn uncapitalize(s: &str) -> String {
                 c
             } else if next {
                 next = false;
-                c.to_lowercase().next().unwrap_or(c)
+                simple_lower(c)
             } else {
                 c
             }
@@ -402,9 +416,9 @@ fn swapcase(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_uppercase() {
-                c.to_lowercase().next().unwrap_or(c)
+                simple_lower(c)
             } else if c.is_lowercase() {
-                c.to_uppercase().next().unwrap_or(c)
+                simple_upper(c)
             } else {
                 c
             }

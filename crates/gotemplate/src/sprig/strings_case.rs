@@ -78,7 +78,7 @@ fn write_lower(out: &mut String, word: &str, connector: char) {
         if is_connector(c) {
             out.push(connector);
         } else if c.is_uppercase() {
-            out.extend(c.to_lowercase());
+            out.push(super::strings::simple_lower(c));
         } else {
             out.push(c);
         }
@@ -157,7 +157,7 @@ pub(super) fn to_camel(s: &str) -> String {
     let mut r0 = None;
     for c in chars.by_ref() {
         if !is_connector(c) {
-            r0 = Some(c.to_uppercase().next().unwrap_or(c));
+            r0 = Some(super::strings::simple_upper(c));
             break;
         }
         out.push(c);
@@ -173,7 +173,7 @@ pub(super) fn to_camel(s: &str) -> String {
             continue;
         }
         if is_connector(r1) {
-            r0 = r0.to_uppercase().next().unwrap_or(r0);
+            r0 = super::strings::simple_upper(r0);
         } else {
             out.push(r1);
         }
