@@ -235,6 +235,17 @@ pub(crate) fn is_empty(v: &Value) -> bool {
 
 /// Go's `reflect.DeepEqual` over template values: types must match exactly.
 pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
+    deep_equal_at(a, b, 0)
+}
+
+/// Nesting bound for [`deep_equal`], so a map that contains itself cannot overflow the stack.
+const MAX_EQUAL_DEPTH: usize = 1000;
+
+fn deep_equal_at(a: &Value, b: &Value, depth: usize) -> bool {
+    if depth > MAX_EQUAL_DEPTH {
+        return false;
+    }
+    let deep_equal = |x: &Value, y: &Value| deep_equal_at(x, y, depth + 1);
     match (a, b) {
         (Value::Nil, Value::Nil) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,

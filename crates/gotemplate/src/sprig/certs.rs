@@ -154,7 +154,10 @@ fn create_certificate(
         Der::uint(&serial),
         signer.signature_algorithm(),
         issuer_name,
-        Der::seq(&[Der::time(now), Der::time(now + t.days * 86_400)]),
+        Der::seq(&[
+            Der::time(now),
+            Der::time(now.saturating_add(t.days.saturating_mul(86_400))),
+        ]),
         subject,
         spki.clone(),
         Der::tlv(0xa3, &Der::seq(&exts)),

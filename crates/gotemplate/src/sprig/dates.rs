@@ -141,7 +141,7 @@ impl GoTime {
 
     fn wall(&self) -> NaiveDateTime {
         let (off, _) = self.offset_and_abbrev();
-        DateTime::from_timestamp(self.secs + off as i64, 0)
+        DateTime::from_timestamp(self.secs.saturating_add(off as i64), 0)
             .map(|d| d.naive_utc())
             .unwrap_or_default()
     }
@@ -162,7 +162,9 @@ impl GoTime {
     fn add_nanos(&self, nanos: i64) -> GoTime {
         let total = self.nanos as i64 + nanos.rem_euclid(1_000_000_000);
         GoTime {
-            secs: self.secs + nanos.div_euclid(1_000_000_000) + total / 1_000_000_000,
+            secs: self
+                .secs
+                .saturating_add(nanos.div_euclid(1_000_000_000) + total / 1_000_000_000),
             nanos: (total % 1_000_000_000) as u32,
             loc: self.loc.clone(),
         }
@@ -178,8 +180,16 @@ impl Object for GoTime {
         let wall = self.wall();
         Some(match name {
             "Unix" => Value::Int64(self.secs),
-            "UnixMilli" => Value::Int64(self.secs * 1000 + self.nanos as i64 / 1_000_000),
-            "UnixNano" => Value::Int64(self.secs * 1_000_000_000 + self.nanos as i64),
+            "UnixMilli" => Value::Int64(
+                self.secs
+                    .wrapping_mul(1000)
+                    .wrapping_add(self.nanos as i64 / 1_000_000),
+            ),
+            "UnixNano" => Value::Int64(
+                self.secs
+                    .wrapping_mul(1_000_000_000)
+                    .wrapping_add(self.nanos as i64),
+            ),
             "Year" => Value::Int(wall.year() as i64),
             "Day" => Value::Int(wall.day() as i64),
             "Hour" => Value::Int(wall.hour() as i64),

@@ -318,8 +318,10 @@ fn lookup_name<'a>(names: &[&str], s: &'a str, len: Option<usize>) -> Option<(us
             Some(l) => &name[..l],
             None => name,
         };
-        if s.len() >= name.len() && s[..name.len()].eq_ignore_ascii_case(name) {
-            return Some((i, &s[name.len()..]));
+        if let (Some(head), Some(rest)) = (s.get(..name.len()), s.get(name.len()..))
+            && head.eq_ignore_ascii_case(name)
+        {
+            return Some((i, rest));
         }
     }
     None
@@ -471,10 +473,7 @@ pub(super) fn parse(layout: &str, value: &str) -> Result<Parsed, String> {
                 rest
             }
             Std::PM | Std::Pm => {
-                if value.len() < 2 {
-                    return Err(fail());
-                }
-                pm = match &value[..2] {
+                pm = match value.get(..2).unwrap_or("") {
                     "PM" | "pm" => Some(true),
                     "AM" | "am" => Some(false),
                     _ => return Err(fail()),

@@ -85,3 +85,83 @@ fn alias(map: &mut FuncMap, name: &str, existing: &str) {
         map.insert(name.to_string(), f);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// Functions left out of the sweep: slow by design (key generation, scrypt, bcrypt) or
+    /// reaching the network.
+    const SLOW: &[&str] = &[
+        "genPrivateKey",
+        "genCA",
+        "genCAWithKey",
+        "genSelfSignedCert",
+        "genSelfSignedCertWithKey",
+        "genSignedCert",
+        "genSignedCertWithKey",
+        "derivePassword",
+        "bcrypt",
+        "htpasswd",
+        "getHostByName",
+    ];
+
+    fn pool() -> Vec<Value> {
+        let mut m = BTreeMap::new();
+        m.insert("a".to_string(), Value::Int(1));
+        m.insert("b".to_string(), Value::empty_map());
+        vec![
+            Value::Nil,
+            Value::Bool(true),
+            Value::Int(-1),
+            Value::Int(0),
+            Value::Int(3),
+            Value::Int(i64::MAX),
+            Value::Int(i64::MIN),
+            Value::Int64(7),
+            Value::Uint(u64::MAX),
+            Value::Float(f64::NAN),
+            Value::Float(-2.5),
+            Value::Float(1e300),
+            Value::str(""),
+            Value::str("a€b\nc"),
+            Value::str("2006-01-02"),
+            Value::str("[("),
+            Value::str("1.2.3"),
+            Value::list(vec![]),
+            Value::list(vec![Value::Int(1), Value::str("x"), Value::Nil]),
+            Value::map(m),
+        ]
+    }
+
+    /// Every function, called with every zero-, one- and two-argument combination of awkward
+    /// values (and a sample of three-argument ones), answers with a value or an error: never a
+    /// panic.
+    #[test]
+    fn functions_never_panic_on_bad_arguments() {
+        let funcs = functions();
+        let pool = pool();
+        let mut names: Vec<&String> = funcs.keys().collect();
+        names.sort();
+        for name in names {
+            if SLOW.contains(&name.as_str()) {
+                continue;
+            }
+            let f = &funcs[name];
+            let _ = f(&[]);
+            for a in &pool {
+                let _ = f(std::slice::from_ref(a));
+                for b in &pool {
+                    let _ = f(&[a.clone(), b.clone()]);
+                }
+            }
+            for (i, a) in pool.iter().enumerate() {
+                let b = &pool[(i * 7 + 3) % pool.len()];
+                let c = &pool[(i * 11 + 5) % pool.len()];
+                let _ = f(&[a.clone(), b.clone(), c.clone()]);
+                let _ = f(&[c.clone(), a.clone(), b.clone(), a.clone()]);
+            }
+        }
+    }
+}

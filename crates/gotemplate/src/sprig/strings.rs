@@ -293,7 +293,13 @@ fn indent(n: i64, s: &str) -> Result<String, String> {
     if n < 0 {
         return Err("strings: negative Repeat count".into());
     }
-    let pad = " ".repeat(n.min(1 << 20) as usize);
+    let lines = s.bytes().filter(|b| *b == b'\n').count() + 1;
+    if (n as u128) * (lines as u128) + s.len() as u128 > MAX_REPEAT_BYTES as u128 {
+        return Err(format!(
+            "indent: result would exceed {MAX_REPEAT_BYTES} bytes"
+        ));
+    }
+    let pad = " ".repeat(n as usize);
     Ok(format!("{pad}{}", s.replace('\n', &format!("\n{pad}"))))
 }
 
