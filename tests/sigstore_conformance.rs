@@ -55,7 +55,9 @@ fn run_case(base: &Path, case: &serde_json::Value) -> Result<String, String> {
         });
     }
     // An unusable policy input (such as a corrupt key file) is a verification failure too.
-    let result = policy.compile().and_then(|compiled| verify_bundle(&bundle, &artifact, &compiled));
+    let result = policy
+        .compile()
+        .and_then(|compiled| verify_bundle(&bundle, &artifact, &compiled));
     match (result, expect_success) {
         (Ok(v), true) => Ok(format!("verified: {}", v.signer_description)),
         (Err(e), false) => Ok(format!("rejected ({}): {e}", e.reason())),

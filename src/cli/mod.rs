@@ -11,6 +11,7 @@ pub mod pull;
 pub mod push;
 pub mod registry;
 pub mod sign;
+pub mod verify;
 
 /// Signet: package, push, sign, verify and render Helm charts stored as OCI artifacts.
 #[derive(Debug, Parser)]
@@ -38,6 +39,8 @@ pub enum Command {
     GenerateKeyPair(keys::GenerateKeyPairArgs),
     /// Sign a chart in a registry the way cosign does (key, certificate or keyless).
     Sign(sign::SignArgs),
+    /// Verify an artifact's signatures against a policy (cosign-compatible flags).
+    Verify(verify::VerifyArgs),
 }
 
 /// Runs the parsed command; the error is printed with its chain by `main`.
@@ -54,5 +57,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Registry(args) => registry::run(args).await,
         Command::GenerateKeyPair(args) => keys::run(args),
         Command::Sign(args) => sign::run(args).await,
+        Command::Verify(args) => verify::run(args).await,
     }
 }

@@ -23,7 +23,6 @@ const SCT_OID_DER: &[u8] = &[
 /// A parsed certificate with the parts verification needs.
 #[derive(Debug, Clone)]
 pub(crate) struct ParsedCert {
-    pub der: Vec<u8>,
     pub tbs: Vec<u8>,
     pub signature: Vec<u8>,
     pub signature_oid: String,
@@ -87,7 +86,6 @@ impl ParsedCert {
             }
         }
         Ok(ParsedCert {
-            der: der_bytes.to_vec(),
             tbs,
             signature,
             signature_oid: cert.signature_algorithm().oid.to_string(),

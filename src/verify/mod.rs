@@ -6,20 +6,28 @@
 //! produce. Every failure is a [`VerifyError`] with a stable `reason()`; nothing fails open.
 
 mod bundle;
+mod cache;
 mod certs;
 mod crypto;
 mod der;
 mod error;
 mod evidence;
 pub mod keys;
+mod oci;
 mod policy;
+mod simple_signing;
 mod timestamp;
 mod tlog;
 mod trust_root;
 
 pub use bundle::is_bundle_media_type;
+pub use cache::VerificationCache;
 pub use error::VerifyError;
 pub use evidence::SignerId;
+pub use oci::{
+    MAX_SIGNATURE_LAYER_BYTES, MAX_SIGNATURE_MANIFEST_BYTES, MatchedSigner, ReferrersMode, Sources,
+    Verified, VerifiedDigest, verify,
+};
 pub use policy::{CompiledPolicy, Identity, Matcher, Policy};
 pub use trust_root::TrustRoot;
 
@@ -50,4 +58,42 @@ pub fn verify_bundle(
         signer_description: ok.description,
         log_indexes: ok.log_indexes,
     })
+}
+
+/// Resolves a reference to the digest to verify. With both a tag and a digest the tag must still
+/// point at that digest (else [`VerifyError::TagMoved`]); with only a tag, the tag is resolved.
+pub async fn resolve_for_verification(
+    reference: &crate::registry::OciReference,
+    registry: &crate::registry::RegistryClient,
+) -> Result<String, VerifyError> {
+    let resolve_tag = |tag: &str| {
+        let tag_ref = crate::registry::OciReference {
+            digest: None,
+            ..reference.with_tag(tag)
+        };
+        async move {
+            registry
+                .resolve(&tag_ref)
+                .await
+                .map_err(|e| VerifyError::Registry(e.to_string()))
+        }
+    };
+    match (&reference.tag, &reference.digest) {
+        (Some(tag), Some(digest)) => {
+            let actual = resolve_tag(tag).await?;
+            if &actual != digest {
+                return Err(VerifyError::TagMoved {
+                    tag: tag.clone(),
+                    expected: digest.clone(),
+                    actual,
+                });
+            }
+            Ok(digest.clone())
+        }
+        (_, Some(digest)) => Ok(digest.clone()),
+        (Some(tag), None) => resolve_tag(tag).await,
+        (None, None) => Err(VerifyError::Malformed(format!(
+            "{reference}: a tag or digest is required"
+        ))),
+    }
 }

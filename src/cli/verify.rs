@@ -1,0 +1,191 @@
+//! `signet verify oci://HOST/REPO[:TAG][@DIGEST]`: a thin shell over [`crate::verify`] with
+//! cosign's flag names (`--key`, `--certificate-identity[-regexp]`,
+//! `--certificate-oidc-issuer[-regexp]`, `--trusted-root`, `--insecure-ignore-tlog`,
+//! `--insecure-ignore-sct`, `--registry-referrers-mode`) plus the shared registry flags
+//! (`--plain-http`, `--ca-file`, `--registry-config`).
+
+use super::output::OutputFormat;
+use super::registry::RegistryFlags;
+use crate::registry::OciReference;
+use crate::verify::{
+    Identity, Matcher, Policy, ReferrersMode, Sources, VerifyError, resolve_for_verification,
+    verify,
+};
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+/// Where to look for signatures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReferrersModeArg {
+    /// The `.sig` tag and OCI 1.1 referrers (default).
+    All,
+    /// Only cosign's `sha256-<hex>.sig` tag.
+    Legacy,
+    /// Only OCI 1.1 referrers (and the referrers fallback tag).
+    #[value(name = "oci-1-1")]
+    Oci11,
+}
+
+/// Arguments of `signet verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The artifact: oci://HOST/REPO:TAG, oci://HOST/REPO@sha256:…, or both (then the tag must
+    /// still point at the digest).
+    pub reference: String,
+    /// A PKIX public key file (cosign.pub); repeat for several signers.
+    #[arg(long = "key")]
+    pub keys: Vec<PathBuf>,
+    /// Expected certificate subject (URI or email SAN), exact.
+    #[arg(long)]
+    pub certificate_identity: Option<String>,
+    /// Expected certificate subject as a regular expression (anchored).
+    #[arg(long, conflicts_with = "certificate_identity")]
+    pub certificate_identity_regexp: Option<String>,
+    /// Expected OIDC issuer of the certificate, exact.
+    #[arg(long)]
+    pub certificate_oidc_issuer: Option<String>,
+    /// Expected OIDC issuer as a regular expression (anchored).
+    #[arg(long, conflicts_with = "certificate_oidc_issuer")]
+    pub certificate_oidc_issuer_regexp: Option<String>,
+    /// Sigstore trusted_root.json: certificate authorities, transparency logs, TSAs (offline).
+    #[arg(long)]
+    pub trusted_root: Option<PathBuf>,
+    /// Do not require a transparency-log entry.
+    #[arg(long)]
+    pub insecure_ignore_tlog: bool,
+    /// Do not require a certificate transparency SCT in signing certificates.
+    #[arg(long)]
+    pub insecure_ignore_sct: bool,
+    /// Where to look for signatures.
+    #[arg(long, value_enum, default_value_t = ReferrersModeArg::All)]
+    pub registry_referrers_mode: ReferrersModeArg,
+    /// cosign's spelling for looking at OCI 1.1 referrers only.
+    #[arg(long, hide = true)]
+    pub experimental_oci11: bool,
+    /// How many distinct signers of the policy must have signed.
+    #[arg(long, default_value_t = 1)]
+    pub threshold: usize,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+impl VerifyArgs {
+    fn policy(&self) -> anyhow::Result<Policy> {
+        let mut policy = Policy {
+            require_tlog: !self.insecure_ignore_tlog,
+            require_sct: !self.insecure_ignore_sct,
+            threshold: self.threshold,
+            ..Policy::default()
+        };
+        for path in &self.keys {
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("reading --key {}", path.display()))?;
+            policy.public_keys.push(pem);
+        }
+        let subject = match (
+            &self.certificate_identity,
+            &self.certificate_identity_regexp,
+        ) {
+            (Some(s), _) => Some(Matcher::Exact(s.clone())),
+            (_, Some(r)) => Some(Matcher::Regexp(r.clone())),
+            _ => None,
+        };
+        let issuer = match (
+            &self.certificate_oidc_issuer,
+            &self.certificate_oidc_issuer_regexp,
+        ) {
+            (Some(s), _) => Some(Matcher::Exact(s.clone())),
+            (_, Some(r)) => Some(Matcher::Regexp(r.clone())),
+            _ => None,
+        };
+        match (subject, issuer) {
+            (Some(subject), Some(issuer)) => policy.identities.push(Identity { issuer, subject }),
+            (None, None) => {}
+            _ => bail!(
+                "keyless verification needs both --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]"
+            ),
+        }
+        if policy.public_keys.is_empty() && policy.identities.is_empty() {
+            bail!("give --key or --certificate-identity/--certificate-oidc-issuer");
+        }
+        match &self.trusted_root {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading --trusted-root {}", path.display()))?;
+                policy.trusted_root_json = Some(text);
+            }
+            None if policy.require_tlog => bail!(
+                "transparency-log verification needs --trusted-root (or pass --insecure-ignore-tlog)"
+            ),
+            None if !policy.identities.is_empty() => {
+                bail!(
+                    "certificate verification needs --trusted-root with the certificate authorities"
+                )
+            }
+            None => {}
+        }
+        Ok(policy)
+    }
+}
+
+/// Runs `signet verify`.
+pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
+    let reference = OciReference::parse(&args.reference)?;
+    let policy = args.policy()?.compile()?;
+    let registry = args.registry.client()?;
+    let mode = match (args.experimental_oci11, args.registry_referrers_mode) {
+        (true, _) | (_, ReferrersModeArg::Oci11) => ReferrersMode::Oci11,
+        (_, ReferrersModeArg::Legacy) => ReferrersMode::Legacy,
+        (_, ReferrersModeArg::All) => ReferrersMode::All,
+    };
+    let sources = Sources {
+        registry: &registry,
+        mode,
+    };
+    let result = async {
+        let digest = resolve_for_verification(&reference, &registry).await?;
+        verify(&digest, &reference, &policy, &sources).await
+    }
+    .await;
+    match (result, args.output) {
+        (Ok(v), OutputFormat::Json) => {
+            let mut doc = serde_json::to_value(&v)?;
+            doc["verified"] = serde_json::Value::Bool(true);
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+            Ok(())
+        }
+        (Ok(v), OutputFormat::Text) => {
+            println!("Verified {}@{}", v.repository, v.digest);
+            for s in &v.signers {
+                println!("  signer: {} ({})", s.description, s.location);
+            }
+            if !v.log_indexes.is_empty() {
+                let idx: Vec<String> = v.log_indexes.iter().map(i64::to_string).collect();
+                println!("  transparency log index: {}", idx.join(", "));
+            }
+            Ok(())
+        }
+        (Err(e), format) => {
+            if format == OutputFormat::Json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "verified": false,
+                        "reason": e.reason(),
+                        "message": e.to_string(),
+                    }))?
+                );
+            }
+            Err(VerificationFailed(e).into())
+        }
+    }
+}
+
+/// The error `main` prints: the reason code and the message.
+#[derive(Debug, thiserror::Error)]
+#[error("verification failed ({}): {}", .0.reason(), .0)]
+pub struct VerificationFailed(pub VerifyError);

@@ -1,0 +1,169 @@
+//! cosign's classic signature layers: a simple-signing payload blob whose layer annotations carry
+//! the signature (`dev.cosignproject.cosign/signature`), the certificate and chain
+//! (`dev.sigstore.cosign/certificate`, `…/chain`), the Rekor bundle (`dev.sigstore.cosign/bundle`)
+//! and an RFC 3161 timestamp (`dev.sigstore.cosign/rfc3161timestamp`). Converted to [`Evidence`];
+//! the payload must name the verified digest and repository.
+
+use super::crypto::pem_blocks;
+use super::error::{VerifyError, malformed};
+use super::evidence::{Evidence, SignedContent, SignerMaterial};
+use super::tlog::{InclusionPromise, KindVersion, LogId, TlogEntry, b64};
+use base64::Engine;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+pub(crate) const SIMPLE_SIGNING_MEDIA_TYPE: &str =
+    "application/vnd.dev.cosign.simplesigning.v1+json";
+const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
+const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
+const RFC3161_ANNOTATION: &str = "dev.sigstore.cosign/rfc3161timestamp";
+
+#[derive(Deserialize)]
+struct RekorBundle {
+    #[serde(rename = "SignedEntryTimestamp")]
+    signed_entry_timestamp: String,
+    #[serde(rename = "Payload")]
+    payload: RekorPayload,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RekorPayload {
+    body: String,
+    integrated_time: i64,
+    log_index: i64,
+    #[serde(rename = "logID")]
+    log_id: String,
+}
+
+#[derive(Deserialize)]
+struct TimestampAnnotation {
+    #[serde(rename = "SignedRFC3161Timestamp")]
+    signed_rfc3161_timestamp: String,
+}
+
+/// Builds evidence from one simple-signing layer's annotations (the payload is the artifact).
+pub(crate) fn layer_evidence(
+    annotations: &BTreeMap<String, String>,
+) -> Result<Evidence, VerifyError> {
+    let signature = annotations.get(SIGNATURE_ANNOTATION).ok_or_else(|| {
+        malformed(format!(
+            "signature layer has no {SIGNATURE_ANNOTATION} annotation"
+        ))
+    })?;
+    let signature = b64(SIGNATURE_ANNOTATION, signature)?;
+    let material = match annotations
+        .get(CERTIFICATE_ANNOTATION)
+        .filter(|c| !c.trim().is_empty())
+    {
+        Some(pem) => {
+            let leaf = pem_blocks(pem)
+                .into_iter()
+                .find(|(label, _)| label == "CERTIFICATE")
+                .map(|(_, der)| der)
+                .ok_or_else(|| {
+                    malformed(format!("{CERTIFICATE_ANNOTATION} holds no PEM certificate"))
+                })?;
+            // cosign's chain annotation includes the root; trust comes from the trust root only,
+            // so the supplied chain is not needed.
+            SignerMaterial::Certificate {
+                leaf,
+                chain: Vec::new(),
+            }
+        }
+        None => SignerMaterial::PublicKey,
+    };
+    let mut tlog_entries = Vec::new();
+    if let Some(bundle) = annotations.get(BUNDLE_ANNOTATION) {
+        let rb: RekorBundle = serde_json::from_str(bundle)
+            .map_err(|e| malformed(format!("{BUNDLE_ANNOTATION} is not a Rekor bundle: {e}")))?;
+        let log_id = hex::decode(&rb.payload.log_id)
+            .map_err(|_| malformed(format!("{BUNDLE_ANNOTATION}: logID is not hex")))?;
+        let body = b64("Rekor bundle body", &rb.payload.body)?;
+        let kind_version = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .map(|v| KindVersion {
+                kind: v
+                    .get("kind")
+                    .and_then(|k| k.as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+                version: v
+                    .get("apiVersion")
+                    .and_then(|k| k.as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+            });
+        tlog_entries.push(TlogEntry {
+            log_index: rb.payload.log_index,
+            log_id: LogId {
+                key_id: base64::engine::general_purpose::STANDARD.encode(log_id),
+            },
+            kind_version,
+            integrated_time: rb.payload.integrated_time,
+            inclusion_promise: Some(InclusionPromise {
+                signed_entry_timestamp: rb.signed_entry_timestamp,
+            }),
+            inclusion_proof: None,
+            canonicalized_body: rb.payload.body,
+        });
+    }
+    let mut timestamps = Vec::new();
+    if let Some(ts) = annotations.get(RFC3161_ANNOTATION) {
+        let t: TimestampAnnotation = serde_json::from_str(ts)
+            .map_err(|e| malformed(format!("{RFC3161_ANNOTATION} is not a timestamp: {e}")))?;
+        timestamps.push(b64(RFC3161_ANNOTATION, &t.signed_rfc3161_timestamp)?);
+    }
+    Ok(Evidence {
+        content: SignedContent::Message {
+            signature,
+            claimed_sha256: None,
+        },
+        material,
+        tlog_entries,
+        timestamps,
+        require_inclusion_proof: false,
+    })
+}
+
+/// Checks that a verified simple-signing payload names `digest` in `docker_reference`.
+pub(crate) fn check_payload(
+    payload: &[u8],
+    digest: &str,
+    docker_reference: &str,
+) -> Result<(), VerifyError> {
+    let v: serde_json::Value = serde_json::from_slice(payload)
+        .map_err(|e| malformed(format!("simple-signing payload is not JSON: {e}")))?;
+    let signed_digest = v
+        .pointer("/critical/image/docker-manifest-digest")
+        .and_then(|d| d.as_str())
+        .ok_or_else(|| {
+            malformed("simple-signing payload has no critical.image.docker-manifest-digest")
+        })?;
+    if signed_digest != digest {
+        return Err(VerifyError::DigestMismatch {
+            expected: digest.into(),
+            signed: signed_digest.into(),
+        });
+    }
+    let signed_ref = v
+        .pointer("/critical/identity/docker-reference")
+        .and_then(|d| d.as_str())
+        .ok_or_else(|| {
+            malformed("simple-signing payload has no critical.identity.docker-reference")
+        })?;
+    // cosign writes the repository without tag or digest; tolerate a tag/digest suffix.
+    let base = signed_ref.split('@').next().unwrap_or_default();
+    let base = match base.rfind(':') {
+        Some(i) if !base[i..].contains('/') && base[..i].contains('/') => &base[..i],
+        _ => base,
+    };
+    if base != docker_reference {
+        return Err(VerifyError::RepositoryMismatch {
+            expected: docker_reference.into(),
+            signed: signed_ref.into(),
+        });
+    }
+    Ok(())
+}

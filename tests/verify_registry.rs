@@ -1,0 +1,1035 @@
+//! Verification against a real registry (Debian's docker-registry) with signatures made by the
+//! real cosign 2.5: the `.sig` tag, OCI 1.1 referrers (fallback tag on this registry), key-signed
+//! Sigstore bundles from `cosign attest --new-bundle-format`, bring-your-own certificates from a
+//! test CA with Fulcio-style extensions, thresholds, TLS + auth, and every fail-closed case with
+//! its specific reason.
+
+mod support;
+
+use base64::Engine;
+use signet::registry::{OciReference, RegistryClient};
+use signet::verify::{
+    Identity, Matcher, Policy, ReferrersMode, Sources, VerificationCache, Verified, VerifyError,
+    resolve_for_verification, verify,
+};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use support::registry::TestRegistry;
+use support::tools;
+
+const PASSWORD: &str = "signet-test-password";
+
+/// A registry, a scratch directory and the tools.
+struct Fixture {
+    reg: TestRegistry,
+    dir: tempfile::TempDir,
+    cosign: PathBuf,
+    oras: PathBuf,
+    client: RegistryClient,
+}
+
+impl Fixture {
+    fn new() -> Option<Self> {
+        Self::with(TestRegistry::plain()?)
+    }
+
+    fn with(reg: TestRegistry) -> Option<Self> {
+        let cosign = tools::tool("cosign")?;
+        let oras = tools::tool("oras")?;
+        let client = RegistryClient::new(reg.options()).expect("client");
+        Some(Self {
+            reg,
+            dir: tools::temp_dir(),
+            cosign,
+            oras,
+            client,
+        })
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `host/repo` as cosign and oras spell it.
+    fn image(&self, repo_tag: &str) -> String {
+        format!("{}/{}", self.reg.host, repo_tag)
+    }
+
+    fn oras_cmd(&self) -> Command {
+        let mut c = Command::new(&self.oras);
+        c.current_dir(self.dir.path());
+        c
+    }
+
+    fn registry_flags_oras(&self, c: &mut Command) {
+        match &self.reg.ca_file {
+            None => {
+                c.arg("--plain-http");
+            }
+            Some(ca) => {
+                c.arg("--ca-file").arg(ca);
+            }
+        }
+        if let Some((u, p)) = &self.reg.credentials {
+            c.args(["-u", u, "-p", p]);
+        }
+    }
+
+    /// Pushes a one-file artifact and returns its digest.
+    fn push(&self, repo_tag: &str, content: &str) -> String {
+        let file = format!("file-{}.txt", rand_suffix());
+        std::fs::write(self.path(&file), content).unwrap();
+        let mut c = self.oras_cmd();
+        c.arg("push");
+        self.registry_flags_oras(&mut c);
+        c.arg(self.image(repo_tag)).arg(&file);
+        tools::run_ok(&mut c);
+        let mut r = self.oras_cmd();
+        r.arg("resolve");
+        self.registry_flags_oras(&mut r);
+        r.arg(self.image(repo_tag));
+        tools::run_ok(&mut r).trim().to_string()
+    }
+
+    /// Pushes a file with a given media type as an artifact (used to craft bad signatures).
+    fn push_raw(&self, repo_tag: &str, bytes: &[u8], media_type: &str, annotations: Option<&str>) {
+        let file = format!("raw-{}", rand_suffix());
+        std::fs::write(self.path(&file), bytes).unwrap();
+        let mut c = self.oras_cmd();
+        c.arg("push");
+        self.registry_flags_oras(&mut c);
+        if let Some(a) = annotations {
+            let af = self.path(&format!("ann-{}.json", rand_suffix()));
+            std::fs::write(&af, a).unwrap();
+            c.arg("--annotation-file").arg(af);
+        }
+        c.arg(self.image(repo_tag))
+            .arg(format!("{file}:{media_type}"));
+        tools::run_ok(&mut c);
+    }
+
+    fn cosign_cmd(&self) -> Command {
+        let mut c = Command::new(&self.cosign);
+        c.current_dir(self.dir.path())
+            .env("COSIGN_PASSWORD", PASSWORD)
+            .env("HOME", self.dir.path())
+            .env("COSIGN_YES", "true");
+        if let Some(cfg) = &self.reg.docker_config {
+            c.env("DOCKER_CONFIG", cfg.parent().unwrap());
+        }
+        c
+    }
+
+    fn cosign_registry_flags(&self, c: &mut Command) {
+        c.arg("--allow-http-registry");
+        if let Some(ca) = &self.reg.ca_file {
+            c.arg("--registry-cacert").arg(ca);
+        }
+    }
+
+    /// `cosign generate-key-pair` → (private key, public key).
+    fn keypair(&self, prefix: &str) -> (PathBuf, PathBuf) {
+        tools::run_ok(
+            self.cosign_cmd()
+                .args(["generate-key-pair", "--output-key-prefix", prefix]),
+        );
+        (
+            self.path(&format!("{prefix}.key")),
+            self.path(&format!("{prefix}.pub")),
+        )
+    }
+
+    fn cosign_sign(&self, key: &Path, image: &str, extra: &[&str], env: &[(&str, &str)]) {
+        let mut c = self.cosign_cmd();
+        c.arg("sign")
+            .arg("--key")
+            .arg(key)
+            .arg("--tlog-upload=false");
+        self.cosign_registry_flags(&mut c);
+        c.args(extra).arg(image);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        tools::run_ok(&mut c);
+    }
+
+    fn reference(&self, repo: &str) -> OciReference {
+        OciReference::parse(&self.reg.oci(repo)).unwrap()
+    }
+
+    async fn verify(
+        &self,
+        repo: &str,
+        digest: &str,
+        policy: &Policy,
+        mode: ReferrersMode,
+    ) -> Result<Verified, VerifyError> {
+        let compiled = policy.compile()?;
+        let sources = Sources {
+            registry: &self.client,
+            mode,
+        };
+        verify(digest, &self.reference(repo), &compiled, &sources).await
+    }
+
+    fn signet(&self, args: &[&str]) -> std::process::Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_signet"));
+        c.args(args).args(self.reg.cli_flags());
+        tools::run(&mut c)
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+fn key_policy(pubs: &[&Path]) -> Policy {
+    Policy {
+        public_keys: pubs
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect(),
+        require_tlog: false,
+        threshold: 1,
+        ..Policy::default()
+    }
+}
+
+#[track_caller]
+fn expect_reason(result: Result<Verified, VerifyError>, reason: &str) -> VerifyError {
+    match result {
+        Ok(v) => panic!("expected failure {reason}, but verified: {v:?}"),
+        Err(e) => {
+            assert_eq!(e.reason(), reason, "wrong reason; error: {e}");
+            eprintln!("fail-closed {reason}: {e}");
+            e
+        }
+    }
+}
+
+/// cosign sign (key, `.sig` tag) → signet verify passes, through the library and the CLI; every
+/// key/payload/tag failure has its own reason.
+#[tokio::test]
+async fn cosign_key_signatures_and_fail_closed_cases() {
+    let Some(fx) = Fixture::new() else { return };
+    let (key, public) = fx.keypair("k1");
+    let (_key2, public2) = fx.keypair("k2");
+    let digest = fx.push("charts/demo:1.0", "chart one");
+    fx.cosign_sign(&key, &fx.image(&format!("charts/demo@{digest}")), &[], &[]);
+
+    // Pass: library and CLI (text and JSON).
+    let v = fx
+        .verify(
+            "charts/demo",
+            &digest,
+            &key_policy(&[&public]),
+            ReferrersMode::All,
+        )
+        .await
+        .unwrap();
+    assert_eq!(v.digest, digest);
+    assert_eq!(v.signers.len(), 1);
+    let out = fx.signet(&[
+        "verify",
+        &fx.reg.oci("charts/demo:1.0"),
+        "--key",
+        public.to_str().unwrap(),
+        "--insecure-ignore-tlog",
+        "--output",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "signet verify failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["verified"], true);
+    assert_eq!(doc["digest"], digest.as_str());
+    eprintln!("interop: cosign sign (key, .sig) -> signet verify: ok");
+
+    // Wrong key.
+    let r = fx
+        .verify(
+            "charts/demo",
+            &digest,
+            &key_policy(&[&public2]),
+            ReferrersMode::All,
+        )
+        .await;
+    expect_reason(r, "KeyMismatch");
+    let out = fx.signet(&[
+        "verify",
+        &fx.reg.oci("charts/demo:1.0"),
+        "--key",
+        public2.to_str().unwrap(),
+        "--insecure-ignore-tlog",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("KeyMismatch"));
+
+    // No signature at all.
+    let unsigned = fx.push("charts/demo:unsigned", "never signed");
+    let r = fx
+        .verify(
+            "charts/demo",
+            &unsigned,
+            &key_policy(&[&public]),
+            ReferrersMode::All,
+        )
+        .await;
+    expect_reason(r, "NoSignatures");
+
+    // Payload naming another digest: a real signature over cosign's payload for digest A,
+    // attached to digest B.
+    let other = fx.push("charts/demo:2.0", "chart two");
+    let payload = tools::run_ok(
+        fx.cosign_cmd()
+            .arg("generate")
+            .arg(fx.image(&format!("charts/demo@{digest}"))),
+    );
+    std::fs::write(fx.path("payload-a.json"), payload.trim()).unwrap();
+    let sig = tools::run_ok(
+        fx.cosign_cmd()
+            .args(["sign-blob", "--tlog-upload=false", "--key"])
+            .arg(&key)
+            .arg("payload-a.json"),
+    );
+    std::fs::write(fx.path("payload-a.sig"), sig.trim()).unwrap();
+    let mut attach = fx.cosign_cmd();
+    attach.args([
+        "attach",
+        "signature",
+        "--payload",
+        "payload-a.json",
+        "--signature",
+        "payload-a.sig",
+    ]);
+    attach.arg(fx.image(&format!("charts/demo@{other}")));
+    tools::run_ok(&mut attach);
+    let r = fx
+        .verify(
+            "charts/demo",
+            &other,
+            &key_policy(&[&public]),
+            ReferrersMode::All,
+        )
+        .await;
+    expect_reason(r, "DigestMismatch");
+
+    // Payload naming another repository (same digest, signed for other/repo).
+    let third = fx.push("charts/demo:3.0", "chart three");
+    let payload = tools::run_ok(
+        fx.cosign_cmd()
+            .arg("generate")
+            .arg(fx.image(&format!("other/repo@{third}"))),
+    );
+    std::fs::write(fx.path("payload-b.json"), payload.trim()).unwrap();
+    let sig = tools::run_ok(
+        fx.cosign_cmd()
+            .args(["sign-blob", "--tlog-upload=false", "--key"])
+            .arg(&key)
+            .arg("payload-b.json"),
+    );
+    std::fs::write(fx.path("payload-b.sig"), sig.trim()).unwrap();
+    let mut attach = fx.cosign_cmd();
+    attach.args([
+        "attach",
+        "signature",
+        "--payload",
+        "payload-b.json",
+        "--signature",
+        "payload-b.sig",
+    ]);
+    attach.arg(fx.image(&format!("charts/demo@{third}")));
+    tools::run_ok(&mut attach);
+    let r = fx
+        .verify(
+            "charts/demo",
+            &third,
+            &key_policy(&[&public]),
+            ReferrersMode::All,
+        )
+        .await;
+    expect_reason(r, "RepositoryMismatch");
+
+    // Tag moved after signing: 1.0 was signed at `digest`, then re-pushed.
+    let moved = fx.push("charts/demo:1.0", "chart one, replaced");
+    assert_ne!(moved, digest);
+    let pinned =
+        OciReference::parse(&format!("{}@{digest}", fx.reg.oci("charts/demo:1.0"))).unwrap();
+    let r = resolve_for_verification(&pinned, &fx.client)
+        .await
+        .map(|_| unreachable_verified());
+    expect_reason(r, "TagMoved");
+    let out = fx.signet(&[
+        "verify",
+        &format!("{}@{digest}", fx.reg.oci("charts/demo:1.0")),
+        "--key",
+        public.to_str().unwrap(),
+        "--insecure-ignore-tlog",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("TagMoved"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // And the moved tag itself carries no signature.
+    let r = fx
+        .verify(
+            "charts/demo",
+            &moved,
+            &key_policy(&[&public]),
+            ReferrersMode::All,
+        )
+        .await;
+    expect_reason(r, "NoSignatures");
+}
+
+fn unreachable_verified() -> Verified {
+    panic!("resolve_for_verification should have failed")
+}
+
+/// Two signers, thresholds, and the verification cache (warm hits touch no registry).
+#[tokio::test]
+async fn threshold_and_cache() {
+    let Some(fx) = Fixture::new() else { return };
+    let (k1, p1) = fx.keypair("t1");
+    let (k2, p2) = fx.keypair("t2");
+    let (_k3, p3) = fx.keypair("t3");
+    let digest = fx.push("charts/multi:1.0", "multi-signed");
+    let image = fx.image(&format!("charts/multi@{digest}"));
+    fx.cosign_sign(&k1, &image, &[], &[]);
+    fx.cosign_sign(&k2, &image, &[], &[]);
+
+    let mut policy = key_policy(&[&p1, &p2]);
+    policy.threshold = 2;
+    let v = fx
+        .verify("charts/multi", &digest, &policy, ReferrersMode::Legacy)
+        .await
+        .unwrap();
+    assert_eq!(v.signers.len(), 2);
+    eprintln!("interop: two cosign signers, threshold 2: ok");
+
+    let mut short = key_policy(&[&p1, &p3]);
+    short.threshold = 2;
+    let e = expect_reason(
+        fx.verify("charts/multi", &digest, &short, ReferrersMode::Legacy)
+            .await,
+        "ThresholdNotMet",
+    );
+    assert!(matches!(
+        e,
+        VerifyError::ThresholdNotMet {
+            matched: 1,
+            threshold: 2,
+            ..
+        }
+    ));
+
+    // Cache: the second verification is served without the registry (it is shut down first).
+    let cache = VerificationCache::default();
+    let compiled = policy.compile().unwrap();
+    let reference = fx.reference("charts/multi");
+    let sources = Sources {
+        registry: &fx.client,
+        mode: ReferrersMode::Legacy,
+    };
+    cache
+        .verify(&digest, &reference, &compiled, &sources)
+        .await
+        .unwrap();
+    let Fixture { reg, client, .. } = fx;
+    drop(reg);
+    let sources = Sources {
+        registry: &client,
+        mode: ReferrersMode::Legacy,
+    };
+    let warm = cache
+        .verify(&digest, &reference, &compiled, &sources)
+        .await
+        .unwrap();
+    assert_eq!(warm.digest, digest);
+    // A different policy is a different key: it must go to the (now absent) registry and fail.
+    let other = key_policy(&[&p1]).compile().unwrap();
+    let r = cache.verify(&digest, &reference, &other, &sources).await;
+    expect_reason(r, "RegistryError");
+}
+
+/// OCI 1.1 referrers (`COSIGN_EXPERIMENTAL=1 cosign sign --registry-referrers-mode=oci-1-1`;
+/// this registry has no referrers API, so the fallback tag is used) and a key-signed Sigstore
+/// bundle from `cosign attest --new-bundle-format`.
+#[tokio::test]
+async fn referrers_and_bundles() {
+    let Some(fx) = Fixture::new() else { return };
+    let (key, public) = fx.keypair("r1");
+    let digest = fx.push("charts/refs:1.0", "referrers");
+    let image = fx.image(&format!("charts/refs@{digest}"));
+    fx.cosign_sign(
+        &key,
+        &image,
+        &["--registry-referrers-mode=oci-1-1"],
+        &[("COSIGN_EXPERIMENTAL", "1")],
+    );
+    let policy = key_policy(&[&public]);
+    let v = fx
+        .verify("charts/refs", &digest, &policy, ReferrersMode::Oci11)
+        .await
+        .unwrap();
+    assert!(
+        v.signers[0].location.contains("referrer"),
+        "{:?}",
+        v.signers
+    );
+    fx.verify("charts/refs", &digest, &policy, ReferrersMode::All)
+        .await
+        .unwrap();
+    // Legacy mode only looks at the .sig tag, where there is nothing.
+    expect_reason(
+        fx.verify("charts/refs", &digest, &policy, ReferrersMode::Legacy)
+            .await,
+        "NoSignatures",
+    );
+    let out = fx.signet(&[
+        "verify",
+        &fx.reg.oci("charts/refs:1.0"),
+        "--key",
+        public.to_str().unwrap(),
+        "--insecure-ignore-tlog",
+        "--registry-referrers-mode",
+        "oci-1-1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("interop: cosign sign --registry-referrers-mode=oci-1-1 -> signet verify: ok");
+
+    // cosign attest --new-bundle-format: a DSSE bundle (key-signed) stored as a referrer.
+    let att = fx.push("charts/att:1.0", "attested");
+    std::fs::write(fx.path("predicate.json"), r#"{"scan":"clean"}"#).unwrap();
+    let mut c = fx.cosign_cmd();
+    c.args([
+        "attest",
+        "--new-bundle-format",
+        "--type",
+        "custom",
+        "--predicate",
+        "predicate.json",
+        "--tlog-upload=false",
+        "--key",
+    ])
+    .arg(&key);
+    fx.cosign_registry_flags(&mut c);
+    c.arg(fx.image(&format!("charts/att@{att}")));
+    tools::run_ok(&mut c);
+    let v = fx
+        .verify("charts/att", &att, &policy, ReferrersMode::All)
+        .await
+        .unwrap();
+    assert_eq!(v.signers.len(), 1);
+    eprintln!("interop: cosign attest --new-bundle-format (key) -> signet verify: ok");
+    // The same bundle does not verify for another key.
+    let (_k, other_pub) = fx.keypair("r2");
+    expect_reason(
+        fx.verify(
+            "charts/att",
+            &att,
+            &key_policy(&[&other_pub]),
+            ReferrersMode::All,
+        )
+        .await,
+        "KeyMismatch",
+    );
+}
+
+/// Malformed and oversized signature manifests/layers, and a registry serving corrupted bytes.
+#[tokio::test]
+async fn malformed_oversized_and_corrupted() {
+    let Some(fx) = Fixture::new() else { return };
+    let (key, public) = fx.keypair("m1");
+    let policy = key_policy(&[&public]);
+    let simple = "application/vnd.dev.cosign.simplesigning.v1+json";
+
+    // Oversized: a `.sig` layer larger than the limit.
+    let big = fx.push("charts/bad:big", "big");
+    let huge = vec![b'x'; (signet::verify::MAX_SIGNATURE_LAYER_BYTES + 1) as usize];
+    fx.push_raw(
+        &format!("charts/bad:{}.sig", big.replace(':', "-")),
+        &huge,
+        simple,
+        None,
+    );
+    expect_reason(
+        fx.verify("charts/bad", &big, &policy, ReferrersMode::Legacy)
+            .await,
+        "OversizedSignature",
+    );
+
+    // Malformed: a `.sig` layer without the signature annotation.
+    let bare = fx.push("charts/bad:bare", "bare");
+    fx.push_raw(
+        &format!("charts/bad:{}.sig", bare.replace(':', "-")),
+        b"{}",
+        simple,
+        None,
+    );
+    expect_reason(
+        fx.verify("charts/bad", &bare, &policy, ReferrersMode::Legacy)
+            .await,
+        "MalformedSignature",
+    );
+
+    // Malformed: a signature annotation that is not base64.
+    let junk = fx.push("charts/bad:junk", "junk");
+    // oras keys per-file annotations by file name.
+    let file = format!("raw-junk-{}", rand_suffix());
+    std::fs::write(fx.path(&file), b"{}").unwrap();
+    let ann_path = fx.path("junk-ann.json");
+    std::fs::write(
+        &ann_path,
+        format!(r#"{{"{file}": {{"dev.cosignproject.cosign/signature": "%%%not base64%%%"}}}}"#),
+    )
+    .unwrap();
+    let mut c = fx.oras_cmd();
+    c.arg("push");
+    fx.registry_flags_oras(&mut c);
+    c.arg("--annotation-file").arg(&ann_path);
+    c.arg(fx.image(&format!("charts/bad:{}.sig", junk.replace(':', "-"))))
+        .arg(format!("{file}:{simple}"));
+    tools::run_ok(&mut c);
+    expect_reason(
+        fx.verify("charts/bad", &junk, &policy, ReferrersMode::Legacy)
+            .await,
+        "MalformedSignature",
+    );
+
+    // Registry serving bytes that do not match the digest: corrupt the signed payload blob.
+    let good = fx.push("charts/bad:good", "good");
+    fx.cosign_sign(&key, &fx.image(&format!("charts/bad@{good}")), &[], &[]);
+    fx.verify("charts/bad", &good, &policy, ReferrersMode::Legacy)
+        .await
+        .unwrap();
+    let sig_manifest = fx
+        .client
+        .fetch_manifest(&fx.reference(&format!("charts/bad:{}.sig", good.replace(':', "-"))))
+        .await
+        .unwrap();
+    let manifest: signet::registry::ImageManifest =
+        serde_json::from_slice(&sig_manifest.bytes).unwrap();
+    assert!(fx.reg.corrupt_blob(&manifest.layers[0].digest));
+    expect_reason(
+        fx.verify("charts/bad", &good, &policy, ReferrersMode::Legacy)
+            .await,
+        "ContentDigestMismatch",
+    );
+}
+
+// ---- bring-your-own certificates: a test CA with Fulcio-style extensions ----
+
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .iter()
+            .copied()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
+    der(0x30, &parts.concat())
+}
+
+fn ext(oid: &[u8], critical: bool, value: &[u8]) -> Vec<u8> {
+    let mut parts = vec![der(0x06, oid)];
+    if critical {
+        parts.push(der(0x01, &[0xff]));
+    }
+    parts.push(der(0x04, value));
+    seq(&parts)
+}
+
+fn name(cn: &str) -> Vec<u8> {
+    seq(&[der(
+        0x31,
+        &seq(&[der(0x06, &[0x55, 0x04, 0x03]), der(0x0c, cn.as_bytes())]),
+    )])
+}
+
+const ECDSA_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+
+/// A certificate: TBS fields → signed by `signer`.
+#[allow(clippy::too_many_arguments)]
+fn certificate(
+    serial: u8,
+    issuer: &str,
+    subject: Option<&str>,
+    not_before: &str,
+    not_after: &str,
+    spki: &[u8],
+    extensions: Vec<Vec<u8>>,
+    signer: &aws_lc_rs::signature::EcdsaKeyPair,
+) -> Vec<u8> {
+    let alg = seq(&[der(0x06, ECDSA_SHA256)]);
+    let tbs = seq(&[
+        der(0xa0, &der(0x02, &[2])),
+        der(0x02, &[serial]),
+        alg.clone(),
+        name(issuer),
+        seq(&[
+            der(0x18, not_before.as_bytes()),
+            der(0x18, not_after.as_bytes()),
+        ]),
+        subject.map(name).unwrap_or_else(|| seq(&[])),
+        spki.to_vec(),
+        der(0xa3, &seq(&extensions)),
+    ]);
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let sig = signer.sign(&rng, &tbs).unwrap();
+    let mut bits = vec![0u8];
+    bits.extend_from_slice(sig.as_ref());
+    seq(&[tbs, alg, der(0x03, &bits)])
+}
+
+fn ec_spki(point: &[u8]) -> Vec<u8> {
+    let mut bits = vec![0u8];
+    bits.extend_from_slice(point);
+    seq(&[
+        seq(&[
+            der(0x06, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]),
+            der(0x06, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]),
+        ]),
+        der(0x03, &bits),
+    ])
+}
+
+fn pem(label: &str, der_bytes: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der_bytes);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+struct TestCa {
+    key: aws_lc_rs::signature::EcdsaKeyPair,
+    root_der: Vec<u8>,
+    name: String,
+}
+
+impl TestCa {
+    fn new(cn: &str) -> Self {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+        let key =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
+        let spki = ec_spki(key.public_key().as_ref());
+        let root_der = certificate(
+            1,
+            cn,
+            Some(cn),
+            "20000101000000Z",
+            "20991231000000Z",
+            &spki,
+            vec![
+                ext(&[0x55, 0x1d, 0x13], true, &seq(&[der(0x01, &[0xff])])),
+                ext(&[0x55, 0x1d, 0x0f], true, &der(0x03, &[0x01, 0x06])),
+            ],
+            &key,
+        );
+        Self {
+            key,
+            root_der,
+            name: cn.to_string(),
+        }
+    }
+
+    /// A Fulcio-style leaf for `public_pem` with a URI or email SAN and the issuer extensions.
+    fn leaf(
+        &self,
+        public_pem: &str,
+        san: &str,
+        oidc_issuer: &str,
+        not_before: &str,
+        not_after: &str,
+    ) -> Vec<u8> {
+        let spki = base64::engine::general_purpose::STANDARD
+            .decode(
+                public_pem
+                    .lines()
+                    .filter(|l| !l.starts_with("-----"))
+                    .collect::<String>(),
+            )
+            .unwrap();
+        let san_entry = if san.contains('@') && !san.contains("://") {
+            der(0x81, san.as_bytes())
+        } else {
+            der(0x86, san.as_bytes())
+        };
+        certificate(
+            2,
+            &self.name,
+            None,
+            not_before,
+            not_after,
+            &spki,
+            vec![
+                ext(&[0x55, 0x1d, 0x0f], true, &der(0x03, &[0x07, 0x80])),
+                ext(
+                    &[0x55, 0x1d, 0x25],
+                    false,
+                    &seq(&[der(0x06, &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03])]),
+                ),
+                ext(&[0x55, 0x1d, 0x11], true, &seq(&[san_entry])),
+                ext(
+                    &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xbf, 0x30, 0x01, 0x01],
+                    false,
+                    oidc_issuer.as_bytes(),
+                ),
+                ext(
+                    &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xbf, 0x30, 0x01, 0x08],
+                    false,
+                    &der(0x0c, oidc_issuer.as_bytes()),
+                ),
+            ],
+            &self.key,
+        )
+    }
+
+    fn trusted_root(&self) -> String {
+        serde_json::json!({
+            "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+            "tlogs": [],
+            "certificateAuthorities": [{
+                "subject": {"organization": "signet-test", "commonName": self.name},
+                "uri": "https://ca.invalid",
+                "certChain": {"certificates": [{"rawBytes": base64::engine::general_purpose::STANDARD.encode(&self.root_der)}]},
+                "validFor": {"start": "2000-01-01T00:00:00Z"}
+            }],
+            "ctlogs": [],
+            "timestampAuthorities": []
+        })
+        .to_string()
+    }
+}
+
+fn identity_policy(trusted_root: String, subject: Matcher, issuer: Matcher) -> Policy {
+    Policy {
+        identities: vec![Identity { issuer, subject }],
+        trusted_root_json: Some(trusted_root),
+        require_tlog: false,
+        require_sct: false,
+        threshold: 1,
+        ..Policy::default()
+    }
+}
+
+/// cosign sign with `--certificate`/`--certificate-chain` from a test CA → signet verify by
+/// identity + trust root; untrusted chain, identity mismatch and expired certificate fail.
+#[tokio::test]
+async fn bring_your_own_certificates() {
+    let Some(fx) = Fixture::new() else { return };
+    let ca = TestCa::new("signet test root");
+    let (key, public) = fx.keypair("c1");
+    let public_pem = std::fs::read_to_string(&public).unwrap();
+    let subject =
+        "https://github.com/signet-dev/charts/.github/workflows/release.yml@refs/heads/main";
+    let issuer = "https://token.actions.githubusercontent.com";
+    std::fs::write(fx.path("root.pem"), pem("CERTIFICATE", &ca.root_der)).unwrap();
+    let sign_with = |leaf: &[u8], image: &str| {
+        let name = format!("leaf-{}.pem", rand_suffix());
+        std::fs::write(fx.path(&name), pem("CERTIFICATE", leaf)).unwrap();
+        fx.cosign_sign(
+            &key,
+            image,
+            &["--certificate", &name, "--certificate-chain", "root.pem"],
+            &[],
+        );
+    };
+
+    let digest = fx.push("charts/byo:1.0", "byo");
+    sign_with(
+        &ca.leaf(
+            &public_pem,
+            subject,
+            issuer,
+            "20200101000000Z",
+            "20990101000000Z",
+        ),
+        &fx.image(&format!("charts/byo@{digest}")),
+    );
+    let good = identity_policy(
+        ca.trusted_root(),
+        Matcher::Exact(subject.into()),
+        Matcher::Exact(issuer.into()),
+    );
+    let v = fx
+        .verify("charts/byo", &digest, &good, ReferrersMode::All)
+        .await
+        .unwrap();
+    assert!(v.signers[0].description.contains(subject));
+    let regexp = identity_policy(
+        ca.trusted_root(),
+        Matcher::Regexp(r"https://github\.com/signet-dev/.*".into()),
+        Matcher::Regexp(r"https://token\.actions\..*".into()),
+    );
+    fx.verify("charts/byo", &digest, &regexp, ReferrersMode::All)
+        .await
+        .unwrap();
+    std::fs::write(fx.path("trusted_root.json"), ca.trusted_root()).unwrap();
+    let out = fx.signet(&[
+        "verify",
+        &fx.reg.oci("charts/byo:1.0"),
+        "--certificate-identity",
+        subject,
+        "--certificate-oidc-issuer",
+        issuer,
+        "--trusted-root",
+        fx.path("trusted_root.json").to_str().unwrap(),
+        "--insecure-ignore-tlog",
+        "--insecure-ignore-sct",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!(
+        "interop: cosign sign --certificate/--certificate-chain (test CA) -> signet verify: ok"
+    );
+
+    // Identity mismatch (subject, then issuer).
+    let wrong_subject = identity_policy(
+        ca.trusted_root(),
+        Matcher::Exact("https://evil.example/x".into()),
+        Matcher::Exact(issuer.into()),
+    );
+    expect_reason(
+        fx.verify("charts/byo", &digest, &wrong_subject, ReferrersMode::All)
+            .await,
+        "IdentityMismatch",
+    );
+    let wrong_issuer = identity_policy(
+        ca.trusted_root(),
+        Matcher::Exact(subject.into()),
+        Matcher::Exact("https://accounts.google.com".into()),
+    );
+    expect_reason(
+        fx.verify("charts/byo", &digest, &wrong_issuer, ReferrersMode::All)
+            .await,
+        "IdentityMismatch",
+    );
+
+    // Untrusted chain: the trust root names a different CA.
+    let stranger = TestCa::new("some other root");
+    let untrusted = identity_policy(
+        stranger.trusted_root(),
+        Matcher::Exact(subject.into()),
+        Matcher::Exact(issuer.into()),
+    );
+    expect_reason(
+        fx.verify("charts/byo", &digest, &untrusted, ReferrersMode::All)
+            .await,
+        "UntrustedCertificateChain",
+    );
+
+    // Expired certificate and no timestamp or log proof of signing time.
+    let old = fx.push("charts/byo:old", "old");
+    sign_with(
+        &ca.leaf(
+            &public_pem,
+            subject,
+            issuer,
+            "20200101000000Z",
+            "20200101001000Z",
+        ),
+        &fx.image(&format!("charts/byo@{old}")),
+    );
+    expect_reason(
+        fx.verify("charts/byo", &old, &good, ReferrersMode::All)
+            .await,
+        "CertificateExpired",
+    );
+
+    // Email subjects work too.
+    let mail = fx.push("charts/byo:mail", "mail");
+    sign_with(
+        &ca.leaf(
+            &public_pem,
+            "release@signet.dev",
+            "https://accounts.google.com",
+            "20200101000000Z",
+            "20990101000000Z",
+        ),
+        &fx.image(&format!("charts/byo@{mail}")),
+    );
+    let by_mail = identity_policy(
+        ca.trusted_root(),
+        Matcher::Exact("release@signet.dev".into()),
+        Matcher::Exact("https://accounts.google.com".into()),
+    );
+    fx.verify("charts/byo", &mail, &by_mail, ReferrersMode::All)
+        .await
+        .unwrap();
+}
+
+/// The same over TLS with basic auth (credentials from a docker config file).
+#[tokio::test]
+async fn tls_registry_with_auth() {
+    let Some(reg) = TestRegistry::tls_with_auth("signer", "s3cret-pass") else {
+        return;
+    };
+    let Some(fx) = Fixture::with(reg) else { return };
+    let (key, public) = fx.keypair("s1");
+    let digest = fx.push("charts/secure:1.0", "secure");
+    fx.cosign_sign(
+        &key,
+        &fx.image(&format!("charts/secure@{digest}")),
+        &[],
+        &[],
+    );
+    fx.verify(
+        "charts/secure",
+        &digest,
+        &key_policy(&[&public]),
+        ReferrersMode::All,
+    )
+    .await
+    .unwrap();
+    let out = fx.signet(&[
+        "verify",
+        &fx.reg.oci("charts/secure:1.0"),
+        "--key",
+        public.to_str().unwrap(),
+        "--insecure-ignore-tlog",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("interop: cosign sign over TLS+auth -> signet verify: ok");
+}
