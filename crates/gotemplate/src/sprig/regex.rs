@@ -75,7 +75,30 @@ pub(super) fn register(m: &mut FuncMap) {
     });
 }
 
+/// Compiled patterns kept per thread: charts call the same few regexes in loops.
+const CACHE_LIMIT: usize = 256;
+
+thread_local! {
+    static CACHE: std::cell::RefCell<std::collections::HashMap<String, Regex>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 fn compile(expr: &str) -> Result<Regex, String> {
+    if let Some(re) = CACHE.with(|c| c.borrow().get(expr).cloned()) {
+        return Ok(re);
+    }
+    let re = compile_uncached(expr)?;
+    CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(expr.to_string(), re.clone());
+    });
+    Ok(re)
+}
+
+fn compile_uncached(expr: &str) -> Result<Regex, String> {
     Regex::new(expr).map_err(|e| {
         let detail = e.to_string();
         let last = detail

@@ -67,8 +67,16 @@ impl Location {
     }
 }
 
-/// Go's `time.Local`.
+thread_local! {
+    static LOCAL: std::cell::OnceCell<Location> = const { std::cell::OnceCell::new() };
+}
+
+/// Go's `time.Local`, read once per thread like Go reads it once per process.
 pub(super) fn local() -> Location {
+    LOCAL.with(|l| l.get_or_init(load_local).clone())
+}
+
+fn load_local() -> Location {
     let loaded = match std::env::var("TZ") {
         Ok(tz) if tz.is_empty() => Some(Location::utc()),
         Ok(tz) => {
