@@ -229,3 +229,115 @@ fn helm_lint_and_template_accept_a_signet_package() {
     // And our lint agrees with helm's on the same chart.
     run_ok(signet().arg("lint").arg(hello()));
 }
+
+/// Compares helm output with a golden file, accepting any content on `volatile` (1-based) lines.
+fn matches_golden(actual: &str, expected: &str, volatile: &[u64]) -> Result<(), String> {
+    let a: Vec<&str> = actual.lines().collect();
+    let e: Vec<&str> = expected.lines().collect();
+    if a.len() != e.len() {
+        return Err(format!("{} lines, expected {}", a.len(), e.len()));
+    }
+    for (i, (x, y)) in a.iter().zip(&e).enumerate() {
+        if x != y && !volatile.contains(&(i as u64 + 1)) {
+            return Err(format!("line {}: {x:?} != {y:?}", i + 1));
+        }
+    }
+    Ok(())
+}
+
+/// Every real-world corpus chart, packaged by `signet package`, renders under `helm template`
+/// exactly like the source directory did (the corpus' golden output from helm v4.1.4).
+#[test]
+fn corpus_charts_packaged_by_signet_render_identically_in_helm() {
+    let Some(helm_bin) = tool("helm") else { return };
+    let Some(corpus) = support::tools::corpus_dir() else {
+        return;
+    };
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(corpus.join("charts/INDEX.json")).unwrap()).unwrap();
+    let home = temp_dir();
+    let out = temp_dir();
+    let mut total = 0;
+    let mut passed = 0;
+    let mut failures = Vec::new();
+    for chart in index["charts"].as_array().unwrap() {
+        let id = chart["id"].as_str().unwrap();
+        let dir = corpus.join("charts").join(chart["dir"].as_str().unwrap());
+        let packaged = signet()
+            .args(["package", "-o", "json", "-d"])
+            .arg(out.path())
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let archive = if packaged.status.success() {
+            let v: serde_json::Value = serde_json::from_slice(&packaged.stdout).unwrap();
+            Some(PathBuf::from(v["path"].as_str().unwrap()))
+        } else {
+            None
+        };
+        for case in chart["cases"].as_array().unwrap() {
+            total += 1;
+            let Some(archive) = &archive else {
+                failures.push(format!(
+                    "{id}: signet package failed: {}",
+                    String::from_utf8_lossy(&packaged.stderr).trim()
+                ));
+                continue;
+            };
+            let chart_arg = format!("charts/{}", chart["dir"].as_str().unwrap());
+            let args: Vec<String> = case["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_string())
+                .map(|a| {
+                    if a == chart_arg {
+                        archive.display().to_string()
+                    } else {
+                        a
+                    }
+                })
+                .collect();
+            let rendered = helm(&helm_bin, home.path())
+                .args(&args)
+                .current_dir(&corpus)
+                .output()
+                .unwrap();
+            let expected =
+                std::fs::read_to_string(corpus.join(case["expected_file"].as_str().unwrap()))
+                    .unwrap_or_default();
+            let ok = if case["expect_error"].as_bool().unwrap_or(false) {
+                // The same Error: line as helm printed for the directory.
+                let err = String::from_utf8_lossy(&rendered.stderr);
+                let want = expected
+                    .lines()
+                    .find(|l| l.starts_with("Error:"))
+                    .unwrap_or("Error:");
+                (!rendered.status.success() && err.lines().any(|l| l == want))
+                    .then_some(())
+                    .ok_or_else(|| format!("expected {want:?}, got {err:?}"))
+            } else {
+                let volatile: Vec<u64> = case["volatile_lines"]
+                    .as_array()
+                    .map(|v| v.iter().filter_map(|n| n.as_u64()).collect())
+                    .unwrap_or_default();
+                if rendered.status.success() {
+                    matches_golden(
+                        &String::from_utf8_lossy(&rendered.stdout),
+                        &expected,
+                        &volatile,
+                    )
+                } else {
+                    Err(String::from_utf8_lossy(&rendered.stderr).into_owned())
+                }
+            };
+            match ok {
+                Ok(()) => passed += 1,
+                Err(e) => failures.push(format!("{id} {}: {e}", case["variant"])),
+            }
+        }
+    }
+    eprintln!("corpus charts-package: {passed}/{total} passed");
+    assert!(total > 0, "no corpus cases found");
+    assert!(failures.is_empty(), "failures:\n{}", failures.join("\n"));
+}

@@ -387,10 +387,10 @@ fn bad_charts_are_refused_with_the_file_named() {
         (
             write_chart(
                 work.path(),
-                "v1chart",
-                Some("apiVersion: v1\nname: v1chart\nversion: 1.0.0\n"),
+                "v3chart",
+                Some("apiVersion: v3\nname: v3chart\nversion: 1.0.0\n"),
             ),
-            vec!["v1chart/Chart.yaml", "apiVersion"],
+            vec!["v3chart/Chart.yaml", "apiVersion", "\"v3\""],
         ),
         (
             write_chart(work.path(), "other", Some(ok)),

@@ -79,6 +79,13 @@ fn error_path(e: &PackageError) -> Option<String> {
 fn lint_source(source: &ChartSource) -> Vec<LintMessage> {
     let mut out = Vec::new();
     let at = |p: &str| source.dir.join(p).display().to_string();
+    if source.metadata.api_version == "v1" {
+        out.push(LintMessage {
+            severity: LintSeverity::Warning,
+            path: at("Chart.yaml"),
+            message: "apiVersion v1 is deprecated (Helm 2 format); use apiVersion: v2".into(),
+        });
+    }
     if source.metadata.icon.is_empty() {
         out.push(LintMessage {
             severity: LintSeverity::Info,

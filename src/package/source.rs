@@ -33,7 +33,8 @@ pub struct ChartSource {
 }
 
 /// Reads and validates a chart directory: `Chart.yaml` must exist, parse, pass Helm's
-/// metadata validation, use `apiVersion: v2`, and name the chart like its directory.
+/// metadata validation, use `apiVersion: v2` (or the legacy `v1` Helm still loads), and name
+/// the chart like its directory.
 pub fn load_chart_dir(dir: &Path) -> Result<ChartSource, PackageError> {
     let root = dir.canonicalize().map_err(PackageError::io(dir))?;
     if !root.is_dir() {
@@ -101,9 +102,10 @@ pub fn metadata_from_bytes(data: &[u8], path: &str) -> Result<ChartMetadata, Pac
     };
     let metadata = ChartMetadata::from_yaml(data).map_err(|e| invalid(e.to_string()))?;
     metadata.validate().map_err(|e| invalid(e.to_string()))?;
-    if metadata.api_version != "v2" {
+    // Helm 3 and 4 still load v1 charts (lint warns about them); anything else is a typo.
+    if metadata.api_version != "v2" && metadata.api_version != "v1" {
         return Err(invalid(format!(
-            "apiVersion is {:?}; Signet packages Helm 3 charts, set apiVersion: v2",
+            "apiVersion {:?} is not a chart API version; use apiVersion: v2",
             metadata.api_version
         )));
     }
