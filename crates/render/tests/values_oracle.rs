@@ -321,3 +321,323 @@ fn to_yaml_pretty_matches_helm() {
     eprintln!("oracle toYamlPretty: {pass}/{total} passed");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Coalescing, --set flags and schema validation against helm.
+
+use signet_render::values::{self, UserValues, ValuesTree};
+
+struct ChartSpec {
+    dir: &'static str,
+    name: &'static str,
+    values: &'static str,
+    /// (chart dir under charts/, alias)
+    deps: Vec<(&'static str, Option<&'static str>)>,
+    schema: Option<&'static str>,
+    children: Vec<ChartSpec>,
+}
+
+fn write_chart(root: &Path, spec: &ChartSpec) {
+    std::fs::create_dir_all(root.join("templates")).unwrap();
+    let mut chart_yaml = format!("apiVersion: v2\nname: {}\nversion: 0.1.0\n", spec.name);
+    if !spec.deps.is_empty() {
+        chart_yaml.push_str("dependencies:\n");
+        for (dep, alias) in &spec.deps {
+            chart_yaml.push_str(&format!("- name: {dep}\n  version: 0.1.0\n"));
+            if let Some(a) = alias {
+                chart_yaml.push_str(&format!("  alias: {a}\n"));
+            }
+        }
+    }
+    std::fs::write(root.join("Chart.yaml"), chart_yaml).unwrap();
+    std::fs::write(root.join("values.yaml"), spec.values).unwrap();
+    if let Some(s) = spec.schema {
+        std::fs::write(root.join("values.schema.json"), s).unwrap();
+    }
+    std::fs::write(
+        root.join("templates/values.yaml"),
+        "#{{ toYaml .Values | b64enc }}\n",
+    )
+    .unwrap();
+    for child in &spec.children {
+        write_chart(&root.join("charts").join(child.dir), child);
+    }
+}
+
+fn tree_of(spec: &ChartSpec, name: &str) -> ValuesTree {
+    ValuesTree {
+        name: name.to_string(),
+        defaults: yaml::parse_values(spec.values).unwrap(),
+        schema: spec.schema.map(|s| serde_json::from_str(s).unwrap()),
+        subcharts: spec
+            .deps
+            .iter()
+            .map(|(dep, alias)| {
+                let child = spec.children.iter().find(|c| c.dir == *dep).unwrap();
+                tree_of(child, alias.unwrap_or(child.name))
+            })
+            .collect(),
+    }
+}
+
+/// `# Source: PATH` → decoded `toYaml .Values` of that template.
+fn sources(out: &str) -> std::collections::BTreeMap<String, String> {
+    let mut map = std::collections::BTreeMap::new();
+    let mut current = None;
+    for line in out.lines() {
+        if let Some(p) = line.strip_prefix("# Source: ") {
+            current = Some(p.to_string());
+        } else if let (Some(p), Some(rest)) = (current.as_ref(), line.strip_prefix('#')) {
+            map.insert(p.clone(), b64decode(rest));
+        }
+    }
+    map
+}
+
+fn helm_template(helm: &Path, chart: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(helm)
+        .args(["template", "x"])
+        .arg(chart)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn scoped(v: &Value, path: &[&str]) -> Value {
+    let mut cur = v.clone();
+    for p in path {
+        cur = match cur {
+            Value::Map(m) => m.borrow().get(*p).cloned().unwrap_or(Value::Nil),
+            _ => Value::Nil,
+        };
+    }
+    cur
+}
+
+fn family() -> ChartSpec {
+    ChartSpec {
+        dir: "parent",
+        name: "parent",
+        values: "global: {g1: parent, nested: {a: 1, b: 2}}\na: 1\nnulled: x\ntable: {x: 1, w: 2}\n\
+                 first: {fromparent: 1, over: parent, gone: null}\nsub2: {z: 1}\nscalar_over_table: {k: 1}\n",
+        deps: vec![("sub", Some("first")), ("sub2", None)],
+        schema: None,
+        children: vec![
+            ChartSpec {
+                dir: "sub",
+                name: "sub",
+                values: "over: sub\nkeep: sub\ngone: here\nlist: [1, 2]\n\
+                         global: {g1: sub, g2: sub, nested: {b: 3, c: 4}}\n",
+                deps: vec![],
+                schema: None,
+                children: vec![],
+            },
+            ChartSpec {
+                dir: "sub2",
+                name: "sub2",
+                values: "z: 0\ndeep: {x: {v: 1}, keep: 1}\n",
+                deps: vec![("subsub", None)],
+                schema: None,
+                children: vec![ChartSpec {
+                    dir: "subsub",
+                    name: "subsub",
+                    values: "q: 1\nglobal: {gs: 1}\n",
+                    deps: vec![],
+                    schema: None,
+                    children: vec![],
+                }],
+            },
+        ],
+    }
+}
+
+const USER_FILE: &str = "nulled: null\ntable: {x: null, v: 3}\nfirst: {list: null, new: 1}\n\
+    sub2: {deep: {x: null}, subsub: {q: 2}}\nglobal: {g3: user, nested: {a: 9}}\nscalar_over_table: plain\n";
+
+#[test]
+fn coalesce_matches_helm() {
+    let Some(helm) = helm() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let spec = family();
+    let chart = dir.path().join("parent");
+    write_chart(&chart, &spec);
+    let user_path = dir.path().join("user.yaml");
+    std::fs::write(&user_path, USER_FILE).unwrap();
+    let sets = [
+        "--set",
+        "a.b=c,d[0]=1,d[2].e=x,n=null,list={a,b,c},esc=a\\,b\\.c,big=12345678901234567890,neg=-5,f=1.5,t=TRUE,z=0,o=007",
+        "--set-string",
+        "s=1,first.str=true",
+        "--set-json",
+        "j={\"a\":[1,{\"b\":null}],\"n\":1.5e3}",
+        "--set-literal",
+        "lit=a,b=c",
+    ];
+    let mut args: Vec<&str> = vec!["-f", user_path.to_str().unwrap()];
+    args.extend(sets);
+    let (ok, out, err) = helm_template(&helm, &chart, &args);
+    assert!(ok, "helm failed: {err}");
+    let got = sources(&out);
+
+    let user = UserValues {
+        value_files: vec!["user.yaml".into()],
+        values: vec![sets[1].into()],
+        string_values: vec![sets[3].into()],
+        json_values: vec![sets[5].into()],
+        literal_values: vec![sets[7].into()],
+        ..Default::default()
+    }
+    .merge(&|_| Ok(USER_FILE.to_string()))
+    .unwrap();
+    let (final_values, warnings) =
+        values::coalesce_values(&tree_of(&spec, "parent"), &user).unwrap();
+    eprintln!("coalesce warnings: {warnings:?}\nhelm stderr: {err}");
+    let cases = [
+        ("parent/templates/values.yaml", vec![]),
+        ("parent/charts/first/templates/values.yaml", vec!["first"]),
+        ("parent/charts/sub2/templates/values.yaml", vec!["sub2"]),
+        (
+            "parent/charts/sub2/charts/subsub/templates/values.yaml",
+            vec!["sub2", "subsub"],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (source, path) in &cases {
+        let ours = yaml::to_yaml(&scoped(&final_values, path)).unwrap();
+        let theirs = got
+            .get(*source)
+            .cloned()
+            .unwrap_or_else(|| format!("<no {source} in {:?}>", got.keys()));
+        if ours != theirs {
+            failures.push(format!("{source}:\n--- ours\n{ours}\n--- helm\n{theirs}"));
+        }
+    }
+    eprintln!(
+        "oracle coalesce: {}/{} passed",
+        cases.len() - failures.len(),
+        cases.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn set_errors_match_helm() {
+    let Some(helm) = helm() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("c");
+    write_chart(
+        &chart,
+        &ChartSpec {
+            dir: "c",
+            name: "c",
+            values: "",
+            deps: vec![],
+            schema: None,
+            children: vec![],
+        },
+    );
+    let cases: &[(&str, &str)] = &[
+        ("--set", "a"),
+        ("--set", "a.b"),
+        ("--set", "a,b=1"),
+        ("--set", "a=1,a.b=2"),
+        ("--set", "a[x]=1"),
+        ("--set", "a[-1]=1"),
+        ("--set", "a[70000]=1"),
+        ("--set", "a={x,y"),
+        ("--set", "a[0]x=1"),
+        ("--set-string", "a.b"),
+        ("--set-literal", "a"),
+        ("--set-json", "a={bad"),
+    ];
+    let mut failures = Vec::new();
+    for (flag, arg) in cases {
+        let (ok, _, err) = helm_template(&helm, &chart, &[flag, arg]);
+        let mut uv = UserValues::default();
+        match *flag {
+            "--set" => uv.values.push(arg.to_string()),
+            "--set-string" => uv.string_values.push(arg.to_string()),
+            "--set-literal" => uv.literal_values.push(arg.to_string()),
+            _ => uv.json_values.push(arg.to_string()),
+        }
+        let ours = uv.merge(&|_| Err("no files".into()));
+        let helm_line = err.lines().next().unwrap_or("").to_string();
+        let ours_line = match &ours {
+            Ok(_) => "<ok>".to_string(),
+            Err(e) => format!("Error: {e}"),
+        };
+        let helm_line = if ok { "<ok>".to_string() } else { helm_line };
+        if ours_line != helm_line {
+            failures.push(format!(
+                "{flag} {arg}:\n  ours: {ours_line}\n  helm: {helm_line}"
+            ));
+        }
+    }
+    eprintln!(
+        "oracle set-errors: {}/{} passed",
+        cases.len() - failures.len(),
+        cases.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn schema_report_matches_helm() {
+    let Some(helm) = helm() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let spec = ChartSpec {
+        dir: "s",
+        name: "s",
+        values: "replicas: 1\nname: x\nlist: [1]\nport: 80\nobj: {a: 1}\n",
+        deps: vec![("sub", None)],
+        schema: Some(
+            r#"{"$schema":"https://json-schema.org/draft-07/schema#","type":"object",
+            "required":["replicas","missing","other"],
+            "properties":{"replicas":{"type":"integer","minimum":2,"maximum":0},
+              "name":{"type":"string","enum":["a","b"]},
+              "list":{"type":"array","items":{"type":"string"},"minItems":2},
+              "port":{"type":"string"},
+              "obj":{"type":"object","properties":{"a":{"type":"string","maxLength":0}},"required":["b"]}}}"#,
+        ),
+        children: vec![ChartSpec {
+            dir: "sub",
+            name: "sub",
+            values: "port: 80\n",
+            deps: vec![],
+            schema: Some(
+                r#"{"type":"object","properties":{"port":{"type":"string"},"global":{"type":"object"}},"additionalProperties":false}"#,
+            ),
+            children: vec![],
+        }],
+    };
+    let chart = dir.path().join("s");
+    write_chart(&chart, &spec);
+    let (ok, _, err) = helm_template(&helm, &chart, &["--set", "sub.extra=1"]);
+    assert!(!ok, "helm accepted invalid values");
+    let user = values::strvals::parse("sub.extra=1").unwrap();
+    let tree = tree_of(&spec, "s");
+    let (final_values, _) = values::coalesce_values(&tree, &user).unwrap();
+    let ours = values::validate_against_schemas(&tree, &final_values)
+        .unwrap_err()
+        .to_string();
+    // Helm orders sibling errors by Go map iteration (random): compare the lines as multisets,
+    // and the per-chart blocks in order.
+    let helm_text = err
+        .strip_prefix("Error: ")
+        .unwrap_or(&err)
+        .trim_end()
+        .to_string();
+    let mut a: Vec<&str> = ours.trim_end().lines().collect();
+    let mut b: Vec<&str> = helm_text.lines().collect();
+    eprintln!("--- ours\n{ours}\n--- helm\n{helm_text}");
+    a.sort();
+    b.sort();
+    let pass = usize::from(a == b);
+    eprintln!("oracle schema: {pass}/1 passed");
+    assert_eq!(a, b);
+}

@@ -341,7 +341,10 @@ mod tests {
         assert_eq!(to_yaml(&v).unwrap(), "a: str\nb:\n  w: 1");
         // A user scalar over a default table is kept silently; a user table over a default
         // scalar is kept with Helm's warning.
-        assert_eq!(warnings, vec!["warning: skipped value for p.b: Not a table."]);
+        assert_eq!(
+            warnings,
+            vec!["warning: skipped value for p.b: Not a table."]
+        );
         let t = tree("p", "a: x\n", vec![]);
         let user = parse_values("a: {y: {z: 1}}\n").unwrap();
         let (_, warnings) = coalesce_values(&t, &user).unwrap();

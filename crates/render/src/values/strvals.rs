@@ -344,7 +344,8 @@ impl<'a> Parser<'a> {
             return (
                 list,
                 Err(Flow::Err(format!(
-                    "unexpected data at end of array index: {k:?}"
+                    "unexpected data at end of array index: {}",
+                    go_quote_runes(&k)
                 ))),
             );
         }
@@ -475,6 +476,12 @@ impl<'a> Parser<'a> {
             }
         }
     }
+}
+
+/// Go's `%q` of a `[]rune`: `['a' 'b']`.
+fn go_quote_runes(s: &str) -> String {
+    let quoted: Vec<String> = s.chars().map(signet_gotemplate::fmt::quote_rune).collect();
+    format!("[{}]", quoted.join(" "))
 }
 
 fn set(data: &MapRef, key: &str, v: Value) {
