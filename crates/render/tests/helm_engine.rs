@@ -74,6 +74,17 @@ fn values_tree(j: &Json) -> ValuesTree {
     }
 }
 
+fn known_differences() -> Vec<String> {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/known-differences/helm-engine.txt");
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
 fn check_error(case: &Json, err: &str) -> Result<(), String> {
     if let Some(e) = case["expected_error_exact"].as_str() {
         return (err == e)
@@ -227,27 +238,34 @@ fn helm_engine_cases() {
     };
     let doc: Json = serde_json::from_str(&text).expect("cases parse");
     let cases = doc["cases"].as_array().expect("cases array");
-    let mut failures = Vec::new();
+    let known = known_differences();
+    let (mut passed, mut problems) = (0, Vec::new());
     for case in cases {
         let id = case["id"].as_str().unwrap_or_default();
-        if let Err(e) = run_case(case) {
-            failures.push(format!(
+        let listed = known.iter().any(|k| k == id);
+        match run_case(case) {
+            Ok(()) => {
+                passed += 1;
+                if listed {
+                    problems.push(format!(
+                        "{id}: passes but is listed in known-differences/helm-engine.txt"
+                    ));
+                }
+            }
+            Err(e) if listed => eprintln!("known difference {id}: {e}"),
+            Err(e) => problems.push(format!(
                 "{id} {}: {e}",
                 case["name"].as_str().unwrap_or_default()
-            ));
+            )),
         }
     }
-    for f in &failures {
-        eprintln!("FAIL {f}");
+    for p in &problems {
+        eprintln!("FAIL {p}");
     }
-    eprintln!(
-        "corpus helm-engine: {}/{} passed",
-        cases.len() - failures.len(),
-        cases.len()
-    );
+    eprintln!("corpus helm-engine: {passed}/{} passed", cases.len());
     assert!(
-        failures.is_empty(),
-        "{} helm-engine cases failed",
-        failures.len()
+        problems.is_empty(),
+        "{} helm-engine problems",
+        problems.len()
     );
 }

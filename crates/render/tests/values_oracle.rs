@@ -641,3 +641,154 @@ fn schema_report_matches_helm() {
     eprintln!("oracle schema: {pass}/1 passed");
     assert_eq!(a, b);
 }
+
+fn corpus_dir() -> PathBuf {
+    std::env::var_os("SIGNET_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("../shared/corpus"))
+}
+
+fn find_values_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            find_values_files(&p, out);
+        } else if p.file_name().and_then(|n| n.to_str()) == Some("values.yaml")
+            || p.parent().and_then(|d| d.file_name()).and_then(|n| n.to_str()) == Some("ci")
+        {
+            out.push(p);
+        }
+    }
+}
+
+/// Every `values.yaml` and `ci/*.yaml` of the corpus charts, read and printed by helm
+/// (`fromYaml | toYaml`) and by signet: real-world values must round-trip identically.
+#[test]
+fn corpus_values_round_trip_like_helm() {
+    let corpus = corpus_dir();
+    if !corpus.join("charts").is_dir() {
+        eprintln!("corpus not found at {}; skipping", corpus.display());
+        return;
+    }
+    let Some(helm) = helm() else { return };
+    let mut files = Vec::new();
+    find_values_files(&corpus.join("charts"), &mut files);
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("c");
+    write_chart(
+        &chart,
+        &ChartSpec {
+            dir: "c",
+            name: "c",
+            values: "",
+            deps: vec![],
+            schema: None,
+            children: vec![],
+        },
+    );
+    std::fs::create_dir_all(chart.join("v")).unwrap();
+    let mut sources = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let text = std::fs::read_to_string(f).unwrap();
+        std::fs::write(chart.join(format!("v/{i:03}.yaml")), &text).unwrap();
+        sources.push((f.clone(), text));
+    }
+    std::fs::write(
+        chart.join("templates/values.yaml"),
+        "{{- range $path, $_ := .Files.Glob \"v/*.yaml\" }}\n#=== {{ $path }}\n#{{ fromYaml ($.Files.Get $path) | toYaml | b64enc }}\n{{- end }}\n",
+    )
+    .unwrap();
+    let (ok, out, err) = helm_template(&helm, &chart, &[]);
+    assert!(ok, "helm failed: {err}");
+    let expected = section_map(&out);
+    let mut failures = Vec::new();
+    for (i, (path, text)) in sources.iter().enumerate() {
+        let ours = yaml::to_yaml(&yaml::from_yaml(text)).unwrap();
+        let want = expected
+            .get(&format!("v/{i:03}.yaml"))
+            .cloned()
+            .unwrap_or_default();
+        if ours != want {
+            let line = ours
+                .lines()
+                .zip(want.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            failures.push(format!(
+                "{}: line {}:\n  ours: {:?}\n  helm: {:?}",
+                path.display(),
+                line + 1,
+                ours.lines().nth(line),
+                want.lines().nth(line)
+            ));
+        }
+    }
+    eprintln!(
+        "corpus values-roundtrip: {}/{} passed",
+        sources.len() - failures.len(),
+        sources.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every corpus chart with a `values.schema.json` accepts its own default values and each of its
+/// `ci/*.yaml` files (helm renders all of them), so the validator must too.
+#[test]
+fn corpus_schemas_accept_what_helm_accepts() {
+    let corpus = corpus_dir();
+    let charts = corpus.join("charts");
+    if !charts.is_dir() {
+        eprintln!("corpus not found at {}; skipping", corpus.display());
+        return;
+    }
+    let mut total = 0;
+    let mut failures = Vec::new();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&charts)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("values.schema.json").is_file())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("values.schema.json")).unwrap())
+                .unwrap();
+        let defaults =
+            yaml::parse_values(&std::fs::read_to_string(dir.join("values.yaml")).unwrap()).unwrap();
+        let tree = ValuesTree {
+            name: name.clone(),
+            defaults,
+            schema: Some(schema),
+            subcharts: vec![],
+        };
+        let mut user_files: Vec<Option<PathBuf>> = vec![None];
+        if let Ok(ci) = std::fs::read_dir(dir.join("ci")) {
+            let mut ci: Vec<PathBuf> = ci.flatten().map(|e| e.path()).collect();
+            ci.sort();
+            user_files.extend(ci.into_iter().map(Some));
+        }
+        for file in user_files {
+            total += 1;
+            let user = match &file {
+                None => Value::empty_map(),
+                Some(f) => yaml::parse_values(&std::fs::read_to_string(f).unwrap()).unwrap(),
+            };
+            let (v, _) = values::coalesce_values(&tree, &user).unwrap();
+            if let Err(e) = values::validate_against_schemas(&tree, &v) {
+                failures.push(format!("{name} {file:?}: {e}"));
+            }
+        }
+    }
+    eprintln!(
+        "corpus values-schema: {}/{} passed",
+        total - failures.len(),
+        total
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

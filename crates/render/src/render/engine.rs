@@ -171,6 +171,12 @@ impl Engine {
                 ));
             }
             let text = string_arg(&args[..1], 0, "tpl", 1)?;
+            // Go executes the freshly parsed tree even when it is empty (whitespace only), while
+            // the set keeps an existing non-empty `gotpl`: executing by name would re-run an
+            // enclosing `tpl` text and recurse.
+            if text.trim().is_empty() {
+                return Ok(Value::from(text));
+            }
             match ctx.execute_text(ROOT_NAME, &text, &args[1]) {
                 Ok(s) => Ok(Value::from(s.replace("<no value>", ""))),
                 Err(e) if e.starts_with("template: ") && !e.contains("executing") => Err(format!(
