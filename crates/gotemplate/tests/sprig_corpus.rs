@@ -6,8 +6,8 @@
 //! `nondeterministic` cases (random, time, network) are checked against the property they state
 //! where signet can produce the value.
 //!
-//! This file holds a single test on purpose: the `env` cases set process environment variables,
-//! which is only sound while no other test thread of this binary runs.
+//! Cases that need environment variables (`env`, `expandenv`) run in a child process of this test
+//! binary with those variables set, so the test never changes its own environment.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -71,6 +71,52 @@ fn run_case(case: &Json) -> Result<(), String> {
         Ok(out) if out == expected => Ok(()),
         Ok(out) => Err(format!("got {out:?} want {expected:?}")),
         Err(e) => Err(format!("unexpected error: {e}")),
+    }
+}
+
+/// Environment variable naming the case [`env_case_child`] runs.
+const CHILD_CASE: &str = "SIGNET_SPRIG_ENV_CASE";
+
+/// Runs `case` in a child process of this test binary with `env` set.
+fn run_case_with_env(case: &Json, env: &serde_json::Map<String, Json>) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| format!("locating the test binary: {e}"))?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args([
+        "--exact",
+        "env_case_child",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD_CASE, case.to_string());
+    for (k, v) in env {
+        cmd.env(k, v.as_str().unwrap_or(""));
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| format!("running the env child: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let verdict = stdout
+        .lines()
+        .find_map(|l| l.split_once("SPRIG-ENV-CASE ").map(|(_, v)| v))
+        .ok_or_else(|| format!("env child printed no verdict: {stdout}"))?;
+    match verdict {
+        "ok" => Ok(()),
+        other => Err(other.to_string()),
+    }
+}
+
+/// The child side of [`run_case_with_env`]; ignored unless invoked with `--ignored` by it.
+#[test]
+#[ignore = "run by sprig_corpus in a child process with the case's environment"]
+fn env_case_child() {
+    let Ok(text) = std::env::var(CHILD_CASE) else {
+        return;
+    };
+    let case: Json = serde_json::from_str(&text).expect("the parent passes the case as JSON");
+    match run_case(&case) {
+        Ok(()) => println!("SPRIG-ENV-CASE ok"),
+        Err(e) => println!("SPRIG-ENV-CASE {}", e.replace('\n', "\\n")),
     }
 }
 
@@ -233,17 +279,11 @@ fn sprig_corpus() {
 
     let mut results: Vec<(String, Result<(), String>)> = Vec::new();
     for case in corpus["cases"].as_array().into_iter().flatten() {
-        if let Some(env) = case["env"].as_object() {
-            for (k, v) in env {
-                // SAFETY: this binary has a single test, so no other thread reads the
-                // environment while it changes.
-                unsafe { std::env::set_var(k, v.as_str().unwrap_or("")) };
-            }
-        }
-        results.push((
-            case["id"].as_str().unwrap_or("?").to_string(),
-            run_case(case),
-        ));
+        let result = match case["env"].as_object() {
+            Some(env) => run_case_with_env(case, env),
+            None => run_case(case),
+        };
+        results.push((case["id"].as_str().unwrap_or("?").to_string(), result));
     }
     let total = results.len();
     let passed = results.iter().filter(|(_, r)| r.is_ok()).count();
