@@ -206,10 +206,20 @@ pub(crate) fn to_int64(v: &Value) -> i64 {
     match v {
         Value::Int(i) | Value::Int64(i) => *i,
         Value::Uint(u) => *u as i64,
-        Value::Float(f) => *f as i64,
+        Value::Float(f) => float_to_int64(*f),
         Value::Bool(b) => *b as i64,
         Value::String(s) => parse_go_int(trim_zero_decimal(s)).unwrap_or(0),
         _ => 0,
+    }
+}
+
+/// Go's `int64(f)` on amd64: truncation, and the "integer indefinite" value for NaN and
+/// out-of-range floats (Rust's `as` would saturate instead).
+fn float_to_int64(f: f64) -> i64 {
+    if f.is_nan() || !(-(i64::MAX as f64)..i64::MAX as f64).contains(&f) {
+        i64::MIN
+    } else {
+        f as i64
     }
 }
 
@@ -295,6 +305,8 @@ mod tests {
         assert_eq!(parse_go_int("abc"), None);
         assert_eq!(to_int64(&Value::str("12.00")), 12);
         assert_eq!(to_int64(&Value::str("12.5")), 0);
+        assert_eq!(to_int64(&Value::Float(-3.9)), -3);
+        assert_eq!(to_int64(&Value::Float(1e20)), i64::MIN);
     }
 
     #[test]
