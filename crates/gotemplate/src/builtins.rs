@@ -121,14 +121,15 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
                 let x = index_arg(idx, l.len())?;
                 match l.get(x) {
                     Some(v) => v.clone(),
-                    None => return Err(format!("index out of range: {x}")),
+                    // Go's indexArg admits x == len; reflect then panics.
+                    None => return Err("reflect: slice index out of range".into()),
                 }
             }
             Value::String(s) => {
                 let x = index_arg(idx, s.len())?;
                 match s.as_bytes().get(x) {
                     Some(b) => Value::Int(*b as i64),
-                    None => return Err(format!("index out of range: {x}")),
+                    None => return Err("reflect: string index out of range".into()),
                 }
             }
             Value::Map(m) => match idx {
@@ -153,6 +154,12 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
 }
 
 fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
+    slice_checked(item, indexes, &[])
+}
+
+/// Go's `slice`; `iface[i]` tells that index `i` arrived as an `interface {}` value (a map or list
+/// element), which Go's `slice` refuses as an index.
+pub fn slice_checked(item: &Value, indexes: &[Value], iface: &[bool]) -> Result<Value, String> {
     if item.is_nil() {
         return Err("slice of untyped nil".into());
     }
@@ -171,6 +178,9 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
     };
     let mut idx = [0usize, len, len];
     for (i, index) in indexes.iter().enumerate() {
+        if iface.get(i).copied().unwrap_or(false) {
+            return Err("cannot index slice/array with type interface {}".into());
+        }
         idx[i] = index_arg(index, len)?;
     }
     if idx[0] > idx[1] {
@@ -239,15 +249,20 @@ pub fn eq(arg1: &Value, others: &[Value]) -> Result<bool, String> {
     if others.is_empty() {
         return Err("missing argument for comparison".into());
     }
-    let k1 = kind(arg1);
+    // Go's basicKind: nil, maps, lists and objects are all "invalid" kinds here.
+    let basic = |v: &Value| match kind(v) {
+        Kind::Other => Kind::Invalid,
+        k => k,
+    };
+    let k1 = basic(arg1);
     for arg in others {
-        let k2 = kind(arg);
+        let k2 = basic(arg);
         let truth = if k1 != k2 {
             match (k1, k2) {
                 (Kind::Int, Kind::Uint) => int_of(arg1) >= 0 && int_of(arg1) as u64 == uint_of(arg),
                 (Kind::Uint, Kind::Int) => int_of(arg) >= 0 && uint_of(arg1) == int_of(arg) as u64,
                 _ => {
-                    if k1 != Kind::Invalid && k2 != Kind::Invalid {
+                    if !arg1.is_nil() && !arg.is_nil() {
                         return Err(bad_comparison(arg1, arg));
                     }
                     false
@@ -255,7 +270,6 @@ pub fn eq(arg1: &Value, others: &[Value]) -> Result<bool, String> {
             }
         } else {
             match (arg1, arg) {
-                (Value::Nil, Value::Nil) => true,
                 (Value::Bool(a), Value::Bool(b)) => a == b,
                 (Value::Float(a), Value::Float(b)) => a == b,
                 (Value::String(a), Value::String(b)) => a == b,
@@ -271,18 +285,32 @@ pub fn eq(arg1: &Value, others: &[Value]) -> Result<bool, String> {
     Ok(false)
 }
 
-/// Equality of non-basic values: Go compares interfaces holding comparable dynamic types and
-/// refuses maps and slices.
+/// Equality of non-basic values (Go's default branch of `eq`): nil compares by nil-ness, maps and
+/// lists are not comparable, objects compare by identity of their Go value.
 fn other_equal(a: &Value, b: &Value) -> Result<bool, String> {
+    let reflect_kind = |v: &Value| match v {
+        Value::Nil => 0,
+        Value::List(_) => 1,
+        Value::Map(_) => 2,
+        _ => 3,
+    };
+    let (ka, kb) = (reflect_kind(a), reflect_kind(b));
+    if ka != kb && ka != 0 && kb != 0 {
+        return Err(format!(
+            "non-comparable types {}: {}, {}: {}",
+            fmt::sprintf("%s", std::slice::from_ref(a)),
+            a.type_name(),
+            b.type_name(),
+            fmt::sprint(b)
+        ));
+    }
+    if a.is_nil() || b.is_nil() {
+        return Ok(a.is_nil() == b.is_nil());
+    }
     match (a, b) {
-        (Value::List(_) | Value::Map(_), _) => Err(format!(
-            "non-comparable type {}: {}",
-            fmt::sprint(a),
-            a.type_name()
-        )),
         (_, Value::List(_) | Value::Map(_)) => Err(format!(
             "non-comparable type {}: {}",
-            fmt::sprint(b),
+            fmt::sprintf("%s", std::slice::from_ref(b)),
             b.type_name()
         )),
         (Value::Object(x), Value::Object(y)) => {

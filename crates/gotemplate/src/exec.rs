@@ -410,7 +410,7 @@ impl State {
                 let items: Vec<Value> = l.borrow().clone();
                 for (i, elem) in items.into_iter().enumerate() {
                     ran = true;
-                    self.one_iteration(b, Value::Int(i as i64), elem, mark)?;
+                    self.one_iteration(b, Value::Int(i as i64), elem, true, mark)?;
                 }
             }
             Value::Map(m) => {
@@ -421,7 +421,7 @@ impl State {
                     .collect();
                 for (k, v) in entries {
                     ran = true;
-                    self.one_iteration(b, Value::from(k), v, mark)?;
+                    self.one_iteration(b, Value::from(k), v, true, mark)?;
                 }
             }
             v @ (Value::Int(_) | Value::Int64(_) | Value::Uint(_)) => {
@@ -444,7 +444,7 @@ impl State {
                 for i in 0..n {
                     ran = true;
                     self.step()?;
-                    self.one_iteration(b, make(i), make(i), mark)?;
+                    self.one_iteration(b, make(i), make(i), false, mark)?;
                 }
             }
             Value::Nil => {}
@@ -460,7 +460,21 @@ impl State {
         Ok(())
     }
 
-    fn one_iteration(&mut self, b: &Branch, index: Value, elem: Value, mark: usize) -> R<()> {
+    fn one_iteration(
+        &mut self,
+        b: &Branch,
+        index: Value,
+        elem: Value,
+        elem_iface: bool,
+        mark: usize,
+    ) -> R<()> {
+        let wrap = |v: Value| {
+            if elem_iface {
+                Dot::Iface(v)
+            } else {
+                Dot::Concrete(v)
+            }
+        };
         let decl = &b.pipe.decl;
         if !decl.is_empty() {
             if b.pipe.is_assign {
@@ -472,21 +486,21 @@ impl State {
                 let target = if decl.len() > 1 {
                     Dot::Concrete(target)
                 } else {
-                    Dot::Iface(target)
+                    wrap(target)
                 };
                 self.set_var(&decl[0], target, b.pipe.pos, &b.pipe)?;
             } else {
-                self.set_top_var(1, Dot::Iface(elem.clone()));
+                self.set_top_var(1, wrap(elem.clone()));
             }
         }
         if decl.len() > 1 {
             if b.pipe.is_assign {
-                self.set_var(&decl[1], Dot::Iface(elem.clone()), b.pipe.pos, &b.pipe)?;
+                self.set_var(&decl[1], wrap(elem.clone()), b.pipe.pos, &b.pipe)?;
             } else {
                 self.set_top_var(2, Dot::Concrete(index));
             }
         }
-        let r = self.walk_list(&Dot::Iface(elem), &b.list);
+        let r = self.walk_list(&wrap(elem), &b.list);
         self.vars.truncate(mark);
         match r {
             Err(Ctl::Continue) => Ok(()),
@@ -942,19 +956,48 @@ impl State {
             _ => {
                 let mut dots = Vec::with_capacity(args.len());
                 for a in args.iter().skip(1) {
+                    if name == "printf" && dots.is_empty() {
+                        // printf's format is a typed `string` parameter in Go.
+                        match a {
+                            Arg::Number { .. } | Arg::Bool { .. } => {
+                                return Err(self.err(
+                                    a.pos(),
+                                    a,
+                                    format!("expected string; found {a}"),
+                                ));
+                            }
+                            Arg::Nil { .. } => {
+                                return Err(self.err(a.pos(), a, "cannot assign nil to string"));
+                            }
+                            _ => {}
+                        }
+                        let d = self.eval_arg_dot(dot, a)?;
+                        self.check_string_param(&d)?;
+                        dots.push(d);
+                        continue;
+                    }
                     dots.push(self.eval_arg_dot(dot, a)?);
                 }
                 if let Some(f) = final_ {
+                    if name == "printf" && dots.is_empty() {
+                        self.check_string_param(&f)?;
+                    }
                     dots.push(f);
                 }
                 // Go's slice and len see the reflect.Value as passed, without looking through
                 // an interface or tolerating the invalid value.
-                if name == "slice" && dots.iter().skip(1).any(|d| matches!(d, Dot::Iface(_))) {
-                    return Err(self.err(
-                        ctx_pos,
-                        ctx,
-                        "error calling slice: cannot index slice/array with type interface {}",
-                    ));
+                if name == "slice" {
+                    let iface: Vec<bool> = dots
+                        .iter()
+                        .skip(1)
+                        .map(|d| matches!(d, Dot::Iface(_)))
+                        .collect();
+                    let vals: Vec<Value> = dots.into_iter().map(Dot::into_value).collect();
+                    return builtins::slice_checked(&vals[0], &vals[1..], &iface)
+                        .map(Dot::result)
+                        .map_err(|e| {
+                            self.func_error(ident_pos, ident, ctx_pos, ctx, name, args, &vals, e)
+                        });
                 }
                 if name == "len" && matches!(dots.first(), Some(Dot::Invalid)) {
                     return Err(self.err(
@@ -968,6 +1011,21 @@ impl State {
                     self.func_error(ident_pos, ident, ctx_pos, ctx, name, args, &vals, e)
                 })
             }
+        }
+    }
+
+    /// Go's `validateType` for a `string` parameter; Go reports it at the last node evaluated.
+    fn check_string_param(&self, d: &Dot) -> R<()> {
+        match d {
+            Dot::Invalid => Err(self.err_last("invalid value; expected string")),
+            Dot::Concrete(Value::String(_)) | Dot::Iface(Value::String(_)) => Ok(()),
+            Dot::Iface(Value::Nil) => {
+                Err(self.err_last("wrong type for value; expected string; got interface {}"))
+            }
+            Dot::Concrete(v) | Dot::Iface(v) => Err(self.err_last(format!(
+                "wrong type for value; expected string; got {}",
+                v.type_name()
+            ))),
         }
     }
 
