@@ -505,6 +505,49 @@ fn referrers_mode_uses_the_fallback_tag_on_registries_without_the_api() {
     }
 }
 
+#[test]
+fn plain_pem_keys_of_every_supported_type_verify_in_cosign() {
+    use signet::verify::keys::KeyAlgorithm;
+    let Some(cosign_bin) = tool("cosign") else {
+        return;
+    };
+    let Some(reg) = TestRegistry::plain() else {
+        return;
+    };
+    let rt = runtime();
+    let work = temp_dir();
+    for (name, algorithm) in [
+        ("p256", KeyAlgorithm::EcdsaP256),
+        ("p384", KeyAlgorithm::EcdsaP384),
+        ("ed25519", KeyAlgorithm::Ed25519),
+        ("rsa", KeyAlgorithm::Rsa),
+    ] {
+        let key = SigningKey::generate(algorithm).unwrap();
+        let key_path = work.path().join(format!("{name}.pem"));
+        let pub_path = work.path().join(format!("{name}.pub"));
+        std::fs::write(&key_path, key.to_pkcs8_pem().as_bytes()).unwrap();
+        std::fs::write(&pub_path, key.public_key().to_pem()).unwrap();
+        let repo = format!("charts/keys-{name}");
+        let digest = push_artifact(&rt, &reg, &repo, "1.0.0");
+        signet_sign(
+            work.path(),
+            &reg,
+            &format!("{}@{digest}", reg.oci(&repo)),
+            &key_path,
+            &[],
+        );
+        let out = cosign_verify_key(
+            &cosign_bin,
+            &reg,
+            work.path(),
+            &pub_path,
+            &cosign_ref(&reg, &repo, &digest),
+            &[],
+        );
+        assert_success(&out, &format!("cosign verify of a {name} signature"));
+    }
+}
+
 /// A test PKI like Fulcio's: root → intermediate → leaf for `public`, with a URI SAN and the
 /// OIDC issuer in extension 1.3.6.1.4.1.57264.1.1. Returns (leaf PEM, chain PEM, root PEM).
 fn test_pki(public: &PublicKey, identity: &str, issuer: &str) -> (String, String, String) {
@@ -779,6 +822,31 @@ fn keyless_signing_with_local_fulcio_and_rekor() {
     assert_failure(
         &verify("https://github.com/someone/else"),
         "keyless verify, wrong identity",
+    );
+
+    // Key-based signing can log to the same Rekor; cosign then checks the entry's signed
+    // timestamp against the log key instead of being told to ignore the log.
+    let keys = work.path().join("keys");
+    signet_generate_key_pair(&keys);
+    let digest2 = push_artifact(&rt, &reg, "charts/g", "2.0.0");
+    let by_digest = format!("{}@{digest2}", reg.oci("charts/g"));
+    signet_sign(
+        work.path(),
+        &reg,
+        &by_digest,
+        &keys.join("cosign.key"),
+        &["--tlog-upload", "--rekor-url", &mock.url],
+    );
+    let mock_dir = mock.trusted_root.parent().expect("mock dir");
+    let mut cmd = cosign(&cosign_bin, &reg, work.path());
+    cmd.env("SIGSTORE_REKOR_PUBLIC_KEY", mock_dir.join("rekor.pub"))
+        .args(["verify", "--key"])
+        .arg(keys.join("cosign.pub"))
+        .args(registry_flags(&reg, false))
+        .arg(cosign_ref(&reg, "charts/g", &digest2));
+    assert_success(
+        &run(&mut cmd),
+        "cosign verify of a key signature with its Rekor bundle",
     );
 
     // A token that is not a JWT is refused before any service is called.

@@ -5,8 +5,11 @@
 //! - public keys: PKIX `PUBLIC KEY` PEM (`cosign.pub`) or SubjectPublicKeyInfo DER.
 //!
 //! Algorithms: ECDSA P-256, P-384 and P-521 (ASN.1 DER signatures), Ed25519, and RSA (PKCS#1 v1.5
-//! with SHA-256 when signing, as cosign does; PKCS#1 v1.5 or PSS when verifying). The crypto is
-//! aws-lc-rs, the process's single provider.
+//! with SHA-256 when signing, as cosign does; PKCS#1 v1.5 or PSS when verifying). cosign hashes
+//! with SHA-256 whatever the curve, so P-384 keys sign SHA-256 digests too (via the RustCrypto
+//! `p384` crate, as aws-lc-rs pairs P-384 only with SHA-384); P-521 keys sign with SHA-512, which
+//! `signet verify` accepts but cosign 2.5 does not. Generation: P-256 (cosign's choice), P-384,
+//! P-521, Ed25519, RSA-2048. Everything else is aws-lc-rs, the process's single provider.
 
 use std::fmt;
 
@@ -316,6 +319,8 @@ impl PublicKey {
 
 enum Signer {
     Ecdsa(EcdsaKeyPair),
+    /// P-384 over a SHA-256 digest, as cosign signs and verifies P-384 keys.
+    EcdsaP384Sha256(Box<p384::ecdsa::SigningKey>),
     Ed25519(Ed25519KeyPair),
     Rsa(RsaKeyPair),
 }
@@ -355,16 +360,23 @@ impl SigningKey {
         let pkcs8 = match algorithm {
             KeyAlgorithm::Ed25519 => Ed25519KeyPair::generate()
                 .and_then(|k| k.to_pkcs8v1())
+                .map(|d| Zeroizing::new(d.as_ref().to_vec()))
                 .map_err(|_| KeyError::CannotGenerate(algorithm))?,
-            KeyAlgorithm::Rsa => return Err(KeyError::CannotGenerate(algorithm)),
+            KeyAlgorithm::Rsa => {
+                aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                    .and_then(|k| k.as_der())
+                    .map(|d| Zeroizing::new(d.as_ref().to_vec()))
+                    .map_err(|_| KeyError::CannotGenerate(algorithm))?
+            }
             ec => {
                 let signing = ecdsa_signing(ec).ok_or(KeyError::CannotGenerate(algorithm))?;
                 EcdsaKeyPair::generate(signing)
                     .and_then(|k| k.to_pkcs8v1())
+                    .map(|d| Zeroizing::new(d.as_ref().to_vec()))
                     .map_err(|_| KeyError::CannotGenerate(algorithm))?
             }
         };
-        Self::from_pkcs8_der(pkcs8.as_ref())
+        Self::from_pkcs8_der(&pkcs8)
     }
 
     /// Reads the first PEM block of `text`. `password` is called only when the key is encrypted
@@ -457,8 +469,16 @@ impl SigningKey {
             algorithm,
             spki_der: spki.as_ref().to_vec(),
         };
+        let signer = if algorithm == KeyAlgorithm::EcdsaP384 {
+            use p384::pkcs8::DecodePrivateKey as _;
+            let key = p384::ecdsa::SigningKey::from_pkcs8_der(pkcs8.as_ref())
+                .map_err(|_| unsupported())?;
+            Signer::EcdsaP384Sha256(Box::new(key))
+        } else {
+            Signer::Ecdsa(pair)
+        };
         Ok(Self {
-            signer: Signer::Ecdsa(pair),
+            signer,
             pkcs8_der: Zeroizing::new(pkcs8.as_ref().to_vec()),
             public,
         })
@@ -491,8 +511,8 @@ impl SigningKey {
         self.public.algorithm
     }
 
-    /// Signs `message` as cosign does: ECDSA with the curve's hash (SHA-256 for P-256) and an
-    /// ASN.1 DER signature, Ed25519 over the message itself, RSA PKCS#1 v1.5 with SHA-256.
+    /// Signs `message` as cosign does: ECDSA with SHA-256 (P-521: SHA-512) and an ASN.1 DER
+    /// signature, Ed25519 over the message itself, RSA PKCS#1 v1.5 with SHA-256.
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         let failed = || KeyError::SigningFailed(self.algorithm());
         match &self.signer {
@@ -500,6 +520,13 @@ impl SigningKey {
                 .sign(&SystemRandom::new(), message)
                 .map(|s| s.as_ref().to_vec())
                 .map_err(|_| failed()),
+            Signer::EcdsaP384Sha256(key) => {
+                use p384::ecdsa::signature::hazmat::PrehashSigner as _;
+                let digest = Sha256::digest(message);
+                let signature: p384::ecdsa::DerSignature =
+                    key.sign_prehash(&digest).map_err(|_| failed())?;
+                Ok(signature.as_bytes().to_vec())
+            }
             Signer::Ed25519(pair) => Ok(pair.sign(message).as_ref().to_vec()),
             Signer::Rsa(pair) => {
                 let mut signature = vec![0u8; pair.public_modulus_len()];
@@ -600,6 +627,7 @@ SS3yfKdH+kFO0t9W30k2wSnWNdcoUiIYUnlMe1KdDzXl9SY3K1nwo0Fblg==
             KeyAlgorithm::EcdsaP384,
             KeyAlgorithm::EcdsaP521,
             KeyAlgorithm::Ed25519,
+            KeyAlgorithm::Rsa,
         ] {
             let key = SigningKey::generate(algorithm).unwrap();
             assert_eq!(key.algorithm(), algorithm);
@@ -613,6 +641,19 @@ SS3yfKdH+kFO0t9W30k2wSnWNdcoUiIYUnlMe1KdDzXl9SY3K1nwo0Fblg==
             let public = PublicKey::from_pem(key.public_key().to_pem().as_bytes()).unwrap();
             assert_eq!(&public, key.public_key());
         }
+    }
+
+    #[test]
+    fn p384_signs_sha256_digests_like_cosign() {
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP384).unwrap();
+        let signature = key.sign(b"payload").unwrap();
+        key.public_key()
+            .verify_prehashed(
+                HashAlgorithm::Sha256,
+                &Sha256::digest(b"payload"),
+                &signature,
+            )
+            .unwrap();
     }
 
     #[test]
@@ -634,6 +675,7 @@ SS3yfKdH+kFO0t9W30k2wSnWNdcoUiIYUnlMe1KdDzXl9SY3K1nwo0Fblg==
         assert_eq!(again.public_key(), key.public_key());
         assert!(!is_encrypted_cosign_key(key.to_pkcs8_pem().as_bytes()));
 
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
         let Signer::Ecdsa(pair) = &key.signer else {
             panic!("expected ECDSA");
         };
