@@ -99,7 +99,7 @@ fn compile(expr: &str) -> Result<Regex, String> {
 }
 
 fn compile_uncached(expr: &str) -> Result<Regex, String> {
-    Regex::new(expr).map_err(|e| {
+    Regex::new(&to_rust_syntax(expr)).map_err(|e| {
         let detail = e.to_string();
         let last = detail
             .lines()
@@ -109,6 +109,75 @@ fn compile_uncached(expr: &str) -> Result<Regex, String> {
             .to_string();
         format!("regexp: Compile(`{expr}`): error parsing regexp: {last}")
     })
+}
+
+/// Rewrites the parts of RE2 syntax whose meaning differs in the `regex` crate: Go's `\d`, `\w`,
+/// `\s` and `\b` are ASCII-only (the crate's are Unicode-aware), and Go supports `\Q…\E`
+/// literal quoting, which the crate lacks.
+fn to_rust_syntax(expr: &str) -> String {
+    let mut out = String::with_capacity(expr.len() + 8);
+    let mut chars = expr.chars().peekable();
+    let mut in_class = false;
+    // Position inside a class, so a leading ']' (or '^]') is taken literally as in Go.
+    let mut class_len = 0usize;
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            let Some(n) = chars.next() else {
+                out.push(c);
+                break;
+            };
+            let class_body = |neg: bool, set: &str| {
+                if in_class {
+                    set.to_string()
+                } else if neg {
+                    format!("[^{set}]")
+                } else {
+                    format!("[{set}]")
+                }
+            };
+            match n {
+                'd' => out.push_str(&class_body(false, "0-9")),
+                'w' => out.push_str(&class_body(false, "0-9A-Za-z_")),
+                's' => out.push_str(&class_body(false, "\\t\\n\\f\\r ")),
+                'D' if !in_class => out.push_str(&class_body(true, "0-9")),
+                'W' if !in_class => out.push_str(&class_body(true, "0-9A-Za-z_")),
+                'S' if !in_class => out.push_str(&class_body(true, "\\t\\n\\f\\r ")),
+                'b' if !in_class => out.push_str("(?-u:\\b)"),
+                'B' if !in_class => out.push_str("(?-u:\\B)"),
+                'Q' if !in_class => {
+                    let mut literal = String::new();
+                    while let Some(q) = chars.next() {
+                        if q == '\\' && chars.peek() == Some(&'E') {
+                            chars.next();
+                            break;
+                        }
+                        literal.push(q);
+                    }
+                    out.push_str(&regex::escape(&literal));
+                }
+                other => {
+                    out.push(c);
+                    out.push(other);
+                }
+            }
+            if in_class {
+                class_len += 1;
+            }
+            continue;
+        }
+        if in_class {
+            if c == ']' && class_len > 0 {
+                in_class = false;
+            } else if !(c == '^' && class_len == 0) {
+                class_len += 1;
+            }
+        } else if c == '[' {
+            in_class = true;
+            class_len = 0;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Go's `regexp.QuoteMeta` (a narrower set than `regex::escape`).
@@ -152,6 +221,16 @@ fn go_regex_split(re: &Regex, s: &str, n: i64) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn perl_classes_are_ascii_like_go() {
+        assert!(!compile(r"^\w+$").unwrap().is_match("héllo"));
+        assert!(compile(r"^[\w-]+$").unwrap().is_match("a-b_c"));
+        assert!(compile(r"^\Qa.b\E$").unwrap().is_match("a.b"));
+        assert!(!compile(r"^\Qa.b\E$").unwrap().is_match("axb"));
+        assert!(compile(r"[]a]").unwrap().is_match("]"));
+        assert!(compile(r"\D\S").unwrap().is_match("x!"));
+    }
 
     #[test]
     fn split_follows_go() {
