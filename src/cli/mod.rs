@@ -11,6 +11,7 @@ pub mod pull;
 pub mod push;
 pub mod registry;
 pub mod sign;
+pub mod template;
 pub mod verify;
 
 /// Signet: package, push, sign, verify and render Helm charts stored as OCI artifacts.
@@ -41,6 +42,8 @@ pub enum Command {
     Sign(sign::SignArgs),
     /// Verify an artifact's signatures against a policy (cosign-compatible flags).
     Verify(verify::VerifyArgs),
+    /// Render a chart locally exactly like `helm template` (Helm's flags).
+    Template(template::TemplateArgs),
 }
 
 /// Runs the parsed command; the error is printed with its chain by `main`.
@@ -58,5 +61,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::GenerateKeyPair(args) => keys::run(args),
         Command::Sign(args) => sign::run(args).await,
         Command::Verify(args) => verify::run(args).await,
+        Command::Template(args) => template::run(args).await,
     }
 }

@@ -1,0 +1,239 @@
+//! `signet template [RELEASE] CHART`: render a chart locally exactly like `helm template`, with
+//! Helm's flag names. CHART is a directory, a `.tgz`, or `oci://HOST/REPO/NAME` (with `--version`,
+//! `:TAG` or `@sha256:…`), pulled through the registry module.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow, bail};
+use clap::Args;
+
+use crate::package::MAX_CHART_BYTES;
+use crate::registry::OciReference;
+use crate::render::chart::{Chart, LoadLimits, load_archive, load_path};
+use crate::render::render::manifests::{TemplateOutputOptions, show_only, template_output};
+use crate::render::render::{RenderOptions, TemplateError, render_release};
+use crate::render::values::UserValues;
+
+#[derive(Debug, Args)]
+// `--version` is the chart version here, as in `helm template`, not the program version.
+#[command(disable_version_flag = true)]
+pub struct TemplateArgs {
+    /// Release name, then the chart; with one argument it is the chart and the release is
+    /// `release-name`.
+    #[arg(value_name = "[NAME] CHART", num_args = 1..=2, required = true)]
+    pub args: Vec<String>,
+    /// Chart version or SemVer range for `oci://` charts.
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Values files; later files win (comma-separated or repeated).
+    #[arg(
+        short = 'f',
+        long = "values",
+        value_name = "FILE",
+        value_delimiter = ','
+    )]
+    pub values: Vec<String>,
+    /// Set values on the command line (`a.b=c,d[0]=e`).
+    #[arg(long = "set", value_name = "KEY=VAL")]
+    pub set: Vec<String>,
+    /// Set string values on the command line.
+    #[arg(long = "set-string", value_name = "KEY=VAL")]
+    pub set_string: Vec<String>,
+    /// Set values from files (`key=path`).
+    #[arg(long = "set-file", value_name = "KEY=PATH")]
+    pub set_file: Vec<String>,
+    /// Set JSON values (`key=<json>`).
+    #[arg(long = "set-json", value_name = "KEY=JSON")]
+    pub set_json: Vec<String>,
+    /// Set a literal string value.
+    #[arg(long = "set-literal", value_name = "KEY=VAL")]
+    pub set_literal: Vec<String>,
+    /// Namespace of the release.
+    #[arg(short = 'n', long, default_value = "default")]
+    pub namespace: String,
+    /// Kubernetes version for `.Capabilities.KubeVersion` and `kubeVersion` checks.
+    #[arg(long, value_name = "VERSION")]
+    pub kube_version: Option<String>,
+    /// Extra API versions for `.Capabilities.APIVersions` (`group/version` or `group/version/Kind`).
+    #[arg(
+        short = 'a',
+        long = "api-versions",
+        value_name = "G/V",
+        value_delimiter = ','
+    )]
+    pub api_versions: Vec<String>,
+    /// Include the charts' `crds/` files in the output.
+    #[arg(long)]
+    pub include_crds: bool,
+    /// Only print manifests of these templates (globs over `templates/…`).
+    #[arg(
+        short = 's',
+        long = "show-only",
+        value_name = "PATH",
+        value_delimiter = ','
+    )]
+    pub show_only: Vec<String>,
+    /// Skip test hooks.
+    #[arg(long)]
+    pub skip_tests: bool,
+    /// Do not print hooks.
+    #[arg(long)]
+    pub no_hooks: bool,
+    /// Write each template to a file under this directory instead of stdout.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: super::registry::RegistryFlags,
+}
+
+/// Runs `signet template`.
+pub async fn run(args: TemplateArgs) -> anyhow::Result<()> {
+    let (release, chart_ref) = match args.args.as_slice() {
+        [chart] => ("release-name".to_string(), chart.clone()),
+        [name, chart] => (name.clone(), chart.clone()),
+        _ => bail!("\"signet template\" requires at least 1 argument and at most 2"),
+    };
+    let chart = if chart_ref.starts_with("oci://") {
+        let bytes = pull(&args, &chart_ref).await?;
+        load_archive(&bytes, &LoadLimits::default())
+            .with_context(|| format!("cannot load {chart_ref}"))?
+    } else {
+        if args.version.is_some() {
+            bail!("--version applies to oci:// charts; {chart_ref} is a local path");
+        }
+        load_path(Path::new(&chart_ref), &LoadLimits::default())?
+    };
+    render(&args, release, &chart)
+}
+
+async fn pull(args: &TemplateArgs, chart_ref: &str) -> anyhow::Result<Vec<u8>> {
+    let mut reference = OciReference::parse(chart_ref)?;
+    let client = args.registry.client()?;
+    if let Some(version) = &args.version {
+        if reference.tag.is_some() || reference.digest.is_some() {
+            bail!(
+                "{chart_ref}: give either --version or a :tag/@digest in the reference, not both"
+            );
+        }
+        reference = client.resolve_version(&reference, version).await?.1;
+    } else if reference.tag.is_none() && reference.digest.is_none() {
+        bail!("{chart_ref}: say which version: --version V|RANGE, :TAG or @sha256:…");
+    }
+    let manifest = client.fetch_chart_manifest(&reference).await?;
+    Ok(client.pull_chart(&manifest, MAX_CHART_BYTES).await?)
+}
+
+fn render(args: &TemplateArgs, release: String, chart: &Chart) -> anyhow::Result<()> {
+    let user = UserValues {
+        value_files: args.values.clone(),
+        json_values: args.set_json.clone(),
+        values: args.set.clone(),
+        string_values: args.set_string.clone(),
+        file_values: args.set_file.clone(),
+        literal_values: args.set_literal.clone(),
+    };
+    let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"));
+    let values = user.merge(&read).map_err(|e| anyhow!("{e}"))?;
+    let opts = RenderOptions {
+        release_name: release,
+        namespace: args.namespace.clone(),
+        kube_version: args.kube_version.clone(),
+        api_versions: args.api_versions.clone(),
+        include_crds: args.include_crds,
+        skip_tests: args.skip_tests,
+        disable_hooks: args.no_hooks,
+        show_only: args.show_only.clone(),
+        ..RenderOptions::default()
+    };
+    let rendered = render_release(chart, &values, &opts).map_err(helm_error)?;
+    if let Some(dir) = &args.output_dir {
+        return write_output_dir(dir, &rendered, &opts);
+    }
+    let out = template_output(
+        &rendered.sorted,
+        &TemplateOutputOptions {
+            include_crds: opts.include_crds,
+            skip_tests: opts.skip_tests,
+            disable_hooks: opts.disable_hooks,
+            crds: &rendered.crds,
+        },
+    );
+    let out = if opts.show_only.is_empty() {
+        out
+    } else {
+        show_only(&out, &opts.show_only).map_err(|e| anyhow!(e))?
+    };
+    std::io::stdout()
+        .write_all(out.as_bytes())
+        .context("cannot write to stdout")?;
+    Ok(())
+}
+
+fn helm_error(e: TemplateError) -> anyhow::Error {
+    if e.has_debug_hint() {
+        anyhow!("{e}\n\nUse --debug flag to render out invalid YAML")
+    } else {
+        anyhow!("{e}")
+    }
+}
+
+/// Helm's `--output-dir`: each document appended to `DIR/<template path>`, `wrote PATH` printed once
+/// per write.
+fn write_output_dir(
+    dir: &Path,
+    rendered: &crate::render::render::RenderedRelease,
+    opts: &RenderOptions,
+) -> anyhow::Result<()> {
+    let mut written: BTreeMap<String, bool> = BTreeMap::new();
+    let mut docs: Vec<(&str, &str)> = Vec::new();
+    if opts.include_crds {
+        docs.extend(rendered.crds.iter().map(|(n, c)| (n.as_str(), c.as_str())));
+    }
+    docs.extend(
+        rendered
+            .sorted
+            .manifests
+            .iter()
+            .map(|m| (m.path.as_str(), m.content.as_str())),
+    );
+    if !opts.disable_hooks {
+        for h in &rendered.sorted.hooks {
+            if opts.skip_tests
+                && h.hook_events
+                    .iter()
+                    .any(|e| e == "test" || e == "test-success")
+            {
+                continue;
+            }
+            docs.push((h.path.as_str(), h.content.as_str()));
+        }
+    }
+    let mut stdout = std::io::stdout();
+    for (name, content) in docs {
+        if name.split('/').any(|p| p == ".." || p.is_empty()) {
+            bail!(
+                "refusing to write template {name:?} outside {}",
+                dir.display()
+            );
+        }
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        let append = written.insert(name.to_string(), true).is_some();
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        write!(file, "---\n# Source: {name}\n{content}\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        writeln!(stdout, "wrote {}", path.display()).context("cannot write to stdout")?;
+    }
+    Ok(())
+}
