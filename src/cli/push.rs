@@ -80,13 +80,21 @@ pub async fn run(args: PushArgs) -> anyhow::Result<()> {
         archive,
     };
     let client = args.registry.client()?;
-    let bar = progress_bar(size, "Pushing");
-    let pushed = client
-        .push_chart(&target, &artifact, bar.as_ref().map(|b| b.1.clone()))
-        .await?;
-    if let Some((bar, _)) = bar {
-        bar.finish_and_clear();
+    // Blobs go up in one request each, so a spinner (not a byte bar) shows liveness.
+    let spinner = std::io::stderr().is_terminal().then(|| {
+        let s = indicatif::ProgressBar::new_spinner();
+        s.set_message(format!(
+            "Pushing {} {} ({size} bytes)",
+            artifact.name, artifact.version
+        ));
+        s.enable_steady_tick(std::time::Duration::from_millis(100));
+        s
+    });
+    let pushed = client.push_chart(&target, &artifact, None).await;
+    if let Some(s) = spinner {
+        s.finish_and_clear();
     }
+    let pushed = pushed?;
     let reference = pushed.reference.with_digest(&pushed.digest);
     let tagged = crate::registry::OciReference {
         digest: None,

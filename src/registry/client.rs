@@ -250,6 +250,15 @@ impl RegistryClient {
         request: &str,
     ) -> Result<(semver::Version, OciReference), RegistryError> {
         let parsed = VersionRequest::parse(request)?;
+        // An exact version needs no tag listing (which some registries restrict): try its tag.
+        if let VersionRequest::Exact(version) = &parsed {
+            let tagged = repository.with_tag(&super::version::version_to_tag(&version.to_string()));
+            match self.resolve(&tagged).await {
+                Ok(_) => return Ok((version.clone(), tagged)),
+                Err(RegistryError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
         let tags = self.list_tags(repository).await?;
         match select_version(&tags, &parsed) {
             Some((version, tag)) => Ok((version, repository.with_tag(&tag))),
