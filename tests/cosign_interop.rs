@@ -548,6 +548,56 @@ fn plain_pem_keys_of_every_supported_type_verify_in_cosign() {
     }
 }
 
+#[test]
+fn signing_fails_closed_on_missing_artifacts_and_foreign_signature_tags() {
+    let Some(reg) = TestRegistry::plain() else {
+        return;
+    };
+    let rt = runtime();
+    let work = temp_dir();
+    let keys = work.path().join("keys");
+    signet_generate_key_pair(&keys);
+
+    // A tag that does not exist: nothing to sign, and the error names it.
+    let mut cmd = signet(work.path());
+    cmd.args(["sign", &reg.oci("charts/h:9.9.9"), "--key"])
+        .arg(keys.join("cosign.key"))
+        .args(reg.cli_flags());
+    let out = run(&mut cmd);
+    assert_failure(&out, "signing a missing tag");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("charts/h:9.9.9"), "{stderr}");
+
+    // Something that is not a signature manifest sits on the .sig tag: it is never replaced.
+    let digest = push_artifact(&rt, &reg, "charts/h", "1.0.0");
+    let client = RegistryClient::new(reg.options()).unwrap();
+    let sig_ref = OciReference::parse(&sig_tag(&reg, "charts/h", &digest)).unwrap();
+    let index = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
+    rt.block_on(client.push_manifest(
+        &sig_ref,
+        index.to_vec(),
+        "application/vnd.oci.image.index.v1+json",
+    ))
+    .expect("push foreign manifest");
+    let mut cmd = signet(work.path());
+    cmd.args([
+        "sign",
+        &format!("{}@{digest}", reg.oci("charts/h")),
+        "--key",
+    ])
+    .arg(keys.join("cosign.key"))
+    .args(reg.cli_flags());
+    let out = run(&mut cmd);
+    assert_failure(&out, "signing over a foreign .sig manifest");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot be extended"), "{stderr}");
+    assert_eq!(
+        fetch_manifest(&rt, &reg, &sig_tag(&reg, "charts/h", &digest)).as_deref(),
+        Some(&index[..]),
+        "the foreign manifest must be left alone"
+    );
+}
+
 /// A test PKI like Fulcio's: root → intermediate → leaf for `public`, with a URI SAN and the
 /// OIDC issuer in extension 1.3.6.1.4.1.57264.1.1. Returns (leaf PEM, chain PEM, root PEM).
 fn test_pki(public: &PublicKey, identity: &str, issuer: &str) -> (String, String, String) {

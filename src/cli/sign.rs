@@ -36,8 +36,9 @@ pub struct SignArgs {
     /// The artifact to sign; a tag is resolved and its digest is what gets signed.
     #[arg(value_name = "oci://HOST/REPO[:TAG|@DIGEST]")]
     pub reference: String,
-    /// Private key: cosign.key (password from COSIGN_PASSWORD or a prompt) or a PEM key.
-    #[arg(long, value_name = "FILE", conflicts_with = "identity_token")]
+    /// Private key: cosign.key (password from COSIGN_PASSWORD or a prompt) or a PEM key. Takes
+    /// precedence over an identity token (which CI may set in SIGSTORE_ID_TOKEN regardless).
+    #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
     /// Certificate for --key (PEM or DER), stored with the signature.
     #[arg(long, value_name = "FILE", requires = "key")]

@@ -165,3 +165,61 @@ impl CertificateChain {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::keys::{KeyAlgorithm, SigningKey};
+
+    /// A self-signed certificate for a fresh P-256 key, and that key's PKCS#8 PEM.
+    fn self_signed() -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["signer.test".to_string()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
+    #[test]
+    fn leaf_must_certify_the_signing_key() {
+        let (cert, key_pem) = self_signed();
+        let chain = CertificateChain::from_pem(cert.as_bytes(), None).unwrap();
+        let key = SigningKey::from_pem(key_pem.as_bytes(), || unreachable!()).unwrap();
+        chain.check_key(key.public_key()).unwrap();
+        let other = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let err = chain.check_key(other.public_key()).unwrap_err();
+        assert!(
+            matches!(err, SignError::CertificateKeyMismatch { .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn der_leaf_and_pem_chain_are_normalised_to_pem() {
+        let (cert, _) = self_signed();
+        let der = pem::parse_first(cert.as_bytes()).unwrap().contents;
+        let (root, _) = self_signed();
+        let chain = CertificateChain::from_pem(&der, Some(root.as_bytes())).unwrap();
+        assert_eq!(chain.leaf_pem, pem::encode(CERTIFICATE_LABEL, &der));
+        assert_eq!(chain.chain_pem.as_deref(), Some(root.as_str()));
+    }
+
+    #[test]
+    fn bad_certificate_files_say_what_is_wrong() {
+        let (a, _) = self_signed();
+        let (b, _) = self_signed();
+        let two = format!("{a}{b}");
+        let err = CertificateChain::from_pem(two.as_bytes(), None).unwrap_err();
+        assert!(err.to_string().contains("holds 2 certificates"), "{err}");
+        let key = pem::encode("PUBLIC KEY", b"x");
+        let err = CertificateChain::from_pem(key.as_bytes(), None).unwrap_err();
+        assert!(err.to_string().contains("not \"CERTIFICATE\""), "{err}");
+        let junk = pem::encode(CERTIFICATE_LABEL, b"\x30\x03abc");
+        let err = CertificateChain::from_pem(junk.as_bytes(), None).unwrap_err();
+        assert!(
+            err.to_string().contains("not a DER X.509 certificate"),
+            "{err}"
+        );
+        let err = CertificateChain::from_pem(a.as_bytes(), Some(b"no pem here")).unwrap_err();
+        assert!(err.to_string().contains("certificate chain"), "{err}");
+    }
+}
