@@ -141,6 +141,14 @@ impl Engine {
                 ));
             }
             let name = string_arg(&args[..1], 0, "include", 1)?;
+            if !ctx.has_template(&name) {
+                // Helm executes includes on its root template, so Go names that one.
+                return Err(format!(
+                    "template: no template {} associated with template {}",
+                    signet_gotemplate::fmt::quote(&name),
+                    signet_gotemplate::fmt::quote(ROOT_NAME)
+                ));
+            }
             {
                 let mut c = counts
                     .lock()
@@ -491,5 +499,116 @@ fn reformat_exec_error(err: &str) -> String {
         let msg = &tokens[2][start + ERR_START.len()..end];
         return format!("execution error at ({}): {msg}", tokens[1]);
     }
-    err.replace(ERR_START, "").replace(ERR_END, "")
+    let clean = err.replace(ERR_START, "").replace(ERR_END, "");
+    match trace_chain(&clean) {
+        Some(trace) => trace,
+        None => clean,
+    }
+}
+
+/// Helm 4's traceable error layout: each `template: LOC: executing "NAME" at <NODE>: MSG` level of
+/// an `include` chain on its own indented lines. `None` when a level does not fit (Helm then keeps
+/// Go's one-line message).
+fn trace_chain(err: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = err;
+    loop {
+        let Some(body) = rest.strip_prefix("template: ") else {
+            return None;
+        };
+        let Some((location, after)) = body.split_once(": executing ") else {
+            out.push_str(rest);
+            break;
+        };
+        let (function, after) = after.split_once(" at ")?;
+        let (node, message) = after.split_once(": ")?;
+        out.push_str(&format!(
+            "{location}\n  executing {function} at {node}:\n    "
+        ));
+        match message
+            .strip_prefix("error calling ")
+            .and_then(|m| m.split_once(": "))
+        {
+            Some((func, inner)) if inner.starts_with("template: ") => {
+                out.push_str(&format!("error calling {func}:\n"));
+                rest = inner;
+            }
+            Some(_) => return None,
+            None => {
+                out.push_str(message);
+                break;
+            }
+        }
+    }
+    Some(out.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render_one(text: &str) -> Result<BTreeMap<String, String>, RenderError> {
+        let mut values = BTreeMap::new();
+        values.insert("Values".to_string(), Value::empty_map());
+        Engine::default().render_named(vec![(
+            "c3/templates/a.yaml".into(),
+            text.into(),
+            Value::map(values),
+        )])
+    }
+
+    // Expected texts are what helm v4.1.4 prints for the same templates.
+    #[test]
+    fn helm4_traceable_error_layout() {
+        let err = render_one("a: {{ .Values.x.y }}\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "c3/templates/a.yaml:1:13\n  executing \"c3/templates/a.yaml\" at <.Values.x.y>:\n    nil pointer evaluating interface {}.y"
+        );
+        let err = render_one(
+            "{{ define \"inner\" }}{{ .Values.x.y }}{{ end }}{{ define \"outer\" }}{{ include \"inner\" . }}{{ end }}a: {{ include \"outer\" . }}\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "c3/templates/a.yaml:1:104\n  executing \"c3/templates/a.yaml\" at <include \"outer\" .>:\n    error calling include:\nc3/templates/a.yaml:1:69\n  executing \"outer\" at <include \"inner\" .>:\n    error calling include:\nc3/templates/a.yaml:1:30\n  executing \"inner\" at <.Values.x.y>:\n    nil pointer evaluating interface {}.y"
+        );
+        let err = render_one("a: {{ include \"nope\" . }}\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "c3/templates/a.yaml:1:6\n  executing \"c3/templates/a.yaml\" at <include \"nope\" .>:\n    error calling include:\ntemplate: no template \"nope\" associated with template \"gotpl\""
+        );
+        let err = render_one("a: {{ index .Values 1 }}\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "template: c3/templates/a.yaml:1:6: executing \"c3/templates/a.yaml\" at <index .Values 1>: error calling index: value has type int; should be string"
+        );
+        let err = render_one(
+            "{{ define \"inner\" }}{{ fail \"boom\" }}{{ end }}a: {{ include \"inner\" . }}\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(err, "execution error at (c3/templates/a.yaml:1:52): boom");
+        let err = render_one("a: {{ tpl \"{{ .Values.x.y }}\" . }}\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "template: c3/templates/a.yaml:1:6: executing \"c3/templates/a.yaml\" at <tpl \"{{ .Values.x.y }}\" .>: error calling tpl: error during tpl function execution for \"{{ .Values.x.y }}\": template: gotpl:1:10: executing \"gotpl\" at <.Values.x.y>: nil pointer evaluating interface {}.y"
+        );
+        let err = render_one("a: {{ .Values.q | upper | foo }}")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "parse error at (c3/templates/a.yaml:1): function \"foo\" not defined"
+        );
+    }
 }
