@@ -220,6 +220,29 @@ fn signet_key_pair_is_used_by_cosign() {
     let out = run(signet(&keys).arg("generate-key-pair"));
     assert_failure(&out, "generate-key-pair over an existing key");
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    // Without COSIGN_PASSWORD and without a terminal, the password is read from stdin.
+    let piped = work.path().join("piped");
+    std::fs::create_dir_all(&piped).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_signet"))
+        .current_dir(&piped)
+        .env_remove("COSIGN_PASSWORD")
+        .arg("generate-key-pair")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"from-stdin\n").unwrap();
+    }
+    assert!(child.wait_with_output().unwrap().status.success());
+    let piped_key = std::fs::read(piped.join("cosign.key")).unwrap();
+    SigningKey::from_pem(&piped_key, || {
+        Ok(zeroize::Zeroizing::new(b"from-stdin".to_vec()))
+    })
+    .expect("key sealed with the password read from stdin");
 
     let digest = push_artifact(&rt, &reg, "charts/a", "1.0.0");
     let mut cmd = cosign(&cosign_bin, &reg, &keys);
@@ -357,6 +380,29 @@ fn signet_sign_cosign_verify_tls_with_auth() {
         &[],
     );
     assert_success(&out, "cosign verify over TLS with auth");
+
+    // Referrers mode over TLS with auth too (the fallback tag: this registry has no API).
+    signet_sign(
+        work.path(),
+        &reg,
+        &format!("{}@{digest}", reg.oci("charts/c")),
+        &keys.join("cosign.key"),
+        &["--registry-referrers-mode", "oci-1-1"],
+    );
+    let mut cmd = cosign(&cosign_bin, &reg, work.path());
+    cmd.env("COSIGN_EXPERIMENTAL", "1")
+        .args([
+            "verify",
+            "--experimental-oci11",
+            "--insecure-ignore-tlog",
+            "--key",
+        ])
+        .arg(keys.join("cosign.pub"))
+        .arg(cosign_ref(&reg, "charts/c", &digest));
+    assert_success(
+        &run(&mut cmd),
+        "cosign verify --experimental-oci11 over TLS with auth",
+    );
 
     // Without credentials the registry refuses, and signet says so.
     let mut cmd = signet(work.path());
