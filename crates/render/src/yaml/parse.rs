@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span};
+use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span, StructureStyle};
 use signet_gotemplate::Value;
 
 use super::YamlError;
@@ -102,12 +102,21 @@ fn load_documents(src: &str, first_only: bool) -> Result<Vec<Option<Rc<Node>>>, 
     let mut stack: Vec<Open> = Vec::new();
     let mut root: Option<Rc<Node>> = None;
     let mut in_document = false;
+    // Lines inside multi-line scalars and flow collections, where go-yaml tolerates tabs.
+    let mut sheltered: Vec<(usize, usize)> = Vec::new();
+    let mut flow_starts: Vec<Option<usize>> = Vec::new();
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| YamlError::Syntax {
             line: e.marker().line(),
             column: e.marker().col() + 1,
-            message: e.info(),
+            message: go_yaml_problem(&e),
         })?;
+        if matches!(event, Event::SequenceEnd | Event::MappingEnd)
+            && let Some(Some(start)) = flow_starts.pop()
+            && span.end.line() > start
+        {
+            sheltered.push((start + 1, span.end.line()));
+        }
         let finished: Option<(Rc<Node>, usize)> = match event {
             Event::StreamStart => None,
             Event::StreamEnd => break,
@@ -136,6 +145,9 @@ fn load_documents(src: &str, first_only: bool) -> Result<Vec<Option<Rc<Node>>>, 
                 }
             },
             Event::Scalar(text, style, anchor, tag) => {
+                if span.end.line() > span.start.line() {
+                    sheltered.push((span.start.line() + 1, span.end.line()));
+                }
                 let tag = tag.map(|t| format!("{}{}", t.handle(), t.suffix()));
                 let plain = matches!(style, ScalarStyle::Plain) && tag.is_none();
                 Some((
@@ -149,11 +161,13 @@ fn load_documents(src: &str, first_only: bool) -> Result<Vec<Option<Rc<Node>>>, 
                     anchor,
                 ))
             }
-            Event::SequenceStart(_, anchor, _) => {
+            Event::SequenceStart(style, anchor, _) => {
+                flow_starts.push((style == StructureStyle::Flow).then(|| span.start.line()));
                 stack.push(Open::Seq(Vec::new(), anchor));
                 None
             }
-            Event::MappingStart(_, anchor, _) => {
+            Event::MappingStart(style, anchor, _) => {
+                flow_starts.push((style == StructureStyle::Flow).then(|| span.start.line()));
                 stack.push(Open::Map(
                     Vec::new(),
                     anchor,
@@ -194,7 +208,62 @@ fn load_documents(src: &str, first_only: bool) -> Result<Vec<Option<Rc<Node>>>, 
             }
         }
     }
+    check_tab_indentation(src, &sheltered)?;
     Ok(docs)
+}
+
+/// go-yaml refuses a tab where block indentation is expected (at the start of a line, or after a
+/// `- ` entry indicator) outside multi-line scalars and flow collections; the parser underneath is
+/// more lenient, so check the text the way Helm would fail.
+fn check_tab_indentation(src: &str, sheltered: &[(usize, usize)]) -> Result<(), YamlError> {
+    for (i, line) in src.lines().enumerate() {
+        let line_no = i + 1;
+        if !line.contains('\t') || sheltered.iter().any(|&(a, b)| (a..=b).contains(&line_no)) {
+            continue;
+        }
+        let mut rest = line.trim_start_matches(' ');
+        while let Some(r) = rest.strip_prefix("- ") {
+            rest = r.trim_start_matches(' ');
+        }
+        if rest.starts_with('\t') {
+            return Err(YamlError::Syntax {
+                line: line_no,
+                column: line.len() - rest.len() + 1,
+                message: "found character that cannot start any token".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The problem text go-yaml (libyaml) gives for the same mistake, so messages read like Helm's;
+/// anything without a counterpart keeps the parser's own description.
+fn go_yaml_problem(e: &serde_saphyr::granit_parser::ScanError) -> String {
+    use serde_saphyr::granit_parser::ErrorKind as K;
+    let text = match e.kind() {
+        K::UnclosedFlowCollection { .. }
+        | K::UnexpectedEofFlowSequence
+        | K::ExpectedFlowSequenceSeparator => "did not find expected ',' or ']'",
+        K::UnexpectedEofFlowMapping
+        | K::UnexpectedEofImplicitFlowMapping
+        | K::ExpectedFlowMappingSeparator => "did not find expected ',' or '}'",
+        K::InvalidSimpleKey | K::SimpleKeyExpected => {
+            "mapping values are not allowed in this context"
+        }
+        K::TabInIndentation
+        | K::TabNotAllowed
+        | K::TabInBlockIndentation
+        | K::UnexpectedCharacter { .. } => "found character that cannot start any token",
+        K::UnclosedQuotedScalar | K::UnexpectedEof => "found unexpected end of stream",
+        K::ExpectedBlockMappingKey | K::UnexpectedEofBlockMapping => "did not find expected key",
+        K::ExpectedBlockSequenceEntry | K::UnexpectedEofBlockSequence => {
+            "did not find expected '-' indicator"
+        }
+        K::ExpectedNodeContent => "did not find expected node content",
+        K::UnknownAnchor => "unknown anchor referenced",
+        _ => return e.info(),
+    };
+    text.to_string()
 }
 
 fn internal(span: &Span) -> YamlError {
@@ -364,6 +433,14 @@ fn fill_map(
         }
         let key = key_string(k)?;
         let value = to_json_value(v, budget)?;
+        let Some(key) = key else {
+            return Err(YamlError::Json {
+                message: format!(
+                    "unsupported map key of type: %!s(<nil>), key: <nil>, value: {}",
+                    signet_gotemplate::fmt::sprint(&value)
+                ),
+            });
+        };
         map.insert(key, value);
     }
     Ok(())
@@ -418,7 +495,7 @@ fn is_merge_key(node: &Node) -> bool {
 
 /// `sigs.k8s.io/yaml`'s key conversion: strings as they are, integers in decimal, floats as go-yaml
 /// formats them (`'g'` at 32-bit precision), booleans `true`/`false`; anything else is an error.
-fn key_string(node: &Node) -> Result<String, YamlError> {
+fn key_string(node: &Node) -> Result<Option<String>, YamlError> {
     let Node::Scalar {
         text,
         plain,
@@ -439,7 +516,7 @@ fn key_string(node: &Node) -> Result<String, YamlError> {
         column: *col,
         message,
     })?;
-    Ok(match v {
+    Ok(Some(match v {
         Value::String(s) => s.to_string(),
         Value::Int(i) => i.to_string(),
         Value::Uint(u) => u.to_string(),
@@ -450,12 +527,8 @@ fn key_string(node: &Node) -> Result<String, YamlError> {
             "NaN" => ".nan".into(),
             s => s.to_string(),
         },
-        _ => {
-            return Err(YamlError::Json {
-                message: format!("unsupported map key of type: <nil>, key: <nil>, line {line}"),
-            });
-        }
-    })
+        _ => return Ok(None),
+    }))
 }
 
 #[cfg(test)]
@@ -506,6 +579,43 @@ mod tests {
         assert_eq!(get(&v, &["1"]).as_str(), Some("a"));
         assert_eq!(get(&v, &["true"]).as_str(), Some("d"));
         assert_eq!(get(&v, &["0.1"]).as_str(), Some("c"));
+    }
+
+    #[test]
+    fn error_texts_like_go_yaml() {
+        // (input, go-yaml's problem text as helm prints it)
+        let cases = [
+            ("a: [1", "did not find expected ',' or ']'"),
+            ("a: b: c", "mapping values are not allowed in this context"),
+            ("a: 'x", "found unexpected end of stream"),
+            ("\ta: 1", "found character that cannot start any token"),
+            ("a:\n\t- b", "found character that cannot start any token"),
+            ("- \ta", "found character that cannot start any token"),
+            ("a:\n  b: 1\n c: 2", "did not find expected key"),
+            ("key: \"unterminated", "found unexpected end of stream"),
+        ];
+        let mut wrong = Vec::new();
+        for (src, want) in cases {
+            let got = parse_yaml(src).unwrap_err().to_string();
+            if !got.ends_with(want) {
+                wrong.push(format!("{src:?}: {got}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
+    #[test]
+    fn tabs_go_yaml_accepts() {
+        for src in [
+            "a:\tb",
+            "a: [1,\t2]",
+            "a: b\t",
+            "a: 'x\ty'",
+            "a:\n  b: 1\t# c",
+            "a: \"x\n\ty\"",
+        ] {
+            assert!(parse_yaml(src).is_ok(), "{src:?}");
+        }
     }
 
     #[test]
