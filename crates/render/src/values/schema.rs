@@ -29,6 +29,17 @@ pub enum SchemaError {
     BadSchema { chart: String, message: String },
 }
 
+impl SchemaError {
+    /// The per-chart part of the message, without Helm's leading sentence (for callers that
+    /// print that sentence themselves).
+    pub fn report(&self) -> String {
+        match self {
+            SchemaError::Invalid { report } => report.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
 /// Validates `values` (the coalesced values of `tree`'s chart) against every schema in the tree.
 pub fn validate_against_schemas(tree: &ValuesTree, values: &Value) -> Result<(), SchemaError> {
     let mut report = String::new();
