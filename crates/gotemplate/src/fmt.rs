@@ -1084,8 +1084,8 @@ mod tests {
 
     #[test]
     fn sprintf_verbs() {
-        let args = [Value::Int(5), Value::str("ab"), Value::Float(3.14159)];
-        assert_eq!(sprintf("%03d|%-4s|%.2f", &args), "005|ab  |3.14");
+        let args = [Value::Int(5), Value::str("ab"), Value::Float(1.23456)];
+        assert_eq!(sprintf("%03d|%-4s|%.2f", &args), "005|ab  |1.23");
         assert_eq!(sprintf("%d", &[Value::str("x")]), "%!d(string=x)");
         assert_eq!(sprintf("%s %s", &[Value::str("x")]), "x %!s(MISSING)");
         assert_eq!(

@@ -47,7 +47,7 @@ pub fn parse_number(text: &str, kind: NumberKind) -> Result<Number, String> {
             return Ok(n);
         }
         NumberKind::Complex => {
-            let (re, im) = parse_complex(text).ok_or_else(|| format!("expected integer"))?;
+            let (re, im) = parse_complex(text).ok_or_else(|| "expected integer".to_string())?;
             n.is_complex = true;
             n.complex128 = (re, im);
             simplify_complex(&mut n);
@@ -88,11 +88,14 @@ pub fn parse_number(text: &str, kind: NumberKind) -> Result<Number, String> {
         }
         n.is_float = true;
         n.float64 = f;
-        if !n.is_int && f.fract() == 0.0 && f >= -9.223372036854776e18 && f < 9.223372036854776e18 {
+        if !n.is_int
+            && f.fract() == 0.0
+            && (-9.223372036854776e18..9.223372036854776e18).contains(&f)
+        {
             n.is_int = true;
             n.int64 = f as i64;
         }
-        if !n.is_uint && f.fract() == 0.0 && f >= 0.0 && f < 1.8446744073709552e19 {
+        if !n.is_uint && f.fract() == 0.0 && (0.0..1.8446744073709552e19).contains(&f) {
             n.is_uint = true;
             n.uint64 = f as u64;
         }
@@ -149,7 +152,7 @@ fn underscore_ok(s: &str) -> bool {
     if b.len() >= 2 && b[0] == b'0' && matches!(b[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
         i = 2;
         saw = b'0';
-        hex = b[1].to_ascii_lowercase() == b'x';
+        hex = b[1].eq_ignore_ascii_case(&b'x');
     }
     while i < b.len() {
         let c = b[i];
