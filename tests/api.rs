@@ -326,16 +326,17 @@ fn rule_warnings(node: &Value, out: &mut Vec<String>) {
                 .and_then(Value::as_array)
             {
                 let compiled = kube_cel::compile_schema(node);
+                // The scope check also reports the iteration variables of macros such as
+                // `list.exists(x, ...)`; those are bound by the macro, not free.
+                let macro_variable = regex::Regex::new(
+                    r"\.(?:all|exists|exists_one|map|filter)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,",
+                )
+                .expect("regex");
                 for rule in rules.iter().filter_map(|r| r["rule"].as_str()) {
-                    // The scope check also reports the iteration variables of macros such as
-                    // `list.exists(x, ...)`; those are bound by the macro, not free.
-                    let bound: Vec<String> = regex::Regex::new(
-                        r"\.(?:all|exists|exists_one|map|filter)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,",
-                    )
-                    .expect("regex")
-                    .captures_iter(rule)
-                    .map(|c| format!("variable '{}'", &c[1]))
-                    .collect();
+                    let bound: Vec<String> = macro_variable
+                        .captures_iter(rule)
+                        .map(|c| format!("variable '{}'", &c[1]))
+                        .collect();
                     let scope = kube_cel::ScopeContext::CrdValidation;
                     out.extend(
                         kube_cel::analyze_rule(rule, &compiled, scope)
