@@ -367,7 +367,7 @@ fn fuzz_parser_and_evaluator_never_panic() {
     let start = Instant::now();
     let (mut runs, mut parsed) = (0u64, 0u64);
     while start.elapsed() < budget {
-        let text = if rng.next() % 2 == 0 {
+        let text = if rng.next().is_multiple_of(2) {
             random_template(&mut rng)
         } else {
             random_structured(&mut rng)
