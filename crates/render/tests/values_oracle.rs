@@ -658,7 +658,10 @@ fn find_values_files(dir: &Path, out: &mut Vec<PathBuf>) {
         if p.is_dir() {
             find_values_files(&p, out);
         } else if p.file_name().and_then(|n| n.to_str()) == Some("values.yaml")
-            || p.parent().and_then(|d| d.file_name()).and_then(|n| n.to_str()) == Some("ci")
+            || p.parent()
+                .and_then(|d| d.file_name())
+                .and_then(|n| n.to_str())
+                == Some("ci")
         {
             out.push(p);
         }
@@ -789,6 +792,80 @@ fn corpus_schemas_accept_what_helm_accepts() {
         "corpus values-schema: {}/{} passed",
         total - failures.len(),
         total
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The decoding functions, including their in-band error values, against helm.
+#[test]
+fn decoders_match_helm() {
+    let Some(helm) = helm() else { return };
+    let inputs = [
+        "a: 1\nb: [x, 2.5]",
+        "- a\n- 1",
+        "",
+        "null",
+        "a: [1",
+        "a: b: c",
+        "a: 'x",
+        "a: &x 1\nb: *x",
+        "a: !!int x",
+        "{\"a\": 1, \"b\": {\"c\": [true, null]}}",
+        "[1, 2, {\"x\": \"<&>\"}]",
+        "{\"a\" 1}",
+        "[1,]",
+        "x",
+        "\"str\"",
+        "a:\n  b: 1\n c: 2",
+        "1e400: x",
+        "a: 1\n---\nb: 2",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("c");
+    write_chart(
+        &chart,
+        &ChartSpec {
+            dir: "c",
+            name: "c",
+            values: "",
+            deps: vec![],
+            schema: None,
+            children: vec![],
+        },
+    );
+    let mut values = String::from("inputs:\n");
+    for i in &inputs {
+        values.push_str(&format!("- {}\n", yaml::to_json(&Value::str(*i)).unwrap()));
+    }
+    std::fs::write(chart.join("values.yaml"), values).unwrap();
+    std::fs::write(
+        chart.join("templates/values.yaml"),
+        "{{- range $i, $s := .Values.inputs }}\n#=== {{ $i }}\n#{{ list (fromYaml $s) (fromYamlArray $s) (fromJson $s) (fromJsonArray $s) | toJson | b64enc }}\n{{- end }}\n",
+    )
+    .unwrap();
+    let (ok, out, err) = helm_template(&helm, &chart, &[]);
+    assert!(ok, "helm failed: {err}");
+    let expected = section_map(&out);
+    let funcs = yaml::encoding_functions();
+    let call = |name: &str, s: &str| funcs[name](&[Value::str(s)]).unwrap();
+    let mut failures = Vec::new();
+    for (i, s) in inputs.iter().enumerate() {
+        let ours = yaml::to_json(&Value::list(vec![
+            call("fromYaml", s),
+            call("fromYamlArray", s),
+            call("fromJson", s),
+            call("fromJsonArray", s),
+        ]))
+        .unwrap();
+        let want = expected.get(&i.to_string()).cloned().unwrap_or_default();
+        if ours != want {
+            failures.push(format!("{s:?}:\n  ours: {ours}\n  helm: {want}"));
+        }
+    }
+    eprintln!(
+        "oracle decoders: {}/{} passed",
+        inputs.len() - failures.len(),
+        inputs.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -28,14 +28,15 @@ pub fn from_yaml(src: &str) -> Value {
             found: super::parse::json_kind(&other).to_string(),
         }),
     });
-    result.unwrap_or_else(|e| error_map(e.to_string()))
+    result.unwrap_or_else(|e| error_map(e.helm_message()))
 }
 
 /// Helm's `fromJson`: a map, or `{Error: message}`.
 pub fn from_json(src: &str) -> Value {
     match parse_json(src) {
         Ok(m @ Value::Map(_)) => m,
-        Ok(Value::Nil) => Value::empty_map(),
+        // Go's json leaves the map nil for `null`.
+        Ok(Value::Nil) => Value::Nil,
         Ok(other) => error_map(format!(
             "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
             super::parse::json_kind(&other)
@@ -105,7 +106,7 @@ pub fn encoding_functions() -> FuncMap {
         func(|a| {
             let src = string_arg("fromYamlArray", a)?;
             Ok(parse_yaml_array(src)
-                .unwrap_or_else(|e| Value::list(vec![Value::str(e.to_string())])))
+                .unwrap_or_else(|e| Value::list(vec![Value::str(e.helm_message())])))
         }),
     );
     m.insert(
@@ -130,7 +131,7 @@ pub fn encoding_functions() -> FuncMap {
             let src = string_arg("fromJsonArray", a)?;
             Ok(match parse_json(src) {
                 Ok(l @ Value::List(_)) => l,
-                Ok(Value::Nil) => Value::list(Vec::new()),
+                Ok(Value::Nil) => Value::Nil,
                 Ok(other) => Value::list(vec![Value::str(format!(
                     "json: cannot unmarshal {} into Go value of type []interface {{}}",
                     super::parse::json_kind(&other)

@@ -144,12 +144,17 @@ pub fn parse_json(src: &str) -> Result<Value, String> {
         b: src.as_bytes(),
         src,
         i: 0,
+        range_error: None,
     };
     p.ws();
     let v = p.value()?;
     p.ws();
     if p.i < p.b.len() {
         return Err(p.invalid("after top-level value"));
+    }
+    // Go checks the syntax of the whole input before converting numbers.
+    if let Some(e) = p.range_error {
+        return Err(e);
     }
     Ok(v)
 }
@@ -161,6 +166,7 @@ pub fn parse_json_prefix(src: &str) -> Result<(Value, usize), String> {
         b: src.as_bytes(),
         src,
         i: 0,
+        range_error: None,
     };
     p.ws();
     let v = p.value().map_err(|e| {
@@ -170,6 +176,9 @@ pub fn parse_json_prefix(src: &str) -> Result<(Value, usize), String> {
             e
         }
     })?;
+    if let Some(e) = p.range_error {
+        return Err(e);
+    }
     Ok((v, p.i))
 }
 
@@ -177,6 +186,8 @@ struct JsonParser<'a> {
     b: &'a [u8],
     src: &'a str,
     i: usize,
+    /// A number out of float64 range: reported only if the syntax is valid.
+    range_error: Option<String>,
 }
 
 impl JsonParser<'_> {
@@ -315,9 +326,12 @@ impl JsonParser<'_> {
         let text = &self.src[start..self.i];
         match text.parse::<f64>() {
             Ok(f) if f.is_finite() => Ok(Value::Float(f)),
-            _ => Err(format!(
-                "json: cannot unmarshal number {text} into Go value of type float64"
-            )),
+            _ => {
+                self.range_error.get_or_insert_with(|| {
+                    format!("json: cannot unmarshal number {text} into Go value of type float64")
+                });
+                Ok(Value::Nil)
+            }
         }
     }
 

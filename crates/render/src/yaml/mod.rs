@@ -24,6 +24,8 @@ pub enum YamlError {
         line: usize,
         column: usize,
         message: String,
+        /// The line go-yaml would name (0: none), for [`YamlError::helm_message`].
+        go_line: usize,
     },
     #[error("error converting YAML to JSON: yaml: line {line}, column {column}: {message}")]
     Decode {
@@ -41,6 +43,29 @@ pub enum YamlError {
         "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {found} into Go value of type []interface {{}}"
     )]
     NotAList { found: String },
+}
+
+impl YamlError {
+    /// The text Helm puts in-band (`fromYaml`'s `Error` key): go-yaml's wording, which names a
+    /// line only past the first one and counts parser-error lines from zero. (`Display` instead
+    /// gives the real line and column, for values files.)
+    pub fn helm_message(&self) -> String {
+        match self {
+            YamlError::Syntax {
+                go_line, message, ..
+            } => {
+                if *go_line > 0 {
+                    format!("error converting YAML to JSON: yaml: line {go_line}: {message}")
+                } else {
+                    format!("error converting YAML to JSON: yaml: {message}")
+                }
+            }
+            YamlError::Decode { message, .. } => {
+                format!("error converting YAML to JSON: yaml: {message}")
+            }
+            other => other.to_string(),
+        }
+    }
 }
 
 /// A values file that cannot be loaded, worded like Helm 4 (`cannot load values.yaml: cannot

@@ -106,10 +106,43 @@ fn load_documents(src: &str, first_only: bool) -> Result<Vec<Option<Rc<Node>>>, 
     let mut sheltered: Vec<(usize, usize)> = Vec::new();
     let mut flow_starts: Vec<Option<usize>> = Vec::new();
     while let Some(next) = parser.next_event() {
-        let (event, span) = next.map_err(|e| YamlError::Syntax {
-            line: e.marker().line(),
-            column: e.marker().col() + 1,
-            message: go_yaml_problem(&e),
+        let (event, span) = next.map_err(|e| {
+            let message = go_yaml_problem(&e);
+            let line = e.marker().line();
+            let col = e.marker().col();
+            // go-yaml names scanner-error lines 1-based but parser-error lines 0-based, moves
+            // the end-of-stream mark to a fresh line, and names no line for line zero.
+            use serde_saphyr::granit_parser::ErrorKind as K;
+            let at_end = e.marker().index() >= src.chars().count()
+                || matches!(
+                    e.kind(),
+                    K::UnclosedFlowCollection { .. }
+                        | K::UnexpectedEof
+                        | K::UnexpectedEofFlowSequence
+                        | K::UnexpectedEofFlowMapping
+                        | K::UnexpectedEofImplicitFlowMapping
+                        | K::UnexpectedEofBlockSequence
+                        | K::UnexpectedEofBlockMapping
+                );
+            let go_line = if message.starts_with("did not find expected") {
+                if at_end {
+                    // The end-of-stream mark sits on a fresh line after a non-empty last line.
+                    let newlines = src.matches('\n').count();
+                    newlines + usize::from(!src.is_empty() && !src.ends_with('\n'))
+                } else {
+                    line.saturating_sub(1)
+                }
+            } else if line > 1 {
+                line
+            } else {
+                0
+            };
+            YamlError::Syntax {
+                line,
+                column: col + 1,
+                message,
+                go_line,
+            }
         })?;
         if matches!(event, Event::SequenceEnd | Event::MappingEnd)
             && let Some(Some(start)) = flow_starts.pop()
@@ -141,6 +174,7 @@ fn load_documents(src: &str, first_only: bool) -> Result<Vec<Option<Rc<Node>>>, 
                         line: span.start.line(),
                         column: span.start.col() + 1,
                         message: "unknown anchor referenced".into(),
+                        go_line: 0,
                     });
                 }
             },
@@ -230,6 +264,7 @@ fn check_tab_indentation(src: &str, sheltered: &[(usize, usize)]) -> Result<(), 
                 line: line_no,
                 column: line.len() - rest.len() + 1,
                 message: "found character that cannot start any token".into(),
+                go_line: if line_no > 1 { line_no } else { 0 },
             });
         }
     }
@@ -241,6 +276,10 @@ fn check_tab_indentation(src: &str, sheltered: &[(usize, usize)]) -> Result<(), 
 fn go_yaml_problem(e: &serde_saphyr::granit_parser::ScanError) -> String {
     use serde_saphyr::granit_parser::ErrorKind as K;
     let text = match e.kind() {
+        // Seen in flow mappings (`{"a" 1}`), the common case in JSON-looking input.
+        K::InvalidTrailingDoubleQuotedScalar | K::InvalidTrailingSingleQuotedScalar => {
+            "did not find expected ',' or '}'"
+        }
         K::UnclosedFlowCollection { .. }
         | K::UnexpectedEofFlowSequence
         | K::ExpectedFlowSequenceSeparator => "did not find expected ',' or ']'",
@@ -271,6 +310,7 @@ fn internal(span: &Span) -> YamlError {
         line: span.start.line(),
         column: span.start.col() + 1,
         message: "unbalanced collection events".into(),
+        go_line: 0,
     }
 }
 
