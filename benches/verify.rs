@@ -18,12 +18,18 @@ const WARM_ROUNDS: usize = 1000;
 
 fn main() {
     signet::tls::install_crypto_provider();
-    let (Some(cosign), Some(oras)) = (tools::tool("cosign"), tools::tool("oras")) else { return };
-    let Some(reg) = TestRegistry::plain() else { return };
+    let (Some(cosign), Some(oras)) = (tools::tool("cosign"), tools::tool("oras")) else {
+        return;
+    };
+    let Some(reg) = TestRegistry::plain() else {
+        return;
+    };
     let dir = tools::temp_dir();
     let cosign_cmd = || {
         let mut c = Command::new(&cosign);
-        c.current_dir(dir.path()).env("COSIGN_PASSWORD", "bench").env("HOME", dir.path());
+        c.current_dir(dir.path())
+            .env("COSIGN_PASSWORD", "bench")
+            .env("HOME", dir.path());
         c
     };
     tools::run_ok(cosign_cmd().arg("generate-key-pair"));
@@ -32,13 +38,27 @@ fn main() {
         let file = format!("artifact-{i}.txt");
         std::fs::write(dir.path().join(&file), format!("artifact {i}")).unwrap();
         let image = format!("{}/bench/chart:{i}", reg.host);
-        tools::run_ok(Command::new(&oras).current_dir(dir.path()).args(["push", "--plain-http", &image, &file]));
-        let digest =
-            tools::run_ok(Command::new(&oras).args(["resolve", "--plain-http", &image])).trim().to_string();
-        tools::run_ok(cosign_cmd().args(["sign", "--key", "cosign.key", "--tlog-upload=false", "--allow-http-registry", "-y"]).arg(format!(
-            "{}/bench/chart@{digest}",
-            reg.host
-        )));
+        tools::run_ok(Command::new(&oras).current_dir(dir.path()).args([
+            "push",
+            "--plain-http",
+            &image,
+            &file,
+        ]));
+        let digest = tools::run_ok(Command::new(&oras).args(["resolve", "--plain-http", &image]))
+            .trim()
+            .to_string();
+        tools::run_ok(
+            cosign_cmd()
+                .args([
+                    "sign",
+                    "--key",
+                    "cosign.key",
+                    "--tlog-upload=false",
+                    "--allow-http-registry",
+                    "-y",
+                ])
+                .arg(format!("{}/bench/chart@{digest}", reg.host)),
+        );
         digests.push(digest);
     }
     let policy = Policy {
@@ -51,14 +71,21 @@ fn main() {
     .unwrap();
     let client = RegistryClient::new(reg.options()).unwrap();
     let repository = OciReference::parse(&reg.oci("bench/chart")).unwrap();
-    let sources = Sources { registry: &client, mode: ReferrersMode::Legacy };
+    let sources = Sources {
+        registry: &client,
+        mode: ReferrersMode::Legacy,
+    };
     let cache = VerificationCache::default();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
 
     let mut cold = Duration::ZERO;
     for digest in &digests {
         let start = Instant::now();
-        rt.block_on(cache.verify(digest, &repository, &policy, &sources)).expect("cold verify");
+        rt.block_on(cache.verify(digest, &repository, &policy, &sources))
+            .expect("cold verify");
         cold += start.elapsed();
     }
     // The registry goes away: warm hits must not need it.
@@ -67,13 +94,22 @@ fn main() {
     for _ in 0..WARM_ROUNDS {
         for digest in &digests {
             let start = Instant::now();
-            rt.block_on(cache.verify(digest, &repository, &policy, &sources)).expect("warm verify");
+            rt.block_on(cache.verify(digest, &repository, &policy, &sources))
+                .expect("warm verify");
             warm += start.elapsed();
         }
     }
     let per_cold = cold / ARTIFACTS as u32;
     let per_warm = warm / (ARTIFACTS * WARM_ROUNDS) as u32;
-    println!("verify bench: {ARTIFACTS} artifacts, cosign key signatures (.sig tag), local docker-registry");
-    println!("verify cold (fetch + verify): {:.3} ms per artifact", per_cold.as_secs_f64() * 1e3);
-    println!("verify warm (cache, registry stopped): {:.3} µs per artifact", per_warm.as_secs_f64() * 1e6);
+    println!(
+        "verify bench: {ARTIFACTS} artifacts, cosign key signatures (.sig tag), local docker-registry"
+    );
+    println!(
+        "verify cold (fetch + verify): {:.3} ms per artifact",
+        per_cold.as_secs_f64() * 1e3
+    );
+    println!(
+        "verify warm (cache, registry stopped): {:.3} µs per artifact",
+        per_warm.as_secs_f64() * 1e6
+    );
 }

@@ -1033,3 +1033,167 @@ async fn tls_registry_with_auth() {
     );
     eprintln!("interop: cosign sign over TLS+auth -> signet verify: ok");
 }
+
+// ---- keyless: local Fulcio/Rekor (tests/support/sigstore-mock.js) ----
+
+/// The local Fulcio/Rekor/TSA; killed on drop.
+struct SigstoreMock {
+    child: std::process::Child,
+    url: String,
+    trusted_root: PathBuf,
+}
+
+impl SigstoreMock {
+    fn start(dir: &Path) -> Option<Self> {
+        use std::io::BufRead;
+        let node_modules = tools::workspace_root().join(".tools/node/node_modules");
+        if !node_modules.join("@sigstore/mock").is_dir() {
+            eprintln!(
+                "skipping: @sigstore/mock not found under {}",
+                node_modules.display()
+            );
+            return None;
+        }
+        let mut child = Command::new("node")
+            .arg(tools::workspace_root().join("tests/support/sigstore-mock.js"))
+            .arg(dir)
+            .env("NODE_PATH", &node_modules)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| eprintln!("skipping: cannot run node: {e}"))
+            .ok()?;
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take()?)
+            .read_line(&mut line)
+            .ok()?;
+        let info: serde_json::Value = serde_json::from_str(line.trim()).expect("mock output");
+        Some(Self {
+            url: info["url"].as_str()?.to_string(),
+            trusted_root: PathBuf::from(info["trustedRoot"].as_str()?),
+            child,
+        })
+    }
+}
+
+impl Drop for SigstoreMock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Keyless end to end without the internet: `signet sign` with an OIDC token against the local
+/// Fulcio and Rekor, then `signet verify` by identity with the mock's trusted root, requiring the
+/// Rekor SET and the certificate's SCT.
+#[tokio::test]
+async fn keyless_with_local_sigstore() {
+    let Some(fx) = Fixture::new() else { return };
+    let Some(mock) = SigstoreMock::start(&fx.path("mock")) else {
+        return;
+    };
+    let digest = fx.push("charts/keyless:1.0", "keyless");
+    let subject =
+        "https://github.com/signet-dev/charts/.github/workflows/release.yml@refs/heads/main";
+    let issuer = "https://token.actions.githubusercontent.com";
+    let b64url = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let now = chrono::Utc::now().timestamp();
+    let claims = serde_json::json!({"iss": issuer, "sub": subject, "aud": "sigstore", "iat": now, "exp": now + 600});
+    let token = format!(
+        "{}.{}.{}",
+        b64url(br#"{"alg":"RS256"}"#),
+        b64url(claims.to_string().as_bytes()),
+        b64url(b"sig")
+    );
+    let out = fx.signet(&[
+        "sign",
+        &fx.reg.oci("charts/keyless:1.0"),
+        "--identity-token",
+        &token,
+        "--fulcio-url",
+        &mock.url,
+        "--rekor-url",
+        &mock.url,
+        "--tlog-upload",
+    ]);
+    assert!(
+        out.status.success(),
+        "signet sign (keyless): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let trusted_root = std::fs::read_to_string(&mock.trusted_root).unwrap();
+    let policy = Policy {
+        identities: vec![Identity {
+            issuer: Matcher::Exact(issuer.into()),
+            subject: Matcher::Exact(subject.into()),
+        }],
+        trusted_root_json: Some(trusted_root.clone()),
+        require_tlog: true,
+        require_sct: true,
+        threshold: 1,
+        ..Policy::default()
+    };
+    let v = fx
+        .verify("charts/keyless", &digest, &policy, ReferrersMode::All)
+        .await
+        .unwrap();
+    assert_eq!(v.log_indexes.len(), 1, "{v:?}");
+    let out = fx.signet(&[
+        "verify",
+        &fx.reg.oci("charts/keyless:1.0"),
+        "--certificate-identity",
+        subject,
+        "--certificate-oidc-issuer",
+        issuer,
+        "--trusted-root",
+        mock.trusted_root.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("interop: keyless (local Fulcio + Rekor) -> signet verify with tlog + SCT: ok");
+
+    let mut wrong = policy.clone();
+    wrong.identities[0].subject = Matcher::Regexp("https://github.com/someone-else/.*".into());
+    expect_reason(
+        fx.verify("charts/keyless", &digest, &wrong, ReferrersMode::All)
+            .await,
+        "IdentityMismatch",
+    );
+    let mut no_ca: serde_json::Value = serde_json::from_str(&trusted_root).unwrap();
+    no_ca["certificateAuthorities"] = serde_json::json!([]);
+    let untrusted = Policy {
+        trusted_root_json: Some(no_ca.to_string()),
+        ..policy.clone()
+    };
+    expect_reason(
+        fx.verify("charts/keyless", &digest, &untrusted, ReferrersMode::All)
+            .await,
+        "UntrustedCertificateChain",
+    );
+    let mut no_log: serde_json::Value = serde_json::from_str(&trusted_root).unwrap();
+    no_log["tlogs"] = serde_json::json!([]);
+    let unlogged = Policy {
+        trusted_root_json: Some(no_log.to_string()),
+        ..policy.clone()
+    };
+    expect_reason(
+        fx.verify("charts/keyless", &digest, &unlogged, ReferrersMode::All)
+            .await,
+        "TransparencyLogInvalid",
+    );
+    let mut no_ct: serde_json::Value = serde_json::from_str(&trusted_root).unwrap();
+    no_ct["ctlogs"] = serde_json::json!([]);
+    let no_sct = Policy {
+        trusted_root_json: Some(no_ct.to_string()),
+        ..policy
+    };
+    expect_reason(
+        fx.verify("charts/keyless", &digest, &no_sct, ReferrersMode::All)
+            .await,
+        "SctInvalid",
+    );
+}

@@ -129,7 +129,7 @@ impl ParsedCert {
 fn parse_chain(chain: &[Vec<u8>]) -> Result<Vec<ParsedCert>, VerifyError> {
     chain
         .iter()
-        .map(|c| ParsedCert::from_der(c).map_err(|e| VerifyError::InvalidTrustRoot(e)))
+        .map(|c| ParsedCert::from_der(c).map_err(VerifyError::InvalidTrustRoot))
         .collect()
 }
 

@@ -129,6 +129,32 @@ impl PublicKey {
     }
 }
 
+impl PublicKey {
+    /// Verifies `sig` over a message known only by its SHA-256 digest (not possible for Ed25519).
+    pub fn verify_prehashed_sha256(&self, digest: &[u8; 32], sig: &[u8]) -> Result<(), String> {
+        let algs: Vec<&'static signature::EcdsaVerificationAlgorithm> = match self.kind {
+            KeyKind::P256 => vec![&signature::ECDSA_P256_SHA256_ASN1],
+            KeyKind::P384 => vec![&signature::ECDSA_P384_SHA256_ASN1],
+            KeyKind::P521 => vec![&signature::ECDSA_P521_SHA256_ASN1],
+            KeyKind::Ed25519 | KeyKind::Rsa => {
+                return Err("this key type cannot verify a signature from a digest alone".into());
+            }
+        };
+        let digest =
+            aws_lc_rs::digest::Digest::import_less_safe(digest, &aws_lc_rs::digest::SHA256)
+                .map_err(|_| "bad SHA-256 digest".to_string())?;
+        if algs.iter().any(|alg| {
+            UnparsedPublicKey::new(*alg, &self.raw)
+                .verify_digest(&digest, sig)
+                .is_ok()
+        }) {
+            Ok(())
+        } else {
+            Err("signature does not verify with the public key".into())
+        }
+    }
+}
+
 /// The digest named by an X.509/CMS signature algorithm OID (ECDSA or RSA with SHA-2).
 pub(crate) fn hash_of_signature_oid(oid: &str) -> Option<Hash> {
     match oid {

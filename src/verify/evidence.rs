@@ -34,6 +34,14 @@ pub(crate) enum SignerMaterial {
     PublicKey,
 }
 
+/// The signed artifact: its bytes, or only its SHA-256 digest (message signatures are then
+/// checked prehashed; DSSE statements name the digest anyway).
+#[derive(Debug, Clone, Copy)]
+pub enum Artifact<'a> {
+    Bytes(&'a [u8]),
+    Sha256([u8; 32]),
+}
+
 /// A signature and its evidence.
 #[derive(Debug, Clone)]
 pub(crate) struct Evidence {
@@ -75,29 +83,41 @@ fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 }
 
 impl Evidence {
-    /// The bytes the signing key signed, and the signature bytes (the first DSSE signature).
-    fn signed_message(&self, artifact: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
+    /// The bytes the signing key signed (None: only the artifact digest is known, verify
+    /// prehashed), and the signature bytes.
+    fn signed_message(&self, artifact: &Artifact<'_>) -> (Option<Vec<u8>>, Vec<Vec<u8>>) {
         match &self.content {
-            SignedContent::Message { signature, .. } => {
-                (artifact.to_vec(), vec![signature.clone()])
-            }
+            SignedContent::Message { signature, .. } => (
+                match artifact {
+                    Artifact::Bytes(b) => Some(b.to_vec()),
+                    Artifact::Sha256(_) => None,
+                },
+                vec![signature.clone()],
+            ),
             SignedContent::Dsse {
                 payload_type,
                 payload,
                 signatures,
-            } => (pae(payload_type, payload), signatures.clone()),
+            } => (Some(pae(payload_type, payload)), signatures.clone()),
         }
     }
 
     /// Verifies this evidence as a signature over `artifact`.
     pub fn verify(
         &self,
-        artifact: &[u8],
+        artifact: &Artifact<'_>,
         policy: &CompiledPolicy,
         now: DateTime<Utc>,
     ) -> Result<EvidenceOk, VerifyError> {
-        let artifact_sha256 = sha256(artifact);
+        let artifact_sha256 = match artifact {
+            Artifact::Bytes(b) => sha256(b),
+            Artifact::Sha256(d) => *d,
+        };
         let (message, signatures) = self.signed_message(artifact);
+        let signature_ok = |key: &PublicKey, sig: &[u8]| match &message {
+            Some(m) => key.verify(m, sig, None).is_ok(),
+            None => key.verify_prehashed_sha256(&artifact_sha256, sig).is_ok(),
+        };
         if signatures.is_empty() {
             return Err(VerifyError::Malformed(
                 "envelope carries no signature".into(),
@@ -138,10 +158,7 @@ impl Evidence {
         // 2. The signature itself.
         let mut verified_key = None;
         for (index, key) in &verifying_keys {
-            if signatures
-                .iter()
-                .any(|s| key.verify(&message, s, None).is_ok())
-            {
+            if signatures.iter().any(|s| signature_ok(key, s)) {
                 if let Some(i) = index {
                     signers.push(SignerId::Key(*i));
                 }
@@ -169,13 +186,7 @@ impl Evidence {
         for entry in &self.tlog_entries {
             let verified =
                 tlog::verify_entry(entry, &policy.trust_root, self.require_inclusion_proof, now)?;
-            self.check_body(
-                &verified.body,
-                &signatures,
-                &verified_key,
-                artifact,
-                &artifact_sha256,
-            )?;
+            self.check_body(&verified.body, &signatures, &verified_key, &artifact_sha256)?;
             if let Some(kv) = &entry.kind_version {
                 let kind = verified
                     .body
@@ -198,16 +209,28 @@ impl Evidence {
             times.extend(verified.integrated_time);
         }
 
-        // 4. RFC 3161 timestamps over the signature.
+        // 4. RFC 3161 timestamps over the signature. One from an authority the trust root does
+        //    not know (or outside its window) proves nothing, so it is set aside, as sigstore-go
+        //    does; it never counts as a verified time.
+        let mut timestamp_errors = Vec::new();
         for token in &self.timestamps {
             let sig = signatures.first().map(Vec::as_slice).unwrap_or_default();
-            times.push(timestamp::verify_timestamp(token, sig, &policy.trust_root)?);
+            match timestamp::verify_timestamp(token, sig, &policy.trust_root) {
+                Ok(t) => times.push(t),
+                Err(e) => timestamp_errors.push(e.to_string()),
+            }
         }
 
         // 5. Certificates: validity at every verified time, SCT, identity.
         let description;
         if let Some((leaf, ca, ca_chain)) = &cert_state {
             if times.is_empty() {
+                if !timestamp_errors.is_empty() {
+                    return Err(VerifyError::NoVerifiedTime(format!(
+                        "no timestamp could be verified: {}",
+                        timestamp_errors.join("; ")
+                    )));
+                }
                 if policy.require_tlog {
                     return Err(VerifyError::NoVerifiedTime(
                         "no transparency-log integrated time or timestamp proves when the certificate was used".into(),
@@ -316,7 +339,6 @@ impl Evidence {
         body: &Value,
         signatures: &[Vec<u8>],
         key: &PublicKey,
-        artifact: &[u8],
         artifact_sha256: &[u8; 32],
     ) -> Result<(), VerifyError> {
         let mismatch = |what: &str| {
@@ -462,12 +484,9 @@ impl Evidence {
                     mismatch("signature or verifier")
                 }
             }
-            _ => {
-                let _ = artifact;
-                Err(VerifyError::Tlog(format!(
-                    "log entry of kind {kind}/{version} does not record this kind of signature"
-                )))
-            }
+            _ => Err(VerifyError::Tlog(format!(
+                "log entry of kind {kind}/{version} does not record this kind of signature"
+            ))),
         }
     }
 }

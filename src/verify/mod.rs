@@ -23,7 +23,7 @@ mod trust_root;
 pub use bundle::is_bundle_media_type;
 pub use cache::VerificationCache;
 pub use error::VerifyError;
-pub use evidence::SignerId;
+pub use evidence::{Artifact, SignerId};
 pub use oci::{
     MAX_SIGNATURE_LAYER_BYTES, MAX_SIGNATURE_MANIFEST_BYTES, MatchedSigner, ReferrersMode, Sources,
     Verified, VerifiedDigest, verify,
@@ -48,11 +48,11 @@ pub struct BundleVerified {
 /// signature over `artifact` under `policy`.
 pub fn verify_bundle(
     bundle_json: &[u8],
-    artifact: &[u8],
+    artifact: Artifact<'_>,
     policy: &CompiledPolicy,
 ) -> Result<BundleVerified, VerifyError> {
     let evidence = bundle::parse_bundle(bundle_json)?;
-    let ok = evidence.verify(artifact, policy, Utc::now())?;
+    let ok = evidence.verify(&artifact, policy, Utc::now())?;
     Ok(BundleVerified {
         signers: ok.signers,
         signer_description: ok.description,

@@ -5,7 +5,7 @@
 
 use super::bundle::{is_bundle_media_type, parse_bundle};
 use super::error::VerifyError;
-use super::evidence::{Evidence, SignerId};
+use super::evidence::{Artifact, Evidence, SignerId};
 use super::policy::CompiledPolicy;
 use super::simple_signing::{self, SIMPLE_SIGNING_MEDIA_TYPE};
 use crate::registry::{OciReference, RegistryClient, RegistryError};
@@ -155,7 +155,7 @@ pub async fn verify(
     let mut failures: Vec<(String, VerifyError)> = Vec::new();
     for c in &candidates {
         let outcome = c.evidence.clone().and_then(|ev| {
-            let ok = ev.verify(&c.artifact, policy, now)?;
+            let ok = ev.verify(&Artifact::Bytes(&c.artifact), policy, now)?;
             if c.simple_signing {
                 simple_signing::check_payload(&c.artifact, digest, &docker_reference)?;
             }
