@@ -920,6 +920,26 @@ fn keyless_signing_with_local_fulcio_and_rekor() {
         "keyless verify, wrong identity",
     );
 
+    // And signet's own verifier accepts it by identity with the mock's trusted_root.json alone.
+    let signet_verify = |identity: &str| {
+        let mut cmd = signet(work.path());
+        cmd.args(["verify", &format!("{}:1.0.0", reg.oci("charts/g"))])
+            .arg("--trusted-root")
+            .arg(&mock.trusted_root)
+            .args(["--certificate-identity", identity])
+            .args(["--certificate-oidc-issuer", issuer])
+            .args(reg.cli_flags());
+        run(&mut cmd)
+    };
+    assert_success(
+        &signet_verify(subject),
+        "signet verify of a keyless signature",
+    );
+    assert_failure(
+        &signet_verify("https://github.com/someone/else"),
+        "signet verify, wrong identity",
+    );
+
     // Key-based signing can log to the same Rekor; cosign then checks the entry's signed
     // timestamp against the log key instead of being told to ignore the log.
     let keys = work.path().join("keys");
