@@ -135,16 +135,55 @@ fn yaml_float(f: f64) -> String {
     }
 }
 
-/// Sorts keys with go-yaml's `keyList.Less`. An insertion sort: it never panics on the comparator's
-/// few intransitive corner cases, and for small maps matches Go's sort exactly.
-fn sort_keys(entries: &mut [(String, YNode)]) {
-    for i in 1..entries.len() {
-        let mut j = i;
-        while j > 0 && key_less(&entries[j].0, &entries[j - 1].0) {
-            entries.swap(j, j - 1);
-            j -= 1;
+/// Sorts keys with go-yaml's `keyList.Less`: insertion sort for small maps (what Go's sort does
+/// there), a stable merge sort beyond; neither can panic on the comparator's rare intransitive
+/// corner cases. Keys are decoded to chars once.
+fn sort_keys(entries: &mut Vec<(String, YNode)>) {
+    if entries.len() < 2 {
+        return;
+    }
+    let keys: Vec<Vec<char>> = entries.iter().map(|(k, _)| k.chars().collect()).collect();
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    if order.len() <= 12 {
+        for i in 1..order.len() {
+            let mut j = i;
+            while j > 0 && chars_less(&keys[order[j]], &keys[order[j - 1]]) {
+                order.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+    } else {
+        merge_sort(&mut order, &keys);
+    }
+    let mut slots: Vec<Option<(String, YNode)>> = entries.drain(..).map(Some).collect();
+    for i in order {
+        if let Some(e) = slots[i].take() {
+            entries.push(e);
         }
     }
+}
+
+fn merge_sort(order: &mut [usize], keys: &[Vec<char>]) {
+    if order.len() <= 1 {
+        return;
+    }
+    let mid = order.len() / 2;
+    merge_sort(&mut order[..mid], keys);
+    merge_sort(&mut order[mid..], keys);
+    let mut merged = Vec::with_capacity(order.len());
+    let (mut i, mut j) = (0, mid);
+    while i < mid && j < order.len() {
+        if chars_less(&keys[order[j]], &keys[order[i]]) {
+            merged.push(order[j]);
+            j += 1;
+        } else {
+            merged.push(order[i]);
+            i += 1;
+        }
+    }
+    merged.extend_from_slice(&order[i..mid]);
+    merged.extend_from_slice(&order[j..]);
+    order.copy_from_slice(&merged);
 }
 
 /// go-yaml's `keyList.Less` for two string keys: letters after non-letters, digit runs compared
@@ -152,6 +191,10 @@ fn sort_keys(entries: &mut [(String, YNode)]) {
 pub fn key_less(a: &str, b: &str) -> bool {
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
+    chars_less(&ar, &br)
+}
+
+fn chars_less(ar: &[char], br: &[char]) -> bool {
     let mut i = 0;
     while i < ar.len() && i < br.len() {
         if ar[i] == br[i] {
