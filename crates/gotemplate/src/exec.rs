@@ -333,9 +333,15 @@ impl State {
                 }
                 Ok(())
             }
-            Node::If(b) => self.walk_if_or_with(false, dot, b),
-            Node::With(b) => self.walk_if_or_with(true, dot, b),
-            Node::Range(b) => self.walk_range(dot, node, b),
+            Node::If(b) => stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || {
+                self.walk_if_or_with(false, dot, b)
+            }),
+            Node::With(b) => {
+                stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || self.walk_if_or_with(true, dot, b))
+            }
+            Node::Range(b) => {
+                stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || self.walk_range(dot, node, b))
+            }
             Node::Template { pos, name, pipe } => {
                 self.walk_template(dot, *pos, node, name, pipe.as_ref())
             }
@@ -625,7 +631,7 @@ impl State {
             }
             Arg::Pipe(p) => {
                 self.not_a_function(&cmd.args, &final_, pipe.pos, pipe)?;
-                return self.eval_pipeline(dot, p);
+                return stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || self.eval_pipeline(dot, p));
             }
             Arg::Variable { .. } => return self.eval_variable(dot, first, &cmd.args, final_),
             _ => {}
@@ -1043,7 +1049,9 @@ impl State {
                 self.eval_field_chain(dot, dot.clone(), arg, idents, &[], None)
             }
             Arg::Variable { .. } => self.eval_variable(dot, arg, &[], None),
-            Arg::Pipe(p) => self.eval_pipeline(dot, p),
+            Arg::Pipe(p) => {
+                stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || self.eval_pipeline(dot, p))
+            }
             Arg::Identifier { name, pos } => {
                 self.eval_function(dot, name, arg, *pos, arg, &[], None)
             }

@@ -521,7 +521,7 @@ impl Parser<'_> {
 
     fn action(&mut self) -> PResult<Parsed> {
         self.enter()?;
-        let r = self.action_inner();
+        let r = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.action_inner());
         self.depth -= 1;
         r
     }
@@ -889,7 +889,9 @@ impl Parser<'_> {
             }
             ItemType::LeftParen => {
                 self.enter()?;
-                let r = self.pipeline("parenthesized pipeline", ItemType::RightParen);
+                let r = stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+                    self.pipeline("parenthesized pipeline", ItemType::RightParen)
+                });
                 self.depth -= 1;
                 Arg::Pipe(Box::new(r?))
             }

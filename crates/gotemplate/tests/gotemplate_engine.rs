@@ -389,3 +389,30 @@ fn fuzz_parser_and_evaluator_never_panic() {
     assert!(runs > 100, "fuzz ran too few cases: {runs}");
     assert!(parsed > 10, "fuzz parsed too few cases: {parsed}");
 }
+
+#[test]
+fn deep_nesting_is_bounded_without_stack_overflow() {
+    // Within the bound: 900 nested ifs and parentheses parse and execute.
+    let n = 900;
+    let text = format!("{}x{}", "{{if 1}}".repeat(n), "{{end}}".repeat(n));
+    let mut t = Template::new("deep");
+    t.parse(&text).unwrap();
+    assert_eq!(t.execute(&Value::Nil).unwrap(), "x");
+    let text = format!("{{{{{}1{}}}}}", "(".repeat(n), ")".repeat(n));
+    let mut t = Template::new("parens");
+    t.parse(&text).unwrap();
+    assert_eq!(t.execute(&Value::Nil).unwrap(), "1");
+    // Beyond it: a parse error, not a crash.
+    let text = format!("{{{{{}1{}}}}}", "(".repeat(100_000), ")".repeat(100_000));
+    let err = Template::new("hostile")
+        .parse(&text)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("max depth"), "{err}");
+    let text = "{{with 1}}".repeat(100_000);
+    let err = Template::new("hostile2")
+        .parse(&text)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("max depth"), "{err}");
+}
