@@ -130,7 +130,7 @@ fn main() {
                     .map(|r| format!("{r:.1}x"))
                     .unwrap_or_else(|| "-".into()),
                 peak as f64 / 1024.0,
-                if ok == !case["expect_error"].as_bool().unwrap_or(false) {
+                if ok != case["expect_error"].as_bool().unwrap_or(false) {
                     ""
                 } else {
                     "  (unexpected result)"

@@ -107,7 +107,7 @@ fn charts_corpus_cases() {
         for case in chart["cases"].as_array().into_iter().flatten() {
             total += 1;
             let name = format!("{id}/{}", case["variant"].as_str().unwrap_or_default());
-            let listed = known.iter().any(|k| *k == name);
+            let listed = known.contains(&name);
             match run_case(&dir, case) {
                 Ok(()) => {
                     passed += 1;

@@ -33,7 +33,7 @@ pub enum DependencyError {
     #[error("{0}")]
     Coalesce(String),
     #[error(
-        "An error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {0}"
+        "an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {0}"
     )]
     Missing(String),
 }

@@ -80,7 +80,7 @@ pub enum LoadError {
     Metadata(#[from] super::metadata::MetadataError),
     #[error(transparent)]
     Ignore(#[from] super::ignore::IgnoreError),
-    #[error("cannot load values.yaml: {0}")]
+    #[error("cannot load values.yaml: cannot unmarshal yaml document: {0}")]
     Values(String),
     #[error("error unpacking {name} in {parent}: {source}")]
     Subchart {

@@ -219,18 +219,7 @@ struct Requirements {
 impl ChartMetadata {
     /// Parses `Chart.yaml`. A missing `apiVersion` means v1, as Helm 2 charts may omit it.
     pub fn from_yaml(data: &[u8]) -> Result<ChartMetadata, MetadataError> {
-        let text = std::str::from_utf8(data).map_err(|e| MetadataError::Parse {
-            file: "Chart.yaml".into(),
-            message: format!("not UTF-8: {e}"),
-        })?;
-        let mut md: ChartMetadata = if text.trim().is_empty() {
-            ChartMetadata::default()
-        } else {
-            serde_saphyr::from_str(text).map_err(|e| MetadataError::Parse {
-                file: "Chart.yaml".into(),
-                message: e.to_string(),
-            })?
-        };
+        let mut md: ChartMetadata = from_helm_yaml("Chart.yaml", data)?;
         if md.api_version.is_empty() {
             md.api_version = API_VERSION_V1.into();
         }
@@ -239,17 +228,7 @@ impl ChartMetadata {
 
     /// Reads the `dependencies` of a v1 chart's `requirements.yaml` into this metadata.
     pub fn merge_requirements(&mut self, data: &[u8]) -> Result<(), MetadataError> {
-        let text = std::str::from_utf8(data).map_err(|e| MetadataError::Parse {
-            file: "requirements.yaml".into(),
-            message: format!("not UTF-8: {e}"),
-        })?;
-        if text.trim().is_empty() {
-            return Ok(());
-        }
-        let req: Requirements = serde_saphyr::from_str(text).map_err(|e| MetadataError::Parse {
-            file: "requirements.yaml".into(),
-            message: e.to_string(),
-        })?;
+        let req: Requirements = from_helm_yaml("requirements.yaml", data)?;
         self.dependencies = req.dependencies;
         Ok(())
     }
@@ -315,6 +294,49 @@ impl ChartMetadata {
             }
         }
         Ok(())
+    }
+}
+
+/// Decodes a YAML file the way Helm 4 does (sigs.k8s.io/yaml: YAML 1.1 scalars, then JSON into
+/// the Go struct), so `email: y` reads as `"true"` and `appVersion: 1.10` as `"1.1"`.
+fn from_helm_yaml<T: serde::de::DeserializeOwned + Default>(
+    file: &str,
+    data: &[u8],
+) -> Result<T, MetadataError> {
+    let parse_err = |message: String| MetadataError::Parse {
+        file: file.into(),
+        message,
+    };
+    let text = std::str::from_utf8(data).map_err(|e| parse_err(format!("not UTF-8: {e}")))?;
+    let value = crate::yaml::parse_yaml(text).map_err(|e| parse_err(e.to_string()))?;
+    if value.is_nil() {
+        return Ok(T::default());
+    }
+    serde_json::from_value(to_json(&value)).map_err(|e| parse_err(e.to_string()))
+}
+
+fn to_json(v: &signet_gotemplate::Value) -> serde_json::Value {
+    use signet_gotemplate::Value;
+    match v {
+        Value::Nil => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Int(i) | Value::Int64(i) => serde_json::Value::from(*i),
+        Value::Uint(u) => serde_json::Value::from(*u),
+        Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null),
+        Value::String(s) => serde_json::Value::String(s.to_string()),
+        Value::List(l) => serde_json::Value::Array(l.borrow().iter().map(to_json).collect()),
+        Value::Map(m) => serde_json::Value::Object(
+            m.borrow()
+                .iter()
+                .map(|(k, v)| (k.clone(), to_json(v)))
+                .collect(),
+        ),
+        Value::Object(o) => o
+            .to_data()
+            .map(|d| to_json(&d))
+            .unwrap_or_else(|| serde_json::Value::String(o.go_string())),
     }
 }
 

@@ -513,9 +513,7 @@ fn trace_chain(err: &str) -> Option<String> {
     let mut out = String::new();
     let mut rest = err;
     loop {
-        let Some(body) = rest.strip_prefix("template: ") else {
-            return None;
-        };
+        let body = rest.strip_prefix("template: ")?;
         let Some((location, after)) = body.split_once(": executing ") else {
             out.push_str(rest);
             break;

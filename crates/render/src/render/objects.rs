@@ -298,8 +298,7 @@ impl Object for VersionSet {
         name == "Has"
     }
     fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
-        (name == "Has")
-            .then(|| string_arg("Has", args).map(|v| Value::Bool(self.0.iter().any(|x| *x == v))))
+        (name == "Has").then(|| string_arg("Has", args).map(|v| Value::Bool(self.0.contains(&v))))
     }
     fn go_string(&self) -> String {
         format!("[{}]", self.0.join(" "))

@@ -125,12 +125,12 @@ pub fn render_release(
     let mut resolved = ResolvedChart::new(chart)?;
     let mut warnings = process_dependencies(&mut resolved, user_values)?;
 
-    let tree = values_tree(&resolved);
+    let tree = values_tree(&resolved).map_err(TemplateError::Schema)?;
     let (values, coalesce_warnings) = crate::values::coalesce_values(&tree, user_values)
         .map_err(|e| TemplateError::Values(e.to_string()))?;
     warnings.extend(coalesce_warnings);
     crate::values::validate_against_schemas(&tree, &values)
-        .map_err(|e| TemplateError::Schema(e.to_string()))?;
+        .map_err(|e| TemplateError::Schema(e.report()))?;
 
     let caps = Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions)
         .map_err(TemplateError::Capabilities)?;
@@ -209,17 +209,30 @@ pub fn template(
     }
 }
 
-fn values_tree(chart: &ResolvedChart<'_>) -> crate::values::ValuesTree {
-    crate::values::ValuesTree {
+/// The values view of the resolved tree; an unreadable `values.schema.json` is reported like Helm
+/// (under the schema error heading, naming the chart).
+fn values_tree(chart: &ResolvedChart<'_>) -> Result<crate::values::ValuesTree, String> {
+    let schema = match &chart.source.schema {
+        None => None,
+        Some(bytes) => Some(serde_json::from_slice(bytes).map_err(|e| {
+            let message = if e.is_eof() {
+                "unexpected EOF".to_string()
+            } else {
+                e.to_string()
+            };
+            format!("{}:\n{message}", chart.metadata.name)
+        })?),
+    };
+    Ok(crate::values::ValuesTree {
         name: chart.metadata.name.clone(),
         defaults: chart.values.clone(),
-        schema: chart
-            .source
-            .schema
-            .as_ref()
-            .and_then(|s| serde_json::from_slice(s).ok()),
-        subcharts: chart.dependencies.iter().map(values_tree).collect(),
-    }
+        schema,
+        subcharts: chart
+            .dependencies
+            .iter()
+            .map(values_tree)
+            .collect::<Result<_, _>>()?,
+    })
 }
 
 fn collect_crds(chart: &ResolvedChart<'_>, full_path: &str) -> Vec<(String, String)> {
