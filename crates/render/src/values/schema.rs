@@ -108,6 +108,9 @@ pub fn to_json_value(v: &Value) -> serde_json::Value {
 
 /// One failure in Helm's tree form.
 struct Failure {
+    /// Where the failure happened (used to place groups).
+    at: String,
+    /// Where Helm says it happened (differs for property names, which it reports at '').
     instance: String,
     message: String,
     causes: Vec<Failure>,
@@ -161,14 +164,20 @@ fn validate_one(
             continue;
         }
         let (message, rank) = message_for(err.kind(), err.instance());
+        let causes = causes_for(err.kind());
         ensure_node(&mut nodes, &path);
         if let Some(node) = nodes.get_mut(&path) {
             node.errors.push((
                 keyword,
                 Failure {
-                    instance: inst,
+                    at: inst.clone(),
+                    instance: if matches!(err.kind(), ValidationErrorKind::PropertyNames { .. }) {
+                        String::new()
+                    } else {
+                        inst
+                    },
                     message,
-                    causes: Vec::new(),
+                    causes,
                 },
                 rank,
             ));
@@ -193,6 +202,7 @@ fn validate_one(
             node.errors.push((
                 "required".into(),
                 Failure {
+                    at: inst.clone(),
                     instance: inst,
                     message,
                     causes: Vec::new(),
@@ -274,6 +284,7 @@ fn build(nodes: &mut BTreeMap<Vec<String>, Node>, path: &[String]) -> Vec<Failur
                 ranked.push((
                     3,
                     Failure {
+                        at: instance.clone(),
                         instance,
                         message: "validation failed".into(),
                         causes: failures,
@@ -290,7 +301,7 @@ fn build(nodes: &mut BTreeMap<Vec<String>, Node>, path: &[String]) -> Vec<Failur
 fn common_instance(failures: &[Failure]) -> String {
     let mut prefix: Option<Vec<&str>> = None;
     for f in failures {
-        let segs: Vec<&str> = f.instance.split('/').collect();
+        let segs: Vec<&str> = f.at.split('/').collect();
         prefix = Some(match prefix {
             None => segs,
             Some(p) => p
@@ -325,6 +336,30 @@ fn display(v: &serde_json::Value) -> String {
 
 /// Message and rank (0: stops other checks at this place, 1: required, 2: other keywords, 4:
 /// additional properties; failing children rank 3).
+/// The nested failures Helm lists under a combinator (`anyOf`, `oneOf`) or `propertyNames`.
+fn causes_for(kind: &ValidationErrorKind) -> Vec<Failure> {
+    use ValidationErrorKind as K;
+    let one = |e: &jsonschema::ValidationError<'_>| Failure {
+        at: e.instance_path().as_str().to_string(),
+        instance: e.instance_path().as_str().to_string(),
+        message: message_for(e.kind(), e.instance()).0,
+        causes: causes_for(e.kind()),
+    };
+    match kind {
+        K::AnyOf { context } | K::OneOfNotValid { context } => {
+            context.iter().flatten().map(one).collect()
+        }
+        K::PropertyNames { error } => vec![Failure {
+            // Helm's validator reports property-name failures at the empty location.
+            at: String::new(),
+            instance: String::new(),
+            message: message_for(error.kind(), error.instance()).0,
+            causes: causes_for(error.kind()),
+        }],
+        _ => Vec::new(),
+    }
+}
+
 fn message_for(kind: &ValidationErrorKind, instance: &serde_json::Value) -> (String, u8) {
     use ValidationErrorKind as K;
     let got = || display(instance);
@@ -374,7 +409,14 @@ fn message_for(kind: &ValidationErrorKind, instance: &serde_json::Value) -> (Str
         K::MaxItems { limit: l } => limit("maxItems", l, len().to_string()),
         K::MinProperties { limit: l } => limit("minProperties", l, len().to_string()),
         K::MaxProperties { limit: l } => limit("maxProperties", l, len().to_string()),
-        K::MultipleOf { multiple_of } => (format!("{} not multipleOf {multiple_of}", got()), 2),
+        K::MultipleOf { multiple_of } => (
+            format!(
+                "multipleOf: got {}, want {}",
+                got(),
+                crate::yaml::go_json_float(*multiple_of).unwrap_or_default()
+            ),
+            2,
+        ),
         K::Pattern { pattern } => (format!("{} does not match pattern '{pattern}'", got()), 2),
         K::AdditionalProperties { unexpected } => (
             format!(
@@ -389,12 +431,36 @@ fn message_for(kind: &ValidationErrorKind, instance: &serde_json::Value) -> (Str
         ),
         K::FalseSchema => ("false schema".into(), 2),
         K::Format { format } => (format!("{} is not valid {format}", got()), 2),
-        K::AnyOf { .. } => ("anyOf failed".into(), 2),
-        K::OneOfNotValid { .. } => ("oneOf failed, none matched".into(), 2),
-        K::OneOfMultipleValid { .. } => ("oneOf failed, more than one matched".into(), 2),
-        K::Not { .. } => ("not failed".into(), 2),
+        K::AnyOf { .. } => ("'anyOf' failed".into(), 2),
+        K::OneOfNotValid { .. } => ("'oneOf' failed, none matched".into(), 2),
+        K::OneOfMultipleValid { context } => {
+            let matched: Vec<String> = context
+                .iter()
+                .enumerate()
+                .filter(|(_, errs)| errs.is_empty())
+                .map(|(i, _)| i.to_string())
+                .collect();
+            (
+                format!("'oneOf' failed, subschemas {} matched", matched.join(", ")),
+                2,
+            )
+        }
+        K::Not { .. } => ("'not' failed".into(), 2),
         K::Contains => ("no items match contains schema".into(), 2),
-        K::UniqueItems => ("items are not unique".into(), 2),
+        K::UniqueItems => {
+            let items = instance.as_array().cloned().unwrap_or_default();
+            let pair = (0..items.len())
+                .flat_map(|i| (i + 1..items.len()).map(move |j| (i, j)))
+                .find(|&(i, j)| items[i] == items[j]);
+            match pair {
+                Some((i, j)) => (format!("items at {i} and {j} are equal"), 2),
+                None => ("items are not unique".into(), 2),
+            }
+        }
+        K::PropertyNames { error } => (
+            format!("invalid propertyName {}", display(error.instance())),
+            2,
+        ),
         other => (format!("{other:?}"), 2),
     }
 }

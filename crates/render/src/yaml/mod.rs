@@ -11,7 +11,7 @@ mod toml;
 
 pub use emit::{Flavor, key_cmp, key_less, marshal, marshal_flavor};
 pub use funcs::{encoding_functions, from_json, from_yaml, to_yaml};
-pub use json::{parse_json, parse_json_prefix, to_json};
+pub use json::{go_json_float, parse_json, parse_json_prefix, to_json};
 pub use parse::{parse_values, parse_yaml, parse_yaml_array};
 pub use resolve::{Resolved, resolve_plain};
 pub use toml::to_toml;
