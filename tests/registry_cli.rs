@@ -538,6 +538,38 @@ fn bench_package_and_push_one_megabyte_chart() {
         packaged,
         total
     );
+    // The same job done by helm, for scale.
+    if let Some(helm) = support::tools::tool("helm") {
+        let home = temp_dir();
+        let helm_out = work.path().join("helm");
+        let start = Instant::now();
+        let mut helm_cmd = |args: &[&std::ffi::OsStr]| {
+            run_ok(
+                Command::new(&helm)
+                    .env("HELM_CONFIG_HOME", home.path().join("c"))
+                    .env("HELM_CACHE_HOME", home.path().join("k"))
+                    .env("HELM_DATA_HOME", home.path().join("d"))
+                    .args(args),
+            )
+        };
+        helm_cmd(&[
+            "package".as_ref(),
+            chart.as_os_str(),
+            "-d".as_ref(),
+            helm_out.as_os_str(),
+        ]);
+        let helm_archive = helm_out.join("big-1.0.0.tgz");
+        helm_cmd(&[
+            "push".as_ref(),
+            helm_archive.as_os_str(),
+            reg.oci("bench-helm").as_ref(),
+            "--plain-http".as_ref(),
+        ]);
+        eprintln!(
+            "bench: helm package+push of the same chart: {:?}",
+            start.elapsed()
+        );
+    }
     assert!(total.as_secs() < 30, "package+push took {total:?}");
 }
 

@@ -61,9 +61,12 @@ pub(crate) fn progress_bar(
 pub async fn run(args: PushArgs) -> anyhow::Result<()> {
     let target = OciReference::parse(&args.remote)?;
     let label = args.chart.display().to_string();
-    let size = std::fs::metadata(&args.chart)
-        .with_context(|| format!("cannot read chart archive {label}"))?
-        .len();
+    let meta = std::fs::metadata(&args.chart)
+        .with_context(|| format!("cannot read chart archive {label}"))?;
+    if meta.is_dir() {
+        bail!("{label} is a directory; package it first: signet package {label}");
+    }
+    let size = meta.len();
     if size > MAX_CHART_BYTES {
         bail!("{label}: archive is {size} bytes, above the {MAX_CHART_BYTES}-byte limit");
     }

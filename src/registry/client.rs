@@ -107,6 +107,8 @@ impl RegistryClient {
             user_agent: concat!("signet/", env!("CARGO_PKG_VERSION")),
             // Helm charts are single-platform artifacts; an index is an error, not a choice.
             platform_resolver: None,
+            // Charts are small: one POST + PUT per blob, as helm and oras do, instead of chunks.
+            use_monolithic_push: true,
             ..ClientConfig::default()
         };
         let oci = oci_client::Client::try_from(config)
