@@ -235,5 +235,7 @@ fn write_output_dir(
             .with_context(|| format!("cannot write {}", path.display()))?;
         writeln!(stdout, "wrote {}", path.display()).context("cannot write to stdout")?;
     }
+    // Helm still prints the (empty) release manifest afterwards: one blank line.
+    writeln!(stdout).context("cannot write to stdout")?;
     Ok(())
 }
