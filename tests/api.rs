@@ -1108,10 +1108,11 @@ fn controller_serves_health_and_exits_cleanly_on_sigterm() {
     assert!(get("/readyz").starts_with("HTTP/1.1 200"));
     assert!(get("/nope").starts_with("HTTP/1.1 404"));
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    // The shell's builtin kill: no signal crate needed, and no dependency on procps.
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
         .status()
-        .expect("run kill");
+        .expect("run sh");
     assert!(status.success(), "kill -TERM failed");
     let deadline = Instant::now() + Duration::from_secs(20);
     let exit = loop {
@@ -1396,4 +1397,38 @@ fn the_rule_analysis_catches_unbounded_and_out_of_scope_rules() {
         !warnings.iter().any(|w| w.contains("variable 'n'")),
         "{warnings:#?}"
     );
+}
+
+#[test]
+fn effective_values_follow_the_documented_defaults() {
+    use std::time::Duration;
+    let mut release: SignedChartRelease = serde_json::from_value(base_release()).expect("parses");
+    assert_eq!(release.effective_release_name(), "demo");
+    assert_eq!(
+        release.effective_target_namespace().as_deref(),
+        Some("default")
+    );
+    assert_eq!(release.interval(), Ok(Duration::from_secs(600)));
+    assert_eq!(release.timeout(), Ok(Duration::from_secs(300)));
+    assert_eq!(release.uninstall_timeout(), Ok(Duration::from_secs(300)));
+    assert!(release.waits_for_health());
+    assert_eq!(release.signer_threshold(), 1);
+
+    release.spec.release_name = Some("web".into());
+    release.spec.target_namespace = Some("prod".into());
+    release.spec.interval = "1h30m".into();
+    release.spec.timeout = "1.5s".into();
+    release.spec.verify.threshold = Some(2);
+    assert_eq!(release.effective_release_name(), "web");
+    assert_eq!(
+        release.effective_target_namespace().as_deref(),
+        Some("prod")
+    );
+    assert_eq!(release.interval(), Ok(Duration::from_secs(5400)));
+    assert_eq!(release.timeout(), Ok(Duration::from_millis(1500)));
+    assert_eq!(release.signer_threshold(), 2);
+
+    release.spec.interval = "10 minutes".into();
+    let error = release.interval().expect_err("not a duration");
+    assert_eq!(error.field, "spec.interval");
 }

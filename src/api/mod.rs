@@ -1,11 +1,13 @@
 //! The `SignedChartRelease` custom resource (`signet.dev/v1alpha1`): spec, status and conditions,
 //! the generated CustomResourceDefinition, and client-side validation mirroring its rules.
 //!
-//! Files: `spec` (desired state), `verification` (signature policy), `refs` (references to Secrets,
-//! ConfigMaps and other releases), `status` (observed state), `conditions` (condition vocabulary and
-//! the `Ready` summary), `validate` (the Rust mirror of the CRD's OpenAPI and CEL rules).
+//! Files: `spec` (desired state), `verification` (signature policy), `refs` (references to
+//! Secrets, ConfigMaps and other releases), `status` (observed state), `conditions` (condition
+//! vocabulary and the `Ready` summary), `validate` (the Rust mirror of the CRD's OpenAPI and CEL
+//! rules), `effective` (defaulted and parsed spec values for the reconciler).
 
 pub mod conditions;
+mod effective;
 pub mod refs;
 pub mod spec;
 pub mod status;

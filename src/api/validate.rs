@@ -132,14 +132,13 @@ impl Checker {
     }
 
     fn duration(&mut self, field: &str, value: &str, min_millis: f64, inclusive: bool) {
-        if value.len() > 32 || !matches(DURATION_PATTERN, value) {
-            self.fail(
-                field,
-                format!("{value:?} is not a Go duration such as 30s, 5m or 1h30m"),
-            );
-            return;
-        }
-        let millis = duration_millis(value);
+        let millis = match parse_duration(field, value) {
+            Ok(duration) => duration.as_secs_f64() * 1000.0,
+            Err(error) => {
+                self.errors.push(error);
+                return;
+            }
+        };
         let too_short = if inclusive {
             millis < min_millis
         } else {
@@ -480,6 +479,26 @@ fn normalize_range(alternative: &str) -> String {
 
 fn strip_v(version: &str) -> &str {
     version.strip_prefix('v').unwrap_or(version)
+}
+
+/// Parses a Go-style duration (`30s`, `5m`, `1h30m`, `1.5s`, `250ms`) in `field`.
+pub fn parse_duration(field: &str, value: &str) -> Result<std::time::Duration, FieldError> {
+    if value.len() > 32 || !matches(DURATION_PATTERN, value) {
+        return Err(FieldError {
+            field: field.to_owned(),
+            message: format!("{value:?} is not a Go duration such as 30s, 5m or 1h30m"),
+        });
+    }
+    let millis = duration_millis(value);
+    // The pattern admits only digits and units, so the total is finite and non-negative; the
+    // bound keeps Duration::from_secs_f64 from panicking on absurd values such as 10^30h.
+    if !(0.0..=1e15).contains(&millis) {
+        return Err(FieldError {
+            field: field.to_owned(),
+            message: format!("{value:?} is too long a duration"),
+        });
+    }
+    Ok(std::time::Duration::from_secs_f64(millis / 1000.0))
 }
 
 /// Total length in milliseconds of a duration already matched against [`DURATION_PATTERN`].
