@@ -207,6 +207,7 @@ enum Kind {
     Uint,
     Float,
     String,
+    Complex,
     Other,
 }
 
@@ -218,6 +219,7 @@ fn kind(v: &Value) -> Kind {
         Value::Uint(_) => Kind::Uint,
         Value::Float(_) => Kind::Float,
         Value::String(_) => Kind::String,
+        Value::Object(o) if o.type_name() == "complex128" => Kind::Complex,
         _ => Kind::Other,
     }
 }
@@ -275,6 +277,9 @@ pub fn eq(arg1: &Value, others: &[Value]) -> Result<bool, String> {
                 (Value::String(a), Value::String(b)) => a == b,
                 (Value::Uint(a), Value::Uint(b)) => a == b,
                 _ if k1 == Kind::Int => int_of(arg1) == int_of(arg),
+                (Value::Object(a), Value::Object(b)) if k1 == Kind::Complex => {
+                    a.go_string() == b.go_string()
+                }
                 _ => other_equal(arg1, arg)?,
             }
         };
@@ -337,7 +342,9 @@ pub fn lt(a: &Value, b: &Value) -> Result<bool, String> {
         };
     }
     Ok(match (a, b) {
-        (Value::Bool(_), _) => return Err("invalid type for comparison".into()),
+        (Value::Bool(_) | Value::Object(_), _) => {
+            return Err("invalid type for comparison".into());
+        }
         (Value::Float(x), Value::Float(y)) => x < y,
         (Value::String(x), Value::String(y)) => x < y,
         (Value::Uint(x), Value::Uint(y)) => x < y,

@@ -944,13 +944,16 @@ impl State {
                 Ok(Dot::result(v))
             }
             "call" => {
-                let (fn_val, fn_desc) = match args.get(1) {
-                    Some(a) => (self.eval_arg(dot, a)?, a.to_string()),
-                    None => {
-                        let v = final_.clone().unwrap_or(Dot::Invalid).into_value();
-                        let desc = format!("<{} Value>", v.type_name());
-                        (v, desc)
-                    }
+                // Go evaluates every argument before `call` looks at its callee.
+                let vals = self.eval_call_args(dot, args, final_)?;
+                let fn_val = vals.first().cloned().unwrap_or(Value::Nil);
+                let fn_desc = match args.get(1) {
+                    Some(a) => a.to_string(),
+                    // reflect.Value's String(): the text of a string, else "<T Value>".
+                    None => match &fn_val {
+                        Value::String(s) => s.to_string(),
+                        v => format!("<{} Value>", v.type_name()),
+                    },
                 };
                 let msg = if fn_val.is_nil() {
                     "call of nil".to_string()
@@ -1044,7 +1047,8 @@ impl State {
         self.at_arg(arg);
         match arg {
             Arg::Dot { .. } => Ok(dot.clone()),
-            Arg::Nil { .. } => Ok(Dot::Iface(Value::Nil)),
+            // An untyped nil reaches reflect.Value parameters as the invalid value.
+            Arg::Nil { .. } => Ok(Dot::Invalid),
             Arg::Field { idents, .. } => {
                 self.eval_field_chain(dot, dot.clone(), arg, idents, &[], None)
             }

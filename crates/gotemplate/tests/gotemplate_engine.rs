@@ -416,3 +416,274 @@ fn deep_nesting_is_bounded_without_stack_overflow() {
         .to_string();
     assert!(err.contains("max depth"), "{err}");
 }
+
+// ---- Differential test against Go's own text/template (runs when a Go toolchain is present) ----
+
+const ORACLE_DATA: &str = r#"{"i": 42, "maxi": 9223372036854775807, "mini": -9223372036854775808,
+ "f": 0.30000000000000004, "f2": 123456.789, "f3": 1e20, "f4": 1e21, "f5": -1.5e-10, "f6": 100.0,
+ "s": "héllo wörld", "e": "", "q": "a\"b\\c\n", "t": true, "no": false, "nul": null,
+ "l": [3, 1, 2], "ls": ["b", "a"], "lm": [{"n": 1}, {"n": 2}, null],
+ "m": {"z": 1, "a": {"b": {"c": "deep"}}, "nil": null, "list": [1, [2, [3]]]},
+ "em": {}, "el": [], "n": 4, "keys": {"b": "B", "a": "A", "10": "ten", "9": "nine"}}"#;
+
+const ORACLE_FIELDS: &[&str] = &[
+    ".i",
+    ".maxi",
+    ".mini",
+    ".f",
+    ".f2",
+    ".f3",
+    ".f4",
+    ".f5",
+    ".f6",
+    ".s",
+    ".e",
+    ".q",
+    ".t",
+    ".no",
+    ".nul",
+    ".l",
+    ".ls",
+    ".lm",
+    ".m",
+    ".m.a.b.c",
+    ".m.nil",
+    ".m.list",
+    ".em",
+    ".el",
+    ".n",
+    ".keys",
+    ".keys.a",
+    "$",
+    "$.n",
+    ".",
+    "$x",
+    ".missing",
+    ".m.a.missing",
+    ".nul.x",
+    ".s.x",
+];
+const ORACLE_LITERALS: &[&str] = &[
+    "0",
+    "1",
+    "-1",
+    "3",
+    "1.5",
+    "-0.5",
+    "1e3",
+    "2e-3",
+    "0x10",
+    "0o7",
+    "0b11",
+    "1_000",
+    "0x1p-2",
+    "'\\n'",
+    "'x'",
+    "'\\u00e9'",
+    "\"a\\tb\"",
+    "\"\\u263a\"",
+    "\"\\x41\"",
+    "`x\ny`",
+    "\"\"",
+    "true",
+    "false",
+    "nil",
+    "\"%v|%d|%s|%q|%x|%5.1f|%-3v|%+d|%#v|%T\"",
+    "\"%[2]v %[1]v\"",
+    "\"%*d\"",
+    "\"%.*f\"",
+    "\"%!\"",
+    "\"%08.3f|%+.2e|%x|%X|%o|%c|%U|% d|%6.2q\"",
+    "1+2i",
+];
+const ORACLE_FUNCS: &[&str] = &[
+    "print", "printf", "println", "len", "index", "slice", "not", "and", "or", "eq", "ne", "lt",
+    "le", "gt", "ge", "html", "js", "urlquery", "call",
+];
+
+struct OracleGen(Rng);
+
+impl OracleGen {
+    fn chance(&mut self, percent: u64) -> bool {
+        self.0.next() % 100 < percent
+    }
+    fn arg(&mut self, depth: usize) -> String {
+        if self.chance(50) {
+            return self.0.pick(ORACLE_FIELDS).to_string();
+        }
+        if self.chance(70) || depth >= 2 {
+            return self.0.pick(ORACLE_LITERALS).to_string();
+        }
+        format!("({})", self.pipe(depth + 1))
+    }
+    fn cmd(&mut self, depth: usize, piped: bool) -> String {
+        if !piped && self.chance(30) {
+            return self.arg(depth);
+        }
+        let mut s = self.0.pick(ORACLE_FUNCS).to_string();
+        let n = self.0.next() % 4;
+        for _ in 0..n {
+            s.push(' ');
+            s.push_str(&self.arg(depth));
+        }
+        s
+    }
+    fn pipe(&mut self, depth: usize) -> String {
+        let mut p = self.cmd(depth, false);
+        while self.chance(20) {
+            p.push_str(" | ");
+            p.push_str(&self.cmd(depth, true));
+        }
+        p
+    }
+    fn action(&mut self) -> String {
+        let l = self.0.pick(&["{{", "{{- ", "{{ "]);
+        let r = self.0.pick(&["}}", " -}}", " }}"]);
+        match self.0.next() % 10 {
+            0 => format!("{l}$x = {}{r}", self.pipe(0)),
+            1 => format!("{l}$y := {}{r}{{{{$y}}}}", self.pipe(0)),
+            2 => format!("{l}/* c */{r}"),
+            _ => format!("{l}{}{r}", self.pipe(0)),
+        }
+    }
+    fn block(&mut self, depth: usize) -> String {
+        let ws = self.0.pick(&["", " ", "\n", "  \n\t"]);
+        if depth > 2 || self.chance(45) {
+            return format!("{ws}{}{ws}", self.action());
+        }
+        let (p1, p2) = (self.pipe(0), self.pipe(0));
+        let inner = self.block(depth + 1);
+        match self.0.next() % 7 {
+            0 => format!("{{{{if {p1}}}}}A{inner}{{{{else if {p2}}}}}B{{{{else}}}}C{{{{end}}}}"),
+            1 => format!(
+                "{{{{with {p1}}}}}W{inner}{{{{else with {p2}}}}}V{{{{.}}}}{{{{else}}}}N{{{{end}}}}"
+            ),
+            2 => {
+                let over = self.0.pick(&[
+                    ".keys", ".m", ".l", ".lm", ".ls", ".em", ".n", "3", ".nul", ".missing",
+                ]);
+                format!(
+                    "{{{{range $k, $v := {over}}}}}({{{{$k}}}}={{{{$v}}}}{inner}{{{{if eq (printf \"%v\" $k) \"1\" \"a\"}}}}{{{{continue}}}}{{{{end}}}}{{{{if eq (printf \"%v\" $k) \"2\"}}}}{{{{break}}}}{{{{end}}}}){{{{else}}}}E{{{{end}}}}"
+                )
+            }
+            3 => {
+                let over = self.0.pick(&[".l", ".lm", ".n", ".keys"]);
+                format!("{{{{range {over}}}}}[{{{{.}}}}{inner}]{{{{end}}}}")
+            }
+            4 => format!(
+                "{{{{define \"d{depth}\"}}}}<{{{{.}}}}{inner}>{{{{end}}}}{{{{template \"d{depth}\" {p1}}}}}"
+            ),
+            5 => format!("{{{{block \"b{depth}\" {p1}}}}}B{{{{.}}}}{{{{end}}}}"),
+            _ => format!("{{{{$x = {p1}}}}}{{{{$x}}}}"),
+        }
+    }
+    fn template(&mut self) -> String {
+        let mut t = String::from("{{$x := 0}}");
+        let n = 1 + self.0.next() % 3;
+        for _ in 0..n {
+            t.push_str(&self.block(0));
+        }
+        t
+    }
+}
+
+/// The Go toolchain to use: `SIGNET_GO`, else `go` on the PATH.
+fn go_toolchain() -> Option<std::path::PathBuf> {
+    let go = std::env::var_os("SIGNET_GO")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "go".into());
+    let ok = std::process::Command::new(&go)
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then_some(go)
+}
+
+#[test]
+fn differential_against_go_text_template() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let Some(go) = go_toolchain() else {
+        eprintln!("go-oracle: skipped, no Go toolchain (set SIGNET_GO or put go on PATH)");
+        return;
+    };
+    let work = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("go_oracle");
+    std::fs::create_dir_all(&work).unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go_oracle/main.go");
+    std::fs::copy(&src, work.join("main.go")).unwrap();
+    std::fs::write(work.join("go.mod"), "module oracle\n\ngo 1.22\n").unwrap();
+    let bin = work.join("oracle");
+    let status = Command::new(&go)
+        .args(["build", "-o"])
+        .arg(&bin)
+        .arg(".")
+        .current_dir(&work)
+        .env("GOCACHE", work.join("cache"))
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOTOOLCHAIN", "local")
+        .status()
+        .expect("go build runs");
+    assert!(status.success(), "building the Go oracle failed");
+
+    let count: usize = std::env::var("SIGNET_ORACLE_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let mut gen_ = OracleGen(Rng(0x0dd_ba11_cafe_f00d));
+    let data_json: serde_json::Value = serde_json::from_str(ORACLE_DATA).unwrap();
+    let templates: Vec<String> = (0..count).map(|_| gen_.template()).collect();
+    let mut input = String::new();
+    for t in &templates {
+        input.push_str(&serde_json::json!({"t": t, "d": data_json}).to_string());
+        input.push('\n');
+    }
+    let mut child = Command::new(&bin)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("oracle runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    let answers: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), templates.len(), "oracle answered every case");
+
+    let data = Value::from_json(&data_json);
+    let (mut same, mut same_wording, mut errors) = (0usize, 0usize, 0usize);
+    let mut mismatches = Vec::new();
+    for (t, want) in templates.iter().zip(&answers) {
+        let mut tmpl = Template::new("t");
+        let got = tmpl.parse(t).and_then(|t| t.execute(&data));
+        let want_err = want.get("err").and_then(|e| e.as_str());
+        match (&got, want_err) {
+            (Ok(out), None) if Some(out.as_str()) == want["out"].as_str() => same += 1,
+            (Err(e), Some(w)) => {
+                same += 1;
+                errors += 1;
+                if e.to_string() == w {
+                    same_wording += 1;
+                } else if std::env::var_os("SIGNET_SHOW_WORDING").is_some() {
+                    eprintln!("wording: {t:?}\n  go:     {w}\n  signet: {e}");
+                }
+            }
+            _ => mismatches.push(format!("{t:?}\n  go:     {want}\n  signet: {got:?}")),
+        }
+    }
+    eprintln!(
+        "go-oracle: {same}/{} templates behave like Go text/template ({same_wording}/{errors} errors worded identically)",
+        templates.len()
+    );
+    for m in mismatches.iter().take(10) {
+        eprintln!("MISMATCH {m}");
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} templates differ from Go",
+        mismatches.len()
+    );
+}
