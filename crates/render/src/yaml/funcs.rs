@@ -141,6 +141,13 @@ pub fn encoding_functions() -> FuncMap {
         }),
     );
     m.insert(
+        "fromToml".into(),
+        func(|a| {
+            let src = string_arg("fromToml", a)?;
+            Ok(super::toml_parse::parse_toml(src).unwrap_or_else(error_map))
+        }),
+    );
+    m.insert(
         "toToml".into(),
         func(|a| {
             Ok(Value::str(match to_toml(one_arg("toToml", a)?) {

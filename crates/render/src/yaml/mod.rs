@@ -8,6 +8,7 @@ mod json;
 mod parse;
 mod resolve;
 mod toml;
+mod toml_parse;
 
 pub use emit::{Flavor, key_cmp, key_less, marshal, marshal_flavor};
 pub use funcs::{encoding_functions, from_json, from_yaml, to_yaml};
@@ -15,6 +16,7 @@ pub use json::{go_json_float, parse_json, parse_json_prefix, to_json};
 pub use parse::{parse_values, parse_yaml, parse_yaml_array};
 pub use resolve::{Resolved, resolve_plain};
 pub use toml::to_toml;
+pub use toml_parse::parse_toml;
 
 /// A YAML document that cannot be read. Positions are 1-based; the caller adds the file name.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
