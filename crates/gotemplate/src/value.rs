@@ -70,7 +70,9 @@ pub trait Object: Debug {
 }
 
 /// A function callable from templates: pure, given evaluated arguments. Errors are the message Go
-/// would report after `error calling NAME: `.
+/// would report after `error calling NAME: `; a message starting with `wrong number of args for `
+/// or `wrong type for value` is reported without that prefix, at the offending argument, as Go
+/// reports its own argument checks.
 pub type Func = Arc<dyn Fn(&[Value]) -> Result<Value, String> + Send + Sync>;
 
 /// Named functions available to a template set.
