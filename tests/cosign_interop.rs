@@ -940,6 +940,49 @@ fn keyless_signing_with_local_fulcio_and_rekor() {
         "signet verify, wrong identity",
     );
 
+    // Keyless without a log but with an RFC 3161 timestamp: cosign checks the timestamp
+    // against the mock TSA's chain instead.
+    let digest3 = push_artifact(&rt, &reg, "charts/g", "3.0.0");
+    let mut cmd = signet(work.path());
+    cmd.args(["sign", &format!("{}@{digest3}", reg.oci("charts/g"))])
+        .args(["--identity-token", &token, "--fulcio-url", &mock.url])
+        .args([
+            "--timestamp-server-url",
+            &format!("{}/api/v1/timestamp", mock.url),
+        ])
+        .args(reg.cli_flags());
+    run_ok(&mut cmd);
+    let layers = signature_layers(&rt, &reg, &sig_tag(&reg, "charts/g", &digest3));
+    let annotations = layers[0].annotations.as_ref().unwrap();
+    assert!(annotations.contains_key("dev.sigstore.cosign/rfc3161timestamp"));
+    assert!(!annotations.contains_key("dev.sigstore.cosign/bundle"));
+    let mock_dir = mock.trusted_root.parent().expect("mock dir");
+    let mut cmd = cosign(&cosign_bin, &reg, work.path());
+    cmd.env("SIGSTORE_ROOT_FILE", mock_dir.join("fulcio_root.pem"))
+        .env(
+            "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE",
+            mock_dir.join("ctlog.pub"),
+        )
+        .args([
+            "verify",
+            "--insecure-ignore-tlog",
+            "--use-signed-timestamps",
+        ])
+        .arg("--timestamp-certificate-chain")
+        .arg(mock_dir.join("tsa_chain.pem"))
+        .args([
+            "--certificate-identity",
+            subject,
+            "--certificate-oidc-issuer",
+            issuer,
+        ])
+        .args(registry_flags(&reg, false))
+        .arg(cosign_ref(&reg, "charts/g", &digest3));
+    assert_success(
+        &run(&mut cmd),
+        "cosign verify of a timestamped keyless signature",
+    );
+
     // Key-based signing can log to the same Rekor; cosign then checks the entry's signed
     // timestamp against the log key instead of being told to ignore the log.
     let keys = work.path().join("keys");
@@ -953,7 +996,6 @@ fn keyless_signing_with_local_fulcio_and_rekor() {
         &keys.join("cosign.key"),
         &["--tlog-upload", "--rekor-url", &mock.url],
     );
-    let mock_dir = mock.trusted_root.parent().expect("mock dir");
     let mut cmd = cosign(&cosign_bin, &reg, work.path());
     cmd.env("SIGSTORE_REKOR_PUBLIC_KEY", mock_dir.join("rekor.pub"))
         .args(["verify", "--key"])

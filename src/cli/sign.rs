@@ -1,7 +1,7 @@
 //! `signet sign oci://HOST/REPO[:TAG|@DIGEST]`: sign a chart (any OCI artifact) the way
 //! `cosign sign` does, with a key (`--key`, optionally `--certificate`/`--certificate-chain`) or
 //! keylessly (`--identity-token` → `--fulcio-url`), optionally logging to `--rekor-url` with
-//! `--tlog-upload`. Flags are named like cosign's; registry flags like Helm's.
+//! `--tlog-upload` and timestamping with `--timestamp-server-url`. Flags are named like cosign's; registry flags like Helm's.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,6 +17,7 @@ use crate::registry::{Credentials, OciReference, RegistryClient};
 use crate::sign::keyless::{DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL};
 use crate::sign::{
     CertificateChain, FulcioClient, ReferrersMode, RekorClient, SignOptions, SignOutcome,
+    TimestampClient,
 };
 use crate::verify::keys::{KeyAlgorithm, SigningKey};
 
@@ -64,6 +65,10 @@ pub struct SignArgs {
     /// The Rekor-compatible transparency log for --tlog-upload.
     #[arg(long, value_name = "URL", default_value = DEFAULT_REKOR_URL)]
     pub rekor_url: String,
+    /// RFC 3161 timestamp authority (full URL, e.g. https://HOST/api/v1/timestamp): timestamps
+    /// the signature so it stays verifiable after a short-lived certificate expires.
+    #[arg(long, value_name = "URL")]
+    pub timestamp_server_url: Option<String>,
     /// Where to store the signature.
     #[arg(long, value_enum, default_value_t)]
     pub registry_referrers_mode: ReferrersModeArg,
@@ -170,6 +175,9 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
         },
         ..SignOptions::default()
     };
+    if let Some(url) = &args.timestamp_server_url {
+        options.timestamp = Some(TimestampClient::new(url)?);
+    }
     if args.tlog_upload {
         options.rekor = Some(RekorClient::new(&args.rekor_url)?);
     }

@@ -1,7 +1,8 @@
 //! Keyless signing services: a Fulcio-compatible CA (OIDC identity token + proof of possession
-//! → short-lived signing certificate, `POST /api/v2/signingCert`) and a Rekor-compatible
-//! transparency log (`POST /api/v1/log/entries`, a `hashedrekord` entry). Both URLs are
-//! configurable so private deployments and local test services work the same way.
+//! → short-lived signing certificate, `POST /api/v2/signingCert`), a Rekor-compatible
+//! transparency log (`POST /api/v1/log/entries`, a `hashedrekord` entry) and an RFC 3161
+//! timestamp authority (sigstore timestamp-authority's JSON request). All URLs are configurable
+//! so private deployments and local test services work the same way.
 
 use std::time::Duration;
 
@@ -184,6 +185,57 @@ impl FulcioClient {
         chain.check_key(key.public_key())?;
         Ok(chain)
     }
+}
+
+/// An RFC 3161 timestamp authority speaking sigstore timestamp-authority's JSON request format
+/// (`POST …/api/v1/timestamp`). A timestamp proves the signature existed while the short-lived
+/// certificate was valid, without a transparency log.
+#[derive(Debug, Clone)]
+pub struct TimestampClient {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl TimestampClient {
+    /// A client for the full request URL (cosign's `--timestamp-server-url`).
+    pub fn new(url: &str) -> Result<Self, SignError> {
+        Ok(Self {
+            url: url.to_string(),
+            http: http_client()?,
+        })
+    }
+
+    /// A DER `TimeStampResp` over the SHA-256 of `signature` (the raw signature bytes, as
+    /// cosign timestamps them).
+    pub async fn timestamp(&self, signature: &[u8]) -> Result<Vec<u8>, SignError> {
+        let mut nonce = [0u8; 8];
+        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| SignError::Service {
+            service: "timestamp authority",
+            url: self.url.clone(),
+            reason: "cannot draw a random nonce".into(),
+        })?;
+        let body = json!({
+            "artifactHash": STANDARD.encode(Sha256::digest(signature)),
+            "hashAlgorithm": "sha256",
+            "certificates": true,
+            // JSON numbers above 2^53 lose precision in some servers; 52 bits are plenty.
+            "nonce": u64::from_be_bytes(nonce) >> 12,
+        });
+        let bytes = post_json(&self.http, "timestamp authority", &self.url, &body, None).await?;
+        if bytes.first() != Some(&0x30) {
+            return Err(SignError::Service {
+                service: "timestamp authority",
+                url: self.url.clone(),
+                reason: "the answer is not a DER timestamp response".into(),
+            });
+        }
+        Ok(bytes)
+    }
+}
+
+/// The `dev.sigstore.cosign/rfc3161timestamp` annotation value for a DER timestamp response.
+pub fn cosign_timestamp_annotation(response: &[u8]) -> String {
+    json!({ "SignedRFC3161Timestamp": STANDARD.encode(response) }).to_string()
 }
 
 /// A Rekor-compatible transparency log.

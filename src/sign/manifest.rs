@@ -19,6 +19,8 @@ pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
 pub const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
 /// Layer annotation holding the Rekor bundle (signed entry timestamp + entry).
 pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
+/// Layer annotation holding an RFC 3161 timestamp over the signature.
+pub const TIMESTAMP_ANNOTATION: &str = "dev.sigstore.cosign/rfc3161timestamp";
 /// Config media type (and so artifact type) of cosign's OCI 1.1 signature referrers.
 pub const SIGNATURE_ARTIFACT_TYPE: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
 /// Config media type of `.sig`-tag signature manifests.

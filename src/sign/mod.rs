@@ -1,8 +1,9 @@
 //! Signing OCI artifacts the way cosign does, so `cosign verify` and `signet verify` accept the
 //! result: resolve the reference to a digest, build cosign's simple-signing payload, sign it
 //! with a key (optionally with a bring-your-own certificate chain) or keylessly (OIDC token →
-//! Fulcio certificate), optionally log it in Rekor, and store it where cosign looks (the
-//! `sha256-<hex>.sig` tag, appending; or an OCI 1.1 referrer with the fallback tag index).
+//! Fulcio certificate), optionally log it in Rekor and/or timestamp it (RFC 3161), and store it
+//! where cosign looks (the `sha256-<hex>.sig` tag, appending; or an OCI 1.1 referrer with the
+//! fallback tag index).
 
 use std::collections::BTreeMap;
 
@@ -21,12 +22,12 @@ pub mod payload;
 pub mod store;
 
 pub use certificate::CertificateChain;
-pub use keyless::{FulcioClient, RekorClient, RekorEntry};
+pub use keyless::{FulcioClient, RekorClient, RekorEntry, TimestampClient};
 pub use store::ReferrersMode;
 
 use manifest::{
     BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION, CHAIN_ANNOTATION, SIGNATURE_ANNOTATION,
-    SignatureLayer,
+    SignatureLayer, TIMESTAMP_ANNOTATION,
 };
 
 /// Why signing failed. Nothing is pushed unless every check before the push passed.
@@ -66,6 +67,8 @@ pub struct SignOptions {
     pub certificate: Option<CertificateChain>,
     /// Upload the signature to this transparency log (`--tlog-upload`).
     pub rekor: Option<RekorClient>,
+    /// Timestamp the signature with this RFC 3161 authority (`--timestamp-server-url`).
+    pub timestamp: Option<TimestampClient>,
 }
 
 /// What [`sign`] did.
@@ -137,6 +140,13 @@ pub async fn sign(
         if let Some(chain) = &certificate.chain_pem {
             annotations.insert(CHAIN_ANNOTATION.into(), chain.clone());
         }
+    }
+    if let Some(tsa) = &options.timestamp {
+        let response = tsa.timestamp(&signature).await?;
+        annotations.insert(
+            TIMESTAMP_ANNOTATION.into(),
+            keyless::cosign_timestamp_annotation(&response),
+        );
     }
     let tlog_entry = match &options.rekor {
         None => None,
