@@ -931,3 +931,59 @@ fn decoders_match_helm() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// `fromToml` against helm: types, tables, arrays of tables, strings, and error texts.
+#[test]
+fn from_toml_matches_helm() {
+    let Some(helm) = helm() else { return };
+    let inputs = [
+        "a = 1\nb = 1.5\nc = true\nd = \"s\\tq\"\ne = 'lit'\nf = [1, 2, 3]\n",
+        "[t]\nx = 1\n[t.u]\ny = \"z\"\n[[arr]]\nk = 1\n[[arr]]\nk = 2\n",
+        "inline = { a = 1, b.c = \"d\" }\nhex = 0xff\noct = 0o17\nbin = 0b101\nunder = 1_000\nexp = 1e3\nneg = -7\n",
+        "m = \"\"\"\nline1\nline2\"\"\"\nl = '''\nraw\\n'''\n",
+        "one",
+        "a = 1\na = 2",
+        "a = ",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("c");
+    write_chart(
+        &chart,
+        &ChartSpec {
+            dir: "c",
+            name: "c",
+            values: "",
+            deps: vec![],
+            schema: None,
+            children: vec![],
+        },
+    );
+    let mut values = String::from("inputs:\n");
+    for i in &inputs {
+        values.push_str(&format!("- {}\n", yaml::to_json(&Value::str(*i)).unwrap()));
+    }
+    std::fs::write(chart.join("values.yaml"), values).unwrap();
+    std::fs::write(
+        chart.join("templates/values.yaml"),
+        "{{- range $i, $s := .Values.inputs }}\n#=== {{ $i }}\n#{{ fromToml $s | toJson | b64enc }}\n{{- end }}\n",
+    )
+    .unwrap();
+    let (ok, out, err) = helm_template(&helm, &chart, &[]);
+    assert!(ok, "helm failed: {err}");
+    let expected = section_map(&out);
+    let funcs = yaml::encoding_functions();
+    let mut failures = Vec::new();
+    for (i, s) in inputs.iter().enumerate() {
+        let ours = yaml::to_json(&funcs["fromToml"](&[Value::str(*s)]).unwrap()).unwrap();
+        let want = expected.get(&i.to_string()).cloned().unwrap_or_default();
+        if ours != want {
+            failures.push(format!("{s:?}:\n  ours: {ours}\n  helm: {want}"));
+        }
+    }
+    eprintln!(
+        "oracle fromToml: {}/{} passed",
+        inputs.len() - failures.len(),
+        inputs.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -13,10 +13,13 @@ pub fn parse_toml(src: &str) -> Result<Value, String> {
         c: src.chars().collect(),
         i: 0,
         line: 1,
+        last_key: None,
     };
     let root = new_map();
-    p.document(&root)
-        .map_err(|e| format!("toml: line {}: {e}", p.line))?;
+    p.document(&root).map_err(|e| match &p.last_key {
+        Some(k) => format!("toml: line {} (last key {k:?}): {e}", p.line),
+        None => format!("toml: line {}: {e}", p.line),
+    })?;
     Ok(Value::Map(root))
 }
 
@@ -28,6 +31,8 @@ struct TomlParser {
     c: Vec<char>,
     i: usize,
     line: usize,
+    /// The key of the key/value pair being read, which BurntSushi names in errors.
+    last_key: Option<String>,
 }
 
 fn is_bare(c: char) -> bool {
@@ -176,7 +181,10 @@ impl TomlParser {
         let path = self.key_path()?;
         self.blanks();
         match self.peek() {
-            Some('=') => self.i += 1,
+            Some('=') => {
+                self.i += 1;
+                self.last_key = Some(path.join("."));
+            }
             None => return Err("unexpected EOF; expected key separator '='".into()),
             Some(c) => {
                 return Err(format!("expected key separator '=', but got '{c}' instead"));
