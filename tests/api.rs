@@ -1432,3 +1432,41 @@ fn effective_values_follow_the_documented_defaults() {
     let error = release.interval().expect_err("not a duration");
     assert_eq!(error.field, "spec.interval");
 }
+
+#[test]
+fn version_constraints_follow_helm_syntax() {
+    use signet::api::validate::check_version_constraint;
+    let accepted = [
+        "1.2.3",
+        "v1.2.3",
+        "1.2.3-rc.1+build.5",
+        ">=1.2.0 <2",
+        ">= 1.2, < 2.0",
+        "~1.4",
+        "^1",
+        "1.x",
+        "*",
+        "1.2 - 1.4.5",
+        "^1 || ^2",
+        ">=1.0.0, !=1.3.0",
+    ];
+    for version in accepted {
+        assert!(
+            check_version_constraint(version).is_ok(),
+            "{version} should be accepted"
+        );
+        let mut doc = base_release();
+        set(&mut doc, "/spec/chart/version", json!(version));
+        assert!(
+            server_side_errors(&doc).is_empty(),
+            "{version}: server-side rules reject it"
+        );
+    }
+    for version in ["latest", ">=", "1.2.3.4.5", "^1 ||", "~>1.2"] {
+        let error = check_version_constraint(version).expect_err(version);
+        assert!(
+            error.contains(version),
+            "the error quotes the input: {error}"
+        );
+    }
+}

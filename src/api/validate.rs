@@ -474,7 +474,15 @@ fn normalize_range(alternative: &str) -> String {
         comparators.push(format!("{op}{}", strip_v(version)));
         i += 1;
     }
-    comparators.join(", ")
+    // Helm's `!=X` has no `semver` equivalent; this only checks syntax, so check X as `=X`.
+    comparators
+        .iter()
+        .map(|c| match c.strip_prefix("!=") {
+            Some(version) => format!("={version}"),
+            None => c.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn strip_v(version: &str) -> &str {
