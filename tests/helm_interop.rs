@@ -341,3 +341,49 @@ fn corpus_charts_packaged_by_signet_render_identically_in_helm() {
     assert!(total > 0, "no corpus cases found");
     assert!(failures.is_empty(), "failures:\n{}", failures.join("\n"));
 }
+
+#[test]
+fn helm_and_signet_interoperate_over_bearer_token_auth() {
+    let Some(helm_bin) = tool("helm") else { return };
+    let Some(reg) = TestRegistry::tls_with_token_auth("frank", "bearer-pass") else {
+        return;
+    };
+    let home = temp_dir();
+    let ca = reg.ca_file.clone().unwrap().display().to_string();
+    let mut login = helm(&helm_bin, home.path());
+    login
+        .args([
+            "registry",
+            "login",
+            &reg.host,
+            "-u",
+            "frank",
+            "--password-stdin",
+            "--ca-file",
+            &ca,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = login.spawn().unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"bearer-pass").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let signet_flags = vec![
+        "--ca-file".to_string(),
+        ca.clone(),
+        "--registry-config".to_string(),
+        home.path().join("registry.json").display().to_string(),
+    ];
+    both_directions(
+        &helm_bin,
+        &reg,
+        home.path(),
+        &["--ca-file".to_string(), ca],
+        &signet_flags,
+    );
+}

@@ -858,3 +858,65 @@ fn bearer_token_flow_push_pull_and_login() {
         .arg(&ca));
     assert_fails(&out, &["refused the credentials"]);
 }
+
+#[test]
+fn docker_credential_helpers_supply_credentials() {
+    let Some(reg) = TestRegistry::tls_with_auth("erin", "from-helper") else {
+        return;
+    };
+    let work = temp_dir();
+    let archive = package(&hello_chart(), work.path());
+    // A credential helper as docker defines them: `docker-credential-<name> get`, server URL on
+    // stdin, JSON on stdout. It records that it was asked.
+    let bin = work.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-signettest");
+    let asked = work.path().join("asked");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\necho \"$server\" > {}\n\
+             printf '{{\"ServerURL\":\"%s\",\"Username\":\"erin\",\"Secret\":\"from-helper\"}}' \"$server\"\n",
+            asked.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = work.path().join("config.json");
+    std::fs::write(
+        &config,
+        format!(r#"{{"credHelpers":{{"{}":"signettest"}}}}"#, reg.host),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = run(signet()
+        .env("PATH", &path)
+        .arg("push")
+        .arg(&archive)
+        .arg(reg.oci("helped"))
+        .arg("--ca-file")
+        .arg(reg.ca_file.as_ref().unwrap())
+        .arg("--registry-config")
+        .arg(&config));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&asked).unwrap().trim(), reg.host);
+
+    // A failing helper is reported by name, without echoing its output.
+    std::fs::write(&helper, "#!/bin/sh\necho 'secret-ish output'; exit 3\n").unwrap();
+    let out = run(signet()
+        .env("PATH", &path)
+        .arg("push")
+        .arg(&archive)
+        .arg(reg.oci("helped"))
+        .arg("--ca-file")
+        .arg(reg.ca_file.as_ref().unwrap())
+        .arg("--registry-config")
+        .arg(&config));
+    assert_fails(&out, &["docker-credential-signettest failed", &reg.host]);
+    assert!(!stderr(&out).contains("secret-ish"));
+}

@@ -91,11 +91,22 @@ fn from_config_bytes(bytes: &[u8], registry: &str) -> Result<RegistryAuth, Regis
             Ok(DockerCredential::UsernamePassword(u, p)) => return Ok(RegistryAuth::Basic(u, p)),
             Ok(DockerCredential::IdentityToken(t)) => return Ok(RegistryAuth::Bearer(t)),
             Err(E::NoCredentialConfigured) => continue,
-            Err(E::HelperFailure { helper, .. }) => {
-                // The helper's stdout/stderr may echo secrets; only its name is reported.
+            Err(
+                e @ (E::HelperFailure { .. }
+                | E::HelperCommunicationError
+                | E::MalformedHelperResponse),
+            ) => {
+                // The helper's stdout/stderr may echo secrets; only its name and the kind of
+                // failure are reported.
+                let kind = match e {
+                    E::HelperFailure { .. } => "exited with an error",
+                    E::MalformedHelperResponse => "answered malformed JSON",
+                    _ => "could not be run",
+                };
+                let helper = helper_name(bytes, key).unwrap_or_else(|| "?".into());
                 return Err(RegistryError::Credentials {
                     registry: registry.to_string(),
-                    reason: format!("credential helper docker-credential-{helper} failed"),
+                    reason: format!("credential helper docker-credential-{helper} failed ({kind})"),
                 });
             }
             Err(other) => {
@@ -107,6 +118,16 @@ fn from_config_bytes(bytes: &[u8], registry: &str) -> Result<RegistryAuth, Regis
         }
     }
     Ok(RegistryAuth::Anonymous)
+}
+
+/// The helper docker would ask for `key`: `credHelpers[key]`, else `credsStore`.
+fn helper_name(config: &[u8], key: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(config).ok()?;
+    v.get("credHelpers")
+        .and_then(|h| h.get(key))
+        .or_else(|| v.get("credsStore"))
+        .and_then(|h| h.as_str())
+        .map(str::to_string)
 }
 
 /// Stores `username`/`password` for `registry` in the docker config file at `path` (created if
