@@ -183,5 +183,6 @@ pub(crate) fn parse_bundle(json: &[u8]) -> Result<Evidence, VerifyError> {
         tlog_entries: m.tlog_entries,
         timestamps,
         require_inclusion_proof,
+        timestamp_may_cover_base64: false,
     })
 }

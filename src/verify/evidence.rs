@@ -51,6 +51,9 @@ pub(crate) struct Evidence {
     pub timestamps: Vec<Vec<u8>>,
     /// Bundles v0.2+ must carry inclusion proofs; v0.1 and cosign's annotations inclusion promises.
     pub require_inclusion_proof: bool,
+    /// cosign's timestamp annotation may cover the base64 text of the signature rather than its
+    /// bytes; both bind the same signature, so either imprint is accepted for such evidence.
+    pub timestamp_may_cover_base64: bool,
 }
 
 /// A signer of the policy that this evidence satisfies.
@@ -215,7 +218,16 @@ impl Evidence {
         let mut timestamp_errors = Vec::new();
         for token in &self.timestamps {
             let sig = signatures.first().map(Vec::as_slice).unwrap_or_default();
-            match timestamp::verify_timestamp(token, sig, &policy.trust_root) {
+            let mut result = timestamp::verify_timestamp(token, sig, &policy.trust_root);
+            if result.is_err() && self.timestamp_may_cover_base64 {
+                let text = base64::engine::general_purpose::STANDARD.encode(sig);
+                if let Ok(t) =
+                    timestamp::verify_timestamp(token, text.as_bytes(), &policy.trust_root)
+                {
+                    result = Ok(t);
+                }
+            }
+            match result {
                 Ok(t) => times.push(t),
                 Err(e) => timestamp_errors.push(e.to_string()),
             }

@@ -267,11 +267,24 @@ async fn collect(
             }
             // Index entries do not always carry a useful artifactType (cosign's fallback index
             // records the empty type), so the manifest itself decides what the referrer is.
-            let fetched = sources
+            // One unreadable referrer is that candidate's failure, not the whole verification's
+            // (anyone who can push may add referrers).
+            let fetched = match sources
                 .registry
                 .fetch_manifest(&subject.with_digest(&desc.digest))
                 .await
-                .map_err(registry_error)?;
+            {
+                Ok(f) => f,
+                Err(e) => {
+                    out.push(Candidate {
+                        evidence: Err(registry_error(e)),
+                        artifact: Vec::new(),
+                        simple_signing: false,
+                        location,
+                    });
+                    continue;
+                }
+            };
             let manifest: crate::registry::ImageManifest =
                 match serde_json::from_slice(&fetched.bytes) {
                     Ok(m) => m,

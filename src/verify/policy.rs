@@ -164,3 +164,82 @@ impl std::fmt::Display for Matcher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regexps_are_anchored_and_exact_is_exact() {
+        let m = CompiledMatcher::new(
+            &Matcher::Regexp("https://github\\.com/org/.*".into()),
+            "subject",
+        )
+        .unwrap();
+        assert!(m.matches("https://github.com/org/repo"));
+        assert!(!m.matches("evil https://github.com/org/repo"));
+        let e = CompiledMatcher::new(&Matcher::Exact("a@b.c".into()), "subject").unwrap();
+        assert!(e.matches("a@b.c"));
+        assert!(!e.matches("xa@b.c"));
+    }
+
+    #[test]
+    fn unusable_policies_are_rejected_with_the_field() {
+        let empty = Policy::default().compile().unwrap_err();
+        assert_eq!(empty.reason(), "InvalidPolicy");
+        let bad_key = Policy {
+            public_keys: vec!["not pem".into()],
+            ..Policy::default()
+        };
+        assert!(
+            bad_key
+                .compile()
+                .unwrap_err()
+                .to_string()
+                .contains("public key #1")
+        );
+        let bad_re = Policy {
+            identities: vec![Identity {
+                issuer: Matcher::Exact("i".into()),
+                subject: Matcher::Regexp("(".into()),
+            }],
+            ..Policy::default()
+        };
+        assert!(
+            bad_re
+                .compile()
+                .unwrap_err()
+                .to_string()
+                .contains("subject regexp")
+        );
+        let too_many = Policy {
+            identities: vec![Identity {
+                issuer: Matcher::Exact("i".into()),
+                subject: Matcher::Exact("s".into()),
+            }],
+            threshold: 2,
+            ..Policy::default()
+        };
+        assert!(
+            too_many
+                .compile()
+                .unwrap_err()
+                .to_string()
+                .contains("threshold 2")
+        );
+    }
+
+    #[test]
+    fn fingerprint_changes_with_the_policy() {
+        let a = Policy {
+            require_tlog: true,
+            ..Policy::default()
+        };
+        let b = Policy {
+            require_tlog: false,
+            ..Policy::default()
+        };
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_eq!(a.fingerprint(), a.clone().fingerprint());
+    }
+}

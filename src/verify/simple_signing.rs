@@ -124,6 +124,7 @@ pub(crate) fn layer_evidence(
         tlog_entries,
         timestamps,
         require_inclusion_proof: false,
+        timestamp_may_cover_base64: true,
     })
 }
 
@@ -166,4 +167,58 @@ pub(crate) fn check_payload(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: &str = "sha256:6e7c8e7a62596fbfa4cd3964e5f258b2f2d0c22dd7007ca84a7158bd125b39da";
+
+    fn payload(reference: &str, digest: &str) -> Vec<u8> {
+        format!(
+            r#"{{"critical":{{"identity":{{"docker-reference":"{reference}"}},"image":{{"docker-manifest-digest":"{digest}"}},"type":"cosign container image signature"}},"optional":null}}"#
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn payload_must_name_digest_and_repository() {
+        assert!(check_payload(&payload("r.io/charts/a", D), D, "r.io/charts/a").is_ok());
+        assert!(
+            check_payload(
+                &payload("r.io:5000/charts/a:1.0", D),
+                D,
+                "r.io:5000/charts/a"
+            )
+            .is_ok()
+        );
+        let other = D.replace("6e7c", "0000");
+        let e = check_payload(&payload("r.io/charts/a", &other), D, "r.io/charts/a").unwrap_err();
+        assert_eq!(e.reason(), "DigestMismatch");
+        let e = check_payload(&payload("r.io/charts/b", D), D, "r.io/charts/a").unwrap_err();
+        assert_eq!(e.reason(), "RepositoryMismatch");
+        let e = check_payload(b"not json", D, "r.io/charts/a").unwrap_err();
+        assert_eq!(e.reason(), "MalformedSignature");
+    }
+
+    #[test]
+    fn layer_annotations_are_required_and_checked() {
+        let mut ann = BTreeMap::new();
+        assert_eq!(
+            layer_evidence(&ann).unwrap_err().reason(),
+            "MalformedSignature"
+        );
+        ann.insert(SIGNATURE_ANNOTATION.to_string(), "%%".to_string());
+        assert_eq!(
+            layer_evidence(&ann).unwrap_err().reason(),
+            "MalformedSignature"
+        );
+        ann.insert(SIGNATURE_ANNOTATION.to_string(), "AAAA".to_string());
+        ann.insert(BUNDLE_ANNOTATION.to_string(), "{".to_string());
+        assert_eq!(
+            layer_evidence(&ann).unwrap_err().reason(),
+            "MalformedSignature"
+        );
+    }
 }

@@ -331,3 +331,30 @@ pub(crate) fn canonical_json(v: &serde_json::Value) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_keys_without_whitespace() {
+        let v = serde_json::json!({"b": 1, "a": {"d": [1, "x"], "c": null}});
+        assert_eq!(canonical_json(&v), r#"{"a":{"c":null,"d":[1,"x"]},"b":1}"#);
+    }
+
+    #[test]
+    fn checkpoint_without_signature_block_is_rejected() {
+        let log = TransparencyLog {
+            key: crate::verify::crypto::PublicKey::from_pkcs1_rsa(&[]),
+            log_id: vec![1, 2, 3, 4],
+            valid_from: DateTime::<Utc>::MIN_UTC,
+            valid_until: None,
+        };
+        let e = verify_checkpoint("origin\n1\nAAAA\n", &log).err().unwrap();
+        assert_eq!(e.reason(), "TransparencyLogInvalid");
+        let e = verify_checkpoint("\n\n— origin AAAA\n", &log)
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("origin"), "{e}");
+    }
+}
