@@ -543,7 +543,7 @@ fn bench_package_and_push_one_megabyte_chart() {
         let home = temp_dir();
         let helm_out = work.path().join("helm");
         let start = Instant::now();
-        let mut helm_cmd = |args: &[&std::ffi::OsStr]| {
+        let helm_cmd = |args: &[&std::ffi::OsStr]| {
             run_ok(
                 Command::new(&helm)
                     .env("HELM_CONFIG_HOME", home.path().join("c"))
