@@ -62,8 +62,9 @@ impl UserValues {
             })?;
             base = merge_maps(&base, &current);
         }
-        let Value::Map(dest) = base else {
-            unreachable!("merge_maps returns a map")
+        let dest = match base {
+            Value::Map(m) => m,
+            _ => std::rc::Rc::new(std::cell::RefCell::new(std::collections::BTreeMap::new())),
         };
         for value in &self.json_values {
             let trimmed = value.trim();

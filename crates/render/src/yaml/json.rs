@@ -145,6 +145,7 @@ pub fn parse_json(src: &str) -> Result<Value, String> {
         src,
         i: 0,
         range_error: None,
+        depth: 0,
     };
     p.ws();
     let v = p.value()?;
@@ -167,6 +168,7 @@ pub fn parse_json_prefix(src: &str) -> Result<(Value, usize), String> {
         src,
         i: 0,
         range_error: None,
+        depth: 0,
     };
     p.ws();
     let v = p.value().map_err(|e| {
@@ -188,7 +190,12 @@ struct JsonParser<'a> {
     i: usize,
     /// A number out of float64 range: reported only if the syntax is valid.
     range_error: Option<String>,
+    depth: usize,
 }
+
+/// Nesting limit (Go's decoder stops at 10000 with the same message; lower here to stay well
+/// inside a thread's stack).
+const MAX_JSON_DEPTH: usize = 1000;
 
 impl JsonParser<'_> {
     fn ws(&mut self) {
@@ -212,6 +219,16 @@ impl JsonParser<'_> {
     }
 
     fn value(&mut self) -> Result<Value, String> {
+        self.depth += 1;
+        if self.depth > MAX_JSON_DEPTH {
+            return Err("exceeded max depth".into());
+        }
+        let v = self.value_inner();
+        self.depth -= 1;
+        v
+    }
+
+    fn value_inner(&mut self) -> Result<Value, String> {
         match self.b.get(self.i) {
             None => Err("unexpected end of JSON input".into()),
             Some(b'{') => {
@@ -424,5 +441,18 @@ mod parse_tests {
             "invalid character 'x' looking for beginning of value"
         );
         assert!(matches!(parse_json("[1, 2.5]").unwrap(), Value::List(_)));
+    }
+}
+
+#[cfg(test)]
+mod depth_tests {
+    use super::*;
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = "[".repeat(100_000);
+        assert_eq!(parse_json(&deep).unwrap_err(), "exceeded max depth");
+        let toml = format!("a = {}", "[".repeat(100_000));
+        assert!(crate::yaml::parse_toml(&toml).is_err());
     }
 }

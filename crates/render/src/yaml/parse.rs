@@ -13,14 +13,54 @@ use super::YamlError;
 use super::emit::format_float_g;
 use super::resolve::{Resolved, resolve_plain};
 
-/// Upper bound on values materialised from aliases, against "billion laughs" documents.
-const MAX_ALIAS_EXPANSION: usize = 10_000_000;
+/// Upper bound on nesting once aliases are expanded, against stack exhaustion.
+const MAX_DEPTH: usize = 2_000;
+
+/// go-yaml v2's guard against "billion laughs" documents: the share of decoded nodes that come
+/// from alias expansion may not exceed a ratio that shrinks from 99% to 10% as documents grow.
+#[derive(Default)]
+struct Budget {
+    decode_count: usize,
+    alias_count: usize,
+    alias_depth: usize,
+    depth: usize,
+}
+
+impl Budget {
+    fn count(&mut self, node: &Node) -> Result<(), YamlError> {
+        self.decode_count += 1;
+        if self.alias_depth > 0 {
+            self.alias_count += 1;
+        }
+        let (low, high) = (400_000.0, 4_000_000.0);
+        let decoded = self.decode_count as f64;
+        let allowed = if decoded <= low {
+            0.99
+        } else if decoded >= high {
+            0.10
+        } else {
+            0.99 - 0.89 * ((decoded - low) / (high - low))
+        };
+        if self.alias_count > 100
+            && self.decode_count > 1000
+            && self.alias_count as f64 / decoded > allowed
+        {
+            let (line, column) = position(node);
+            return Err(YamlError::Decode {
+                line,
+                column,
+                message: "document contains excessive aliasing".into(),
+            });
+        }
+        Ok(())
+    }
+}
 
 /// Parses the first YAML document of `src` into a value with Helm's semantics: numbers are `Float`,
 /// an empty document is `Nil`.
 pub fn parse_yaml(src: &str) -> Result<Value, YamlError> {
     let docs = load_documents(src, true)?;
-    let mut budget = MAX_ALIAS_EXPANSION;
+    let mut budget = Budget::default();
     match docs.into_iter().next().flatten() {
         None => Ok(Value::Nil),
         Some(n) => to_json_value(&n, &mut budget),
@@ -31,7 +71,7 @@ pub fn parse_yaml(src: &str) -> Result<Value, YamlError> {
 /// empty); later documents are merged over earlier ones with `MergeMaps`.
 pub fn parse_values(src: &str) -> Result<Value, YamlError> {
     let docs = load_documents(src, false)?;
-    let mut budget = MAX_ALIAS_EXPANSION;
+    let mut budget = Budget::default();
     let mut merged = Value::empty_map();
     for doc in docs {
         let v = match doc {
@@ -87,6 +127,18 @@ enum Node {
     },
     Seq(Vec<Rc<Node>>),
     Map(Vec<(Rc<Node>, Rc<Node>)>, usize, usize),
+    /// A `*name` reference to an anchored node.
+    Alias(Rc<Node>),
+}
+
+impl Node {
+    /// The node itself, or the node an alias refers to.
+    fn target(&self) -> &Node {
+        match self {
+            Node::Alias(t) => t.target(),
+            other => other,
+        }
+    }
 }
 
 /// The documents of a stream (each `None` when empty); only the first when `first_only`.
@@ -168,7 +220,7 @@ fn load_documents(src: &str, first_only: bool) -> Result<Vec<Option<Rc<Node>>>, 
                 None
             }
             Event::Alias(id) => match anchors.get(&id) {
-                Some(n) => Some((n.clone(), 0)),
+                Some(n) => Some((Rc::new(Node::Alias(n.clone())), 0)),
                 None => {
                     return Err(YamlError::Syntax {
                         line: span.start.line(),
@@ -400,16 +452,30 @@ fn decode_binary(text: &str) -> Result<Value, String> {
 
 /// Decodes a node (go-yaml v2 into `interface{}`) and applies the JSON round trip of
 /// `sigs.k8s.io/yaml` in one pass: keys become strings, numbers `Float`.
-fn to_json_value(node: &Node, budget: &mut usize) -> Result<Value, YamlError> {
-    if *budget == 0 {
+fn to_json_value(node: &Node, budget: &mut Budget) -> Result<Value, YamlError> {
+    budget.count(node)?;
+    if budget.depth >= MAX_DEPTH {
+        let (line, column) = position(node);
         return Err(YamlError::Decode {
-            line: 0,
-            column: 0,
-            message: "document contains excessive aliasing".into(),
+            line,
+            column,
+            message: "document nesting too deep".into(),
         });
     }
-    *budget -= 1;
+    budget.depth += 1;
+    let result = node_value(node, budget);
+    budget.depth -= 1;
+    result
+}
+
+fn node_value(node: &Node, budget: &mut Budget) -> Result<Value, YamlError> {
     match node {
+        Node::Alias(target) => {
+            budget.alias_depth += 1;
+            let v = to_json_value(target, budget);
+            budget.alias_depth -= 1;
+            v
+        }
         Node::Scalar {
             text,
             plain,
@@ -461,9 +527,9 @@ fn json_number(v: Value) -> Result<Value, String> {
 fn fill_map(
     node: &Node,
     map: &mut BTreeMap<String, Value>,
-    budget: &mut usize,
+    budget: &mut Budget,
 ) -> Result<(), YamlError> {
-    let Node::Map(pairs, ..) = node else {
+    let Node::Map(pairs, ..) = node.target() else {
         return Ok(());
     };
     for (k, v) in pairs {
@@ -489,17 +555,26 @@ fn fill_map(
 fn merge_into(
     value: &Node,
     map: &mut BTreeMap<String, Value>,
-    budget: &mut usize,
+    budget: &mut Budget,
 ) -> Result<(), YamlError> {
     match value {
+        Node::Alias(target) => {
+            if !matches!(target.target(), Node::Map(..)) {
+                return Err(want_map(value));
+            }
+            budget.alias_depth += 1;
+            let r = fill_map(target, map, budget);
+            budget.alias_depth -= 1;
+            r
+        }
         Node::Map(..) => fill_map(value, map, budget),
         Node::Seq(items) => {
             // Earlier mappings take precedence, so apply them last.
             for item in items.iter().rev() {
-                if !matches!(**item, Node::Map(..)) {
+                if !matches!(item.target(), Node::Map(..)) {
                     return Err(want_map(item));
                 }
-                fill_map(item, map, budget)?;
+                merge_into(item, map, budget)?;
             }
             Ok(())
         }
@@ -521,11 +596,12 @@ fn position(node: &Node) -> (usize, usize) {
         Node::Scalar { line, col, .. } => (*line, *col),
         Node::Map(_, line, col) => (*line, *col),
         Node::Seq(items) => items.first().map(|n| position(n)).unwrap_or((0, 0)),
+        Node::Alias(target) => position(target),
     }
 }
 
 fn is_merge_key(node: &Node) -> bool {
-    match node {
+    match node.target() {
         Node::Scalar {
             text, plain, tag, ..
         } => text == "<<" && (*plain || tag.as_deref() == Some("tag:yaml.org,2002:merge")),
@@ -542,7 +618,7 @@ fn key_string(node: &Node) -> Result<Option<String>, YamlError> {
         tag,
         line,
         col,
-    } = node
+    } = node.target()
     else {
         let (line, column) = position(node);
         return Err(YamlError::Decode {
@@ -656,6 +732,22 @@ mod tests {
         ] {
             assert!(parse_yaml(src).is_ok(), "{src:?}");
         }
+    }
+
+    #[test]
+    fn hostile_documents_are_errors() {
+        // Nested aliases: each level doubles the size.
+        let mut src = String::from("a0: &a0 [x, x]\n");
+        for i in 1..40 {
+            src.push_str(&format!("a{i}: &a{i} [*a{}, *a{}]\n", i - 1, i - 1));
+        }
+        assert!(
+            parse_values(&src)
+                .unwrap_err()
+                .to_string()
+                .contains("aliasing")
+        );
+        assert!(parse_yaml(&"[".repeat(100_000)).is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub fn parse_toml(src: &str) -> Result<Value, String> {
         i: 0,
         line: 1,
         last_key: None,
+        depth: 0,
     };
     let root = new_map();
     p.document(&root).map_err(|e| match &p.last_key {
@@ -33,7 +34,11 @@ struct TomlParser {
     line: usize,
     /// The key of the key/value pair being read, which BurntSushi names in errors.
     last_key: Option<String>,
+    depth: usize,
 }
+
+/// Nesting limit for arrays and inline tables, against stack exhaustion.
+const MAX_TOML_DEPTH: usize = 1000;
 
 fn is_bare(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-'
@@ -240,6 +245,16 @@ impl TomlParser {
     }
 
     fn value(&mut self) -> Result<Value, String> {
+        self.depth += 1;
+        if self.depth > MAX_TOML_DEPTH {
+            return Err("nesting too deep".into());
+        }
+        let v = self.value_inner();
+        self.depth -= 1;
+        v
+    }
+
+    fn value_inner(&mut self) -> Result<Value, String> {
         match self.peek() {
             None => Err("unexpected EOF; expected value".into()),
             Some('"') => {
