@@ -9,9 +9,7 @@ use std::collections::BTreeMap;
 
 use signet_gotemplate::Value;
 
-use super::coalesce::{
-    coalesce_tables, coalesce_values, merge_tables, merge_values, trim_nil_values,
-};
+use super::coalesce::merge_tables;
 use super::metadata::{ChartMetadata, ImportValue};
 use super::model::Chart;
 
@@ -146,7 +144,9 @@ fn process_enabled(
     for req in chart.metadata.dependencies.iter_mut() {
         req.enabled = true;
     }
-    let cvals = coalesce_values(chart, vals, warnings).map_err(DependencyError::Coalesce)?;
+    let (cvals, w) = crate::values::coalesce_values(&values_view(chart), vals)
+        .map_err(|e| DependencyError::Coalesce(e.to_string()))?;
+    warnings.extend(w);
     process_tags(chart, &cvals, warnings);
     process_conditions(chart, &cvals, path, warnings);
     let removed: Vec<String> = chart
@@ -258,8 +258,9 @@ fn process_import_values(
     if chart.metadata.dependencies.is_empty() {
         return Ok(());
     }
-    let cvals =
-        merge_values(chart, &Value::empty_map(), warnings).map_err(DependencyError::Coalesce)?;
+    let (cvals, w) = crate::values::merge_values(&values_view(chart), &Value::empty_map())
+        .map_err(|e| DependencyError::Coalesce(e.to_string()))?;
+    warnings.extend(w);
     let b = Value::empty_map();
     for req in chart.metadata.dependencies.iter_mut() {
         let mut out = Vec::new();
@@ -291,9 +292,17 @@ fn process_import_values(
     let cvals = cvals.deep_copy();
     merge_tables(&cvals, &b, warnings);
     chart.values = cvals;
-    let _ = coalesce_tables;
-    let _ = trim_nil_values;
     Ok(())
+}
+
+/// The values view of a resolved tree for coalescing (schemas are not needed here).
+fn values_view(chart: &ResolvedChart<'_>) -> crate::values::ValuesTree {
+    crate::values::ValuesTree {
+        name: chart.metadata.name.clone(),
+        defaults: chart.values.clone(),
+        schema: None,
+        subcharts: chart.dependencies.iter().map(values_view).collect(),
+    }
 }
 
 /// Helm's `pathToMap`: `a.b` and a table become `{a: {b: table}}`; `.` is the table itself.
