@@ -250,3 +250,60 @@ fn short(message: &str) -> String {
         line.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify(err: OciDistributionError) -> RegistryError {
+        RegistryError::from_oci(err, "r:1", "oci://r:1/a:1")
+    }
+
+    #[test]
+    fn http_statuses_map_to_actionable_reasons() {
+        let server = |code| OciDistributionError::ServerError {
+            code,
+            url: "u".into(),
+            message: "<html>\nlong page".into(),
+        };
+        assert_eq!(classify(server(401)).reason(), "Unauthorized");
+        assert_eq!(classify(server(403)).reason(), "Denied");
+        assert_eq!(classify(server(404)).reason(), "NotFound");
+        let e = classify(server(503));
+        assert_eq!(e.reason(), "RegistryServerError");
+        assert!(!e.is_permanent());
+        assert!(!e.to_string().contains('\n'), "{e}");
+        let e = classify(OciDistributionError::DigestError(
+            DigestError::VerificationError {
+                expected: "sha256:a".into(),
+                actual: "sha256:b".into(),
+            },
+        ));
+        assert_eq!(e.reason(), "DigestMismatch");
+        assert!(e.is_permanent());
+        assert!(e.to_string().contains("sha256:a") && e.to_string().contains("oci://r:1/a:1"));
+    }
+
+    #[test]
+    fn oci_error_codes_map_to_reasons() {
+        let envelope = |code: &str| OciDistributionError::RegistryError {
+            envelope: serde_json::from_str(&format!(
+                r#"{{"errors":[{{"code":"{code}","message":"m"}}]}}"#
+            ))
+            .unwrap(),
+            url: "u".into(),
+        };
+        assert_eq!(classify(envelope("MANIFEST_UNKNOWN")).reason(), "NotFound");
+        assert_eq!(classify(envelope("NAME_UNKNOWN")).reason(), "NotFound");
+        assert_eq!(classify(envelope("UNAUTHORIZED")).reason(), "Unauthorized");
+        assert_eq!(classify(envelope("DENIED")).reason(), "Denied");
+        assert_eq!(
+            classify(envelope("TOOMANYREQUESTS")).reason(),
+            "RegistryServerError"
+        );
+        assert_eq!(
+            classify(envelope("WEIRD")).reason(),
+            "RegistryProtocolError"
+        );
+    }
+}
