@@ -25,11 +25,11 @@ pub struct ValuesTree {
 
 /// A coalescing failure (Helm refuses a subchart key that holds a non-map).
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
-#[error("type mismatch on {name}: %!t({type_name}={value})")]
+#[error("type mismatch on {name}: {shown}")]
 pub struct CoalesceError {
     pub name: String,
-    pub type_name: String,
-    pub value: String,
+    /// The offending value as Go's `%t` shows a non-bool (`%!t(string=x)`, `%!t(<nil>)`).
+    pub shown: String,
 }
 
 const GLOBAL_KEY: &str = "global";
@@ -113,10 +113,14 @@ fn coalesce_deps(
             }
             Some(Value::Map(m)) => m,
             Some(other) => {
+                let shown = match &other {
+                    Value::Nil => "%!t(<nil>)".to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    v => format!("%!t({}={})", v.type_name(), sprint(v)),
+                };
                 return Err(CoalesceError {
                     name: sub.name.clone(),
-                    type_name: other.type_name(),
-                    value: sprint(&other),
+                    shown,
                 });
             }
         };
@@ -358,7 +362,15 @@ mod tests {
     fn subchart_key_must_be_a_map() {
         let t = tree("p", "", vec![tree("sub", "", vec![])]);
         let user = parse_values("sub: 3\n").unwrap();
-        assert!(coalesce_values(&t, &user).is_err());
+        assert_eq!(
+            coalesce_values(&t, &user).unwrap_err().to_string(),
+            "type mismatch on sub: %!t(float64=3)"
+        );
+        let user = parse_values("sub: null\n").unwrap();
+        assert_eq!(
+            coalesce_values(&t, &user).unwrap_err().to_string(),
+            "type mismatch on sub: %!t(<nil>)"
+        );
     }
 
     #[test]
