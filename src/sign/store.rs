@@ -3,6 +3,11 @@
 //! scheme: a referrer manifest whose `subject` is the signed manifest; like cosign, each new
 //! referrer carries the previous referrer's signatures too (cosign reads only the newest), and on
 //! registries without the referrers API the `sha256-<hex>` fallback tag index is updated.
+//!
+//! Known limit, shared with cosign: the `.sig` tag and the fallback index are read-modify-write
+//! and OCI registries offer no compare-and-swap, so signers racing on the same digest can drop
+//! each other's layer. Sign one at a time (CI steps usually do), or use a registry with the
+//! referrers API, where every signature is its own manifest.
 
 use crate::registry::client::RegistryClient;
 use crate::registry::error::RegistryError;
