@@ -628,7 +628,8 @@ fn schema_keywords_match_helm() {
         dir: "k",
         name: "k",
         values: "c: 4\np: abc\nml: abcdef\nany: 5\none: 5\nmo: 7\nu: [1, 1]\nem: 1\n\
-                 r: {a: 1}\npp: {x_1: 1}\nni: 1.5\nmp: {a: 1}\nmx: [1, 2, 3]\n",
+                 r: {a: 1}\npp: {x_1: 1}\nni: 1.5\nmp: {a: 1}\nmx: [1, 2, 3]\n\
+                 ct: [1, 2]\nnt: x\n",
         deps: vec![],
         schema: Some(
             r##"{"$schema":"http://json-schema.org/draft-07/schema#","type":"object",
@@ -639,7 +640,8 @@ fn schema_keywords_match_helm() {
               "mo":{"multipleOf":2},"u":{"uniqueItems":true},"em":{"exclusiveMinimum":1},
               "r":{"$ref":"#/definitions/s"},"pp":{"patternProperties":{"^x":{"type":"string"}}},
               "ni":{"type":"integer"},"mp":{"maxProperties":0,"propertyNames":{"pattern":"^z"}},
-              "mx":{"maxItems":2}}}"##,
+              "mx":{"maxItems":2},"ct":{"contains":{"type":"string"}},
+              "nt":{"not":{"type":"string"}}}}"##,
         ),
         children: vec![],
     };

@@ -164,7 +164,10 @@ fn validate_one(
             continue;
         }
         let (message, rank) = message_for(err.kind(), err.instance());
-        let causes = causes_for(err.kind());
+        let mut causes = causes_for(err.kind());
+        if matches!(err.kind(), ValidationErrorKind::Contains) {
+            causes = contains_causes(schema, err.schema_path().as_str(), err.instance(), &inst);
+        }
         ensure_node(&mut nodes, &path);
         if let Some(node) = nodes.get_mut(&path) {
             node.errors.push((
@@ -336,6 +339,55 @@ fn display(v: &serde_json::Value) -> String {
 
 /// Message and rank (0: stops other checks at this place, 1: required, 2: other keywords, 4:
 /// additional properties; failing children rank 3).
+/// Why each item fails a `contains` schema (Helm lists them under "no items match contains
+/// schema"). Only for a `contains` schema reachable by pointer and free of `$ref`.
+fn contains_causes(
+    schema: &serde_json::Value,
+    keyword_path: &str,
+    instance: &serde_json::Value,
+    at: &str,
+) -> Vec<Failure> {
+    let Some(sub) = schema.pointer(keyword_path) else {
+        return Vec::new();
+    };
+    if sub.to_string().contains("\"$ref\"") {
+        return Vec::new();
+    }
+    let Ok(validator) = jsonschema::validator_for(sub) else {
+        return Vec::new();
+    };
+    let Some(items) = instance.as_array() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let item_at = format!("{at}/{i}");
+        let mut failures: Vec<Failure> = validator
+            .iter_errors(item)
+            .map(|e| {
+                let inst = format!("{item_at}{}", e.instance_path().as_str());
+                Failure {
+                    at: inst.clone(),
+                    instance: inst,
+                    message: message_for(e.kind(), e.instance()).0,
+                    causes: causes_for(e.kind()),
+                }
+            })
+            .collect();
+        match failures.len() {
+            0 => {}
+            1 => out.push(failures.remove(0)),
+            _ => out.push(Failure {
+                at: item_at.clone(),
+                instance: item_at,
+                message: "validation failed".into(),
+                causes: failures,
+            }),
+        }
+    }
+    out
+}
+
 /// The nested failures Helm lists under a combinator (`anyOf`, `oneOf`) or `propertyNames`.
 fn causes_for(kind: &ValidationErrorKind) -> Vec<Failure> {
     use ValidationErrorKind as K;
