@@ -359,19 +359,29 @@ pub fn format_float_g(f: f64, as_f32: bool) -> String {
     }
 }
 
+/// Where a node is emitted (libyaml's `mapping_context` and `simple_key_context`).
 #[derive(Clone, Copy)]
 struct Ctx {
-    root: bool,
-    sequence: bool,
     mapping: bool,
     simple_key: bool,
 }
 
 impl Ctx {
     const ROOT: Ctx = Ctx {
-        root: true,
-        sequence: false,
         mapping: false,
+        simple_key: false,
+    };
+    const SEQUENCE_ITEM: Ctx = Ctx {
+        mapping: false,
+        simple_key: false,
+    };
+    const SIMPLE_KEY: Ctx = Ctx {
+        mapping: true,
+        simple_key: true,
+    };
+    /// A mapping value, or a key written after `? `.
+    const MAPPING: Ctx = Ctx {
+        mapping: true,
         simple_key: false,
     };
 }
@@ -402,11 +412,9 @@ struct Emitter {
     indents: Vec<i64>,
     whitespace: bool,
     indention: bool,
-    open_ended: bool,
     flow_level: i64,
     mapping_context: bool,
     simple_key_context: bool,
-    root_context: bool,
     /// Column after which plain and quoted scalars fold (go-yaml v3's encoder never folds).
     best_width: i64,
 }
@@ -574,14 +582,13 @@ fn analyze(value: &str, flavor: Flavor) -> Analysis {
 
 /// The style go-yaml's encoder asks for a string (`stringv`): literal for multi-line text, double
 /// quotes when the plain text would read back as something other than a string.
-fn requested_style(s: &str, flavor: Flavor) -> Style {
+fn requested_style(s: &str) -> Style {
+    // go-yaml v3 (toYamlPretty) quotes the same set: its YAML 1.2 resolver plus the YAML 1.1
+    // booleans it still quotes for old readers (checked against helm).
     let can_use_plain = match resolve_plain(s) {
         Resolved::Str => !is_base60_float(s),
-        // go-yaml v3 resolves YAML 1.2 (no timestamps as non-strings for quoting purposes? it
-        // still quotes them) and additionally quotes YAML 1.1 booleans.
         _ => false,
     };
-    let _ = flavor;
     if s.contains('\n') {
         Style::Literal
     } else if can_use_plain {
@@ -601,11 +608,9 @@ impl Emitter {
             indents: Vec::new(),
             whitespace: true,
             indention: true,
-            open_ended: false,
             flow_level: 0,
             mapping_context: false,
             simple_key_context: false,
-            root_context: false,
             best_width: match flavor {
                 Flavor::HelmToYaml => BEST_WIDTH,
                 Flavor::Pretty => i64::MAX,
@@ -672,18 +677,15 @@ impl Emitter {
         }
         self.whitespace = is_whitespace;
         self.indention = self.indention && is_indention;
-        self.open_ended = false;
     }
 
     fn emit_node(&mut self, node: &YNode, ctx: Ctx) {
-        self.root_context = ctx.root;
         self.mapping_context = ctx.mapping;
         self.simple_key_context = ctx.simple_key;
-        let _ = ctx.sequence;
         match node {
             YNode::Plain(text) => self.emit_scalar(text, Style::Plain),
             YNode::Str(s) => {
-                let style = requested_style(s, self.flavor);
+                let style = requested_style(s);
                 self.emit_scalar(s, style)
             }
             YNode::Seq(items) => {
@@ -704,15 +706,7 @@ impl Emitter {
                     for item in items {
                         self.write_indent();
                         self.write_indicator("-", true, false, true);
-                        self.emit_node(
-                            item,
-                            Ctx {
-                                root: false,
-                                sequence: true,
-                                mapping: false,
-                                simple_key: false,
-                            },
-                        );
+                        self.emit_node(item, Ctx::SEQUENCE_ITEM);
                     }
                     self.pop_indent();
                 }
@@ -730,39 +724,15 @@ impl Emitter {
                         let simple = !k.contains(is_break) && k.len() <= 128;
                         let key = YNode::Str(k.clone());
                         if simple {
-                            self.emit_node(
-                                &key,
-                                Ctx {
-                                    root: false,
-                                    sequence: false,
-                                    mapping: true,
-                                    simple_key: true,
-                                },
-                            );
+                            self.emit_node(&key, Ctx::SIMPLE_KEY);
                             self.write_indicator(":", false, false, false);
                         } else {
                             self.write_indicator("?", true, false, true);
-                            self.emit_node(
-                                &key,
-                                Ctx {
-                                    root: false,
-                                    sequence: false,
-                                    mapping: true,
-                                    simple_key: false,
-                                },
-                            );
+                            self.emit_node(&key, Ctx::MAPPING);
                             self.write_indent();
                             self.write_indicator(":", true, false, true);
                         }
-                        self.emit_node(
-                            v,
-                            Ctx {
-                                root: false,
-                                sequence: false,
-                                mapping: true,
-                                simple_key: false,
-                            },
-                        );
+                        self.emit_node(v, Ctx::MAPPING);
                     }
                     self.pop_indent();
                 }
@@ -971,25 +941,16 @@ impl Emitter {
             let hint = BEST_INDENT.to_string();
             self.write_indicator(&hint, false, false, false);
         }
-        self.open_ended = false;
         let chars: Vec<char> = value.chars().collect();
         let chomp = match chars.len() {
             0 => Some("-"),
             n if !is_break(chars[n - 1]) => Some("-"),
-            1 => {
-                self.open_ended = true;
-                Some("+")
-            }
-            n if is_break(chars[n - 2]) => {
-                self.open_ended = true;
-                Some("+")
-            }
+            1 => Some("+"),
+            n if is_break(chars[n - 2]) => Some("+"),
             _ => None,
         };
         if let Some(h) = chomp {
-            let keep_open = self.open_ended;
             self.write_indicator(h, false, false, false);
-            self.open_ended = keep_open;
         }
         self.put_break();
         self.indention = true;
