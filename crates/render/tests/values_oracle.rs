@@ -629,7 +629,7 @@ fn schema_keywords_match_helm() {
         name: "k",
         values: "c: 4\np: abc\nml: abcdef\nany: 5\none: 5\nmo: 7\nu: [1, 1]\nem: 1\n\
                  r: {a: 1}\npp: {x_1: 1}\nni: 1.5\nmp: {a: 1}\nmx: [1, 2, 3]\n\
-                 ct: [1, 2]\nnt: x\n",
+                 ct: [1, 2]\nnt: x\ndr: {a: 1}\nao: {w: 1}\n",
         deps: vec![],
         schema: Some(
             r##"{"$schema":"http://json-schema.org/draft-07/schema#","type":"object",
@@ -641,11 +641,14 @@ fn schema_keywords_match_helm() {
               "r":{"$ref":"#/definitions/s"},"pp":{"patternProperties":{"^x":{"type":"string"}}},
               "ni":{"type":"integer"},"mp":{"maxProperties":0,"propertyNames":{"pattern":"^z"}},
               "mx":{"maxItems":2},"ct":{"contains":{"type":"string"}},
-              "nt":{"not":{"type":"string"}}}}"##,
+              "nt":{"not":{"type":"string"}},
+              "dr":{"dependencies":{"a":["d","e"]}},
+              "ao":{"allOf":[{"required":["z"]},{"properties":{"w":{"type":"string"}}}]}}}"##,
         ),
         children: vec![],
     };
     let (same, ours, theirs) = schema_case(&helm, &spec, "");
+    eprintln!("{ours}");
     eprintln!("oracle schema-keywords: {}/1 passed", usize::from(same));
     assert!(same, "--- ours\n{ours}\n--- helm\n{theirs}");
 }

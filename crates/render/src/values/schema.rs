@@ -143,7 +143,9 @@ fn validate_one(
     let instance = to_json_value(values);
     let mut nodes: BTreeMap<Vec<String>, Node> = BTreeMap::new();
     nodes.insert(Vec::new(), Node::default());
-    let mut required: BTreeMap<(Vec<String>, String), Vec<String>> = BTreeMap::new();
+    // Missing properties per (place, instance, dependentRequired trigger).
+    type RequiredKey = (Vec<String>, String, Option<String>);
+    let mut required: BTreeMap<RequiredKey, Vec<String>> = BTreeMap::new();
     for err in validator.iter_errors(&instance) {
         let mut path: Vec<String> = err
             .evaluation_path()
@@ -160,7 +162,15 @@ fn validate_one(
                 .as_str()
                 .map(str::to_string)
                 .unwrap_or_else(|| property.to_string());
-            required.entry((path, inst)).or_default().push(name);
+            let trigger = if matches!(keyword.as_str(), "dependentRequired" | "dependencies") {
+                dependency_trigger(schema, err.schema_path().as_str(), err.instance(), &name)
+            } else {
+                None
+            };
+            required
+                .entry((path, inst, trigger))
+                .or_default()
+                .push(name);
             continue;
         }
         let (message, rank) = message_for(err.kind(), err.instance());
@@ -186,9 +196,12 @@ fn validate_one(
             ));
         }
     }
-    for ((path, inst), mut names) in required {
+    for ((path, inst, trigger), mut names) in required {
         names.sort();
-        let message = if names.len() == 1 {
+        let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+        let message = if let Some(t) = trigger {
+            format!("properties {} required, if '{t}' exists", quoted.join(", "))
+        } else if names.len() == 1 {
             format!("missing property '{}'", names[0])
         } else {
             format!(
@@ -277,8 +290,15 @@ fn build(nodes: &mut BTreeMap<Vec<String>, Node>, path: &[String]) -> Vec<Failur
     // Helm's validator checks `required` first, then the object's properties (children), then
     // rejects additional properties; array limits come before the items' own failures.
     let mut ranked: Vec<(u8, Failure)> = errors.into_iter().map(|e| (e.2, e.1)).collect();
+    // Failures inside `allOf` branches are reported together under "'allOf' failed".
+    let mut all_of: Vec<Failure> = Vec::new();
     for child in node.children {
         let mut failures = build(nodes, &child);
+        let n = child.len();
+        if n >= 2 && child[n - 2] == "allOf" {
+            all_of.append(&mut failures);
+            continue;
+        }
         match failures.len() {
             0 => {}
             1 => ranked.push((3, failures.remove(0))),
@@ -295,6 +315,18 @@ fn build(nodes: &mut BTreeMap<Vec<String>, Node>, path: &[String]) -> Vec<Failur
                 ));
             }
         }
+    }
+    if !all_of.is_empty() {
+        let instance = common_instance(&all_of);
+        ranked.push((
+            3,
+            Failure {
+                at: instance.clone(),
+                instance,
+                message: "'allOf' failed".into(),
+                causes: all_of,
+            },
+        ));
     }
     ranked.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.instance.cmp(&b.1.instance)));
     ranked.into_iter().map(|(_, f)| f).collect()
@@ -339,6 +371,25 @@ fn display(v: &serde_json::Value) -> String {
 
 /// Message and rank (0: stops other checks at this place, 1: required, 2: other keywords, 4:
 /// additional properties; failing children rank 3).
+/// The property whose presence made `missing` required under `dependentRequired` (or the
+/// array form of `dependencies`).
+fn dependency_trigger(
+    schema: &serde_json::Value,
+    keyword_path: &str,
+    instance: &serde_json::Value,
+    missing: &str,
+) -> Option<String> {
+    let deps = schema.pointer(keyword_path)?.as_object()?;
+    let present = instance.as_object()?;
+    deps.iter()
+        .find(|(k, v)| {
+            present.contains_key(*k)
+                && v.as_array()
+                    .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(missing)))
+        })
+        .map(|(k, _)| k.clone())
+}
+
 /// Why each item fails a `contains` schema (Helm lists them under "no items match contains
 /// schema"). Only for a `contains` schema reachable by pointer and free of `$ref`.
 fn contains_causes(
