@@ -7,7 +7,7 @@
 mod support;
 
 use signet::registry::{OciReference, RegistryClient};
-use signet::verify::{Policy, ReferrersMode, Sources, VerificationCache};
+use signet::verify::{Authority, Policy, ReferrersMode, Sources, VerificationCache};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::registry::TestRegistry;
@@ -62,7 +62,10 @@ fn main() {
         digests.push(digest);
     }
     let policy = Policy {
-        public_keys: vec![std::fs::read_to_string(dir.path().join("cosign.pub")).unwrap()],
+        authorities: vec![Authority::key(
+            "bench",
+            std::fs::read_to_string(dir.path().join("cosign.pub")).unwrap(),
+        )],
         require_tlog: false,
         threshold: 1,
         ..Policy::default()

@@ -5,7 +5,7 @@
 //! does, each case runs twice: over the artifact bytes and over its `sha256` digest only.
 //! The cosign-fixtures bundles (cosign's OCI attestation, sigstore-rs' v0.3 bundle) are checked too.
 
-use signet::verify::{Artifact, Identity, Matcher, Policy, verify_bundle};
+use signet::verify::{Artifact, Authority, Identity, Matcher, Policy, verify_bundle};
 use std::path::{Path, PathBuf};
 
 fn corpus_dir() -> PathBuf {
@@ -49,12 +49,15 @@ fn run_case(base: &Path, case: &serde_json::Value) -> Result<String, String> {
             base.join(s("public_key").ok_or("public-key case without key")?),
         )
         .map_err(|e| e.to_string())?;
-        policy.public_keys.push(key);
+        policy.authorities.push(Authority::key("key", key));
     } else {
-        policy.identities.push(Identity {
-            issuer: Matcher::Exact(s("issuer").ok_or("case without issuer")?),
-            subject: Matcher::Exact(s("identity").ok_or("case without identity")?),
-        });
+        policy.authorities.push(Authority::keyless(
+            "identity",
+            vec![Identity {
+                issuer: Matcher::Exact(s("issuer").ok_or("case without issuer")?),
+                subject: Matcher::Exact(s("identity").ok_or("case without identity")?),
+            }],
+        ));
     }
     let digest: [u8; 32] = {
         use sha2::Digest;
@@ -169,15 +172,17 @@ fn cosign_fixture_bundles() {
     for (bundle, root, digest, subject, issuer) in cases {
         let bundle = std::fs::read(base.join(bundle)).unwrap();
         let policy = |subject: &str| Policy {
-            identities: vec![Identity {
-                issuer: Matcher::Exact(issuer.into()),
-                subject: Matcher::Exact(subject.into()),
-            }],
+            authorities: vec![Authority::keyless(
+                "identity",
+                vec![Identity {
+                    issuer: Matcher::Exact(issuer.into()),
+                    subject: Matcher::Exact(subject.into()),
+                }],
+            )],
             trusted_root_json: Some(std::fs::read_to_string(base.join(root)).unwrap()),
             require_tlog: true,
             require_sct: true,
             threshold: 1,
-            ..Policy::default()
         };
         let good = policy(subject).compile().unwrap();
         let v = verify_bundle(&bundle, Artifact::Sha256(hex32(digest)), &good);

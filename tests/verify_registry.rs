@@ -9,8 +9,8 @@ mod support;
 use base64::Engine;
 use signet::registry::{OciReference, RegistryClient};
 use signet::verify::{
-    Identity, Matcher, Policy, ReferrersMode, Sources, VerificationCache, Verified, VerifyError,
-    resolve_for_verification, verify,
+    Authority, Identity, Matcher, Policy, ReferrersMode, Sources, VerificationCache, Verified,
+    VerifyError, resolve_for_verification, verify,
 };
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -191,9 +191,9 @@ fn rand_suffix() -> String {
 
 fn key_policy(pubs: &[&Path]) -> Policy {
     Policy {
-        public_keys: pubs
+        authorities: pubs
             .iter()
-            .map(|p| std::fs::read_to_string(p).unwrap())
+            .map(|p| Authority::key(p.display().to_string(), std::fs::read_to_string(p).unwrap()))
             .collect(),
         require_tlog: false,
         threshold: 1,
@@ -838,12 +838,14 @@ impl TestCa {
 
 fn identity_policy(trusted_root: String, subject: Matcher, issuer: Matcher) -> Policy {
     Policy {
-        identities: vec![Identity { issuer, subject }],
+        authorities: vec![Authority::keyless(
+            "test-ca",
+            vec![Identity { issuer, subject }],
+        )],
         trusted_root_json: Some(trusted_root),
         require_tlog: false,
         require_sct: false,
         threshold: 1,
-        ..Policy::default()
     }
 }
 
@@ -1124,15 +1126,17 @@ async fn keyless_with_local_sigstore() {
 
     let trusted_root = std::fs::read_to_string(&mock.trusted_root).unwrap();
     let policy = Policy {
-        identities: vec![Identity {
-            issuer: Matcher::Exact(issuer.into()),
-            subject: Matcher::Exact(subject.into()),
-        }],
+        authorities: vec![Authority::keyless(
+            "keyless",
+            vec![Identity {
+                issuer: Matcher::Exact(issuer.into()),
+                subject: Matcher::Exact(subject.into()),
+            }],
+        )],
         trusted_root_json: Some(trusted_root.clone()),
         require_tlog: true,
         require_sct: true,
         threshold: 1,
-        ..Policy::default()
     };
     let v = fx
         .verify("charts/keyless", &digest, &policy, ReferrersMode::All)
@@ -1157,7 +1161,19 @@ async fn keyless_with_local_sigstore() {
     eprintln!("interop: keyless (local Fulcio + Rekor) -> signet verify with tlog + SCT: ok");
 
     let mut wrong = policy.clone();
-    wrong.identities[0].subject = Matcher::Regexp("https://github.com/someone-else/.*".into());
+    wrong.authorities = vec![Authority::keyless(
+        "keyless",
+        vec![
+            Identity {
+                issuer: Matcher::Exact(issuer.into()),
+                subject: Matcher::Regexp("https://github.com/someone-else/.*".into()),
+            },
+            Identity {
+                issuer: Matcher::Exact("https://accounts.google.com".into()),
+                subject: Matcher::Exact(subject.into()),
+            },
+        ],
+    )];
     expect_reason(
         fx.verify("charts/keyless", &digest, &wrong, ReferrersMode::All)
             .await,

@@ -8,8 +8,8 @@ use super::output::OutputFormat;
 use super::registry::RegistryFlags;
 use crate::registry::OciReference;
 use crate::verify::{
-    Identity, Matcher, Policy, ReferrersMode, Sources, VerifyError, resolve_for_verification,
-    verify,
+    Authority, Identity, Matcher, Policy, ReferrersMode, Sources, Verifier, VerifyError,
+    resolve_for_verification, verify,
 };
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
@@ -84,7 +84,9 @@ impl VerifyArgs {
         for path in &self.keys {
             let pem = std::fs::read_to_string(path)
                 .with_context(|| format!("reading --key {}", path.display()))?;
-            policy.public_keys.push(pem);
+            policy
+                .authorities
+                .push(Authority::key(path.display().to_string(), pem));
         }
         let subject = match (
             &self.certificate_identity,
@@ -103,13 +105,20 @@ impl VerifyArgs {
             _ => None,
         };
         match (subject, issuer) {
-            (Some(subject), Some(issuer)) => policy.identities.push(Identity { issuer, subject }),
+            (Some(subject), Some(issuer)) => policy.authorities.push(Authority::keyless(
+                "certificate-identity",
+                vec![Identity { issuer, subject }],
+            )),
             (None, None) => {}
             _ => bail!(
                 "keyless verification needs both --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]"
             ),
         }
-        if policy.public_keys.is_empty() && policy.identities.is_empty() {
+        let keyless = policy
+            .authorities
+            .iter()
+            .any(|a| matches!(a.verifier, Verifier::Keyless { .. }));
+        if policy.authorities.is_empty() {
             bail!("give --key or --certificate-identity/--certificate-oidc-issuer");
         }
         match &self.trusted_root {
@@ -121,7 +130,7 @@ impl VerifyArgs {
             None if policy.require_tlog => bail!(
                 "transparency-log verification needs --trusted-root (or pass --insecure-ignore-tlog)"
             ),
-            None if !policy.identities.is_empty() => {
+            None if keyless => {
                 bail!(
                     "certificate verification needs --trusted-root with the certificate authorities"
                 )
@@ -161,7 +170,10 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
         (Ok(v), OutputFormat::Text) => {
             println!("Verified {}@{}", v.repository, v.digest);
             for s in &v.signers {
-                println!("  signer: {} ({})", s.description, s.location);
+                println!(
+                    "  signer {}: {} ({})",
+                    s.authority, s.description, s.location
+                );
             }
             if !v.log_indexes.is_empty() {
                 let idx: Vec<String> = v.log_indexes.iter().map(i64::to_string).collect();

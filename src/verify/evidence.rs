@@ -56,14 +56,8 @@ pub(crate) struct Evidence {
     pub timestamp_may_cover_base64: bool,
 }
 
-/// A signer of the policy that this evidence satisfies.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-pub enum SignerId {
-    /// Index into the policy's public keys.
-    Key(usize),
-    /// Index into the policy's identities.
-    Identity(usize),
-}
+/// Index of a policy authority that this evidence satisfies.
+pub type SignerId = usize;
 
 /// The outcome for one piece of evidence.
 #[derive(Debug, Clone)]
@@ -149,9 +143,7 @@ impl Evidence {
             SignerMaterial::PublicKey => policy
                 .keys
                 .iter()
-                .cloned()
-                .enumerate()
-                .map(|(i, k)| (Some(i), k))
+                .map(|(authority, k)| (Some(*authority), k.clone()))
                 .collect(),
         };
         if verifying_keys.is_empty() {
@@ -163,7 +155,7 @@ impl Evidence {
         for (index, key) in &verifying_keys {
             if signatures.iter().any(|s| signature_ok(key, s)) {
                 if let Some(i) = index {
-                    signers.push(SignerId::Key(*i));
+                    signers.push(*i);
                 }
                 verified_key.get_or_insert_with(|| key.clone());
             }
@@ -266,16 +258,16 @@ impl Evidence {
                 certs::verify_sct(leaf, issuer, &policy.trust_root)?;
             }
             let issuer = leaf.oidc_issuer.clone().unwrap_or_default();
-            for (i, id) in policy.identities.iter().enumerate() {
+            for (authority, id) in &policy.identities {
                 if id.issuer.matches(&issuer) && leaf.sans.iter().any(|s| id.subject.matches(s)) {
-                    signers.push(SignerId::Identity(i));
+                    signers.push(*authority);
                 }
             }
             if signers.is_empty() {
                 let wanted: Vec<String> = policy
                     .identities
                     .iter()
-                    .map(|id| format!("issuer {} subject {}", id.spec.issuer, id.spec.subject))
+                    .map(|(_, id)| format!("issuer {} subject {}", id.spec.issuer, id.spec.subject))
                     .collect();
                 return Err(VerifyError::IdentityMismatch(format!(
                     "certificate has {}; policy wants {}",
@@ -294,6 +286,8 @@ impl Evidence {
                 hex::encode(sha256(&verified_key.spki_der))
             );
         }
+        signers.sort_unstable();
+        signers.dedup();
         Ok(EvidenceOk {
             signers,
             description,

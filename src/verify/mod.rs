@@ -28,7 +28,7 @@ pub use oci::{
     MAX_SIGNATURE_LAYER_BYTES, MAX_SIGNATURE_MANIFEST_BYTES, MatchedSigner, ReferrersMode, Sources,
     Verified, VerifiedDigest, verify,
 };
-pub use policy::{CompiledPolicy, Identity, Matcher, Policy};
+pub use policy::{Authority, CompiledPolicy, Identity, Matcher, Policy, Verifier};
 pub use trust_root::TrustRoot;
 
 use chrono::Utc;

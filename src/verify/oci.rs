@@ -45,8 +45,10 @@ pub struct Sources<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchedSigner {
-    /// Which policy entry matched.
+    /// Index of the policy authority that matched.
     pub signer: SignerId,
+    /// That authority's name.
+    pub authority: String,
     /// What signed (certificate identity or key fingerprint).
     pub description: String,
     /// Where the signature was found.
@@ -166,6 +168,7 @@ pub async fn verify(
                 for signer in ok.signers {
                     matched.push(MatchedSigner {
                         signer,
+                        authority: policy.authority_name(signer).to_string(),
                         description: ok.description.clone(),
                         location: c.location.clone(),
                     });

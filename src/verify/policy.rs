@@ -22,16 +22,52 @@ pub struct Identity {
     pub subject: Matcher,
 }
 
+/// One trusted signer: a public key, or a keyless identity set (any listed identity counts as
+/// this same signer). The threshold counts distinct authorities, as the CRD's `authorities` do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Authority {
+    /// A name for results and error messages (the CRD's `authorities[].name`).
+    pub name: String,
+    #[serde(flatten)]
+    pub verifier: Verifier,
+}
+
+/// How an authority's signatures are recognised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Verifier {
+    /// A PEM public key (PKIX "PUBLIC KEY", as cosign.pub).
+    Key { public_key_pem: String },
+    /// Certificates whose issuer and subject match one of these identities.
+    Keyless { identities: Vec<Identity> },
+}
+
+impl Authority {
+    pub fn key(name: impl Into<String>, public_key_pem: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            verifier: Verifier::Key {
+                public_key_pem: public_key_pem.into(),
+            },
+        }
+    }
+
+    pub fn keyless(name: impl Into<String>, identities: Vec<Identity>) -> Self {
+        Self {
+            name: name.into(),
+            verifier: Verifier::Keyless { identities },
+        }
+    }
+}
+
 /// What must hold for an artifact to count as verified.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Policy {
-    /// PEM public keys (PKIX "PUBLIC KEY"); each is one potential signer.
+    /// The trusted signers.
     #[serde(default)]
-    pub public_keys: Vec<String>,
-    /// Keyless identities; each is one potential signer.
-    #[serde(default)]
-    pub identities: Vec<Identity>,
+    pub authorities: Vec<Authority>,
     /// Sigstore trusted_root.json text (certificate authorities, logs, TSAs). Needed for
     /// certificates and for transparency-log or timestamp evidence.
     #[serde(default)]
@@ -43,7 +79,7 @@ pub struct Policy {
     /// `--insecure-ignore-sct`).
     #[serde(default)]
     pub require_sct: bool,
-    /// How many distinct signers (keys/identities of this policy) must match; 0 counts as 1.
+    /// How many distinct authorities must have signed; 0 counts as 1.
     #[serde(default)]
     pub threshold: usize,
 }
@@ -57,45 +93,56 @@ impl Policy {
 
     /// Checks and compiles the policy.
     pub fn compile(&self) -> Result<CompiledPolicy, VerifyError> {
-        if self.public_keys.is_empty() && self.identities.is_empty() {
+        if self.authorities.is_empty() {
             return Err(VerifyError::InvalidPolicy(
                 "the policy names no public key and no identity".into(),
             ));
         }
-        let keys = self
-            .public_keys
-            .iter()
-            .enumerate()
-            .map(|(i, pem)| {
-                PublicKey::from_pem(pem)
-                    .map_err(|e| VerifyError::InvalidPolicy(format!("public key #{}: {e}", i + 1)))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let identities = self
-            .identities
-            .iter()
-            .map(|id| {
-                Ok(CompiledIdentity {
-                    issuer: CompiledMatcher::new(&id.issuer, "issuer")?,
-                    subject: CompiledMatcher::new(&id.subject, "subject")?,
-                    spec: id.clone(),
-                })
-            })
-            .collect::<Result<Vec<_>, VerifyError>>()?;
+        let mut keys = Vec::new();
+        let mut identities = Vec::new();
+        for (index, authority) in self.authorities.iter().enumerate() {
+            let field = |what: &str| format!("authority {:?}: {what}", authority.name);
+            match &authority.verifier {
+                Verifier::Key { public_key_pem } => {
+                    let key = PublicKey::from_pem(public_key_pem).map_err(|e| {
+                        VerifyError::InvalidPolicy(field(&format!("public key: {e}")))
+                    })?;
+                    keys.push((index, key));
+                }
+                Verifier::Keyless { identities: ids } => {
+                    if ids.is_empty() {
+                        return Err(VerifyError::InvalidPolicy(field(
+                            "keyless authority without identities",
+                        )));
+                    }
+                    for id in ids {
+                        identities.push((
+                            index,
+                            CompiledIdentity {
+                                issuer: CompiledMatcher::new(&id.issuer, &field("issuer"))?,
+                                subject: CompiledMatcher::new(&id.subject, &field("subject"))?,
+                                spec: id.clone(),
+                            },
+                        ));
+                    }
+                }
+            }
+        }
         let trust_root = match &self.trusted_root_json {
             Some(text) => TrustRoot::from_json(text)?,
             None => TrustRoot::default(),
         };
         let threshold = self.threshold.max(1);
-        if threshold > keys.len() + identities.len() {
+        if threshold > self.authorities.len() {
             return Err(VerifyError::InvalidPolicy(format!(
-                "threshold {threshold} exceeds the {} signers the policy names",
-                keys.len() + identities.len()
+                "threshold {threshold} exceeds the {} authorities the policy names",
+                self.authorities.len()
             )));
         }
         Ok(CompiledPolicy {
             keys,
             identities,
+            authority_names: self.authorities.iter().map(|a| a.name.clone()).collect(),
             trust_root,
             require_tlog: self.require_tlog,
             require_sct: self.require_sct,
@@ -108,8 +155,11 @@ impl Policy {
 /// A policy ready to verify with.
 #[derive(Debug, Clone)]
 pub struct CompiledPolicy {
-    pub(crate) keys: Vec<PublicKey>,
-    pub(crate) identities: Vec<CompiledIdentity>,
+    /// (authority index, key).
+    pub(crate) keys: Vec<(usize, PublicKey)>,
+    /// (authority index, identity).
+    pub(crate) identities: Vec<(usize, CompiledIdentity)>,
+    pub(crate) authority_names: Vec<String>,
     pub(crate) trust_root: TrustRoot,
     pub(crate) require_tlog: bool,
     pub(crate) require_sct: bool,
@@ -120,6 +170,14 @@ pub struct CompiledPolicy {
 impl CompiledPolicy {
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+
+    /// The name of authority `index`.
+    pub fn authority_name(&self, index: usize) -> &str {
+        self.authority_names
+            .get(index)
+            .map(String::as_str)
+            .unwrap_or("?")
     }
 }
 
@@ -188,35 +246,30 @@ mod tests {
         let empty = Policy::default().compile().unwrap_err();
         assert_eq!(empty.reason(), "InvalidPolicy");
         let bad_key = Policy {
-            public_keys: vec!["not pem".into()],
+            authorities: vec![Authority::key("ci", "not pem")],
             ..Policy::default()
         };
-        assert!(
-            bad_key
-                .compile()
-                .unwrap_err()
-                .to_string()
-                .contains("public key #1")
-        );
+        let e = bad_key.compile().unwrap_err().to_string();
+        assert!(e.contains("authority \"ci\": public key"), "{e}");
         let bad_re = Policy {
-            identities: vec![Identity {
-                issuer: Matcher::Exact("i".into()),
-                subject: Matcher::Regexp("(".into()),
-            }],
+            authorities: vec![Authority::keyless(
+                "gh",
+                vec![Identity {
+                    issuer: Matcher::Exact("i".into()),
+                    subject: Matcher::Regexp("(".into()),
+                }],
+            )],
             ..Policy::default()
         };
-        assert!(
-            bad_re
-                .compile()
-                .unwrap_err()
-                .to_string()
-                .contains("subject regexp")
-        );
+        let e = bad_re.compile().unwrap_err().to_string();
+        assert!(e.contains("subject regexp"), "{e}");
+        // Two identities of one authority are one signer: a threshold of 2 cannot be met.
+        let identity = |s: &str| Identity {
+            issuer: Matcher::Exact("i".into()),
+            subject: Matcher::Exact(s.into()),
+        };
         let too_many = Policy {
-            identities: vec![Identity {
-                issuer: Matcher::Exact("i".into()),
-                subject: Matcher::Exact("s".into()),
-            }],
+            authorities: vec![Authority::keyless("gh", vec![identity("s"), identity("t")])],
             threshold: 2,
             ..Policy::default()
         };
