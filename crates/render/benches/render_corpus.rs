@@ -3,7 +3,8 @@
 //! ratios plus signet's peak memory. Target: signet ≥10× faster than helm over the corpus.
 //!
 //! Env: `SIGNET_CORPUS` (default `../shared/corpus`), `SIGNET_TOOLS` (default `.tools/bin`),
-//! `SIGNET_BENCH_ITERS` (signet repetitions per case, default 3; the best run counts).
+//! `SIGNET_BENCH_ITERS` (signet repetitions per case, default 3; the best run counts),
+//! `SIGNET_BENCH_CHART` (only this chart id), `SIGNET_BENCH_NO_HELM=1` (time signet only).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -77,8 +78,9 @@ fn main() {
     };
     let index: serde_json::Value = serde_json::from_str(&text).expect("INDEX.json parses");
     let helm = helm_binary();
-    let have_helm = helm.exists();
-    if !have_helm {
+    let have_helm = helm.exists() && std::env::var("SIGNET_BENCH_NO_HELM").is_err();
+    let only = std::env::var("SIGNET_BENCH_CHART").ok();
+    if !helm.exists() {
         eprintln!(
             "bench render_corpus: {} not found, timing signet only",
             helm.display()
@@ -97,6 +99,9 @@ fn main() {
     );
     for chart in index["charts"].as_array().into_iter().flatten() {
         let id = chart["id"].as_str().unwrap_or_default();
+        if only.as_deref().is_some_and(|o| o != id) {
+            continue;
+        }
         for case in chart["cases"].as_array().into_iter().flatten() {
             let args: Vec<String> = case["args"]
                 .as_array()

@@ -26,7 +26,7 @@ pub struct ResolvedChart<'a> {
 /// A problem found while resolving dependencies.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DependencyError {
-    #[error("cannot load values.yaml of chart {chart}: {message}")]
+    #[error("cannot load values.yaml: cannot unmarshal yaml document: {message}")]
     Values { chart: String, message: String },
     #[error("{0}")]
     Coalesce(String),

@@ -440,10 +440,6 @@ fn load_files(files: Vec<RawFile>, limits: &LoadLimits) -> Result<Chart, LoadErr
     }
     metadata.validate()?;
     chart.metadata = metadata;
-    if !chart.values_yaml.trim().is_empty() {
-        crate::yaml::parse_values(&chart.values_yaml)
-            .map_err(|e| LoadError::Values(e.to_string()))?;
-    }
     for (name, files) in subcharts {
         if name.starts_with('_') || name.starts_with('.') {
             continue;
