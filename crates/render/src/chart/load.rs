@@ -377,10 +377,6 @@ fn load_files(files: Vec<RawFile>, limits: &LoadLimits) -> Result<Chart, LoadErr
     let mut requirements: Option<Vec<u8>> = None;
     let mut subcharts: BTreeMap<String, Vec<RawFile>> = BTreeMap::new();
     for f in files {
-        chart.raw.push(ChartFile {
-            name: f.name.clone(),
-            data: f.data.clone(),
-        });
         match f.name.as_str() {
             "Chart.yaml" => metadata = Some(ChartMetadata::from_yaml(&f.data)?),
             "Chart.lock" => chart.lock = Some(f.data),

@@ -24,8 +24,6 @@ pub struct Chart {
     pub templates: Vec<ChartFile>,
     /// Every other file (`.Files`): README, `crds/`, config files, `.helmignore`, `requirements.yaml` of v1 charts.
     pub files: Vec<ChartFile>,
-    /// Every file as loaded, for packaging and digests.
-    pub raw: Vec<ChartFile>,
     /// Subcharts from `charts/` (directories and archives), sorted by directory name.
     pub dependencies: Vec<Chart>,
 }
