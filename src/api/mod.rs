@@ -28,7 +28,7 @@ pub use verification::{
 };
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, ValidationRule,
+    CustomResourceDefinition, JSONSchemaProps, ValidationRule,
 };
 use kube::CustomResourceExt;
 
@@ -62,6 +62,32 @@ pub fn crd() -> Result<CustomResourceDefinition, CrdError> {
         .and_then(|v| v.schema.as_mut())
         .and_then(|s| s.open_api_v3_schema.as_mut())
         .ok_or(CrdError::MissingSchema)?;
+    // The root rules compare against metadata.name. Bounding it (the only metadata field a CRD
+    // schema may constrain, besides generateName) keeps the API server's CEL cost estimate for
+    // those rules small; 253 is the limit the API server enforces anyway.
+    schema
+        .properties
+        .get_or_insert_with(Default::default)
+        .insert(
+            "metadata".to_owned(),
+            JSONSchemaProps {
+                type_: Some("object".to_owned()),
+                description: Some("Standard object metadata.".to_owned()),
+                properties: Some(
+                    [(
+                        "name".to_owned(),
+                        JSONSchemaProps {
+                            type_: Some("string".to_owned()),
+                            max_length: Some(253),
+                            description: Some("Name of the SignedChartRelease.".to_owned()),
+                            ..JSONSchemaProps::default()
+                        },
+                    )]
+                    .into(),
+                ),
+                ..JSONSchemaProps::default()
+            },
+        );
     schema.x_kubernetes_validations.get_or_insert_with(Vec::new).extend([
         ValidationRule {
             rule: "has(self.spec.releaseName) || size(self.metadata.name) <= 53".to_owned(),

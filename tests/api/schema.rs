@@ -181,12 +181,19 @@ fn crd_schema_is_structural() {
         problems.join("\n")
     );
 
-    // metadata is left to the API server's ObjectMeta validation.
+    // A CRD schema may constrain only metadata.name and metadata.generateName.
+    let metadata = &root["properties"]["metadata"];
+    let constrained: Vec<&String> = metadata["properties"]
+        .as_object()
+        .map(|p| p.keys().collect())
+        .unwrap_or_default();
     assert!(
-        root["properties"]
-            .get("metadata")
-            .is_none_or(|m| m == &json!({"type": "object"}))
+        constrained
+            .iter()
+            .all(|k| *k == "name" || *k == "generateName"),
+        "metadata constrains {constrained:?}"
     );
+    assert_eq!(metadata["properties"]["name"]["maxLength"], 253);
     // Spot-check that the walk sees what we rely on.
     let spec = &root["properties"]["spec"]["properties"];
     assert_eq!(spec["values"]["x-kubernetes-preserve-unknown-fields"], true);
