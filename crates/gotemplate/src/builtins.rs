@@ -29,6 +29,14 @@ pub fn arity(name: &str) -> (usize, bool) {
 
 /// Call a plain builtin (not `and`/`or`/`call`) with evaluated arguments.
 pub fn call(name: &str, args: &[Value]) -> Result<Value, String> {
+    let (fixed, variadic) = arity(name);
+    if args.len() < fixed || (!variadic && args.len() != fixed) {
+        let least = if variadic { "at least " } else { "" };
+        return Err(format!(
+            "wrong number of args for {name}: want {least}{fixed} got {}",
+            args.len()
+        ));
+    }
     match name {
         "not" => Ok(Value::Bool(!args[0].truthy())),
         "len" => length(&args[0]).map(Value::Int),
