@@ -318,3 +318,67 @@ fn path_to_map(path: &str, data: Value) -> Value {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::metadata::ChartMetadata;
+
+    fn chart(name: &str, chart_yaml_extra: &str, values: &str, deps: Vec<Chart>) -> Chart {
+        let yaml = format!("apiVersion: v2\nname: {name}\nversion: 1.0.0\n{chart_yaml_extra}");
+        Chart {
+            metadata: ChartMetadata::from_yaml(yaml.as_bytes()).unwrap(),
+            values_yaml: values.into(),
+            dependencies: deps,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn alias_condition_tags_and_imports() {
+        let sub = chart(
+            "sub",
+            "",
+            "exports:\n  shared:\n    k: v\nenabled: false\n",
+            vec![],
+        );
+        let parent = chart(
+            "top",
+            "dependencies:\n- name: sub\n  version: 1.x\n  alias: one\n  condition: one.enabled\n  import-values: [shared]\n\
+             - name: sub\n  version: 1.x\n  alias: two\n  tags: [extra]\n- name: sub\n  version: 1.x\n  alias: three\n",
+            "one:\n  enabled: true\ntags:\n  extra: false\n",
+            vec![sub],
+        );
+        let mut resolved = ResolvedChart::new(&parent).unwrap();
+        process_dependencies(&mut resolved, &Value::empty_map()).unwrap();
+        let names: Vec<&str> = resolved.dependencies.iter().map(|d| d.name()).collect();
+        assert_eq!(names, vec!["one", "three"]);
+        let imported = table(&resolved.values, "").unwrap();
+        let Value::Map(m) = imported else { panic!() };
+        assert_eq!(
+            m.borrow()
+                .get("k")
+                .and_then(|v| v.as_str().map(String::from)),
+            Some("v".into())
+        );
+        assert_eq!(
+            resolved.metadata.dependencies[0].import_values,
+            vec![ImportValue::Mapping {
+                child: "exports.shared".into(),
+                parent: ".".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn missing_dependency_is_reported() {
+        let parent = chart(
+            "top",
+            "dependencies:\n- name: gone\n  version: 1.0.0\n",
+            "",
+            vec![],
+        );
+        let err = check_dependencies(&parent).unwrap_err().to_string();
+        assert!(err.ends_with("missing in charts/ directory: gone"), "{err}");
+    }
+}
