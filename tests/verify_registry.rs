@@ -1213,3 +1213,49 @@ async fn keyless_with_local_sigstore() {
         "SctInvalid",
     );
 }
+
+/// The VerifiedChart token binds chart bytes to the verified digest: right bytes pass, altered
+/// bytes or another manifest do not.
+#[tokio::test]
+async fn verified_chart_token() {
+    let Some(fx) = Fixture::new() else { return };
+    let (key, public) = fx.keypair("v1");
+    let chart = b"\x1f\x8b pretend chart archive".to_vec();
+    let helm_layer = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+    fx.push_raw("charts/tok:1.0", &chart, helm_layer, None);
+    let digest = fx
+        .client
+        .resolve(&fx.reference("charts/tok:1.0"))
+        .await
+        .unwrap();
+    fx.cosign_sign(&key, &fx.image(&format!("charts/tok@{digest}")), &[], &[]);
+    let v = fx
+        .verify(
+            "charts/tok",
+            &digest,
+            &key_policy(&[&public]),
+            ReferrersMode::All,
+        )
+        .await
+        .unwrap();
+    let manifest = fx
+        .client
+        .fetch_manifest(&fx.reference("charts/tok").with_digest(&digest))
+        .await
+        .unwrap();
+    let ok = v.token.chart(&manifest.bytes, chart.clone()).unwrap();
+    assert_eq!(ok.chart_tgz(), &chart[..]);
+    assert_eq!(ok.verified().digest(), digest);
+    let mut altered = chart.clone();
+    altered[3] ^= 1;
+    let e = v.token.chart(&manifest.bytes, altered).unwrap_err();
+    assert_eq!(e.reason(), "ContentDigestMismatch");
+    let other = fx.push("charts/tok:2.0", "other");
+    let other_manifest = fx
+        .client
+        .fetch_manifest(&fx.reference("charts/tok").with_digest(&other))
+        .await
+        .unwrap();
+    let e = v.token.chart(&other_manifest.bytes, chart).unwrap_err();
+    assert_eq!(e.reason(), "ContentDigestMismatch");
+}

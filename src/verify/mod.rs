@@ -26,7 +26,7 @@ pub use error::VerifyError;
 pub use evidence::{Artifact, SignerId};
 pub use oci::{
     MAX_SIGNATURE_LAYER_BYTES, MAX_SIGNATURE_MANIFEST_BYTES, MatchedSigner, ReferrersMode, Sources,
-    Verified, VerifiedDigest, verify,
+    Verified, VerifiedChart, VerifiedDigest, verify,
 };
 pub use policy::{Authority, CompiledPolicy, Identity, Matcher, Policy, Verifier};
 pub use trust_root::TrustRoot;

@@ -87,6 +87,63 @@ impl VerifiedDigest {
             })
         }
     }
+
+    /// Binds chart archive bytes to this verification: the manifest must be the verified one
+    /// and list a Helm chart layer whose digest and size are those of `chart_tgz`. The result is
+    /// the only way to obtain a [`VerifiedChart`], which the deploy path requires.
+    pub fn chart(
+        &self,
+        manifest_bytes: &[u8],
+        chart_tgz: Vec<u8>,
+    ) -> Result<VerifiedChart, VerifyError> {
+        self.check_manifest(manifest_bytes)?;
+        let manifest: crate::registry::ImageManifest = serde_json::from_slice(manifest_bytes)
+            .map_err(|e| {
+                VerifyError::Malformed(format!("verified manifest is not an image manifest: {e}"))
+            })?;
+        let layer = manifest
+            .layers
+            .iter()
+            .find(|l| {
+                l.media_type == crate::registry::HELM_CHART_LAYER_MEDIA_TYPE
+                    || l.media_type == crate::registry::LEGACY_CHART_LAYER_MEDIA_TYPE
+            })
+            .ok_or_else(|| {
+                VerifyError::Malformed("verified manifest has no Helm chart layer".into())
+            })?;
+        let actual = crate::registry::sha256_digest(&chart_tgz);
+        if actual != layer.digest || chart_tgz.len() as u64 != layer.size {
+            return Err(VerifyError::ContentDigestMismatch {
+                what: format!("chart layer of {}@{}", self.repository, self.digest),
+                expected: layer.digest.clone(),
+                actual,
+            });
+        }
+        Ok(VerifiedChart {
+            token: self.clone(),
+            chart_tgz,
+        })
+    }
+}
+
+/// A chart archive proven to be the content of a verified digest. Constructed only by
+/// [`VerifiedDigest::chart`]; rendering for a cluster takes this, never raw bytes.
+#[derive(Debug, Clone)]
+pub struct VerifiedChart {
+    token: VerifiedDigest,
+    chart_tgz: Vec<u8>,
+}
+
+impl VerifiedChart {
+    /// The verification this chart belongs to.
+    pub fn verified(&self) -> &VerifiedDigest {
+        &self.token
+    }
+
+    /// The chart archive (.tgz) bytes.
+    pub fn chart_tgz(&self) -> &[u8] {
+        &self.chart_tgz
+    }
 }
 
 /// A successful verification.
