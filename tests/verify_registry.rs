@@ -923,6 +923,16 @@ async fn bring_your_own_certificates() {
         "interop: cosign sign --certificate/--certificate-chain (test CA) -> signet verify: ok"
     );
 
+    // The key alone also verifies it, as `cosign verify --key` does (the certificate is ignored).
+    fx.verify(
+        "charts/byo",
+        &digest,
+        &key_policy(&[&public]),
+        ReferrersMode::All,
+    )
+    .await
+    .unwrap();
+
     // Identity mismatch (subject, then issuer).
     let wrong_subject = identity_policy(
         ca.trusted_root(),

@@ -124,7 +124,22 @@ impl Evidence {
         // 1. The signing key: from a chained certificate or from the policy's keys.
         let mut cert_state = None;
         let mut signers = Vec::new();
-        let verifying_keys: Vec<(Option<usize>, PublicKey)> = match &self.material {
+        // A certificate whose key is itself one of the policy's keys is judged as that key, as
+        // `cosign verify --key` does (the certificate adds nothing the key does not prove).
+        let material = match &self.material {
+            SignerMaterial::Certificate { leaf, .. }
+                if ParsedCert::from_der(leaf).is_ok_and(|c| {
+                    policy
+                        .keys
+                        .iter()
+                        .any(|(_, k)| k.spki_der == c.key.spki_der)
+                }) =>
+            {
+                &SignerMaterial::PublicKey
+            }
+            m => m,
+        };
+        let verifying_keys: Vec<(Option<usize>, PublicKey)> = match material {
             SignerMaterial::Certificate { leaf, chain } => {
                 let leaf = ParsedCert::from_der(leaf).map_err(VerifyError::Malformed)?;
                 for extra in chain {
@@ -161,7 +176,7 @@ impl Evidence {
             }
         }
         let Some(verified_key) = verified_key else {
-            return Err(match self.material {
+            return Err(match material {
                 SignerMaterial::PublicKey => VerifyError::KeyMismatch,
                 SignerMaterial::Certificate { .. } => VerifyError::BadSignature(
                     "the signature does not verify with the certificate's key".into(),
