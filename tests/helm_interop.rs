@@ -263,6 +263,14 @@ fn corpus_charts_packaged_by_signet_render_identically_in_helm() {
     for chart in index["charts"].as_array().unwrap() {
         let id = chart["id"].as_str().unwrap();
         let dir = corpus.join("charts").join(chart["dir"].as_str().unwrap());
+        // helm lint accepts every corpus chart; so must signet lint.
+        let lint = signet().arg("lint").arg(&dir).output().unwrap();
+        if !lint.status.success() {
+            failures.push(format!(
+                "{id}: signet lint failed: {}",
+                String::from_utf8_lossy(&lint.stdout)
+            ));
+        }
         let packaged = signet()
             .args(["package", "-o", "json", "-d"])
             .arg(out.path())

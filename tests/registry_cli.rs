@@ -421,6 +421,36 @@ fn bad_charts_are_refused_with_the_file_named() {
     }
     assert!(dir_is_empty(&out_dir), "package left files behind");
 
+    // Lint renders the chart: unparsable values.yaml fails it; a template error is reported.
+    let bad_values = write_chart(
+        work.path(),
+        "badvalues",
+        Some("apiVersion: v2\nname: badvalues\nversion: 1.0.0\n"),
+    );
+    std::fs::write(bad_values.join("values.yaml"), "a: [1\n").unwrap();
+    let out = run(signet().arg("lint").arg(&bad_values));
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("[ERROR]") && text.contains("values.yaml"),
+        "{text}"
+    );
+    let bad_tpl = write_chart(
+        work.path(),
+        "badtpl",
+        Some("apiVersion: v2\nname: badtpl\nversion: 1.0.0\n"),
+    );
+    std::fs::write(bad_tpl.join("templates/x.yaml"), "x: {{ .Values.a \n").unwrap();
+    let json = run(signet().args(["lint", "-o", "json"]).arg(&bad_tpl));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let messages = report[0]["messages"].as_array().unwrap();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m["message"].as_str().unwrap().contains("templates/x.yaml")),
+        "{report}"
+    );
+
     // A symlink that stays inside the chart is followed; .helmignore is honoured.
     let good = write_chart(
         work.path(),

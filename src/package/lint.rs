@@ -1,6 +1,7 @@
 //! `signet lint`: the checks `helm lint` makes that matter before packaging — Chart.yaml
-//! (via [`load_chart_dir`]), values.yaml parses as a YAML mapping, templates exist — reported
-//! as a list of messages with a severity.
+//! (via [`load_chart_dir`]), values.yaml parses as a YAML mapping, templates exist and render
+//! with the chart's default values (through `signet-render`, as `helm template` would) —
+//! reported as a list of messages with a severity.
 
 use std::path::Path;
 
@@ -47,10 +48,13 @@ impl LintReport {
 pub fn lint_chart_dir(dir: &Path) -> LintReport {
     let chart = dir.display().to_string();
     match load_chart_dir(dir) {
-        Ok(source) => LintReport {
-            chart,
-            messages: lint_source(&source),
-        },
+        Ok(source) => {
+            let mut messages = lint_source(&source);
+            if !messages.iter().any(|m| m.severity == LintSeverity::Error) {
+                messages.extend(lint_render(&source));
+            }
+            LintReport { chart, messages }
+        }
         Err(e) => LintReport {
             chart: chart.clone(),
             messages: vec![LintMessage {
@@ -93,30 +97,13 @@ fn lint_source(source: &ChartSource) -> Vec<LintMessage> {
             message: "icon is recommended".into(),
         });
     }
-    match source.files.iter().find(|f| f.path == "values.yaml") {
-        Some(values) => {
-            let text = String::from_utf8_lossy(&values.data);
-            if !text.trim().is_empty() {
-                match serde_saphyr::from_str::<serde_json::Value>(&text) {
-                    Ok(serde_json::Value::Object(_)) | Ok(serde_json::Value::Null) => {}
-                    Ok(_) => out.push(LintMessage {
-                        severity: LintSeverity::Error,
-                        path: at("values.yaml"),
-                        message: "values.yaml must be a YAML mapping at the top level".into(),
-                    }),
-                    Err(e) => out.push(LintMessage {
-                        severity: LintSeverity::Error,
-                        path: at("values.yaml"),
-                        message: format!("unable to parse YAML: {e}"),
-                    }),
-                }
-            }
-        }
-        None => out.push(LintMessage {
+    // values.yaml itself is parsed by the renderer below, with Helm's YAML semantics.
+    if !source.files.iter().any(|f| f.path == "values.yaml") {
+        out.push(LintMessage {
             severity: LintSeverity::Warning,
             path: at("values.yaml"),
             message: "file does not exist".into(),
-        }),
+        });
     }
     let has_templates = source
         .files
@@ -130,4 +117,56 @@ fn lint_source(source: &ChartSource) -> Vec<LintMessage> {
         });
     }
     out
+}
+
+/// Renders the chart with its default values, like `helm lint` does, and reports the first
+/// failure (bad values.yaml, template syntax, schema violations, invalid YAML output).
+///
+/// A warning, not an error: `helm lint` renders in "lint mode", where `required` and `fail`
+/// only log, and the renderer's public options do not offer that mode yet — so a chart that
+/// insists on a value the user must supply would otherwise fail lint here but not in Helm.
+fn lint_render(source: &ChartSource) -> Option<LintMessage> {
+    use signet_render::chart::load::{LoadLimits, load_dir};
+    use signet_render::render::{RenderOptions, TemplateError, render_release};
+    if source.metadata.is_library() {
+        return None;
+    }
+    let error = |message: String| LintMessage {
+        severity: LintSeverity::Warning,
+        path: source.dir.join("templates").display().to_string(),
+        message,
+    };
+    let chart = match load_dir(&source.dir, &LoadLimits::default()) {
+        Ok(c) => c,
+        // Loading (values.yaml, schema, subcharts) has no lint-mode leniency in Helm either.
+        Err(e) => {
+            return Some(LintMessage {
+                severity: LintSeverity::Error,
+                path: source.dir.display().to_string(),
+                message: format!(
+                    "chart does not load: {}",
+                    e.to_string().lines().next().unwrap_or_default()
+                ),
+            });
+        }
+    };
+    let options = RenderOptions {
+        release_name: "lint".into(),
+        namespace: "default".into(),
+        ..RenderOptions::default()
+    };
+    match render_release(&chart, &signet_gotemplate::Value::empty_map(), &options) {
+        Ok(_) => None,
+        // Rendering proper (templates, manifests) is where lint mode would differ: a warning.
+        Err(e @ (TemplateError::Render(_) | TemplateError::Manifest(_))) => Some(error(format!(
+            "templates do not render with the default values: {}",
+            e.to_string().lines().next().unwrap_or_default()
+        ))),
+        // Values, schema, dependencies: Helm's lint fails on these too.
+        Err(e) => Some(LintMessage {
+            severity: LintSeverity::Error,
+            path: source.dir.display().to_string(),
+            message: e.to_string().lines().next().unwrap_or_default().to_string(),
+        }),
+    }
 }
