@@ -153,6 +153,20 @@ impl Fixture {
         tools::run_ok(&mut c);
     }
 
+    /// `cosign sign --key` uploading to a Rekor at `rekor_url` (key from `rekor.pub` here).
+    fn cosign_sign_logged(&self, key: &Path, image: &str, rekor_url: &str) {
+        let mut c = self.cosign_cmd();
+        c.arg("sign")
+            .arg("--key")
+            .arg(key)
+            .arg("--tlog-upload=true");
+        c.args(["--rekor-url", rekor_url]);
+        c.env("SIGSTORE_REKOR_PUBLIC_KEY", self.path("rekor.pub"));
+        self.cosign_registry_flags(&mut c);
+        c.arg(image);
+        tools::run_ok(&mut c);
+    }
+
     fn reference(&self, repo: &str) -> OciReference {
         OciReference::parse(&self.reg.oci(repo)).unwrap()
     }
@@ -1189,6 +1203,53 @@ async fn keyless_with_local_sigstore() {
             .await,
         "IdentityMismatch",
     );
+    // cosign sign --key with an upload to the local Rekor: its Rekor bundle annotation (SET) is
+    // verified against the mock's log key, with the transparency log required.
+    let root_doc: serde_json::Value = serde_json::from_str(&trusted_root).unwrap();
+    let rekor_key = base64::engine::general_purpose::STANDARD
+        .decode(
+            root_doc["tlogs"][0]["publicKey"]["rawBytes"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    std::fs::write(fx.path("rekor.pub"), pem("PUBLIC KEY", &rekor_key)).unwrap();
+    let (key, public) = fx.keypair("rk");
+    let logged = fx.push("charts/keyless:logged", "logged");
+    fx.cosign_sign_logged(
+        &key,
+        &fx.image(&format!("charts/keyless@{logged}")),
+        &mock.url,
+    );
+    let logged_policy = Policy {
+        require_tlog: true,
+        trusted_root_json: Some(trusted_root.clone()),
+        ..key_policy(&[&public])
+    };
+    let v = fx
+        .verify(
+            "charts/keyless",
+            &logged,
+            &logged_policy,
+            ReferrersMode::All,
+        )
+        .await
+        .unwrap();
+    assert_eq!(v.log_indexes.len(), 1, "{v:?}");
+    eprintln!("interop: cosign sign --key with Rekor upload -> signet verify (SET required): ok");
+    let e = fx
+        .verify(
+            "charts/keyless",
+            &logged,
+            &Policy {
+                trusted_root_json: None,
+                ..logged_policy.clone()
+            },
+            ReferrersMode::All,
+        )
+        .await;
+    expect_reason(e, "TransparencyLogInvalid");
+
     let mut no_ca: serde_json::Value = serde_json::from_str(&trusted_root).unwrap();
     no_ca["certificateAuthorities"] = serde_json::json!([]);
     let untrusted = Policy {
