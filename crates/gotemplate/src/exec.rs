@@ -192,6 +192,10 @@ impl State {
         &self.set
     }
 
+    pub(crate) fn set_rc(&self) -> &Rc<Set> {
+        &self.set
+    }
+
     pub(crate) fn run_top(&mut self, data: &Value) -> Result<String, String> {
         let dot = Dot::of(data.clone());
         self.vars = vec![("$".into(), dot.clone())];
@@ -219,7 +223,7 @@ impl State {
     }
 
     fn execute_nested_inner(&mut self, name: &str, data: &Value) -> Result<String, String> {
-        let Some(tree) = self.set.trees.get(name).cloned() else {
+        let Some(tree) = self.set.lookup(name) else {
             return Err(format!(
                 "template: no template {} associated with template {}",
                 fmt::quote(name),
@@ -522,7 +526,7 @@ impl State {
         name: &str,
         pipe: Option<&Pipe>,
     ) -> R<()> {
-        let Some(tree) = self.set.trees.get(name).cloned() else {
+        let Some(tree) = self.set.lookup(name) else {
             return Err(self.err(
                 pos,
                 node,

@@ -76,10 +76,12 @@ impl Funcs {
     }
 }
 
-/// The shared part of a template set: trees, functions, options.
+/// The shared part of a template set: trees, functions, options. A set made by `tpl` is an
+/// overlay: its own definitions shadow those of `parent`, which it shares instead of copying.
 #[derive(Clone)]
 pub(crate) struct Set {
     pub(crate) trees: HashMap<String, Rc<Tree>>,
+    pub(crate) parent: Option<Rc<Set>>,
     pub(crate) funcs: Rc<Funcs>,
     pub(crate) missing_key: MissingKey,
     pub(crate) left_delim: String,
@@ -88,6 +90,27 @@ pub(crate) struct Set {
 }
 
 impl Set {
+    /// The template called `name`, looking through overlays.
+    pub(crate) fn lookup(&self, name: &str) -> Option<Rc<Tree>> {
+        match self.trees.get(name) {
+            Some(t) => Some(t.clone()),
+            None => self.parent.as_ref().and_then(|p| p.lookup(name)),
+        }
+    }
+
+    /// An empty overlay on `parent` with the same functions and options.
+    pub(crate) fn overlay(parent: &Rc<Set>) -> Set {
+        Set {
+            trees: HashMap::new(),
+            parent: Some(parent.clone()),
+            funcs: parent.funcs.clone(),
+            missing_key: parent.missing_key,
+            left_delim: parent.left_delim.clone(),
+            right_delim: parent.right_delim.clone(),
+            limits: parent.limits,
+        }
+    }
+
     /// Parse `text` as template `name` and add its trees, with Go's `AddParseTree` rule: an empty
     /// (whitespace-only) definition never replaces an existing one; anything else replaces.
     pub(crate) fn parse_into(&mut self, name: &str, text: &str) -> Result<(), Error> {
@@ -100,7 +123,7 @@ impl Set {
         };
         let trees = parse(name, text, &cfg).map_err(Error::Parse)?;
         for tree in trees {
-            if tree.is_empty() && self.trees.contains_key(&tree.name) {
+            if tree.is_empty() && self.lookup(&tree.name).is_some() {
                 continue;
             }
             self.trees.insert(tree.name.clone(), Rc::new(tree));
@@ -113,7 +136,8 @@ impl Set {
 #[derive(Clone)]
 pub struct Template {
     name: String,
-    set: Set,
+    /// Shared with running executions; copied on write by the mutating methods.
+    set: Rc<Set>,
 }
 
 impl Template {
@@ -121,14 +145,15 @@ impl Template {
     pub fn new(name: impl Into<String>) -> Template {
         Template {
             name: name.into(),
-            set: Set {
+            set: Rc::new(Set {
                 trees: HashMap::new(),
+                parent: None,
                 funcs: Rc::new(Funcs::default()),
                 missing_key: MissingKey::Default,
                 left_delim: "{{".into(),
                 right_delim: "}}".into(),
                 limits: Limits::default(),
-            },
+            }),
         }
     }
 
@@ -147,14 +172,14 @@ impl Template {
     /// Add pure functions; later additions replace earlier ones of the same name. Must happen
     /// before parsing templates that use them.
     pub fn add_funcs(&mut self, funcs: FuncMap) -> &mut Self {
-        let f = Rc::make_mut(&mut self.set.funcs);
+        let f = Rc::make_mut(&mut Rc::make_mut(&mut self.set).funcs);
         f.pure.extend(funcs);
         self
     }
 
     /// Add one engine-aware function (see the module docs).
     pub fn add_engine_func(&mut self, name: impl Into<String>, func: EngineFn) -> &mut Self {
-        Rc::make_mut(&mut self.set.funcs)
+        Rc::make_mut(&mut Rc::make_mut(&mut self.set).funcs)
             .engine
             .insert(name.into(), func);
         self
@@ -162,8 +187,9 @@ impl Template {
 
     /// Action delimiters for subsequent parses (empty strings mean the defaults `{{`, `}}`).
     pub fn delims(&mut self, left: &str, right: &str) -> &mut Self {
-        self.set.left_delim = if left.is_empty() { "{{" } else { left }.into();
-        self.set.right_delim = if right.is_empty() { "}}" } else { right }.into();
+        let set = Rc::make_mut(&mut self.set);
+        set.left_delim = if left.is_empty() { "{{" } else { left }.into();
+        set.right_delim = if right.is_empty() { "}}" } else { right }.into();
         self
     }
 
@@ -175,17 +201,17 @@ impl Template {
             "missingkey=error" => MissingKey::Error,
             _ => return Err(Error::Option(format!("unrecognized option: {opt}"))),
         };
-        self.set.missing_key = mk;
+        Rc::make_mut(&mut self.set).missing_key = mk;
         Ok(self)
     }
 
     pub fn set_missing_key(&mut self, mk: MissingKey) -> &mut Self {
-        self.set.missing_key = mk;
+        Rc::make_mut(&mut self.set).missing_key = mk;
         self
     }
 
     pub fn set_limits(&mut self, limits: Limits) -> &mut Self {
-        self.set.limits = limits;
+        Rc::make_mut(&mut self.set).limits = limits;
         self
     }
 
@@ -196,14 +222,14 @@ impl Template {
     /// Parse `text` as the main template (its `define`s join the set).
     pub fn parse(&mut self, text: &str) -> Result<&mut Self, Error> {
         let name = self.name.clone();
-        self.set.parse_into(&name, text)?;
+        Rc::make_mut(&mut self.set).parse_into(&name, text)?;
         Ok(self)
     }
 
     /// Parse `text` as template `name` of this set (Go's `t.New(name).Parse(text)`): how Helm
     /// parses every chart file into one set. Later definitions replace earlier ones.
     pub fn parse_named(&mut self, name: &str, text: &str) -> Result<&mut Self, Error> {
-        self.set.parse_into(name, text)?;
+        Rc::make_mut(&mut self.set).parse_into(name, text)?;
         Ok(self)
     }
 
@@ -232,7 +258,7 @@ impl Template {
 
     /// Execute the template called `name` with `data` as dot.
     pub fn execute_template(&self, name: &str, data: &Value) -> Result<String, Error> {
-        let Some(tree) = self.set.trees.get(name).cloned() else {
+        let Some(tree) = self.set.lookup(name) else {
             return Err(Error::Exec(if name == self.name {
                 format!(
                     "template: {name}: {} is an incomplete or empty template",
@@ -246,7 +272,7 @@ impl Template {
                 )
             }));
         };
-        let mut state = State::new(Rc::new(self.set.clone()), tree);
+        let mut state = State::new(self.set.clone(), tree);
         state.run_top(data).map_err(Error::Exec)
     }
 }
@@ -279,7 +305,7 @@ impl ExecContext<'_> {
 
     /// Whether the current set has a template called `name`.
     pub fn has_template(&self, name: &str) -> bool {
-        self.state.set().trees.contains_key(name)
+        self.state.set().lookup(name).is_some()
     }
 
     /// Execute template `name` of the current set with `data` as dot and return its output
@@ -291,7 +317,7 @@ impl ExecContext<'_> {
     /// Parse `text` as template `name` into a copy of the current set (its `define`s do not leak
     /// into the caller's set) and execute it with `data` (Helm's `tpl`).
     pub fn execute_text(&mut self, name: &str, text: &str, data: &Value) -> Result<String, String> {
-        let mut set = self.state.set().clone();
+        let mut set = Set::overlay(self.state.set_rc());
         set.parse_into(name, text).map_err(|e| e.to_string())?;
         self.state.execute_nested(Some(Rc::new(set)), name, data)
     }
