@@ -17,7 +17,7 @@ build: ## Build the binaries (debug)
 	$(CARGO) build --workspace --bins
 
 test: tools ## Run every test (installs what the tests need first)
-	$(CARGO) test --workspace --all-targets --no-fail-fast
+	$(CARGO) test --workspace --no-fail-fast
 
 lint: ## rustfmt check and clippy with warnings denied
 	$(CARGO) fmt --all -- --check

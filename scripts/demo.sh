@@ -90,4 +90,31 @@ if command -v helm >/dev/null 2>&1; then
   cmp "$archive" "$work/helm/hello-0.1.0.tgz" && echo "helm's download is byte-identical too"
 fi
 
+step "signet generate-key-pair (cosign's formats: cosign.key encrypted, cosign.pub PKIX)"
+export COSIGN_PASSWORD=signet-demo
+"$signet" generate-key-pair --output-key-prefix "$work/cosign"
+
+ref="oci://$host/charts/hello:0.1.0"
+step "signet sign $ref --key cosign.key (signs the digest, stored at the cosign .sig tag)"
+"$signet" sign "$ref" --key "$work/cosign.key" --plain-http
+
+step "signet verify $ref --key cosign.pub"
+"$signet" verify "$ref" --key "$work/cosign.pub" --insecure-ignore-tlog --plain-http
+
+if command -v cosign >/dev/null 2>&1; then
+  step "cosign verify accepts signet's signature (interop)"
+  cosign verify --key "$work/cosign.pub" --insecure-ignore-tlog --allow-http-registry \
+    "$host/charts/hello:0.1.0" 2>/dev/null | jq -c '.[0].critical'
+fi
+
+step "Verification fails closed: a key that did not sign is refused"
+"$signet" generate-key-pair --output-key-prefix "$work/stranger" >/dev/null
+if "$signet" verify "$ref" --key "$work/stranger.pub" --insecure-ignore-tlog --plain-http; then
+  die "verification with the wrong key passed"
+fi
+echo "refused, as it must be"
+
+step "signet template demo $ref (rendered in-process, like helm template)"
+"$signet" template demo "oci://$host/charts/hello" --version 0.1.0 --namespace demo --plain-http
+
 step "Done; stopping the registry and removing $work"

