@@ -5,7 +5,10 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     signet::tls::install_crypto_provider();
     let cli = signet::cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("Error: cannot start the async runtime: {err}");
