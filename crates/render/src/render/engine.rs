@@ -185,6 +185,11 @@ impl Engine {
             if text.trim().is_empty() {
                 return Ok(Value::from(text));
             }
+            // Text without an action renders as itself; skip copying the set and parsing (charts
+            // pass most values through `tpl` whether or not they hold templates).
+            if !text.contains("{{") {
+                return Ok(Value::from(text.replace("<no value>", "")));
+            }
             match ctx.execute_text(ROOT_NAME, &text, &args[1]) {
                 Ok(s) => Ok(Value::from(s.replace("<no value>", ""))),
                 Err(e) if e.starts_with("template: ") && !e.contains("executing") => Err(format!(
