@@ -181,7 +181,7 @@ impl Printer {
                     b' ' => self.f.space = true,
                     c => {
                         if c.is_ascii_lowercase() && arg_num < args.len() {
-                            if c == b'v' {
+                            if c == b'v' || c == b'w' {
                                 self.f.sharp_v = self.f.sharp;
                                 self.f.sharp = false;
                                 self.f.plus_v = self.f.plus;
@@ -233,7 +233,7 @@ impl Printer {
                     arg_num = n;
                     self.f.prec_present = ok && p >= 0;
                     self.f.prec = p.max(0) as usize;
-                    if !ok {
+                    if !self.f.prec_present {
                         self.buf.push_str("%!(BADPREC)");
                     }
                     after_index = false;
@@ -264,7 +264,7 @@ impl Printer {
                 self.buf.push(verb);
                 self.buf.push_str("(MISSING)");
             } else {
-                if verb == 'v' {
+                if verb == 'v' || verb == 'w' {
                     self.f.sharp_v = self.f.sharp;
                     self.f.sharp = false;
                     self.f.plus_v = self.f.plus;
@@ -352,6 +352,12 @@ impl Printer {
         if verb == 'T' {
             let t = v.type_name();
             self.fmt_s(&t);
+            return;
+        }
+        // Template values are never pointers or errors: `%p` and `%w` are bad verbs for the
+        // whole argument (Go prints an address for maps and slices, which is not reproducible).
+        if verb == 'p' || verb == 'w' {
+            self.bad_verb(v, verb);
             return;
         }
         self.print_value(v, verb, 0);
@@ -850,7 +856,7 @@ pub fn format_float(f: f64, fmt: char, prec: i32) -> String {
 }
 
 /// `strconv`'s `%b` (`-ddddp±ddd`) and `%x`/`%X` (`-0x1.fffp±dd`, shortest digits) float formats.
-fn format_float_binary(f: f64, fmt: char, _prec: i32) -> String {
+fn format_float_binary(f: f64, fmt: char, prec: i32) -> String {
     let bits = f.to_bits();
     let neg = bits >> 63 != 0;
     let mut exp = ((bits >> 52) & 0x7FF) as i64;
@@ -878,16 +884,38 @@ fn format_float_binary(f: f64, fmt: char, _prec: i32) -> String {
         mant <<= 1;
         exp -= 1;
     }
+    if (0..15).contains(&prec) {
+        // Round to `prec` hex digits, half to even, as strconv does.
+        let shift = (prec * 4) as u32;
+        let extra = (mant << shift) & ((1u64 << 60) - 1);
+        mant >>= 60 - shift;
+        if extra | (mant & 1) > 1u64 << 59 {
+            mant += 1;
+        }
+        mant <<= 60 - shift;
+        if mant & (1u64 << 61) != 0 {
+            mant >>= 1;
+            exp += 1;
+        }
+    }
     let upper = fmt == 'X';
     s.push_str(if upper { "0X" } else { "0x" });
     s.push(if (mant >> 60) & 1 == 1 { '1' } else { '0' });
     mant <<= 4;
-    if mant != 0 {
+    let digit = |m: u64| {
+        let c = char::from_digit(((m >> 60) & 15) as u32, 16).unwrap_or('0');
+        if upper { c.to_ascii_uppercase() } else { c }
+    };
+    if prec < 0 && mant != 0 {
         s.push('.');
         while mant != 0 {
-            let d = ((mant >> 60) & 15) as u32;
-            let c = char::from_digit(d, 16).unwrap_or('0');
-            s.push(if upper { c.to_ascii_uppercase() } else { c });
+            s.push(digit(mant));
+            mant <<= 4;
+        }
+    } else if prec > 0 {
+        s.push('.');
+        for _ in 0..prec {
+            s.push(digit(mant));
             mant <<= 4;
         }
     }
