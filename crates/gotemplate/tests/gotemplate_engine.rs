@@ -577,7 +577,34 @@ impl OracleGen {
             _ => format!("{{{{$x = {p1}}}}}{{{{$x}}}}"),
         }
     }
+    /// A printf call with a random format over Go's verbs and flags (`%p` left out: Go prints
+    /// addresses for maps and slices).
+    fn printf(&mut self) -> String {
+        const CHARS: &[&str] = &[
+            "%", "%", "%", "%", "-", "+", "#", " ", "0", "1", "2", "5", "9", ".", "*", "[", "]",
+            "v", "d", "s", "q", "x", "X", "o", "b", "c", "U", "e", "E", "f", "F", "g", "G", "t",
+            "T", "w", "a",
+        ];
+        let n = 1 + self.0.next() % 12;
+        let format: String = (0..n).map(|_| self.0.pick(CHARS)).collect();
+        let mut t = format!("{{{{printf \"{format}\"");
+        for _ in 0..self.0.next() % 5 {
+            t.push(' ');
+            let arg = if self.chance(50) {
+                self.0.pick(ORACLE_FIELDS)
+            } else {
+                self.0.pick(ORACLE_LITERALS)
+            };
+            t.push_str(arg);
+        }
+        t.push_str("}}");
+        t
+    }
+
     fn template(&mut self) -> String {
+        if self.chance(25) {
+            return self.printf();
+        }
         let mut t = String::from("{{$x := 0}}");
         let n = 1 + self.0.next() % 3;
         for _ in 0..n {
