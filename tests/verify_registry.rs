@@ -167,6 +167,37 @@ impl Fixture {
         tools::run_ok(&mut c);
     }
 
+    /// Signs cosign's payload for `signed_for` with `key` (no tlog) and attaches it, as a
+    /// `.sig` signature, to `attach_to`: a real signature whose payload may name another artifact.
+    fn attach_signed_payload(&self, key: &Path, signed_for: &str, attach_to: &str, name: &str) {
+        let payload_file = format!("{name}.json");
+        let sig_file = format!("{name}.sig");
+        let payload = tools::run_ok(
+            self.cosign_cmd()
+                .arg("generate")
+                .arg(self.image(signed_for)),
+        );
+        std::fs::write(self.path(&payload_file), payload.trim()).unwrap();
+        let sig = tools::run_ok(
+            self.cosign_cmd()
+                .args(["sign-blob", "--tlog-upload=false", "--key"])
+                .arg(key)
+                .arg(&payload_file),
+        );
+        std::fs::write(self.path(&sig_file), sig.trim()).unwrap();
+        let mut attach = self.cosign_cmd();
+        attach.args([
+            "attach",
+            "signature",
+            "--payload",
+            &payload_file,
+            "--signature",
+            &sig_file,
+        ]);
+        attach.arg(self.image(attach_to));
+        tools::run_ok(&mut attach);
+    }
+
     fn reference(&self, repo: &str) -> OciReference {
         OciReference::parse(&self.reg.oci(repo)).unwrap()
     }
@@ -303,30 +334,12 @@ async fn cosign_key_signatures_and_fail_closed_cases() {
     // Payload naming another digest: a real signature over cosign's payload for digest A,
     // attached to digest B.
     let other = fx.push("charts/demo:2.0", "chart two");
-    let payload = tools::run_ok(
-        fx.cosign_cmd()
-            .arg("generate")
-            .arg(fx.image(&format!("charts/demo@{digest}"))),
+    fx.attach_signed_payload(
+        &key,
+        &format!("charts/demo@{digest}"),
+        &format!("charts/demo@{other}"),
+        "payload-a",
     );
-    std::fs::write(fx.path("payload-a.json"), payload.trim()).unwrap();
-    let sig = tools::run_ok(
-        fx.cosign_cmd()
-            .args(["sign-blob", "--tlog-upload=false", "--key"])
-            .arg(&key)
-            .arg("payload-a.json"),
-    );
-    std::fs::write(fx.path("payload-a.sig"), sig.trim()).unwrap();
-    let mut attach = fx.cosign_cmd();
-    attach.args([
-        "attach",
-        "signature",
-        "--payload",
-        "payload-a.json",
-        "--signature",
-        "payload-a.sig",
-    ]);
-    attach.arg(fx.image(&format!("charts/demo@{other}")));
-    tools::run_ok(&mut attach);
     let r = fx
         .verify(
             "charts/demo",
@@ -339,30 +352,12 @@ async fn cosign_key_signatures_and_fail_closed_cases() {
 
     // Payload naming another repository (same digest, signed for other/repo).
     let third = fx.push("charts/demo:3.0", "chart three");
-    let payload = tools::run_ok(
-        fx.cosign_cmd()
-            .arg("generate")
-            .arg(fx.image(&format!("other/repo@{third}"))),
+    fx.attach_signed_payload(
+        &key,
+        &format!("other/repo@{third}"),
+        &format!("charts/demo@{third}"),
+        "payload-b",
     );
-    std::fs::write(fx.path("payload-b.json"), payload.trim()).unwrap();
-    let sig = tools::run_ok(
-        fx.cosign_cmd()
-            .args(["sign-blob", "--tlog-upload=false", "--key"])
-            .arg(&key)
-            .arg("payload-b.json"),
-    );
-    std::fs::write(fx.path("payload-b.sig"), sig.trim()).unwrap();
-    let mut attach = fx.cosign_cmd();
-    attach.args([
-        "attach",
-        "signature",
-        "--payload",
-        "payload-b.json",
-        "--signature",
-        "payload-b.sig",
-    ]);
-    attach.arg(fx.image(&format!("charts/demo@{third}")));
-    tools::run_ok(&mut attach);
     let r = fx
         .verify(
             "charts/demo",
@@ -648,23 +643,11 @@ async fn malformed_oversized_and_corrupted() {
 
 // ---- bring-your-own certificates: a test CA with Fulcio-style extensions ----
 
+/// One DER element, encoded by the `der` crate the library's X.509 parsing uses.
 fn der(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes: Vec<u8> = len
-            .to_be_bytes()
-            .iter()
-            .copied()
-            .skip_while(|b| *b == 0)
-            .collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend_from_slice(content);
-    out
+    use x509_cert::der::{Decode, Encode, Tag, asn1::AnyRef};
+    let tag = Tag::from_der(&[tag]).unwrap();
+    AnyRef::new(tag, content).unwrap().to_der().unwrap()
 }
 
 fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
@@ -735,16 +718,7 @@ fn ec_spki(point: &[u8]) -> Vec<u8> {
 }
 
 fn pem(label: &str, der_bytes: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der_bytes);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
+    signet::verify::keys::pem::encode(label, der_bytes)
 }
 
 struct TestCa {
@@ -790,14 +764,9 @@ impl TestCa {
         not_before: &str,
         not_after: &str,
     ) -> Vec<u8> {
-        let spki = base64::engine::general_purpose::STANDARD
-            .decode(
-                public_pem
-                    .lines()
-                    .filter(|l| !l.starts_with("-----"))
-                    .collect::<String>(),
-            )
-            .unwrap();
+        let spki = signet::verify::keys::pem::parse_first(public_pem.as_bytes())
+            .unwrap()
+            .contents;
         let san_entry = if san.contains('@') && !san.contains("://") {
             der(0x81, san.as_bytes())
         } else {

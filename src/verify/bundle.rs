@@ -2,6 +2,7 @@
 //! Key-signed bundles (verification material `publicKey`) are handled here too; the `sigstore`
 //! crate rejects them.
 
+use super::certs::{RawCert, RawChain};
 use super::error::{VerifyError, malformed};
 use super::evidence::{Evidence, SignedContent, SignerMaterial};
 use super::tlog::{TlogEntry, b64};
@@ -53,18 +54,6 @@ struct RawMaterial {
     tlog_entries: Vec<TlogEntry>,
     #[serde(default)]
     timestamp_verification_data: Option<RawTimestamps>,
-}
-
-#[derive(Deserialize)]
-struct RawChain {
-    #[serde(default)]
-    certificates: Vec<RawCert>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawCert {
-    raw_bytes: String,
 }
 
 #[derive(Deserialize)]

@@ -1,9 +1,10 @@
 //! Signing certificates: parsing, the chain to a trust-root CA, Fulcio identity (SANs and the OIDC
 //! issuer extensions 1.3.6.1.4.1.57264.1.1 / .1.8) and embedded SCTs checked against CT log keys.
 
-use super::crypto::{self, PublicKey, hash_of_signature_oid};
+use super::crypto::{self, hash_of_signature_oid};
 use super::der;
 use super::error::VerifyError;
+use super::keys::{HashAlgorithm, PublicKey};
 use super::trust_root::{CertificateAuthority, TrustRoot};
 use chrono::{DateTime, Utc};
 use x509_cert::Certificate;
@@ -37,6 +38,20 @@ pub(crate) struct ParsedCert {
     cert: Certificate,
 }
 
+/// An `X509CertificateChain` as Sigstore bundles and trusted roots write it in JSON.
+#[derive(serde::Deserialize)]
+pub(super) struct RawChain {
+    #[serde(default)]
+    pub certificates: Vec<RawCert>,
+}
+
+/// One base64 DER certificate of a Sigstore JSON document.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RawCert {
+    pub raw_bytes: String,
+}
+
 fn to_utc(t: &x509_cert::time::Time) -> DateTime<Utc> {
     let secs = t.to_unix_duration().as_secs() as i64;
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
@@ -52,7 +67,8 @@ impl ParsedCert {
             .subject_public_key_info()
             .to_der()
             .map_err(|e| format!("certificate public key: {e}"))?;
-        let key = PublicKey::from_spki_der(&spki)?;
+        let key =
+            PublicKey::from_spki_der(&spki).map_err(|e| format!("certificate public key: {e}"))?;
         let validity = tbs_cert.validity();
         let mut sans = Vec::new();
         let mut oidc_issuer_v1 = None;
@@ -107,7 +123,7 @@ impl ParsedCert {
     pub fn signed_by(&self, issuer: &ParsedCert) -> bool {
         issuer
             .key
-            .verify(
+            .verify_with_hash(
                 &self.tbs,
                 &self.signature,
                 hash_of_signature_oid(&self.signature_oid),
@@ -189,8 +205,7 @@ pub(crate) fn verify_sct(
     }
     let scts = parse_sct_list(list.content).map_err(VerifyError::Sct)?;
     let tbs = precert_tbs(&leaf.tbs).map_err(VerifyError::Sct)?;
-    let issuer_spki = issuer.key.spki_der.clone();
-    let issuer_key_hash = crypto::sha256(&issuer_spki);
+    let issuer_key_hash = crypto::sha256(issuer.key.spki_der());
     let mut reasons = Vec::new();
     for sct in scts {
         let Some(log) = root.ctlogs.iter().find(|l| l.log_id == sct.log_id) else {
@@ -207,9 +222,9 @@ pub(crate) fn verify_sct(
         signed.extend_from_slice(&(sct.extensions.len() as u16).to_be_bytes());
         signed.extend_from_slice(&sct.extensions);
         let hash = match sct.hash_alg {
-            4 => crypto::Hash::Sha256,
-            5 => crypto::Hash::Sha384,
-            6 => crypto::Hash::Sha512,
+            4 => HashAlgorithm::Sha256,
+            5 => HashAlgorithm::Sha384,
+            6 => HashAlgorithm::Sha512,
             other => {
                 reasons.push(format!("SCT hash algorithm {other} unsupported"));
                 continue;
@@ -220,7 +235,10 @@ pub(crate) fn verify_sct(
             reasons.push("SCT time outside the CT log's validity".into());
             continue;
         }
-        match log.key.verify(&signed, &sct.signature, Some(hash)) {
+        match log
+            .key
+            .verify_with_hash(&signed, &sct.signature, Some(hash))
+        {
             Ok(()) => return Ok(()),
             Err(e) => reasons.push(format!("SCT signature: {e}")),
         }

@@ -2,8 +2,9 @@
 //! whatever format it came in, and the check of that evidence against a compiled policy.
 
 use super::certs::{self, ParsedCert};
-use super::crypto::{PublicKey, sha256};
+use super::crypto::sha256;
 use super::error::VerifyError;
+use super::keys::{HashAlgorithm, PublicKey};
 use super::policy::CompiledPolicy;
 use super::timestamp;
 use super::tlog::{self, TlogEntry};
@@ -112,8 +113,10 @@ impl Evidence {
         };
         let (message, signatures) = self.signed_message(artifact);
         let signature_ok = |key: &PublicKey, sig: &[u8]| match &message {
-            Some(m) => key.verify(m, sig, None).is_ok(),
-            None => key.verify_prehashed_sha256(&artifact_sha256, sig).is_ok(),
+            Some(m) => key.verify(m, sig).is_ok(),
+            None => key
+                .verify_prehashed(HashAlgorithm::Sha256, &artifact_sha256, sig)
+                .is_ok(),
         };
         if signatures.is_empty() {
             return Err(VerifyError::Malformed(
@@ -128,12 +131,8 @@ impl Evidence {
         // `cosign verify --key` does (the certificate adds nothing the key does not prove).
         let material = match &self.material {
             SignerMaterial::Certificate { leaf, .. }
-                if ParsedCert::from_der(leaf).is_ok_and(|c| {
-                    policy
-                        .keys
-                        .iter()
-                        .any(|(_, k)| k.spki_der == c.key.spki_der)
-                }) =>
+                if ParsedCert::from_der(leaf)
+                    .is_ok_and(|c| policy.keys.iter().any(|(_, k)| *k == c.key)) =>
             {
                 &SignerMaterial::PublicKey
             }
@@ -298,7 +297,7 @@ impl Evidence {
         } else {
             description = format!(
                 "public key sha256:{}",
-                hex::encode(sha256(&verified_key.spki_der))
+                hex::encode(sha256(verified_key.spki_der()))
             );
         }
         signers.sort_unstable();
@@ -383,7 +382,7 @@ impl Evidence {
             };
             match &self.material {
                 SignerMaterial::Certificate { leaf, .. } => &der == leaf,
-                SignerMaterial::PublicKey => der == key.spki_der,
+                SignerMaterial::PublicKey => der == key.spki_der(),
             }
         };
         // PEM in base64 (v1 entries) → DER of its first block.

@@ -209,38 +209,45 @@ impl PublicKey {
         Self::from_spki_der(&block.contents)
     }
 
-    /// Reads a DER SubjectPublicKeyInfo (also what a certificate carries).
+    /// Reads a DER SubjectPublicKeyInfo (also what a certificate carries). The algorithm comes
+    /// from the SPKI's algorithm identifier (and named curve); aws-lc-rs then checks the key itself.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        // A SubjectPublicKeyInfo is a DER SEQUENCE; refusing anything else keeps aws-lc-rs from
-        // accepting bare curve points or raw Ed25519 keys here.
-        if der.first() != Some(&0x30) {
-            return Err(KeyError::Unsupported {
-                what: "a public key that is not a DER SubjectPublicKeyInfo",
-            });
-        }
-        let candidates: [(KeyAlgorithm, &'static dyn VerificationAlgorithm); 5] = [
-            (KeyAlgorithm::EcdsaP256, &sig::ECDSA_P256_SHA256_ASN1),
-            (KeyAlgorithm::EcdsaP384, &sig::ECDSA_P384_SHA384_ASN1),
-            (KeyAlgorithm::EcdsaP521, &sig::ECDSA_P521_SHA512_ASN1),
-            (KeyAlgorithm::Ed25519, &sig::ED25519),
-            (KeyAlgorithm::Rsa, &sig::RSA_PKCS1_2048_8192_SHA256),
-        ];
-        for (algorithm, verification) in candidates {
-            if let Ok(parsed) = ParsedPublicKey::new(verification, der) {
-                // Re-serialise so equal keys compare equal however they were encoded.
-                let spki_der = parsed
-                    .as_der()
-                    .map(|d| d.as_ref().to_vec())
-                    .unwrap_or_else(|_| der.to_vec());
-                return Ok(Self {
-                    algorithm,
-                    spki_der,
-                });
-            }
-        }
-        Err(KeyError::Unsupported {
-            what: "the public key",
+        let algorithm = spki_algorithm(der)?;
+        let verification: &'static dyn VerificationAlgorithm = match algorithm {
+            KeyAlgorithm::EcdsaP256 => &sig::ECDSA_P256_SHA256_ASN1,
+            KeyAlgorithm::EcdsaP384 => &sig::ECDSA_P384_SHA384_ASN1,
+            KeyAlgorithm::EcdsaP521 => &sig::ECDSA_P521_SHA512_ASN1,
+            KeyAlgorithm::Ed25519 => &sig::ED25519,
+            KeyAlgorithm::Rsa => &sig::RSA_PKCS1_2048_8192_SHA256,
+        };
+        ParsedPublicKey::new(verification, der).map_err(|_| KeyError::Unsupported {
+            what: "the public key (its key bytes do not match its algorithm)",
+        })?;
+        // The DER is kept as given: certificate checks hash the issuer's exact SPKI (SCTs), and
+        // strict DER parsing above leaves one encoding per key.
+        Ok(Self {
+            algorithm,
+            spki_der: der.to_vec(),
         })
+    }
+
+    /// Reads a bare PKCS#1 `RSAPublicKey` (how some Sigstore trusted roots carry CT log keys),
+    /// wrapping it in a SubjectPublicKeyInfo.
+    pub fn from_pkcs1_rsa_der(der: &[u8]) -> Result<Self, KeyError> {
+        use x509_cert::der::Encode as _;
+        use x509_cert::der::asn1::{Any, BitString, Null};
+        use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+        let not_rsa = || KeyError::Unsupported {
+            what: "the PKCS#1 RSA public key",
+        };
+        let spki = SubjectPublicKeyInfoOwned {
+            algorithm: AlgorithmIdentifierOwned {
+                oid: oid::RSA,
+                parameters: Some(Any::encode_from(&Null).map_err(|_| not_rsa())?),
+            },
+            subject_public_key: BitString::from_bytes(der).map_err(|_| not_rsa())?,
+        };
+        Self::from_spki_der(&spki.to_der().map_err(|_| not_rsa())?)
     }
 
     /// The kind of key.
@@ -266,6 +273,27 @@ impl PublicKey {
     /// Verifies `signature` over `message` (cosign: the simple-signing payload bytes).
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), KeyError> {
         let verified = message_algorithms(self.algorithm).iter().any(|algorithm| {
+            sig::UnparsedPublicKey::new(*algorithm, &self.spki_der)
+                .verify(message, signature)
+                .is_ok()
+        });
+        self.result(verified)
+    }
+
+    /// Verifies `signature` over `message` hashed with `hash` (the digest an X.509, SCT or CMS
+    /// signature algorithm names), or with the key's usual digests when `hash` is `None`.
+    /// Ed25519 always signs the message itself.
+    pub fn verify_with_hash(
+        &self,
+        message: &[u8],
+        signature: &[u8],
+        hash: Option<HashAlgorithm>,
+    ) -> Result<(), KeyError> {
+        let algorithms = match (self.algorithm, hash) {
+            (KeyAlgorithm::Ed25519, _) | (_, None) => message_algorithms(self.algorithm),
+            (algorithm, Some(hash)) => digest_algorithms(algorithm, hash)?,
+        };
+        let verified = algorithms.iter().any(|algorithm| {
             sig::UnparsedPublicKey::new(*algorithm, &self.spki_der)
                 .verify(message, signature)
                 .is_ok()
@@ -314,6 +342,56 @@ impl PublicKey {
                 key_id: self.key_id(),
             })
         }
+    }
+}
+
+/// Object identifiers of the public-key algorithms and curves a SubjectPublicKeyInfo may name.
+mod oid {
+    use x509_cert::der::oid::ObjectIdentifier;
+    pub const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+    pub const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+    pub const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+    pub const P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
+    pub const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+    pub const RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+}
+
+/// The key algorithm a DER SubjectPublicKeyInfo names. Anything that is not a well-formed SPKI
+/// (a bare curve point, a raw Ed25519 key) is refused.
+fn spki_algorithm(der: &[u8]) -> Result<KeyAlgorithm, KeyError> {
+    use x509_cert::der::Decode as _;
+    use x509_cert::der::oid::ObjectIdentifier;
+    let spki = x509_cert::spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|_| {
+        KeyError::Unsupported {
+            what: "a public key that is not a DER SubjectPublicKeyInfo",
+        }
+    })?;
+    let algorithm = spki.algorithm.oid;
+    if algorithm == oid::ED25519 {
+        return Ok(KeyAlgorithm::Ed25519);
+    }
+    if algorithm == oid::RSA {
+        return Ok(KeyAlgorithm::Rsa);
+    }
+    if algorithm != oid::EC_PUBLIC_KEY {
+        return Err(KeyError::Unsupported {
+            what: "the public key algorithm",
+        });
+    }
+    let curve = spki
+        .algorithm
+        .parameters
+        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+    match curve {
+        Some(c) if c == oid::P256 => Ok(KeyAlgorithm::EcdsaP256),
+        Some(c) if c == oid::P384 => Ok(KeyAlgorithm::EcdsaP384),
+        Some(c) if c == oid::P521 => Ok(KeyAlgorithm::EcdsaP521),
+        Some(_) => Err(KeyError::Unsupported {
+            what: "the elliptic curve of the public key",
+        }),
+        None => Err(KeyError::Unsupported {
+            what: "an EC public key without a named curve",
+        }),
     }
 }
 

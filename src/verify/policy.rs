@@ -1,8 +1,9 @@
 //! The verification policy: plain, serialisable data (what the CRD and CLI flags carry) and its
 //! compiled form (parsed keys, compiled regexps, parsed trust root) used by the verifier.
 
-use super::crypto::{PublicKey, sha256};
+use super::crypto::{pem_der, sha256};
 use super::error::VerifyError;
+use super::keys::{PUBLIC_KEY_LABEL, PublicKey};
 use super::trust_root::TrustRoot;
 use serde::{Deserialize, Serialize};
 
@@ -104,9 +105,12 @@ impl Policy {
             let field = |what: &str| format!("authority {:?}: {what}", authority.name);
             match &authority.verifier {
                 Verifier::Key { public_key_pem } => {
-                    let key = PublicKey::from_pem(public_key_pem).map_err(|e| {
+                    // The PUBLIC KEY block may follow others (a bundle of PEMs), as before.
+                    let invalid = |e: &dyn std::fmt::Display| {
                         VerifyError::InvalidPolicy(field(&format!("public key: {e}")))
-                    })?;
+                    };
+                    let der = pem_der(public_key_pem, PUBLIC_KEY_LABEL).map_err(|e| invalid(&e))?;
+                    let key = PublicKey::from_spki_der(&der).map_err(|e| invalid(&e))?;
                     keys.push((index, key));
                 }
                 Verifier::Keyless { identities: ids } => {

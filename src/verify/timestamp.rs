@@ -2,9 +2,10 @@
 //! root's timestamp authorities; the result is a verified time at which a signature existed.
 
 use super::certs::ParsedCert;
-use super::crypto::{self, Hash, hash_of_signature_oid};
+use super::crypto::{self, hash_of_signature_oid};
 use super::der::{self, Tlv};
 use super::error::VerifyError;
+use super::keys::HashAlgorithm;
 use super::trust_root::TrustRoot;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use x509_cert::der::Decode;
@@ -114,7 +115,7 @@ pub(crate) fn verify_timestamp(
         }
     }
     let message_digest = message_digest.ok_or_else(|| err("no messageDigest attribute"))?;
-    let hash = digest_alg.unwrap_or(Hash::Sha256);
+    let hash = digest_alg.unwrap_or(HashAlgorithm::Sha256);
     if crypto::digest(hash, tst_info_der) != message_digest {
         return Err(err("messageDigest does not match the TSTInfo"));
     }
@@ -140,7 +141,7 @@ pub(crate) fn verify_timestamp(
         let Some(leaf) = chain.first() else { continue };
         if leaf
             .key
-            .verify(&signed_bytes, sig_value.content, sig_hash)
+            .verify_with_hash(&signed_bytes, sig_value.content, sig_hash)
             .is_err()
         {
             continue;
@@ -171,7 +172,9 @@ pub(crate) fn verify_timestamp(
 }
 
 /// TSTInfo → (genTime, imprint hash algorithm, imprint).
-fn parse_tst_info(der_bytes: &[u8]) -> Result<(DateTime<Utc>, Hash, Vec<u8>), VerifyError> {
+fn parse_tst_info(
+    der_bytes: &[u8],
+) -> Result<(DateTime<Utc>, HashAlgorithm, Vec<u8>), VerifyError> {
     let (tst, _) = der::read(der_bytes).map_err(err)?;
     let f = kids(&tst)?;
     let imprint = f

@@ -142,7 +142,7 @@ pub(crate) fn verify_entry(
         });
         let canonical = canonical_json(&payload);
         log.key
-            .verify(canonical.as_bytes(), &set, None)
+            .verify(canonical.as_bytes(), &set)
             .map_err(|e| VerifyError::Tlog(format!("signed entry timestamp: {e}")))?;
         let t = DateTime::from_timestamp(entry.integrated_time, 0)
             .ok_or_else(|| VerifyError::Tlog("integrated time out of range".into()))?;
@@ -289,7 +289,7 @@ fn verify_checkpoint(envelope: &str, log: &TransparencyLog) -> Result<Checkpoint
             continue;
         }
         saw_hint = true;
-        if log.key.verify(text.as_bytes(), &sig[4..], None).is_ok() {
+        if log.key.verify(text.as_bytes(), &sig[4..]).is_ok() {
             return Ok(CheckpointBody { size, root_hash });
         }
     }
@@ -345,7 +345,12 @@ mod tests {
     #[test]
     fn checkpoint_without_signature_block_is_rejected() {
         let log = TransparencyLog {
-            key: crate::verify::crypto::PublicKey::from_pkcs1_rsa(&[]),
+            key: crate::verify::keys::SigningKey::generate(
+                crate::verify::keys::KeyAlgorithm::EcdsaP256,
+            )
+            .unwrap()
+            .public_key()
+            .clone(),
             log_id: vec![1, 2, 3, 4],
             valid_from: DateTime::<Utc>::MIN_UTC,
             valid_until: None,

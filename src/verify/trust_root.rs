@@ -2,8 +2,9 @@
 //! certificate authorities, transparency logs, CT logs and timestamp authorities, each with its
 //! validity window. Read offline from a file; nothing here touches the network.
 
-use super::crypto::PublicKey;
+use super::certs::RawChain;
 use super::error::VerifyError;
+use super::keys::PublicKey;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -95,18 +96,6 @@ struct RawCa {
 }
 
 #[derive(Deserialize)]
-struct RawChain {
-    #[serde(default)]
-    certificates: Vec<RawCert>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawCert {
-    raw_bytes: String,
-}
-
-#[derive(Deserialize)]
 struct RawValidity {
     start: Option<DateTime<Utc>>,
     end: Option<DateTime<Utc>>,
@@ -148,13 +137,13 @@ impl TrustRoot {
                 };
                 let der = b64(&format!("{field}[{i}].publicKey.rawBytes"), &raw)?;
                 let key = if log.public_key.key_details.starts_with("PKCS1_") {
-                    PublicKey::from_pkcs1_rsa(&der)
+                    PublicKey::from_pkcs1_rsa_der(&der)
                 } else {
-                    match PublicKey::from_spki_der(&der) {
-                        Ok(k) => k,
-                        // Unknown key types are unusable, not fatal for the other entries.
-                        Err(_) => continue,
-                    }
+                    PublicKey::from_spki_der(&der)
+                };
+                // Unknown key types are unusable, not fatal for the other entries.
+                let Ok(key) = key else {
+                    continue;
                 };
                 out.push(TransparencyLog {
                     key,
