@@ -162,6 +162,13 @@ fn to_rust_syntax(expr: &str) -> String {
             }
             if in_class {
                 class_len += 1;
+                // Go reads a '-' right after a class escape (`[\w-.]`) as a literal; once the
+                // escape is expanded to a set, the crate would read a range instead.
+                if matches!(n, 'd' | 'w' | 's') && chars.peek() == Some(&'-') {
+                    chars.next();
+                    out.push_str("\\-");
+                    class_len += 1;
+                }
             }
             continue;
         }
@@ -230,6 +237,13 @@ mod tests {
         assert!(!compile(r"^\Qa.b\E$").unwrap().is_match("axb"));
         assert!(compile(r"[]a]").unwrap().is_match("]"));
         assert!(compile(r"\D\S").unwrap().is_match("x!"));
+    }
+
+    #[test]
+    fn dash_after_class_escape_is_literal_like_go() {
+        let re = compile(r"^[\w-\.]+$").expect("Go accepts this class");
+        assert!(re.is_match("argo-cd.example"));
+        assert!(!re.is_match("argo cd"));
     }
 
     #[test]
