@@ -19,7 +19,7 @@ use signet::registry::{OciReference, RegistryClient};
 use signet::sign::manifest::{SIGNATURE_ANNOTATION, SIGNATURE_ARTIFACT_TYPE};
 use signet::verify::keys::{PublicKey, SigningKey};
 use support::registry::TestRegistry;
-use support::tools::{run, run_ok, temp_dir, tool, workspace_root};
+use support::tools::{run, run_ok, run_with_stdin, temp_dir, tool, workspace_root};
 
 const PASSWORD: &str = "interop-pw";
 
@@ -29,6 +29,22 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("runtime")
+}
+
+/// What most interop tests start from: cosign, a running registry, a runtime and a work dir;
+/// `None` (the test skips) when cosign is not installed or the registry cannot start. The
+/// registry is only started once cosign is known to be there.
+fn interop(
+    registry: impl FnOnce() -> Option<TestRegistry>,
+) -> Option<(
+    PathBuf,
+    TestRegistry,
+    tokio::runtime::Runtime,
+    tempfile::TempDir,
+)> {
+    let cosign_bin = tool("cosign")?;
+    let reg = registry()?;
+    Some((cosign_bin, reg, runtime(), temp_dir()))
 }
 
 /// Pushes a small OCI artifact to `repo:tag` and returns its manifest digest.
@@ -123,6 +139,25 @@ fn registry_flags(reg: &TestRegistry, cosign_sign: bool) -> Vec<String> {
     }
 }
 
+/// `cosign verify --key public --insecure-ignore-tlog` of `reference`, with `extra` flags.
+fn cosign_verify_key_cmd(
+    cosign_bin: &Path,
+    reg: &TestRegistry,
+    dir: &Path,
+    public: &Path,
+    reference: &str,
+    extra: &[&str],
+) -> Command {
+    let mut cmd = cosign(cosign_bin, reg, dir);
+    cmd.args(["verify", "--key"])
+        .arg(public)
+        .arg("--insecure-ignore-tlog")
+        .args(registry_flags(reg, false))
+        .args(extra)
+        .arg(reference);
+    cmd
+}
+
 fn cosign_verify_key(
     cosign_bin: &Path,
     reg: &TestRegistry,
@@ -131,14 +166,38 @@ fn cosign_verify_key(
     reference: &str,
     extra: &[&str],
 ) -> std::process::Output {
-    let mut cmd = cosign(cosign_bin, reg, dir);
-    cmd.args(["verify", "--key"])
-        .arg(public)
-        .arg("--insecure-ignore-tlog")
-        .args(registry_flags(reg, false))
-        .args(extra)
-        .arg(reference);
+    run(&mut cosign_verify_key_cmd(
+        cosign_bin, reg, dir, public, reference, extra,
+    ))
+}
+
+/// [`cosign_verify_key`] finding the signature through OCI 1.1 referrers (an experimental flag).
+fn cosign_verify_key_oci11(
+    cosign_bin: &Path,
+    reg: &TestRegistry,
+    dir: &Path,
+    public: &Path,
+    reference: &str,
+) -> std::process::Output {
+    let mut cmd = cosign_verify_key_cmd(
+        cosign_bin,
+        reg,
+        dir,
+        public,
+        reference,
+        &["--experimental-oci11"],
+    );
+    cmd.env("COSIGN_EXPERIMENTAL", "1");
     run(&mut cmd)
+}
+
+/// `cosign sign` of `repo@digest` with the `cosign.key` in `keys`, without the transparency log.
+fn cosign_sign_key(cosign_bin: &Path, reg: &TestRegistry, keys: &Path, repo: &str, digest: &str) {
+    let mut cmd = cosign(cosign_bin, reg, keys);
+    cmd.args(["sign", "--key", "cosign.key", "--tlog-upload=false", "-y"])
+        .args(registry_flags(reg, true))
+        .arg(cosign_ref(reg, repo, digest));
+    run_ok(&mut cmd);
 }
 
 fn assert_success(out: &std::process::Output, what: &str) {
@@ -204,14 +263,9 @@ fn signet_generate_key_pair(dir: &Path) {
 
 #[test]
 fn signet_key_pair_is_used_by_cosign() {
-    let Some(cosign_bin) = tool("cosign") else {
+    let Some((cosign_bin, reg, rt, work)) = interop(TestRegistry::plain) else {
         return;
     };
-    let Some(reg) = TestRegistry::plain() else {
-        return;
-    };
-    let rt = runtime();
-    let work = temp_dir();
     let keys = work.path().join("signet-keys");
     signet_generate_key_pair(&keys);
     let key_text = std::fs::read_to_string(keys.join("cosign.key")).unwrap();
@@ -223,21 +277,18 @@ fn signet_key_pair_is_used_by_cosign() {
     // Without COSIGN_PASSWORD and without a terminal, the password is read from stdin.
     let piped = work.path().join("piped");
     std::fs::create_dir_all(&piped).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_signet"))
-        .current_dir(&piped)
-        .env_remove("COSIGN_PASSWORD")
-        .arg("generate-key-pair")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write as _;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(b"from-stdin\n").unwrap();
-    }
-    assert!(child.wait_with_output().unwrap().status.success());
+    let out = run_with_stdin(
+        Command::new(env!("CARGO_BIN_EXE_signet"))
+            .current_dir(&piped)
+            .env_remove("COSIGN_PASSWORD")
+            .arg("generate-key-pair"),
+        b"from-stdin\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let piped_key = std::fs::read(piped.join("cosign.key")).unwrap();
     SigningKey::from_pem(&piped_key, || {
         Ok(zeroize::Zeroizing::new(b"from-stdin".to_vec()))
@@ -245,11 +296,7 @@ fn signet_key_pair_is_used_by_cosign() {
     .expect("key sealed with the password read from stdin");
 
     let digest = push_artifact(&rt, &reg, "charts/a", "1.0.0");
-    let mut cmd = cosign(&cosign_bin, &reg, &keys);
-    cmd.args(["sign", "--key", "cosign.key", "--tlog-upload=false", "-y"])
-        .args(registry_flags(&reg, true))
-        .arg(cosign_ref(&reg, "charts/a", &digest));
-    run_ok(&mut cmd);
+    cosign_sign_key(&cosign_bin, &reg, &keys, "charts/a", &digest);
     let out = cosign_verify_key(
         &cosign_bin,
         &reg,
@@ -279,14 +326,9 @@ fn signet_key_pair_is_used_by_cosign() {
 
 #[test]
 fn cosign_key_pair_signs_with_signet_and_cosign_verifies_plain() {
-    let Some(cosign_bin) = tool("cosign") else {
+    let Some((cosign_bin, reg, rt, work)) = interop(TestRegistry::plain) else {
         return;
     };
-    let Some(reg) = TestRegistry::plain() else {
-        return;
-    };
-    let rt = runtime();
-    let work = temp_dir();
     let keys = work.path().join("cosign-keys");
     cosign_generate_key_pair(&cosign_bin, &reg, &keys);
     let digest = push_artifact(&rt, &reg, "charts/b", "1.0.0");
@@ -353,14 +395,11 @@ fn cosign_key_pair_signs_with_signet_and_cosign_verifies_plain() {
 
 #[test]
 fn signet_sign_cosign_verify_tls_with_auth() {
-    let Some(cosign_bin) = tool("cosign") else {
+    let Some((cosign_bin, reg, rt, work)) =
+        interop(|| TestRegistry::tls_with_auth("alice", "s3cret-pw"))
+    else {
         return;
     };
-    let Some(reg) = TestRegistry::tls_with_auth("alice", "s3cret-pw") else {
-        return;
-    };
-    let rt = runtime();
-    let work = temp_dir();
     let keys = work.path().join("keys");
     signet_generate_key_pair(&keys);
     let digest = push_artifact(&rt, &reg, "charts/c", "2.0.0");
@@ -389,18 +428,15 @@ fn signet_sign_cosign_verify_tls_with_auth() {
         &keys.join("cosign.key"),
         &["--registry-referrers-mode", "oci-1-1"],
     );
-    let mut cmd = cosign(&cosign_bin, &reg, work.path());
-    cmd.env("COSIGN_EXPERIMENTAL", "1")
-        .args([
-            "verify",
-            "--experimental-oci11",
-            "--insecure-ignore-tlog",
-            "--key",
-        ])
-        .arg(keys.join("cosign.pub"))
-        .arg(cosign_ref(&reg, "charts/c", &digest));
+    let out = cosign_verify_key_oci11(
+        &cosign_bin,
+        &reg,
+        work.path(),
+        &keys.join("cosign.pub"),
+        &cosign_ref(&reg, "charts/c", &digest),
+    );
     assert_success(
-        &run(&mut cmd),
+        &out,
         "cosign verify --experimental-oci11 over TLS with auth",
     );
 
@@ -422,14 +458,9 @@ fn signet_sign_cosign_verify_tls_with_auth() {
 
 #[test]
 fn signatures_from_several_signers_are_appended() {
-    let Some(cosign_bin) = tool("cosign") else {
+    let Some((cosign_bin, reg, rt, work)) = interop(TestRegistry::plain) else {
         return;
     };
-    let Some(reg) = TestRegistry::plain() else {
-        return;
-    };
-    let rt = runtime();
-    let work = temp_dir();
     let (k1, k2, k3) = (
         work.path().join("k1"),
         work.path().join("k2"),
@@ -443,11 +474,7 @@ fn signatures_from_several_signers_are_appended() {
 
     signet_sign(work.path(), &reg, &by_digest, &k1.join("cosign.key"), &[]);
     // cosign appends to what signet wrote…
-    let mut cmd = cosign(&cosign_bin, &reg, &k2);
-    cmd.args(["sign", "--key", "cosign.key", "--tlog-upload=false", "-y"])
-        .args(registry_flags(&reg, true))
-        .arg(cosign_ref(&reg, "charts/d", &digest));
-    run_ok(&mut cmd);
+    cosign_sign_key(&cosign_bin, &reg, &k2, "charts/d", &digest);
     // …and signet appends to what cosign wrote.
     signet_sign(work.path(), &reg, &by_digest, &k3.join("cosign.key"), &[]);
     let sig = sig_tag(&reg, "charts/d", &digest);
@@ -480,14 +507,9 @@ fn signatures_from_several_signers_are_appended() {
 
 #[test]
 fn referrers_mode_uses_the_fallback_tag_on_registries_without_the_api() {
-    let Some(cosign_bin) = tool("cosign") else {
+    let Some((cosign_bin, reg, rt, work)) = interop(TestRegistry::plain) else {
         return;
     };
-    let Some(reg) = TestRegistry::plain() else {
-        return;
-    };
-    let rt = runtime();
-    let work = temp_dir();
     let (k1, k2) = (work.path().join("k1"), work.path().join("k2"));
     signet_generate_key_pair(&k1);
     signet_generate_key_pair(&k2);
@@ -532,18 +554,13 @@ fn referrers_mode_uses_the_fallback_tag_on_registries_without_the_api() {
     }
 
     for keys in [&k1, &k2] {
-        let mut cmd = cosign(&cosign_bin, &reg, work.path());
-        cmd.env("COSIGN_EXPERIMENTAL", "1")
-            .args([
-                "verify",
-                "--experimental-oci11",
-                "--insecure-ignore-tlog",
-                "--key",
-            ])
-            .arg(keys.join("cosign.pub"))
-            .args(registry_flags(&reg, false))
-            .arg(cosign_ref(&reg, "charts/e", &digest));
-        let out = run(&mut cmd);
+        let out = cosign_verify_key_oci11(
+            &cosign_bin,
+            &reg,
+            work.path(),
+            &keys.join("cosign.pub"),
+            &cosign_ref(&reg, "charts/e", &digest),
+        );
         assert_success(
             &out,
             &format!("cosign verify --experimental-oci11 ({})", keys.display()),
@@ -554,14 +571,9 @@ fn referrers_mode_uses_the_fallback_tag_on_registries_without_the_api() {
 #[test]
 fn plain_pem_keys_of_every_supported_type_verify_in_cosign() {
     use signet::verify::keys::KeyAlgorithm;
-    let Some(cosign_bin) = tool("cosign") else {
+    let Some((cosign_bin, reg, rt, work)) = interop(TestRegistry::plain) else {
         return;
     };
-    let Some(reg) = TestRegistry::plain() else {
-        return;
-    };
-    let rt = runtime();
-    let work = temp_dir();
     for (name, algorithm) in [
         ("p256", KeyAlgorithm::EcdsaP256),
         ("p384", KeyAlgorithm::EcdsaP384),
@@ -701,14 +713,9 @@ fn test_pki(public: &PublicKey, identity: &str, issuer: &str) -> (String, String
 
 #[test]
 fn bring_your_own_certificate_chain_verifies_by_identity() {
-    let Some(cosign_bin) = tool("cosign") else {
+    let Some((cosign_bin, reg, rt, work)) = interop(TestRegistry::plain) else {
         return;
     };
-    let Some(reg) = TestRegistry::plain() else {
-        return;
-    };
-    let rt = runtime();
-    let work = temp_dir();
     let keys = work.path().join("keys");
     signet_generate_key_pair(&keys);
     let key = SigningKey::from_pem(&std::fs::read(keys.join("cosign.key")).unwrap(), || {

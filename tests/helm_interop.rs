@@ -6,10 +6,10 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output};
 
 use support::registry::TestRegistry;
-use support::tools::{run_ok, temp_dir, tool, workspace_root};
+use support::tools::{run_ok, run_with_stdin, temp_dir, tool, workspace_root};
 
 fn signet() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_signet"));
@@ -26,6 +26,22 @@ fn helm(bin: &Path, home: &Path) -> Command {
         .env("HELM_REGISTRY_CONFIG", home.join("registry.json"))
         .env("DOCKER_CONFIG", home.join("docker"));
     c
+}
+
+/// `helm registry login host -u user --password-stdin --ca-file ca`, into helm's registry config.
+fn helm_login(bin: &Path, home: &Path, host: &str, user: &str, password: &str, ca: &str) -> Output {
+    let mut login = helm(bin, home);
+    login.args([
+        "registry",
+        "login",
+        host,
+        "-u",
+        user,
+        "--password-stdin",
+        "--ca-file",
+        ca,
+    ]);
+    run_with_stdin(&mut login, password.as_bytes())
 }
 
 fn hello() -> PathBuf {
@@ -160,24 +176,14 @@ fn helm_and_signet_interoperate_over_tls_with_auth() {
     let ca = reg.ca_file.clone().unwrap().display().to_string();
 
     // helm registry login --ca-file stores the credentials in helm's registry config.
-    let mut login = helm(&helm_bin, home.path());
-    login
-        .args([
-            "registry",
-            "login",
-            &reg.host,
-            "-u",
-            "bob",
-            "--password-stdin",
-            "--ca-file",
-            &ca,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = login.spawn().unwrap();
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"hunter2-but-longer").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = helm_login(
+        &helm_bin,
+        home.path(),
+        &reg.host,
+        "bob",
+        "hunter2-but-longer",
+        &ca,
+    );
     assert!(
         out.status.success(),
         "helm registry login failed: {}",
@@ -358,24 +364,14 @@ fn helm_and_signet_interoperate_over_bearer_token_auth() {
     };
     let home = temp_dir();
     let ca = reg.ca_file.clone().unwrap().display().to_string();
-    let mut login = helm(&helm_bin, home.path());
-    login
-        .args([
-            "registry",
-            "login",
-            &reg.host,
-            "-u",
-            "frank",
-            "--password-stdin",
-            "--ca-file",
-            &ca,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = login.spawn().unwrap();
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"bearer-pass").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = helm_login(
+        &helm_bin,
+        home.path(),
+        &reg.host,
+        "frank",
+        "bearer-pass",
+        &ca,
+    );
     assert!(
         out.status.success(),
         "{}",

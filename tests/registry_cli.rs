@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use std::time::Instant;
 
 use support::registry::TestRegistry;
-use support::tools::{run, run_ok, temp_dir, workspace_root};
+use support::tools::{run, run_ok, run_with_stdin, temp_dir, workspace_root};
 
 fn signet() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_signet"));
@@ -43,6 +43,32 @@ fn push(reg: &TestRegistry, archive: &Path, repo: &str) -> serde_json::Value {
             .args(reg.cli_flags()),
     );
     serde_json::from_str(&json).unwrap()
+}
+
+/// `signet registry login host <user_flag> alice --password-stdin` over TLS (`ca`), writing
+/// `config`; the password is fed on stdin as a user would pipe it.
+fn login_with_stdin_password(
+    host: &str,
+    user_flag: &str,
+    ca: &Path,
+    config: &Path,
+    password: &str,
+) -> Output {
+    let mut login = signet();
+    login
+        .args([
+            "registry",
+            "login",
+            host,
+            user_flag,
+            "alice",
+            "--password-stdin",
+        ])
+        .arg("--ca-file")
+        .arg(ca)
+        .arg("--registry-config")
+        .arg(config);
+    run_with_stdin(&mut login, format!("{password}\n").as_bytes())
 }
 
 fn stderr(out: &Output) -> String {
@@ -146,26 +172,7 @@ fn tls_and_auth_push_pull_login_and_wrong_credentials() {
 
     // Log in through the CLI into a fresh docker config, then push and pull with it.
     let config = work.path().join("docker/config.json");
-    let mut login = signet();
-    login
-        .args([
-            "registry",
-            "login",
-            &reg.host,
-            "--username",
-            "alice",
-            "--password-stdin",
-        ])
-        .arg("--ca-file")
-        .arg(&ca)
-        .arg("--registry-config")
-        .arg(&config)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = login.spawn().unwrap();
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"correct-horse\n").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = login_with_stdin_password(&reg.host, "--username", &ca, &config, "correct-horse");
     assert!(out.status.success(), "login failed: {}", stderr(&out));
     let saved = std::fs::read_to_string(&config).unwrap();
     assert!(saved.contains(&reg.host), "{saved}");
@@ -204,26 +211,7 @@ fn tls_and_auth_push_pull_login_and_wrong_credentials() {
 
     // Wrong password: login refuses and writes nothing.
     let bad_config = work.path().join("bad/config.json");
-    let mut login = signet();
-    login
-        .args([
-            "registry",
-            "login",
-            &reg.host,
-            "-u",
-            "alice",
-            "--password-stdin",
-            "--ca-file",
-        ])
-        .arg(&ca)
-        .arg("--registry-config")
-        .arg(&bad_config)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = login.spawn().unwrap();
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"wrong\n").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = login_with_stdin_password(&reg.host, "-u", &ca, &bad_config, "wrong");
     assert_fails(&out, &["refused the credentials", &reg.host]);
     assert!(!bad_config.exists());
 
