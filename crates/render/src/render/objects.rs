@@ -238,8 +238,9 @@ pub struct KubeVersion {
 impl KubeVersion {
     /// Parses `v1.33.0` / `1.33` as `--kube-version` accepts it (leading `v` added).
     pub fn parse(s: &str) -> Result<KubeVersion, String> {
-        let v = crate::chart::metadata::parse_loose_semver(s)
-            .ok_or_else(|| format!("invalid kube version {s:?}: must be a semantic version"))?;
+        let v = crate::chart::metadata::parse_loose_semver(s).ok_or_else(|| {
+            format!("invalid kube version '{s}': could not parse \"{s}\" as version")
+        })?;
         let version = if s.starts_with('v') {
             s.to_string()
         } else {
