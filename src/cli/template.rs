@@ -147,7 +147,13 @@ fn render(args: &TemplateArgs, release: String, chart: &Chart) -> anyhow::Result
         show_only: args.show_only.clone(),
         ..RenderOptions::default()
     };
+    if chart.metadata.deprecated {
+        eprintln!("WARNING: this chart is deprecated");
+    }
     let rendered = render_release(chart, &values, &opts).map_err(helm_error)?;
+    for warning in &rendered.warnings {
+        eprintln!("WARNING: {warning}");
+    }
     if let Some(dir) = &args.output_dir {
         return write_output_dir(dir, &rendered, &opts);
     }
