@@ -44,6 +44,33 @@ fn helm_login(bin: &Path, home: &Path, host: &str, user: &str, password: &str, c
     run_with_stdin(&mut login, password.as_bytes())
 }
 
+/// Logs helm in to the TLS registry `reg` (helm's `--ca-file`), then runs [`both_directions`]
+/// with signet reading the very file helm wrote: the docker config format is shared.
+fn helm_login_then_both_directions(
+    helm_bin: &Path,
+    reg: &TestRegistry,
+    home: &Path,
+    user: &str,
+    password: &str,
+) {
+    let ca = reg.ca_file.clone().unwrap().display().to_string();
+    let out = helm_login(helm_bin, home, &reg.host, user, password, &ca);
+    assert!(
+        out.status.success(),
+        "helm registry login failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let helm_config = home.join("registry.json").display().to_string();
+    let signet_flags = vec![
+        "--ca-file".to_string(),
+        ca.clone(),
+        "--registry-config".to_string(),
+        helm_config,
+    ];
+    let helm_flags = vec!["--ca-file".to_string(), ca];
+    both_directions(helm_bin, reg, home, &helm_flags, &signet_flags);
+}
+
 fn hello() -> PathBuf {
     workspace_root().join("examples/hello")
 }
@@ -173,32 +200,7 @@ fn helm_and_signet_interoperate_over_tls_with_auth() {
         return;
     };
     let home = temp_dir();
-    let ca = reg.ca_file.clone().unwrap().display().to_string();
-
-    // helm registry login --ca-file stores the credentials in helm's registry config.
-    let out = helm_login(
-        &helm_bin,
-        home.path(),
-        &reg.host,
-        "bob",
-        "hunter2-but-longer",
-        &ca,
-    );
-    assert!(
-        out.status.success(),
-        "helm registry login failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // Signet reads the very file helm wrote: the docker config format is shared.
-    let helm_config = home.path().join("registry.json").display().to_string();
-    let signet_flags = vec![
-        "--ca-file".to_string(),
-        ca.clone(),
-        "--registry-config".to_string(),
-        helm_config,
-    ];
-    let helm_flags = vec!["--ca-file".to_string(), ca.clone()];
-    both_directions(&helm_bin, &reg, home.path(), &helm_flags, &signet_flags);
+    helm_login_then_both_directions(&helm_bin, &reg, home.path(), "bob", "hunter2-but-longer");
 
     // helm with --insecure-skip-tls-verify (no CA) also pulls what signet pushed.
     let work = temp_dir();
@@ -363,31 +365,5 @@ fn helm_and_signet_interoperate_over_bearer_token_auth() {
         return;
     };
     let home = temp_dir();
-    let ca = reg.ca_file.clone().unwrap().display().to_string();
-    let out = helm_login(
-        &helm_bin,
-        home.path(),
-        &reg.host,
-        "frank",
-        "bearer-pass",
-        &ca,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let signet_flags = vec![
-        "--ca-file".to_string(),
-        ca.clone(),
-        "--registry-config".to_string(),
-        home.path().join("registry.json").display().to_string(),
-    ];
-    both_directions(
-        &helm_bin,
-        &reg,
-        home.path(),
-        &["--ca-file".to_string(), ca],
-        &signet_flags,
-    );
+    helm_login_then_both_directions(&helm_bin, &reg, home.path(), "frank", "bearer-pass");
 }

@@ -912,29 +912,25 @@ fn docker_credential_helpers_supply_credentials() {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = run(signet()
-        .env("PATH", &path)
-        .arg("push")
-        .arg(&archive)
-        .arg(reg.oci("helped"))
-        .arg("--ca-file")
-        .arg(reg.ca_file.as_ref().unwrap())
-        .arg("--registry-config")
-        .arg(&config));
+    // Push with only the credential helper (on PATH) to supply credentials.
+    let push_with_helper = || {
+        run(signet()
+            .env("PATH", &path)
+            .arg("push")
+            .arg(&archive)
+            .arg(reg.oci("helped"))
+            .arg("--ca-file")
+            .arg(reg.ca_file.as_ref().unwrap())
+            .arg("--registry-config")
+            .arg(&config))
+    };
+    let out = push_with_helper();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(std::fs::read_to_string(&asked).unwrap().trim(), reg.host);
 
     // A failing helper is reported by name, without echoing its output.
     std::fs::write(&helper, "#!/bin/sh\necho 'secret-ish output'; exit 3\n").unwrap();
-    let out = run(signet()
-        .env("PATH", &path)
-        .arg("push")
-        .arg(&archive)
-        .arg(reg.oci("helped"))
-        .arg("--ca-file")
-        .arg(reg.ca_file.as_ref().unwrap())
-        .arg("--registry-config")
-        .arg(&config));
+    let out = push_with_helper();
     assert_fails(&out, &["docker-credential-signettest failed", &reg.host]);
     assert!(!stderr(&out).contains("secret-ish"));
 }

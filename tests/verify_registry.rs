@@ -265,17 +265,13 @@ async fn cosign_key_signatures_and_fail_closed_cases() {
     let Some(fx) = Fixture::new() else { return };
     let (key, public) = fx.keypair("k1");
     let (_key2, public2) = fx.keypair("k2");
+    let policy = key_policy(&[&public]);
     let digest = fx.push("charts/demo:1.0", "chart one");
     fx.cosign_sign(&key, &fx.image(&format!("charts/demo@{digest}")), &[], &[]);
 
     // Pass: library and CLI (text and JSON).
     let v = fx
-        .verify(
-            "charts/demo",
-            &digest,
-            &key_policy(&[&public]),
-            ReferrersMode::All,
-        )
+        .verify("charts/demo", &digest, &policy, ReferrersMode::All)
         .await
         .unwrap();
     assert_eq!(v.digest, digest);
@@ -322,12 +318,7 @@ async fn cosign_key_signatures_and_fail_closed_cases() {
     // No signature at all.
     let unsigned = fx.push("charts/demo:unsigned", "never signed");
     let r = fx
-        .verify(
-            "charts/demo",
-            &unsigned,
-            &key_policy(&[&public]),
-            ReferrersMode::All,
-        )
+        .verify("charts/demo", &unsigned, &policy, ReferrersMode::All)
         .await;
     expect_reason(r, "NoSignatures");
 
@@ -341,12 +332,7 @@ async fn cosign_key_signatures_and_fail_closed_cases() {
         "payload-a",
     );
     let r = fx
-        .verify(
-            "charts/demo",
-            &other,
-            &key_policy(&[&public]),
-            ReferrersMode::All,
-        )
+        .verify("charts/demo", &other, &policy, ReferrersMode::All)
         .await;
     expect_reason(r, "DigestMismatch");
 
@@ -359,12 +345,7 @@ async fn cosign_key_signatures_and_fail_closed_cases() {
         "payload-b",
     );
     let r = fx
-        .verify(
-            "charts/demo",
-            &third,
-            &key_policy(&[&public]),
-            ReferrersMode::All,
-        )
+        .verify("charts/demo", &third, &policy, ReferrersMode::All)
         .await;
     expect_reason(r, "RepositoryMismatch");
 
@@ -391,12 +372,7 @@ async fn cosign_key_signatures_and_fail_closed_cases() {
     );
     // And the moved tag itself carries no signature.
     let r = fx
-        .verify(
-            "charts/demo",
-            &moved,
-            &key_policy(&[&public]),
-            ReferrersMode::All,
-        )
+        .verify("charts/demo", &moved, &policy, ReferrersMode::All)
         .await;
     expect_reason(r, "NoSignatures");
 }
