@@ -54,19 +54,26 @@ async fn post_json(
     if let Some(token) = bearer {
         request = request.bearer_auth(token);
     }
-    let response = request.send().await.map_err(|e| fail(e.to_string()))?;
+    let mut response = request.send().await.map_err(|e| fail(e.to_string()))?;
     let status = response.status();
-    let bytes = response.bytes().await.map_err(|e| fail(e.to_string()))?;
-    if bytes.len() > MAX_RESPONSE_BYTES {
-        return Err(fail(format!(
+    // Read at most MAX_RESPONSE_BYTES: a misbehaving service must not make us buffer without end.
+    let too_large = || {
+        fail(format!(
             "response is larger than {MAX_RESPONSE_BYTES} bytes"
-        )));
+        ))
+    };
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| fail(e.to_string()))? {
+        if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
     }
     if !status.is_success() {
         let text = String::from_utf8_lossy(&bytes[..bytes.len().min(500)]).into_owned();
         return Err(fail(format!("HTTP {status}: {}", text.trim())));
     }
-    Ok(bytes.to_vec())
+    Ok(bytes)
 }
 
 /// The claims of an OIDC identity token that signing needs. The token's signature is Fulcio's

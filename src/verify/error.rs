@@ -7,7 +7,10 @@ use thiserror::Error;
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum VerifyError {
     /// No signature of any kind was found for the digest.
-    #[error("no signatures found for {digest}")]
+    #[error(
+        "no signatures found for {digest}: sign it (`signet sign`, `cosign sign`), or check that \
+         the referrers mode looks where the signatures were stored (`.sig` tag or OCI 1.1 referrers)"
+    )]
     NoSignatures { digest: String },
     /// The policy itself is unusable (no keys and no identities, bad regexp, bad key, bad trust root).
     #[error("invalid policy: {0}")]
@@ -28,7 +31,10 @@ pub enum VerifyError {
     #[error("signature does not verify: {0}")]
     BadSignature(String),
     /// The signature verifies with none of the policy's public keys.
-    #[error("signature was not made by any of the policy's keys")]
+    #[error(
+        "signature was not made by any of the policy's keys: check that the policy holds the public \
+         key matching the signing key"
+    )]
     KeyMismatch,
     /// The signed payload names a different digest than the one being verified.
     #[error("signed payload names digest {signed}, expected {expected}")]

@@ -784,6 +784,76 @@ SS3yfKdH+kFO0t9W30k2wSnWNdcoUiIYUnlMe1KdDzXl9SY3K1nwo0Fblg==
     }
 
     #[test]
+    fn verify_with_hash_uses_the_named_digest() {
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let signature = key.sign(b"tbs").unwrap();
+        let public = key.public_key();
+        public
+            .verify_with_hash(b"tbs", &signature, Some(HashAlgorithm::Sha256))
+            .unwrap();
+        public.verify_with_hash(b"tbs", &signature, None).unwrap();
+        // The same signature read as ECDSA with SHA-384 must not verify.
+        assert!(
+            public
+                .verify_with_hash(b"tbs", &signature, Some(HashAlgorithm::Sha384))
+                .is_err()
+        );
+        // Ed25519 ignores the digest: it always signs the message itself.
+        let ed = SigningKey::generate(KeyAlgorithm::Ed25519).unwrap();
+        let signature = ed.sign(b"tbs").unwrap();
+        ed.public_key()
+            .verify_with_hash(b"tbs", &signature, Some(HashAlgorithm::Sha512))
+            .unwrap();
+    }
+
+    #[test]
+    fn pkcs1_rsa_keys_are_wrapped_into_the_same_key() {
+        use x509_cert::der::Decode as _;
+        let key = SigningKey::generate(KeyAlgorithm::Rsa).unwrap();
+        let spki = x509_cert::spki::SubjectPublicKeyInfoRef::from_der(key.public_key().spki_der())
+            .unwrap();
+        let pkcs1 = spki.subject_public_key.raw_bytes();
+        let wrapped = PublicKey::from_pkcs1_rsa_der(pkcs1).unwrap();
+        assert_eq!(wrapped.algorithm(), KeyAlgorithm::Rsa);
+        let signature = key.sign(b"checkpoint").unwrap();
+        wrapped.verify(b"checkpoint", &signature).unwrap();
+        assert!(PublicKey::from_pkcs1_rsa_der(b"not a key").is_err());
+    }
+
+    #[test]
+    fn the_algorithm_comes_from_the_spki_and_must_match_the_key() {
+        use x509_cert::der::asn1::{Any, BitString};
+        use x509_cert::der::{Decode as _, Encode as _};
+        use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+        let p384 = SigningKey::generate(KeyAlgorithm::EcdsaP384).unwrap();
+        let parsed = PublicKey::from_spki_der(p384.public_key().spki_der()).unwrap();
+        assert_eq!(parsed.algorithm(), KeyAlgorithm::EcdsaP384);
+
+        // A P-256 point under another curve's name: P-384 (mismatch) or prime239v1 (unsupported).
+        let p256 = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let original = SubjectPublicKeyInfoOwned::from_der(p256.public_key().spki_der()).unwrap();
+        let point = original.subject_public_key.raw_bytes().to_vec();
+        let prime239v1 = x509_cert::der::oid::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.4");
+        for curve in [oid::P384, prime239v1] {
+            let relabelled = SubjectPublicKeyInfoOwned {
+                algorithm: AlgorithmIdentifierOwned {
+                    oid: oid::EC_PUBLIC_KEY,
+                    parameters: Some(Any::encode_from(&curve).unwrap()),
+                },
+                subject_public_key: BitString::from_bytes(&point).unwrap(),
+            };
+            let err = PublicKey::from_spki_der(&relabelled.to_der().unwrap()).unwrap_err();
+            assert!(
+                matches!(err, KeyError::Unsupported { .. }),
+                "{curve}: {err}"
+            );
+        }
+        // A bare curve point is not a SubjectPublicKeyInfo.
+        let err = PublicKey::from_spki_der(&point).unwrap_err();
+        assert!(err.to_string().contains("SubjectPublicKeyInfo"), "{err}");
+    }
+
+    #[test]
     fn bad_inputs_name_what_is_wrong() {
         let err =
             PublicKey::from_pem(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
