@@ -122,9 +122,8 @@ fn lint_source(source: &ChartSource) -> Vec<LintMessage> {
 /// Renders the chart with its default values, like `helm lint` does, and reports the first
 /// failure (bad values.yaml, template syntax, schema violations, invalid YAML output).
 ///
-/// A warning, not an error: `helm lint` renders in "lint mode", where `required` and `fail`
-/// only log, and the renderer's public options do not offer that mode yet — so a chart that
-/// insists on a value the user must supply would otherwise fail lint here but not in Helm.
+/// Renders in Helm's lint mode, where `required` and `fail` only log: a chart that insists on a
+/// value the user must supply is still a valid chart.
 fn lint_render(source: &ChartSource) -> Option<LintMessage> {
     use signet_render::chart::load::{LoadLimits, load_dir};
     use signet_render::render::{RenderOptions, TemplateError, render_release};
@@ -132,7 +131,7 @@ fn lint_render(source: &ChartSource) -> Option<LintMessage> {
         return None;
     }
     let error = |message: String| LintMessage {
-        severity: LintSeverity::Warning,
+        severity: LintSeverity::Error,
         path: source.dir.join("templates").display().to_string(),
         message,
     };
@@ -153,11 +152,12 @@ fn lint_render(source: &ChartSource) -> Option<LintMessage> {
     let options = RenderOptions {
         release_name: "lint".into(),
         namespace: "default".into(),
+        lint_mode: true,
         ..RenderOptions::default()
     };
     match render_release(&chart, &signet_gotemplate::Value::empty_map(), &options) {
         Ok(_) => None,
-        // Rendering proper (templates, manifests) is where lint mode would differ: a warning.
+        // Template syntax, execution and invalid YAML output: the chart is broken.
         Err(e @ (TemplateError::Render(_) | TemplateError::Manifest(_))) => Some(error(format!(
             "templates do not render with the default values: {}",
             e.to_string().lines().next().unwrap_or_default()
@@ -168,5 +168,53 @@ fn lint_render(source: &ChartSource) -> Option<LintMessage> {
             path: source.dir.display().to_string(),
             message: e.to_string().lines().next().unwrap_or_default().to_string(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chart_with_template(template: &str) -> tempfile::TempDir {
+        let dir = tempfile::Builder::new()
+            .prefix("lintme")
+            .tempdir()
+            .expect("temp dir");
+        let chart = dir.path().join("lintme");
+        std::fs::create_dir_all(chart.join("templates")).expect("mkdir");
+        std::fs::write(
+            chart.join("Chart.yaml"),
+            "apiVersion: v2\nname: lintme\nversion: 0.1.0\n",
+        )
+        .expect("Chart.yaml");
+        std::fs::write(chart.join("values.yaml"), "name: x\n").expect("values.yaml");
+        std::fs::write(chart.join("templates/cm.yaml"), template).expect("template");
+        dir
+    }
+
+    fn lint(dir: &tempfile::TempDir) -> LintReport {
+        lint_chart_dir(&dir.path().join("lintme"))
+    }
+
+    #[test]
+    fn a_template_syntax_error_fails_lint() {
+        let dir = chart_with_template("kind: ConfigMap\nname: {{ .Values.name \n");
+        let report = lint(&dir);
+        assert!(report.has_errors(), "{:?}", report.messages);
+        let message = &report.messages.iter().find(|m| m.severity == LintSeverity::Error);
+        assert!(
+            message.is_some_and(|m| m.message.contains("cm.yaml")),
+            "the error names the template: {:?}",
+            report.messages
+        );
+    }
+
+    #[test]
+    fn required_values_do_not_fail_lint_like_helm() {
+        let dir = chart_with_template(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ required \"set host\" .Values.host }}\n",
+        );
+        let report = lint(&dir);
+        assert!(!report.has_errors(), "{:?}", report.messages);
     }
 }

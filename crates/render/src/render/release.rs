@@ -34,6 +34,8 @@ pub struct RenderOptions {
     /// `--show-only` globs over `templates/...` paths (without the chart name).
     pub show_only: Vec<String>,
     pub strict: bool,
+    /// `helm lint`'s leniency: `required` and `fail` log instead of failing the render.
+    pub lint_mode: bool,
     pub lookup: Arc<dyn Lookup>,
 }
 
@@ -51,6 +53,7 @@ impl Default for RenderOptions {
             disable_hooks: false,
             show_only: Vec::new(),
             strict: false,
+            lint_mode: false,
             lookup: Arc::new(NoCluster),
         }
     }
@@ -159,7 +162,7 @@ pub fn render_release(
     );
     let engine = Engine {
         strict: opts.strict,
-        lint_mode: false,
+        lint_mode: opts.lint_mode,
         lookup: opts.lookup.clone(),
     };
     let mut files = engine.render_resolved(&resolved, &Value::map(top))?;
