@@ -201,7 +201,10 @@ mod tests {
         let dir = chart_with_template("kind: ConfigMap\nname: {{ .Values.name \n");
         let report = lint(&dir);
         assert!(report.has_errors(), "{:?}", report.messages);
-        let message = &report.messages.iter().find(|m| m.severity == LintSeverity::Error);
+        let message = &report
+            .messages
+            .iter()
+            .find(|m| m.severity == LintSeverity::Error);
         assert!(
             message.is_some_and(|m| m.message.contains("cm.yaml")),
             "the error names the template: {:?}",
