@@ -118,27 +118,23 @@ pub fn seal(plaintext: &[u8], password: &[u8]) -> Result<Vec<u8>, EnvelopeError>
     Ok(serde_json::to_vec(&envelope)?)
 }
 
+/// The envelope names the one algorithm cosign uses for `field`; anything else is refused.
+fn require_name(field: &'static str, actual: &str, supported: &str) -> Result<(), EnvelopeError> {
+    if actual == supported {
+        Ok(())
+    } else {
+        Err(field_error(
+            field,
+            format!("{actual:?} is not supported (only {supported:?})"),
+        ))
+    }
+}
+
 /// Opens a JSON envelope with `password`; returns the plaintext (PKCS#8 DER key).
 pub fn open(envelope: &[u8], password: &[u8]) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
     let envelope: Envelope = serde_json::from_slice(envelope)?;
-    if envelope.kdf.name != KDF_NAME {
-        return Err(field_error(
-            "kdf.name",
-            format!(
-                "{:?} is not supported (only {KDF_NAME:?})",
-                envelope.kdf.name
-            ),
-        ));
-    }
-    if envelope.cipher.name != CIPHER_NAME {
-        return Err(field_error(
-            "cipher.name",
-            format!(
-                "{:?} is not supported (only {CIPHER_NAME:?})",
-                envelope.cipher.name
-            ),
-        ));
-    }
+    require_name("kdf.name", &envelope.kdf.name, KDF_NAME)?;
+    require_name("cipher.name", &envelope.cipher.name, CIPHER_NAME)?;
     let params = &envelope.kdf.params;
     if !SCRYPT_N_ACCEPTED.contains(&params.n) || params.r != SCRYPT_R || params.p != SCRYPT_P {
         return Err(field_error(
