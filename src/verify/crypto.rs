@@ -1,5 +1,6 @@
-//! Digests and PEM block extraction for the verification path. Public keys and signature checks
-//! live in [`super::keys`] (one key type for signing and verifying).
+//! Digests for the verification path: the hash an X.509/CMS signature algorithm names, and
+//! SHA-2 digests. Public keys and signature checks live in [`super::keys`], PEM in
+//! [`super::keys::pem`].
 
 use super::keys::HashAlgorithm;
 
@@ -32,37 +33,4 @@ pub(crate) fn digest(hash: HashAlgorithm, data: &[u8]) -> Vec<u8> {
 pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
     use sha2::Digest;
     sha2::Sha256::digest(data).into()
-}
-
-/// Extracts the DER of the first PEM block with the given label.
-pub(crate) fn pem_der(text: &str, label: &str) -> Result<Vec<u8>, String> {
-    pem_blocks(text)
-        .into_iter()
-        .find(|(l, _)| l == label)
-        .map(|(_, der)| der)
-        .ok_or_else(|| format!("no PEM block labelled {label:?}"))
-}
-
-/// All PEM blocks of a text as (label, DER); blocks with bad base64 are skipped.
-pub(crate) fn pem_blocks(text: &str) -> Vec<(String, Vec<u8>)> {
-    use base64::Engine;
-    let mut out = Vec::new();
-    let mut label: Option<String> = None;
-    let mut body = String::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if let Some(rest) = line.strip_prefix("-----BEGIN ") {
-            label = Some(rest.trim_end_matches('-').to_string());
-            body.clear();
-        } else if line.starts_with("-----END ") {
-            if let Some(l) = label.take()
-                && let Ok(der) = base64::engine::general_purpose::STANDARD.decode(&body)
-            {
-                out.push((l, der));
-            }
-        } else if label.is_some() {
-            body.push_str(line);
-        }
-    }
-    out
 }

@@ -389,10 +389,9 @@ impl Evidence {
         let pem_b64 = |v: Option<&Value>| -> Option<Vec<u8>> {
             let pem = std_b64(v)?;
             let text = String::from_utf8(pem).ok()?;
-            super::crypto::pem_blocks(&text)
-                .into_iter()
-                .next()
-                .map(|(_, der)| der)
+            super::keys::pem::parse_first(text.as_bytes())
+                .ok()
+                .map(|block| block.contents)
         };
         match (kind, version, &self.content) {
             ("hashedrekord", "0.0.1", SignedContent::Message { .. }) => {

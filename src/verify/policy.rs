@@ -1,9 +1,9 @@
 //! The verification policy: plain, serialisable data (what the CRD and CLI flags carry) and its
 //! compiled form (parsed keys, compiled regexps, parsed trust root) used by the verifier.
 
-use super::crypto::{pem_der, sha256};
+use super::crypto::sha256;
 use super::error::VerifyError;
-use super::keys::{PUBLIC_KEY_LABEL, PublicKey};
+use super::keys::{PUBLIC_KEY_LABEL, PublicKey, pem};
 use super::trust_root::TrustRoot;
 use serde::{Deserialize, Serialize};
 
@@ -109,7 +109,9 @@ impl Policy {
                     let invalid = |e: &dyn std::fmt::Display| {
                         VerifyError::InvalidPolicy(field(&format!("public key: {e}")))
                     };
-                    let der = pem_der(public_key_pem, PUBLIC_KEY_LABEL).map_err(|e| invalid(&e))?;
+                    let der = pem::find_labelled(public_key_pem.as_bytes(), PUBLIC_KEY_LABEL)
+                        .map_err(|e| invalid(&e))?
+                        .contents;
                     let key = PublicKey::from_spki_der(&der).map_err(|e| invalid(&e))?;
                     keys.push((index, key));
                 }

@@ -4,9 +4,9 @@
 //! and an RFC 3161 timestamp (`dev.sigstore.cosign/rfc3161timestamp`). Converted to [`Evidence`];
 //! the payload must name the verified digest and repository.
 
-use super::crypto::pem_blocks;
 use super::error::{VerifyError, malformed};
 use super::evidence::{Evidence, SignedContent, SignerMaterial};
+use super::keys::pem;
 use super::tlog::{InclusionPromise, KindVersion, LogId, TlogEntry, b64};
 use base64::Engine;
 use serde::Deserialize;
@@ -57,14 +57,10 @@ pub(crate) fn layer_evidence(
         .get(CERTIFICATE_ANNOTATION)
         .filter(|c| !c.trim().is_empty())
     {
-        Some(pem) => {
-            let leaf = pem_blocks(pem)
-                .into_iter()
-                .find(|(label, _)| label == "CERTIFICATE")
-                .map(|(_, der)| der)
-                .ok_or_else(|| {
-                    malformed(format!("{CERTIFICATE_ANNOTATION} holds no PEM certificate"))
-                })?;
+        Some(certificate_pem) => {
+            let leaf = pem::find_labelled(certificate_pem.as_bytes(), "CERTIFICATE")
+                .map_err(|e| malformed(format!("{CERTIFICATE_ANNOTATION}: {e}")))?
+                .contents;
             // cosign's chain annotation includes the root; trust comes from the trust root only,
             // so the supplied chain is not needed.
             SignerMaterial::Certificate {

@@ -29,6 +29,8 @@ impl std::fmt::Debug for PemBlock {
 pub enum PemError {
     #[error("no PEM block (\"-----BEGIN …-----\") found")]
     NoBlock,
+    #[error("no \"{label}\" PEM block found")]
+    MissingLabel { label: String },
     #[error("PEM block \"{label}\" has no matching \"-----END {label}-----\" line")]
     Unterminated { label: String },
     #[error("PEM block \"{label}\" has invalid base64: {source}")]
@@ -109,6 +111,16 @@ pub fn parse_first(text: &[u8]) -> Result<PemBlock, PemError> {
     parse_all(text)?.into_iter().next().ok_or(PemError::NoBlock)
 }
 
+/// The first block labelled `label` in `text` (other blocks may come before it).
+pub fn find_labelled(text: &[u8], label: &str) -> Result<PemBlock, PemError> {
+    parse_all(text)?
+        .into_iter()
+        .find(|b| b.label == label)
+        .ok_or_else(|| PemError::MissingLabel {
+            label: label.to_string(),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +161,18 @@ mod tests {
             parse_all(b"-----BEGIN X-----\n!!!!\n-----END X-----\n"),
             Err(PemError::Base64 { .. })
         ));
+    }
+
+    #[test]
+    fn finds_a_labelled_block_after_others() {
+        let text = format!(
+            "{}{}",
+            encode("CERTIFICATE", b"cert"),
+            encode("PUBLIC KEY", b"key")
+        );
+        let block = find_labelled(text.as_bytes(), "PUBLIC KEY").unwrap();
+        assert_eq!(block.contents, b"key");
+        let err = find_labelled(text.as_bytes(), "PRIVATE KEY").unwrap_err();
+        assert_eq!(err.to_string(), "no \"PRIVATE KEY\" PEM block found");
     }
 }
