@@ -32,6 +32,27 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], String> {
 
 impl KeyPair {
     pub fn generate_rsa(bits: usize) -> Result<KeyPair, String> {
+        use aws_lc_rs::encoding::AsDer;
+        use aws_lc_rs::rsa::KeySize;
+        // AWS-LC generates the sizes it supports far faster than the rsa crate; its PKCS#8
+        // export is read back so that encoding and signing stay on one key type.
+        let size = match bits {
+            2048 => Some(KeySize::Rsa2048),
+            3072 => Some(KeySize::Rsa3072),
+            4096 => Some(KeySize::Rsa4096),
+            8192 => Some(KeySize::Rsa8192),
+            _ => None,
+        };
+        if let Some(size) = size {
+            let generated = aws_lc_rs::rsa::KeyPair::generate(size)
+                .map_err(|_| format!("rsa: could not generate a {bits}-bit key"))?;
+            let pkcs8 = generated
+                .as_der()
+                .map_err(|_| "rsa: could not encode the generated key".to_string())?;
+            return rsa::RsaPrivateKey::from_pkcs8_der(pkcs8.as_ref())
+                .map(|k| KeyPair::Rsa(Box::new(k)))
+                .map_err(|e| e.to_string());
+        }
         rsa::RsaPrivateKey::new(&mut rand_core::OsRng, bits)
             .map(|k| KeyPair::Rsa(Box::new(k)))
             .map_err(|e| e.to_string())
