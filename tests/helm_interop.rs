@@ -3,6 +3,7 @@
 //! byte-identical archives, plain HTTP and TLS + auth — and `helm lint`/`helm template`
 //! accept a `signet package` archive.
 
+use std::io::Write;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -353,7 +354,10 @@ fn corpus_charts_packaged_by_signet_render_identically_in_helm() {
             }
         }
     }
-    eprintln!("corpus charts-package: {passed}/{total} passed");
+    let _ = writeln!(
+        std::io::stderr(),
+        "corpus charts-package: {passed}/{total} passed"
+    );
     assert!(total > 0, "no corpus cases found");
     assert!(failures.is_empty(), "failures:\n{}", failures.join("\n"));
 }

@@ -6,6 +6,7 @@
 //! The cosign-fixtures bundles (cosign's OCI attestation, sigstore-rs' v0.3 bundle) are checked too.
 
 use signet::verify::{Artifact, Authority, Identity, Matcher, Policy, verify_bundle};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 fn corpus_dir() -> PathBuf {
@@ -125,7 +126,8 @@ fn sigstore_conformance_bundle_verify() {
             }
         }
     }
-    eprintln!(
+    let _ = writeln!(
+        std::io::stderr(),
         "corpus sigstore-conformance: {passed}/{} passed",
         cases.len()
     );

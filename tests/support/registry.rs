@@ -10,6 +10,7 @@
 //! reg.cli_flags()              // ["--plain-http"] or ["--ca-file", PATH, "--registry-config", PATH]
 //! ```
 
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -80,7 +81,8 @@ impl TestRegistry {
 
     fn start(tls: bool, credentials: Option<(String, String)>, mode: AuthMode) -> Option<Self> {
         if !Path::new(REGISTRY_BIN).is_file() {
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "skipping: {REGISTRY_BIN} not found (install Debian's docker-registry: `make tools`)"
             );
             return None;
@@ -88,7 +90,8 @@ impl TestRegistry {
         if (tls && which("openssl").is_none())
             || (credentials.is_some() && which("htpasswd").is_none())
         {
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "skipping: openssl/htpasswd not found (apt-get install openssl apache2-utils)"
             );
             return None;

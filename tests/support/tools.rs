@@ -1,6 +1,7 @@
 //! Where things are: the workspace root, the tools folder (`SIGNET_TOOLS`, else
 //! `<root>/.tools/bin`), the corpus, and the `signet` binary under test.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -26,7 +27,8 @@ pub fn tool(name: &str) -> Option<PathBuf> {
             return Some(c.clone());
         }
     }
-    eprintln!(
+    let _ = writeln!(
+        std::io::stderr(),
         "skipping: tool {name} not found (looked in {} and /usr/bin; run `make tools`)",
         tools_dir().display()
     );
@@ -42,7 +44,11 @@ pub fn corpus_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipping: corpus not found at {}", dir.display());
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipping: corpus not found at {}",
+            dir.display()
+        );
         None
     }
 }

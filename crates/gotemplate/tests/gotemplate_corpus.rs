@@ -4,6 +4,7 @@
 //! `tests/known-differences/gotemplate.txt`, and a listed case that passes fails the test.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -375,7 +376,11 @@ fn gotemplate_corpus() {
     let dir = corpus_dir();
     let path = dir.join("gotemplate-cases.json");
     let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!("corpus gotemplate: skipped, no {}", path.display());
+        let _ = writeln!(
+            std::io::stderr(),
+            "corpus gotemplate: skipped, no {}",
+            path.display()
+        );
         return;
     };
     let corpus: Json = serde_json::from_str(&text).expect("gotemplate-cases.json is JSON");
@@ -398,7 +403,10 @@ fn gotemplate_corpus() {
     }
     let total = results.len();
     let passed = results.iter().filter(|(_, r)| r.is_ok()).count();
-    eprintln!("corpus gotemplate: {passed}/{total} passed");
+    let _ = writeln!(
+        std::io::stderr(),
+        "corpus gotemplate: {passed}/{total} passed"
+    );
     let (with_msg, same) = WORDING.with(|w| *w.borrow());
     eprintln!("gotemplate: {same}/{with_msg} expected errors worded exactly like Go's");
 

@@ -632,7 +632,10 @@ fn differential_against_go_text_template() {
     use std::process::{Command, Stdio};
 
     let Some(go) = go_toolchain() else {
-        eprintln!("go-oracle: skipped, no Go toolchain (set SIGNET_GO or put go on PATH)");
+        let _ = writeln!(
+            std::io::stderr(),
+            "go-oracle: skipped, no Go toolchain (set SIGNET_GO or put go on PATH)"
+        );
         return;
     };
     let work = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("go_oracle");

@@ -10,6 +10,7 @@
 //! binary with those variables set, so the test never changes its own environment.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
@@ -272,7 +273,11 @@ fn sprig_corpus() {
     let dir = corpus_dir();
     let path = dir.join("sprig-cases.json");
     let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!("sprig corpus not found at {}; skipping", path.display());
+        let _ = writeln!(
+            std::io::stderr(),
+            "sprig corpus not found at {}; skipping",
+            path.display()
+        );
         return;
     };
     let corpus: Json = serde_json::from_str(&text).expect("sprig-cases.json is JSON");
@@ -287,7 +292,7 @@ fn sprig_corpus() {
     }
     let total = results.len();
     let passed = results.iter().filter(|(_, r)| r.is_ok()).count();
-    eprintln!("corpus sprig: {passed}/{total} passed");
+    let _ = writeln!(std::io::stderr(), "corpus sprig: {passed}/{total} passed");
 
     let mut checked = 0;
     let mut property_failures = Vec::new();

@@ -3,6 +3,7 @@
 //! line, except the lines helm itself randomises (`volatile_lines`). Cases listed in
 //! `known-differences/charts.txt` are expected to fail; one that passes fails the test.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use serde_json::Value as Json;
@@ -89,7 +90,8 @@ fn run_case(dir: &std::path::Path, case: &Json) -> Result<(), String> {
 fn charts_corpus_cases() {
     let dir = corpus_dir();
     let Ok(text) = std::fs::read_to_string(dir.join("charts/INDEX.json")) else {
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "corpus charts: skipped, {} not found",
             dir.join("charts/INDEX.json").display()
         );
@@ -125,6 +127,6 @@ fn charts_corpus_cases() {
     for p in &problems {
         eprintln!("FAIL {p}");
     }
-    eprintln!("corpus charts: {passed}/{total} passed");
+    let _ = writeln!(std::io::stderr(), "corpus charts: {passed}/{total} passed");
     assert!(problems.is_empty(), "{} chart cases failed", problems.len());
 }

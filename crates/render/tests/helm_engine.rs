@@ -2,6 +2,7 @@
 //! rendering chart trees with subcharts, include/tpl/required/fail, error formats, template order.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::PathBuf;
 
 use serde_json::Value as Json;
@@ -233,7 +234,11 @@ fn run_case(case: &Json) -> Result<(), String> {
 fn helm_engine_cases() {
     let path = corpus_dir().join("helm-engine-cases.json");
     let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!("corpus helm-engine: skipped, {} not found", path.display());
+        let _ = writeln!(
+            std::io::stderr(),
+            "corpus helm-engine: skipped, {} not found",
+            path.display()
+        );
         return;
     };
     let doc: Json = serde_json::from_str(&text).expect("cases parse");
@@ -262,7 +267,11 @@ fn helm_engine_cases() {
     for p in &problems {
         eprintln!("FAIL {p}");
     }
-    eprintln!("corpus helm-engine: {passed}/{} passed", cases.len());
+    let _ = writeln!(
+        std::io::stderr(),
+        "corpus helm-engine: {passed}/{} passed",
+        cases.len()
+    );
     assert!(
         problems.is_empty(),
         "{} helm-engine problems",

@@ -3,6 +3,7 @@
 //! Cases listed in `known-differences/helm-golden.txt` are expected to fail; if one passes, the test
 //! fails so the list stays honest.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use serde_json::Value as Json;
@@ -77,7 +78,11 @@ fn run_case(dir: &std::path::Path, case: &Json) -> Result<(), String> {
 fn helm_golden_cases() {
     let dir = corpus_dir().join("helm-golden");
     let Ok(text) = std::fs::read_to_string(dir.join("cases.json")) else {
-        eprintln!("corpus helm-golden: skipped, {} not found", dir.display());
+        let _ = writeln!(
+            std::io::stderr(),
+            "corpus helm-golden: skipped, {} not found",
+            dir.display()
+        );
         return;
     };
     let doc: Json = serde_json::from_str(&text).expect("cases.json parses");
@@ -103,7 +108,11 @@ fn helm_golden_cases() {
     for p in &problems {
         eprintln!("FAIL {p}");
     }
-    eprintln!("corpus helm-golden: {passed}/{} passed", cases.len());
+    let _ = writeln!(
+        std::io::stderr(),
+        "corpus helm-golden: {passed}/{} passed",
+        cases.len()
+    );
     assert!(
         problems.is_empty(),
         "{} helm-golden problems",

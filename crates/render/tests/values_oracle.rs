@@ -2,6 +2,7 @@
 //! `toYaml`/`toJson`/`toToml`/`toYamlPretty` and compared byte for byte with signet's parser and
 //! encoders. Skips (printing where it looked) when helm is not installed.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -20,7 +21,11 @@ fn helm() -> Option<PathBuf> {
     if helm.is_file() {
         Some(helm)
     } else {
-        eprintln!("helm not found at {}; skipping", helm.display());
+        let _ = writeln!(
+            std::io::stderr(),
+            "helm not found at {}; skipping",
+            helm.display()
+        );
         None
     }
 }
@@ -741,7 +746,11 @@ fn find_values_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn corpus_values_round_trip_like_helm() {
     let corpus = corpus_dir();
     if !corpus.join("charts").is_dir() {
-        eprintln!("corpus not found at {}; skipping", corpus.display());
+        let _ = writeln!(
+            std::io::stderr(),
+            "corpus not found at {}; skipping",
+            corpus.display()
+        );
         return;
     }
     let Some(helm) = helm() else { return };
@@ -797,7 +806,8 @@ fn corpus_values_round_trip_like_helm() {
             ));
         }
     }
-    eprintln!(
+    let _ = writeln!(
+        std::io::stderr(),
         "corpus values-roundtrip: {}/{} passed",
         sources.len() - failures.len(),
         sources.len()
@@ -812,7 +822,11 @@ fn corpus_schemas_accept_what_helm_accepts() {
     let corpus = corpus_dir();
     let charts = corpus.join("charts");
     if !charts.is_dir() {
-        eprintln!("corpus not found at {}; skipping", corpus.display());
+        let _ = writeln!(
+            std::io::stderr(),
+            "corpus not found at {}; skipping",
+            corpus.display()
+        );
         return;
     }
     let mut total = 0;
@@ -855,7 +869,8 @@ fn corpus_schemas_accept_what_helm_accepts() {
             }
         }
     }
-    eprintln!(
+    let _ = writeln!(
+        std::io::stderr(),
         "corpus values-schema: {}/{} passed",
         total - failures.len(),
         total

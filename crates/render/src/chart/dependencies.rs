@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use signet_gotemplate::Value;
 
-use super::coalesce::merge_tables;
 use super::metadata::{ChartMetadata, ImportValue};
 use super::model::Chart;
+use crate::values::coalesce::merge_tables;
 
 /// A chart ready to render: processed metadata and values over the loaded chart's files.
 #[derive(Debug, Clone)]

@@ -2,7 +2,6 @@
 //! directory, a `.tgz` archive or bytes, and dependency processing (condition, tags, alias,
 //! import-values, library charts).
 
-pub mod coalesce;
 pub mod dependencies;
 pub mod ignore;
 pub mod load;

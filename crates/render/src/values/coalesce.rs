@@ -230,6 +230,14 @@ fn coalesce_chart_values(
     }
 }
 
+/// Helm's `MergeTables(dst, src)`, which `import-values` uses to lay imported child values under
+/// the parent's: `dst` wins, nested maps merge, and unlike coalescing, `null`s are kept.
+pub fn merge_tables(dst: &Value, src: &Value, warnings: &mut Vec<String>) {
+    if let (Value::Map(dm), Value::Map(sm)) = (dst, src) {
+        coalesce_tables(dm, sm, "", true, warnings);
+    }
+}
+
 /// Helm's `coalesceTablesFullKey`: `dst` has precedence, `src` fills the gaps.
 fn coalesce_tables(
     dst: &MapRef,
@@ -311,6 +319,19 @@ pub fn merge_maps(a: &Value, b: &Value) -> Value {
 mod tests {
     use super::*;
     use crate::yaml::{parse_values, to_yaml};
+
+    #[test]
+    fn merge_tables_destination_wins_maps_merge_nulls_kept() {
+        let dst = parse_values("a: 1\nm:\n  p: 1\nz: null\n").unwrap();
+        let src = parse_values("a: 2\nb: 3\nm:\n  p: 2\n  q: 2\nz: 5\n").unwrap();
+        let mut w = Vec::new();
+        merge_tables(&dst, &src, &mut w);
+        assert_eq!(
+            to_yaml(&dst).unwrap(),
+            "a: 1\nb: 3\nm:\n  p: 1\n  q: 2\nz: null"
+        );
+        assert!(w.is_empty());
+    }
 
     fn tree(name: &str, values: &str, subs: Vec<ValuesTree>) -> ValuesTree {
         ValuesTree {
