@@ -112,9 +112,12 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<SortedManifest
             continue;
         }
         for doc in split_manifests(content) {
-            let head = crate::yaml::parse_yaml(&doc).map_err(|e| ManifestError {
-                path: path.clone(),
-                message: e.to_string(),
+            // Helm decodes the whole document (so any YAML error fails) but reads only its head.
+            let head = crate::yaml::parse_yaml_head(&doc, &["kind", "metadata"]).map_err(|e| {
+                ManifestError {
+                    path: path.clone(),
+                    message: e.to_string(),
+                }
             })?;
             let (kind, annotations) = read_head(&head).map_err(|message| ManifestError {
                 path: path.clone(),

@@ -67,6 +67,25 @@ pub fn parse_yaml(src: &str) -> Result<Value, YamlError> {
     }
 }
 
+/// Like [`parse_yaml`] with the same errors, but of a top-level mapping only the entries under
+/// `keys` are decoded (the rest is checked and left out): for reading a manifest's head.
+pub fn parse_yaml_head(src: &str, keys: &[&str]) -> Result<Value, YamlError> {
+    let docs = load_documents(src, true)?;
+    let mut budget = Budget::default();
+    match docs.into_iter().next().flatten() {
+        None => Ok(Value::Nil),
+        Some(n) if matches!(*n, Node::Map(..)) => {
+            // The accounting `to_json_value` does for the root before filling it.
+            budget.count(&n)?;
+            budget.depth += 1;
+            let mut map = BTreeMap::new();
+            fill_map(&n, &mut map, &mut budget, Some(keys))?;
+            Ok(Value::map(map))
+        }
+        Some(n) => to_json_value(&n, &mut budget),
+    }
+}
+
 /// Parses a values file as Helm 4's `LoadValues` does: every document must be a mapping (or
 /// empty); later documents are merged over earlier ones with `MergeMaps`.
 pub fn parse_values(src: &str) -> Result<Value, YamlError> {
@@ -501,9 +520,47 @@ fn node_value(node: &Node, budget: &mut Budget) -> Result<Value, YamlError> {
         }
         Node::Map(..) => {
             let mut map = BTreeMap::new();
-            fill_map(node, &mut map, budget)?;
+            fill_map(node, &mut map, budget, None)?;
             Ok(Value::map(map))
         }
+    }
+}
+
+/// Walks a node exactly as [`to_json_value`] does (same budget accounting, same errors in the same
+/// order) without building the value.
+fn check_value(node: &Node, budget: &mut Budget) -> Result<(), YamlError> {
+    budget.count(node)?;
+    if budget.depth >= MAX_DEPTH {
+        let (line, column) = position(node);
+        return Err(YamlError::Decode {
+            line,
+            column,
+            message: "document nesting too deep".into(),
+        });
+    }
+    budget.depth += 1;
+    let result = check_node(node, budget);
+    budget.depth -= 1;
+    result
+}
+
+fn check_node(node: &Node, budget: &mut Budget) -> Result<(), YamlError> {
+    match node {
+        Node::Alias(target) => {
+            budget.alias_depth += 1;
+            let r = check_value(target, budget);
+            budget.alias_depth -= 1;
+            r
+        }
+        // Quoted and block scalars without a tag are strings: nothing can fail.
+        Node::Scalar {
+            plain: false,
+            tag: None,
+            ..
+        } => Ok(()),
+        Node::Scalar { .. } => node_value(node, budget).map(drop),
+        Node::Seq(items) => items.iter().try_for_each(|item| check_value(item, budget)),
+        Node::Map(..) => fill_map(node, &mut BTreeMap::new(), budget, Some(&[])),
     }
 }
 
@@ -524,20 +581,30 @@ fn json_number(v: Value) -> Result<Value, String> {
 
 /// go-yaml v2's `mapping`/`merge`: entries are applied in order, a merge key (`<<`) writes the
 /// merged mapping's entries into the same map (later entries overwrite earlier ones).
+///
+/// With `only`, just the entries under those keys are decoded into `map`; the others are checked
+/// ([`check_value`]) so that the same errors surface without building values nobody reads.
 fn fill_map(
     node: &Node,
     map: &mut BTreeMap<String, Value>,
     budget: &mut Budget,
+    only: Option<&[&str]>,
 ) -> Result<(), YamlError> {
     let Node::Map(pairs, ..) = node.target() else {
         return Ok(());
     };
     for (k, v) in pairs {
         if is_merge_key(k) {
-            merge_into(v, map, budget)?;
+            merge_into(v, map, budget, only)?;
             continue;
         }
         let key = key_string(k)?;
+        if let (Some(names), Some(name)) = (only, &key)
+            && !names.contains(&name.as_str())
+        {
+            check_value(v, budget)?;
+            continue;
+        }
         let value = to_json_value(v, budget)?;
         let Some(key) = key else {
             return Err(YamlError::Json {
@@ -556,6 +623,7 @@ fn merge_into(
     value: &Node,
     map: &mut BTreeMap<String, Value>,
     budget: &mut Budget,
+    only: Option<&[&str]>,
 ) -> Result<(), YamlError> {
     match value {
         Node::Alias(target) => {
@@ -563,18 +631,18 @@ fn merge_into(
                 return Err(want_map(value));
             }
             budget.alias_depth += 1;
-            let r = fill_map(target, map, budget);
+            let r = fill_map(target, map, budget, only);
             budget.alias_depth -= 1;
             r
         }
-        Node::Map(..) => fill_map(value, map, budget),
+        Node::Map(..) => fill_map(value, map, budget, only),
         Node::Seq(items) => {
             // Earlier mappings take precedence, so apply them last.
             for item in items.iter().rev() {
                 if !matches!(item.target(), Node::Map(..)) {
                     return Err(want_map(item));
                 }
-                merge_into(item, map, budget)?;
+                merge_into(item, map, budget, only)?;
             }
             Ok(())
         }
@@ -748,6 +816,41 @@ mod tests {
                 .contains("aliasing")
         );
         assert!(parse_yaml(&"[".repeat(100_000)).is_err());
+    }
+
+    #[test]
+    fn head_reads_kept_keys_and_fails_like_a_full_parse() {
+        let v = parse_yaml_head(
+            "base: &b {kind: Secret, x: 1}\n<<: *b\nmetadata: {annotations: {a: b}}\nspec: [1, 2]\n",
+            &["kind", "metadata"],
+        )
+        .unwrap();
+        assert_eq!(get(&v, &["kind"]).as_str(), Some("Secret"));
+        assert_eq!(
+            get(&v, &["metadata", "annotations", "a"]).as_str(),
+            Some("b")
+        );
+        assert!(get(&v, &["spec"]).is_nil());
+        assert!(get(&v, &["base"]).is_nil());
+        for src in [
+            "kind: A\nspec: {x: !!int abc}\n",
+            "kind: A\nspec: [{<<: 1}]\n",
+            "kind: A\nspec: {~: [1]}\n",
+            "kind: A\nspec: {x: .nan}\n",
+            "kind: A\nspec: [[x], {[a]: b}]\n",
+        ] {
+            let full = parse_yaml(src).unwrap_err().to_string();
+            let head = parse_yaml_head(src, &["kind"]).unwrap_err().to_string();
+            assert_eq!(head, full, "{src:?}");
+        }
+        let mut src = String::from("kind: A\na0: &a0 [x, x]\n");
+        for i in 1..40 {
+            src.push_str(&format!("a{i}: &a{i} [*a{}, *a{}]\n", i - 1, i - 1));
+        }
+        assert_eq!(
+            parse_yaml_head(&src, &["kind"]).unwrap_err().to_string(),
+            parse_yaml(&src).unwrap_err().to_string()
+        );
     }
 
     #[test]
