@@ -147,6 +147,11 @@ fn has_left_trim_marker(s: &str) -> bool {
     it.next() == Some('-') && it.next().is_some_and(is_space)
 }
 
+/// Newlines in `s`, counted bytewise (a vectorisable loop, unlike a `matches` pattern search).
+fn count_newlines(s: &str) -> usize {
+    s.bytes().filter(|&b| b == b'\n').count()
+}
+
 fn has_right_trim_marker(s: &str) -> bool {
     let mut it = s.chars();
     it.next().is_some_and(is_space) && it.next() == Some('-')
@@ -191,7 +196,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn ignore(&mut self) {
-        self.line += self.input[self.start..self.pos].matches('\n').count();
+        self.line += count_newlines(&self.input[self.start..self.pos]);
         self.start = self.pos;
         self.start_line = self.line;
     }
@@ -231,7 +236,7 @@ impl<'a> Lexer<'a> {
                     trim = text.len() - text.trim_end_matches(is_space).len();
                 }
                 self.pos -= trim;
-                self.line += self.input[self.start..self.pos].matches('\n').count();
+                self.line += count_newlines(&self.input[self.start..self.pos]);
                 let val = self.input[self.start..self.pos].to_string();
                 let item = Item {
                     typ: ItemType::Text,
@@ -251,7 +256,7 @@ impl<'a> Lexer<'a> {
         }
         self.pos = self.input.len();
         if self.pos > self.start {
-            self.line += self.input[self.start..self.pos].matches('\n').count();
+            self.line += count_newlines(&self.input[self.start..self.pos]);
             self.emit(ItemType::Text);
         }
         self.emit(ItemType::Eof);

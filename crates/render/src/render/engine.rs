@@ -388,7 +388,13 @@ impl Engine {
             let out = set
                 .execute_template(name, &dot)
                 .map_err(|e| RenderError::Exec(reformat_exec_error(&e.to_string())))?;
-            rendered.insert(name.clone(), out.replace("<no value>", ""));
+            // Most outputs have no "<no value>": skip the copy `replace` would make of them.
+            let out = if out.contains("<no value>") {
+                out.replace("<no value>", "")
+            } else {
+                out
+            };
+            rendered.insert(name.clone(), out);
         }
         Ok(rendered)
     }
