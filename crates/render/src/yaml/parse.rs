@@ -558,6 +558,16 @@ fn check_node(node: &Node, budget: &mut Budget) -> Result<(), YamlError> {
             tag: None,
             ..
         } => Ok(()),
+        // Untagged plain scalars fail only as non-finite floats (JSON cannot hold them).
+        Node::Scalar {
+            text,
+            plain: true,
+            tag: None,
+            ..
+        } => match resolve_plain(text) {
+            Resolved::Float(f) if !f.is_finite() => node_value(node, budget).map(drop),
+            _ => Ok(()),
+        },
         Node::Scalar { .. } => node_value(node, budget).map(drop),
         Node::Seq(items) => items.iter().try_for_each(|item| check_value(item, budget)),
         Node::Map(..) => fill_map(node, &mut BTreeMap::new(), budget, Some(&[])),
