@@ -135,24 +135,25 @@ pub(crate) fn json_kind(v: &Value) -> &'static str {
 
 /// A YAML node as go-yaml v2 sees it after parsing, before decoding.
 #[derive(Debug)]
-enum Node {
+enum Node<'a> {
     Scalar {
-        text: String,
+        /// Borrowed from the source unless escapes or folding changed it.
+        text: std::borrow::Cow<'a, str>,
         /// Plain and untagged: subject to implicit resolution.
         plain: bool,
         tag: Option<String>,
         line: usize,
         col: usize,
     },
-    Seq(Vec<Rc<Node>>),
-    Map(Vec<(Rc<Node>, Rc<Node>)>, usize, usize),
+    Seq(Vec<Rc<Node<'a>>>),
+    Map(Vec<(Rc<Node<'a>>, Rc<Node<'a>>)>, usize, usize),
     /// A `*name` reference to an anchored node.
-    Alias(Rc<Node>),
+    Alias(Rc<Node<'a>>),
 }
 
-impl Node {
+impl<'a> Node<'a> {
     /// The node itself, or the node an alias refers to.
-    fn target(&self) -> &Node {
+    fn target(&self) -> &Node<'a> {
         match self {
             Node::Alias(t) => t.target(),
             other => other,
@@ -161,14 +162,14 @@ impl Node {
 }
 
 /// The documents of a stream (each `None` when empty); only the first when `first_only`.
-fn load_documents(src: &str, first_only: bool) -> Result<Vec<Option<Rc<Node>>>, YamlError> {
+fn load_documents(src: &str, first_only: bool) -> Result<Vec<Option<Rc<Node<'_>>>>, YamlError> {
     let mut docs = Vec::new();
     let mut parser = Parser::new_from_str(src);
     let mut anchors: BTreeMap<usize, Rc<Node>> = BTreeMap::new();
     // Stack of open collections: (sequence items or mapping entries, anchor id, position).
-    enum Open {
-        Seq(Vec<Rc<Node>>, usize),
-        Map(Vec<Rc<Node>>, usize, usize, usize),
+    enum Open<'a> {
+        Seq(Vec<Rc<Node<'a>>>, usize),
+        Map(Vec<Rc<Node<'a>>>, usize, usize, usize),
     }
     let mut stack: Vec<Open> = Vec::new();
     let mut root: Option<Rc<Node>> = None;
@@ -257,7 +258,7 @@ fn load_documents(src: &str, first_only: bool) -> Result<Vec<Option<Rc<Node>>>, 
                 let plain = matches!(style, ScalarStyle::Plain) && tag.is_none();
                 Some((
                     Rc::new(Node::Scalar {
-                        text: text.into_owned(),
+                        text,
                         plain,
                         tag,
                         line: span.start.line(),
