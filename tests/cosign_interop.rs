@@ -8,6 +8,7 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -803,7 +804,8 @@ impl SigstoreMock {
     fn start(dir: &Path) -> Option<Self> {
         let node_modules = workspace_root().join(".tools/node/node_modules");
         if !node_modules.join("@sigstore/mock").is_dir() {
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "skipping: @sigstore/mock not found under {} (run `make tools`)",
                 node_modules.display()
             );
@@ -817,7 +819,9 @@ impl SigstoreMock {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|e| eprintln!("skipping: cannot run node: {e}"))
+            .map_err(|e| {
+                let _ = writeln!(std::io::stderr(), "skipping: cannot run node: {e}");
+            })
             .ok()?;
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout"))

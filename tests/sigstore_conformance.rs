@@ -7,14 +7,11 @@
 
 use signet::verify::{Artifact, Authority, Identity, Matcher, Policy, verify_bundle};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn corpus_dir() -> PathBuf {
-    match std::env::var_os("SIGNET_CORPUS") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"),
-    }
-}
+#[path = "support/corpus.rs"]
+mod corpus;
+use corpus::corpus_dir;
 
 fn known_differences() -> Vec<String> {
     let path =
@@ -98,7 +95,8 @@ fn sigstore_conformance_bundle_verify() {
     let base = corpus_dir().join("sigstore-conformance");
     let index_path = base.join("INDEX.json");
     let Ok(index_text) = std::fs::read_to_string(&index_path) else {
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "sigstore-conformance corpus not found at {}; skipping",
             index_path.display()
         );
@@ -147,7 +145,8 @@ fn sigstore_conformance_bundle_verify() {
 fn cosign_fixture_bundles() {
     let base = corpus_dir().join("cosign-fixtures");
     if !base.join("INDEX.json").is_file() {
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "cosign-fixtures corpus not found at {}; skipping",
             base.display()
         );

@@ -12,6 +12,7 @@ use signet::verify::{
     Authority, Identity, Matcher, Policy, ReferrersMode, Sources, VerificationCache, Verified,
     VerifyError, resolve_for_verification, verify,
 };
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::registry::TestRegistry;
@@ -1019,7 +1020,8 @@ impl SigstoreMock {
         use std::io::BufRead;
         let node_modules = tools::workspace_root().join(".tools/node/node_modules");
         if !node_modules.join("@sigstore/mock").is_dir() {
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "skipping: @sigstore/mock not found under {}",
                 node_modules.display()
             );
@@ -1032,7 +1034,9 @@ impl SigstoreMock {
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()
-            .map_err(|e| eprintln!("skipping: cannot run node: {e}"))
+            .map_err(|e| {
+                let _ = writeln!(std::io::stderr(), "skipping: cannot run node: {e}");
+            })
             .ok()?;
         let mut line = String::new();
         std::io::BufReader::new(child.stdout.take()?)

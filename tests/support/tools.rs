@@ -5,18 +5,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The workspace root (the `signet` package's manifest directory).
-pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The folder with `helm`, `cosign`, `oras`.
-pub fn tools_dir() -> PathBuf {
-    match std::env::var_os("SIGNET_TOOLS") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => workspace_root().join(".tools/bin"),
-    }
-}
+#[allow(unused_imports)] // each test binary uses a different subset
+pub use super::corpus::{tools_dir, workspace_root};
 
 /// The path of tool `name` in the tools folder (or `/usr/bin` for system packages), or `None`
 /// after printing one line saying where it was looked for.
@@ -37,10 +27,7 @@ pub fn tool(name: &str) -> Option<PathBuf> {
 
 /// The corpus directory (`SIGNET_CORPUS`, else `<root>/../shared/corpus`), if present.
 pub fn corpus_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("SIGNET_CORPUS") {
-        Some(d) => PathBuf::from(d),
-        None => workspace_root().join("../shared/corpus"),
-    };
+    let dir = super::corpus::corpus_dir();
     if dir.is_dir() {
         Some(dir)
     } else {

@@ -5,32 +5,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::Value as Json;
 use signet_gotemplate::literal::{NumberKind, parse_number};
 use signet_gotemplate::{Func, FuncMap, Template, Value, fmt};
 
-fn workspace_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .find(|p| p.join("Cargo.toml").exists() && p.join("crates").is_dir())
-        .unwrap_or(manifest)
-        .to_path_buf()
-}
-
-fn corpus_dir() -> PathBuf {
-    let root = workspace_root();
-    match std::env::var_os("SIGNET_CORPUS") {
-        Some(p) => {
-            let p = PathBuf::from(p);
-            if p.is_absolute() { p } else { root.join(p) }
-        }
-        None => root.join("../shared/corpus"),
-    }
-}
+#[path = "../../../tests/support/corpus.rs"]
+mod corpus;
+use corpus::corpus_dir;
 
 fn func(f: impl Fn(&[Value]) -> Result<Value, String> + Send + Sync + 'static) -> Func {
     Arc::new(f)

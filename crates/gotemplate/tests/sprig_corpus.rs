@@ -11,30 +11,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value as Json;
 use signet_gotemplate::{Template, Value, sprig};
 
-fn workspace_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .find(|p| p.join("Cargo.toml").exists() && p.join("crates").is_dir())
-        .unwrap_or(manifest)
-        .to_path_buf()
-}
-
-fn corpus_dir() -> PathBuf {
-    let root = workspace_root();
-    match std::env::var_os("SIGNET_CORPUS") {
-        Some(p) => {
-            let p = PathBuf::from(p);
-            if p.is_absolute() { p } else { root.join(p) }
-        }
-        None => root.join("../shared/corpus"),
-    }
-}
+#[path = "../../../tests/support/corpus.rs"]
+mod corpus;
+use corpus::corpus_dir;
 
 fn render(template: &str, data: &Json) -> Result<String, String> {
     let mut t = Template::with_funcs("test", sprig::functions());

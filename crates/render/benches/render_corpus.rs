@@ -11,15 +11,9 @@ use std::time::{Duration, Instant};
 
 use signet_render::render::TemplateInvocation;
 
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn corpus_dir() -> PathBuf {
-    std::env::var("SIGNET_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| workspace_root().join("../shared/corpus"))
-}
+#[path = "../../../tests/support/corpus.rs"]
+mod corpus;
+use corpus::{corpus_dir, workspace_root};
 
 fn helm_binary() -> PathBuf {
     std::env::var("SIGNET_TOOLS")

@@ -9,12 +9,9 @@ use std::path::PathBuf;
 use serde_json::Value as Json;
 use signet_render::render::TemplateInvocation;
 
-fn corpus_dir() -> PathBuf {
-    if let Ok(p) = std::env::var("SIGNET_CORPUS") {
-        return PathBuf::from(p);
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
-}
+#[path = "../../../tests/support/corpus.rs"]
+mod corpus;
+use corpus::corpus_dir;
 
 fn known_differences(file: &str) -> Vec<String> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -12,13 +12,9 @@ use signet_render::render::Engine;
 use signet_render::render::engine::sort_templates;
 use signet_render::values::ValuesTree;
 
-fn corpus_dir() -> PathBuf {
-    if let Ok(p) = std::env::var("SIGNET_CORPUS") {
-        return PathBuf::from(p);
-    }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    root.join("../shared/corpus")
-}
+#[path = "../../../tests/support/corpus.rs"]
+mod corpus;
+use corpus::corpus_dir;
 
 fn chart_from_json(j: &Json) -> Chart {
     let md = &j["metadata"];

@@ -9,9 +9,9 @@ use std::process::Command;
 use signet_gotemplate::Value;
 use signet_render::yaml;
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+#[path = "../../../tests/support/corpus.rs"]
+mod corpus;
+use corpus::{corpus_dir, workspace_root};
 
 fn helm() -> Option<PathBuf> {
     let dir = std::env::var_os("SIGNET_TOOLS")
@@ -712,12 +712,6 @@ fn schema_report_matches_helm() {
     let pass = usize::from(a == b);
     eprintln!("oracle schema: {pass}/1 passed");
     assert_eq!(a, b);
-}
-
-fn corpus_dir() -> PathBuf {
-    std::env::var_os("SIGNET_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("../shared/corpus"))
 }
 
 fn find_values_files(dir: &Path, out: &mut Vec<PathBuf>) {
