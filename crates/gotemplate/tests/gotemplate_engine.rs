@@ -3,6 +3,7 @@
 //! (recursion depth, output size, steps), and a randomized no-panic fuzz over parser and evaluator.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -385,7 +386,10 @@ fn fuzz_parser_and_evaluator_never_panic() {
             let _ = t.execute(&input);
         }
     }
-    eprintln!("fuzz: {runs} templates, {parsed} parsed and executed, no panic");
+    let _ = writeln!(
+        std::io::stderr(),
+        "fuzz: {runs} templates, {parsed} parsed and executed, no panic"
+    );
     assert!(runs > 100, "fuzz ran too few cases: {runs}");
     assert!(parsed > 10, "fuzz parsed too few cases: {parsed}");
 }
@@ -628,7 +632,6 @@ fn go_toolchain() -> Option<std::path::PathBuf> {
 
 #[test]
 fn differential_against_go_text_template() {
-    use std::io::Write;
     use std::process::{Command, Stdio};
 
     let Some(go) = go_toolchain() else {
@@ -704,7 +707,8 @@ fn differential_against_go_text_template() {
             _ => mismatches.push(format!("{t:?}\n  go:     {want}\n  signet: {got:?}")),
         }
     }
-    eprintln!(
+    let _ = writeln!(
+        std::io::stderr(),
         "go-oracle: {same}/{} templates behave like Go text/template ({same_wording}/{errors} errors worded identically)",
         templates.len()
     );
