@@ -873,6 +873,43 @@ fn corpus_schemas_accept_what_helm_accepts() {
 }
 
 /// The decoding functions, including their in-band error values, against helm.
+/// Renders `EXPR` (a pipeline over `$s`, one of `inputs`) in a throwaway chart with helm and
+/// returns helm's `toJson` of each result, keyed by input index.
+fn helm_over_inputs(
+    helm: &Path,
+    inputs: &[&str],
+    expr: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("c");
+    write_chart(
+        &chart,
+        &ChartSpec {
+            dir: "c",
+            name: "c",
+            values: "",
+            deps: vec![],
+            schema: None,
+            children: vec![],
+        },
+    );
+    let mut values = String::from("inputs:\n");
+    for i in inputs {
+        values.push_str(&format!("- {}\n", yaml::to_json(&Value::str(*i)).unwrap()));
+    }
+    std::fs::write(chart.join("values.yaml"), values).unwrap();
+    std::fs::write(
+        chart.join("templates/values.yaml"),
+        format!(
+            "{{{{- range $i, $s := .Values.inputs }}}}\n#=== {{{{ $i }}}}\n#{{{{ {expr} | toJson | b64enc }}}}\n{{{{- end }}}}\n"
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = helm_template(helm, &chart, &[]);
+    assert!(ok, "helm failed: {err}");
+    section_map(&out)
+}
+
 #[test]
 fn decoders_match_helm() {
     let Some(helm) = helm() else { return };
@@ -896,32 +933,11 @@ fn decoders_match_helm() {
         "1e400: x",
         "a: 1\n---\nb: 2",
     ];
-    let dir = tempfile::tempdir().unwrap();
-    let chart = dir.path().join("c");
-    write_chart(
-        &chart,
-        &ChartSpec {
-            dir: "c",
-            name: "c",
-            values: "",
-            deps: vec![],
-            schema: None,
-            children: vec![],
-        },
+    let expected = helm_over_inputs(
+        &helm,
+        &inputs,
+        "list (fromYaml $s) (fromYamlArray $s) (fromJson $s) (fromJsonArray $s)",
     );
-    let mut values = String::from("inputs:\n");
-    for i in &inputs {
-        values.push_str(&format!("- {}\n", yaml::to_json(&Value::str(*i)).unwrap()));
-    }
-    std::fs::write(chart.join("values.yaml"), values).unwrap();
-    std::fs::write(
-        chart.join("templates/values.yaml"),
-        "{{- range $i, $s := .Values.inputs }}\n#=== {{ $i }}\n#{{ list (fromYaml $s) (fromYamlArray $s) (fromJson $s) (fromJsonArray $s) | toJson | b64enc }}\n{{- end }}\n",
-    )
-    .unwrap();
-    let (ok, out, err) = helm_template(&helm, &chart, &[]);
-    assert!(ok, "helm failed: {err}");
-    let expected = section_map(&out);
     let funcs = yaml::encoding_functions();
     let call = |name: &str, s: &str| funcs[name](&[Value::str(s)]).unwrap();
     let mut failures = Vec::new();
@@ -959,32 +975,7 @@ fn from_toml_matches_helm() {
         "a = 1\na = 2",
         "a = ",
     ];
-    let dir = tempfile::tempdir().unwrap();
-    let chart = dir.path().join("c");
-    write_chart(
-        &chart,
-        &ChartSpec {
-            dir: "c",
-            name: "c",
-            values: "",
-            deps: vec![],
-            schema: None,
-            children: vec![],
-        },
-    );
-    let mut values = String::from("inputs:\n");
-    for i in &inputs {
-        values.push_str(&format!("- {}\n", yaml::to_json(&Value::str(*i)).unwrap()));
-    }
-    std::fs::write(chart.join("values.yaml"), values).unwrap();
-    std::fs::write(
-        chart.join("templates/values.yaml"),
-        "{{- range $i, $s := .Values.inputs }}\n#=== {{ $i }}\n#{{ fromToml $s | toJson | b64enc }}\n{{- end }}\n",
-    )
-    .unwrap();
-    let (ok, out, err) = helm_template(&helm, &chart, &[]);
-    assert!(ok, "helm failed: {err}");
-    let expected = section_map(&out);
+    let expected = helm_over_inputs(&helm, &inputs, "fromToml $s");
     let funcs = yaml::encoding_functions();
     let mut failures = Vec::new();
     for (i, s) in inputs.iter().enumerate() {
