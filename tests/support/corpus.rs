@@ -38,3 +38,105 @@ pub fn corpus_dir() -> PathBuf {
 pub fn tools_dir() -> PathBuf {
     from_env_or("SIGNET_TOOLS", ".tools/bin")
 }
+
+/// Counts a case set's results against its known-differences file and reports them.
+///
+/// The file lists one case id per line (the first word; the rest of the line and anything after
+/// `#` is the reason). A listed case must fail — when it starts passing, or names no case, the set
+/// fails, so the list stays honest. An unlisted case must pass.
+pub struct CaseTally {
+    set: String,
+    file: PathBuf,
+    known: std::collections::BTreeSet<String>,
+    seen: std::collections::BTreeSet<String>,
+    total: usize,
+    passed: usize,
+    problems: Vec<String>,
+    partial: bool,
+}
+
+impl CaseTally {
+    pub fn new(set: &str, known_differences: &Path) -> CaseTally {
+        let known = std::fs::read_to_string(known_differences)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split('#').next()?.split_whitespace().next())
+            .map(str::to_string)
+            .collect();
+        CaseTally {
+            set: set.to_string(),
+            file: known_differences.to_path_buf(),
+            known,
+            seen: Default::default(),
+            total: 0,
+            passed: 0,
+            problems: Vec::new(),
+            partial: false,
+        }
+    }
+
+    pub fn record<T>(&mut self, id: &str, result: &Result<T, String>) {
+        self.total += 1;
+        self.seen.insert(id.to_string());
+        let listed = self.known.contains(id);
+        match result {
+            Ok(_) => {
+                self.passed += 1;
+                if listed {
+                    self.problems.push(format!(
+                        "{id}: passes but is listed in {} (remove it)",
+                        self.file.display()
+                    ));
+                }
+            }
+            Err(e) if listed => eprintln!("known difference {id}: {e}"),
+            Err(e) => self.problems.push(format!("{id}: {e}")),
+        }
+    }
+
+    /// A filtered run: listed cases that did not run are not an error.
+    pub fn only_some_cases_ran(&mut self) {
+        self.partial = true;
+    }
+
+    /// Prints `corpus SET: P/T passed` (straight to stderr, so it shows under the test harness's
+    /// capture), then fails the test if any case broke the rules above.
+    pub fn finish(mut self) {
+        use std::io::Write;
+        let unseen = if self.partial {
+            Vec::new()
+        } else {
+            self.known.difference(&self.seen).cloned().collect()
+        };
+        for id in unseen {
+            self.problems.push(format!(
+                "{id}: listed in {} but no such case ran",
+                self.file.display()
+            ));
+        }
+        let _ = writeln!(
+            std::io::stderr(),
+            "corpus {}: {}/{} passed",
+            self.set,
+            self.passed,
+            self.total
+        );
+        for p in &self.problems {
+            eprintln!("FAIL {p}");
+        }
+        assert!(
+            self.problems.is_empty(),
+            "corpus {}: {} problem(s), first: {}",
+            self.set,
+            self.problems.len(),
+            self.problems[0]
+        );
+    }
+}
+
+/// `tests/known-differences/NAME` of the including crate.
+pub fn known_differences_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/known-differences")
+        .join(name)
+}

@@ -3,9 +3,8 @@
 //! asserting; cases that fail for a documented reason are listed in
 //! `tests/known-differences/gotemplate.txt`, and a listed case that passes fails the test.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::Value as Json;
@@ -14,7 +13,7 @@ use signet_gotemplate::{Func, FuncMap, Template, Value, fmt};
 
 #[path = "../../../tests/support/corpus.rs"]
 mod corpus;
-use corpus::corpus_dir;
+use corpus::{CaseTally, corpus_dir, known_differences_file};
 
 fn func(f: impl Fn(&[Value]) -> Result<Value, String> + Send + Sync + 'static) -> Func {
     Arc::new(f)
@@ -342,19 +341,6 @@ fn run_number_case(case: &Json) -> Result<(), String> {
     Ok(())
 }
 
-fn known_differences() -> BTreeMap<String, String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/known-differences/gotemplate.txt");
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| match l.split_once(char::is_whitespace) {
-            Some((id, reason)) => (id.to_string(), reason.trim().to_string()),
-            None => (l.to_string(), String::new()),
-        })
-        .collect()
-}
-
 #[test]
 fn gotemplate_corpus() {
     let dir = corpus_dir();
@@ -385,37 +371,11 @@ fn gotemplate_corpus() {
         let id = format!("number:{}", case["text"].as_str().unwrap_or("?"));
         results.push((id, run_number_case(case)));
     }
-    let total = results.len();
-    let passed = results.iter().filter(|(_, r)| r.is_ok()).count();
-    let _ = writeln!(
-        std::io::stderr(),
-        "corpus gotemplate: {passed}/{total} passed"
-    );
+    let mut tally = CaseTally::new("gotemplate", &known_differences_file("gotemplate.txt"));
+    for (id, result) in &results {
+        tally.record(id, result);
+    }
     let (with_msg, same) = WORDING.with(|w| *w.borrow());
     eprintln!("gotemplate: {same}/{with_msg} expected errors worded exactly like Go's");
-
-    let known = known_differences();
-    let mut unexpected = Vec::new();
-    let mut now_passing = Vec::new();
-    let mut seen = BTreeSet::new();
-    for (id, r) in &results {
-        seen.insert(id.clone());
-        match (r, known.contains_key(id)) {
-            (Err(e), false) => unexpected.push(format!("{id}: {e}")),
-            (Ok(()), true) => now_passing.push(id.clone()),
-            _ => {}
-        }
-    }
-    for u in &unexpected {
-        eprintln!("FAIL {u}");
-    }
-    assert!(
-        unexpected.is_empty(),
-        "{} unexpected failures",
-        unexpected.len()
-    );
-    assert!(
-        now_passing.is_empty(),
-        "listed in known-differences but passing (remove them): {now_passing:?}"
-    );
+    tally.finish();
 }

@@ -9,16 +9,14 @@
 //! Cases that need environment variables (`env`, `expandenv`) run in a child process of this test
 //! binary with those variables set, so the test never changes its own environment.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::Path;
 
 use serde_json::Value as Json;
 use signet_gotemplate::{Template, Value, sprig};
 
 #[path = "../../../tests/support/corpus.rs"]
 mod corpus;
-use corpus::corpus_dir;
+use corpus::{CaseTally, corpus_dir, known_differences_file};
 
 fn render(template: &str, data: &Json) -> Result<String, String> {
     let mut t = Template::with_funcs("test", sprig::functions());
@@ -103,19 +101,6 @@ fn env_case_child() {
         Ok(()) => println!("SPRIG-ENV-CASE ok"),
         Err(e) => println!("SPRIG-ENV-CASE {}", e.replace('\n', "\\n")),
     }
-}
-
-fn known_differences() -> BTreeMap<String, String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/known-differences/sprig.txt");
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| match l.split_once(char::is_whitespace) {
-            Some((id, reason)) => (id.to_string(), reason.trim().to_string()),
-            None => (l.to_string(), String::new()),
-        })
-        .collect()
 }
 
 fn all_chars(s: &str, n: usize, ok: impl Fn(char) -> bool) -> bool {
@@ -274,9 +259,11 @@ fn sprig_corpus() {
         };
         results.push((case["id"].as_str().unwrap_or("?").to_string(), result));
     }
-    let total = results.len();
-    let passed = results.iter().filter(|(_, r)| r.is_ok()).count();
-    let _ = writeln!(std::io::stderr(), "corpus sprig: {passed}/{total} passed");
+    let mut tally = CaseTally::new("sprig", &known_differences_file("sprig.txt"));
+    for (id, result) in &results {
+        tally.record(id, result);
+    }
+    tally.finish();
 
     let mut checked = 0;
     let mut property_failures = Vec::new();
@@ -295,35 +282,6 @@ fn sprig_corpus() {
         checked - property_failures.len()
     );
 
-    let known = known_differences();
-    let mut unexpected = Vec::new();
-    let mut now_passing = Vec::new();
-    let mut seen = BTreeSet::new();
-    for (id, r) in &results {
-        seen.insert(id.clone());
-        match (r, known.contains_key(id)) {
-            (Err(e), false) => unexpected.push(format!("{id}: {e}")),
-            (Ok(()), true) => now_passing.push(id.clone()),
-            _ => {}
-        }
-    }
-    for u in &unexpected {
-        eprintln!("FAIL {u}");
-    }
-    let stale: Vec<&String> = known.keys().filter(|k| !seen.contains(*k)).collect();
-    assert!(
-        unexpected.is_empty(),
-        "{} sprig cases fail",
-        unexpected.len()
-    );
-    assert!(
-        now_passing.is_empty(),
-        "listed in known-differences but passing (remove them): {now_passing:?}"
-    );
-    assert!(
-        stale.is_empty(),
-        "known-differences names unknown cases: {stale:?}"
-    );
     assert!(
         property_failures.is_empty(),
         "nondeterministic properties failed: {property_failures:?}"

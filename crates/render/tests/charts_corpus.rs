@@ -4,26 +4,13 @@
 //! `known-differences/charts.txt` are expected to fail; one that passes fails the test.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use serde_json::Value as Json;
 use signet_render::render::TemplateInvocation;
 
 #[path = "../../../tests/support/corpus.rs"]
 mod corpus;
-use corpus::corpus_dir;
-
-fn known_differences(file: &str) -> Vec<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/known-differences")
-        .join(file);
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
-        .filter(|l| !l.is_empty())
-        .collect()
-}
+use corpus::{CaseTally, corpus_dir, known_differences_file};
 
 /// Compares line by line, accepting anything on volatile (1-based) lines; reports the first
 /// differing line with context.
@@ -95,35 +82,20 @@ fn charts_corpus_cases() {
         return;
     };
     let doc: Json = serde_json::from_str(&text).expect("INDEX.json parses");
-    let known = known_differences("charts.txt");
     let only = std::env::var("SIGNET_CHART").ok();
-    let (mut total, mut passed, mut problems) = (0, 0, Vec::new());
+    let mut tally = CaseTally::new("charts", &known_differences_file("charts.txt"));
     for chart in doc["charts"].as_array().into_iter().flatten() {
         let id = chart["id"].as_str().unwrap_or_default();
         if only.as_deref().is_some_and(|o| o != id) {
             continue;
         }
         for case in chart["cases"].as_array().into_iter().flatten() {
-            total += 1;
             let name = format!("{id}/{}", case["variant"].as_str().unwrap_or_default());
-            let listed = known.contains(&name);
-            match run_case(&dir, case) {
-                Ok(()) => {
-                    passed += 1;
-                    if listed {
-                        problems.push(format!(
-                            "{name}: passes but is listed in known-differences/charts.txt"
-                        ));
-                    }
-                }
-                Err(e) if listed => eprintln!("known difference {name}: {e}"),
-                Err(e) => problems.push(format!("{name}: {e}")),
-            }
+            tally.record(&name, &run_case(&dir, case));
         }
     }
-    for p in &problems {
-        eprintln!("FAIL {p}");
+    if only.is_some() {
+        tally.only_some_cases_ran();
     }
-    let _ = writeln!(std::io::stderr(), "corpus charts: {passed}/{total} passed");
-    assert!(problems.is_empty(), "{} chart cases failed", problems.len());
+    tally.finish();
 }

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
 
 use serde_json::Value as Json;
 use signet_gotemplate::Value;
@@ -14,7 +13,7 @@ use signet_render::values::ValuesTree;
 
 #[path = "../../../tests/support/corpus.rs"]
 mod corpus;
-use corpus::corpus_dir;
+use corpus::{CaseTally, corpus_dir, known_differences_file};
 
 fn chart_from_json(j: &Json) -> Chart {
     let md = &j["metadata"];
@@ -69,17 +68,6 @@ fn values_tree(j: &Json) -> ValuesTree {
             .map(|a| a.iter().map(values_tree).collect())
             .unwrap_or_default(),
     }
-}
-
-fn known_differences() -> Vec<String> {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/known-differences/helm-engine.txt");
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
-        .filter(|l| !l.is_empty())
-        .collect()
 }
 
 fn check_error(case: &Json, err: &str) -> Result<(), String> {
@@ -239,38 +227,11 @@ fn helm_engine_cases() {
     };
     let doc: Json = serde_json::from_str(&text).expect("cases parse");
     let cases = doc["cases"].as_array().expect("cases array");
-    let known = known_differences();
-    let (mut passed, mut problems) = (0, Vec::new());
+    let mut tally = CaseTally::new("helm-engine", &known_differences_file("helm-engine.txt"));
     for case in cases {
         let id = case["id"].as_str().unwrap_or_default();
-        let listed = known.iter().any(|k| k == id);
-        match run_case(case) {
-            Ok(()) => {
-                passed += 1;
-                if listed {
-                    problems.push(format!(
-                        "{id}: passes but is listed in known-differences/helm-engine.txt"
-                    ));
-                }
-            }
-            Err(e) if listed => eprintln!("known difference {id}: {e}"),
-            Err(e) => problems.push(format!(
-                "{id} {}: {e}",
-                case["name"].as_str().unwrap_or_default()
-            )),
-        }
+        let name = case["name"].as_str().unwrap_or_default();
+        tally.record(id, &run_case(case).map_err(|e| format!("{name}: {e}")));
     }
-    for p in &problems {
-        eprintln!("FAIL {p}");
-    }
-    let _ = writeln!(
-        std::io::stderr(),
-        "corpus helm-engine: {passed}/{} passed",
-        cases.len()
-    );
-    assert!(
-        problems.is_empty(),
-        "{} helm-engine problems",
-        problems.len()
-    );
+    tally.finish();
 }

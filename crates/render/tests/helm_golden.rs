@@ -4,26 +4,13 @@
 //! fails so the list stays honest.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use serde_json::Value as Json;
 use signet_render::render::TemplateInvocation;
 
 #[path = "../../../tests/support/corpus.rs"]
 mod corpus;
-use corpus::corpus_dir;
-
-fn known_differences(file: &str) -> Vec<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/known-differences")
-        .join(file);
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
-        .filter(|l| !l.is_empty())
-        .collect()
-}
+use corpus::{CaseTally, corpus_dir, known_differences_file};
 
 /// The first differing line with two lines of context, or `None` when equal.
 fn first_difference(got: &str, want: &str) -> Option<String> {
@@ -84,35 +71,10 @@ fn helm_golden_cases() {
     };
     let doc: Json = serde_json::from_str(&text).expect("cases.json parses");
     let cases = doc["cases"].as_array().expect("cases");
-    let known = known_differences("helm-golden.txt");
-    let (mut passed, mut problems) = (0, Vec::new());
+    let mut tally = CaseTally::new("helm-golden", &known_differences_file("helm-golden.txt"));
     for case in cases {
         let name = case["name"].as_str().unwrap_or_default();
-        let listed = known.iter().any(|k| k == name);
-        match run_case(&dir, case) {
-            Ok(()) => {
-                passed += 1;
-                if listed {
-                    problems.push(format!(
-                        "{name}: passes but is listed in known-differences/helm-golden.txt"
-                    ));
-                }
-            }
-            Err(e) if listed => eprintln!("known difference {name}: {e}"),
-            Err(e) => problems.push(format!("{name}: {e}")),
-        }
+        tally.record(name, &run_case(&dir, case));
     }
-    for p in &problems {
-        eprintln!("FAIL {p}");
-    }
-    let _ = writeln!(
-        std::io::stderr(),
-        "corpus helm-golden: {passed}/{} passed",
-        cases.len()
-    );
-    assert!(
-        problems.is_empty(),
-        "{} helm-golden problems",
-        problems.len()
-    );
+    tally.finish();
 }
