@@ -2,24 +2,27 @@
 //! issuer extensions 1.3.6.1.4.1.57264.1.1 / .1.8) and embedded SCTs checked against CT log keys.
 
 use super::crypto::{self, hash_of_signature_oid};
-use super::der;
 use super::error::VerifyError;
 use super::keys::{HashAlgorithm, PublicKey};
 use super::trust_root::{CertificateAuthority, TrustRoot};
 use chrono::{DateTime, Utc};
 use x509_cert::Certificate;
-use x509_cert::der::{Decode, Encode};
+use x509_cert::der::asn1::{AnyRef, ObjectIdentifier};
+use x509_cert::der::{self, Decode, Encode, Reader, SliceReader, Tag, TagNumber, Tagged};
+use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
 
 const OID_SAN: &str = "2.5.29.17";
 const OID_ISSUER_V1: &str = "1.3.6.1.4.1.57264.1.1";
 const OID_ISSUER_V2: &str = "1.3.6.1.4.1.57264.1.8";
-const OID_SCT_LIST: &str = "1.3.6.1.4.1.11129.2.4.2";
-/// DER of the SCT-list extension OID, to find it in a raw TBS.
-const SCT_OID_DER: &[u8] = &[
-    0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x02,
-];
+/// The embedded SCT list (RFC 6962 section 3.3).
+const OID_SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
+/// `extensions [3] EXPLICIT Extensions` of a TBSCertificate.
+const TBS_EXTENSIONS_TAG: Tag = Tag::ContextSpecific {
+    constructed: true,
+    number: TagNumber(3),
+};
 
 /// A parsed certificate with the parts verification needs.
 #[derive(Debug, Clone)]
@@ -61,7 +64,9 @@ impl ParsedCert {
     pub fn from_der(der_bytes: &[u8]) -> Result<Self, String> {
         let cert =
             Certificate::from_der(der_bytes).map_err(|e| format!("invalid certificate: {e}"))?;
-        let (tbs, signature) = der::split_certificate(der_bytes)?;
+        let tbs = raw_tbs(der_bytes)
+            .map_err(|e| format!("certificate TBS: {e}"))?
+            .to_vec();
         let tbs_cert = cert.tbs_certificate();
         let spki = tbs_cert
             .subject_public_key_info()
@@ -94,7 +99,7 @@ impl ParsedCert {
                 // Fulcio's first issuer extension holds the raw string, not DER.
                 OID_ISSUER_V1 => oidc_issuer_v1 = String::from_utf8(value.to_vec()).ok(),
                 OID_ISSUER_V2 => {
-                    oidc_issuer_v2 = x509_cert::der::asn1::Utf8StringRef::from_der(value)
+                    oidc_issuer_v2 = der::asn1::Utf8StringRef::from_der(value)
                         .ok()
                         .map(|s| s.as_str().to_string())
                 }
@@ -103,7 +108,7 @@ impl ParsedCert {
         }
         Ok(ParsedCert {
             tbs,
-            signature,
+            signature: cert.signature().raw_bytes().to_vec(),
             signature_oid: cert.signature_algorithm().oid.to_string(),
             key,
             not_before: to_utc(&validity.not_before),
@@ -195,16 +200,18 @@ pub(crate) fn verify_sct(
         .cert
         .tbs_certificate()
         .extensions()
-        .and_then(|exts| exts.iter().find(|e| e.extn_id.to_string() == OID_SCT_LIST))
+        .and_then(|exts| exts.iter().find(|e| e.extn_id == OID_SCT_LIST))
         .ok_or_else(|| VerifyError::Sct("certificate has no embedded SCT".into()))?;
-    let (list, _) = der::read(ext.extn_value.as_bytes()).map_err(VerifyError::Sct)?;
-    if list.tag != 0x04 {
+    let (list, _) = AnyRef::from_der_partial(ext.extn_value.as_bytes())
+        .map_err(|e| VerifyError::Sct(format!("SCT list extension: {e}")))?;
+    if list.tag() != Tag::OctetString {
         return Err(VerifyError::Sct(
             "SCT list extension is not an OCTET STRING".into(),
         ));
     }
-    let scts = parse_sct_list(list.content).map_err(VerifyError::Sct)?;
-    let tbs = precert_tbs(&leaf.tbs).map_err(VerifyError::Sct)?;
+    let scts = parse_sct_list(list.value()).map_err(VerifyError::Sct)?;
+    let tbs =
+        precert_tbs(&leaf.tbs).map_err(|e| VerifyError::Sct(format!("precertificate TBS: {e}")))?;
     let issuer_key_hash = crypto::sha256(issuer.key.spki_der());
     let mut reasons = Vec::new();
     for sct in scts {
@@ -303,23 +310,94 @@ fn parse_sct_list(data: &[u8]) -> Result<Vec<Sct>, String> {
     Ok(out)
 }
 
+/// The TBSCertificate exactly as signed: re-encoding the decoded structure could differ from it.
+fn raw_tbs(cert_der: &[u8]) -> der::Result<&[u8]> {
+    let (cert, _) = AnyRef::from_der_partial(cert_der)?;
+    SliceReader::new(cert.value())?.tlv_bytes()
+}
+
 /// Rebuilds the precertificate TBS the CT log signed: the TBS without the SCT-list extension.
-fn precert_tbs(tbs: &[u8]) -> Result<Vec<u8>, String> {
-    let (tbs_tlv, _) = der::read(tbs)?;
+/// Every other field is copied byte for byte, so only the enclosing lengths are re-encoded.
+fn precert_tbs(tbs: &[u8]) -> der::Result<Vec<u8>> {
+    let (tbs, _) = AnyRef::from_der_partial(tbs)?;
+    let mut fields = SliceReader::new(tbs.value())?;
     let mut content = Vec::new();
-    for field in der::children(tbs_tlv.content)? {
-        if field.tag != 0xa3 {
-            content.extend_from_slice(field.raw);
+    while !fields.is_finished() {
+        if Tag::peek(&fields)? != TBS_EXTENSIONS_TAG {
+            content.extend_from_slice(fields.tlv_bytes()?);
             continue;
         }
-        let (exts, _) = der::read(field.content)?;
+        let explicit: AnyRef<'_> = fields.decode()?;
+        let (extensions, _) = AnyRef::from_der_partial(explicit.value())?;
+        let mut reader = SliceReader::new(extensions.value())?;
         let mut kept = Vec::new();
-        for ext in der::children(exts.content)? {
-            if !ext.content.starts_with(SCT_OID_DER) {
-                kept.extend_from_slice(ext.raw);
+        while !reader.is_finished() {
+            let raw = reader.tlv_bytes()?;
+            if Extension::from_der(raw)?.extn_id != OID_SCT_LIST {
+                kept.extend_from_slice(raw);
             }
         }
-        content.extend(der::encode(0xa3, &der::encode(0x30, &kept)));
+        let sequence = AnyRef::new(Tag::Sequence, &kept)?.to_der()?;
+        content.extend(AnyRef::new(TBS_EXTENSIONS_TAG, &sequence)?.to_der()?);
     }
-    Ok(der::encode(0x30, &content))
+    AnyRef::new(Tag::Sequence, &content)?.to_der()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use x509_cert::der::asn1::OctetString;
+
+    fn tlv(tag: Tag, content: &[u8]) -> Vec<u8> {
+        AnyRef::new(tag, content).unwrap().to_der().unwrap()
+    }
+
+    fn extension(oid: &str, value: &[u8]) -> Vec<u8> {
+        Extension {
+            extn_id: ObjectIdentifier::new_unwrap(oid),
+            critical: false,
+            extn_value: OctetString::new(value).unwrap(),
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    /// A TBS-shaped SEQUENCE: a serial number, then `[3] { SEQUENCE { extensions } }`.
+    fn tbs(extensions: &[&[u8]]) -> Vec<u8> {
+        let serial = tlv(Tag::Integer, &[7]);
+        let list = tlv(Tag::Sequence, &extensions.concat());
+        tlv(
+            Tag::Sequence,
+            &[serial, tlv(TBS_EXTENSIONS_TAG, &list)].concat(),
+        )
+    }
+
+    #[test]
+    fn precert_tbs_drops_only_the_sct_list() {
+        // 200 bytes: the kept extension and every enclosing length need the long form.
+        let san = extension("2.5.29.17", &[0x30; 200]);
+        let sct = extension("1.3.6.1.4.1.11129.2.4.2", &[0, 2, 0, 0]);
+        assert_eq!(precert_tbs(&tbs(&[&san, &sct])).unwrap(), tbs(&[&san]));
+        assert_eq!(precert_tbs(&tbs(&[&sct, &san])).unwrap(), tbs(&[&san]));
+        let plain = tbs(&[&san]);
+        assert_eq!(precert_tbs(&plain).unwrap(), plain);
+    }
+
+    #[test]
+    fn precert_tbs_rejects_truncated_input() {
+        let whole = tbs(&[&extension("2.5.29.17", &[1, 2, 3])]);
+        assert!(precert_tbs(&whole[..whole.len() - 2]).is_err());
+        assert!(precert_tbs(&[]).is_err());
+    }
+
+    #[test]
+    fn raw_tbs_is_the_first_element_of_the_certificate() {
+        let inner = tbs(&[]);
+        let cert = tlv(
+            Tag::Sequence,
+            &[inner.clone(), tlv(Tag::Null, &[])].concat(),
+        );
+        assert_eq!(raw_tbs(&cert).unwrap(), inner.as_slice());
+        assert!(raw_tbs(&cert[..4]).is_err());
+    }
 }

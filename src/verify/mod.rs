@@ -9,7 +9,6 @@ mod bundle;
 mod cache;
 mod certs;
 mod crypto;
-mod der;
 mod error;
 mod evidence;
 pub mod keys;
