@@ -12,7 +12,7 @@ use std::rc::Rc;
 use crate::builtins;
 use crate::fmt;
 use crate::literal::Number;
-use crate::parse::{Arg, Branch, Command, Node, Pipe, Source, Tree};
+use crate::parse::{Arg, Branch, Command, Node, Pipe, Source, SrcStr, Tree};
 use crate::template::{ExecContext, MissingKey, Set};
 use crate::value::Value;
 
@@ -167,7 +167,7 @@ fn find_at(nodes: &[Node], at: At) -> Option<String> {
 impl State {
     pub(crate) fn new(set: Rc<Set>, tree: Rc<Tree>) -> State {
         State {
-            name: tree.name.as_str().into(),
+            name: tree.name.clone(),
             source: tree.source.clone(),
             set,
             tree: tree.clone(),
@@ -247,7 +247,7 @@ impl State {
     /// Run `tree` with `dot`, with fresh variables (no dynamic scoping), one level deeper.
     fn call_tree(&mut self, tree: Rc<Tree>, dot: Dot) -> R<()> {
         let saved_vars = std::mem::replace(&mut self.vars, vec![("$".into(), dot.clone())]);
-        let saved_name = std::mem::replace(&mut self.name, tree.name.as_str().into());
+        let saved_name = std::mem::replace(&mut self.name, tree.name.clone());
         let saved_source = std::mem::replace(&mut self.source, tree.source.clone());
         let saved_tree = std::mem::replace(&mut self.cur_tree, tree.clone());
         self.depth += 1;
@@ -594,7 +594,7 @@ impl State {
                 }
                 self.set_var(name, v.clone(), pipe.pos, pipe)?;
             } else {
-                self.vars.push((name.as_str().into(), v.clone()));
+                self.vars.push((name.clone(), v.clone()));
             }
         }
         Ok(v)
@@ -709,7 +709,7 @@ impl State {
         dot: &Dot,
         mut receiver: Dot,
         node: &Arg,
-        idents: &[String],
+        idents: &[SrcStr],
         args: &[Arg],
         final_: Option<Dot>,
     ) -> R<Dot> {

@@ -5,7 +5,9 @@
 //! (`at <.Values.x>`) and the corpus parse cases compare. Parse errors are worded like Go's:
 //! `template: NAME:LINE: message`.
 
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
+use std::ops::Deref;
 use std::rc::Rc;
 
 use crate::lex::{Item, ItemType, lex};
@@ -16,7 +18,47 @@ use crate::literal::{Number, NumberKind, parse_number, unquote};
 pub struct Source {
     /// Go's `ParseName`: the name of the top-level template of the parse.
     pub parse_name: String,
-    pub text: String,
+    pub text: Rc<str>,
+}
+
+/// A piece of a parsed template's text (a text node, a field name), shared with the source
+/// instead of copied: parsing a chart makes thousands of them.
+#[derive(Clone)]
+pub struct SrcStr {
+    src: Rc<str>,
+    start: usize,
+    end: usize,
+}
+
+impl SrcStr {
+    /// `src[start..end]`; the range must lie on character boundaries of `src`.
+    fn new(src: &Rc<str>, start: usize, end: usize) -> SrcStr {
+        debug_assert!(src.get(start..end).is_some());
+        SrcStr {
+            src: src.clone(),
+            start,
+            end,
+        }
+    }
+}
+
+impl Deref for SrcStr {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.src.get(self.start..self.end).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for SrcStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl fmt::Display for SrcStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
+    }
 }
 
 impl Source {
@@ -36,7 +78,7 @@ impl Source {
 /// One named template.
 #[derive(Debug)]
 pub struct Tree {
-    pub name: String,
+    pub name: Rc<str>,
     pub source: Rc<Source>,
     pub root: Vec<Node>,
 }
@@ -59,7 +101,7 @@ fn is_empty_list(nodes: &[Node]) -> bool {
 pub enum Node {
     Text {
         pos: usize,
-        text: Rc<str>,
+        text: SrcStr,
     },
     Action {
         pos: usize,
@@ -93,7 +135,7 @@ pub struct Branch {
 pub struct Pipe {
     pub pos: usize,
     pub is_assign: bool,
-    pub decl: Vec<String>,
+    pub decl: Vec<Rc<str>>,
     pub cmds: Vec<Command>,
 }
 
@@ -107,20 +149,20 @@ pub struct Command {
 pub enum Arg {
     Field {
         pos: usize,
-        idents: Vec<String>,
+        idents: Vec<SrcStr>,
     },
     Chain {
         pos: usize,
         node: Box<Arg>,
-        fields: Vec<String>,
+        fields: Vec<SrcStr>,
     },
     Identifier {
         pos: usize,
-        name: String,
+        name: SrcStr,
     },
     Variable {
         pos: usize,
-        idents: Vec<String>,
+        idents: Vec<SrcStr>,
     },
     Dot {
         pos: usize,
@@ -138,7 +180,7 @@ pub enum Arg {
     },
     String {
         pos: usize,
-        quoted: String,
+        quoted: SrcStr,
         text: Rc<str>,
     },
     Pipe(Box<Pipe>),
@@ -197,7 +239,15 @@ impl fmt::Display for Arg {
                 Ok(())
             }
             Arg::Identifier { name, .. } => f.write_str(name),
-            Arg::Variable { idents, .. } => f.write_str(&idents.join(".")),
+            Arg::Variable { idents, .. } => {
+                for (i, ident) in idents.iter().enumerate() {
+                    if i > 0 {
+                        f.write_char('.')?;
+                    }
+                    f.write_str(ident)?;
+                }
+                Ok(())
+            }
             Arg::Dot { .. } => f.write_str("."),
             Arg::Nil { .. } => f.write_str("nil"),
             Arg::Bool { value, .. } => write!(f, "{value}"),
@@ -303,15 +353,16 @@ const MAX_PARSE_DEPTH: usize = 1000;
 pub fn parse(name: &str, text: &str, cfg: &ParseConfig<'_>) -> Result<Vec<Tree>, String> {
     let source = Rc::new(Source {
         parse_name: name.to_string(),
-        text: text.to_string(),
+        text: text.into(),
     });
     let items = lex(text, cfg.left_delim, cfg.right_delim);
     let mut p = Parser {
         items,
         idx: 0,
         furthest: 0,
+        text: source.text.clone(),
         source: source.clone(),
-        vars: vec!["$".into()],
+        vars: vec![Cow::Borrowed("$")],
         range_depth: 0,
         action_line: 0,
         depth: 0,
@@ -320,7 +371,7 @@ pub fn parse(name: &str, text: &str, cfg: &ParseConfig<'_>) -> Result<Vec<Tree>,
     };
     let root = p.parse_top()?;
     p.add_tree(Tree {
-        name: name.to_string(),
+        name: name.into(),
         source,
         root,
     })?;
@@ -335,11 +386,13 @@ enum Parsed {
 }
 
 struct Parser<'a> {
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
     idx: usize,
     furthest: usize,
     source: Rc<Source>,
-    vars: Vec<String>,
+    /// `source.text`, which the nodes' [`SrcStr`]s share.
+    text: Rc<str>,
+    vars: Vec<Cow<'a, str>>,
     range_depth: usize,
     action_line: usize,
     depth: usize,
@@ -349,7 +402,7 @@ struct Parser<'a> {
 
 type PResult<T> = Result<T, String>;
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn errorf(&self, msg: impl fmt::Display) -> String {
         let line = self
             .items
@@ -359,7 +412,7 @@ impl Parser<'_> {
         format!("template: {}:{}: {}", self.source.parse_name, line, msg)
     }
 
-    fn next(&mut self) -> Item {
+    fn next(&mut self) -> Item<'a> {
         let i = self.idx.min(self.items.len().saturating_sub(1));
         self.idx = i + 1;
         if i > self.furthest {
@@ -368,22 +421,39 @@ impl Parser<'_> {
         self.items.get(i).cloned().unwrap_or(Item {
             typ: ItemType::Eof,
             pos: 0,
-            val: String::new(),
+            val: Cow::Borrowed(""),
             line: 1,
         })
+    }
+
+    /// The source text of a non-error item from byte `skip` of its text on.
+    fn item_text(&self, it: &Item<'_>, skip: usize) -> SrcStr {
+        let start = (it.pos + skip).min(it.pos + it.val.len());
+        SrcStr::new(&self.text, start, it.pos + it.val.len())
+    }
+
+    /// The `.`-separated parts of a non-error item's text from byte `skip` on, as source slices.
+    fn item_idents(&self, it: &Item<'_>, skip: usize) -> Vec<SrcStr> {
+        let mut start = it.pos + skip;
+        let mut parts = Vec::with_capacity(1);
+        for part in it.val.get(skip..).unwrap_or_default().split('.') {
+            parts.push(SrcStr::new(&self.text, start, start + part.len()));
+            start += part.len() + 1;
+        }
+        parts
     }
 
     fn backup(&mut self) {
         self.idx = self.idx.saturating_sub(1);
     }
 
-    fn peek(&mut self) -> Item {
+    fn peek(&mut self) -> Item<'a> {
         let it = self.next();
         self.backup();
         it
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'a> {
         loop {
             let it = self.next();
             if it.typ != ItemType::Space {
@@ -392,13 +462,13 @@ impl Parser<'_> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'a> {
         let it = self.next_non_space();
         self.backup();
         it
     }
 
-    fn expect(&mut self, typ: ItemType, context: &str) -> PResult<Item> {
+    fn expect(&mut self, typ: ItemType, context: &str) -> PResult<Item<'a>> {
         let it = self.next_non_space();
         if it.typ != typ {
             return Err(self.unexpected(&it, context));
@@ -406,7 +476,7 @@ impl Parser<'_> {
         Ok(it)
     }
 
-    fn unexpected(&self, it: &Item, context: &str) -> String {
+    fn unexpected(&self, it: &Item<'_>, context: &str) -> String {
         if it.typ == ItemType::Error {
             let mut extra = String::new();
             if self.action_line != 0 && self.action_line != it.line {
@@ -470,14 +540,14 @@ impl Parser<'_> {
         }
         let name = unquote(&it.val).map_err(|e| self.errorf(e))?;
         self.expect(ItemType::RightDelim, context)?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec![Cow::Borrowed("$")]);
         let (root, end) = self.item_list()?;
         self.vars = saved_vars;
         if !matches!(end, Parsed::End) {
             return Err(self.errorf(format!("unexpected {{{{else}}}} in {context}")));
         }
         self.add_tree(Tree {
-            name,
+            name: name.into(),
             source: self.source.clone(),
             root,
         })
@@ -499,7 +569,7 @@ impl Parser<'_> {
         match it.typ {
             ItemType::Text => Ok(Parsed::Node(Node::Text {
                 pos: it.pos,
-                text: it.val.as_str().into(),
+                text: self.item_text(&it, 0),
             })),
             ItemType::LeftDelim => {
                 self.action_line = it.line;
@@ -626,7 +696,7 @@ impl Parser<'_> {
         })
     }
 
-    fn parse_template_name(&mut self, it: &Item, context: &str) -> PResult<String> {
+    fn parse_template_name(&mut self, it: &Item<'_>, context: &str) -> PResult<String> {
         match it.typ {
             ItemType::String | ItemType::RawString => unquote(&it.val).map_err(|e| self.errorf(e)),
             _ => Err(self.unexpected(it, context)),
@@ -638,7 +708,7 @@ impl Parser<'_> {
         let it = self.next_non_space();
         let name = self.parse_template_name(&it, context)?;
         let pipe = self.pipeline(context, ItemType::RightDelim)?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec![Cow::Borrowed("$")]);
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
         let r = self.item_list();
         self.vars = saved_vars;
@@ -648,7 +718,7 @@ impl Parser<'_> {
             return Err(self.errorf(format!("unexpected {{{{else}}}} in {context}")));
         }
         self.add_tree(Tree {
-            name: name.clone(),
+            name: name.as_str().into(),
             source: self.source.clone(),
             root,
         })?;
@@ -697,12 +767,12 @@ impl Parser<'_> {
                 ItemType::Assign | ItemType::Declare => {
                     pipe.is_assign = next.typ == ItemType::Assign;
                     self.next_non_space();
-                    pipe.decl.push(v.val.clone());
+                    pipe.decl.push(v.val.as_ref().into());
                     self.vars.push(v.val.clone());
                 }
                 ItemType::Char if next.val == "," => {
                     self.next_non_space();
-                    pipe.decl.push(v.val.clone());
+                    pipe.decl.push(v.val.as_ref().into());
                     self.vars.push(v.val.clone());
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
@@ -810,7 +880,7 @@ impl Parser<'_> {
             let mut fields = Vec::new();
             while self.peek().typ == ItemType::Field {
                 let f = self.next();
-                fields.push(f.val[1..].to_string());
+                fields.push(self.item_text(&f, 1));
             }
             return Ok(Some(match node {
                 // Go positions the extended node at its first added field.
@@ -853,13 +923,16 @@ impl Parser<'_> {
                         crate::fmt::quote(&it.val)
                     )));
                 }
-                Arg::Identifier { pos, name: it.val }
+                Arg::Identifier {
+                    pos,
+                    name: self.item_text(&it, 0),
+                }
             }
             ItemType::Dot => Arg::Dot { pos },
             ItemType::Nil => Arg::Nil { pos },
             ItemType::Variable => {
-                let idents: Vec<String> = it.val.split('.').map(str::to_string).collect();
-                if !self.vars.iter().any(|v| *v == idents[0]) {
+                let idents = self.item_idents(&it, 0);
+                if !self.vars.iter().any(|v| **v == *idents[0]) {
                     return Err(self.errorf(format!(
                         "undefined variable {}",
                         crate::fmt::quote(&idents[0])
@@ -869,7 +942,7 @@ impl Parser<'_> {
             }
             ItemType::Field => Arg::Field {
                 pos,
-                idents: it.val[1..].split('.').map(str::to_string).collect(),
+                idents: self.item_idents(&it, 1),
             },
             ItemType::Bool => Arg::Bool {
                 pos,
@@ -899,7 +972,7 @@ impl Parser<'_> {
                 let text = unquote(&it.val).map_err(|e| self.errorf(e))?;
                 Arg::String {
                     pos,
-                    quoted: it.val,
+                    quoted: self.item_text(&it, 0),
                     text: text.into(),
                 }
             }

@@ -126,7 +126,7 @@ impl Set {
             if tree.is_empty() && self.lookup(&tree.name).is_some() {
                 continue;
             }
-            self.trees.insert(tree.name.clone(), Rc::new(tree));
+            self.trees.insert(tree.name.to_string(), Rc::new(tree));
         }
         Ok(())
     }
