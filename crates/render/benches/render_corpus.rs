@@ -6,6 +6,10 @@
 //! `SIGNET_BENCH_ITERS` (signet repetitions per case, default 3; the best run counts),
 //! `SIGNET_BENCH_CHART` (only this chart id), `SIGNET_BENCH_NO_HELM=1` (time signet only).
 
+// The allocator the `signet` and `signet-controller` binaries use, so the figures are theirs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
