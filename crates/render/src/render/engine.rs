@@ -316,9 +316,20 @@ impl Engine {
         chart: &ResolvedChart<'_>,
         top: &Value,
     ) -> Result<BTreeMap<String, String>, RenderError> {
+        self.render_resolved_with(chart, top, &mut |_, _| {})
+    }
+
+    /// [`Engine::render_resolved`], handing each file to `on_rendered` as soon as it is rendered
+    /// (so its manifests can be checked while the rest render).
+    pub fn render_resolved_with(
+        &self,
+        chart: &ResolvedChart<'_>,
+        top: &Value,
+        on_rendered: &mut dyn FnMut(&str, &str),
+    ) -> Result<BTreeMap<String, String>, RenderError> {
         let mut tpls = BTreeMap::new();
         collect_templates(chart, None, top, &mut tpls);
-        self.render_renderables(tpls)
+        self.render_renderables(tpls, on_rendered)
     }
 
     /// Executes one template text with Helm's functions (no `<no value>` stripping), as Helm's
@@ -363,12 +374,13 @@ impl Engine {
                 )
             })
             .collect();
-        self.render_renderables(tpls)
+        self.render_renderables(tpls, &mut |_, _| {})
     }
 
     fn render_renderables(
         &self,
         tpls: BTreeMap<String, Renderable>,
+        on_rendered: &mut dyn FnMut(&str, &str),
     ) -> Result<BTreeMap<String, String>, RenderError> {
         let mut set = self.new_set();
         let mut keys: Vec<String> = tpls.keys().cloned().collect();
@@ -394,6 +406,7 @@ impl Engine {
             } else {
                 out
             };
+            on_rendered(name, &out);
             rendered.insert(name.clone(), out);
         }
         Ok(rendered)

@@ -105,46 +105,68 @@ pub fn split_manifests(file: &str) -> Vec<String> {
 /// Helm's `SortManifests` over the rendered files (path → text). Partials (`_*`) and blank files are
 /// skipped; documents with an unknown hook are dropped as Helm drops them.
 pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<SortedManifests, ManifestError> {
+    assemble(
+        files
+            .iter()
+            .map(|(path, content)| classify_file(path, content)),
+    )
+}
+
+/// The per-file half of [`sort_manifests`]: one file's documents as manifests and hooks, unsorted.
+/// Independent of every other file, so files can be classified on any thread in any order.
+pub fn classify_file(path: &str, content: &str) -> Result<SortedManifests, ManifestError> {
     let mut out = SortedManifests::default();
-    for (path, content) in files {
-        let base = path.rsplit('/').next().unwrap_or(path);
-        if base.starts_with('_') || content.trim().is_empty() {
-            continue;
-        }
-        for doc in split_manifests(content) {
-            // Helm decodes the whole document (so any YAML error fails) but reads only its head.
-            let head = crate::yaml::parse_yaml_head(&doc, &["kind", "metadata"]).map_err(|e| {
-                ManifestError {
-                    path: path.clone(),
-                    message: e.to_string(),
-                }
-            })?;
-            let (kind, annotations) = read_head(&head).map_err(|message| ManifestError {
-                path: path.clone(),
-                message,
-            })?;
-            let manifest = Manifest {
-                path: path.clone(),
-                content: doc,
-                kind,
-                hook_events: Vec::new(),
-            };
-            match annotations.and_then(|a| a.get("helm.sh/hook").cloned()) {
-                None => out.manifests.push(manifest),
-                Some(hooks) => {
-                    let events: Vec<String> = hooks
-                        .split(',')
-                        .map(|h| h.trim().to_ascii_lowercase())
-                        .collect();
-                    if events.iter().all(|e| HOOK_EVENTS.contains(&e.as_str())) {
-                        out.hooks.push(Manifest {
-                            hook_events: events,
-                            ..manifest
-                        });
-                    }
+    let base = path.rsplit('/').next().unwrap_or(path);
+    if base.starts_with('_') || content.trim().is_empty() {
+        return Ok(out);
+    }
+    for doc in split_manifests(content) {
+        // Helm decodes the whole document (so any YAML error fails) but reads only its head.
+        let head = crate::yaml::parse_yaml_head(&doc, &["kind", "metadata"]).map_err(|e| {
+            ManifestError {
+                path: path.to_string(),
+                message: e.to_string(),
+            }
+        })?;
+        let (kind, annotations) = read_head(&head).map_err(|message| ManifestError {
+            path: path.to_string(),
+            message,
+        })?;
+        let manifest = Manifest {
+            path: path.to_string(),
+            content: doc,
+            kind,
+            hook_events: Vec::new(),
+        };
+        match annotations.and_then(|a| a.get("helm.sh/hook").cloned()) {
+            None => out.manifests.push(manifest),
+            Some(hooks) => {
+                let events: Vec<String> = hooks
+                    .split(',')
+                    .map(|h| h.trim().to_ascii_lowercase())
+                    .collect();
+                if events.iter().all(|e| HOOK_EVENTS.contains(&e.as_str())) {
+                    out.hooks.push(Manifest {
+                        hook_events: events,
+                        ..manifest
+                    });
                 }
             }
         }
+    }
+    Ok(out)
+}
+
+/// The other half of [`sort_manifests`]: classified files in path order → install order. The
+/// first file in path order that failed is the error, as in Helm's single pass.
+pub fn assemble(
+    files: impl IntoIterator<Item = Result<SortedManifests, ManifestError>>,
+) -> Result<SortedManifests, ManifestError> {
+    let mut out = SortedManifests::default();
+    for file in files {
+        let file = file?;
+        out.hooks.extend(file.hooks);
+        out.manifests.extend(file.manifests);
     }
     sort_by_kind(&mut out.hooks);
     sort_by_kind(&mut out.manifests);

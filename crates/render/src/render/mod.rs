@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod glob;
+pub mod manifest_checker;
 pub mod manifests;
 pub mod objects;
 

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use signet_gotemplate::Value;
 
 use super::engine::{Engine, Lookup, NoCluster, RenderError};
+use super::manifest_checker::render_and_classify;
 use super::manifests::{
-    ManifestError, SortedManifests, TemplateOutputOptions, sort_manifests, template_output,
+    ManifestError, SortedManifests, TemplateOutputOptions, assemble, classify_file, template_output,
 };
 use super::objects::{Capabilities, ReleaseInfo};
 use crate::chart::Chart;
@@ -165,7 +166,10 @@ pub fn render_release(
         lint_mode: opts.lint_mode,
         lookup: opts.lookup.clone(),
     };
-    let mut files = engine.render_resolved(&resolved, &Value::map(top))?;
+    let top = Value::map(top);
+    let (mut files, mut classified) = render_and_classify(|on_rendered| {
+        engine.render_resolved_with(&resolved, &top, on_rendered)
+    })?;
 
     let root_notes = format!("{}/templates/NOTES.txt", chart.name());
     let mut notes = String::new();
@@ -178,7 +182,11 @@ pub fn render_release(
         }
         false
     });
-    let sorted = sort_manifests(&files)?;
+    let sorted = assemble(files.iter().map(|(path, content)| {
+        classified
+            .remove(path)
+            .unwrap_or_else(|| classify_file(path, content))
+    }))?;
     let crds = collect_crds(&resolved, chart.name());
     Ok(RenderedRelease {
         sorted,

@@ -13,6 +13,8 @@ use super::YamlError;
 use super::emit::format_float_g;
 use super::resolve::{Resolved, resolve_plain};
 
+mod head;
+
 /// Upper bound on nesting once aliases are expanded, against stack exhaustion.
 const MAX_DEPTH: usize = 2_000;
 
@@ -70,6 +72,14 @@ pub fn parse_yaml(src: &str) -> Result<Value, YamlError> {
 /// Like [`parse_yaml`] with the same errors, but of a top-level mapping only the entries under
 /// `keys` are decoded (the rest is checked and left out): for reading a manifest's head.
 pub fn parse_yaml_head(src: &str, keys: &[&str]) -> Result<Value, YamlError> {
+    match head::simple_head(src, keys) {
+        Some(head) => Ok(head),
+        None => decode_head(src, keys),
+    }
+}
+
+/// [`parse_yaml_head`] through the full node tree: every document shape, and the errors.
+fn decode_head(src: &str, keys: &[&str]) -> Result<Value, YamlError> {
     let docs = load_documents(src, true)?;
     let mut budget = Budget::default();
     match docs.into_iter().next().flatten() {
@@ -161,86 +171,27 @@ impl<'a> Node<'a> {
     }
 }
 
-/// The documents of a stream (each `None` when empty); only the first when `first_only`.
-fn load_documents(src: &str, first_only: bool) -> Result<Vec<Option<Rc<Node<'_>>>>, YamlError> {
-    let mut docs = Vec::new();
-    let mut parser = Parser::new_from_str(src);
-    let mut anchors: BTreeMap<usize, Rc<Node>> = BTreeMap::new();
-    // Stack of open collections: (sequence items or mapping entries, anchor id, position).
-    enum Open<'a> {
-        Seq(Vec<Rc<Node<'a>>>, usize),
-        Map(Vec<Rc<Node<'a>>>, usize, usize, usize),
-    }
-    let mut stack: Vec<Open> = Vec::new();
-    let mut root: Option<Rc<Node>> = None;
-    let mut in_document = false;
-    // Lines inside multi-line scalars and flow collections, where go-yaml tolerates tabs.
-    let mut sheltered: Vec<(usize, usize)> = Vec::new();
-    let mut flow_starts: Vec<Option<usize>> = Vec::new();
-    while let Some(next) = parser.next_event() {
-        let (event, span) = next.map_err(|e| {
-            let message = go_yaml_problem(&e);
-            let line = e.marker().line();
-            let col = e.marker().col();
-            // go-yaml names scanner-error lines 1-based but parser-error lines 0-based, moves
-            // the end-of-stream mark to a fresh line, and names no line for line zero.
-            use serde_saphyr::granit_parser::ErrorKind as K;
-            let at_end = e.marker().index() >= src.chars().count()
-                || matches!(
-                    e.kind(),
-                    K::UnclosedFlowCollection { .. }
-                        | K::UnexpectedEof
-                        | K::UnexpectedEofFlowSequence
-                        | K::UnexpectedEofFlowMapping
-                        | K::UnexpectedEofImplicitFlowMapping
-                        | K::UnexpectedEofBlockSequence
-                        | K::UnexpectedEofBlockMapping
-                );
-            let go_line = if message.starts_with("did not find expected") {
-                if at_end {
-                    // The end-of-stream mark sits on a fresh line after a non-empty last line.
-                    let newlines = src.matches('\n').count();
-                    newlines + usize::from(!src.is_empty() && !src.ends_with('\n'))
-                } else {
-                    line.saturating_sub(1)
-                }
-            } else if line > 1 {
-                line
-            } else {
-                0
-            };
-            YamlError::Syntax {
-                line,
-                column: col + 1,
-                message,
-                go_line,
-            }
-        })?;
-        if matches!(event, Event::SequenceEnd | Event::MappingEnd)
-            && let Some(Some(start)) = flow_starts.pop()
-            && span.end.line() > start
-        {
-            sheltered.push((start + 1, span.end.line()));
-        }
-        let finished: Option<(Rc<Node>, usize)> = match event {
-            Event::StreamStart => None,
-            Event::StreamEnd => break,
-            Event::DocumentStart(..) => {
-                in_document = true;
-                root = None;
-                anchors.clear();
-                None
-            }
-            Event::DocumentEnd => {
-                docs.push(root.take());
-                in_document = false;
-                if first_only {
-                    break;
-                }
-                None
-            }
-            Event::Alias(id) => match anchors.get(&id) {
-                Some(n) => Some((Rc::new(Node::Alias(n.clone())), 0)),
+/// Builds go-yaml's node tree from parser events, one document at a time.
+#[derive(Default)]
+struct TreeBuilder<'a> {
+    anchors: BTreeMap<usize, Rc<Node<'a>>>,
+    /// Open collections, innermost last.
+    stack: Vec<Open<'a>>,
+}
+
+enum Open<'a> {
+    /// Items and anchor id.
+    Seq(Vec<Rc<Node<'a>>>, usize),
+    /// Keys and values flattened, anchor id, position.
+    Map(Vec<Rc<Node<'a>>>, usize, usize, usize),
+}
+
+impl<'a> TreeBuilder<'a> {
+    /// Takes a node event; returns the node when it completes a top-level node.
+    fn push(&mut self, event: Event<'a>, span: &Span) -> Result<Option<Rc<Node<'a>>>, YamlError> {
+        let finished: (Rc<Node<'a>>, usize) = match event {
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some(n) => (Rc::new(Node::Alias(n.clone())), 0),
                 None => {
                     return Err(YamlError::Syntax {
                         line: span.start.line(),
@@ -251,12 +202,9 @@ fn load_documents(src: &str, first_only: bool) -> Result<Vec<Option<Rc<Node<'_>>
                 }
             },
             Event::Scalar(text, style, anchor, tag) => {
-                if span.end.line() > span.start.line() {
-                    sheltered.push((span.start.line() + 1, span.end.line()));
-                }
                 let tag = tag.map(|t| format!("{}{}", t.handle(), t.suffix()));
                 let plain = matches!(style, ScalarStyle::Plain) && tag.is_none();
-                Some((
+                (
                     Rc::new(Node::Scalar {
                         text,
                         plain,
@@ -265,57 +213,160 @@ fn load_documents(src: &str, first_only: bool) -> Result<Vec<Option<Rc<Node<'_>>
                         col: span.start.col() + 1,
                     }),
                     anchor,
-                ))
+                )
             }
-            Event::SequenceStart(style, anchor, _) => {
-                flow_starts.push((style == StructureStyle::Flow).then(|| span.start.line()));
-                stack.push(Open::Seq(Vec::new(), anchor));
-                None
+            Event::SequenceStart(_, anchor, _) => {
+                self.stack.push(Open::Seq(Vec::new(), anchor));
+                return Ok(None);
             }
-            Event::MappingStart(style, anchor, _) => {
-                flow_starts.push((style == StructureStyle::Flow).then(|| span.start.line()));
-                stack.push(Open::Map(
+            Event::MappingStart(_, anchor, _) => {
+                self.stack.push(Open::Map(
                     Vec::new(),
                     anchor,
                     span.start.line(),
                     span.start.col() + 1,
                 ));
-                None
+                return Ok(None);
             }
-            Event::SequenceEnd => match stack.pop() {
-                Some(Open::Seq(items, anchor)) => Some((Rc::new(Node::Seq(items)), anchor)),
-                _ => return Err(internal(&span)),
+            Event::SequenceEnd => match self.stack.pop() {
+                Some(Open::Seq(items, anchor)) => (Rc::new(Node::Seq(items)), anchor),
+                _ => return Err(internal(span)),
             },
-            Event::MappingEnd => match stack.pop() {
+            Event::MappingEnd => match self.stack.pop() {
                 Some(Open::Map(flat, anchor, line, col)) => {
                     let mut pairs = Vec::with_capacity(flat.len() / 2);
                     let mut it = flat.into_iter();
                     while let (Some(k), Some(v)) = (it.next(), it.next()) {
                         pairs.push((k, v));
                     }
-                    Some((Rc::new(Node::Map(pairs, line, col)), anchor))
+                    (Rc::new(Node::Map(pairs, line, col)), anchor)
                 }
-                _ => return Err(internal(&span)),
+                _ => return Err(internal(span)),
             },
-            _ => None,
+            _ => return Ok(None),
         };
-        if let Some((node, anchor)) = finished {
-            if anchor != 0 {
-                anchors.insert(anchor, node.clone());
+        let (node, anchor) = finished;
+        if anchor != 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            Some(Open::Seq(items, _)) => items.push(node),
+            Some(Open::Map(flat, ..)) => flat.push(node),
+            None => return Ok(Some(node)),
+        }
+        Ok(None)
+    }
+}
+
+/// Lines inside multi-line scalars and flow collections, where go-yaml tolerates tabs.
+#[derive(Default)]
+struct TabShelters {
+    ranges: Vec<(usize, usize)>,
+    flow_starts: Vec<Option<usize>>,
+}
+
+impl TabShelters {
+    fn observe(&mut self, event: &Event, span: &Span) {
+        match event {
+            Event::SequenceStart(style, ..) | Event::MappingStart(style, ..) => self
+                .flow_starts
+                .push((*style == StructureStyle::Flow).then(|| span.start.line())),
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some(Some(start)) = self.flow_starts.pop()
+                    && span.end.line() > start
+                {
+                    self.ranges.push((start + 1, span.end.line()));
+                }
             }
-            match stack.last_mut() {
-                Some(Open::Seq(items, _)) => items.push(node),
-                Some(Open::Map(flat, ..)) => flat.push(node),
-                None => {
-                    if in_document {
-                        root = Some(node);
-                    }
+            Event::Scalar(..) if span.end.line() > span.start.line() => {
+                self.ranges.push((span.start.line() + 1, span.end.line()));
+            }
+            _ => {}
+        }
+    }
+
+    fn check(&self, src: &str) -> Result<(), YamlError> {
+        check_tab_indentation(src, &self.ranges)
+    }
+}
+
+/// The documents of a stream (each `None` when empty); only the first when `first_only`.
+fn load_documents(src: &str, first_only: bool) -> Result<Vec<Option<Rc<Node<'_>>>>, YamlError> {
+    let mut docs = Vec::new();
+    let mut parser = Parser::new_from_str(src);
+    let mut builder = TreeBuilder::default();
+    let mut root: Option<Rc<Node>> = None;
+    let mut in_document = false;
+    let mut shelters = TabShelters::default();
+    while let Some(next) = parser.next_event() {
+        let (event, span) = next.map_err(|e| syntax_error(src, &e))?;
+        shelters.observe(&event, &span);
+        match event {
+            Event::StreamStart => {}
+            Event::StreamEnd => break,
+            Event::DocumentStart(..) => {
+                in_document = true;
+                root = None;
+                builder.anchors.clear();
+            }
+            Event::DocumentEnd => {
+                docs.push(root.take());
+                in_document = false;
+                if first_only {
+                    break;
+                }
+            }
+            event => {
+                if let Some(node) = builder.push(event, &span)?
+                    && in_document
+                {
+                    root = Some(node);
                 }
             }
         }
     }
-    check_tab_indentation(src, &sheltered)?;
+    shelters.check(src)?;
     Ok(docs)
+}
+
+/// A parser error as go-yaml words and places it.
+fn syntax_error(src: &str, e: &serde_saphyr::granit_parser::ScanError) -> YamlError {
+    let message = go_yaml_problem(e);
+    let line = e.marker().line();
+    let col = e.marker().col();
+    // go-yaml names scanner-error lines 1-based but parser-error lines 0-based, moves
+    // the end-of-stream mark to a fresh line, and names no line for line zero.
+    use serde_saphyr::granit_parser::ErrorKind as K;
+    let at_end = e.marker().index() >= src.chars().count()
+        || matches!(
+            e.kind(),
+            K::UnclosedFlowCollection { .. }
+                | K::UnexpectedEof
+                | K::UnexpectedEofFlowSequence
+                | K::UnexpectedEofFlowMapping
+                | K::UnexpectedEofImplicitFlowMapping
+                | K::UnexpectedEofBlockSequence
+                | K::UnexpectedEofBlockMapping
+        );
+    let go_line = if message.starts_with("did not find expected") {
+        if at_end {
+            // The end-of-stream mark sits on a fresh line after a non-empty last line.
+            let newlines = src.matches('\n').count();
+            newlines + usize::from(!src.is_empty() && !src.ends_with('\n'))
+        } else {
+            line.saturating_sub(1)
+        }
+    } else if line > 1 {
+        line
+    } else {
+        0
+    };
+    YamlError::Syntax {
+        line,
+        column: col + 1,
+        message,
+        go_line,
+    }
 }
 
 /// go-yaml refuses a tab where block indentation is expected (at the start of a line, or after a
