@@ -239,6 +239,79 @@ fn helm_lint_and_template_accept_a_signet_package() {
     run_ok(signet().arg("lint").arg(hello()));
 }
 
+/// `signet template oci://…` renders what it pulls exactly as `helm template` renders the same
+/// reference, by exact version and by range.
+#[test]
+fn template_from_a_registry_matches_helm() {
+    let Some(helm_bin) = tool("helm") else { return };
+    let Some(reg) = TestRegistry::plain() else {
+        return;
+    };
+    let home = temp_dir();
+    let work = temp_dir();
+    let archive = signet_package(work.path());
+    run_ok(
+        signet()
+            .arg("push")
+            .arg(&archive)
+            .arg(reg.oci("charts"))
+            .arg("--plain-http"),
+    );
+    let reference = reg.oci("charts/hello");
+    let theirs = run_ok(
+        helm(&helm_bin, home.path())
+            .args([
+                "template",
+                "demo",
+                &reference,
+                "--version",
+                "0.1.0",
+                "--plain-http",
+            ])
+            .args(["--namespace", "apps", "--set", "replicaCount=3"]),
+    );
+    for version in ["0.1.0", "~0.1"] {
+        let ours = run_ok(
+            signet()
+                .args([
+                    "template",
+                    "demo",
+                    &reference,
+                    "--version",
+                    version,
+                    "--plain-http",
+                ])
+                .args(["--namespace", "apps", "--set", "replicaCount=3"]),
+        );
+        assert_eq!(ours, theirs, "--version {version}");
+    }
+    assert!(theirs.contains("replicas: 3"), "{theirs}");
+}
+
+/// A bad `--kube-version` is refused while parsing flags, before any registry is contacted.
+#[test]
+fn template_refuses_a_bad_kube_version_before_fetching() {
+    let out = signet()
+        .args([
+            "template",
+            "demo",
+            "oci://127.0.0.1:1/charts/hello",
+            "--version",
+            "1.0.0",
+        ])
+        .args(["--kube-version", "banana"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("--kube-version"), "{stderr}");
+    assert!(stderr.contains("invalid kube version 'banana'"), "{stderr}");
+    assert!(
+        !stderr.contains("127.0.0.1"),
+        "contacted the registry: {stderr}"
+    );
+}
+
 /// Compares helm output with a golden file, accepting any content on `volatile` (1-based) lines.
 fn matches_golden(actual: &str, expected: &str, volatile: &[u64]) -> Result<(), String> {
     let a: Vec<&str> = actual.lines().collect();

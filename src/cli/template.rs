@@ -54,7 +54,7 @@ pub struct TemplateArgs {
     #[arg(short = 'n', long, default_value = "default")]
     pub namespace: String,
     /// Kubernetes version for `.Capabilities.KubeVersion` and `kubeVersion` checks.
-    #[arg(long, value_name = "VERSION")]
+    #[arg(long, value_name = "VERSION", value_parser = kube_version)]
     pub kube_version: Option<String>,
     /// Extra API versions for `.Capabilities.APIVersions` (`group/version` or `group/version/Kind`).
     #[arg(
@@ -123,6 +123,11 @@ async fn pull(args: &TemplateArgs, chart_ref: &str) -> anyhow::Result<Vec<u8>> {
     }
     let manifest = client.fetch_chart_manifest(&reference).await?;
     Ok(client.pull_chart(&manifest, MAX_CHART_BYTES).await?)
+}
+
+/// `--kube-version` is checked as it is parsed, like Helm's flag, not after the chart is fetched.
+fn kube_version(text: &str) -> Result<String, String> {
+    crate::render::render::objects::KubeVersion::parse(text).map(|_| text.to_string())
 }
 
 fn render(args: &TemplateArgs, release: String, chart: &Chart) -> anyhow::Result<()> {
