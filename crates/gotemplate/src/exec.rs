@@ -97,7 +97,12 @@ pub(crate) struct State {
     name: Rc<str>,
     source: Rc<Source>,
     out: String,
+    /// Variables of all active template calls; the current call's start at `vars_base` (a called
+    /// template sees only its own, as Go has no dynamic scoping).
     vars: Vec<(Rc<str>, Dot)>,
+    vars_base: usize,
+    /// The name `$`, shared by every call's first variable.
+    dollar: Rc<str>,
     depth: usize,
     steps: u64,
     /// The tree being executed (for resolving [`At`] in error messages).
@@ -173,6 +178,8 @@ impl State {
             tree: tree.clone(),
             out: String::new(),
             vars: Vec::new(),
+            vars_base: 0,
+            dollar: "$".into(),
             depth: 0,
             steps: 0,
             cur_tree: tree.clone(),
@@ -198,7 +205,8 @@ impl State {
 
     pub(crate) fn run_top(&mut self, data: &Value) -> Result<String, String> {
         let dot = Dot::of(data.clone());
-        self.vars = vec![("$".into(), dot.clone())];
+        self.vars = vec![(self.dollar.clone(), dot.clone())];
+        self.vars_base = 0;
         let tree = self.tree.clone();
         match self.walk_list(&dot, &tree.root) {
             Ok(()) => Ok(std::mem::take(&mut self.out)),
@@ -246,14 +254,17 @@ impl State {
 
     /// Run `tree` with `dot`, with fresh variables (no dynamic scoping), one level deeper.
     fn call_tree(&mut self, tree: Rc<Tree>, dot: Dot) -> R<()> {
-        let saved_vars = std::mem::replace(&mut self.vars, vec![("$".into(), dot.clone())]);
+        let saved_len = self.vars.len();
+        let saved_base = std::mem::replace(&mut self.vars_base, saved_len);
+        self.vars.push((self.dollar.clone(), dot.clone()));
         let saved_name = std::mem::replace(&mut self.name, tree.name.clone());
         let saved_source = std::mem::replace(&mut self.source, tree.source.clone());
         let saved_tree = std::mem::replace(&mut self.cur_tree, tree.clone());
         self.depth += 1;
         let r = stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || self.walk_list(&dot, &tree.root));
         self.depth -= 1;
-        self.vars = saved_vars;
+        self.vars.truncate(saved_len);
+        self.vars_base = saved_base;
         self.name = saved_name;
         self.source = saved_source;
         self.cur_tree = saved_tree;
@@ -424,14 +435,14 @@ impl State {
                 }
             }
             Value::Map(m) => {
-                let entries: Vec<(String, Value)> = m
+                let entries: Vec<(Value, Value)> = m
                     .borrow()
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .map(|(k, v)| (Value::str(k.as_str()), v.clone()))
                     .collect();
                 for (k, v) in entries {
                     ran = true;
-                    self.one_iteration(b, Value::from(k), v, true, mark)?;
+                    self.one_iteration(b, k, v, true, mark)?;
                 }
             }
             v @ (Value::Int(_) | Value::Int64(_) | Value::Uint(_)) => {
@@ -551,7 +562,7 @@ impl State {
     // ---- variables ----
 
     fn var_value(&self, name: &str, pos: usize, ctx: &dyn Display) -> R<Dot> {
-        for (n, v) in self.vars.iter().rev() {
+        for (n, v) in self.vars[self.vars_base..].iter().rev() {
             if &**n == name {
                 return Ok(v.clone());
             }
@@ -560,7 +571,7 @@ impl State {
     }
 
     fn set_var(&mut self, name: &str, value: Dot, pos: usize, ctx: &dyn Display) -> R<()> {
-        for (n, v) in self.vars.iter_mut().rev() {
+        for (n, v) in self.vars[self.vars_base..].iter_mut().rev() {
             if &**n == name {
                 *v = value;
                 return Ok(());
@@ -571,7 +582,7 @@ impl State {
 
     fn set_top_var(&mut self, n: usize, value: Dot) {
         let len = self.vars.len();
-        if n <= len {
+        if n <= len - self.vars_base {
             self.vars[len - n].1 = value;
         }
     }
@@ -589,7 +600,10 @@ impl State {
         for name in &pipe.decl {
             if pipe.is_assign {
                 // Go reports a failed assignment at the last node it evaluated.
-                if !self.vars.iter().any(|(n, _)| **n == **name) {
+                if !self.vars[self.vars_base..]
+                    .iter()
+                    .any(|(n, _)| **n == **name)
+                {
                     return Err(self.err_last(format!("undefined variable: {name}")));
                 }
                 self.set_var(name, v.clone(), pipe.pos, pipe)?;
@@ -731,7 +745,6 @@ impl State {
         receiver: Dot,
     ) -> R<Dot> {
         let pos = node.pos();
-        let recv_type = receiver.type_name();
         let Some(recv) = receiver.value() else {
             if self.set.missing_key == MissingKey::Error {
                 return Err(self.err(
@@ -811,7 +824,10 @@ impl State {
             _ => Err(self.err(
                 pos,
                 node,
-                format!("can't evaluate field {name} in type {recv_type}"),
+                format!(
+                    "can't evaluate field {name} in type {}",
+                    receiver.type_name()
+                ),
             )),
         }
     }
