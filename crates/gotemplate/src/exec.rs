@@ -12,7 +12,7 @@ use std::rc::Rc;
 use crate::builtins;
 use crate::fmt;
 use crate::literal::Number;
-use crate::parse::{Arg, Branch, Command, Node, Pipe, Source, SrcStr, Tree};
+use crate::parse::{Arg, Branch, Command, Node, Pipe, Source, Tree};
 use crate::template::{ExecContext, MissingKey, Set};
 use crate::value::Value;
 
@@ -640,8 +640,8 @@ impl State {
     ) -> R<Dot> {
         let first = &cmd.args[0];
         match first {
-            Arg::Field { idents, .. } => {
-                return self.eval_field_chain(dot, dot.clone(), first, idents, &cmd.args, final_);
+            Arg::Field { path, .. } => {
+                return self.eval_field_chain(dot, dot.clone(), first, &path[1..], &cmd.args, final_);
             }
             Arg::Chain { .. } => return self.eval_chain(dot, first, &cmd.args, final_),
             Arg::Identifier { name, .. } => {
@@ -703,19 +703,23 @@ impl State {
             ));
         }
         let recv = self.eval_arg_dot(dot, node)?;
-        self.eval_field_chain(dot, recv, chain, fields, args, final_)
+        self.eval_field_chain(dot, recv, chain, &fields[1..], args, final_)
     }
 
     fn eval_variable(&mut self, dot: &Dot, var: &Arg, args: &[Arg], final_: Option<Dot>) -> R<Dot> {
-        let Arg::Variable { pos, idents } = var else {
+        let Arg::Variable { pos, path } = var else {
             return Ok(Dot::Invalid);
         };
-        let value = self.var_value(&idents[0], *pos, var)?;
-        if idents.len() == 1 {
+        let (name, fields) = match path.split_once('.') {
+            Some((name, fields)) => (name, Some(fields)),
+            None => (&**path, None),
+        };
+        let value = self.var_value(name, *pos, var)?;
+        let Some(fields) = fields else {
             self.not_a_function(args, &final_, *pos, var)?;
             return Ok(value);
-        }
-        self.eval_field_chain(dot, value, var, &idents[1..], args, final_)
+        };
+        self.eval_field_chain(dot, value, var, fields, args, final_)
     }
 
     fn eval_field_chain(
@@ -723,16 +727,18 @@ impl State {
         dot: &Dot,
         mut receiver: Dot,
         node: &Arg,
-        idents: &[SrcStr],
+        idents: &str,
         args: &[Arg],
         final_: Option<Dot>,
     ) -> R<Dot> {
         self.at_arg(node);
-        let n = idents.len();
-        for ident in &idents[..n - 1] {
-            receiver = self.eval_field(dot, ident, node, &[], None, receiver)?;
+        // Names are short: a byte scan for the next `.` beats a searcher.
+        let mut rest = idents;
+        while let Some(dot_at) = rest.bytes().position(|b| b == b'.') {
+            receiver = self.eval_field(dot, &rest[..dot_at], node, &[], None, receiver)?;
+            rest = &rest[dot_at + 1..];
         }
-        self.eval_field(dot, &idents[n - 1], node, args, final_, receiver)
+        self.eval_field(dot, rest, node, args, final_, receiver)
     }
 
     fn eval_field(
@@ -1069,8 +1075,8 @@ impl State {
             Arg::Dot { .. } => Ok(dot.clone()),
             // An untyped nil reaches reflect.Value parameters as the invalid value.
             Arg::Nil { .. } => Ok(Dot::Invalid),
-            Arg::Field { idents, .. } => {
-                self.eval_field_chain(dot, dot.clone(), arg, idents, &[], None)
+            Arg::Field { path, .. } => {
+                self.eval_field_chain(dot, dot.clone(), arg, &path[1..], &[], None)
             }
             Arg::Variable { .. } => self.eval_variable(dot, arg, &[], None),
             Arg::Pipe(p) => {

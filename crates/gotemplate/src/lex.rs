@@ -110,8 +110,8 @@ pub fn lex<'a>(input: &'a str, left: &'a str, right: &'a str) -> Vec<Item<'a>> {
         line: 1,
         start_line: 1,
         paren_depth: 0,
-        // About one item per 8 bytes of chart templates: avoids most regrowth of the list.
-        items: Vec::with_capacity(input.len() / 8 + 4),
+        // Action-heavy templates have about one item per 4 bytes: avoids most regrowth.
+        items: Vec::with_capacity(input.len() / 4 + 4),
     };
     l.run();
     l.items
@@ -144,12 +144,34 @@ fn is_space(c: char) -> bool {
 }
 
 fn is_alnum(c: char) -> bool {
-    c == '_' || c.is_alphabetic() || c.is_numeric()
+    if c.is_ascii() {
+        return c == '_' || c.is_ascii_alphanumeric();
+    }
+    c.is_alphabetic() || c.is_numeric()
+}
+
+fn is_space_byte(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
 fn has_left_trim_marker(s: &str) -> bool {
-    let mut it = s.chars();
-    it.next() == Some('-') && it.next().is_some_and(is_space)
+    let b = s.as_bytes();
+    b.len() >= 2 && b[0] == b'-' && is_space_byte(b[1])
+}
+
+/// Byte offset of the first `delim` in `hay`: finds the delimiter's first character with
+/// `memchr`, which beats a substring search set up anew for every piece of text.
+fn find_delim(hay: &str, delim: &str) -> Option<usize> {
+    let first = delim.chars().next()?;
+    let mut from = 0;
+    while let Some(i) = hay[from..].find(first) {
+        let at = from + i;
+        if hay[at..].starts_with(delim) {
+            return Some(at);
+        }
+        from = at + first.len_utf8();
+    }
+    None
 }
 
 /// Newlines in `s`, counted bytewise (a vectorisable loop, unlike a `matches` pattern search).
@@ -158,8 +180,8 @@ fn count_newlines(s: &str) -> usize {
 }
 
 fn has_right_trim_marker(s: &str) -> bool {
-    let mut it = s.chars();
-    it.next().is_some_and(is_space) && it.next() == Some('-')
+    let b = s.as_bytes();
+    b.len() >= 2 && is_space_byte(b[0]) && b[1] == b'-'
 }
 
 impl<'a> Lexer<'a> {
@@ -168,7 +190,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn next(&mut self) -> Option<char> {
-        let c = self.rest().chars().next()?;
+        let c = self.peek()?;
         self.pos += c.len_utf8();
         if c == '\n' {
             self.line += 1;
@@ -177,7 +199,11 @@ impl<'a> Lexer<'a> {
     }
 
     fn peek(&self) -> Option<char> {
-        self.rest().chars().next()
+        match self.input.as_bytes().get(self.pos) {
+            Some(&b) if b.is_ascii() => Some(b as char),
+            Some(_) => self.rest().chars().next(),
+            None => None,
+        }
     }
 
     /// Step back over the previous character (`c` must be it).
@@ -231,7 +257,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex_text(&mut self) -> State {
-        if let Some(x) = self.rest().find(self.left) {
+        if let Some(x) = find_delim(self.rest(), self.left) {
             if x > 0 {
                 self.pos += x;
                 let delim_end = self.pos + self.left.len();
@@ -410,13 +436,33 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// Step over a run of letters, digits and `_` (never a newline).
+    fn skip_alnum(&mut self) {
+        while let Some(&b) = self.input.as_bytes().get(self.pos) {
+            if b.is_ascii() {
+                if b != b'_' && !b.is_ascii_alphanumeric() {
+                    break;
+                }
+                self.pos += 1;
+                continue;
+            }
+            match self.peek() {
+                Some(c) if is_alnum(c) => self.pos += c.len_utf8(),
+                _ => break,
+            }
+        }
+    }
+
     fn lex_space(&mut self) -> State {
         let mut num = 0;
-        while let Some(c) = self.peek() {
-            if !is_space(c) {
+        while let Some(&b) = self.input.as_bytes().get(self.pos) {
+            if !is_space_byte(b) {
                 break;
             }
-            self.next();
+            self.pos += 1;
+            if b == b'\n' {
+                self.line += 1;
+            }
             num += 1;
         }
         // A space followed by "-}}" belongs to the trim marker.
@@ -433,12 +479,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex_identifier(&mut self) -> State {
-        while let Some(c) = self.peek() {
-            if !is_alnum(c) {
-                break;
-            }
-            self.next();
-        }
+        self.skip_alnum();
         if !self.at_terminator() {
             let c = self.peek().unwrap_or('\0');
             return self.errorf(format!("bad character {}", unicode_repr(c)));
@@ -472,12 +513,7 @@ impl<'a> Lexer<'a> {
             });
             return State::InsideAction;
         }
-        while let Some(c) = self.peek() {
-            if !is_alnum(c) {
-                break;
-            }
-            self.next();
-        }
+        self.skip_alnum();
         if !self.at_terminator() {
             let c = self.peek().unwrap_or('\0');
             return self.errorf(format!("bad character {}", unicode_repr(c)));
@@ -586,6 +622,12 @@ impl<'a> Lexer<'a> {
 
     fn lex_quote(&mut self) -> State {
         loop {
+            // Skip the plain bytes (no newline among them) up to the next special one.
+            let rest = self.rest().as_bytes();
+            self.pos += rest
+                .iter()
+                .position(|b| matches!(b, b'\\' | b'"' | b'\n'))
+                .unwrap_or(rest.len());
             match self.next() {
                 Some('\\') => {
                     if let Some(c) = self.next()
@@ -609,9 +651,8 @@ impl<'a> Lexer<'a> {
             return self.errorf("unterminated raw quoted string".into());
         };
         let end = self.pos + x + 1;
-        while self.pos < end {
-            self.next();
-        }
+        self.line += count_newlines(&self.input[self.pos..end]);
+        self.pos = end;
         self.emit(ItemType::RawString);
         State::InsideAction
     }

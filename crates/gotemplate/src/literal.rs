@@ -315,6 +315,8 @@ pub fn unquote(s: &str) -> Result<String, String> {
             }
             Ok(body.replace('\r', ""))
         }
+        // Most template strings have no escapes: their text is the body as is.
+        b'"' if !body.contains(['\\', '"']) => Ok(body.to_string()),
         b'"' | b'\'' => {
             let quote = q as char;
             let mut out: Vec<u8> = Vec::new();

@@ -40,6 +40,11 @@ impl SrcStr {
             end,
         }
     }
+
+    /// This text extended up to byte `end` of the source.
+    fn extend_to(&self, end: usize) -> SrcStr {
+        SrcStr::new(&self.src, self.start, end.max(self.end))
+    }
 }
 
 impl Deref for SrcStr {
@@ -147,22 +152,25 @@ pub struct Command {
 
 #[derive(Debug)]
 pub enum Arg {
+    /// `.a.b.c`: `path` is that text (each name after a `.`).
     Field {
         pos: usize,
-        idents: Vec<SrcStr>,
+        path: SrcStr,
     },
+    /// `(pipe).a.b`, `func.a`: `fields` is the `.a.b` text.
     Chain {
         pos: usize,
         node: Box<Arg>,
-        fields: Vec<SrcStr>,
+        fields: SrcStr,
     },
     Identifier {
         pos: usize,
         name: SrcStr,
     },
+    /// `$x.a.b`: `path` is that text (the variable, then each field name after a `.`).
     Variable {
         pos: usize,
-        idents: Vec<SrcStr>,
+        path: SrcStr,
     },
     Dot {
         pos: usize,
@@ -221,33 +229,17 @@ impl Node {
 impl fmt::Display for Arg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Arg::Field { idents, .. } => {
-                for i in idents {
-                    write!(f, ".{i}")?;
-                }
-                Ok(())
-            }
+            Arg::Field { path, .. } => f.write_str(path),
             Arg::Chain { node, fields, .. } => {
                 if let Arg::Pipe(p) = node.as_ref() {
                     write!(f, "({p})")?;
                 } else {
                     write!(f, "{node}")?;
                 }
-                for field in fields {
-                    write!(f, ".{field}")?;
-                }
-                Ok(())
+                f.write_str(fields)
             }
             Arg::Identifier { name, .. } => f.write_str(name),
-            Arg::Variable { idents, .. } => {
-                for (i, ident) in idents.iter().enumerate() {
-                    if i > 0 {
-                        f.write_char('.')?;
-                    }
-                    f.write_str(ident)?;
-                }
-                Ok(())
-            }
+            Arg::Variable { path, .. } => f.write_str(path),
             Arg::Dot { .. } => f.write_str("."),
             Arg::Nil { .. } => f.write_str("nil"),
             Arg::Bool { value, .. } => write!(f, "{value}"),
@@ -432,16 +424,7 @@ impl<'a> Parser<'a> {
         SrcStr::new(&self.text, start, it.pos + it.val.len())
     }
 
-    /// The `.`-separated parts of a non-error item's text from byte `skip` on, as source slices.
-    fn item_idents(&self, it: &Item<'_>, skip: usize) -> Vec<SrcStr> {
-        let mut start = it.pos + skip;
-        let mut parts = Vec::with_capacity(1);
-        for part in it.val.get(skip..).unwrap_or_default().split('.') {
-            parts.push(SrcStr::new(&self.text, start, start + part.len()));
-            start += part.len() + 1;
-        }
-        parts
-    }
+
 
     fn backup(&mut self) {
         self.idx = self.idx.saturating_sub(1);
@@ -877,21 +860,22 @@ impl<'a> Parser<'a> {
         };
         if self.peek().typ == ItemType::Field {
             let pos = self.peek().pos;
-            let mut fields = Vec::new();
+            // The field items follow each other without space: their text is one `.a.b` run.
+            let mut end = pos;
             while self.peek().typ == ItemType::Field {
                 let f = self.next();
-                fields.push(self.item_text(&f, 1));
+                end = f.pos + f.val.len();
             }
             return Ok(Some(match node {
                 // Go positions the extended node at its first added field.
-                Arg::Field { mut idents, .. } => {
-                    idents.extend(fields);
-                    Arg::Field { pos, idents }
-                }
-                Arg::Variable { mut idents, .. } => {
-                    idents.extend(fields);
-                    Arg::Variable { pos, idents }
-                }
+                Arg::Field { path, .. } => Arg::Field {
+                    pos,
+                    path: path.extend_to(end),
+                },
+                Arg::Variable { path, .. } => Arg::Variable {
+                    pos,
+                    path: path.extend_to(end),
+                },
                 Arg::Bool { .. }
                 | Arg::String { .. }
                 | Arg::Number { .. }
@@ -905,7 +889,7 @@ impl<'a> Parser<'a> {
                 other => Arg::Chain {
                     pos,
                     node: Box::new(other),
-                    fields,
+                    fields: SrcStr::new(&self.text, pos, end),
                 },
             }));
         }
@@ -931,18 +915,20 @@ impl<'a> Parser<'a> {
             ItemType::Dot => Arg::Dot { pos },
             ItemType::Nil => Arg::Nil { pos },
             ItemType::Variable => {
-                let idents = self.item_idents(&it, 0);
-                if !self.vars.iter().any(|v| **v == *idents[0]) {
+                if !self.vars.iter().any(|v| *v == it.val) {
                     return Err(self.errorf(format!(
                         "undefined variable {}",
-                        crate::fmt::quote(&idents[0])
+                        crate::fmt::quote(&it.val)
                     )));
                 }
-                Arg::Variable { pos, idents }
+                Arg::Variable {
+                    pos,
+                    path: self.item_text(&it, 0),
+                }
             }
             ItemType::Field => Arg::Field {
                 pos,
-                idents: self.item_idents(&it, 1),
+                path: self.item_text(&it, 0),
             },
             ItemType::Bool => Arg::Bool {
                 pos,

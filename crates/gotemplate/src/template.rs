@@ -14,7 +14,7 @@
 //! A function's `Err(msg)` is reported as `error calling NAME: msg`, except messages starting with
 //! `wrong number of args for ` or `wrong type for value`, which Go reports without that prefix.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -101,7 +101,7 @@ impl Set {
     /// An empty overlay on `parent` with the same functions and options.
     pub(crate) fn overlay(parent: &Rc<Set>) -> Set {
         Set {
-            trees: HashMap::new(),
+            trees: HashMap::default(),
             parent: Some(parent.clone()),
             funcs: parent.funcs.clone(),
             missing_key: parent.missing_key,
@@ -146,7 +146,7 @@ impl Template {
         Template {
             name: name.into(),
             set: Rc::new(Set {
-                trees: HashMap::new(),
+                trees: HashMap::default(),
                 parent: None,
                 funcs: Rc::new(Funcs::default()),
                 missing_key: MissingKey::Default,

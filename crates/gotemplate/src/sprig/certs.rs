@@ -1,20 +1,43 @@
 //! Sprig's certificate generators: `genCA`, `genSelfSignedCert`, `genSignedCert` and their
 //! `*WithKey` variants, producing what Go's `x509.CreateCertificate` does for Sprig's template
 //! (serial < 2^128, CN subject, key usage, server+client auth, basic constraints, SANs,
-//! subject/authority key ids), signed with the CA's RSA, ECDSA P-256 or Ed25519 key.
+//! subject/authority key ids), signed with the CA's RSA, ECDSA P-256 or Ed25519 key. Fresh
+//! subject keys come from the set's [`KeySupply`].
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use sha1::Digest;
 
 use super::args;
 use super::crypto::{Certificate, pem_decode};
 use super::der::{Der, read_tlv};
+use super::fixed;
 use super::keys::KeyPair;
-use crate::value::Value;
+use super::keysupply::KeySupply;
+use crate::value::{FuncMap, Value};
 
-/// Key size Sprig uses for `genCA` and the certificate generators.
-const CERT_RSA_BITS: usize = 2048;
+/// Registers the certificate generators; those without a given key draw one from `keys`.
+pub(super) fn register(m: &mut FuncMap, keys: &Arc<KeySupply>) {
+    let k = Arc::clone(keys);
+    fixed(m, "genCA", 2, move |a| gen_ca(a, None, &k));
+    let k = Arc::clone(keys);
+    fixed(m, "genCAWithKey", 3, move |a| gen_ca(a, Some(&a[2]), &k));
+    let k = Arc::clone(keys);
+    fixed(m, "genSelfSignedCert", 4, move |a| {
+        gen_self_signed(a, None, &k)
+    });
+    let k = Arc::clone(keys);
+    fixed(m, "genSelfSignedCertWithKey", 5, move |a| {
+        gen_self_signed(a, Some(&a[4]), &k)
+    });
+    let k = Arc::clone(keys);
+    fixed(m, "genSignedCert", 5, move |a| gen_signed(a, None, &k));
+    let k = Arc::clone(keys);
+    fixed(m, "genSignedCertWithKey", 6, move |a| {
+        gen_signed(a, Some(&a[5]), &k)
+    });
+}
 
 /// What a signed certificate needs from its CA certificate: the subject name (DER) and the
 /// subject key identifier, if any.
@@ -229,19 +252,19 @@ fn certificate_value(cert: String, key: String) -> Value {
     Value::Object(Rc::new(Certificate { cert, key }))
 }
 
-/// The key a `*WithKey` variant was given, or a fresh RSA key.
-fn subject_key(pem: Option<&Value>) -> Result<KeyPair, String> {
+/// The key a `*WithKey` variant was given (`pem`), or a fresh RSA-2048 key from `keys`.
+fn subject_key(pem: Option<&Value>, keys: &KeySupply) -> Result<KeyPair, String> {
     match pem {
         Some(v) => KeyPair::from_pem(&args::string(v)?),
-        None => KeyPair::generate_rsa(CERT_RSA_BITS),
+        None => keys.take(),
     }
 }
 
 /// `genCA CN DAYS` / `genCAWithKey CN DAYS KEY`.
-pub(super) fn gen_ca(a: &[Value], with_key: bool) -> Result<Value, String> {
+fn gen_ca(a: &[Value], pem: Option<&Value>, keys: &KeySupply) -> Result<Value, String> {
     let cn = args::string(&a[0])?;
     let days = args::int(&a[1])?;
-    let key = subject_key(with_key.then(|| &a[2]))?;
+    let key = subject_key(pem, keys)?;
     let t = Template {
         cn: cn.to_string(),
         ips: Vec::new(),
@@ -254,12 +277,12 @@ pub(super) fn gen_ca(a: &[Value], with_key: bool) -> Result<Value, String> {
 }
 
 /// `genSelfSignedCert CN IPS DNS DAYS` / `genSelfSignedCertWithKey … KEY`.
-pub(super) fn gen_self_signed(a: &[Value], with_key: bool) -> Result<Value, String> {
+fn gen_self_signed(a: &[Value], pem: Option<&Value>, keys: &KeySupply) -> Result<Value, String> {
     let cn = args::string(&a[0])?;
     let ips = ips_arg(&a[1])?;
     let dns = dns_arg(&a[2])?;
     let days = args::int(&a[3])?;
-    let key = subject_key(with_key.then(|| &a[4]))?;
+    let key = subject_key(pem, keys)?;
     let t = Template {
         cn: cn.to_string(),
         ips,
@@ -272,13 +295,13 @@ pub(super) fn gen_self_signed(a: &[Value], with_key: bool) -> Result<Value, Stri
 }
 
 /// `genSignedCert CN IPS DNS DAYS CA` / `genSignedCertWithKey … CA KEY`.
-pub(super) fn gen_signed(a: &[Value], with_key: bool) -> Result<Value, String> {
+fn gen_signed(a: &[Value], pem: Option<&Value>, keys: &KeySupply) -> Result<Value, String> {
     let cn = args::string(&a[0])?;
     let ips = ips_arg(&a[1])?;
     let dns = dns_arg(&a[2])?;
     let days = args::int(&a[3])?;
     let (ca_cert, ca_key) = certificate_arg(&a[4])?;
-    let key = subject_key(with_key.then(|| &a[5]))?;
+    let key = subject_key(pem, keys)?;
     let (_, ca_der) = pem_decode(ca_cert.as_bytes()).ok_or("unable to decode certificate")?;
     let (issuer, key_id) = ca_subject_and_key_id(&ca_der)
         .ok_or("error parsing certificate: decodedSignerCert.Bytes: x509: malformed certificate")?;
@@ -300,7 +323,8 @@ mod tests {
 
     #[test]
     fn signed_certificate_names_its_ca() {
-        let ca = gen_ca(&[Value::str("foo-ca"), Value::Int(365)], false).unwrap();
+        let keys = KeySupply::on_demand();
+        let ca = gen_ca(&[Value::str("foo-ca"), Value::Int(365)], None, &keys).unwrap();
         let cert = gen_signed(
             &[
                 Value::str("foo.com"),
@@ -309,7 +333,8 @@ mod tests {
                 Value::Int(365),
                 ca.clone(),
             ],
-            false,
+            None,
+            &keys,
         )
         .unwrap();
         let (ca_pem, _) = certificate_arg(&ca).unwrap();

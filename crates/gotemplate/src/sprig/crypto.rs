@@ -2,7 +2,7 @@
 //! `derivePassword` (the Master Password algorithm: scrypt, then HMAC-SHA256 over the site),
 //! `encryptAES`/`decryptAES` (AES-256-CBC, PKCS#7 padding, random IV prefixed, base64),
 //! `bcrypt`/`htpasswd` (`$2a$`, cost 10), `buildCustomCert` (validates a base64 PEM certificate
-//! and key), and the registration of the key and certificate generators of [`super::certs`].
+//! and key), and `genPrivateKey` (the certificate generators are [`super::certs`]).
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -13,7 +13,6 @@ use hmac::{Hmac, Mac};
 use sha1::Digest;
 
 use super::args;
-use super::certs;
 use super::fixed;
 use super::keys::KeyPair;
 
@@ -70,16 +69,6 @@ pub(super) fn register(m: &mut FuncMap) {
         let key = args::string(&a[1])?;
         build_custom_cert(&cert, &key)
     });
-    fixed(m, "genCA", 2, |a| certs::gen_ca(a, false));
-    fixed(m, "genCAWithKey", 3, |a| certs::gen_ca(a, true));
-    fixed(m, "genSelfSignedCert", 4, |a| {
-        certs::gen_self_signed(a, false)
-    });
-    fixed(m, "genSelfSignedCertWithKey", 5, |a| {
-        certs::gen_self_signed(a, true)
-    });
-    fixed(m, "genSignedCert", 5, |a| certs::gen_signed(a, false));
-    fixed(m, "genSignedCertWithKey", 6, |a| certs::gen_signed(a, true));
     fixed(m, "bcrypt", 1, |a| {
         Ok(bcrypt_hash(&args::string(&a[0])?).into())
     });

@@ -13,6 +13,7 @@ mod encoding;
 mod golayout;
 mod json;
 mod keys;
+mod keysupply;
 mod lists;
 mod math;
 mod paths;
@@ -29,6 +30,7 @@ use std::sync::Arc;
 
 use crate::value::{FuncMap, Value};
 use args::FnResult;
+pub(crate) use keysupply::{KeySupply, ParsedText, draws_certificate_key};
 
 /// All Sprig functions, keyed by their template names.
 pub fn functions() -> FuncMap {
@@ -42,12 +44,21 @@ pub fn functions() -> FuncMap {
     regex::register(&mut map);
     encoding::register(&mut map);
     crypto::register(&mut map);
+    certs::register(&mut map, &Arc::new(KeySupply::on_demand()));
     semver::register(&mut map);
     dates::register(&mut map);
     paths::register(&mut map);
     urls::register(&mut map);
     reflection::register(&mut map);
     random::register(&mut map);
+    map
+}
+
+/// Sprig's certificate generators drawing fresh keys from `keys` (a template set's own supply,
+/// see [`crate::Template::prefetch_certificate_keys`]).
+pub(crate) fn certificate_functions(keys: &Arc<KeySupply>) -> FuncMap {
+    let mut map = FuncMap::new();
+    certs::register(&mut map, keys);
     map
 }
 
