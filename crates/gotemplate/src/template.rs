@@ -66,6 +66,8 @@ impl Default for Limits {
 pub(crate) struct Funcs {
     pub(crate) pure: HashMap<String, Func>,
     pub(crate) engine: HashMap<String, EngineFn>,
+    /// The set's own RSA keys for Sprig's certificate generators, if it prefetches them.
+    pub(crate) key_supply: Option<Arc<crate::sprig::KeySupply>>,
 }
 
 impl Funcs {
@@ -115,13 +117,32 @@ impl Set {
     /// (whitespace-only) definition never replaces an existing one; anything else replaces.
     pub(crate) fn parse_into(&mut self, name: &str, text: &str) -> Result<(), Error> {
         let funcs = self.funcs.clone();
-        let has_func = move |f: &str| funcs.has(f);
+        // The parser checks every function name: count the key-drawing calls on the way.
+        let key_calls = std::cell::Cell::new(0usize);
+        let count_keys = funcs.key_supply.is_some();
+        let has_func = |f: &str| {
+            if count_keys && crate::sprig::draws_certificate_key(f) {
+                key_calls.set(key_calls.get() + 1);
+            }
+            funcs.has(f)
+        };
         let cfg = ParseConfig {
             left_delim: &self.left_delim,
             right_delim: &self.right_delim,
             has_func: &has_func,
         };
         let trees = parse(name, text, &cfg).map_err(Error::Parse)?;
+        if let Some(keys) = &funcs.key_supply {
+            use crate::sprig::ParsedText;
+            let text = if self.parent.is_some() {
+                ParsedText::DuringExecution
+            } else if trees.iter().any(|t| &*t.name == name && !t.is_empty()) {
+                ParsedText::File
+            } else {
+                ParsedText::DefinesOnly
+            };
+            keys.parsed(name, key_calls.get(), text);
+        }
         for tree in trees {
             if tree.is_empty() && self.lookup(&tree.name).is_some() {
                 continue;
@@ -175,6 +196,29 @@ impl Template {
         let f = Rc::make_mut(&mut Rc::make_mut(&mut self.set).funcs);
         f.pure.extend(funcs);
         self
+    }
+
+    /// Let Sprig's certificate generators of this set (`genCA`, `genSelfSignedCert`,
+    /// `genSignedCert`, where already added) draw their RSA keys from a supply owned by the set:
+    /// from the first key requested, it generates the keys that the executing template may still
+    /// need on spare cores (at most one per spare core ahead, at most as many as its file and
+    /// the define-only files have calls). Keys are fresh for every call and never outlive the
+    /// set. Call it after adding Sprig's functions and before parsing.
+    pub fn prefetch_certificate_keys(&mut self) -> &mut Self {
+        let keys = Arc::new(crate::sprig::KeySupply::prefetching());
+        let funcs = Rc::make_mut(&mut Rc::make_mut(&mut self.set).funcs);
+        for (name, func) in crate::sprig::certificate_functions(&keys) {
+            if let Some(slot) = funcs.pure.get_mut(&name) {
+                *slot = func;
+            }
+        }
+        funcs.key_supply = Some(keys);
+        self
+    }
+
+    #[cfg(test)]
+    pub(crate) fn key_supply(&self) -> Option<&Arc<crate::sprig::KeySupply>> {
+        self.set.funcs.key_supply.as_ref()
     }
 
     /// Add one engine-aware function (see the module docs).
@@ -272,6 +316,9 @@ impl Template {
                 )
             }));
         };
+        if let Some(keys) = &self.set.funcs.key_supply {
+            keys.executing(name);
+        }
         let mut state = State::new(self.set.clone(), tree);
         state.run_top(data).map_err(Error::Exec)
     }
