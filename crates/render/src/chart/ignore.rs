@@ -20,10 +20,57 @@ pub enum IgnoreError {
 
 #[derive(Debug, Clone)]
 struct Pattern {
-    glob: String,
+    glob: Matcher,
     negate: bool,
     must_dir: bool,
     scope: Scope,
+}
+
+/// A glob, with the shapes most `.helmignore` rules have (`name`, `*.ext`, `prefix*`) matched
+/// without the general matcher (each rule is tried against every path of a chart).
+#[derive(Debug, Clone)]
+enum Matcher {
+    /// No metacharacters: the whole name must equal it.
+    Literal(String),
+    /// `*` then a literal: the name ends with it and holds no `/` before it.
+    Suffix(String),
+    /// A literal then `*`: the name starts with it and holds no `/` after it.
+    Prefix(String),
+    /// Anything else, for [`glob_match`].
+    Glob(String),
+}
+
+impl Matcher {
+    fn new(glob: &str) -> Matcher {
+        let is_literal = |s: &str| !s.contains(['*', '?', '[', '\\']);
+        if is_literal(glob) {
+            Matcher::Literal(glob.to_string())
+        } else if let Some(rest) = glob.strip_prefix('*')
+            && is_literal(rest)
+        {
+            Matcher::Suffix(rest.to_string())
+        } else if let Some(rest) = glob.strip_suffix('*')
+            && is_literal(rest)
+        {
+            Matcher::Prefix(rest.to_string())
+        } else {
+            Matcher::Glob(glob.to_string())
+        }
+    }
+
+    /// `filepath.Match(glob, name)`, a malformed glob matching nothing.
+    fn matches(&self, name: &str) -> bool {
+        match self {
+            Matcher::Literal(lit) => name == lit,
+            Matcher::Suffix(lit) => name
+                .strip_suffix(lit.as_str())
+                .is_some_and(|head| !head.contains('/')),
+            Matcher::Prefix(lit) => name
+                .strip_prefix(lit.as_str())
+                .is_some_and(|tail| !tail.contains('/')),
+            Matcher::Glob(glob) => glob_match(glob, name).unwrap_or(false),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -94,7 +141,7 @@ impl IgnoreRules {
             (Scope::BaseName, rule)
         };
         self.patterns.push(Pattern {
-            glob: glob.to_string(),
+            glob: Matcher::new(glob),
             negate,
             must_dir,
             scope,
@@ -107,13 +154,14 @@ impl IgnoreRules {
         if path.is_empty() || path == "." || path == "./" {
             return false;
         }
+        let base = base_name(path);
         for p in &self.patterns {
             let matched = || {
                 let subject = match p.scope {
                     Scope::Root | Scope::Path => path,
-                    Scope::BaseName => base_name(path),
+                    Scope::BaseName => base,
                 };
-                glob_match(&p.glob, subject).unwrap_or(false)
+                p.glob.matches(subject)
             };
             if p.negate {
                 if p.must_dir && !is_dir {
@@ -154,13 +202,46 @@ pub struct BadPattern;
 /// Go's `path/filepath.Match` on Unix: `*` any run of non-`/`, `?` one non-`/`, `[...]` classes
 /// with `^` negation and ranges, `\` escapes. Matches the whole name.
 pub fn glob_match(pattern: &str, name: &str) -> Result<bool, BadPattern> {
+    // ASCII text matches byte for byte without collecting characters (the common case: a
+    // `.helmignore` rule is tried against every path of a chart on every load).
+    if pattern.is_ascii() && name.is_ascii() {
+        return match_glob(pattern.as_bytes(), name.as_bytes());
+    }
     let pat: Vec<char> = pattern.chars().collect();
     let name: Vec<char> = name.chars().collect();
-    let mut pat = &pat[..];
-    let mut name = &name[..];
+    match_glob(&pat, &name)
+}
+
+/// A unit of glob text: a `char`, or a byte of text known to be ASCII (where byte order and
+/// equality are those of the characters).
+trait GlobUnit: Copy + Ord {
+    const NUL: Self;
+    fn is(self, c: char) -> bool;
+}
+
+impl GlobUnit for char {
+    const NUL: char = '\0';
+    fn is(self, c: char) -> bool {
+        self == c
+    }
+}
+
+impl GlobUnit for u8 {
+    const NUL: u8 = 0;
+    fn is(self, c: char) -> bool {
+        self as char == c
+    }
+}
+
+fn match_glob<C: GlobUnit>(pattern: &[C], name: &[C]) -> Result<bool, BadPattern> {
+    let mut pat = pattern;
+    let mut name = name;
+    let is_sep = |c: &C| c.is('/');
     'pattern: while !pat.is_empty() {
         let mut star = false;
-        while let Some(('*', rest)) = pat.split_first() {
+        while let Some((c, rest)) = pat.split_first()
+            && c.is('*')
+        {
             star = true;
             pat = rest;
         }
@@ -169,7 +250,7 @@ pub fn glob_match(pattern: &str, name: &str) -> Result<bool, BadPattern> {
         pat = &pat[end..];
         if star && chunk.is_empty() {
             // A trailing star matches the rest unless it holds a separator.
-            return Ok(!name.contains(&'/'));
+            return Ok(!name.iter().any(is_sep));
         }
         let here = match_chunk(chunk, name);
         if let Ok(Some(used)) = here {
@@ -182,7 +263,7 @@ pub fn glob_match(pattern: &str, name: &str) -> Result<bool, BadPattern> {
         here?;
         if star {
             let mut i = 0;
-            while i < name.len() && name[i] != '/' {
+            while i < name.len() && !name[i].is('/') {
                 match match_chunk(chunk, &name[i + 1..])? {
                     Some(used) => {
                         let rest = &name[i + 1 + used..];
@@ -199,11 +280,13 @@ pub fn glob_match(pattern: &str, name: &str) -> Result<bool, BadPattern> {
         }
         // Go checks the rest of the pattern is well-formed before reporting a mismatch.
         while !pat.is_empty() {
-            while let Some(('*', rest)) = pat.split_first() {
+            while let Some((c, rest)) = pat.split_first()
+                && c.is('*')
+            {
                 pat = rest;
             }
             let end = chunk_end(pat, 0);
-            match_chunk(&pat[..end], &[])?;
+            match_chunk::<C>(&pat[..end], &[])?;
             pat = &pat[end..];
         }
         return Ok(false);
@@ -211,17 +294,18 @@ pub fn glob_match(pattern: &str, name: &str) -> Result<bool, BadPattern> {
     Ok(name.is_empty())
 }
 
-fn chunk_end(pat: &[char], mut p: usize) -> usize {
+fn chunk_end<C: GlobUnit>(pat: &[C], mut p: usize) -> usize {
     let mut in_range = false;
     while p < pat.len() {
-        match pat[p] {
-            '\\' => {
-                p += 1;
-            }
-            '[' => in_range = true,
-            ']' => in_range = false,
-            '*' if !in_range => return p,
-            _ => {}
+        let c = pat[p];
+        if c.is('\\') {
+            p += 1;
+        } else if c.is('[') {
+            in_range = true;
+        } else if c.is(']') {
+            in_range = false;
+        } else if c.is('*') && !in_range {
+            return p;
         }
         p += 1;
     }
@@ -230,7 +314,7 @@ fn chunk_end(pat: &[char], mut p: usize) -> usize {
 
 /// Matches `chunk` (no stars) at the start of `s`; returns the number of characters consumed.
 /// On a malformed pattern, returns the error even when the text fails to match (as Go does).
-fn match_chunk(chunk: &[char], s: &[char]) -> Result<Option<usize>, BadPattern> {
+fn match_chunk<C: GlobUnit>(chunk: &[C], s: &[C]) -> Result<Option<usize>, BadPattern> {
     let mut failed = false;
     let mut i = 0usize;
     let mut c = 0usize;
@@ -238,82 +322,78 @@ fn match_chunk(chunk: &[char], s: &[char]) -> Result<Option<usize>, BadPattern> 
         if !failed && i >= s.len() {
             failed = true;
         }
-        match chunk[c] {
-            '[' => {
-                let ch = if failed { '\0' } else { s[i] };
-                if !failed {
-                    i += 1;
-                }
+        let unit = chunk[c];
+        if unit.is('[') {
+            let ch = if failed { C::NUL } else { s[i] };
+            if !failed {
+                i += 1;
+            }
+            c += 1;
+            let negated = c < chunk.len() && chunk[c].is('^');
+            if negated {
                 c += 1;
-                let negated = c < chunk.len() && chunk[c] == '^';
-                if negated {
+            }
+            let mut matched = false;
+            let mut nrange = 0;
+            loop {
+                if c < chunk.len() && chunk[c].is(']') && nrange > 0 {
                     c += 1;
+                    break;
                 }
-                let mut matched = false;
-                let mut nrange = 0;
-                loop {
-                    if c < chunk.len() && chunk[c] == ']' && nrange > 0 {
-                        c += 1;
-                        break;
-                    }
-                    let (lo, next) = get_esc(chunk, c)?;
+                let (lo, next) = get_esc(chunk, c)?;
+                c = next;
+                let mut hi = lo;
+                if c < chunk.len() && chunk[c].is('-') {
+                    let (h, next) = get_esc(chunk, c + 1)?;
+                    hi = h;
                     c = next;
-                    let mut hi = lo;
-                    if c < chunk.len() && chunk[c] == '-' {
-                        let (h, next) = get_esc(chunk, c + 1)?;
-                        hi = h;
-                        c = next;
-                    }
-                    if lo <= ch && ch <= hi {
-                        matched = true;
-                    }
-                    nrange += 1;
                 }
-                if matched == negated {
+                if lo <= ch && ch <= hi {
+                    matched = true;
+                }
+                nrange += 1;
+            }
+            if matched == negated {
+                failed = true;
+            }
+        } else if unit.is('?') {
+            if !failed {
+                if s[i].is('/') {
                     failed = true;
                 }
+                i += 1;
             }
-            '?' => {
-                if !failed {
-                    if s[i] == '/' {
-                        failed = true;
-                    }
-                    i += 1;
-                }
-                c += 1;
+            c += 1;
+        } else if unit.is('\\') {
+            c += 1;
+            if c >= chunk.len() {
+                return Err(BadPattern);
             }
-            '\\' => {
-                c += 1;
-                if c >= chunk.len() {
-                    return Err(BadPattern);
+            if !failed {
+                if chunk[c] != s[i] {
+                    failed = true;
                 }
-                if !failed {
-                    if chunk[c] != s[i] {
-                        failed = true;
-                    }
-                    i += 1;
-                }
-                c += 1;
+                i += 1;
             }
-            other => {
-                if !failed {
-                    if other != s[i] {
-                        failed = true;
-                    }
-                    i += 1;
+            c += 1;
+        } else {
+            if !failed {
+                if unit != s[i] {
+                    failed = true;
                 }
-                c += 1;
+                i += 1;
             }
+            c += 1;
         }
     }
     Ok(if failed { None } else { Some(i) })
 }
 
-fn get_esc(chunk: &[char], mut c: usize) -> Result<(char, usize), BadPattern> {
-    if c >= chunk.len() || chunk[c] == '-' || chunk[c] == ']' {
+fn get_esc<C: GlobUnit>(chunk: &[C], mut c: usize) -> Result<(C, usize), BadPattern> {
+    if c >= chunk.len() || chunk[c].is('-') || chunk[c].is(']') {
         return Err(BadPattern);
     }
-    if chunk[c] == '\\' {
+    if chunk[c].is('\\') {
         c += 1;
         if c >= chunk.len() {
             return Err(BadPattern);
@@ -373,6 +453,13 @@ mod tests {
         ];
         for (p, n, want) in cases {
             assert_eq!(glob_match(p, n), *want, "pattern {p:?} name {n:?}");
+            // The character path must agree with the ASCII byte path it stands in for.
+            let (pc, nc): (Vec<char>, Vec<char>) = (p.chars().collect(), n.chars().collect());
+            assert_eq!(
+                match_glob(&pc, &nc),
+                *want,
+                "chars: pattern {p:?} name {n:?}"
+            );
         }
     }
 
@@ -402,6 +489,49 @@ mod tests {
         assert!(rules.ignore("templates/.hidden.yaml", false));
         assert!(!rules.ignore("templates/a.yaml", false));
         assert!(rules.ignore("x.swp", false));
+    }
+
+    #[test]
+    fn rule_shapes_match_like_the_general_matcher() {
+        let globs = [
+            "*.tgz", "*", "ci", ".git", "secret*", "a.b*", "*.yaml", "x*",
+        ];
+        let names = [
+            "",
+            "a.tgz",
+            ".tgz",
+            "a/b.tgz",
+            "tgz",
+            "ci",
+            "ci/x",
+            "secret",
+            "secrets.yaml",
+            "secret/x",
+            "a.b",
+            "a.bc/d",
+            "x",
+            "xy/z",
+            "☺.yaml",
+            "☺/a.yaml",
+            ".git",
+        ];
+        for glob in globs {
+            let matcher = Matcher::new(glob);
+            assert!(
+                !matches!(matcher, Matcher::Glob(_)),
+                "{glob:?} takes a fast path"
+            );
+            for name in names {
+                assert_eq!(
+                    matcher.matches(name),
+                    glob_match(glob, name).unwrap(),
+                    "glob {glob:?} name {name:?}"
+                );
+            }
+        }
+        assert!(matches!(Matcher::new("a?b"), Matcher::Glob(_)));
+        assert!(matches!(Matcher::new("*a*"), Matcher::Glob(_)));
+        assert!(matches!(Matcher::new("\\*"), Matcher::Glob(_)));
     }
 
     #[test]

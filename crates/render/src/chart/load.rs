@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::ignore::{HELM_IGNORE, IgnoreRules};
 use super::metadata::{API_VERSION_V1, ChartMetadata};
@@ -196,31 +196,52 @@ fn walk(
             limit: budget.limits.max_depth,
         });
     }
-    let mut entries: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
+    let mut entries: Vec<(String, std::fs::DirEntry)> = std::fs::read_dir(dir)
         .map_err(io(dir))?
-        .map(|e| e.map(|e| (e.file_name().to_string_lossy().into_owned(), e.path())))
+        .map(|e| e.map(|e| (e.file_name().to_string_lossy().into_owned(), e)))
         .collect::<Result<_, _>>()
         .map_err(io(dir))?;
     // Go's filepath.Walk visits names in lexical byte order.
-    entries.sort();
-    for (name, path) in entries {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, entry) in entries {
+        let path = entry.path();
         let rel_name = if rel.is_empty() {
-            name.clone()
+            name
         } else {
             format!("{rel}/{name}")
         };
-        let link = std::fs::symlink_metadata(&path).map_err(io(&path))?;
-        let meta = if link.file_type().is_symlink() {
+        // The directory entry's type costs no extra system call on most file systems; only
+        // symlinks need their target looked up.
+        let file_type = entry.file_type().map_err(io(&path))?;
+        if file_type.is_symlink() {
             // Helm follows symlinks; we only follow those that stay inside the chart.
             let target = path.canonicalize().map_err(io(&path))?;
             if !target.starts_with(root) {
                 return Err(LoadError::SymlinkEscape { path: rel_name });
             }
-            std::fs::metadata(&target).map_err(io(&path))?
-        } else {
-            link
-        };
-        if meta.is_dir() {
+            let meta = std::fs::metadata(&target).map_err(io(&path))?;
+            if meta.is_dir() {
+                if rules.ignore(&rel_name, true) {
+                    continue;
+                }
+                walk(root, &path, &rel_name, rules, budget, out, depth + 1)?;
+                continue;
+            }
+            if rules.ignore(&rel_name, false) {
+                continue;
+            }
+            if !meta.is_file() {
+                return Err(LoadError::Irregular(path.display().to_string()));
+            }
+            budget.take(&rel_name, meta.len())?;
+            let data = std::fs::read(&path).map_err(io(&path))?;
+            out.push(RawFile {
+                name: rel_name,
+                data: strip_bom(data),
+            });
+            continue;
+        }
+        if file_type.is_dir() {
             if rules.ignore(&rel_name, true) {
                 continue;
             }
@@ -230,17 +251,44 @@ fn walk(
         if rules.ignore(&rel_name, false) {
             continue;
         }
-        if !meta.is_file() {
+        if !file_type.is_file() {
             return Err(LoadError::Irregular(path.display().to_string()));
         }
-        budget.take(&rel_name, meta.len())?;
-        let data = std::fs::read(&path).map_err(io(&path))?;
+        let data = read_regular_file(&path, &rel_name, budget)?;
         out.push(RawFile {
             name: rel_name,
             data: strip_bom(data),
         });
     }
     Ok(())
+}
+
+/// Reads a regular file after charging its size to the budget: open, then the size from the open
+/// file (no second lookup of the path), then one read of exactly that many bytes.
+fn read_regular_file(
+    path: &Path,
+    rel_name: &str,
+    budget: &mut Budget,
+) -> Result<Vec<u8>, LoadError> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(open_error) => {
+            // An oversized file is reported as such even when it also cannot be opened.
+            let meta = std::fs::symlink_metadata(path).map_err(io(path))?;
+            budget.take(rel_name, meta.len())?;
+            return Err(io(path)(open_error));
+        }
+    };
+    let size = file.metadata().map_err(io(path))?.len();
+    budget.take(rel_name, size)?;
+    let mut data = Vec::with_capacity(size as usize);
+    // Through `Take`, `read_to_end` trusts the reserved capacity instead of asking the file for
+    // its size and position again.
+    (&file)
+        .take(u64::MAX)
+        .read_to_end(&mut data)
+        .map_err(io(path))?;
+    Ok(data)
 }
 
 fn io(p: &Path) -> impl FnOnce(std::io::Error) -> LoadError + '_ {

@@ -196,26 +196,32 @@ fn coalesce_chart_values(
     warnings: &mut Vec<String>,
 ) {
     let sub_prefix = concat_prefix(prefix, &tree.name);
-    let Some(defaults) = as_map(&tree.defaults.deep_copy()) else {
+    let Some(defaults) = as_map(&tree.defaults) else {
         return;
     };
-    let defaults: Vec<(String, Value)> = defaults.borrow().clone().into_iter().collect();
-    for (key, val) in defaults {
-        let current = v.borrow().get(&key).cloned();
+    // Helm deep-copies the defaults before merging them in (coalescing writes into what it
+    // takes); copying each entry only where it is taken gives the same result without copying
+    // the defaults the user values override.
+    let defaults = defaults.borrow();
+    for (key, val) in defaults.iter() {
+        let current = v.borrow().get(key).cloned();
         match current {
             None => {
-                v.borrow_mut().insert(key, val);
+                v.borrow_mut().insert(key.clone(), val.deep_copy());
             }
             Some(Value::Nil) if !merge => {
-                v.borrow_mut().remove(&key);
+                v.borrow_mut().remove(key);
             }
-            Some(Value::Map(dest)) => match &val {
-                Value::Map(src) => {
-                    let merge = merge || tree.subcharts.iter().any(|s| s.name == key);
+            Some(Value::Map(dest)) => match val {
+                Value::Map(_) => {
+                    let Value::Map(src) = val.deep_copy() else {
+                        continue;
+                    };
+                    let merge = merge || tree.subcharts.iter().any(|s| s.name == *key);
                     coalesce_tables(
                         &dest,
-                        src,
-                        &concat_prefix(&sub_prefix, &key),
+                        &src,
+                        &concat_prefix(&sub_prefix, key),
                         merge,
                         warnings,
                     );

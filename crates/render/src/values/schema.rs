@@ -43,7 +43,8 @@ impl SchemaError {
 /// Validates `values` (the coalesced values of `tree`'s chart) against every schema in the tree.
 pub fn validate_against_schemas(tree: &ValuesTree, values: &Value) -> Result<(), SchemaError> {
     let mut report = String::new();
-    collect(tree, values, &mut report)?;
+    let mut compiled = CompiledSchemas::default();
+    collect(tree, values, &mut compiled, &mut report)?;
     if report.is_empty() {
         Ok(())
     } else {
@@ -51,9 +52,47 @@ pub fn validate_against_schemas(tree: &ValuesTree, values: &Value) -> Result<(),
     }
 }
 
-fn collect(tree: &ValuesTree, values: &Value, report: &mut String) -> Result<(), SchemaError> {
+/// The validators compiled during one validation, so a schema that appears several times in a
+/// tree (a subchart used under two aliases) is compiled once. Never kept across renders.
+#[derive(Default)]
+struct CompiledSchemas<'a> {
+    compiled: Vec<(&'a serde_json::Value, jsonschema::Validator)>,
+}
+
+impl<'a> CompiledSchemas<'a> {
+    fn get(
+        &mut self,
+        chart: &str,
+        schema: &'a serde_json::Value,
+    ) -> Result<&jsonschema::Validator, SchemaError> {
+        let found = self
+            .compiled
+            .iter()
+            .position(|(s, _)| std::ptr::eq(*s, schema) || *s == schema);
+        let index = match found {
+            Some(i) => i,
+            None => {
+                let validator =
+                    jsonschema::validator_for(schema).map_err(|e| SchemaError::BadSchema {
+                        chart: chart.to_string(),
+                        message: e.to_string(),
+                    })?;
+                self.compiled.push((schema, validator));
+                self.compiled.len() - 1
+            }
+        };
+        Ok(&self.compiled[index].1)
+    }
+}
+
+fn collect<'a>(
+    tree: &'a ValuesTree,
+    values: &Value,
+    compiled: &mut CompiledSchemas<'a>,
+    report: &mut String,
+) -> Result<(), SchemaError> {
     if let Some(schema) = &tree.schema
-        && let Some(text) = validate_one(&tree.name, schema, values)?
+        && let Some(text) = validate_one(compiled.get(&tree.name, schema)?, schema, values)
     {
         report.push_str(&format!("{}:\n{}", tree.name, text));
     }
@@ -64,7 +103,7 @@ fn collect(tree: &ValuesTree, values: &Value, report: &mut String) -> Result<(),
         let raw = m.borrow().get(&sub.name).cloned();
         match raw {
             None | Some(Value::Nil) => {}
-            Some(v @ Value::Map(_)) => collect(sub, &v, report)?,
+            Some(v @ Value::Map(_)) => collect(sub, &v, compiled, report)?,
             Some(other) => report.push_str(&format!(
                 "{}:\ninvalid type for values: expected object (map), got {}\n",
                 sub.name,
@@ -131,15 +170,12 @@ struct Node {
     children: Vec<Vec<String>>,
 }
 
+/// Validates `values` with `validator` (compiled from `schema`); the report text, if invalid.
 fn validate_one(
-    chart: &str,
+    validator: &jsonschema::Validator,
     schema: &serde_json::Value,
     values: &Value,
-) -> Result<Option<String>, SchemaError> {
-    let validator = jsonschema::validator_for(schema).map_err(|e| SchemaError::BadSchema {
-        chart: chart.to_string(),
-        message: e.to_string(),
-    })?;
+) -> Option<String> {
     let instance = to_json_value(values);
     let mut nodes: BTreeMap<Vec<String>, Node> = BTreeMap::new();
     nodes.insert(Vec::new(), Node::default());
@@ -229,11 +265,11 @@ fn validate_one(
     }
     let root = build(&mut nodes, &[]);
     if root.is_empty() {
-        return Ok(None);
+        return None;
     }
     let mut out = String::new();
     render(&root, 0, &mut out);
-    Ok(Some(out))
+    Some(out)
 }
 
 /// Creates the node for `path` and links it to its parent subschema application.
@@ -621,5 +657,51 @@ mod tests {
         );
         let ok = parse_values("replicas: 3\nmissing: m\nsub: {port: '8'}\n").unwrap();
         assert!(validate_against_schemas(&tree, &ok).is_ok());
+    }
+
+    #[test]
+    fn one_schema_under_two_aliases_checks_each_alias() {
+        let schema: serde_json::Value =
+            serde_json::from_str(r#"{"type":"object","properties":{"port":{"type":"integer"}}}"#)
+                .unwrap();
+        let alias = |name: &str| ValuesTree {
+            name: name.into(),
+            defaults: Value::Nil,
+            schema: Some(schema.clone()),
+            subcharts: vec![],
+        };
+        let tree = ValuesTree {
+            name: "top".into(),
+            defaults: Value::Nil,
+            schema: None,
+            subcharts: vec![alias("one"), alias("two")],
+        };
+        let values = parse_values("one: {port: x}\ntwo: {port: 1}\n").unwrap();
+        assert_eq!(
+            validate_against_schemas(&tree, &values)
+                .unwrap_err()
+                .report(),
+            "one:\n- at '/port': got string, want integer\n"
+        );
+        let values = parse_values("one: {port: 1}\ntwo: {port: z}\n").unwrap();
+        assert_eq!(
+            validate_against_schemas(&tree, &values)
+                .unwrap_err()
+                .report(),
+            "two:\n- at '/port': got string, want integer\n"
+        );
+        let bad = ValuesTree {
+            schema: Some(serde_json::json!({"type": 5})),
+            ..alias("bad")
+        };
+        let tree = ValuesTree {
+            subcharts: vec![alias("one"), bad],
+            ..tree
+        };
+        let values = parse_values("one: {port: 1}\nbad: {}\n").unwrap();
+        assert!(matches!(
+            validate_against_schemas(&tree, &values),
+            Err(SchemaError::BadSchema { chart, .. }) if chart == "bad"
+        ));
     }
 }
