@@ -90,6 +90,9 @@ type R<T> = Result<T, Ctl>;
 const RED_ZONE: usize = 128 * 1024;
 const STACK_CHUNK: usize = 4 * 1024 * 1024;
 
+/// Initial buffer for a nested execution's output (`include`, `tpl`).
+const NESTED_OUTPUT: usize = 128;
+
 /// One execution: output, variables, current template and resource counters.
 pub(crate) struct State {
     set: Rc<Set>,
@@ -207,6 +210,8 @@ impl State {
         let dot = Dot::of(data.clone());
         self.vars = vec![(self.dollar.clone(), dot.clone())];
         self.vars_base = 0;
+        // Output is usually about as long as the template: skip most of the buffer's regrowth.
+        self.out.reserve(self.source.text.len());
         let tree = self.tree.clone();
         match self.walk_list(&dot, &tree.root) {
             Ok(()) => Ok(std::mem::take(&mut self.out)),
@@ -242,7 +247,8 @@ impl State {
         if self.depth >= max {
             return Err(format!("exceeded maximum template depth ({max})"));
         }
-        let saved_out = std::mem::take(&mut self.out);
+        // Included snippets are short: one small buffer instead of several regrowths.
+        let saved_out = std::mem::replace(&mut self.out, String::with_capacity(NESTED_OUTPUT));
         let dot = Dot::of(data.clone());
         let r = self.call_tree(tree, dot);
         let produced = std::mem::replace(&mut self.out, saved_out);
@@ -641,7 +647,14 @@ impl State {
         let first = &cmd.args[0];
         match first {
             Arg::Field { path, .. } => {
-                return self.eval_field_chain(dot, dot.clone(), first, &path[1..], &cmd.args, final_);
+                return self.eval_field_chain(
+                    dot,
+                    dot.clone(),
+                    first,
+                    &path[1..],
+                    &cmd.args,
+                    final_,
+                );
             }
             Arg::Chain { .. } => return self.eval_chain(dot, first, &cmd.args, final_),
             Arg::Identifier { name, .. } => {

@@ -159,6 +159,12 @@ fn has_left_trim_marker(s: &str) -> bool {
     b.len() >= 2 && b[0] == b'-' && is_space_byte(b[1])
 }
 
+/// `s.starts_with(prefix)` for the short delimiters, compared inline: this runs at every token
+/// and a `memcmp` call costs more than the comparison.
+fn has_prefix(s: &[u8], prefix: &[u8]) -> bool {
+    s.len() >= prefix.len() && s.iter().zip(prefix).all(|(a, b)| a == b)
+}
+
 /// Byte offset of the first `delim` in `hay`: finds the delimiter's first character with
 /// `memchr`, which beats a substring search set up anew for every piece of text.
 fn find_delim(hay: &str, delim: &str) -> Option<usize> {
@@ -166,7 +172,7 @@ fn find_delim(hay: &str, delim: &str) -> Option<usize> {
     let mut from = 0;
     while let Some(i) = hay[from..].find(first) {
         let at = from + i;
-        if hay[at..].starts_with(delim) {
+        if has_prefix(&hay.as_bytes()[at..], delim.as_bytes()) {
             return Some(at);
         }
         from = at + first.len_utf8();
@@ -295,11 +301,12 @@ impl<'a> Lexer<'a> {
     }
 
     fn at_right_delim(&self) -> (bool, bool) {
-        let rest = self.rest();
-        if has_right_trim_marker(rest) && rest[2..].starts_with(self.right) {
+        let rest = self.rest().as_bytes();
+        let right = self.right.as_bytes();
+        if has_right_trim_marker(self.rest()) && has_prefix(&rest[2..], right) {
             return (true, true);
         }
-        if rest.starts_with(self.right) {
+        if has_prefix(rest, right) {
             return (true, false);
         }
         (false, false)
@@ -529,7 +536,7 @@ impl<'a> Lexer<'a> {
         if is_space(c) || matches!(c, '.' | ',' | '|' | ':' | ')' | '(') {
             return true;
         }
-        self.rest().starts_with(self.right)
+        has_prefix(self.rest().as_bytes(), self.right.as_bytes())
     }
 
     fn lex_char(&mut self) -> State {

@@ -424,8 +424,6 @@ impl<'a> Parser<'a> {
         SrcStr::new(&self.text, start, it.pos + it.val.len())
     }
 
-
-
     fn backup(&mut self) {
         self.idx = self.idx.saturating_sub(1);
     }
@@ -915,11 +913,10 @@ impl<'a> Parser<'a> {
             ItemType::Dot => Arg::Dot { pos },
             ItemType::Nil => Arg::Nil { pos },
             ItemType::Variable => {
-                if !self.vars.iter().any(|v| *v == it.val) {
-                    return Err(self.errorf(format!(
-                        "undefined variable {}",
-                        crate::fmt::quote(&it.val)
-                    )));
+                if !self.vars.contains(&it.val) {
+                    return Err(
+                        self.errorf(format!("undefined variable {}", crate::fmt::quote(&it.val)))
+                    );
                 }
                 Arg::Variable {
                     pos,
