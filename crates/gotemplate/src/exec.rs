@@ -90,6 +90,9 @@ type R<T> = Result<T, Ctl>;
 const RED_ZONE: usize = 128 * 1024;
 const STACK_CHUNK: usize = 4 * 1024 * 1024;
 
+/// Spare argument lists kept (enough for calls nested in each other's arguments).
+const MAX_SPARE_ARG_BUFS: usize = 32;
+
 /// Initial buffer for a nested execution's output (`include`, `tpl`).
 const NESTED_OUTPUT: usize = 128;
 
@@ -104,6 +107,8 @@ pub(crate) struct State {
     /// template sees only its own, as Go has no dynamic scoping).
     vars: Vec<(Rc<str>, Dot)>,
     vars_base: usize,
+    /// Argument lists of finished function calls, kept for the next calls.
+    arg_bufs: Vec<Vec<Value>>,
     /// The name `$`, shared by every call's first variable.
     dollar: Rc<str>,
     depth: usize,
@@ -182,6 +187,7 @@ impl State {
             out: String::new(),
             vars: Vec::new(),
             vars_base: 0,
+            arg_bufs: Vec::new(),
             dollar: "$".into(),
             depth: 0,
             steps: 0,
@@ -898,9 +904,23 @@ impl State {
         self.call_error(ident_pos, ident, ctx_pos, ctx, name, msg)
     }
 
+    /// An empty argument list, reusing the buffer of a finished call. (A call that fails while
+    /// evaluating its arguments just drops its buffer.)
+    fn arg_buf(&mut self) -> Vec<Value> {
+        self.arg_bufs.pop().unwrap_or_default()
+    }
+
+    /// Give a call's argument list back for reuse once the call is done.
+    fn recycle_arg_buf(&mut self, mut vals: Vec<Value>) {
+        vals.clear();
+        if self.arg_bufs.len() < MAX_SPARE_ARG_BUFS {
+            self.arg_bufs.push(vals);
+        }
+    }
+
     /// Evaluate the arguments after the function name, then the piped final value.
     fn eval_call_args(&mut self, dot: &Dot, args: &[Arg], final_: Option<Dot>) -> R<Vec<Value>> {
-        let mut vals = Vec::with_capacity(args.len() + 1);
+        let mut vals = self.arg_buf();
         for a in args.iter().skip(1) {
             vals.push(self.eval_arg(dot, a)?);
         }
@@ -932,15 +952,19 @@ impl State {
                 let mut cx = ExecContext { state: self };
                 f(&mut cx, &vals)
             };
-            return r.map(Dot::result).map_err(|e| {
+            let r = r.map(Dot::result).map_err(|e| {
                 self.func_error(ident_pos, ident, ctx_pos, ctx, name, args, &vals, e)
             });
+            self.recycle_arg_buf(vals);
+            return r;
         }
         if let Some(f) = funcs.pure.get(name) {
             let vals = self.eval_call_args(dot, args, final_)?;
-            return f(&vals).map(Dot::result).map_err(|e| {
+            let r = f(&vals).map(Dot::result).map_err(|e| {
                 self.func_error(ident_pos, ident, ctx_pos, ctx, name, args, &vals, e)
             });
+            self.recycle_arg_buf(vals);
+            return r;
         }
         if !builtins::is_builtin(name) {
             return Err(self.err(
@@ -1002,9 +1026,21 @@ impl State {
                 Err(self.err(ctx_pos, ctx, format!("error calling call: {msg}")))
             }
             _ => {
-                let mut dots = Vec::with_capacity(args.len());
+                // Go's slice and len see the reflect.Value as passed, without looking through
+                // an interface or tolerating the invalid value: note what they need of each.
+                let mut vals = self.arg_buf();
+                let mut iface_after_first = Vec::new();
+                let mut first_invalid = false;
+                let mut push = |vals: &mut Vec<Value>, d: Dot| {
+                    if vals.is_empty() {
+                        first_invalid = matches!(d, Dot::Invalid);
+                    } else if name == "slice" {
+                        iface_after_first.push(matches!(d, Dot::Iface(_)));
+                    }
+                    vals.push(d.into_value());
+                };
                 for a in args.iter().skip(1) {
-                    if name == "printf" && dots.is_empty() {
+                    if name == "printf" && vals.is_empty() {
                         // printf's format is a typed `string` parameter in Go.
                         match a {
                             Arg::Number { .. } | Arg::Bool { .. } => {
@@ -1021,43 +1057,39 @@ impl State {
                         }
                         let d = self.eval_arg_dot(dot, a)?;
                         self.check_string_param(&d)?;
-                        dots.push(d);
+                        push(&mut vals, d);
                         continue;
                     }
-                    dots.push(self.eval_arg_dot(dot, a)?);
+                    let d = self.eval_arg_dot(dot, a)?;
+                    push(&mut vals, d);
                 }
                 if let Some(f) = final_ {
-                    if name == "printf" && dots.is_empty() {
+                    if name == "printf" && vals.is_empty() {
                         self.check_string_param(&f)?;
                     }
-                    dots.push(f);
+                    push(&mut vals, f);
                 }
-                // Go's slice and len see the reflect.Value as passed, without looking through
-                // an interface or tolerating the invalid value.
                 if name == "slice" {
-                    let iface: Vec<bool> = dots
-                        .iter()
-                        .skip(1)
-                        .map(|d| matches!(d, Dot::Iface(_)))
-                        .collect();
-                    let vals: Vec<Value> = dots.into_iter().map(Dot::into_value).collect();
-                    return builtins::slice_checked(&vals[0], &vals[1..], &iface)
+                    let r = builtins::slice_checked(&vals[0], &vals[1..], &iface_after_first)
                         .map(Dot::result)
                         .map_err(|e| {
                             self.func_error(ident_pos, ident, ctx_pos, ctx, name, args, &vals, e)
                         });
+                    self.recycle_arg_buf(vals);
+                    return r;
                 }
-                if name == "len" && matches!(dots.first(), Some(Dot::Invalid)) {
+                if name == "len" && first_invalid {
                     return Err(self.err(
                         ctx_pos,
                         ctx,
                         "error calling len: reflect: call of reflect.Value.Type on zero Value",
                     ));
                 }
-                let vals: Vec<Value> = dots.into_iter().map(Dot::into_value).collect();
-                builtins::call(name, &vals).map(Dot::result).map_err(|e| {
+                let r = builtins::call(name, &vals).map(Dot::result).map_err(|e| {
                     self.func_error(ident_pos, ident, ctx_pos, ctx, name, args, &vals, e)
-                })
+                });
+                self.recycle_arg_buf(vals);
+                r
             }
         }
     }
