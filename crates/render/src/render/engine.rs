@@ -125,6 +125,8 @@ impl Engine {
     /// A template set with Helm's functions bound to this engine.
     fn new_set(&self) -> Template {
         let mut t = Template::with_funcs(ROOT_NAME, func_map());
+        // Certificate generators draw RSA keys generated ahead on spare cores.
+        t.prefetch_certificate_keys();
         t.set_missing_key(if self.strict {
             MissingKey::Error
         } else {
