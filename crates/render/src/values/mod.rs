@@ -8,5 +8,5 @@ pub mod strvals;
 pub mod user;
 
 pub use coalesce::{ValuesTree, coalesce_values, merge_maps, merge_values};
-pub use schema::{SchemaError, validate_against_schemas};
+pub use schema::{SchemaChecks, SchemaError, prepare_schema_checks, validate_against_schemas};
 pub use user::{UserValues, ValuesError};

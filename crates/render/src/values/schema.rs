@@ -42,13 +42,86 @@ impl SchemaError {
 
 /// Validates `values` (the coalesced values of `tree`'s chart) against every schema in the tree.
 pub fn validate_against_schemas(tree: &ValuesTree, values: &Value) -> Result<(), SchemaError> {
-    let mut report = String::new();
-    let mut compiled = CompiledSchemas::default();
-    collect(tree, values, &mut compiled, &mut report)?;
-    if report.is_empty() {
-        Ok(())
-    } else {
-        Err(SchemaError::Invalid { report })
+    prepare_schema_checks(tree, values).run()
+}
+
+/// The schema checks of one render, taken from the values on the thread that owns them: what is
+/// left (compiling each schema and validating) needs no [`Value`], so the checks are `Send` and
+/// may run on another thread while the templates render. The outcome is the same as
+/// [`validate_against_schemas`].
+pub struct SchemaChecks<'a> {
+    steps: Vec<CheckStep<'a>>,
+}
+
+enum CheckStep<'a> {
+    /// Validate a chart's values (as JSON) against its schema.
+    Validate {
+        chart: &'a str,
+        schema: &'a serde_json::Value,
+        instance: serde_json::Value,
+    },
+    /// A report line found while walking the values (a subchart's values that are not a map).
+    Report(String),
+}
+
+/// Walks `tree` and `values` (parent first, subcharts in order) into the checks to run.
+pub fn prepare_schema_checks<'a>(tree: &'a ValuesTree, values: &Value) -> SchemaChecks<'a> {
+    let mut steps = Vec::new();
+    prepare(tree, values, &mut steps);
+    SchemaChecks { steps }
+}
+
+fn prepare<'a>(tree: &'a ValuesTree, values: &Value, steps: &mut Vec<CheckStep<'a>>) {
+    if let Some(schema) = &tree.schema {
+        steps.push(CheckStep::Validate {
+            chart: &tree.name,
+            schema,
+            instance: to_json_value(values),
+        });
+    }
+    let Value::Map(m) = values else {
+        return;
+    };
+    for sub in &tree.subcharts {
+        let raw = m.borrow().get(&sub.name).cloned();
+        match raw {
+            None | Some(Value::Nil) => {}
+            Some(v @ Value::Map(_)) => prepare(sub, &v, steps),
+            Some(other) => steps.push(CheckStep::Report(format!(
+                "{}:\ninvalid type for values: expected object (map), got {}\n",
+                sub.name,
+                other.type_name()
+            ))),
+        }
+    }
+}
+
+impl SchemaChecks<'_> {
+    /// Compiles each schema (once, even when several charts share it) and validates; the first
+    /// unusable schema stops the run, as it stops Helm.
+    pub fn run(self) -> Result<(), SchemaError> {
+        let mut report = String::new();
+        let mut compiled = CompiledSchemas::default();
+        for step in self.steps {
+            match step {
+                CheckStep::Validate {
+                    chart,
+                    schema,
+                    instance,
+                } => {
+                    let validator = compiled.get(chart, schema)?;
+                    if let Some(text) = validate_one(validator, schema, &instance) {
+                        report.push_str(&format!("{chart}:\n{text}"));
+                    }
+                }
+                CheckStep::Report(text) => report.push_str(&text),
+            }
+        }
+        if report.is_empty() {
+            Ok(())
+        } else {
+            Err(SchemaError::Invalid { report })
+        }
     }
 }
 
@@ -83,35 +156,6 @@ impl<'a> CompiledSchemas<'a> {
         };
         Ok(&self.compiled[index].1)
     }
-}
-
-fn collect<'a>(
-    tree: &'a ValuesTree,
-    values: &Value,
-    compiled: &mut CompiledSchemas<'a>,
-    report: &mut String,
-) -> Result<(), SchemaError> {
-    if let Some(schema) = &tree.schema
-        && let Some(text) = validate_one(compiled.get(&tree.name, schema)?, schema, values)
-    {
-        report.push_str(&format!("{}:\n{}", tree.name, text));
-    }
-    let Value::Map(m) = values else {
-        return Ok(());
-    };
-    for sub in &tree.subcharts {
-        let raw = m.borrow().get(&sub.name).cloned();
-        match raw {
-            None | Some(Value::Nil) => {}
-            Some(v @ Value::Map(_)) => collect(sub, &v, compiled, report)?,
-            Some(other) => report.push_str(&format!(
-                "{}:\ninvalid type for values: expected object (map), got {}\n",
-                sub.name,
-                other.type_name()
-            )),
-        }
-    }
-    Ok(())
 }
 
 /// Plain JSON for the validator (numbers as JSON would carry them).
@@ -170,19 +214,18 @@ struct Node {
     children: Vec<Vec<String>>,
 }
 
-/// Validates `values` with `validator` (compiled from `schema`); the report text, if invalid.
+/// Validates `instance` with `validator` (compiled from `schema`); the report text, if invalid.
 fn validate_one(
     validator: &jsonschema::Validator,
     schema: &serde_json::Value,
-    values: &Value,
+    instance: &serde_json::Value,
 ) -> Option<String> {
-    let instance = to_json_value(values);
     let mut nodes: BTreeMap<Vec<String>, Node> = BTreeMap::new();
     nodes.insert(Vec::new(), Node::default());
     // Missing properties per (place, instance, dependentRequired trigger).
     type RequiredKey = (Vec<String>, String, Option<String>);
     let mut required: BTreeMap<RequiredKey, Vec<String>> = BTreeMap::new();
-    for err in validator.iter_errors(&instance) {
+    for err in validator.iter_errors(instance) {
         let mut path: Vec<String> = err
             .evaluation_path()
             .as_str()
@@ -657,6 +700,33 @@ mod tests {
         );
         let ok = parse_values("replicas: 3\nmissing: m\nsub: {port: '8'}\n").unwrap();
         assert!(validate_against_schemas(&tree, &ok).is_ok());
+    }
+
+    #[test]
+    fn checks_run_on_another_thread_with_the_same_outcome() {
+        fn send<T: Send>(_: &T) {}
+        let schema: serde_json::Value =
+            serde_json::from_str(r#"{"type":"object","required":["a"]}"#).unwrap();
+        let tree = ValuesTree {
+            name: "top".into(),
+            defaults: Value::Nil,
+            schema: Some(schema),
+            subcharts: vec![ValuesTree {
+                name: "sub".into(),
+                defaults: Value::Nil,
+                schema: None,
+                subcharts: vec![],
+            }],
+        };
+        let values = parse_values("sub: 3\n").unwrap();
+        let checks = prepare_schema_checks(&tree, &values);
+        send(&checks);
+        let outcome = std::thread::scope(|s| s.spawn(|| checks.run()).join().unwrap());
+        assert_eq!(outcome, validate_against_schemas(&tree, &values));
+        assert_eq!(
+            outcome.unwrap_err().report(),
+            "top:\n- at '': missing property 'a'\nsub:\ninvalid type for values: expected object (map), got float64\n"
+        );
     }
 
     #[test]
