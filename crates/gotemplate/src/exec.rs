@@ -952,17 +952,17 @@ impl State {
                 let mut cx = ExecContext { state: self };
                 f(&mut cx, &vals)
             };
-            let r = r.map(Dot::result).map_err(|e| {
-                self.func_error(ident_pos, ident, ctx_pos, ctx, name, args, &vals, e)
-            });
+            let r = r
+                .map(Dot::result)
+                .map_err(|e| self.func_error(ident_pos, ident, ctx_pos, ctx, name, args, &vals, e));
             self.recycle_arg_buf(vals);
             return r;
         }
         if let Some(f) = funcs.pure.get(name) {
             let vals = self.eval_call_args(dot, args, final_)?;
-            let r = f(&vals).map(Dot::result).map_err(|e| {
-                self.func_error(ident_pos, ident, ctx_pos, ctx, name, args, &vals, e)
-            });
+            let r = f(&vals)
+                .map(Dot::result)
+                .map_err(|e| self.func_error(ident_pos, ident, ctx_pos, ctx, name, args, &vals, e));
             self.recycle_arg_buf(vals);
             return r;
         }

@@ -301,9 +301,14 @@ impl<'a> Lexer<'a> {
     }
 
     fn at_right_delim(&self) -> (bool, bool) {
-        let rest = self.rest().as_bytes();
+        // Bytes, not `rest()`: this runs at every token, and a byte slice needs no boundary check.
+        let rest = self.input.as_bytes().get(self.pos..).unwrap_or_default();
         let right = self.right.as_bytes();
-        if has_right_trim_marker(self.rest()) && has_prefix(&rest[2..], right) {
+        if rest.len() >= 2
+            && is_space_byte(rest[0])
+            && rest[1] == b'-'
+            && has_prefix(&rest[2..], right)
+        {
             return (true, true);
         }
         if has_prefix(rest, right) {
@@ -445,19 +450,22 @@ impl<'a> Lexer<'a> {
 
     /// Step over a run of letters, digits and `_` (never a newline).
     fn skip_alnum(&mut self) {
-        while let Some(&b) = self.input.as_bytes().get(self.pos) {
+        let bytes = self.input.as_bytes();
+        let mut at = self.pos;
+        while let Some(&b) = bytes.get(at) {
             if b.is_ascii() {
                 if b != b'_' && !b.is_ascii_alphanumeric() {
                     break;
                 }
-                self.pos += 1;
+                at += 1;
                 continue;
             }
-            match self.peek() {
-                Some(c) if is_alnum(c) => self.pos += c.len_utf8(),
+            match self.input.get(at..).and_then(|r| r.chars().next()) {
+                Some(c) if is_alnum(c) => at += c.len_utf8(),
                 _ => break,
             }
         }
+        self.pos = at;
     }
 
     fn lex_space(&mut self) -> State {
