@@ -6,8 +6,13 @@
 //! paths, `..`, and symlinks that leave the chart directory, since charts come from the network.
 
 use std::collections::BTreeMap;
+use std::ffi::{CStr, CString, OsStr};
 use std::io::Read;
+use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+
+use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
 
 use super::ignore::{HELM_IGNORE, IgnoreRules};
 use super::metadata::{API_VERSION_V1, ChartMetadata};
@@ -176,107 +181,179 @@ pub fn load_dir(dir: &Path, limits: &LoadLimits) -> Result<Chart, LoadError> {
         files: 0,
     };
     let mut files = Vec::new();
-    walk(&root, &root, "", &rules, &mut budget, &mut files, 0)?;
+    let mut walker = Walker {
+        root: &root,
+        rules: &rules,
+        budget: &mut budget,
+        out: &mut files,
+    };
+    walker.walk(&root, DirHandle::Path, "", 0)?;
     load_files(files, limits)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn walk(
-    root: &Path,
-    dir: &Path,
-    rel: &str,
-    rules: &IgnoreRules,
-    budget: &mut Budget,
-    out: &mut Vec<RawFile>,
-    depth: usize,
-) -> Result<(), LoadError> {
-    if depth > budget.limits.max_depth {
-        return Err(LoadError::TooDeep {
-            name: rel.into(),
-            limit: budget.limits.max_depth,
-        });
-    }
-    let mut entries: Vec<(String, std::fs::DirEntry)> = std::fs::read_dir(dir)
-        .map_err(io(dir))?
-        .map(|e| e.map(|e| (e.file_name().to_string_lossy().into_owned(), e)))
-        .collect::<Result<_, _>>()
-        .map_err(io(dir))?;
-    // Go's filepath.Walk visits names in lexical byte order.
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, entry) in entries {
-        let path = entry.path();
-        let rel_name = if rel.is_empty() {
-            name
-        } else {
-            format!("{rel}/{name}")
-        };
-        // The directory entry's type costs no extra system call on most file systems; only
-        // symlinks need their target looked up.
-        let file_type = entry.file_type().map_err(io(&path))?;
-        if file_type.is_symlink() {
-            // Helm follows symlinks; we only follow those that stay inside the chart.
-            let target = path.canonicalize().map_err(io(&path))?;
-            if !target.starts_with(root) {
-                return Err(LoadError::SymlinkEscape { path: rel_name });
-            }
-            let meta = std::fs::metadata(&target).map_err(io(&path))?;
-            if meta.is_dir() {
-                if rules.ignore(&rel_name, true) {
-                    continue;
-                }
-                walk(root, &path, &rel_name, rules, budget, out, depth + 1)?;
-                continue;
-            }
-            if rules.ignore(&rel_name, false) {
-                continue;
-            }
-            if !meta.is_file() {
-                return Err(LoadError::Irregular(path.display().to_string()));
-            }
-            budget.take(&rel_name, meta.len())?;
-            let data = std::fs::read(&path).map_err(io(&path))?;
-            out.push(RawFile {
-                name: rel_name,
-                data: strip_bom(data),
+/// The flags std opens a directory (to list it) and a file (to read it) with.
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::CLOEXEC);
+const FILE_FLAGS: OFlags = OFlags::RDONLY.union(OFlags::CLOEXEC);
+
+/// How to open a directory to walk: by its path, or by name inside its parent's open
+/// descriptor (which spares the kernel a lookup of every component of the full path).
+enum DirHandle<'a> {
+    Path,
+    At(BorrowedFd<'a>, &'a CStr),
+}
+
+/// One entry of a directory listing.
+struct Entry {
+    /// The name as text (lossy for a non-UTF-8 name, as the walk has always shown it).
+    name: String,
+    /// The name as the file system has it, to open the entry inside its directory.
+    raw: CString,
+    file_type: FileType,
+}
+
+/// The state of one directory walk: Go's `filepath.Walk` order, `.helmignore`, the budget.
+struct Walker<'a, 'l> {
+    root: &'a Path,
+    rules: &'a IgnoreRules,
+    budget: &'a mut Budget<'l>,
+    out: &'a mut Vec<RawFile>,
+}
+
+impl Walker<'_, '_> {
+    fn walk(
+        &mut self,
+        dir: &Path,
+        handle: DirHandle<'_>,
+        rel: &str,
+        depth: usize,
+    ) -> Result<(), LoadError> {
+        if depth > self.budget.limits.max_depth {
+            return Err(LoadError::TooDeep {
+                name: rel.into(),
+                limit: self.budget.limits.max_depth,
             });
-            continue;
         }
-        if file_type.is_dir() {
-            if rules.ignore(&rel_name, true) {
-                continue;
+        let dir_fd = match handle {
+            DirHandle::Path => rustix::fs::open(dir, DIR_FLAGS, Mode::empty()),
+            DirHandle::At(parent, name) => {
+                rustix::fs::openat(parent, name, DIR_FLAGS, Mode::empty())
             }
-            walk(root, &path, &rel_name, rules, budget, out, depth + 1)?;
-            continue;
         }
-        if rules.ignore(&rel_name, false) {
-            continue;
+        .map_err(errno(dir))?;
+        let (listing, entries) = list_dir(dir, dir_fd)?;
+        let fd = listing.fd().map_err(errno(dir))?;
+        for entry in entries {
+            let path = dir.join(OsStr::from_bytes(entry.raw.to_bytes()));
+            let rel_name = if rel.is_empty() {
+                entry.name
+            } else {
+                format!("{rel}/{}", entry.name)
+            };
+            match entry.file_type {
+                FileType::Symlink => self.visit_symlink(&path, rel_name, depth)?,
+                FileType::Directory => {
+                    if !self.rules.ignore(&rel_name, true) {
+                        self.walk(&path, DirHandle::At(fd, &entry.raw), &rel_name, depth + 1)?;
+                    }
+                }
+                other => {
+                    if self.rules.ignore(&rel_name, false) {
+                        continue;
+                    }
+                    if other != FileType::RegularFile {
+                        return Err(LoadError::Irregular(path.display().to_string()));
+                    }
+                    let data = read_regular_file(fd, &entry.raw, &path, &rel_name, self.budget)?;
+                    self.out.push(RawFile {
+                        name: rel_name,
+                        data: strip_bom(data),
+                    });
+                }
+            }
         }
-        if !file_type.is_file() {
+        Ok(())
+    }
+
+    /// Helm follows symlinks; we only follow those that stay inside the chart.
+    fn visit_symlink(
+        &mut self,
+        path: &Path,
+        rel_name: String,
+        depth: usize,
+    ) -> Result<(), LoadError> {
+        let target = path.canonicalize().map_err(io(path))?;
+        if !target.starts_with(self.root) {
+            return Err(LoadError::SymlinkEscape { path: rel_name });
+        }
+        let meta = std::fs::metadata(&target).map_err(io(path))?;
+        if meta.is_dir() {
+            if !self.rules.ignore(&rel_name, true) {
+                self.walk(path, DirHandle::Path, &rel_name, depth + 1)?;
+            }
+            return Ok(());
+        }
+        if self.rules.ignore(&rel_name, false) {
+            return Ok(());
+        }
+        if !meta.is_file() {
             return Err(LoadError::Irregular(path.display().to_string()));
         }
-        let data = read_regular_file(&path, &rel_name, budget)?;
-        out.push(RawFile {
+        self.budget.take(&rel_name, meta.len())?;
+        let data = std::fs::read(path).map_err(io(path))?;
+        self.out.push(RawFile {
             name: rel_name,
             data: strip_bom(data),
         });
+        Ok(())
     }
-    Ok(())
 }
 
-/// Reads a regular file after charging its size to the budget: open, then the size from the open
-/// file (no second lookup of the path), then one read of exactly that many bytes.
+/// Lists the directory open as `dir_fd`, names in lexical byte order (Go's `filepath.Walk`).
+/// The entry types come with the listing on most file systems; others are asked for.
+fn list_dir(dir: &Path, dir_fd: OwnedFd) -> Result<(Dir, Vec<Entry>), LoadError> {
+    let mut listing = Dir::new(dir_fd).map_err(errno(dir))?;
+    let mut entries = Vec::new();
+    while let Some(entry) = listing.read() {
+        let entry = entry.map_err(errno(dir))?;
+        let raw = entry.file_name();
+        if raw == c"." || raw == c".." {
+            continue;
+        }
+        let mut file_type = entry.file_type();
+        if file_type == FileType::Unknown {
+            let fd = listing.fd().map_err(errno(dir))?;
+            let stat = rustix::fs::statat(fd, raw, AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(errno(&dir.join(OsStr::from_bytes(raw.to_bytes()))))?;
+            file_type = FileType::from_raw_mode(stat.st_mode);
+        }
+        entries.push(Entry {
+            name: String::from_utf8_lossy(raw.to_bytes()).into_owned(),
+            raw: raw.to_owned(),
+            file_type,
+        });
+    }
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok((listing, entries))
+}
+
+/// Reads a regular file after charging its size to the budget: open (inside its directory),
+/// then the size from the open file, then one read of exactly that many bytes.
 fn read_regular_file(
+    dir_fd: BorrowedFd<'_>,
+    name: &CStr,
     path: &Path,
     rel_name: &str,
     budget: &mut Budget,
 ) -> Result<Vec<u8>, LoadError> {
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
+    let file = match rustix::fs::openat(dir_fd, name, FILE_FLAGS, Mode::empty()) {
+        Ok(fd) => std::fs::File::from(fd),
         Err(open_error) => {
             // An oversized file is reported as such even when it also cannot be opened.
             let meta = std::fs::symlink_metadata(path).map_err(io(path))?;
             budget.take(rel_name, meta.len())?;
-            return Err(io(path)(open_error));
+            return Err(errno(path)(open_error));
         }
     };
     let size = file.metadata().map_err(io(path))?.len();
@@ -289,6 +366,13 @@ fn read_regular_file(
         .read_to_end(&mut data)
         .map_err(io(path))?;
     Ok(data)
+}
+
+fn errno(p: &Path) -> impl FnOnce(rustix::io::Errno) -> LoadError + '_ {
+    move |e| LoadError::Io {
+        path: p.display().to_string(),
+        source: e.into(),
+    }
 }
 
 fn io(p: &Path) -> impl FnOnce(std::io::Error) -> LoadError + '_ {
@@ -629,6 +713,66 @@ mod tests {
             load_dir(&root, &LoadLimits::default()),
             Err(LoadError::SymlinkEscape { .. })
         ));
+    }
+
+    #[test]
+    fn directory_walk_order_inner_symlinks_and_special_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("demo");
+        std::fs::create_dir_all(root.join("templates/b")).unwrap();
+        std::fs::create_dir_all(root.join("conf")).unwrap();
+        std::fs::write(root.join("Chart.yaml"), CHART).unwrap();
+        std::fs::write(root.join("values.yaml"), b"\xEF\xBB\xBFa: 1\n").unwrap();
+        std::fs::write(root.join("templates/b/z.yaml"), "z").unwrap();
+        std::fs::write(root.join("templates/a.yaml"), "a").unwrap();
+        std::fs::write(root.join("templates/c.yaml"), "c").unwrap();
+        std::fs::write(root.join("conf/x.txt"), "x").unwrap();
+        // Links that stay inside the chart are followed, to a file and to a directory.
+        std::os::unix::fs::symlink(root.join("conf"), root.join("linked")).unwrap();
+        std::os::unix::fs::symlink(root.join("conf/x.txt"), root.join("y.txt")).unwrap();
+        let chart = load_dir(&root, &LoadLimits::default()).unwrap();
+        let names: Vec<_> = chart.templates.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            vec!["templates/a.yaml", "templates/b/z.yaml", "templates/c.yaml"]
+        );
+        let files: Vec<_> = chart.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(files, vec!["conf/x.txt", "linked/x.txt", "y.txt"]);
+        assert_eq!(chart.files[2].data, b"x");
+        assert_eq!(chart.values_yaml, "a: 1\n");
+
+        let small = LoadLimits {
+            max_file_bytes: 1,
+            ..LoadLimits::default()
+        };
+        assert!(matches!(
+            load_dir(&root, &small),
+            Err(LoadError::FileTooLarge { name, .. }) if name == "Chart.yaml"
+        ));
+        let shallow = LoadLimits {
+            max_depth: 1,
+            ..LoadLimits::default()
+        };
+        assert!(matches!(
+            load_dir(&root, &shallow),
+            Err(LoadError::TooDeep { name, .. }) if name == "conf/x.txt"
+        ));
+
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            root.join("templates/pipe"),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
+            0,
+        )
+        .unwrap();
+        let err = load_dir(&root, &LoadLimits::default()).unwrap_err();
+        assert!(
+            matches!(&err, LoadError::Irregular(p) if p.ends_with("demo/templates/pipe")),
+            "{err}"
+        );
+        std::fs::write(root.join(".helmignore"), "pipe\n").unwrap();
+        assert!(load_dir(&root, &LoadLimits::default()).is_ok());
     }
 
     #[test]
