@@ -34,8 +34,9 @@ enum Matcher {
     Literal(String),
     /// `*` then a literal: the name ends with it and holds no `/` before it.
     Suffix(String),
-    /// A literal then `*`: the name starts with it and holds no `/` after it.
-    Prefix(String),
+    /// A literal, `min` times `?`, then `*`: the name starts with the literal and holds at least
+    /// `min` characters after it, none of them `/` (Helm's default `templates/.?*`).
+    Prefix { literal: String, min: usize },
     /// Anything else, for [`glob_match`].
     Glob(String),
 }
@@ -50,9 +51,13 @@ impl Matcher {
         {
             Matcher::Suffix(rest.to_string())
         } else if let Some(rest) = glob.strip_suffix('*')
-            && is_literal(rest)
+            && let literal = rest.trim_end_matches('?')
+            && is_literal(literal)
         {
-            Matcher::Prefix(rest.to_string())
+            Matcher::Prefix {
+                literal: literal.to_string(),
+                min: rest.len() - literal.len(),
+            }
         } else {
             Matcher::Glob(glob.to_string())
         }
@@ -65,9 +70,11 @@ impl Matcher {
             Matcher::Suffix(lit) => name
                 .strip_suffix(lit.as_str())
                 .is_some_and(|head| !head.contains('/')),
-            Matcher::Prefix(lit) => name
-                .strip_prefix(lit.as_str())
-                .is_some_and(|tail| !tail.contains('/')),
+            Matcher::Prefix { literal, min } => {
+                name.strip_prefix(literal.as_str()).is_some_and(|tail| {
+                    !tail.contains('/') && (*min == 0 || tail.chars().count() >= *min)
+                })
+            }
             Matcher::Glob(glob) => glob_match(glob, name).unwrap_or(false),
         }
     }
@@ -494,9 +501,33 @@ mod tests {
     #[test]
     fn rule_shapes_match_like_the_general_matcher() {
         let globs = [
-            "*.tgz", "*", "ci", ".git", "secret*", "a.b*", "*.yaml", "x*",
+            "*.tgz",
+            "*",
+            "ci",
+            ".git",
+            "secret*",
+            "a.b*",
+            "*.yaml",
+            "x*",
+            ".?*",
+            "a??*",
+            "templates/.?*",
+            "?*",
         ];
         let names = [
+            ".",
+            ".a",
+            "./",
+            ".☺",
+            "a☺",
+            "a☺☺",
+            "ab/",
+            "templates/.",
+            "templates/.x",
+            "templates/.x/y",
+            "templates/..",
+            "templates/a",
+            "templates/./",
             "",
             "a.tgz",
             ".tgz",
