@@ -13,6 +13,7 @@ use super::YamlError;
 use super::emit::format_float_g;
 use super::resolve::{Resolved, resolve_plain};
 
+mod direct;
 mod head;
 
 /// Upper bound on nesting once aliases are expanded, against stack exhaustion.
@@ -61,6 +62,9 @@ impl Budget {
 /// Parses the first YAML document of `src` into a value with Helm's semantics: numbers are `Float`,
 /// an empty document is `Nil`.
 pub fn parse_yaml(src: &str) -> Result<Value, YamlError> {
+    if let Some(docs) = direct::simple_documents(src, true) {
+        return Ok(docs.into_iter().next().flatten().unwrap_or(Value::Nil));
+    }
     let docs = load_documents(src, true)?;
     let mut budget = Budget::default();
     match docs.into_iter().next().flatten() {
@@ -99,15 +103,22 @@ fn decode_head(src: &str, keys: &[&str]) -> Result<Value, YamlError> {
 /// Parses a values file as Helm 4's `LoadValues` does: every document must be a mapping (or
 /// empty); later documents are merged over earlier ones with `MergeMaps`.
 pub fn parse_values(src: &str) -> Result<Value, YamlError> {
-    let docs = load_documents(src, false)?;
-    let mut budget = Budget::default();
-    let mut merged = Value::empty_map();
-    for doc in docs {
-        let v = match doc {
-            None => continue,
-            Some(n) => to_json_value(&n, &mut budget)?,
+    let decoded: Box<dyn Iterator<Item = Result<Value, YamlError>>> =
+        match direct::simple_documents(src, false) {
+            Some(docs) => Box::new(docs.into_iter().flatten().map(Ok)),
+            None => {
+                let mut budget = Budget::default();
+                let docs = load_documents(src, false)?;
+                Box::new(
+                    docs.into_iter()
+                        .flatten()
+                        .map(move |n| to_json_value(&n, &mut budget)),
+                )
+            }
         };
-        match v {
+    let mut merged = Value::empty_map();
+    for v in decoded {
+        match v? {
             Value::Nil => {}
             m @ Value::Map(_) => merged = crate::values::merge_maps(&merged, &m),
             other => {
@@ -373,6 +384,10 @@ fn syntax_error(src: &str, e: &serde_saphyr::granit_parser::ScanError) -> YamlEr
 /// `- ` entry indicator) outside multi-line scalars and flow collections; the parser underneath is
 /// more lenient, so check the text the way Helm would fail.
 fn check_tab_indentation(src: &str, sheltered: &[(usize, usize)]) -> Result<(), YamlError> {
+    // Most documents have no tab at all: one fast scan instead of one per line.
+    if !src.contains('\t') {
+        return Ok(());
+    }
     for (i, line) in src.lines().enumerate() {
         let line_no = i + 1;
         if !line.contains('\t') || sheltered.iter().any(|&(a, b)| (a..=b).contains(&line_no)) {
