@@ -318,20 +318,23 @@ impl Engine {
         chart: &ResolvedChart<'_>,
         top: &Value,
     ) -> Result<BTreeMap<String, String>, RenderError> {
-        self.render_resolved_with(chart, top, &mut |_, _| {})
+        self.render_resolved_with(chart, top, &mut || Ok(()), &mut |_, _| {})
     }
 
-    /// [`Engine::render_resolved`], handing each file to `on_rendered` as soon as it is rendered
-    /// (so its manifests can be checked while the rest render).
-    pub fn render_resolved_with(
+    /// [`Engine::render_resolved`] with two hooks: `after_parse` runs once every template is
+    /// parsed (whether or not parsing failed) and its error, if any, wins — for checks that run
+    /// alongside parsing but come first in Helm; `on_rendered` gets each file as soon as it is
+    /// rendered (so its manifests can be checked while the rest render).
+    pub fn render_resolved_with<E: From<RenderError>>(
         &self,
         chart: &ResolvedChart<'_>,
         top: &Value,
+        after_parse: &mut dyn FnMut() -> Result<(), E>,
         on_rendered: &mut dyn FnMut(&str, &str),
-    ) -> Result<BTreeMap<String, String>, RenderError> {
+    ) -> Result<BTreeMap<String, String>, E> {
         let mut tpls = BTreeMap::new();
         collect_templates(chart, None, top, &mut tpls);
-        self.render_renderables(tpls, on_rendered)
+        self.render_renderables(tpls, after_parse, on_rendered)
     }
 
     /// Executes one template text with Helm's functions (no `<no value>` stripping), as Helm's
@@ -376,21 +379,25 @@ impl Engine {
                 )
             })
             .collect();
-        self.render_renderables(tpls, &mut |_, _| {})
+        self.render_renderables(tpls, &mut || Ok::<_, RenderError>(()), &mut |_, _| {})
     }
 
-    fn render_renderables(
+    fn render_renderables<E: From<RenderError>>(
         &self,
         tpls: BTreeMap<String, Renderable>,
+        after_parse: &mut dyn FnMut() -> Result<(), E>,
         on_rendered: &mut dyn FnMut(&str, &str),
-    ) -> Result<BTreeMap<String, String>, RenderError> {
+    ) -> Result<BTreeMap<String, String>, E> {
         let mut set = self.new_set();
         let mut keys: Vec<String> = tpls.keys().cloned().collect();
         sort_templates(&mut keys);
-        for name in &keys {
+        let parsed = keys.iter().try_for_each(|name| {
             set.parse_named(name, &tpls[name].text)
-                .map_err(|e| RenderError::Parse(cleanup_parse_error(name, &e.to_string())))?;
-        }
+                .map(drop)
+                .map_err(|e| RenderError::Parse(cleanup_parse_error(name, &e.to_string())))
+        });
+        after_parse()?;
+        parsed?;
         let mut rendered = BTreeMap::new();
         for name in &keys {
             let base = name.rsplit('/').next().unwrap_or(name);

@@ -133,14 +133,57 @@ pub fn render_release(
     let (values, coalesce_warnings) = crate::values::coalesce_values(&tree, user_values)
         .map_err(|e| TemplateError::Values(e.to_string()))?;
     warnings.extend(coalesce_warnings);
-    crate::values::validate_against_schemas(&tree, &values)
-        .map_err(|e| TemplateError::Schema(e.report()))?;
 
+    // Compiling and applying the schemas needs no template, so it runs on another core while the
+    // templates parse. Its verdict is taken before anything after it can fail: a schema error
+    // still wins, as in Helm, which validates first.
+    let schema_checks = crate::values::prepare_schema_checks(&tree, &values);
+    let (sorted, notes, files) = std::thread::scope(|scope| {
+        let mut pending = Some(scope.spawn(move || schema_checks.run()));
+        let mut schema_verdict = move || match pending.take() {
+            None => Ok(()),
+            Some(checks) => checks
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                .map_err(|e| TemplateError::Schema(e.report())),
+        };
+        let rendered = render_valid(chart, &resolved, values, opts, &mut schema_verdict);
+        schema_verdict()?;
+        rendered
+    })?;
+    let crds = collect_crds(&resolved, chart.name());
+    Ok(RenderedRelease {
+        sorted,
+        notes,
+        crds,
+        files,
+        warnings,
+    })
+}
+
+/// What `render_release` does once values are final: check the Kubernetes version, render, sort.
+/// `schema_verdict` is the (concurrent) schema validation's outcome, asked for before any error
+/// here is returned.
+fn render_valid(
+    chart: &Chart,
+    resolved: &ResolvedChart<'_>,
+    values: Value,
+    opts: &RenderOptions,
+    schema_verdict: &mut dyn FnMut() -> Result<(), TemplateError>,
+) -> Result<(SortedManifests, String, BTreeMap<String, String>), TemplateError> {
     let caps = Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions)
-        .map_err(TemplateError::Capabilities)?;
+        .map_err(TemplateError::Capabilities);
+    let caps = match caps {
+        Ok(caps) => caps,
+        Err(e) => {
+            schema_verdict()?;
+            return Err(e);
+        }
+    };
     if !chart.metadata.kube_version.is_empty()
         && !is_compatible_range(&chart.metadata.kube_version, &caps.kube_version.version)
     {
+        schema_verdict()?;
         return Err(TemplateError::KubeVersion {
             required: chart.metadata.kube_version.clone(),
             actual: caps.kube_version.version.clone(),
@@ -168,7 +211,7 @@ pub fn render_release(
     };
     let top = Value::map(top);
     let (mut files, mut classified) = render_and_classify(|on_rendered| {
-        engine.render_resolved_with(&resolved, &top, on_rendered)
+        engine.render_resolved_with(resolved, &top, schema_verdict, on_rendered)
     })?;
 
     let root_notes = format!("{}/templates/NOTES.txt", chart.name());
@@ -187,14 +230,7 @@ pub fn render_release(
             .remove(path)
             .unwrap_or_else(|| classify_file(path, content))
     }))?;
-    let crds = collect_crds(&resolved, chart.name());
-    Ok(RenderedRelease {
-        sorted,
-        notes,
-        crds,
-        files,
-        warnings,
-    })
+    Ok((sorted, notes, files))
 }
 
 /// `helm template` stdout for a chart and merged user values.
@@ -268,4 +304,71 @@ fn collect_crds(chart: &ResolvedChart<'_>, full_path: &str) -> Vec<(String, Stri
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::{LoadLimits, load_path};
+
+    /// A chart whose values break its schema (`replicas` must be an integer), with `template` as
+    /// its one template and `extra` lines in Chart.yaml.
+    fn chart(template: &str, extra: &str) -> (tempfile::TempDir, Chart) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("templates")).unwrap();
+        std::fs::write(
+            root.join("Chart.yaml"),
+            format!("apiVersion: v2\nname: c\nversion: 0.1.0\n{extra}"),
+        )
+        .unwrap();
+        std::fs::write(root.join("values.yaml"), "replicas: many\n").unwrap();
+        std::fs::write(
+            root.join("values.schema.json"),
+            r#"{"type":"object","properties":{"replicas":{"type":"integer"}}}"#,
+        )
+        .unwrap();
+        std::fs::write(root.join("templates/cm.yaml"), template).unwrap();
+        let chart = load_path(root, &LoadLimits::default()).unwrap();
+        (dir, chart)
+    }
+
+    fn error(chart: &Chart, opts: &RenderOptions) -> TemplateError {
+        render_release(chart, &Value::empty_map(), opts).unwrap_err()
+    }
+
+    #[test]
+    fn a_schema_error_wins_over_later_failures_as_in_helm() {
+        let opts = RenderOptions::default();
+        // A valid template: the schema error alone.
+        let (_d, c) = chart("kind: ConfigMap\n", "");
+        assert!(matches!(error(&c, &opts), TemplateError::Schema(_)));
+        // A template that does not parse.
+        let (_d, c) = chart("{{ if }}", "");
+        assert!(matches!(error(&c, &opts), TemplateError::Schema(_)));
+        // A template that fails while executing, and one that renders invalid YAML.
+        let (_d, c) = chart("{{ fail \"boom\" }}", "");
+        assert!(matches!(error(&c, &opts), TemplateError::Schema(_)));
+        let (_d, c) = chart("a: [", "");
+        assert!(matches!(error(&c, &opts), TemplateError::Schema(_)));
+        // An incompatible kubeVersion, and a bad --kube-version.
+        let (_d, c) = chart("kind: ConfigMap\n", "kubeVersion: '<1.0.0'\n");
+        assert!(matches!(error(&c, &opts), TemplateError::Schema(_)));
+        let bad_kube = RenderOptions {
+            kube_version: Some("banana".into()),
+            ..RenderOptions::default()
+        };
+        let (_d, c) = chart("kind: ConfigMap\n", "");
+        assert!(matches!(error(&c, &bad_kube), TemplateError::Schema(_)));
+    }
+
+    #[test]
+    fn without_a_schema_error_the_later_failure_is_reported() {
+        let (_d, mut c) = chart("{{ if }}", "");
+        c.schema = None;
+        assert!(matches!(
+            render_release(&c, &Value::empty_map(), &RenderOptions::default()).unwrap_err(),
+            TemplateError::Render(_)
+        ));
+    }
 }
