@@ -8,6 +8,7 @@
 
 use std::fmt::Display;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::builtins;
 use crate::fmt;
@@ -100,17 +101,17 @@ const NESTED_OUTPUT: usize = 128;
 pub(crate) struct State {
     set: Rc<Set>,
     tree: Rc<Tree>,
-    name: Rc<str>,
-    source: Rc<Source>,
+    name: Arc<str>,
+    source: Arc<Source>,
     out: String,
     /// Variables of all active template calls; the current call's start at `vars_base` (a called
     /// template sees only its own, as Go has no dynamic scoping).
-    vars: Vec<(Rc<str>, Dot)>,
+    vars: Vec<(Arc<str>, Dot)>,
     vars_base: usize,
     /// Argument lists of finished function calls, kept for the next calls.
     arg_bufs: Vec<Vec<Value>>,
     /// The name `$`, shared by every call's first variable.
-    dollar: Rc<str>,
+    dollar: Arc<str>,
     depth: usize,
     steps: u64,
     /// The tree being executed (for resolving [`At`] in error messages).
@@ -682,7 +683,7 @@ impl State {
             Arg::Number { pos, number } => {
                 self.ideal_constant(*pos, first, number).map(Dot::Concrete)
             }
-            Arg::String { text, .. } => Ok(Dot::Concrete(Value::String(text.clone()))),
+            Arg::String { text, .. } => Ok(Dot::Concrete(Value::String(Rc::from(&**text)))),
             _ => Ok(Dot::Invalid),
         }
     }
@@ -1135,7 +1136,7 @@ impl State {
             Arg::Number { pos, number } => {
                 self.ideal_constant(*pos, arg, number).map(Dot::Concrete)
             }
-            Arg::String { text, .. } => Ok(Dot::Concrete(Value::String(text.clone()))),
+            Arg::String { text, .. } => Ok(Dot::Concrete(Value::String(Rc::from(&**text)))),
         }
     }
 }

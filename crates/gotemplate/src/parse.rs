@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::ops::Deref;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::lex::{Item, ItemType, lex};
 use crate::literal::{Number, NumberKind, parse_number, unquote};
@@ -18,21 +18,21 @@ use crate::literal::{Number, NumberKind, parse_number, unquote};
 pub struct Source {
     /// Go's `ParseName`: the name of the top-level template of the parse.
     pub parse_name: String,
-    pub text: Rc<str>,
+    pub text: Arc<str>,
 }
 
 /// A piece of a parsed template's text (a text node, a field name), shared with the source
 /// instead of copied: parsing a chart makes thousands of them.
 #[derive(Clone)]
 pub struct SrcStr {
-    src: Rc<str>,
+    src: Arc<str>,
     start: usize,
     end: usize,
 }
 
 impl SrcStr {
     /// `src[start..end]`; the range must lie on character boundaries of `src`.
-    fn new(src: &Rc<str>, start: usize, end: usize) -> SrcStr {
+    fn new(src: &Arc<str>, start: usize, end: usize) -> SrcStr {
         debug_assert!(src.get(start..end).is_some());
         SrcStr {
             src: src.clone(),
@@ -83,8 +83,8 @@ impl Source {
 /// One named template.
 #[derive(Debug)]
 pub struct Tree {
-    pub name: Rc<str>,
-    pub source: Rc<Source>,
+    pub name: Arc<str>,
+    pub source: Arc<Source>,
     pub root: Vec<Node>,
 }
 
@@ -140,7 +140,7 @@ pub struct Branch {
 pub struct Pipe {
     pub pos: usize,
     pub is_assign: bool,
-    pub decl: Vec<Rc<str>>,
+    pub decl: Vec<Arc<str>>,
     pub cmds: Vec<Command>,
 }
 
@@ -189,7 +189,7 @@ pub enum Arg {
     String {
         pos: usize,
         quoted: SrcStr,
-        text: Rc<str>,
+        text: Arc<str>,
     },
     Pipe(Box<Pipe>),
 }
@@ -343,7 +343,7 @@ const MAX_PARSE_DEPTH: usize = 1000;
 /// `name`) last, as Go adds it after its definitions. Duplicate non-empty definitions inside one
 /// parse are an error, as in Go.
 pub fn parse(name: &str, text: &str, cfg: &ParseConfig<'_>) -> Result<Vec<Tree>, String> {
-    let source = Rc::new(Source {
+    let source = Arc::new(Source {
         parse_name: name.to_string(),
         text: text.into(),
     });
@@ -381,9 +381,9 @@ struct Parser<'a> {
     items: Vec<Item<'a>>,
     idx: usize,
     furthest: usize,
-    source: Rc<Source>,
+    source: Arc<Source>,
     /// `source.text`, which the nodes' [`SrcStr`]s share.
-    text: Rc<str>,
+    text: Arc<str>,
     vars: Vec<Cow<'a, str>>,
     range_depth: usize,
     action_line: usize,

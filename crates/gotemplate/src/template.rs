@@ -113,35 +113,39 @@ impl Set {
         }
     }
 
-    /// Parse `text` as template `name` and add its trees, with Go's `AddParseTree` rule: an empty
-    /// (whitespace-only) definition never replaces an existing one; anything else replaces.
+    /// Parse `text` as template `name` and add its trees (see [`Set::add_parsed`]).
     pub(crate) fn parse_into(&mut self, name: &str, text: &str) -> Result<(), Error> {
         let funcs = self.funcs.clone();
-        // The parser checks every function name: count the key-drawing calls on the way.
-        let key_calls = std::cell::Cell::new(0usize);
-        let count_keys = funcs.key_supply.is_some();
-        let has_func = |f: &str| {
-            if count_keys && crate::sprig::draws_certificate_key(f) {
-                key_calls.set(key_calls.get() + 1);
-            }
-            funcs.has(f)
-        };
-        let cfg = ParseConfig {
-            left_delim: &self.left_delim,
-            right_delim: &self.right_delim,
-            has_func: &has_func,
-        };
-        let trees = parse(name, text, &cfg).map_err(Error::Parse)?;
-        if let Some(keys) = &funcs.key_supply {
+        let parsed = parse_file(
+            name,
+            text,
+            &self.left_delim,
+            &self.right_delim,
+            funcs.key_supply.is_some(),
+            &|f| funcs.has(f),
+        )?;
+        self.add_parsed(parsed);
+        Ok(())
+    }
+
+    /// Add the trees of a parsed file, with Go's `AddParseTree` rule: an empty (whitespace-only)
+    /// definition never replaces an existing one; anything else replaces.
+    fn add_parsed(&mut self, parsed: ParsedFile) {
+        let ParsedFile {
+            name,
+            trees,
+            key_calls,
+        } = parsed;
+        if let Some(keys) = &self.funcs.key_supply {
             use crate::sprig::ParsedText;
             let text = if self.parent.is_some() {
                 ParsedText::DuringExecution
-            } else if trees.iter().any(|t| &*t.name == name && !t.is_empty()) {
+            } else if trees.iter().any(|t| *t.name == *name && !t.is_empty()) {
                 ParsedText::File
             } else {
                 ParsedText::DefinesOnly
             };
-            keys.parsed(name, key_calls.get(), text);
+            keys.parsed(&name, key_calls, text);
         }
         for tree in trees {
             if tree.is_empty() && self.lookup(&tree.name).is_some() {
@@ -149,7 +153,78 @@ impl Set {
             }
             self.trees.insert(tree.name.to_string(), Rc::new(tree));
         }
-        Ok(())
+    }
+}
+
+/// Parse `text` as template `name`; `has_func` says which function names the set defines. When
+/// `count_keys`, the parser's function-name checks also count the calls that draw certificate keys.
+fn parse_file(
+    name: &str,
+    text: &str,
+    left_delim: &str,
+    right_delim: &str,
+    count_keys: bool,
+    has_func: &dyn Fn(&str) -> bool,
+) -> Result<ParsedFile, Error> {
+    let key_calls = std::cell::Cell::new(0usize);
+    let check = |f: &str| {
+        if count_keys && crate::sprig::draws_certificate_key(f) {
+            key_calls.set(key_calls.get() + 1);
+        }
+        has_func(f)
+    };
+    let cfg = ParseConfig {
+        left_delim,
+        right_delim,
+        has_func: &check,
+    };
+    let trees = parse(name, text, &cfg).map_err(Error::Parse)?;
+    Ok(ParsedFile {
+        name: name.to_string(),
+        trees,
+        key_calls: key_calls.get(),
+    })
+}
+
+/// One file parsed for a set, not yet added to it. It can be made on another thread
+/// ([`ParseEnv::parse`]) and added with [`Template::add_parsed`].
+#[derive(Debug)]
+pub struct ParsedFile {
+    name: String,
+    trees: Vec<Tree>,
+    /// Calls of certificate generators that draw a key (for the set's key supply).
+    key_calls: usize,
+}
+
+impl ParsedFile {
+    /// The template name the file was parsed as.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// What parsing needs from a set (delimiters, defined function names, whether to count
+/// key-drawing calls), detached from it so that other threads can parse files for it.
+#[derive(Clone, Debug)]
+pub struct ParseEnv {
+    left_delim: String,
+    right_delim: String,
+    funcs: Arc<rustc_hash::FxHashSet<String>>,
+    count_keys: bool,
+}
+
+impl ParseEnv {
+    /// Parse `text` as template `name` exactly as [`Template::parse_named`] would on the set this
+    /// environment was taken from (same trees, same errors).
+    pub fn parse(&self, name: &str, text: &str) -> Result<ParsedFile, Error> {
+        parse_file(
+            name,
+            text,
+            &self.left_delim,
+            &self.right_delim,
+            self.count_keys,
+            &|f| self.funcs.contains(f) || crate::builtins::is_builtin(f),
+        )
     }
 }
 
@@ -277,6 +352,33 @@ impl Template {
         Ok(self)
     }
 
+    /// A snapshot of what parsing needs from this set, for parsing files on other threads. Later
+    /// changes to the set (functions, delimiters) do not reach it.
+    pub fn parse_env(&self) -> ParseEnv {
+        let funcs = &self.set.funcs;
+        ParseEnv {
+            left_delim: self.set.left_delim.clone(),
+            right_delim: self.set.right_delim.clone(),
+            funcs: Arc::new(
+                funcs
+                    .pure
+                    .keys()
+                    .chain(funcs.engine.keys())
+                    .cloned()
+                    .collect(),
+            ),
+            count_keys: funcs.key_supply.is_some(),
+        }
+    }
+
+    /// Add a file parsed by [`ParseEnv::parse`] under its name, as [`Template::parse_named`]
+    /// would have added it. The environment must be this set's, taken after its last change of
+    /// functions or delimiters.
+    pub fn add_parsed(&mut self, parsed: ParsedFile) -> &mut Self {
+        Rc::make_mut(&mut self.set).add_parsed(parsed);
+        self
+    }
+
     /// Names of the templates defined in the set, sorted.
     pub fn defined_templates(&self) -> Vec<String> {
         let mut names: Vec<String> = self.set.trees.keys().cloned().collect();
@@ -367,5 +469,97 @@ impl ExecContext<'_> {
         let mut set = Set::overlay(self.state.set_rc());
         set.parse_into(name, text).map_err(|e| e.to_string())?;
         self.state.execute_nested(Some(Rc::new(set)), name, data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILES: [(&str, &str); 4] = [
+        (
+            "_helpers.tpl",
+            "{{ define \"name\" }}{{ .n | upper }}{{ end }}{{ define \"empty\" }}x{{ end }}",
+        ),
+        // An empty redefinition never replaces a non-empty one.
+        ("_empty.tpl", "{{ define \"empty\" }}  {{ end }}"),
+        (
+            "page",
+            "{{ template \"name\" . }}-{{ template \"empty\" }}-{{ \"lit\" }}",
+        ),
+        ("bad", "{{ nosuchfunc }}"),
+    ];
+
+    fn set() -> Template {
+        Template::with_funcs("page", crate::sprig::functions())
+    }
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn files_parsed_on_another_thread_join_the_set_as_parse_named_would() {
+        let mut one_by_one = set();
+        let mut errors = Vec::new();
+        for (name, text) in FILES {
+            if let Err(e) = one_by_one.parse_named(name, text) {
+                errors.push(e);
+            }
+        }
+        let mut via_env = set();
+        let env = via_env.parse_env();
+        let parsed = std::thread::scope(|s| {
+            s.spawn(|| FILES.map(|(name, text)| env.parse(name, text)))
+                .join()
+                .unwrap()
+        });
+        let mut env_errors = Vec::new();
+        for file in parsed {
+            match file {
+                Ok(file) => {
+                    assert_send(&file);
+                    via_env.add_parsed(file);
+                }
+                Err(e) => env_errors.push(e),
+            }
+        }
+        assert_eq!(env_errors, errors);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(via_env.defined_templates(), one_by_one.defined_templates());
+        for name in one_by_one.defined_templates() {
+            assert_eq!(via_env.tree_string(&name), one_by_one.tree_string(&name));
+        }
+        let data = Value::from_json(&serde_json::json!({"n": "a"}));
+        assert_eq!(via_env.execute(&data).unwrap(), "A-x-lit");
+        assert_eq!(via_env.execute(&data), one_by_one.execute(&data));
+    }
+
+    #[test]
+    fn the_environment_has_the_sets_delimiters_and_functions() {
+        let mut t = set();
+        t.delims("[[", "]]");
+        t.add_funcs(FuncMap::from([(
+            "shout".to_string(),
+            Arc::new(|_: &[Value]| Ok(Value::from("HEY"))) as Func,
+        )]));
+        let env = t.parse_env();
+        t.add_parsed(env.parse("page", "[[ shout ]] {{ x }}").unwrap());
+        assert_eq!(t.execute(&Value::Nil).unwrap(), "HEY {{ x }}");
+        assert!(
+            Template::new("page")
+                .parse_env()
+                .parse("page", "{{ shout }}")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn key_drawing_calls_are_counted_as_when_parsing_in_the_set() {
+        let mut t = set();
+        t.prefetch_certificate_keys();
+        let text = "{{ genCA \"a\" 1 }}{{ genCA \"b\" 1 }}{{ upper \"x\" }}";
+        let file = t.parse_env().parse("page", text).unwrap();
+        assert_eq!(file.key_calls, 2);
+        let plain = Template::with_funcs("page", crate::sprig::functions());
+        assert_eq!(plain.parse_env().parse("page", text).unwrap().key_calls, 0);
     }
 }

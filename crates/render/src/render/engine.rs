@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use signet_gotemplate::{EngineFn, ExecContext, FuncMap, MissingKey, Template, Value};
 
 use super::objects::{Files, chart_object};
+use super::parse_ahead::ParseAhead;
 use crate::chart::{Chart, ResolvedChart};
 
 /// Reads live objects for `lookup`. `helm template` has no cluster: [`NoCluster`] answers with an
@@ -123,7 +124,7 @@ fn string_arg(args: &[Value], i: usize, func: &str, want: usize) -> Result<Strin
 
 impl Engine {
     /// A template set with Helm's functions bound to this engine.
-    fn new_set(&self) -> Template {
+    pub(crate) fn new_set(&self) -> Template {
         let mut t = Template::with_funcs(ROOT_NAME, func_map());
         // Certificate generators draw RSA keys generated ahead on spare cores.
         t.prefetch_certificate_keys();
@@ -334,7 +335,23 @@ impl Engine {
     ) -> Result<BTreeMap<String, String>, E> {
         let mut tpls = BTreeMap::new();
         collect_templates(chart, None, top, &mut tpls);
-        self.render_renderables(tpls, after_parse, on_rendered)
+        self.render_renderables(tpls, self.new_set(), None, after_parse, on_rendered)
+    }
+
+    /// [`Engine::render_resolved_with`] into `set` (made by [`Engine::new_set`]), taking the
+    /// templates that `ahead` parsed with that set's environment instead of parsing them again.
+    pub(crate) fn render_resolved_ahead<E: From<RenderError>>(
+        &self,
+        chart: &ResolvedChart<'_>,
+        top: &Value,
+        set: Template,
+        ahead: Option<&ParseAhead<'_>>,
+        after_parse: &mut dyn FnMut() -> Result<(), E>,
+        on_rendered: &mut dyn FnMut(&str, &str),
+    ) -> Result<BTreeMap<String, String>, E> {
+        let mut tpls = BTreeMap::new();
+        collect_templates(chart, None, top, &mut tpls);
+        self.render_renderables(tpls, set, ahead, after_parse, on_rendered)
     }
 
     /// Executes one template text with Helm's functions (no `<no value>` stripping), as Helm's
@@ -379,23 +396,52 @@ impl Engine {
                 )
             })
             .collect();
-        self.render_renderables(tpls, &mut || Ok::<_, RenderError>(()), &mut |_, _| {})
+        self.render_renderables(
+            tpls,
+            self.new_set(),
+            None,
+            &mut || Ok::<_, RenderError>(()),
+            &mut |_, _| {},
+        )
     }
 
+    /// Parses `tpls` into `set` in Helm's order (taking what `ahead` parsed where it matches),
+    /// then executes every non-partial template.
     fn render_renderables<E: From<RenderError>>(
         &self,
         tpls: BTreeMap<String, Renderable>,
+        mut set: Template,
+        ahead: Option<&ParseAhead<'_>>,
         after_parse: &mut dyn FnMut() -> Result<(), E>,
         on_rendered: &mut dyn FnMut(&str, &str),
     ) -> Result<BTreeMap<String, String>, E> {
-        let mut set = self.new_set();
         let mut keys: Vec<String> = tpls.keys().cloned().collect();
         sort_templates(&mut keys);
-        let parsed = keys.iter().try_for_each(|name| {
-            set.parse_named(name, &tpls[name].text)
-                .map(drop)
-                .map_err(|e| RenderError::Parse(cleanup_parse_error(name, &e.to_string())))
-        });
+        let parse_error = |name: &str, e: signet_gotemplate::Error| {
+            RenderError::Parse(cleanup_parse_error(name, &e.to_string()))
+        };
+        let parsed = match ahead {
+            None => keys.iter().try_for_each(|name| {
+                set.parse_named(name, &tpls[name].text)
+                    .map(drop)
+                    .map_err(|e| parse_error(name, e))
+            }),
+            Some(ahead) => {
+                let files: Vec<(&str, &str)> = keys
+                    .iter()
+                    .map(|name| (name.as_str(), tpls[name].text.as_str()))
+                    .collect();
+                // Added in Helm's order, stopping at the first error, as parsing one by one would.
+                ahead
+                    .parse_all(&files)
+                    .into_iter()
+                    .zip(&keys)
+                    .try_for_each(|(parsed, name)| {
+                        set.add_parsed(parsed.map_err(|e| parse_error(name, e))?);
+                        Ok(())
+                    })
+            }
+        };
         after_parse()?;
         parsed?;
         let mut rendered = BTreeMap::new();

@@ -6,6 +6,7 @@ pub mod glob;
 pub mod manifest_checker;
 pub mod manifests;
 pub mod objects;
+mod parse_ahead;
 
 pub use engine::{Engine, Lookup, NoCluster, RenderError};
 pub mod release;

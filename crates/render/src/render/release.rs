@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use signet_gotemplate::Value;
+use signet_gotemplate::{Template, Value};
 
 use super::engine::{Engine, Lookup, NoCluster, RenderError};
 use super::manifest_checker::render_and_classify;
@@ -13,6 +13,7 @@ use super::manifests::{
     ManifestError, SortedManifests, TemplateOutputOptions, assemble, classify_file, template_output,
 };
 use super::objects::{Capabilities, ReleaseInfo};
+use super::parse_ahead::ParseAhead;
 use crate::chart::Chart;
 use crate::chart::dependencies::{
     DependencyError, ResolvedChart, check_dependencies, is_compatible_range, process_dependencies,
@@ -120,11 +121,52 @@ pub fn render_release(
     user_values: &Value,
     opts: &RenderOptions,
 ) -> Result<RenderedRelease, TemplateError> {
+    // With a spare core, the templates parse there while this thread prepares the values.
+    let parse_ahead = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    render_release_with(chart, user_values, opts, parse_ahead)
+}
+
+/// [`render_release`], parsing the templates ahead on another thread or not (same outcome).
+fn render_release_with(
+    chart: &Chart,
+    user_values: &Value,
+    opts: &RenderOptions,
+    parse_ahead: bool,
+) -> Result<RenderedRelease, TemplateError> {
     if !matches!(chart.metadata.chart_type.as_str(), "" | "application") {
         return Err(TemplateError::NotInstallable(
             chart.metadata.chart_type.clone(),
         ));
     }
+    let engine = Engine {
+        strict: opts.strict,
+        lint_mode: opts.lint_mode,
+        lookup: opts.lookup.clone(),
+    };
+    let set = engine.new_set();
+    let ahead = parse_ahead.then(|| ParseAhead::new(chart, set.parse_env()));
+    std::thread::scope(|scope| {
+        if let Some(ahead) = &ahead {
+            scope.spawn(|| ahead.run());
+        }
+        let rendered = prepare_and_render(chart, user_values, opts, &engine, set, ahead.as_ref());
+        // Whatever happened, the render asks for no more files.
+        if let Some(ahead) = &ahead {
+            ahead.stop();
+        }
+        rendered
+    })
+}
+
+/// Dependencies, values, schema checks, then the render (see [`render_valid`]).
+fn prepare_and_render(
+    chart: &Chart,
+    user_values: &Value,
+    opts: &RenderOptions,
+    engine: &Engine,
+    set: Template,
+    ahead: Option<&ParseAhead<'_>>,
+) -> Result<RenderedRelease, TemplateError> {
     check_dependencies(chart)?;
     let mut resolved = ResolvedChart::new(chart)?;
     let mut warnings = process_dependencies(&mut resolved, user_values)?;
@@ -147,7 +189,8 @@ pub fn render_release(
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
                 .map_err(|e| TemplateError::Schema(e.report())),
         };
-        let rendered = render_valid(chart, &resolved, values, opts, &mut schema_verdict);
+        let parsing = Parsing { engine, set, ahead };
+        let rendered = render_valid(chart, &resolved, values, opts, parsing, &mut schema_verdict);
         schema_verdict()?;
         rendered
     })?;
@@ -161,6 +204,13 @@ pub fn render_release(
     })
 }
 
+/// The engine, the set its templates go into, and what was parsed ahead for that set.
+struct Parsing<'e, 'c> {
+    engine: &'e Engine,
+    set: Template,
+    ahead: Option<&'e ParseAhead<'c>>,
+}
+
 /// What `render_release` does once values are final: check the Kubernetes version, render, sort.
 /// `schema_verdict` is the (concurrent) schema validation's outcome, asked for before any error
 /// here is returned.
@@ -169,6 +219,7 @@ fn render_valid(
     resolved: &ResolvedChart<'_>,
     values: Value,
     opts: &RenderOptions,
+    parsing: Parsing<'_, '_>,
     schema_verdict: &mut dyn FnMut() -> Result<(), TemplateError>,
 ) -> Result<(SortedManifests, String, BTreeMap<String, String>), TemplateError> {
     let caps = Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions)
@@ -204,14 +255,10 @@ fn render_valid(
         "Capabilities".to_string(),
         Value::Object(std::rc::Rc::new(caps)),
     );
-    let engine = Engine {
-        strict: opts.strict,
-        lint_mode: opts.lint_mode,
-        lookup: opts.lookup.clone(),
-    };
     let top = Value::map(top);
+    let Parsing { engine, set, ahead } = parsing;
     let (mut files, mut classified) = render_and_classify(|on_rendered| {
-        engine.render_resolved_with(resolved, &top, schema_verdict, on_rendered)
+        engine.render_resolved_ahead(resolved, &top, set, ahead, schema_verdict, on_rendered)
     })?;
 
     let root_notes = format!("{}/templates/NOTES.txt", chart.name());
@@ -360,6 +407,134 @@ mod tests {
         };
         let (_d, c) = chart("kind: ConfigMap\n", "");
         assert!(matches!(error(&c, &bad_kube), TemplateError::Schema(_)));
+    }
+
+    /// A chart tree from `(path, content)` pairs.
+    fn chart_tree(files: &[(&str, &str)]) -> (tempfile::TempDir, Chart) {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, content) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
+        }
+        let chart = load_path(dir.path(), &LoadLimits::default()).unwrap();
+        (dir, chart)
+    }
+
+    /// What a render produced, or its error, in comparable form.
+    fn outcome(chart: &Chart, values: &str, parse_ahead: bool) -> Result<String, String> {
+        let values = Value::from_json(&serde_json::from_str(values).unwrap());
+        render_release_with(chart, &values, &RenderOptions::default(), parse_ahead)
+            .map(|r| {
+                format!(
+                    "{:?}\n{:?}\n{}\n{:?}\n{:?}",
+                    r.files, r.sorted, r.notes, r.crds, r.warnings
+                )
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    const SUB: &str = "apiVersion: v2\nname: sub\nversion: 1.0.0\n";
+
+    /// A parent with the same subchart twice under aliases, a library chart, and a subchart
+    /// whose broken template only matters when it is enabled.
+    fn tree_with_aliases_and_a_broken_subchart() -> (tempfile::TempDir, Chart) {
+        chart_tree(&[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n\
+                 - name: sub\n  version: 1.x\n  alias: first\n\
+                 - name: sub\n  version: 1.x\n  alias: second\n\
+                 - name: broken\n  version: 1.x\n  condition: broken.enabled\n\
+                 - name: lib\n  version: 1.x\n",
+            ),
+            (
+                "values.yaml",
+                "broken:\n  enabled: false\nsecond:\n  size: 2\n",
+            ),
+            (
+                "templates/cm.yaml",
+                "kind: ConfigMap\nmetadata:\n  name: {{ include \"lib.name\" . }}\n",
+            ),
+            ("templates/NOTES.txt", "notes for {{ .Release.Name }}"),
+            ("charts/sub/Chart.yaml", SUB),
+            ("charts/sub/values.yaml", "size: 1\n"),
+            (
+                "charts/sub/templates/_helpers.tpl",
+                "{{ define \"sub.size\" }}{{ .Values.size }}{{ end }}",
+            ),
+            (
+                "charts/sub/templates/cm.yaml",
+                "kind: ConfigMap\nmetadata:\n  name: {{ .Chart.Name }}\ndata:\n  size: \"{{ include \"sub.size\" . }}\"\n",
+            ),
+            (
+                "charts/broken/Chart.yaml",
+                "apiVersion: v2\nname: broken\nversion: 1.0.0\n",
+            ),
+            ("charts/broken/templates/bad.yaml", "{{ if }}"),
+            (
+                "charts/lib/Chart.yaml",
+                "apiVersion: v2\nname: lib\nversion: 1.0.0\ntype: library\n",
+            ),
+            (
+                "charts/lib/templates/_names.tpl",
+                "{{ define \"lib.name\" }}{{ .Chart.Name }}-cm{{ end }}",
+            ),
+            ("charts/lib/templates/skipped.yaml", "{{ if }}"),
+        ])
+    }
+
+    #[test]
+    fn parsing_ahead_renders_exactly_as_parsing_one_by_one() {
+        let (_d, chart) = tree_with_aliases_and_a_broken_subchart();
+        let sequential = outcome(&chart, "{}", false);
+        let ahead = outcome(&chart, "{}", true);
+        let rendered = sequential.clone().unwrap();
+        assert!(rendered.contains("app/charts/first/templates/cm.yaml"));
+        assert!(rendered.contains("size: \\\"2\\\""), "{rendered}");
+        assert_eq!(ahead, sequential);
+        // Enabled, the broken subchart fails in both ways with the same error.
+        let values = r#"{"broken": {"enabled": true}}"#;
+        let sequential = outcome(&chart, values, false);
+        assert!(
+            sequential
+                .as_ref()
+                .is_err_and(|e| e.contains("app/charts/broken/templates/bad.yaml")),
+            "{sequential:?}"
+        );
+        assert_eq!(outcome(&chart, values, true), sequential);
+    }
+
+    #[test]
+    fn parsing_ahead_reports_the_first_parse_error_in_helms_order() {
+        // Helm parses deeper paths first: the subchart's error, then templates/b/c.yaml's.
+        let (_d, chart) = chart_tree(&[
+            ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 0.1.0\n"),
+            ("templates/a.yaml", "{{ end }}"),
+            ("templates/b/c.yaml", "{{ nosuchfunc }}"),
+            ("templates/z.yaml", "{{ if }}"),
+            ("charts/sub/Chart.yaml", SUB),
+            ("charts/sub/templates/x.yaml", "{{ .Values.x"),
+        ]);
+        for parse_ahead in [false, true] {
+            let err = outcome(&chart, "{}", parse_ahead).unwrap_err();
+            assert!(err.contains("app/charts/sub/templates/x.yaml"), "{err}");
+        }
+        let sequential = outcome(&chart, "{}", false);
+        assert_eq!(outcome(&chart, "{}", true), sequential);
+        let (_d, chart) = chart_tree(&[
+            ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 0.1.0\n"),
+            ("templates/a.yaml", "{{ end }}"),
+            ("templates/b/c.yaml", "{{ nosuchfunc }}"),
+        ]);
+        let sequential = outcome(&chart, "{}", false);
+        assert!(
+            sequential
+                .as_ref()
+                .is_err_and(|e| e.contains("\"nosuchfunc\" not defined")),
+            "{sequential:?}"
+        );
+        assert_eq!(outcome(&chart, "{}", true), sequential);
     }
 
     #[test]

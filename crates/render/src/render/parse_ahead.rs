@@ -1,0 +1,318 @@
+//! Parsing a chart's templates ahead, on another core, while the release's values are prepared
+//! (template parsing does not depend on values).
+//!
+//! Every template file of the chart tree is parsed under the name it most likely gets when the
+//! release renders (`chart/templates/x`, `chart/charts/dep/templates/x`, library charts'
+//! partials only), in Helm's parse order. The render takes each template it needs, in that same
+//! order, from these results when both name and text match, and parses it itself otherwise
+//! (aliased or duplicated subcharts) or when the worker has not reached it yet (a file the
+//! worker is busy with is waited for after the others). Files of charts
+//! the release disables are never asked for, so their parse errors never surface. Results live
+//! only as long as one render.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
+
+use signet_gotemplate::Error;
+use signet_gotemplate::template::{ParseEnv, ParsedFile};
+
+use super::engine::sort_templates;
+use crate::chart::Chart;
+
+/// Where one file stands.
+enum Slot {
+    /// Nobody has parsed it yet.
+    Pending,
+    /// Parsed ahead; the render has not asked for it yet.
+    Done(Result<ParsedFile, Error>),
+    /// The render asked for it (and took the result, or parses the file itself).
+    Taken,
+}
+
+struct Job<'a> {
+    name: String,
+    text: Cow<'a, str>,
+    /// Locked by the worker for the whole parse, so the render waits for a file being parsed
+    /// instead of parsing it a second time.
+    slot: Mutex<Slot>,
+}
+
+/// The template files of one chart tree, parsed ahead by [`ParseAhead::run`] on another thread
+/// and collected by the render with [`ParseAhead::parse_all`].
+pub(crate) struct ParseAhead<'a> {
+    /// The environment of the set the render adds the results to.
+    env: ParseEnv,
+    /// In Helm's parse order ([`sort_templates`]).
+    jobs: Vec<Job<'a>>,
+    by_name: HashMap<String, usize>,
+    stop: AtomicBool,
+}
+
+/// What the render found for one file it needs.
+enum Found<'j, 'a> {
+    Parsed(Result<ParsedFile, Error>),
+    /// The worker is parsing it right now.
+    Busy(&'j Job<'a>),
+    /// Not parsed ahead (now or ever): the render parses it.
+    Missing,
+}
+
+impl<'a> ParseAhead<'a> {
+    /// The template files of `chart` and its subcharts under their likely names, to be parsed
+    /// with `env` (the environment of the set they will be added to).
+    pub(crate) fn new(chart: &'a Chart, env: ParseEnv) -> ParseAhead<'a> {
+        let mut texts = HashMap::new();
+        collect(chart, chart.name().to_string(), &mut texts);
+        let mut names: Vec<String> = texts.keys().cloned().collect();
+        sort_templates(&mut names);
+        let by_name = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (name.clone(), i))
+            .collect();
+        let jobs = names
+            .into_iter()
+            .map(|name| {
+                let text = texts.remove(&name).unwrap_or_default();
+                Job {
+                    name,
+                    text,
+                    slot: Mutex::new(Slot::Pending),
+                }
+            })
+            .collect();
+        ParseAhead {
+            env,
+            jobs,
+            by_name,
+            stop: AtomicBool::new(false),
+        }
+    }
+
+    /// The worker: parse every file nobody has asked for yet, in order, until all are done or
+    /// the render has collected what it needs.
+    pub(crate) fn run(&self) {
+        for job in &self.jobs {
+            if self.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let mut slot = lock(&job.slot);
+            if matches!(*slot, Slot::Pending) {
+                *slot = Slot::Done(self.env.parse(&job.name, &job.text));
+            }
+        }
+    }
+
+    /// Tell the worker that no more files will be asked for.
+    pub(crate) fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Every one of `files` (name, text) parsed as the set's `parse_named` would, in the same
+    /// order: the worker's result where name and text match, parsed here otherwise. Files the
+    /// worker is parsing right now are waited for last, after parsing the others.
+    pub(crate) fn parse_all(&self, files: &[(&str, &str)]) -> Vec<Result<ParsedFile, Error>> {
+        let mut found: Vec<Option<Result<ParsedFile, Error>>> = Vec::with_capacity(files.len());
+        let mut busy = Vec::new();
+        for (i, (name, text)) in files.iter().enumerate() {
+            found.push(match self.find(name, text) {
+                Found::Parsed(parsed) => Some(parsed),
+                Found::Busy(job) => {
+                    busy.push((i, job));
+                    None
+                }
+                Found::Missing => Some(self.env.parse(name, text)),
+            });
+        }
+        self.stop();
+        for (i, job) in busy {
+            if let Slot::Done(parsed) = std::mem::replace(&mut *lock(&job.slot), Slot::Taken) {
+                found[i] = Some(parsed);
+            }
+        }
+        found
+            .into_iter()
+            .zip(files)
+            .map(|(parsed, (name, text))| parsed.unwrap_or_else(|| self.env.parse(name, text)))
+            .collect()
+    }
+
+    /// Take the worker's result for `text` parsed as `name` without waiting; a file not parsed
+    /// yet is marked so that the worker skips it.
+    fn find(&self, name: &str, text: &str) -> Found<'_, 'a> {
+        let Some(job) = self.by_name.get(name).map(|&i| &self.jobs[i]) else {
+            return Found::Missing;
+        };
+        if job.text != text {
+            return Found::Missing;
+        }
+        let mut slot = match job.slot.try_lock() {
+            Ok(slot) => slot,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return Found::Busy(job),
+        };
+        match std::mem::replace(&mut *slot, Slot::Taken) {
+            Slot::Done(parsed) => Found::Parsed(parsed),
+            Slot::Pending | Slot::Taken => Found::Missing,
+        }
+    }
+}
+
+/// A slot whose holder panicked is still `Pending` (the parse never stored a result): the render
+/// then parses the file itself.
+fn lock<'s>(slot: &'s Mutex<Slot>) -> MutexGuard<'s, Slot> {
+    slot.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The templates `collect_templates` would record for `chart` if no dependency were renamed,
+/// duplicated or disabled.
+fn collect<'a>(chart: &'a Chart, full_path: String, out: &mut HashMap<String, Cow<'a, str>>) {
+    for dep in &chart.dependencies {
+        collect(dep, format!("{full_path}/charts/{}", dep.name()), out);
+    }
+    let library = chart.metadata.is_library();
+    for t in &chart.templates {
+        let base = t.name.rsplit('/').next().unwrap_or(&t.name);
+        if library && !base.starts_with('_') {
+            continue;
+        }
+        // Valid UTF-8 (nearly every file) is checked by the fast validator, then borrowed.
+        let text = match std::str::from_utf8(&t.data) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(&t.data),
+        };
+        out.insert(format!("{full_path}/{}", t.name), text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::{LoadLimits, load_path};
+    use crate::render::Engine;
+    use signet_gotemplate::Template;
+
+    fn chart() -> (tempfile::TempDir, Chart) {
+        let dir = tempfile::tempdir().unwrap();
+        let files = [
+            ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 0.1.0\n"),
+            ("templates/a.yaml", "a: {{ include \"h\" . }}"),
+            (
+                "charts/sub/Chart.yaml",
+                "apiVersion: v2\nname: sub\nversion: 1.0.0\n",
+            ),
+            ("charts/sub/templates/b.yaml", "b: {{ .Values.b }}"),
+            (
+                "charts/lib/Chart.yaml",
+                "apiVersion: v2\nname: lib\nversion: 1.0.0\ntype: library\n",
+            ),
+            (
+                "charts/lib/templates/_h.tpl",
+                "{{ define \"h\" }}h{{ end }}",
+            ),
+            ("charts/lib/templates/skipped.yaml", "{{ if }}"),
+        ];
+        for (path, content) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
+        }
+        let chart = load_path(dir.path(), &LoadLimits::default()).unwrap();
+        (dir, chart)
+    }
+
+    fn set() -> Template {
+        Engine::default().new_set()
+    }
+
+    fn is_done(ahead: &ParseAhead<'_>, name: &str) -> bool {
+        matches!(*lock(&ahead.jobs[ahead.by_name[name]].slot), Slot::Done(_))
+    }
+
+    #[test]
+    fn files_are_parsed_under_their_likely_names_in_helms_order() {
+        let (_d, chart) = chart();
+        let ahead = ParseAhead::new(&chart, set().parse_env());
+        let names: Vec<&str> = ahead.jobs.iter().map(|j| j.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "app/charts/sub/templates/b.yaml",
+                "app/charts/lib/templates/_h.tpl",
+                "app/templates/a.yaml",
+            ]
+        );
+        std::thread::scope(|s| {
+            s.spawn(|| ahead.run());
+        });
+        assert!(ahead.jobs.iter().all(|j| is_done(&ahead, &j.name)));
+    }
+
+    #[test]
+    fn only_matching_name_and_text_are_taken_from_the_worker() {
+        let (_d, chart) = chart();
+        let ahead = ParseAhead::new(&chart, set().parse_env());
+        ahead.run();
+        let files = [
+            // Renamed (an alias): parsed here.
+            ("app/charts/alias/templates/b.yaml", "b: {{ .Values.b }}"),
+            (
+                "app/charts/lib/templates/_h.tpl",
+                "{{ define \"h\" }}h{{ end }}",
+            ),
+            // Same name, other text: parsed here, with this text.
+            ("app/templates/a.yaml", "a: {{ fail }}{{ if }}"),
+        ];
+        let parsed = ahead.parse_all(&files);
+        assert!(is_done(&ahead, "app/charts/sub/templates/b.yaml"));
+        assert!(!is_done(&ahead, "app/charts/lib/templates/_h.tpl"));
+        assert!(is_done(&ahead, "app/templates/a.yaml"));
+        let mut parsed = parsed.into_iter();
+        let mut via_ahead = set();
+        via_ahead.add_parsed(parsed.next().unwrap().unwrap());
+        via_ahead.add_parsed(parsed.next().unwrap().unwrap());
+        let error = parsed.next().unwrap().unwrap_err();
+        let mut one_by_one = set();
+        one_by_one.parse_named(files[0].0, files[0].1).unwrap();
+        one_by_one.parse_named(files[1].0, files[1].1).unwrap();
+        assert_eq!(
+            Some(error),
+            one_by_one.parse_named(files[2].0, files[2].1).err()
+        );
+        assert_eq!(
+            via_ahead.defined_templates(),
+            one_by_one.defined_templates()
+        );
+        for name in one_by_one.defined_templates() {
+            assert_eq!(via_ahead.tree_string(&name), one_by_one.tree_string(&name));
+        }
+    }
+
+    #[test]
+    fn a_file_the_worker_is_parsing_is_waited_for_after_the_others() {
+        let (_d, chart) = chart();
+        let ahead = ParseAhead::new(&chart, set().parse_env());
+        let b = ("app/charts/sub/templates/b.yaml", "b: {{ .Values.b }}");
+        let a = ("app/templates/a.yaml", "a: {{ include \"h\" . }}");
+        let busy = &ahead.jobs[ahead.by_name[b.0]].slot;
+        let mut held = lock(busy);
+        let parsed = std::thread::scope(|s| {
+            let collector = s.spawn(|| ahead.parse_all(&[b, a]));
+            // The collector parses `a` itself (the worker never ran), then waits for `b`.
+            while !matches!(*lock(&ahead.jobs[ahead.by_name[a.0]].slot), Slot::Taken) {
+                std::thread::yield_now();
+            }
+            *held = Slot::Done(Err(Error::Parse("from the worker".into())));
+            drop(held);
+            collector.join().unwrap()
+        });
+        assert_eq!(
+            parsed[0].as_ref().unwrap_err(),
+            &Error::Parse("from the worker".into())
+        );
+        assert_eq!(parsed[1].as_ref().unwrap().name(), a.0);
+        assert!(matches!(*lock(busy), Slot::Taken));
+    }
+}
