@@ -683,6 +683,7 @@ impl State {
             Arg::Number { pos, number } => {
                 self.ideal_constant(*pos, first, number).map(Dot::Concrete)
             }
+            // Trees are shared across threads, values are not: the literal is copied into one.
             Arg::String { text, .. } => Ok(Dot::Concrete(Value::String(Rc::from(&**text)))),
             _ => Ok(Dot::Invalid),
         }

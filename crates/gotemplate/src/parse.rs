@@ -22,7 +22,8 @@ pub struct Source {
 }
 
 /// A piece of a parsed template's text (a text node, a field name), shared with the source
-/// instead of copied: parsing a chart makes thousands of them.
+/// instead of copied: parsing a chart makes thousands of them. Trees share through `Arc`, so a
+/// file can be parsed on another thread than the one that executes it.
 #[derive(Clone)]
 pub struct SrcStr {
     src: Arc<str>,
