@@ -534,6 +534,27 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_parses_on_a_spawned_threads_smaller_stack() {
+        let env = set().parse_env();
+        let texts = [
+            format!("{{{{ {}1{} }}}}", "(".repeat(999), ")".repeat(999)),
+            format!("{}x{}", "{{ if 1 }}".repeat(999), "{{ end }}".repeat(999)),
+            format!("{}x{}", "{{ if 1 }}".repeat(1200), "{{ end }}".repeat(1200)),
+        ];
+        let here: Vec<_> = texts
+            .iter()
+            .map(|t| set().parse_named("deep", t).err())
+            .collect();
+        let there: Vec<_> =
+            std::thread::spawn(move || texts.iter().map(|t| env.parse("deep", t).err()).collect())
+                .join()
+                .unwrap();
+        assert_eq!(there, here);
+        assert!(here[..2].iter().all(Option::is_none));
+        assert!(here[2].is_some());
+    }
+
+    #[test]
     fn the_environment_has_the_sets_delimiters_and_functions() {
         let mut t = set();
         t.delims("[[", "]]");
