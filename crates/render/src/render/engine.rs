@@ -6,6 +6,7 @@
 //! Engine-aware functions: `include` (with Helm's per-name nesting bound), `tpl`, `required`,
 //! `fail`, and `lookup` through the [`Lookup`] seam.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
@@ -77,8 +78,9 @@ const MAX_INCLUDE_NESTING: i64 = 1000;
 /// The name Helm gives the root template of its set (and `tpl` texts).
 const ROOT_NAME: &str = "gotpl";
 
-struct Renderable {
-    text: String,
+struct Renderable<'a> {
+    /// Borrowed from the chart when it is valid UTF-8 (nearly always).
+    text: Cow<'a, str>,
     dot: Value,
     base_path: String,
 }
@@ -389,7 +391,7 @@ impl Engine {
                 (
                     name,
                     Renderable {
-                        text,
+                        text: Cow::Owned(text),
                         dot,
                         base_path: String::new(),
                     },
@@ -409,7 +411,7 @@ impl Engine {
     /// then executes every non-partial template.
     fn render_renderables<E: From<RenderError>>(
         &self,
-        tpls: BTreeMap<String, Renderable>,
+        tpls: BTreeMap<String, Renderable<'_>>,
         mut set: Template,
         ahead: Option<&ParseAhead<'_>>,
         after_parse: &mut dyn FnMut() -> Result<(), E>,
@@ -429,7 +431,7 @@ impl Engine {
             Some(ahead) => {
                 let files: Vec<(&str, &str)> = keys
                     .iter()
-                    .map(|name| (name.as_str(), tpls[name].text.as_str()))
+                    .map(|name| (name.as_str(), &*tpls[name].text))
                     .collect();
                 // Added in Helm's order, stopping at the first error, as parsing one by one would.
                 ahead
@@ -483,11 +485,11 @@ fn with_template_info(dot: &Value, name: &str, base_path: &str) -> Value {
 }
 
 /// Helm's `recAllTpls`: builds this chart's dot, recurses into subcharts, and records templates.
-fn collect_templates(
-    chart: &ResolvedChart<'_>,
+fn collect_templates<'a>(
+    chart: &ResolvedChart<'a>,
     parent: Option<(&str, &Value)>,
     top: &Value,
-    out: &mut BTreeMap<String, Renderable>,
+    out: &mut BTreeMap<String, Renderable<'a>>,
 ) -> Value {
     let get = |k: &str| match top {
         Value::Map(m) => m.borrow().get(k).cloned().unwrap_or(Value::Nil),
@@ -529,13 +531,22 @@ fn collect_templates(
         out.insert(
             format!("{full_path}/{}", t.name),
             Renderable {
-                text: String::from_utf8_lossy(&t.data).into_owned(),
+                text: template_text(&t.data),
                 dot: next.clone(),
                 base_path: format!("{full_path}/templates"),
             },
         );
     }
     next
+}
+
+/// A template file's text as Helm reads it (invalid UTF-8 replaced). Valid text (nearly every
+/// file) is checked by the fast validator and borrowed.
+pub(crate) fn template_text(data: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(data) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(data),
+    }
 }
 
 /// `vals.Table("Values." + name)` on the parent's dot: the subchart's values, or an empty map.
@@ -632,6 +643,15 @@ mod tests {
             text.into(),
             Value::map(values),
         )])
+    }
+
+    #[test]
+    fn template_text_borrows_valid_text_and_replaces_invalid_bytes() {
+        assert!(matches!(
+            template_text(b"a: {{ .x }}"),
+            Cow::Borrowed("a: {{ .x }}")
+        ));
+        assert_eq!(template_text(b"a\xffb"), "a\u{FFFD}b");
     }
 
     // Expected texts are what helm v4.1.4 prints for the same templates.

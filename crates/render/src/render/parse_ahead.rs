@@ -18,7 +18,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 use signet_gotemplate::Error;
 use signet_gotemplate::template::{ParseEnv, ParsedFile};
 
-use super::engine::sort_templates;
+use super::engine::{sort_templates, template_text};
 use crate::chart::Chart;
 
 /// Where one file stands.
@@ -178,12 +178,7 @@ fn collect<'a>(chart: &'a Chart, full_path: String, out: &mut HashMap<String, Co
         if library && !base.starts_with('_') {
             continue;
         }
-        // Valid UTF-8 (nearly every file) is checked by the fast validator, then borrowed.
-        let text = match std::str::from_utf8(&t.data) {
-            Ok(text) => Cow::Borrowed(text),
-            Err(_) => String::from_utf8_lossy(&t.data),
-        };
-        out.insert(format!("{full_path}/{}", t.name), text);
+        out.insert(format!("{full_path}/{}", t.name), template_text(&t.data));
     }
 }
 
