@@ -16,6 +16,35 @@ use super::resolve::{Resolved, resolve_plain};
 mod direct;
 mod head;
 
+/// Documents a few random byte edits away from `base` (UTF-8 ones only), for checking that the
+/// fast decoding paths never disagree with the full decode.
+#[cfg(test)]
+fn mutants(base: &str, mut seed: u64, count: usize) -> impl Iterator<Item = String> {
+    let alphabet = b" \t\n:-'\"#&*!|>{}[],?~.0a1";
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let base = base.as_bytes().to_vec();
+    (0..count).filter_map(move |_| {
+        let mut bytes = base.clone();
+        for _ in 0..(1 + next() % 3) {
+            let at = (next() as usize) % bytes.len();
+            let c = alphabet[(next() as usize) % alphabet.len()];
+            match next() % 3 {
+                0 => bytes[at] = c,
+                1 => bytes.insert(at, c),
+                _ => {
+                    bytes.remove(at);
+                }
+            }
+        }
+        String::from_utf8(bytes).ok()
+    })
+}
+
 /// Upper bound on nesting once aliases are expanded, against stack exhaustion.
 const MAX_DEPTH: usize = 2_000;
 
