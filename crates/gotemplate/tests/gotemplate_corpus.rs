@@ -174,6 +174,21 @@ fn helper_funcs() -> FuncMap {
     m
 }
 
+/// Parse the case's `{name, source}` texts listed under `key` (none when absent) into `t`.
+fn parse_named_texts(
+    t: &mut Template,
+    case: &Json,
+    key: &str,
+) -> Result<(), signet_gotemplate::Error> {
+    for text in case.get(key).and_then(Json::as_array).into_iter().flatten() {
+        t.parse_named(
+            text["name"].as_str().unwrap_or(""),
+            text["source"].as_str().unwrap_or(""),
+        )?;
+    }
+    Ok(())
+}
+
 /// Run one exec case; `Err` describes the mismatch.
 fn run_exec_case(case: &Json) -> Result<(), String> {
     let name = case["template_name"].as_str().unwrap_or("");
@@ -189,29 +204,9 @@ fn run_exec_case(case: &Json) -> Result<(), String> {
     }
     let expect_error = case["expect_error"].as_bool().unwrap_or(false);
     let result = (|| {
-        for extra in case
-            .get("extra_templates")
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-        {
-            t.parse_named(
-                extra["name"].as_str().unwrap_or(""),
-                extra["source"].as_str().unwrap_or(""),
-            )?;
-        }
+        parse_named_texts(&mut t, case, "extra_templates")?;
         t.parse(case["template"].as_str().unwrap_or(""))?;
-        for extra in case
-            .get("overlay_templates")
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-        {
-            t.parse_named(
-                extra["name"].as_str().unwrap_or(""),
-                extra["source"].as_str().unwrap_or(""),
-            )?;
-        }
+        parse_named_texts(&mut t, case, "overlay_templates")?;
         let data = Value::from_json(&case["data"]);
         match case.get("exec_template").and_then(Json::as_str) {
             Some(n) => t.execute_template(n, &data),
