@@ -13,25 +13,21 @@ fn data(json: &str) -> Value {
     Value::from_json(&serde_json::from_str(json).expect("test JSON"))
 }
 
+/// The two arguments of engine function `name`, or Go's arity error.
+fn two_args<'a>(name: &str, args: &'a [Value]) -> Result<&'a [Value; 2], String> {
+    args.try_into()
+        .map_err(|_| format!("wrong number of args for {name}: want 2 got {}", args.len()))
+}
+
 /// Helm-style `include NAME DATA` and `tpl TEXT DATA` on top of the engine hook.
 fn with_helm_like_funcs(t: &mut Template) {
     let include: EngineFn = Arc::new(|cx: &mut ExecContext<'_>, args: &[Value]| {
-        let [name, data] = args else {
-            return Err(format!(
-                "wrong number of args for include: want 2 got {}",
-                args.len()
-            ));
-        };
+        let [name, data] = two_args("include", args)?;
         let name = name.as_str().ok_or("include: name must be a string")?;
         cx.execute_template(name, data).map(Value::from)
     });
     let tpl: EngineFn = Arc::new(|cx: &mut ExecContext<'_>, args: &[Value]| {
-        let [text, data] = args else {
-            return Err(format!(
-                "wrong number of args for tpl: want 2 got {}",
-                args.len()
-            ));
-        };
+        let [text, data] = two_args("tpl", args)?;
         let text = text.as_str().ok_or("tpl: text must be a string")?;
         let name = cx.template_name().to_string();
         cx.execute_text(&name, text, data).map(Value::from)
