@@ -228,16 +228,7 @@ fn read_head(doc: &Value) -> Result<(String, Option<Annotations>), String> {
     Ok((kind, annotations))
 }
 
-fn go_json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Nil => "null",
-        Value::Bool(_) => "bool",
-        Value::Int(_) | Value::Int64(_) | Value::Uint(_) | Value::Float(_) => "number",
-        Value::String(_) => "string",
-        Value::List(_) => "array",
-        Value::Map(_) | Value::Object(_) => "object",
-    }
-}
+use crate::yaml::json_kind as go_json_kind;
 
 fn sort_by_kind(items: &mut [Manifest]) {
     let rank = |k: &str| INSTALL_ORDER.iter().position(|x| *x == k);

@@ -13,6 +13,7 @@ mod toml_parse;
 pub use emit::{Flavor, key_cmp, key_less, marshal, marshal_flavor};
 pub use funcs::{encoding_functions, from_json, from_yaml, to_yaml};
 pub use json::{go_json_float, parse_json, parse_json_prefix, to_json};
+pub(crate) use parse::json_kind;
 pub use parse::{parse_values, parse_yaml, parse_yaml_array, parse_yaml_head};
 pub use resolve::{Resolved, resolve_plain};
 pub use toml::to_toml;
