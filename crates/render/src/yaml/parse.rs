@@ -86,6 +86,22 @@ impl Budget {
         }
         Ok(())
     }
+
+    /// Counts `node` and steps one level deeper, refusing documents nested past [`MAX_DEPTH`];
+    /// the caller steps back out (`depth -= 1`) when done with the node.
+    fn enter(&mut self, node: &Node) -> Result<(), YamlError> {
+        self.count(node)?;
+        if self.depth >= MAX_DEPTH {
+            let (line, column) = position(node);
+            return Err(YamlError::Decode {
+                line,
+                column,
+                message: "document nesting too deep".into(),
+            });
+        }
+        self.depth += 1;
+        Ok(())
+    }
 }
 
 /// Parses the first YAML document of `src` into a value with Helm's semantics: numbers are `Float`,
@@ -119,8 +135,7 @@ fn decode_head(src: &str, keys: &[&str]) -> Result<Value, YamlError> {
         None => Ok(Value::Nil),
         Some(n) if matches!(*n, Node::Map(..)) => {
             // The accounting `to_json_value` does for the root before filling it.
-            budget.count(&n)?;
-            budget.depth += 1;
+            budget.enter(&n)?;
             let mut map = BTreeMap::new();
             fill_map(&n, &mut map, &mut budget, Some(keys))?;
             Ok(Value::map(map))
@@ -568,16 +583,7 @@ fn decode_binary(text: &str) -> Result<Value, String> {
 /// Decodes a node (go-yaml v2 into `interface{}`) and applies the JSON round trip of
 /// `sigs.k8s.io/yaml` in one pass: keys become strings, numbers `Float`.
 fn to_json_value(node: &Node, budget: &mut Budget) -> Result<Value, YamlError> {
-    budget.count(node)?;
-    if budget.depth >= MAX_DEPTH {
-        let (line, column) = position(node);
-        return Err(YamlError::Decode {
-            line,
-            column,
-            message: "document nesting too deep".into(),
-        });
-    }
-    budget.depth += 1;
+    budget.enter(node)?;
     let result = node_value(node, budget);
     budget.depth -= 1;
     result
@@ -625,16 +631,7 @@ fn node_value(node: &Node, budget: &mut Budget) -> Result<Value, YamlError> {
 /// Walks a node exactly as [`to_json_value`] does (same budget accounting, same errors in the same
 /// order) without building the value.
 fn check_value(node: &Node, budget: &mut Budget) -> Result<(), YamlError> {
-    budget.count(node)?;
-    if budget.depth >= MAX_DEPTH {
-        let (line, column) = position(node);
-        return Err(YamlError::Decode {
-            line,
-            column,
-            message: "document nesting too deep".into(),
-        });
-    }
-    budget.depth += 1;
+    budget.enter(node)?;
     let result = check_node(node, budget);
     budget.depth -= 1;
     result
