@@ -22,7 +22,7 @@
 //!   when they finish, so the end of a render never waits for them. Keys are never logged.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use super::keys::KeyPair;
 
@@ -128,9 +128,9 @@ type Generate<T> = Arc<dyn Fn() -> Result<T, String> + Send + Sync>;
 struct Prefetcher<T: Send + 'static> {
     shared: Arc<Shared<T>>,
     generate: Generate<T>,
-    /// Background generations allowed besides the requester's own; `None`: the spare cores,
-    /// looked up at the first request that could use them.
-    spare: Mutex<Option<usize>>,
+    /// Background generations allowed besides the requester's own; unset until the first
+    /// request looks up the spare cores, when not fixed at construction.
+    spare: OnceLock<usize>,
 }
 
 /// What the requesting thread and the generator threads share.
@@ -177,7 +177,7 @@ impl<T: Send + 'static> Prefetcher<T> {
                 finished: Condvar::new(),
             }),
             generate,
-            spare: Mutex::new(spare),
+            spare: spare.map(OnceLock::from).unwrap_or_default(),
         }
     }
 
@@ -196,7 +196,7 @@ impl<T: Send + 'static> Prefetcher<T> {
     }
 
     fn spare_cores(&self) -> usize {
-        *lock(&self.spare).get_or_insert_with(|| {
+        *self.spare.get_or_init(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get().saturating_sub(1))
                 .unwrap_or(0)
