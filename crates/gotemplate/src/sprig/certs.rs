@@ -264,7 +264,6 @@ fn subject_key(pem: Option<&Value>, keys: &KeySupply) -> Result<KeyPair, String>
 fn gen_ca(a: &[Value], pem: Option<&Value>, keys: &KeySupply) -> Result<Value, String> {
     let cn = args::string(&a[0])?;
     let days = args::int(&a[1])?;
-    let key = subject_key(pem, keys)?;
     let t = Template {
         cn: cn.to_string(),
         ips: Vec::new(),
@@ -272,8 +271,7 @@ fn gen_ca(a: &[Value], pem: Option<&Value>, keys: &KeySupply) -> Result<Value, S
         days,
         is_ca: true,
     };
-    let cert = create_certificate(&t, &key, None, &key)?;
-    Ok(certificate_value(cert, key.to_pem()?))
+    self_signed(&t, pem, keys)
 }
 
 /// `genSelfSignedCert CN IPS DNS DAYS` / `genSelfSignedCertWithKey … KEY`.
@@ -282,7 +280,6 @@ fn gen_self_signed(a: &[Value], pem: Option<&Value>, keys: &KeySupply) -> Result
     let ips = ips_arg(&a[1])?;
     let dns = dns_arg(&a[2])?;
     let days = args::int(&a[3])?;
-    let key = subject_key(pem, keys)?;
     let t = Template {
         cn: cn.to_string(),
         ips,
@@ -290,7 +287,13 @@ fn gen_self_signed(a: &[Value], pem: Option<&Value>, keys: &KeySupply) -> Result
         days,
         is_ca: false,
     };
-    let cert = create_certificate(&t, &key, None, &key)?;
+    self_signed(&t, pem, keys)
+}
+
+/// A certificate for `t` signed by its own subject key (given, or fresh from `keys`).
+fn self_signed(t: &Template, pem: Option<&Value>, keys: &KeySupply) -> Result<Value, String> {
+    let key = subject_key(pem, keys)?;
+    let cert = create_certificate(t, &key, None, &key)?;
     Ok(certificate_value(cert, key.to_pem()?))
 }
 
