@@ -30,6 +30,7 @@ use std::sync::Arc;
 
 use crate::value::{FuncMap, Value};
 use args::FnResult;
+pub use json::{Style as JsonStyle, to_json};
 pub(crate) use keysupply::{KeySupply, ParsedText, draws_certificate_key};
 
 /// All Sprig functions, keyed by their template names.
@@ -90,11 +91,15 @@ where
     );
 }
 
-/// Registers `name` as another name for an already registered function.
+/// Registers `name` as another name for an already registered function. The tables are fixed, so
+/// a missing `existing` is a registration-order bug: fail loudly (every test builds the table)
+/// instead of leaving `name` silently undefined.
 fn alias(map: &mut FuncMap, name: &str, existing: &str) {
-    if let Some(f) = map.get(existing).cloned() {
-        map.insert(name.to_string(), f);
-    }
+    let f = map
+        .get(existing)
+        .cloned()
+        .unwrap_or_else(|| panic!("sprig alias {name}: {existing} is not registered before it"));
+    map.insert(name.to_string(), f);
 }
 
 #[cfg(test)]
