@@ -5,22 +5,23 @@
 //! Fulcio/Rekor services (`tests/support/sigstore-mock.js`). The cosign → `signet verify`
 //! direction lives with the verification tests.
 
+#[path = "support/sigstore_mock.rs"]
+mod sigstore_mock;
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use signet::registry::manifest::{Descriptor, ImageIndex, ImageManifest, OCI_MANIFEST_MEDIA_TYPE};
 use signet::registry::{OciReference, RegistryClient};
 use signet::sign::manifest::{SIGNATURE_ANNOTATION, SIGNATURE_ARTIFACT_TYPE};
 use signet::verify::keys::{PublicKey, SigningKey};
+use sigstore_mock::{SigstoreMock, identity_token};
 use support::registry::TestRegistry;
-use support::tools::{run, run_ok, run_with_stdin, temp_dir, tool, workspace_root};
+use support::tools::{run, run_ok, run_with_stdin, temp_dir, tool};
 
 const PASSWORD: &str = "interop-pw";
 
@@ -791,74 +792,6 @@ fn bring_your_own_certificate_chain_verifies_by_identity() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(fetch_manifest(&rt, &reg, &sig_tag(&reg, "charts/f", &digest2)).is_none());
-}
-
-/// The local Fulcio/Rekor/TSA from `tests/support/sigstore-mock.js`; killed on drop.
-struct SigstoreMock {
-    child: Child,
-    url: String,
-    trusted_root: PathBuf,
-}
-
-impl SigstoreMock {
-    fn start(dir: &Path) -> Option<Self> {
-        let node_modules = workspace_root().join(".tools/node/node_modules");
-        if !node_modules.join("@sigstore/mock").is_dir() {
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipping: @sigstore/mock not found under {} (run `make tools`)",
-                node_modules.display()
-            );
-            return None;
-        }
-        let mut child = Command::new("node")
-            .arg(workspace_root().join("tests/support/sigstore-mock.js"))
-            .arg(dir)
-            .env("NODE_PATH", &node_modules)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| {
-                let _ = writeln!(std::io::stderr(), "skipping: cannot run node: {e}");
-            })
-            .ok()?;
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("mock output");
-        let info: serde_json::Value = serde_json::from_str(line.trim())
-            .unwrap_or_else(|e| panic!("sigstore mock did not start ({e}): {line:?}"));
-        Some(Self {
-            url: info["url"].as_str().expect("url").to_string(),
-            trusted_root: PathBuf::from(info["trustedRoot"].as_str().expect("trustedRoot")),
-            child,
-        })
-    }
-}
-
-impl Drop for SigstoreMock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// An (unsigned) OIDC identity token; the mock Fulcio reads the claims without checking it.
-fn identity_token(issuer: &str, subject: &str) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let claims = serde_json::json!({
-        "iss": issuer, "sub": subject, "aud": "sigstore", "iat": now, "exp": now + 600,
-    });
-    format!(
-        "{}.{}.{}",
-        URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#),
-        URL_SAFE_NO_PAD.encode(claims.to_string()),
-        URL_SAFE_NO_PAD.encode(b"not-checked-by-the-mock")
-    )
 }
 
 #[test]

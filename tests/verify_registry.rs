@@ -4,6 +4,8 @@
 //! test CA with Fulcio-style extensions, thresholds, TLS + auth, and every fail-closed case with
 //! its specific reason.
 
+#[path = "support/sigstore_mock.rs"]
+mod sigstore_mock;
 mod support;
 
 use base64::Engine;
@@ -12,7 +14,7 @@ use signet::verify::{
     Authority, Identity, Matcher, Policy, ReferrersMode, Sources, VerificationCache, Verified,
     VerifyError, resolve_for_verification, verify,
 };
-use std::io::Write;
+use sigstore_mock::{SigstoreMock, identity_token};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::registry::TestRegistry;
@@ -1008,56 +1010,6 @@ async fn tls_registry_with_auth() {
 
 // ---- keyless: local Fulcio/Rekor (tests/support/sigstore-mock.js) ----
 
-/// The local Fulcio/Rekor/TSA; killed on drop.
-struct SigstoreMock {
-    child: std::process::Child,
-    url: String,
-    trusted_root: PathBuf,
-}
-
-impl SigstoreMock {
-    fn start(dir: &Path) -> Option<Self> {
-        use std::io::BufRead;
-        let node_modules = tools::workspace_root().join(".tools/node/node_modules");
-        if !node_modules.join("@sigstore/mock").is_dir() {
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipping: @sigstore/mock not found under {}",
-                node_modules.display()
-            );
-            return None;
-        }
-        let mut child = Command::new("node")
-            .arg(tools::workspace_root().join("tests/support/sigstore-mock.js"))
-            .arg(dir)
-            .env("NODE_PATH", &node_modules)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                let _ = writeln!(std::io::stderr(), "skipping: cannot run node: {e}");
-            })
-            .ok()?;
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take()?)
-            .read_line(&mut line)
-            .ok()?;
-        let info: serde_json::Value = serde_json::from_str(line.trim()).expect("mock output");
-        Some(Self {
-            url: info["url"].as_str()?.to_string(),
-            trusted_root: PathBuf::from(info["trustedRoot"].as_str()?),
-            child,
-        })
-    }
-}
-
-impl Drop for SigstoreMock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Keyless end to end without the internet: `signet sign` with an OIDC token against the local
 /// Fulcio and Rekor, then `signet verify` by identity with the mock's trusted root, requiring the
 /// Rekor SET and the certificate's SCT.
@@ -1071,15 +1023,7 @@ async fn keyless_with_local_sigstore() {
     let subject =
         "https://github.com/signet-dev/charts/.github/workflows/release.yml@refs/heads/main";
     let issuer = "https://token.actions.githubusercontent.com";
-    let b64url = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
-    let now = chrono::Utc::now().timestamp();
-    let claims = serde_json::json!({"iss": issuer, "sub": subject, "aud": "sigstore", "iat": now, "exp": now + 600});
-    let token = format!(
-        "{}.{}.{}",
-        b64url(br#"{"alg":"RS256"}"#),
-        b64url(claims.to_string().as_bytes()),
-        b64url(b"sig")
-    );
+    let token = identity_token(issuer, subject);
     let out = fx.signet(&[
         "sign",
         &fx.reg.oci("charts/keyless:1.0"),
