@@ -33,7 +33,7 @@ pub(super) fn register(m: &mut FuncMap) {
 
 /// How `toJson` and friends lay out their output.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Style {
+pub enum Style {
     /// `json.Marshal`.
     Compact,
     /// `json.MarshalIndent(v, "", "  ")`.
@@ -66,7 +66,7 @@ fn convert(j: &serde_json::Value) -> Value {
 }
 
 /// Go's `encoding/json` rendering of a template value.
-pub(crate) fn to_json(v: &Value, style: Style) -> Result<String, String> {
+pub fn to_json(v: &Value, style: Style) -> Result<String, String> {
     let mut out = String::new();
     write_value(&mut out, v, style, 0, 0)?;
     Ok(out)

@@ -2,52 +2,13 @@
 //! characters escaped as `\u003c`, floats in Go's shortest form (`1e+21`, `1e-7`), NaN refused.
 
 use signet_gotemplate::Value;
+use signet_gotemplate::sprig::JsonStyle;
 
 use super::emit::float_parts;
 
-/// `json.Marshal(v)`; the error is Go's message (`json: unsupported value: NaN`).
+/// `json.Marshal(v)`; the error is Go's message (`json: unsupported value: NaN`, or a cycle).
 pub fn to_json(v: &Value) -> Result<String, String> {
-    let mut out = String::new();
-    write_value(v, &mut out)?;
-    Ok(out)
-}
-
-fn write_value(v: &Value, out: &mut String) -> Result<(), String> {
-    match v {
-        Value::Nil => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
-        Value::Uint(u) => out.push_str(&u.to_string()),
-        Value::Float(f) => out.push_str(&go_json_float(*f)?),
-        Value::String(s) => write_string(s, out),
-        Value::List(l) => {
-            out.push('[');
-            for (i, item) in l.borrow().iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_value(item, out)?;
-            }
-            out.push(']');
-        }
-        Value::Map(m) => {
-            out.push('{');
-            for (i, (k, item)) in m.borrow().iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_string(k, out);
-                out.push(':');
-                write_value(item, out)?;
-            }
-            out.push('}');
-        }
-        Value::Object(o) => match o.to_data() {
-            Some(data) => write_value(&data, out)?,
-            None => write_string(&o.go_string(), out),
-        },
-    }
-    Ok(())
+    signet_gotemplate::sprig::to_json(v, JsonStyle::Compact)
 }
 
 /// Go's `%v` of a float for error messages (`NaN`, `+Inf`, `-Inf`).
@@ -88,28 +49,6 @@ pub fn go_json_float(f: f64) -> Result<String, String> {
     }
 }
 
-/// A JSON string as Go writes it with HTML escaping on.
-pub fn write_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +73,16 @@ mod tests {
             to_json(&Value::map(m)).unwrap(),
             r#"{"a":2,"b":"\u003ca\u0026b\u003e"}"#
         );
+    }
+
+    #[test]
+    fn refuses_a_cycle_instead_of_overflowing() {
+        let v = Value::map(BTreeMap::new());
+        let Value::Map(m) = &v else { unreachable!() };
+        m.borrow_mut().insert("self".into(), v.clone());
+        let err = to_json(&v).unwrap_err();
+        m.borrow_mut().clear();
+        assert!(err.contains("encountered a cycle"), "{err}");
     }
 }
 
