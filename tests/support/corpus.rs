@@ -140,3 +140,13 @@ pub fn known_differences_file(name: &str) -> PathBuf {
         .join("tests/known-differences")
         .join(name)
 }
+
+/// A case file's string array (`args`, `input`, …) as owned strings; a missing field is empty, and
+/// a non-string entry reads as "".
+pub fn json_strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| s.as_str().unwrap_or_default().to_string())
+        .collect()
+}

@@ -17,7 +17,7 @@ use signet_render::render::TemplateInvocation;
 
 #[path = "../../../tests/support/corpus.rs"]
 mod corpus;
-use corpus::{corpus_dir, workspace_root};
+use corpus::{corpus_dir, json_strings, workspace_root};
 
 fn helm_binary() -> PathBuf {
     std::env::var("SIGNET_TOOLS")
@@ -101,12 +101,7 @@ fn main() {
             continue;
         }
         for case in chart["cases"].as_array().into_iter().flatten() {
-            let args: Vec<String> = case["args"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|a| a.as_str().unwrap_or_default().to_string())
-                .collect();
+            let args: Vec<String> = json_strings(&case["args"]);
             let name = format!("{id}/{}", case["variant"].as_str().unwrap_or_default());
             reset_peak_rss();
             let (signet, ok) = time_signet(&dir, &args, iters);

@@ -10,7 +10,7 @@ use signet_render::render::TemplateInvocation;
 
 #[path = "../../../tests/support/corpus.rs"]
 mod corpus;
-use corpus::{CaseTally, corpus_dir, known_differences_file};
+use corpus::{CaseTally, corpus_dir, json_strings, known_differences_file};
 
 /// Compares line by line, accepting anything on volatile (1-based) lines; reports the first
 /// differing line with context.
@@ -39,12 +39,7 @@ fn compare(got: &str, want: &str, volatile: &[usize]) -> Result<(), String> {
 }
 
 fn run_case(dir: &std::path::Path, case: &Json) -> Result<(), String> {
-    let args: Vec<String> = case["args"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|a| a.as_str().unwrap_or_default().to_string())
-        .collect();
+    let args: Vec<String> = json_strings(&case["args"]);
     let expected =
         std::fs::read_to_string(dir.join(case["expected_file"].as_str().unwrap_or_default()))
             .map_err(|e| format!("expected file: {e}"))?;

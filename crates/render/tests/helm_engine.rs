@@ -13,7 +13,7 @@ use signet_render::values::ValuesTree;
 
 #[path = "../../../tests/support/corpus.rs"]
 mod corpus;
-use corpus::{CaseTally, corpus_dir, known_differences_file};
+use corpus::{CaseTally, corpus_dir, json_strings, known_differences_file};
 
 fn chart_from_json(j: &Json) -> Chart {
     let md = &j["metadata"];
@@ -148,19 +148,9 @@ fn run_case(case: &Json) -> Result<(), String> {
             Ok(())
         }
         "sort_templates" => {
-            let mut names: Vec<String> = case["input"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|s| s.as_str().unwrap_or_default().to_string())
-                .collect();
+            let mut names: Vec<String> = json_strings(&case["input"]);
             sort_templates(&mut names);
-            let want: Vec<String> = case["expected"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|s| s.as_str().unwrap_or_default().to_string())
-                .collect();
+            let want: Vec<String> = json_strings(&case["expected"]);
             (names == want)
                 .then_some(())
                 .ok_or(format!("got {names:?}, want {want:?}"))

@@ -10,7 +10,7 @@ use signet_render::render::TemplateInvocation;
 
 #[path = "../../../tests/support/corpus.rs"]
 mod corpus;
-use corpus::{CaseTally, corpus_dir, known_differences_file};
+use corpus::{CaseTally, corpus_dir, json_strings, known_differences_file};
 
 /// The first differing line with two lines of context, or `None` when equal.
 fn first_difference(got: &str, want: &str) -> Option<String> {
@@ -32,12 +32,7 @@ fn first_difference(got: &str, want: &str) -> Option<String> {
 }
 
 fn run_case(dir: &std::path::Path, case: &Json) -> Result<(), String> {
-    let args: Vec<String> = case["args"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|a| a.as_str().unwrap_or_default().to_string())
-        .collect();
+    let args: Vec<String> = json_strings(&case["args"]);
     let expected =
         std::fs::read_to_string(dir.join(case["expected_file"].as_str().unwrap_or_default()))
             .map_err(|e| format!("expected file: {e}"))?;
