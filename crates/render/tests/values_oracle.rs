@@ -263,9 +263,11 @@ fn run_helm(helm: &Path, values: &str, func: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn compare(func: &str, ours: impl Fn(&Value) -> String) -> (usize, usize, Vec<String>) {
+/// Each top-level value of `VALUES` through `func` in helm and through `ours`: the count compared
+/// and the differences.
+fn compare(func: &str, ours: impl Fn(&Value) -> String) -> (usize, Vec<String>) {
     let Some(helm) = helm() else {
-        return (0, 0, Vec::new());
+        return (0, Vec::new());
     };
     let expected = section_map(&run_helm(&helm, VALUES, func));
     let values = yaml::parse_values(VALUES).expect("parse values");
@@ -293,38 +295,40 @@ fn compare(func: &str, ours: impl Fn(&Value) -> String) -> (usize, usize, Vec<St
             ));
         }
     }
-    (total - failures.len(), total, failures)
+    (total, failures)
+}
+
+/// Prints `oracle WHAT: P/T passed` and fails the test with every difference.
+fn report(what: &str, total: usize, failures: &[String]) {
+    eprintln!("oracle {what}: {}/{total} passed", total - failures.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
 fn to_yaml_matches_helm() {
-    let (pass, total, failures) = compare("toYaml", |v| yaml::to_yaml(v).unwrap_or_default());
-    eprintln!("oracle toYaml: {pass}/{total} passed");
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let (total, failures) = compare("toYaml", |v| yaml::to_yaml(v).unwrap_or_default());
+    report("toYaml", total, &failures);
 }
 
 #[test]
 fn to_json_matches_helm() {
-    let (pass, total, failures) = compare("toJson", |v| yaml::to_json(v).unwrap_or_default());
-    eprintln!("oracle toJson: {pass}/{total} passed");
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let (total, failures) = compare("toJson", |v| yaml::to_json(v).unwrap_or_default());
+    report("toJson", total, &failures);
 }
 
 #[test]
 fn to_toml_matches_helm() {
-    let (pass, total, failures) = compare("toToml", |v| yaml::to_toml(v).unwrap_or_else(|e| e));
-    eprintln!("oracle toToml: {pass}/{total} passed");
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let (total, failures) = compare("toToml", |v| yaml::to_toml(v).unwrap_or_else(|e| e));
+    report("toToml", total, &failures);
 }
 
 #[test]
 fn to_yaml_pretty_matches_helm() {
-    let (pass, total, failures) = compare("toYamlPretty", |v| {
+    let (total, failures) = compare("toYamlPretty", |v| {
         let s = yaml::marshal_flavor(v, yaml::Flavor::Pretty).unwrap_or_default();
         s.strip_suffix('\n').unwrap_or(&s).to_string()
     });
-    eprintln!("oracle toYamlPretty: {pass}/{total} passed");
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    report("toYamlPretty", total, &failures);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -522,12 +526,7 @@ fn coalesce_matches_helm() {
             failures.push(format!("{source}:\n--- ours\n{ours}\n--- helm\n{theirs}"));
         }
     }
-    eprintln!(
-        "oracle coalesce: {}/{} passed",
-        cases.len() - failures.len(),
-        cases.len()
-    );
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    report("coalesce", cases.len(), &failures);
 }
 
 #[test]
@@ -583,12 +582,7 @@ fn set_errors_match_helm() {
             ));
         }
     }
-    eprintln!(
-        "oracle set-errors: {}/{} passed",
-        cases.len() - failures.len(),
-        cases.len()
-    );
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    report("set-errors", cases.len(), &failures);
 }
 
 fn schema_case(helm: &Path, spec: &ChartSpec, set: &str) -> (bool, String, String) {
@@ -954,12 +948,7 @@ fn decoders_match_helm() {
             failures.push(format!("{s:?}:\n  ours: {ours}\n  helm: {want}"));
         }
     }
-    eprintln!(
-        "oracle decoders: {}/{} passed",
-        inputs.len() - failures.len(),
-        inputs.len()
-    );
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    report("decoders", inputs.len(), &failures);
 }
 
 /// `fromToml` against helm: types, tables, arrays of tables, strings, and error texts.
@@ -985,10 +974,5 @@ fn from_toml_matches_helm() {
             failures.push(format!("{s:?}:\n  ours: {ours}\n  helm: {want}"));
         }
     }
-    eprintln!(
-        "oracle fromToml: {}/{} passed",
-        inputs.len() - failures.len(),
-        inputs.len()
-    );
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    report("fromToml", inputs.len(), &failures);
 }
