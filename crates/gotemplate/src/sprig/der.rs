@@ -80,8 +80,9 @@ impl Der {
 
     /// Go's `time.Time` in a certificate: UTCTime before 2050, GeneralizedTime after.
     pub fn time(unix: i64) -> Vec<u8> {
+        use chrono::Datelike;
         let t = chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default();
-        if t.format("%Y").to_string().parse::<i32>().unwrap_or(0) < 2050 {
+        if t.year() < 2050 {
             Der::tlv(0x17, t.format("%y%m%d%H%M%SZ").to_string().as_bytes())
         } else {
             Der::tlv(0x18, t.format("%Y%m%d%H%M%SZ").to_string().as_bytes())
@@ -131,5 +132,8 @@ mod tests {
         );
         assert_eq!(Der::uint(&[0x80]), vec![0x02, 0x02, 0x00, 0x80]);
         assert_eq!(Der::tlv(0x04, &[0u8; 200])[..3], [0x04, 0x81, 200]);
+        // 2049-12-31T23:59:59Z is the last UTCTime; a second later is GeneralizedTime.
+        assert_eq!(Der::time(2_524_607_999), Der::tlv(0x17, b"491231235959Z"));
+        assert_eq!(Der::time(2_524_608_000), Der::tlv(0x18, b"20500101000000Z"));
     }
 }
