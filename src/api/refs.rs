@@ -3,6 +3,7 @@
 //! Every reference is local to the release's own namespace on purpose: a namespaced user must not
 //! be able to point the controller at credentials or keys in a namespace they cannot read.
 
+use super::spec::{DATA_KEY_PATTERN, DNS1123_LABEL_PATTERN, DNS1123_SUBDOMAIN_PATTERN};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +14,7 @@ pub struct SecretReference {
     /// Name of the Secret, in the namespace of the SignedChartRelease.
     #[schemars(
         length(min = 1, max = 253),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+        regex(pattern = DNS1123_SUBDOMAIN_PATTERN)
     )]
     pub name: String,
 }
@@ -25,11 +26,11 @@ pub struct SecretKeyReference {
     /// Name of the Secret, in the namespace of the SignedChartRelease.
     #[schemars(
         length(min = 1, max = 253),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+        regex(pattern = DNS1123_SUBDOMAIN_PATTERN)
     )]
     pub name: String,
     /// Key in the Secret's data that holds the value.
-    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
+    #[schemars(length(min = 1, max = 253), regex(pattern = DATA_KEY_PATTERN))]
     pub key: String,
 }
 
@@ -51,11 +52,11 @@ pub struct DataReference {
     /// Name of the ConfigMap or Secret, in the namespace of the SignedChartRelease.
     #[schemars(
         length(min = 1, max = 253),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+        regex(pattern = DNS1123_SUBDOMAIN_PATTERN)
     )]
     pub name: String,
     /// Key in the object's data that holds the value.
-    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
+    #[schemars(length(min = 1, max = 253), regex(pattern = DATA_KEY_PATTERN))]
     pub key: String,
 }
 
@@ -66,14 +67,14 @@ pub struct DependencyReference {
     /// Name of the SignedChartRelease this release depends on.
     #[schemars(
         length(min = 1, max = 253),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+        regex(pattern = DNS1123_SUBDOMAIN_PATTERN)
     )]
     pub name: String,
     /// Namespace of that SignedChartRelease. Defaults to the namespace of this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 1, max = 63),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+        regex(pattern = DNS1123_LABEL_PATTERN)
     )]
     pub namespace: Option<String>,
 }

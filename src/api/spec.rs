@@ -16,6 +16,14 @@ pub const DURATION_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$";
 pub const OCI_REPOSITORY_PATTERN: &str = r"^oci://[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)+$";
 /// Regular expression for a pinned manifest digest.
 pub const DIGEST_PATTERN: &str = r"^sha256:[a-f0-9]{64}$";
+/// Regular expression for a DNS-1123 label: namespaces and authority names.
+pub const DNS1123_LABEL_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+/// Regular expression for a DNS-1123 subdomain: the names of Secrets, ConfigMaps and releases.
+pub const DNS1123_SUBDOMAIN_PATTERN: &str = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$";
+/// Regular expression for a key in a ConfigMap's or Secret's data.
+pub const DATA_KEY_PATTERN: &str = r"^[-._a-zA-Z0-9]+$";
+/// Characters a chart version or SemVer range may contain.
+pub const VERSION_CHARS_PATTERN: &str = r"^[0-9A-Za-z.+*^~<>=!|, -]+$";
 /// Regular expression for a values target path: dot-separated keys with optional `[index]` parts.
 pub const TARGET_PATH_PATTERN: &str = r"^([a-zA-Z0-9_\-.\\/]|\[[0-9]{1,5}\])+$";
 
@@ -86,7 +94,7 @@ pub struct SignedChartReleaseSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 1, max = 53),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+        regex(pattern = DNS1123_LABEL_PATTERN)
     )]
     pub release_name: Option<String>,
     /// Namespace the chart's namespaced objects are installed into (`.Release.Namespace`). Defaults
@@ -94,7 +102,7 @@ pub struct SignedChartReleaseSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 1, max = 63),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+        regex(pattern = DNS1123_LABEL_PATTERN)
     )]
     pub target_namespace: Option<String>,
     /// ServiceAccount, in the namespace of this object, that the controller impersonates to apply,
@@ -103,7 +111,7 @@ pub struct SignedChartReleaseSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 1, max = 253),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+        regex(pattern = DNS1123_SUBDOMAIN_PATTERN)
     )]
     pub service_account_name: Option<String>,
     /// How often to look for a new chart version and correct drift, as a Go duration
@@ -167,7 +175,7 @@ pub struct ChartSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 1, max = 128),
-        regex(pattern = r"^[0-9A-Za-z.+*^~<>=!|, -]+$")
+        regex(pattern = VERSION_CHARS_PATTERN)
     )]
     pub version: Option<String>,
     /// Pin the chart artifact to this OCI manifest digest (`sha256:` and 64 lowercase hex digits).
@@ -215,12 +223,12 @@ pub struct ValuesReference {
     /// Name of the ConfigMap or Secret, in the namespace of the SignedChartRelease.
     #[schemars(
         length(min = 1, max = 253),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+        regex(pattern = DNS1123_SUBDOMAIN_PATTERN)
     )]
     pub name: String,
     /// Key in the object's data holding the values. Defaults to `values.yaml`.
     #[serde(default = "default_values_key")]
-    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
+    #[schemars(length(min = 1, max = 253), regex(pattern = DATA_KEY_PATTERN))]
     pub values_key: String,
     /// Where to put the value: a dot-separated path such as `ingress.tls[0].secretName`. When set,
     /// the whole content of the key is used as a single (string) value at that path; when unset,

@@ -7,8 +7,9 @@
 use super::SignedChartRelease;
 use super::refs::{DataReference, DependencyReference, SecretKeyReference, SecretReference};
 use super::spec::{
-    ChartSource, DIGEST_PATTERN, DURATION_PATTERN, OCI_REPOSITORY_PATTERN, SignedChartReleaseSpec,
-    TARGET_PATH_PATTERN,
+    ChartSource, DATA_KEY_PATTERN, DIGEST_PATTERN, DNS1123_LABEL_PATTERN,
+    DNS1123_SUBDOMAIN_PATTERN, DURATION_PATTERN, OCI_REPOSITORY_PATTERN, SignedChartReleaseSpec,
+    TARGET_PATH_PATTERN, VERSION_CHARS_PATTERN,
 };
 use super::verification::{Authority, KeylessIdentity, VerificationPolicy};
 use regex::Regex;
@@ -19,10 +20,6 @@ use std::sync::LazyLock;
 /// Helm's limit on release names, which end up in label values and Secret names.
 pub const MAX_RELEASE_NAME: usize = 53;
 
-const DNS1123_LABEL: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
-const DNS1123_SUBDOMAIN: &str = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$";
-const DATA_KEY: &str = r"^[-._a-zA-Z0-9]+$";
-const VERSION_CHARS: &str = r"^[0-9A-Za-z.+*^~<>=!|, -]+$";
 const DURATION_PART: &str = r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)";
 
 /// One violated rule: the JSON path of the field and what is wrong with it.
@@ -106,7 +103,7 @@ impl Checker {
         self.pattern(
             field,
             value,
-            DNS1123_LABEL,
+            DNS1123_LABEL_PATTERN,
             "a DNS-1123 label (lowercase letters, digits, '-')",
         );
     }
@@ -116,7 +113,7 @@ impl Checker {
         self.pattern(
             field,
             value,
-            DNS1123_SUBDOMAIN,
+            DNS1123_SUBDOMAIN_PATTERN,
             "a valid object name (lowercase letters, digits, '-', '.')",
         );
     }
@@ -126,7 +123,7 @@ impl Checker {
         self.pattern(
             field,
             value,
-            DATA_KEY,
+            DATA_KEY_PATTERN,
             "a valid data key (letters, digits, '-', '_', '.')",
         );
     }
@@ -278,7 +275,7 @@ fn check_chart(c: &mut Checker, chart: &ChartSource) {
     }
     if let Some(version) = &chart.version {
         c.length("spec.chart.version", version, 1, 128);
-        if matches(VERSION_CHARS, version) {
+        if matches(VERSION_CHARS_PATTERN, version) {
             if let Err(why) = check_version_constraint(version) {
                 c.fail("spec.chart.version", why);
             }
@@ -530,10 +527,10 @@ fn duration_millis(value: &str) -> f64 {
 
 /// Every pattern this module matches against, compiled once.
 const PATTERNS: [&str; 9] = [
-    DNS1123_LABEL,
-    DNS1123_SUBDOMAIN,
-    DATA_KEY,
-    VERSION_CHARS,
+    DNS1123_LABEL_PATTERN,
+    DNS1123_SUBDOMAIN_PATTERN,
+    DATA_KEY_PATTERN,
+    VERSION_CHARS_PATTERN,
     DURATION_PATTERN,
     DURATION_PART,
     OCI_REPOSITORY_PATTERN,

@@ -3,6 +3,7 @@
 //! transparency-log guarantees apply.
 
 use super::refs::{DataReference, SecretKeyReference};
+use super::spec::DNS1123_LABEL_PATTERN;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -61,7 +62,7 @@ pub struct Authority {
     /// verified signer and counted towards the threshold.
     #[schemars(
         length(min = 1, max = 63),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+        regex(pattern = DNS1123_LABEL_PATTERN)
     )]
     pub name: String,
     /// Verify with a public key (a cosign key pair, KMS key exported as PEM, ...).
