@@ -1,6 +1,8 @@
 //! `toToml` like Helm (BurntSushi/toml's encoder): plain keys first then tables, both sorted, nested
 //! tables indented by two spaces per level, floats always with a decimal point.
 
+use std::collections::BTreeMap;
+
 use signet_gotemplate::Value;
 
 /// Encodes `v` as BurntSushi/toml does; the error is the encoder's message.
@@ -105,7 +107,11 @@ impl Encoder {
             self.w(&line);
             self.newline();
         }
-        let m = m.borrow();
+        self.fields(key, &m.borrow())
+    }
+
+    /// A table's entries under `key`: plain values first, then sub-tables; nil entries left out.
+    fn fields(&mut self, key: &[String], m: &BTreeMap<String, Value>) -> Result<(), String> {
         let (sub, direct): (Vec<_>, Vec<_>) = m.iter().partition(|(_, x)| is_table(x));
         for (k, x) in direct.into_iter().chain(sub) {
             let x = data(x);
@@ -130,18 +136,7 @@ impl Encoder {
                     self.newline();
                     let item = data(item);
                     if let Value::Map(m) = &item {
-                        let m = m.borrow();
-                        let (sub, direct): (Vec<_>, Vec<_>) =
-                            m.iter().partition(|(_, x)| is_table(x));
-                        for (k, x) in direct.into_iter().chain(sub) {
-                            let x = data(x);
-                            if x.is_nil() {
-                                continue;
-                            }
-                            let mut path = key.to_vec();
-                            path.push(k.clone());
-                            self.encode(&path, &x)?;
-                        }
+                        self.fields(key, &m.borrow())?;
                     }
                 }
                 Ok(())
