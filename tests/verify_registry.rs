@@ -220,6 +220,36 @@ impl Fixture {
         verify(digest, &self.reference(repo), &compiled, &sources).await
     }
 
+    /// Verifies and expects the failure `reason` (see [`expect_reason`]).
+    async fn verify_fails(
+        &self,
+        repo: &str,
+        digest: &str,
+        policy: &Policy,
+        mode: ReferrersMode,
+        reason: &str,
+    ) -> VerifyError {
+        expect_reason(self.verify(repo, digest, policy, mode).await, reason)
+    }
+
+    /// `signet verify REFERENCE --key PUBLIC --insecure-ignore-tlog EXTRA… <registry flags>`.
+    fn signet_verify_key(
+        &self,
+        reference: &str,
+        public: &Path,
+        extra: &[&str],
+    ) -> std::process::Output {
+        let mut args = vec![
+            "verify",
+            reference,
+            "--key",
+            public.to_str().unwrap(),
+            "--insecure-ignore-tlog",
+        ];
+        args.extend_from_slice(extra);
+        self.signet(&args)
+    }
+
     fn signet(&self, args: &[&str]) -> std::process::Output {
         let mut c = Command::new(env!("CARGO_BIN_EXE_signet"));
         c.args(args).args(self.reg.cli_flags());
@@ -279,15 +309,11 @@ async fn cosign_key_signatures_and_fail_closed_cases() {
         .unwrap();
     assert_eq!(v.digest, digest);
     assert_eq!(v.signers.len(), 1);
-    let out = fx.signet(&[
-        "verify",
+    let out = fx.signet_verify_key(
         &fx.reg.oci("charts/demo:1.0"),
-        "--key",
-        public.to_str().unwrap(),
-        "--insecure-ignore-tlog",
-        "--output",
-        "json",
-    ]);
+        &public,
+        &["--output", "json"],
+    );
     assert!(
         out.status.success(),
         "signet verify failed: {}",
@@ -299,31 +325,28 @@ async fn cosign_key_signatures_and_fail_closed_cases() {
     eprintln!("interop: cosign sign (key, .sig) -> signet verify: ok");
 
     // Wrong key.
-    let r = fx
-        .verify(
-            "charts/demo",
-            &digest,
-            &key_policy(&[&public2]),
-            ReferrersMode::All,
-        )
-        .await;
-    expect_reason(r, "KeyMismatch");
-    let out = fx.signet(&[
-        "verify",
-        &fx.reg.oci("charts/demo:1.0"),
-        "--key",
-        public2.to_str().unwrap(),
-        "--insecure-ignore-tlog",
-    ]);
+    fx.verify_fails(
+        "charts/demo",
+        &digest,
+        &key_policy(&[&public2]),
+        ReferrersMode::All,
+        "KeyMismatch",
+    )
+    .await;
+    let out = fx.signet_verify_key(&fx.reg.oci("charts/demo:1.0"), &public2, &[]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("KeyMismatch"));
 
     // No signature at all.
     let unsigned = fx.push("charts/demo:unsigned", "never signed");
-    let r = fx
-        .verify("charts/demo", &unsigned, &policy, ReferrersMode::All)
-        .await;
-    expect_reason(r, "NoSignatures");
+    fx.verify_fails(
+        "charts/demo",
+        &unsigned,
+        &policy,
+        ReferrersMode::All,
+        "NoSignatures",
+    )
+    .await;
 
     // Payload naming another digest: a real signature over cosign's payload for digest A,
     // attached to digest B.
@@ -334,10 +357,14 @@ async fn cosign_key_signatures_and_fail_closed_cases() {
         &format!("charts/demo@{other}"),
         "payload-a",
     );
-    let r = fx
-        .verify("charts/demo", &other, &policy, ReferrersMode::All)
-        .await;
-    expect_reason(r, "DigestMismatch");
+    fx.verify_fails(
+        "charts/demo",
+        &other,
+        &policy,
+        ReferrersMode::All,
+        "DigestMismatch",
+    )
+    .await;
 
     // Payload naming another repository (same digest, signed for other/repo).
     let third = fx.push("charts/demo:3.0", "chart three");
@@ -347,10 +374,14 @@ async fn cosign_key_signatures_and_fail_closed_cases() {
         &format!("charts/demo@{third}"),
         "payload-b",
     );
-    let r = fx
-        .verify("charts/demo", &third, &policy, ReferrersMode::All)
-        .await;
-    expect_reason(r, "RepositoryMismatch");
+    fx.verify_fails(
+        "charts/demo",
+        &third,
+        &policy,
+        ReferrersMode::All,
+        "RepositoryMismatch",
+    )
+    .await;
 
     // Tag moved after signing: 1.0 was signed at `digest`, then re-pushed.
     let moved = fx.push("charts/demo:1.0", "chart one, replaced");
@@ -361,23 +392,25 @@ async fn cosign_key_signatures_and_fail_closed_cases() {
         .await
         .map(|_| unreachable_verified());
     expect_reason(r, "TagMoved");
-    let out = fx.signet(&[
-        "verify",
+    let out = fx.signet_verify_key(
         &format!("{}@{digest}", fx.reg.oci("charts/demo:1.0")),
-        "--key",
-        public.to_str().unwrap(),
-        "--insecure-ignore-tlog",
-    ]);
+        &public,
+        &[],
+    );
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("TagMoved"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     // And the moved tag itself carries no signature.
-    let r = fx
-        .verify("charts/demo", &moved, &policy, ReferrersMode::All)
-        .await;
-    expect_reason(r, "NoSignatures");
+    fx.verify_fails(
+        "charts/demo",
+        &moved,
+        &policy,
+        ReferrersMode::All,
+        "NoSignatures",
+    )
+    .await;
 }
 
 fn unreachable_verified() -> Verified {
@@ -407,11 +440,15 @@ async fn threshold_and_cache() {
 
     let mut short = key_policy(&[&p1, &p3]);
     short.threshold = 2;
-    let e = expect_reason(
-        fx.verify("charts/multi", &digest, &short, ReferrersMode::Legacy)
-            .await,
-        "ThresholdNotMet",
-    );
+    let e = fx
+        .verify_fails(
+            "charts/multi",
+            &digest,
+            &short,
+            ReferrersMode::Legacy,
+            "ThresholdNotMet",
+        )
+        .await;
     assert!(matches!(
         e,
         VerifyError::ThresholdNotMet {
@@ -479,20 +516,19 @@ async fn referrers_and_bundles() {
         .await
         .unwrap();
     // Legacy mode only looks at the .sig tag, where there is nothing.
-    expect_reason(
-        fx.verify("charts/refs", &digest, &policy, ReferrersMode::Legacy)
-            .await,
+    fx.verify_fails(
+        "charts/refs",
+        &digest,
+        &policy,
+        ReferrersMode::Legacy,
         "NoSignatures",
-    );
-    let out = fx.signet(&[
-        "verify",
+    )
+    .await;
+    let out = fx.signet_verify_key(
         &fx.reg.oci("charts/refs:1.0"),
-        "--key",
-        public.to_str().unwrap(),
-        "--insecure-ignore-tlog",
-        "--registry-referrers-mode",
-        "oci-1-1",
-    ]);
+        &public,
+        &["--registry-referrers-mode", "oci-1-1"],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -526,16 +562,14 @@ async fn referrers_and_bundles() {
     eprintln!("interop: cosign attest --new-bundle-format (key) -> signet verify: ok");
     // The same bundle does not verify for another key.
     let (_k, other_pub) = fx.keypair("r2");
-    expect_reason(
-        fx.verify(
-            "charts/att",
-            &att,
-            &key_policy(&[&other_pub]),
-            ReferrersMode::All,
-        )
-        .await,
+    fx.verify_fails(
+        "charts/att",
+        &att,
+        &key_policy(&[&other_pub]),
+        ReferrersMode::All,
         "KeyMismatch",
-    );
+    )
+    .await;
 }
 
 /// Malformed and oversized signature manifests/layers, and a registry serving corrupted bytes.
@@ -555,11 +589,14 @@ async fn malformed_oversized_and_corrupted() {
         simple,
         None,
     );
-    expect_reason(
-        fx.verify("charts/bad", &big, &policy, ReferrersMode::Legacy)
-            .await,
+    fx.verify_fails(
+        "charts/bad",
+        &big,
+        &policy,
+        ReferrersMode::Legacy,
         "OversizedSignature",
-    );
+    )
+    .await;
 
     // Malformed: a `.sig` layer without the signature annotation.
     let bare = fx.push("charts/bad:bare", "bare");
@@ -569,11 +606,14 @@ async fn malformed_oversized_and_corrupted() {
         simple,
         None,
     );
-    expect_reason(
-        fx.verify("charts/bad", &bare, &policy, ReferrersMode::Legacy)
-            .await,
+    fx.verify_fails(
+        "charts/bad",
+        &bare,
+        &policy,
+        ReferrersMode::Legacy,
         "MalformedSignature",
-    );
+    )
+    .await;
 
     // Malformed: a signature annotation that is not base64.
     let junk = fx.push("charts/bad:junk", "junk");
@@ -593,11 +633,14 @@ async fn malformed_oversized_and_corrupted() {
     c.arg(fx.image(&format!("charts/bad:{}.sig", junk.replace(':', "-"))))
         .arg(format!("{file}:{simple}"));
     tools::run_ok(&mut c);
-    expect_reason(
-        fx.verify("charts/bad", &junk, &policy, ReferrersMode::Legacy)
-            .await,
+    fx.verify_fails(
+        "charts/bad",
+        &junk,
+        &policy,
+        ReferrersMode::Legacy,
         "MalformedSignature",
-    );
+    )
+    .await;
 
     // Registry serving bytes that do not match the digest: corrupt the signed payload blob.
     let good = fx.push("charts/bad:good", "good");
@@ -613,11 +656,14 @@ async fn malformed_oversized_and_corrupted() {
     let manifest: signet::registry::ImageManifest =
         serde_json::from_slice(&sig_manifest.bytes).unwrap();
     assert!(fx.reg.corrupt_blob(&manifest.layers[0].digest));
-    expect_reason(
-        fx.verify("charts/bad", &good, &policy, ReferrersMode::Legacy)
-            .await,
+    fx.verify_fails(
+        "charts/bad",
+        &good,
+        &policy,
+        ReferrersMode::Legacy,
         "ContentDigestMismatch",
-    );
+    )
+    .await;
 }
 
 // ---- bring-your-own certificates: a test CA with Fulcio-style extensions ----
@@ -901,21 +947,27 @@ async fn bring_your_own_certificates() {
         Matcher::Exact("https://evil.example/x".into()),
         Matcher::Exact(issuer.into()),
     );
-    expect_reason(
-        fx.verify("charts/byo", &digest, &wrong_subject, ReferrersMode::All)
-            .await,
+    fx.verify_fails(
+        "charts/byo",
+        &digest,
+        &wrong_subject,
+        ReferrersMode::All,
         "IdentityMismatch",
-    );
+    )
+    .await;
     let wrong_issuer = identity_policy(
         ca.trusted_root(),
         Matcher::Exact(subject.into()),
         Matcher::Exact("https://accounts.google.com".into()),
     );
-    expect_reason(
-        fx.verify("charts/byo", &digest, &wrong_issuer, ReferrersMode::All)
-            .await,
+    fx.verify_fails(
+        "charts/byo",
+        &digest,
+        &wrong_issuer,
+        ReferrersMode::All,
         "IdentityMismatch",
-    );
+    )
+    .await;
 
     // Untrusted chain: the trust root names a different CA.
     let stranger = TestCa::new("some other root");
@@ -924,11 +976,14 @@ async fn bring_your_own_certificates() {
         Matcher::Exact(subject.into()),
         Matcher::Exact(issuer.into()),
     );
-    expect_reason(
-        fx.verify("charts/byo", &digest, &untrusted, ReferrersMode::All)
-            .await,
+    fx.verify_fails(
+        "charts/byo",
+        &digest,
+        &untrusted,
+        ReferrersMode::All,
         "UntrustedCertificateChain",
-    );
+    )
+    .await;
 
     // Expired certificate and no timestamp or log proof of signing time.
     let old = fx.push("charts/byo:old", "old");
@@ -942,11 +997,14 @@ async fn bring_your_own_certificates() {
         ),
         &fx.image(&format!("charts/byo@{old}")),
     );
-    expect_reason(
-        fx.verify("charts/byo", &old, &good, ReferrersMode::All)
-            .await,
+    fx.verify_fails(
+        "charts/byo",
+        &old,
+        &good,
+        ReferrersMode::All,
         "CertificateExpired",
-    );
+    )
+    .await;
 
     // Email subjects work too.
     let mail = fx.push("charts/byo:mail", "mail");
@@ -993,13 +1051,7 @@ async fn tls_registry_with_auth() {
     )
     .await
     .unwrap();
-    let out = fx.signet(&[
-        "verify",
-        &fx.reg.oci("charts/secure:1.0"),
-        "--key",
-        public.to_str().unwrap(),
-        "--insecure-ignore-tlog",
-    ]);
+    let out = fx.signet_verify_key(&fx.reg.oci("charts/secure:1.0"), &public, &[]);
     assert!(
         out.status.success(),
         "{}",
@@ -1091,11 +1143,14 @@ async fn keyless_with_local_sigstore() {
             },
         ],
     )];
-    expect_reason(
-        fx.verify("charts/keyless", &digest, &wrong, ReferrersMode::All)
-            .await,
+    fx.verify_fails(
+        "charts/keyless",
+        &digest,
+        &wrong,
+        ReferrersMode::All,
         "IdentityMismatch",
-    );
+    )
+    .await;
     // cosign sign --key with an upload to the local Rekor: its Rekor bundle annotation (SET) is
     // verified against the mock's log key, with the transparency log required.
     let root_doc: serde_json::Value = serde_json::from_str(&trusted_root).unwrap();
@@ -1130,18 +1185,17 @@ async fn keyless_with_local_sigstore() {
         .unwrap();
     assert_eq!(v.log_indexes.len(), 1, "{v:?}");
     eprintln!("interop: cosign sign --key with Rekor upload -> signet verify (SET required): ok");
-    let e = fx
-        .verify(
-            "charts/keyless",
-            &logged,
-            &Policy {
-                trusted_root_json: None,
-                ..logged_policy.clone()
-            },
-            ReferrersMode::All,
-        )
-        .await;
-    expect_reason(e, "TransparencyLogInvalid");
+    fx.verify_fails(
+        "charts/keyless",
+        &logged,
+        &Policy {
+            trusted_root_json: None,
+            ..logged_policy.clone()
+        },
+        ReferrersMode::All,
+        "TransparencyLogInvalid",
+    )
+    .await;
 
     let mut no_ca: serde_json::Value = serde_json::from_str(&trusted_root).unwrap();
     no_ca["certificateAuthorities"] = serde_json::json!([]);
@@ -1149,33 +1203,42 @@ async fn keyless_with_local_sigstore() {
         trusted_root_json: Some(no_ca.to_string()),
         ..policy.clone()
     };
-    expect_reason(
-        fx.verify("charts/keyless", &digest, &untrusted, ReferrersMode::All)
-            .await,
+    fx.verify_fails(
+        "charts/keyless",
+        &digest,
+        &untrusted,
+        ReferrersMode::All,
         "UntrustedCertificateChain",
-    );
+    )
+    .await;
     let mut no_log: serde_json::Value = serde_json::from_str(&trusted_root).unwrap();
     no_log["tlogs"] = serde_json::json!([]);
     let unlogged = Policy {
         trusted_root_json: Some(no_log.to_string()),
         ..policy.clone()
     };
-    expect_reason(
-        fx.verify("charts/keyless", &digest, &unlogged, ReferrersMode::All)
-            .await,
+    fx.verify_fails(
+        "charts/keyless",
+        &digest,
+        &unlogged,
+        ReferrersMode::All,
         "TransparencyLogInvalid",
-    );
+    )
+    .await;
     let mut no_ct: serde_json::Value = serde_json::from_str(&trusted_root).unwrap();
     no_ct["ctlogs"] = serde_json::json!([]);
     let no_sct = Policy {
         trusted_root_json: Some(no_ct.to_string()),
         ..policy
     };
-    expect_reason(
-        fx.verify("charts/keyless", &digest, &no_sct, ReferrersMode::All)
-            .await,
+    fx.verify_fails(
+        "charts/keyless",
+        &digest,
+        &no_sct,
+        ReferrersMode::All,
         "SctInvalid",
-    );
+    )
+    .await;
 }
 
 /// The VerifiedChart token binds chart bytes to the verified digest: right bytes pass, altered
