@@ -194,7 +194,8 @@ fn create_certificate(
     Ok(super::der::pem_encode("CERTIFICATE", &cert))
 }
 
-fn ips_arg(v: &Value) -> Result<Vec<std::net::IpAddr>, String> {
+/// The items of a `[]interface{}` argument (nil: none), each converted by `item`.
+fn list_arg<T>(v: &Value, item: impl Fn(&Value) -> Result<T, String>) -> Result<Vec<T>, String> {
     let Some(list) = args::as_list(v) else {
         return if v.is_nil() {
             Ok(Vec::new())
@@ -203,39 +204,29 @@ fn ips_arg(v: &Value) -> Result<Vec<std::net::IpAddr>, String> {
         };
     };
     let items = list.borrow();
-    items
-        .iter()
-        .map(|ip| match ip {
-            Value::String(s) => s
-                .parse::<std::net::IpAddr>()
-                .map_err(|_| format!("error parsing ip: {s}")),
-            other => Err(format!(
-                "error parsing ip: {} is not a string",
-                crate::fmt::sprint(other)
-            )),
-        })
-        .collect()
+    items.iter().map(item).collect()
+}
+
+fn ips_arg(v: &Value) -> Result<Vec<std::net::IpAddr>, String> {
+    list_arg(v, |ip| match ip {
+        Value::String(s) => s
+            .parse::<std::net::IpAddr>()
+            .map_err(|_| format!("error parsing ip: {s}")),
+        other => Err(format!(
+            "error parsing ip: {} is not a string",
+            crate::fmt::sprint(other)
+        )),
+    })
 }
 
 fn dns_arg(v: &Value) -> Result<Vec<String>, String> {
-    let Some(list) = args::as_list(v) else {
-        return if v.is_nil() {
-            Ok(Vec::new())
-        } else {
-            Err(args::wrong_type("[]interface {}", v))
-        };
-    };
-    let items = list.borrow();
-    items
-        .iter()
-        .map(|d| match d {
-            Value::String(s) => Ok(s.to_string()),
-            other => Err(format!(
-                "error processing alternate dns name: {} is not a string",
-                crate::fmt::sprint(other)
-            )),
-        })
-        .collect()
+    list_arg(v, |d| match d {
+        Value::String(s) => Ok(s.to_string()),
+        other => Err(format!(
+            "error processing alternate dns name: {} is not a string",
+            crate::fmt::sprint(other)
+        )),
+    })
 }
 
 fn certificate_arg(v: &Value) -> Result<(String, String), String> {
