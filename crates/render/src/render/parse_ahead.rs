@@ -185,13 +185,12 @@ fn collect<'a>(chart: &'a Chart, full_path: String, out: &mut HashMap<String, Co
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chart::{LoadLimits, load_path};
     use crate::render::Engine;
+    use crate::render::release::tests::chart_tree;
     use signet_gotemplate::Template;
 
     fn chart() -> (tempfile::TempDir, Chart) {
-        let dir = tempfile::tempdir().unwrap();
-        let files = [
+        chart_tree(&[
             ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 0.1.0\n"),
             ("templates/a.yaml", "a: {{ include \"h\" . }}"),
             (
@@ -208,14 +207,7 @@ mod tests {
                 "{{ define \"h\" }}h{{ end }}",
             ),
             ("charts/lib/templates/skipped.yaml", "{{ if }}"),
-        ];
-        for (path, content) in files {
-            let path = dir.path().join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, content).unwrap();
-        }
-        let chart = load_path(dir.path(), &LoadLimits::default()).unwrap();
-        (dir, chart)
+        ])
     }
 
     fn set() -> Template {

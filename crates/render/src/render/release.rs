@@ -354,30 +354,25 @@ fn collect_crds(chart: &ResolvedChart<'_>, full_path: &str) -> Vec<(String, Stri
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::chart::{LoadLimits, load_path};
 
     /// A chart whose values break its schema (`replicas` must be an integer), with `template` as
     /// its one template and `extra` lines in Chart.yaml.
     fn chart(template: &str, extra: &str) -> (tempfile::TempDir, Chart) {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        std::fs::create_dir_all(root.join("templates")).unwrap();
-        std::fs::write(
-            root.join("Chart.yaml"),
-            format!("apiVersion: v2\nname: c\nversion: 0.1.0\n{extra}"),
-        )
-        .unwrap();
-        std::fs::write(root.join("values.yaml"), "replicas: many\n").unwrap();
-        std::fs::write(
-            root.join("values.schema.json"),
-            r#"{"type":"object","properties":{"replicas":{"type":"integer"}}}"#,
-        )
-        .unwrap();
-        std::fs::write(root.join("templates/cm.yaml"), template).unwrap();
-        let chart = load_path(root, &LoadLimits::default()).unwrap();
-        (dir, chart)
+        chart_tree(&[
+            (
+                "Chart.yaml",
+                &format!("apiVersion: v2\nname: c\nversion: 0.1.0\n{extra}"),
+            ),
+            ("values.yaml", "replicas: many\n"),
+            (
+                "values.schema.json",
+                r#"{"type":"object","properties":{"replicas":{"type":"integer"}}}"#,
+            ),
+            ("templates/cm.yaml", template),
+        ])
     }
 
     fn error(chart: &Chart, opts: &RenderOptions) -> TemplateError {
@@ -409,8 +404,8 @@ mod tests {
         assert!(matches!(error(&c, &bad_kube), TemplateError::Schema(_)));
     }
 
-    /// A chart tree from `(path, content)` pairs.
-    fn chart_tree(files: &[(&str, &str)]) -> (tempfile::TempDir, Chart) {
+    /// A chart tree from `(path, content)` pairs (the render module's tests share it).
+    pub(in crate::render) fn chart_tree(files: &[(&str, &str)]) -> (tempfile::TempDir, Chart) {
         let dir = tempfile::tempdir().unwrap();
         for (path, content) in files {
             let path = dir.path().join(path);
