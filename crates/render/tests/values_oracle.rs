@@ -11,13 +11,10 @@ use signet_render::yaml;
 
 #[path = "../../../tests/support/corpus.rs"]
 mod corpus;
-use corpus::{corpus_dir, workspace_root};
+use corpus::{corpus_dir, tools_dir};
 
 fn helm() -> Option<PathBuf> {
-    let dir = std::env::var_os("SIGNET_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".tools/bin"));
-    let helm = dir.join("helm");
+    let helm = tools_dir().join("helm");
     if helm.is_file() {
         Some(helm)
     } else {
@@ -655,7 +652,6 @@ fn schema_keywords_match_helm() {
 #[test]
 fn schema_report_matches_helm() {
     let Some(helm) = helm() else { return };
-    let dir = tempfile::tempdir().unwrap();
     let spec = ChartSpec {
         dir: "s",
         name: "s",
@@ -681,31 +677,10 @@ fn schema_report_matches_helm() {
             children: vec![],
         }],
     };
-    let chart = dir.path().join("s");
-    write_chart(&chart, &spec);
-    let (ok, _, err) = helm_template(&helm, &chart, &["--set", "sub.extra=1"]);
-    assert!(!ok, "helm accepted invalid values");
-    let user = values::strvals::parse("sub.extra=1").unwrap();
-    let tree = tree_of(&spec, "s");
-    let (final_values, _) = values::coalesce_values(&tree, &user).unwrap();
-    let ours = values::validate_against_schemas(&tree, &final_values)
-        .unwrap_err()
-        .to_string();
-    // Helm orders sibling errors by Go map iteration (random): compare the lines as multisets,
-    // and the per-chart blocks in order.
-    let helm_text = err
-        .strip_prefix("Error: ")
-        .unwrap_or(&err)
-        .trim_end()
-        .to_string();
-    let mut a: Vec<&str> = ours.trim_end().lines().collect();
-    let mut b: Vec<&str> = helm_text.lines().collect();
-    eprintln!("--- ours\n{ours}\n--- helm\n{helm_text}");
-    a.sort();
-    b.sort();
-    let pass = usize::from(a == b);
-    eprintln!("oracle schema: {pass}/1 passed");
-    assert_eq!(a, b);
+    let (same, ours, theirs) = schema_case(&helm, &spec, "sub.extra=1");
+    eprintln!("--- ours\n{ours}\n--- helm\n{theirs}");
+    eprintln!("oracle schema: {}/1 passed", usize::from(same));
+    assert!(same, "--- ours\n{ours}\n--- helm\n{theirs}");
 }
 
 fn find_values_files(dir: &Path, out: &mut Vec<PathBuf>) {
