@@ -206,15 +206,7 @@ impl RegistryClient {
             .fetch_manifest_digest(&reference.to_client_reference(), &auth)
             .await
             .map_err(Self::err(reference))?;
-        if let Some(expected) = &reference.digest
-            && expected != &digest
-        {
-            return Err(RegistryError::DigestMismatch {
-                reference: reference.to_string(),
-                expected: expected.clone(),
-                actual: digest,
-            });
-        }
+        check_pinned_digest(reference, &digest)?;
         Ok(digest)
     }
 
@@ -311,15 +303,7 @@ impl RegistryClient {
             });
         }
         let digest = sha256_digest(&bytes);
-        if let Some(expected) = &reference.digest
-            && expected != &digest
-        {
-            return Err(RegistryError::DigestMismatch {
-                reference: reference.to_string(),
-                expected: expected.clone(),
-                actual: digest,
-            });
-        }
+        check_pinned_digest(reference, &digest)?;
         let media_type =
             manifest_media_type(&bytes).ok_or_else(|| RegistryError::InvalidArtifact {
                 reference: reference.to_string(),
@@ -620,6 +604,18 @@ fn split_pem(pem: &[u8]) -> Vec<Certificate> {
         }
     }
     certs
+}
+
+/// Fails when `reference` pins a digest and the content it led to has another one.
+fn check_pinned_digest(reference: &OciReference, actual: &str) -> Result<(), RegistryError> {
+    match &reference.digest {
+        Some(expected) if expected != actual => Err(RegistryError::DigestMismatch {
+            reference: reference.to_string(),
+            expected: expected.clone(),
+            actual: actual.to_string(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn url_escape(s: &str) -> String {
