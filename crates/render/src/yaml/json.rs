@@ -89,13 +89,7 @@ mod tests {
 /// `json.Unmarshal` into `interface{}` with Go's error messages: objects become maps, every
 /// number a `float64`.
 pub fn parse_json(src: &str) -> Result<Value, String> {
-    let mut p = JsonParser {
-        b: src.as_bytes(),
-        src,
-        i: 0,
-        range_error: None,
-        depth: 0,
-    };
+    let mut p = JsonParser::new(src);
     p.ws();
     let v = p.value()?;
     p.ws();
@@ -112,13 +106,7 @@ pub fn parse_json(src: &str) -> Result<Value, String> {
 /// One JSON value at the start of `src` (Go's `json.Decoder.Decode`): the value and the number of
 /// bytes it used, leading whitespace included.
 pub fn parse_json_prefix(src: &str) -> Result<(Value, usize), String> {
-    let mut p = JsonParser {
-        b: src.as_bytes(),
-        src,
-        i: 0,
-        range_error: None,
-        depth: 0,
-    };
+    let mut p = JsonParser::new(src);
     p.ws();
     let v = p.value().map_err(|e| {
         if e == "unexpected end of JSON input" {
@@ -146,7 +134,17 @@ struct JsonParser<'a> {
 /// inside a thread's stack).
 const MAX_JSON_DEPTH: usize = 1000;
 
-impl JsonParser<'_> {
+impl<'a> JsonParser<'a> {
+    fn new(src: &'a str) -> Self {
+        JsonParser {
+            b: src.as_bytes(),
+            src,
+            i: 0,
+            range_error: None,
+            depth: 0,
+        }
+    }
+
     fn ws(&mut self) {
         while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\t' | b'\n' | b'\r') {
             self.i += 1;
