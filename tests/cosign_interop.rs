@@ -141,13 +141,14 @@ fn registry_flags(reg: &TestRegistry, cosign_sign: bool) -> Vec<String> {
     }
 }
 
-/// `cosign verify --key public --insecure-ignore-tlog` of `reference`, with `extra` flags.
+/// `cosign verify --key public --insecure-ignore-tlog` of `repo@digest`, with `extra` flags.
 fn cosign_verify_key_cmd(
     cosign_bin: &Path,
     reg: &TestRegistry,
     dir: &Path,
     public: &Path,
-    reference: &str,
+    repo: &str,
+    digest: &str,
     extra: &[&str],
 ) -> Command {
     let mut cmd = cosign(cosign_bin, reg, dir);
@@ -156,20 +157,27 @@ fn cosign_verify_key_cmd(
         .arg("--insecure-ignore-tlog")
         .args(registry_flags(reg, false))
         .args(extra)
-        .arg(reference);
+        .arg(cosign_ref(reg, repo, digest));
     cmd
 }
 
+/// `cosign verify --key public --insecure-ignore-tlog` of `repo@digest`.
 fn cosign_verify_key(
     cosign_bin: &Path,
     reg: &TestRegistry,
     dir: &Path,
     public: &Path,
-    reference: &str,
-    extra: &[&str],
+    repo: &str,
+    digest: &str,
 ) -> std::process::Output {
     run(&mut cosign_verify_key_cmd(
-        cosign_bin, reg, dir, public, reference, extra,
+        cosign_bin,
+        reg,
+        dir,
+        public,
+        repo,
+        digest,
+        &[],
     ))
 }
 
@@ -179,14 +187,16 @@ fn cosign_verify_key_oci11(
     reg: &TestRegistry,
     dir: &Path,
     public: &Path,
-    reference: &str,
+    repo: &str,
+    digest: &str,
 ) -> std::process::Output {
     let mut cmd = cosign_verify_key_cmd(
         cosign_bin,
         reg,
         dir,
         public,
-        reference,
+        repo,
+        digest,
         &["--experimental-oci11"],
     );
     cmd.env("COSIGN_EXPERIMENTAL", "1");
@@ -304,8 +314,8 @@ fn signet_key_pair_is_used_by_cosign() {
         &reg,
         &keys,
         &keys.join("cosign.pub"),
-        &cosign_ref(&reg, "charts/a", &digest),
-        &[],
+        "charts/a",
+        &digest,
     );
     assert_success(&out, "cosign verify with signet's cosign.pub");
 
@@ -349,8 +359,8 @@ fn cosign_key_pair_signs_with_signet_and_cosign_verifies_plain() {
         &reg,
         work.path(),
         &keys.join("cosign.pub"),
-        &cosign_ref(&reg, "charts/b", &digest),
-        &[],
+        "charts/b",
+        &digest,
     );
     assert_success(&out, "cosign verify of signet's signature");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -371,8 +381,8 @@ fn cosign_key_pair_signs_with_signet_and_cosign_verifies_plain() {
         &reg,
         work.path(),
         &other.join("cosign.pub"),
-        &cosign_ref(&reg, "charts/b", &digest),
-        &[],
+        "charts/b",
+        &digest,
     );
     assert_failure(&out, "cosign verify with an unrelated key");
 
@@ -417,8 +427,8 @@ fn signet_sign_cosign_verify_tls_with_auth() {
         &reg,
         work.path(),
         &keys.join("cosign.pub"),
-        &cosign_ref(&reg, "charts/c", &digest),
-        &[],
+        "charts/c",
+        &digest,
     );
     assert_success(&out, "cosign verify over TLS with auth");
 
@@ -435,7 +445,8 @@ fn signet_sign_cosign_verify_tls_with_auth() {
         &reg,
         work.path(),
         &keys.join("cosign.pub"),
-        &cosign_ref(&reg, "charts/c", &digest),
+        "charts/c",
+        &digest,
     );
     assert_success(
         &out,
@@ -500,8 +511,8 @@ fn signatures_from_several_signers_are_appended() {
             &reg,
             work.path(),
             &keys.join("cosign.pub"),
-            &cosign_ref(&reg, "charts/d", &digest),
-            &[],
+            "charts/d",
+            &digest,
         );
         assert_success(&out, &format!("cosign verify with {}", keys.display()));
     }
@@ -561,7 +572,8 @@ fn referrers_mode_uses_the_fallback_tag_on_registries_without_the_api() {
             &reg,
             work.path(),
             &keys.join("cosign.pub"),
-            &cosign_ref(&reg, "charts/e", &digest),
+            "charts/e",
+            &digest,
         );
         assert_success(
             &out,
@@ -596,14 +608,7 @@ fn plain_pem_keys_of_every_supported_type_verify_in_cosign() {
             &key_path,
             &[],
         );
-        let out = cosign_verify_key(
-            &cosign_bin,
-            &reg,
-            work.path(),
-            &pub_path,
-            &cosign_ref(&reg, &repo, &digest),
-            &[],
-        );
+        let out = cosign_verify_key(&cosign_bin, &reg, work.path(), &pub_path, &repo, &digest);
         assert_success(&out, &format!("cosign verify of a {name} signature"));
     }
 }
