@@ -134,25 +134,21 @@ fn coalesce_deps(
 /// Copies the parent's `global` into the subchart's values; the parent's entries win, nested
 /// maps are merged top-down.
 fn coalesce_globals(dest: &MapRef, src: &MapRef, prefix: &str, warnings: &mut Vec<String>) {
-    let dg = match dest.borrow().get(GLOBAL_KEY) {
-        None => new_map(),
-        Some(Value::Map(m)) => m.clone(),
+    let mut globals = |values: &MapRef, side: &str| match values.borrow().get(GLOBAL_KEY) {
+        None => Some(new_map()),
+        Some(Value::Map(m)) => Some(m.clone()),
         Some(_) => {
             warnings.push(format!(
-                "warning: skipping globals because destination {GLOBAL_KEY} is not a table."
+                "warning: skipping globals because {side} {GLOBAL_KEY} is not a table."
             ));
-            return;
+            None
         }
     };
-    let sg = match src.borrow().get(GLOBAL_KEY) {
-        None => new_map(),
-        Some(Value::Map(m)) => m.clone(),
-        Some(_) => {
-            warnings.push(format!(
-                "warning: skipping globals because source {GLOBAL_KEY} is not a table."
-            ));
-            return;
-        }
+    let Some(dg) = globals(dest, "destination") else {
+        return;
+    };
+    let Some(sg) = globals(src, "source") else {
+        return;
     };
     let entries: Vec<(String, Value)> = sg
         .borrow()
