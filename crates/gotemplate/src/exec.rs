@@ -813,14 +813,8 @@ impl State {
             }
             Value::Object(o) => {
                 if o.has_method(name) {
-                    let mut vals = Vec::new();
-                    for a in args.iter().skip(1) {
-                        vals.push(self.eval_arg(dot, a)?);
-                    }
-                    if let Some(f) = final_ {
-                        vals.push(f.into_value());
-                    }
-                    return match o.call_method(name, &vals) {
+                    let vals = self.eval_call_args(dot, args, final_)?;
+                    let r = match o.call_method(name, &vals) {
                         Some(Ok(v)) => Ok(Dot::result(v)),
                         Some(Err(e)) => Err(self.call_error(pos, node, pos, node, name, e)),
                         None => Err(self.err(
@@ -829,6 +823,8 @@ impl State {
                             format!("can't evaluate field {name} in type {}", o.type_name()),
                         )),
                     };
+                    self.recycle_arg_buf(vals);
+                    return r;
                 }
                 match o.field(name) {
                     Some(v) => {
