@@ -150,3 +150,21 @@ pub fn json_strings(v: &serde_json::Value) -> Vec<String> {
         .map(|s| s.as_str().unwrap_or_default().to_string())
         .collect()
 }
+
+/// The JSON case file `path`, parsed; when it cannot be read, says `WHO: skipped, PATH not found`
+/// on stderr (past the harness's capture) and gives `None`, so the caller skips its set.
+pub fn load_case_file(who: &str, path: &Path) -> Option<serde_json::Value> {
+    use std::io::Write;
+    let Ok(text) = std::fs::read_to_string(path) else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{who}: skipped, {} not found",
+            path.display()
+        );
+        return None;
+    };
+    match serde_json::from_str(&text) {
+        Ok(doc) => Some(doc),
+        Err(e) => panic!("{}: not valid JSON: {e}", path.display()),
+    }
+}

@@ -17,7 +17,7 @@ use signet_render::render::TemplateInvocation;
 
 #[path = "../../../tests/support/corpus.rs"]
 mod corpus;
-use corpus::{corpus_dir, json_strings, workspace_root};
+use corpus::{corpus_dir, json_strings, load_case_file, workspace_root};
 
 fn helm_binary() -> PathBuf {
     std::env::var("SIGNET_TOOLS")
@@ -67,14 +67,9 @@ fn time_helm(helm: &Path, dir: &Path, args: &[String]) -> Option<Duration> {
 
 fn main() {
     let dir = corpus_dir();
-    let Ok(text) = std::fs::read_to_string(dir.join("charts/INDEX.json")) else {
-        eprintln!(
-            "bench render_corpus: skipped, {} not found",
-            dir.join("charts/INDEX.json").display()
-        );
+    let Some(index) = load_case_file("bench render_corpus", &dir.join("charts/INDEX.json")) else {
         return;
     };
-    let index: serde_json::Value = serde_json::from_str(&text).expect("INDEX.json parses");
     let helm = helm_binary();
     let have_helm = helm.exists() && std::env::var("SIGNET_BENCH_NO_HELM").is_err();
     let only = std::env::var("SIGNET_BENCH_CHART").ok();

@@ -3,14 +3,12 @@
 //! line, except the lines helm itself randomises (`volatile_lines`). Cases listed in
 //! `known-differences/charts.txt` are expected to fail; one that passes fails the test.
 
-use std::io::Write;
-
 use serde_json::Value as Json;
 use signet_render::render::TemplateInvocation;
 
 #[path = "../../../tests/support/corpus.rs"]
 mod corpus;
-use corpus::{CaseTally, corpus_dir, json_strings, known_differences_file};
+use corpus::{CaseTally, corpus_dir, json_strings, known_differences_file, load_case_file};
 
 /// Compares line by line, accepting anything on volatile (1-based) lines; reports the first
 /// differing line with context.
@@ -68,15 +66,9 @@ fn run_case(dir: &std::path::Path, case: &Json) -> Result<(), String> {
 #[test]
 fn charts_corpus_cases() {
     let dir = corpus_dir();
-    let Ok(text) = std::fs::read_to_string(dir.join("charts/INDEX.json")) else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "corpus charts: skipped, {} not found",
-            dir.join("charts/INDEX.json").display()
-        );
+    let Some(doc) = load_case_file("corpus charts", &dir.join("charts/INDEX.json")) else {
         return;
     };
-    let doc: Json = serde_json::from_str(&text).expect("INDEX.json parses");
     let only = std::env::var("SIGNET_CHART").ok();
     let mut tally = CaseTally::new("charts", &known_differences_file("charts.txt"));
     for chart in doc["charts"].as_array().into_iter().flatten() {

@@ -2,7 +2,6 @@
 //! rendering chart trees with subcharts, include/tpl/required/fail, error formats, template order.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
 use serde_json::Value as Json;
 use signet_gotemplate::Value;
@@ -13,7 +12,7 @@ use signet_render::values::ValuesTree;
 
 #[path = "../../../tests/support/corpus.rs"]
 mod corpus;
-use corpus::{CaseTally, corpus_dir, json_strings, known_differences_file};
+use corpus::{CaseTally, corpus_dir, json_strings, known_differences_file, load_case_file};
 
 fn chart_from_json(j: &Json) -> Chart {
     let md = &j["metadata"];
@@ -207,15 +206,9 @@ fn run_case(case: &Json) -> Result<(), String> {
 #[test]
 fn helm_engine_cases() {
     let path = corpus_dir().join("helm-engine-cases.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "corpus helm-engine: skipped, {} not found",
-            path.display()
-        );
+    let Some(doc) = load_case_file("corpus helm-engine", &path) else {
         return;
     };
-    let doc: Json = serde_json::from_str(&text).expect("cases parse");
     let cases = doc["cases"].as_array().expect("cases array");
     let mut tally = CaseTally::new("helm-engine", &known_differences_file("helm-engine.txt"));
     for case in cases {

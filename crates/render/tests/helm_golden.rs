@@ -3,14 +3,12 @@
 //! Cases listed in `known-differences/helm-golden.txt` are expected to fail; if one passes, the test
 //! fails so the list stays honest.
 
-use std::io::Write;
-
 use serde_json::Value as Json;
 use signet_render::render::TemplateInvocation;
 
 #[path = "../../../tests/support/corpus.rs"]
 mod corpus;
-use corpus::{CaseTally, corpus_dir, json_strings, known_differences_file};
+use corpus::{CaseTally, corpus_dir, json_strings, known_differences_file, load_case_file};
 
 /// The first differing line with two lines of context, or `None` when equal.
 fn first_difference(got: &str, want: &str) -> Option<String> {
@@ -56,15 +54,9 @@ fn run_case(dir: &std::path::Path, case: &Json) -> Result<(), String> {
 #[test]
 fn helm_golden_cases() {
     let dir = corpus_dir().join("helm-golden");
-    let Ok(text) = std::fs::read_to_string(dir.join("cases.json")) else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "corpus helm-golden: skipped, {} not found",
-            dir.display()
-        );
+    let Some(doc) = load_case_file("corpus helm-golden", &dir.join("cases.json")) else {
         return;
     };
-    let doc: Json = serde_json::from_str(&text).expect("cases.json parses");
     let cases = doc["cases"].as_array().expect("cases");
     let mut tally = CaseTally::new("helm-golden", &known_differences_file("helm-golden.txt"));
     for case in cases {
