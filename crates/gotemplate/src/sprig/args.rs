@@ -102,22 +102,22 @@ pub(crate) fn as_list(v: &Value) -> Option<ListRef> {
 }
 
 /// Go's `reflect.Kind` name of a value (Sprig's `kindOf`, and its "Cannot … on type KIND" errors).
-pub(crate) fn kind_name(v: &Value) -> String {
+pub(crate) fn kind_name(v: &Value) -> &'static str {
     match v {
-        Value::Nil => "invalid".into(),
-        Value::Bool(_) => "bool".into(),
-        Value::Int(_) => "int".into(),
-        Value::Int64(_) => "int64".into(),
-        Value::Uint(_) => "uint64".into(),
-        Value::Float(_) => "float64".into(),
-        Value::String(_) => "string".into(),
-        Value::List(_) => "slice".into(),
-        Value::Map(_) => "map".into(),
+        Value::Nil => "invalid",
+        Value::Bool(_) => "bool",
+        Value::Int(_) => "int",
+        Value::Int64(_) => "int64",
+        Value::Uint(_) => "uint64",
+        Value::Float(_) => "float64",
+        Value::String(_) => "string",
+        Value::List(_) => "slice",
+        Value::Map(_) => "map",
         Value::Object(o) => {
             if o.type_name().starts_with('*') {
-                "ptr".into()
+                "ptr"
             } else {
-                "struct".into()
+                "struct"
             }
         }
     }

@@ -14,7 +14,9 @@ pub(super) fn register(m: &mut FuncMap) {
     fixed(m, "typeIsLike", 2, |a| {
         let target = args::string(&a[0])?;
         let t = a[1].type_name();
-        Ok(Value::Bool(*target == *t || format!("*{target}") == t))
+        Ok(Value::Bool(
+            *target == *t || t.strip_prefix('*') == Some(&*target),
+        ))
     });
     fixed(m, "kindOf", 1, |a| Ok(kind_name(&a[0]).into()));
     fixed(m, "kindIs", 2, |a| {
