@@ -4,33 +4,21 @@
 use signet_gotemplate::Value;
 use signet_gotemplate::sprig::JsonStyle;
 
-use super::emit::float_parts;
+use super::emit::{float_parts, format_float_g};
 
 /// `json.Marshal(v)`; the error is Go's message (`json: unsupported value: NaN`, or a cycle).
 pub fn to_json(v: &Value) -> Result<String, String> {
     signet_gotemplate::sprig::to_json(v, JsonStyle::Compact)
 }
 
-/// Go's `%v` of a float for error messages (`NaN`, `+Inf`, `-Inf`).
-pub fn go_float_v(f: f64) -> String {
-    if f.is_nan() {
-        "NaN".into()
-    } else if f.is_infinite() {
-        if f > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else {
-        super::emit::format_float_g(f, false)
-    }
-}
-
 /// `encoding/json`'s float encoding: `'f'` form, `'e'` form below 1e-6 or from 1e21 on, with a
 /// negative two-digit exponent trimmed (`1e-07` → `1e-7`).
 pub fn go_json_float(f: f64) -> Result<String, String> {
     if !f.is_finite() {
-        return Err(format!("json: unsupported value: {}", go_float_v(f)));
+        return Err(format!(
+            "json: unsupported value: {}",
+            format_float_g(f, false)
+        ));
     }
     let abs = f.abs();
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
@@ -62,6 +50,10 @@ mod tests {
         assert_eq!(go_json_float(1.5e-10).unwrap(), "1.5e-10");
         assert_eq!(go_json_float(0.5).unwrap(), "0.5");
         assert!(go_json_float(f64::NAN).is_err());
+        assert_eq!(
+            go_json_float(f64::NEG_INFINITY).unwrap_err(),
+            "json: unsupported value: -Inf"
+        );
     }
 
     #[test]

@@ -675,7 +675,7 @@ fn json_number(v: Value) -> Result<Value, String> {
         Value::Float(f) if !f.is_finite() => {
             return Err(format!(
                 "json: unsupported value: {}",
-                super::json::go_float_v(f)
+                format_float_g(f, false)
             ));
         }
         other => other,
