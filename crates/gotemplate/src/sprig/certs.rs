@@ -267,18 +267,19 @@ fn gen_ca(a: &[Value], pem: Option<&Value>, keys: &KeySupply) -> Result<Value, S
 
 /// `genSelfSignedCert CN IPS DNS DAYS` / `genSelfSignedCertWithKey … KEY`.
 fn gen_self_signed(a: &[Value], pem: Option<&Value>, keys: &KeySupply) -> Result<Value, String> {
-    let cn = args::string(&a[0])?;
-    let ips = ips_arg(&a[1])?;
-    let dns = dns_arg(&a[2])?;
-    let days = args::int(&a[3])?;
-    let t = Template {
-        cn: cn.to_string(),
-        ips,
-        dns,
-        days,
-        is_ca: false,
-    };
+    let t = leaf_template(a)?;
     self_signed(&t, pem, keys)
+}
+
+/// The leaf certificate of the `CN IPS DNS DAYS` arguments both leaf generators start with.
+fn leaf_template(a: &[Value]) -> Result<Template, String> {
+    Ok(Template {
+        cn: args::string(&a[0])?.to_string(),
+        ips: ips_arg(&a[1])?,
+        dns: dns_arg(&a[2])?,
+        days: args::int(&a[3])?,
+        is_ca: false,
+    })
 }
 
 /// A certificate for `t` signed by its own subject key (given, or fresh from `keys`).
@@ -290,23 +291,13 @@ fn self_signed(t: &Template, pem: Option<&Value>, keys: &KeySupply) -> Result<Va
 
 /// `genSignedCert CN IPS DNS DAYS CA` / `genSignedCertWithKey … CA KEY`.
 fn gen_signed(a: &[Value], pem: Option<&Value>, keys: &KeySupply) -> Result<Value, String> {
-    let cn = args::string(&a[0])?;
-    let ips = ips_arg(&a[1])?;
-    let dns = dns_arg(&a[2])?;
-    let days = args::int(&a[3])?;
+    let t = leaf_template(a)?;
     let (ca_cert, ca_key) = certificate_arg(&a[4])?;
     let key = subject_key(pem, keys)?;
     let (_, ca_der) = pem_decode(ca_cert.as_bytes()).ok_or("unable to decode certificate")?;
     let (issuer, key_id) = ca_subject_and_key_id(&ca_der)
         .ok_or("error parsing certificate: decodedSignerCert.Bytes: x509: malformed certificate")?;
     let signer = KeyPair::from_pem(&ca_key)?;
-    let t = Template {
-        cn: cn.to_string(),
-        ips,
-        dns,
-        days,
-        is_ca: false,
-    };
     let cert = create_certificate(&t, &key, Some((&issuer, key_id)), &signer)?;
     Ok(certificate_value(cert, key.to_pem()?))
 }
