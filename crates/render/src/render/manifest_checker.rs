@@ -23,7 +23,7 @@ pub fn render_and_classify<T, E>(
     let queue = Queue::default();
     let results = Mutex::new(Classified::new());
     let rendered = std::thread::scope(|scope| {
-        for _ in 0..spare_cores() {
+        for _ in 0..CHECKERS.min(super::spare_cores()) {
             scope.spawn(|| {
                 while let Some(job) = queue.next(true) {
                     job.run(&results);
@@ -45,13 +45,8 @@ pub fn render_and_classify<T, E>(
     Ok((rendered, results))
 }
 
-/// Threads besides the caller's worth starting: one per spare core, a few at most.
-fn spare_cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get().saturating_sub(1))
-        .unwrap_or(0)
-        .min(3)
-}
+/// Threads besides the caller's worth starting: one per spare core, this many at most.
+const CHECKERS: usize = 3;
 
 struct Job {
     path: String,

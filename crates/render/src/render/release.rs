@@ -122,7 +122,7 @@ pub fn render_release(
     opts: &RenderOptions,
 ) -> Result<RenderedRelease, TemplateError> {
     // With a spare core, the templates parse there while this thread prepares the values.
-    let parse_ahead = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    let parse_ahead = super::spare_cores() > 0;
     render_release_with(chart, user_values, opts, parse_ahead)
 }
 
