@@ -191,6 +191,26 @@ struct Candidate {
     location: String,
 }
 
+impl Candidate {
+    /// A signature at `location` that failed before it could be verified.
+    fn failed(location: &str, simple_signing: bool, error: VerifyError) -> Self {
+        Candidate {
+            evidence: Err(error),
+            artifact: Vec::new(),
+            simple_signing,
+            location: location.to_string(),
+        }
+    }
+}
+
+/// Says where a malformed signature is (the other failures name what they are about).
+fn locate(location: &str, e: VerifyError) -> VerifyError {
+    match e {
+        VerifyError::Malformed(m) => VerifyError::Malformed(format!("{location}: {m}")),
+        e => e,
+    }
+}
+
 /// Verifies `digest` in `repository` against `policy`, fetching signatures from `sources`.
 pub async fn verify(
     digest: &str,
@@ -336,12 +356,7 @@ async fn collect(
             {
                 Ok(f) => f,
                 Err(e) => {
-                    out.push(Candidate {
-                        evidence: Err(registry_error(e)),
-                        artifact: Vec::new(),
-                        simple_signing: false,
-                        location,
-                    });
+                    out.push(Candidate::failed(&location, false, registry_error(e)));
                     continue;
                 }
             };
@@ -386,16 +401,12 @@ async fn collect(
 }
 
 fn oversized(location: &str, size: u64, limit: u64) -> Candidate {
-    Candidate {
-        evidence: Err(VerifyError::Oversized {
-            what: location.to_string(),
-            size,
-            limit,
-        }),
-        artifact: Vec::new(),
-        simple_signing: false,
-        location: location.to_string(),
-    }
+    let error = VerifyError::Oversized {
+        what: location.to_string(),
+        size,
+        limit,
+    };
+    Candidate::failed(location, false, error)
 }
 
 /// A `.sig`-style manifest: one candidate per simple-signing layer. A manifest that is not one is
@@ -406,11 +417,12 @@ async fn signature_manifest_candidates(
     location: &str,
     sources: &Sources<'_>,
 ) -> Result<Vec<Candidate>, VerifyError> {
-    let malformed = |reason: String| Candidate {
-        evidence: Err(VerifyError::Malformed(format!("{location}: {reason}"))),
-        artifact: Vec::new(),
-        simple_signing: true,
-        location: location.to_string(),
+    let malformed = |reason: String| {
+        Candidate::failed(
+            location,
+            true,
+            locate(location, VerifyError::Malformed(reason)),
+        )
     };
     if manifest_bytes.len() as u64 > MAX_SIGNATURE_MANIFEST_BYTES {
         return Ok(vec![oversized(
@@ -438,7 +450,8 @@ async fn signature_manifest_candidates(
             continue;
         }
         let evidence =
-            simple_signing::layer_evidence(&layer.annotations.clone().unwrap_or_default());
+            simple_signing::layer_evidence(&layer.annotations.clone().unwrap_or_default())
+                .map_err(|e| locate(&location, e));
         let payload = match sources
             .registry
             .fetch_blob(subject, layer, MAX_SIGNATURE_LAYER_BYTES)
@@ -446,12 +459,7 @@ async fn signature_manifest_candidates(
         {
             Ok(p) => p,
             Err(e) => {
-                out.push(Candidate {
-                    evidence: Err(registry_error(e)),
-                    artifact: Vec::new(),
-                    simple_signing: true,
-                    location,
-                });
+                out.push(Candidate::failed(&location, true, registry_error(e)));
                 continue;
             }
         };
@@ -484,9 +492,7 @@ async fn bundle_candidate(
             .iter()
             .find(|l| is_bundle_media_type(&l.media_type))
             .or(manifest.layers.first())
-            .ok_or_else(|| {
-                VerifyError::Malformed(format!("{location}: bundle manifest has no layer"))
-            })?;
+            .ok_or_else(|| super::error::malformed("bundle manifest has no layer"))?;
         if layer.size > MAX_SIGNATURE_LAYER_BYTES {
             return Err(VerifyError::Oversized {
                 what: location.to_string(),
@@ -501,7 +507,8 @@ async fn bundle_candidate(
             .map_err(registry_error)?;
         parse_bundle(&blob)
     }
-    .await;
+    .await
+    .map_err(|e| locate(location, e));
     Candidate {
         evidence,
         artifact,
