@@ -3,13 +3,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 
 use super::output::OutputFormat;
 use super::push::progress_bar;
 use crate::package::{MAX_CHART_BYTES, inspect_archive};
-use crate::registry::OciReference;
 
 #[derive(Debug, Args)]
 // `--version` is the chart version here, as in `helm pull`, not the program version.
@@ -33,22 +32,9 @@ pub struct PullArgs {
 
 /// Runs `signet pull`.
 pub async fn run(args: PullArgs) -> anyhow::Result<()> {
-    let mut reference = OciReference::parse(&args.chart)?;
-    let client = args.registry.client()?;
-    if let Some(version) = &args.version {
-        if reference.tag.is_some() || reference.digest.is_some() {
-            bail!(
-                "{}: give either --version or a :tag/@digest in the reference, not both",
-                args.chart
-            );
-        }
-        reference = client.resolve_version(&reference, version).await?.1;
-    } else if reference.tag.is_none() && reference.digest.is_none() {
-        bail!(
-            "{}: say which version: --version V|RANGE, :TAG or @sha256:…",
-            args.chart
-        );
-    }
+    let (client, reference) =
+        super::registry::resolve_chart(&args.registry, &args.chart, args.version.as_deref())
+            .await?;
     let chart = client.fetch_chart_manifest(&reference).await?;
     std::fs::create_dir_all(&args.destination)
         .with_context(|| format!("cannot create {}", args.destination.display()))?;

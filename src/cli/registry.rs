@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
 use super::output::OutputFormat;
-use crate::registry::{self, Credentials, RegistryClient, RegistryOptions};
+use crate::registry::{self, Credentials, OciReference, RegistryClient, RegistryOptions};
 
 /// How to reach the registry.
 #[derive(Debug, Clone, Args)]
@@ -57,6 +57,28 @@ impl RegistryFlags {
     pub fn client(&self) -> anyhow::Result<RegistryClient> {
         Ok(RegistryClient::new(self.options())?)
     }
+}
+
+/// The chart `pull` and `template` fetch, and the client to fetch it with: `chart`
+/// (`oci://HOST/REPO/NAME` with `:TAG` or `@sha256:…`) or, with `--version`, the highest tag of
+/// that repository matching it.
+pub async fn resolve_chart(
+    flags: &RegistryFlags,
+    chart: &str,
+    version: Option<&str>,
+) -> anyhow::Result<(RegistryClient, OciReference)> {
+    let reference = OciReference::parse(chart)?;
+    let client = flags.client()?;
+    let pinned = reference.tag.is_some() || reference.digest.is_some();
+    let reference = match version {
+        Some(_) if pinned => {
+            bail!("{chart}: give either --version or a :tag/@digest in the reference, not both")
+        }
+        Some(version) => client.resolve_version(&reference, version).await?.1,
+        None if pinned => reference,
+        None => bail!("{chart}: say which version: --version V|RANGE, :TAG or @sha256:…"),
+    };
+    Ok((client, reference))
 }
 
 /// `signet registry …`
@@ -185,4 +207,47 @@ fn logout(args: LogoutArgs) -> anyhow::Result<()> {
         ),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags() -> RegistryFlags {
+        RegistryFlags {
+            plain_http: false,
+            ca_file: None,
+            insecure_skip_tls_verify: false,
+            registry_config: None,
+        }
+    }
+
+    /// Both refusals happen before any request, so no registry is needed.
+    #[tokio::test]
+    async fn resolve_chart_needs_exactly_one_way_to_name_the_version() {
+        let both = resolve_chart(
+            &flags(),
+            "oci://registry.example/charts/demo:1.0.0",
+            Some("1"),
+        )
+        .await
+        .expect_err("a tag and --version together are refused");
+        assert_eq!(
+            both.to_string(),
+            "oci://registry.example/charts/demo:1.0.0: give either --version or a :tag/@digest \
+             in the reference, not both"
+        );
+        let neither = resolve_chart(&flags(), "oci://registry.example/charts/demo", None)
+            .await
+            .expect_err("no tag, digest or --version is refused");
+        assert_eq!(
+            neither.to_string(),
+            "oci://registry.example/charts/demo: say which version: --version V|RANGE, :TAG or \
+             @sha256:…"
+        );
+        let (_, pinned) = resolve_chart(&flags(), "oci://registry.example/charts/demo:1.0.0", None)
+            .await
+            .expect("a tag alone names the version");
+        assert_eq!(pinned.tag.as_deref(), Some("1.0.0"));
+    }
 }

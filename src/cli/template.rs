@@ -10,7 +10,6 @@ use anyhow::{Context, anyhow, bail};
 use clap::Args;
 
 use crate::package::MAX_CHART_BYTES;
-use crate::registry::OciReference;
 use crate::render::chart::{Chart, LoadLimits, load_archive, load_path};
 use crate::render::render::manifests::{TemplateOutputOptions, show_only, template_output};
 use crate::render::render::{RenderOptions, TemplateError, render_release};
@@ -109,18 +108,8 @@ pub async fn run(args: TemplateArgs) -> anyhow::Result<()> {
 }
 
 async fn pull(args: &TemplateArgs, chart_ref: &str) -> anyhow::Result<Vec<u8>> {
-    let mut reference = OciReference::parse(chart_ref)?;
-    let client = args.registry.client()?;
-    if let Some(version) = &args.version {
-        if reference.tag.is_some() || reference.digest.is_some() {
-            bail!(
-                "{chart_ref}: give either --version or a :tag/@digest in the reference, not both"
-            );
-        }
-        reference = client.resolve_version(&reference, version).await?.1;
-    } else if reference.tag.is_none() && reference.digest.is_none() {
-        bail!("{chart_ref}: say which version: --version V|RANGE, :TAG or @sha256:…");
-    }
+    let (client, reference) =
+        super::registry::resolve_chart(&args.registry, chart_ref, args.version.as_deref()).await?;
     let manifest = client.fetch_chart_manifest(&reference).await?;
     Ok(client.pull_chart(&manifest, MAX_CHART_BYTES).await?)
 }
