@@ -15,7 +15,7 @@ use signet_gotemplate::{EngineFn, ExecContext, FuncMap, MissingKey, Template, Va
 
 use super::objects::{Files, chart_object};
 use super::parse_ahead::ParseAhead;
-use crate::chart::{Chart, ResolvedChart};
+use crate::chart::{Chart, ChartFile, ResolvedChart};
 
 /// Reads live objects for `lookup`. `helm template` has no cluster: [`NoCluster`] answers with an
 /// empty map; the controller implements this with its impersonated client.
@@ -448,8 +448,7 @@ impl Engine {
         parsed?;
         let mut rendered = BTreeMap::new();
         for name in &keys {
-            let base = name.rsplit('/').next().unwrap_or(name);
-            if base.starts_with('_') {
+            if is_partial(name) {
                 continue;
             }
             let r = &tpls[name];
@@ -522,12 +521,7 @@ fn collect_templates<'a>(
             s.borrow_mut().insert(dep.name().to_string(), child);
         }
     }
-    let library = chart.metadata.is_library();
-    for t in &chart.source.templates {
-        let base = t.name.rsplit('/').next().unwrap_or(&t.name);
-        if library && !base.starts_with('_') {
-            continue;
-        }
+    for t in chart_templates(chart.source) {
         out.insert(
             format!("{full_path}/{}", t.name),
             Renderable {
@@ -538,6 +532,24 @@ fn collect_templates<'a>(
         );
     }
     next
+}
+
+/// Whether a template path names a partial (`_helpers.tpl`): parsed for its defines, never
+/// rendered.
+pub(crate) fn is_partial(path: &str) -> bool {
+    path.rsplit('/')
+        .next()
+        .is_some_and(|base| base.starts_with('_'))
+}
+
+/// The template files `chart` contributes to a release: all of them, or a library chart's
+/// partials only.
+pub(crate) fn chart_templates(chart: &Chart) -> impl Iterator<Item = &ChartFile> {
+    let library = chart.metadata.is_library();
+    chart
+        .templates
+        .iter()
+        .filter(move |t| !library || is_partial(&t.name))
 }
 
 /// A template file's text as Helm reads it (invalid UTF-8 replaced). Valid text (nearly every

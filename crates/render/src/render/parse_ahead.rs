@@ -18,7 +18,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 use signet_gotemplate::Error;
 use signet_gotemplate::template::{ParseEnv, ParsedFile};
 
-use super::engine::{sort_templates, template_text};
+use super::engine::{chart_templates, sort_templates, template_text};
 use crate::chart::Chart;
 
 /// Where one file stands.
@@ -172,12 +172,7 @@ fn collect<'a>(chart: &'a Chart, full_path: String, out: &mut HashMap<String, Co
     for dep in &chart.dependencies {
         collect(dep, format!("{full_path}/charts/{}", dep.name()), out);
     }
-    let library = chart.metadata.is_library();
-    for t in &chart.templates {
-        let base = t.name.rsplit('/').next().unwrap_or(&t.name);
-        if library && !base.starts_with('_') {
-            continue;
-        }
+    for t in chart_templates(chart) {
         out.insert(format!("{full_path}/{}", t.name), template_text(&t.data));
     }
 }
