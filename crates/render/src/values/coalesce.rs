@@ -397,6 +397,27 @@ mod tests {
     }
 
     #[test]
+    fn globals_that_are_not_tables_are_skipped_with_a_warning() {
+        let t = tree(
+            "p",
+            "global: 3
+",
+            vec![tree("sub", "", vec![])],
+        );
+        let (_, warnings) = coalesce_values(&t, &Value::empty_map()).unwrap();
+        assert_eq!(
+            warnings,
+            vec!["warning: skipping globals because source global is not a table."]
+        );
+        let t = tree("p", "sub: {global: 3}\n", vec![tree("sub", "", vec![])]);
+        let (_, warnings) = coalesce_values(&t, &Value::empty_map()).unwrap();
+        assert_eq!(
+            warnings,
+            vec!["warning: skipping globals because destination global is not a table."]
+        );
+    }
+
+    #[test]
     fn merge_maps_later_wins() {
         let a = parse_values("a: {x: 1, w: 2}\nb: 1\n").unwrap();
         let b = parse_values("a: {w: 3}\nb: {z: 1}\n").unwrap();
