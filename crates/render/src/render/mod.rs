@@ -11,7 +11,9 @@ mod parse_ahead;
 pub use engine::{Engine, Lookup, NoCluster, RenderError};
 pub mod release;
 
-pub use release::{RenderOptions, RenderedRelease, TemplateError, render_release, template};
+pub use release::{
+    RenderOptions, RenderedRelease, TemplateError, render_release, template, template_stdout,
+};
 pub mod invocation;
 
 pub use invocation::{InvocationError, TemplateInvocation};

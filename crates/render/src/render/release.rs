@@ -286,7 +286,15 @@ pub fn template(
     user_values: &Value,
     opts: &RenderOptions,
 ) -> Result<String, TemplateError> {
-    let rendered = render_release(chart, user_values, opts)?;
+    template_stdout(&render_release(chart, user_values, opts)?, opts)
+}
+
+/// `helm template` stdout for a rendered release: its manifests (CRDs, tests and hooks as `opts`
+/// says), narrowed to `opts.show_only` when given.
+pub fn template_stdout(
+    rendered: &RenderedRelease,
+    opts: &RenderOptions,
+) -> Result<String, TemplateError> {
     let out = template_output(
         &rendered.sorted,
         &TemplateOutputOptions {
