@@ -216,7 +216,10 @@ pub(crate) fn verify_sct(
     let mut reasons = Vec::new();
     for sct in scts {
         let Some(log) = root.ctlogs.iter().find(|l| l.log_id == sct.log_id) else {
-            reasons.push(format!("SCT from unknown log {}", hex::encode(&sct.log_id)));
+            reasons.push(format!(
+                "SCT from log {}, which is not among the trust root's ctlogs",
+                hex::encode(&sct.log_id)
+            ));
             continue;
         };
         let mut signed = vec![0u8, 0u8];

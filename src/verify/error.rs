@@ -43,7 +43,10 @@ pub enum VerifyError {
     #[error("signed payload names repository {signed:?}, expected {expected:?}")]
     RepositoryMismatch { expected: String, signed: String },
     /// The tag points to a different digest than the one that was signed or pinned.
-    #[error("tag {tag} now resolves to {actual}, but {expected} was expected")]
+    #[error(
+        "tag {tag} now resolves to {actual}, but {expected} was expected: the tag was moved after \
+         the digest was pinned; verify the pinned digest without the tag, or pin the new digest"
+    )]
     TagMoved {
         tag: String,
         expected: String,

@@ -107,7 +107,8 @@ pub(crate) fn verify_entry(
     let log_id = b64("tlogEntries.logId.keyId", &entry.log_id.key_id)?;
     let log = root.tlog(&log_id).ok_or_else(|| {
         VerifyError::Tlog(format!(
-            "entry from log {} is not in the trust root",
+            "entry from log {} is not among the trust root's tlogs: use the trusted root of the \
+             Rekor instance that logged this signature",
             hex::encode(&log_id)
         ))
     })?;
