@@ -650,6 +650,11 @@ fn client_resolves_ranges_bounds_blobs_and_finds_referrers() {
         assert_eq!(v.to_string(), "0.1.0");
         let err = client.resolve_version(&repo, ">=1").await.unwrap_err();
         assert_eq!(err.reason(), "NoMatchingVersion");
+        assert!(
+            err.to_string()
+                .ends_with("matches \">=1\" (available: 0.1.0, 0.2.0+build.1)"),
+            "{err}"
+        );
         assert!(!err.is_permanent());
 
         // Manifest: bytes hash to the digest; with both tag and digest the digest wins.

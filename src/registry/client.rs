@@ -20,7 +20,7 @@ use super::manifest::{
     sha256_digest,
 };
 use super::reference::OciReference;
-use super::version::{VersionRequest, select_version, tag_to_version};
+use super::version::{VersionRequest, available_versions, select_version};
 
 /// Manifests bigger than this are refused (containerd uses the same bound).
 pub const DEFAULT_MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
@@ -256,23 +256,11 @@ impl RegistryClient {
         let tags = self.list_tags(repository).await?;
         match select_version(&tags, &parsed) {
             Some((version, tag)) => Ok((version, repository.with_tag(&tag))),
-            None => {
-                let mut available: Vec<String> = tags
-                    .iter()
-                    .filter(|t| semver::Version::parse(&tag_to_version(t)).is_ok())
-                    .map(|t| tag_to_version(t))
-                    .collect();
-                available.sort();
-                Err(RegistryError::NoMatchingVersion {
-                    reference: repository.repository_url(),
-                    requested: request.to_string(),
-                    available: if available.is_empty() {
-                        "none".into()
-                    } else {
-                        available.join(", ")
-                    },
-                })
-            }
+            None => Err(RegistryError::NoMatchingVersion {
+                reference: repository.repository_url(),
+                requested: request.to_string(),
+                available: available_versions(&tags),
+            }),
         }
     }
 

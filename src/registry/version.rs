@@ -86,9 +86,36 @@ pub fn select_version(tags: &[String], request: &VersionRequest) -> Option<(Vers
         .max_by(|a, b| a.0.cmp(&b.0))
 }
 
+/// The chart versions among `tags`, lowest first by SemVer precedence, for error messages;
+/// `none` when no tag is a version.
+pub fn available_versions(tags: &[String]) -> String {
+    let mut versions: Vec<Version> = tags
+        .iter()
+        .filter_map(|tag| Version::parse(&tag_to_version(tag)).ok())
+        .collect();
+    if versions.is_empty() {
+        return "none".into();
+    }
+    versions.sort();
+    versions
+        .iter()
+        .map(Version::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn available_versions_are_in_semver_order() {
+        assert_eq!(
+            available_versions(&tags(&["0.10.0", "latest", "0.9.0", "0.2.0_build.1"])),
+            "0.2.0+build.1, 0.9.0, 0.10.0"
+        );
+        assert_eq!(available_versions(&tags(&["latest"])), "none");
+    }
 
     fn tags(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
