@@ -939,3 +939,13 @@ fn docker_credential_helpers_supply_credentials() {
     assert_fails(&out, &["docker-credential-signettest failed", &reg.host]);
     assert!(!stderr(&out).contains("secret-ish"));
 }
+
+/// An empty password is refused before any request, and the error says which flag gave it.
+#[test]
+fn login_refuses_an_empty_password_naming_its_source() {
+    let login = ["registry", "login", "registry.example", "-u", "user"];
+    let out = run(signet().args(login).args(["--password", ""]));
+    assert_fails(&out, &["--password is empty", "--password-stdin"]);
+    let out = run_with_stdin(signet().args(login).arg("--password-stdin"), b"\n");
+    assert_fails(&out, &["the password read from stdin is empty"]);
+}

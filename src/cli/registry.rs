@@ -161,7 +161,10 @@ async fn login(args: LoginArgs) -> anyhow::Result<()> {
         (None, false) => bail!("a password is required: pass it on stdin with --password-stdin"),
     };
     if password.is_empty() {
-        bail!("the password read from stdin is empty");
+        if args.password_stdin {
+            bail!("the password read from stdin is empty");
+        }
+        bail!("--password is empty: pass the password, or pipe it in with --password-stdin");
     }
     let mut options = args.registry.options();
     options.credentials = Credentials::Basic {
