@@ -816,13 +816,8 @@ fn bearer_token_flow_push_pull_and_login() {
         ])
         .arg(&ca)
         .arg("--registry-config")
-        .arg(config)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        std::io::Write::write_all(child.stdin.as_mut().unwrap(), password.as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
+        .arg(config);
+        run_with_stdin(&mut cmd, password.as_bytes())
     };
     let bad = work.path().join("bad.json");
     assert_fails(
