@@ -10,21 +10,14 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use signet_render::render::TemplateInvocation;
 
 #[path = "../../../tests/support/corpus.rs"]
 mod corpus;
-use corpus::{corpus_dir, json_strings, load_case_file, workspace_root};
-
-fn helm_binary() -> PathBuf {
-    std::env::var("SIGNET_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| workspace_root().join(".tools/bin"))
-        .join("helm")
-}
+use corpus::{corpus_dir, json_strings, load_case_file, tools_dir};
 
 /// Peak resident memory of this process (kB), from /proc; `None` off Linux.
 fn peak_rss_kb() -> Option<u64> {
@@ -53,16 +46,14 @@ fn time_signet(dir: &Path, args: &[String], iters: usize) -> (Duration, bool) {
 
 fn time_helm(helm: &Path, dir: &Path, args: &[String]) -> Option<Duration> {
     let start = Instant::now();
-    let out = std::process::Command::new(helm)
+    std::process::Command::new(helm)
         .args(args)
         .current_dir(dir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()
         .ok()?;
-    let elapsed = start.elapsed();
-    let _ = out;
-    Some(elapsed)
+    Some(start.elapsed())
 }
 
 fn main() {
@@ -70,7 +61,7 @@ fn main() {
     let Some(index) = load_case_file("bench render_corpus", &dir.join("charts/INDEX.json")) else {
         return;
     };
-    let helm = helm_binary();
+    let helm = tools_dir().join("helm");
     let have_helm = helm.exists() && std::env::var("SIGNET_BENCH_NO_HELM").is_err();
     let only = std::env::var("SIGNET_BENCH_CHART").ok();
     if !helm.exists() {
