@@ -343,6 +343,25 @@ struct ChartSpec {
     children: Vec<ChartSpec>,
 }
 
+/// A chart `c` with no values, schema or dependencies in a fresh temporary folder (kept while
+/// the folder lives).
+fn empty_chart() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("c");
+    write_chart(
+        &chart,
+        &ChartSpec {
+            dir: "c",
+            name: "c",
+            values: "",
+            deps: vec![],
+            schema: None,
+            children: vec![],
+        },
+    );
+    (dir, chart)
+}
+
 fn write_chart(root: &Path, spec: &ChartSpec) {
     std::fs::create_dir_all(root.join("templates")).unwrap();
     let mut chart_yaml = format!("apiVersion: v2\nname: {}\nversion: 0.1.0\n", spec.name);
@@ -529,19 +548,7 @@ fn coalesce_matches_helm() {
 #[test]
 fn set_errors_match_helm() {
     let Some(helm) = helm() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let chart = dir.path().join("c");
-    write_chart(
-        &chart,
-        &ChartSpec {
-            dir: "c",
-            name: "c",
-            values: "",
-            deps: vec![],
-            schema: None,
-            children: vec![],
-        },
-    );
+    let (_dir, chart) = empty_chart();
     let cases: &[(&str, &str)] = &[
         ("--set", "a"),
         ("--set", "a.b"),
@@ -719,19 +726,7 @@ fn corpus_values_round_trip_like_helm() {
     let Some(helm) = helm() else { return };
     let mut files = Vec::new();
     find_values_files(&corpus.join("charts"), &mut files);
-    let dir = tempfile::tempdir().unwrap();
-    let chart = dir.path().join("c");
-    write_chart(
-        &chart,
-        &ChartSpec {
-            dir: "c",
-            name: "c",
-            values: "",
-            deps: vec![],
-            schema: None,
-            children: vec![],
-        },
-    );
+    let (_dir, chart) = empty_chart();
     std::fs::create_dir_all(chart.join("v")).unwrap();
     let mut sources = Vec::new();
     for (i, f) in files.iter().enumerate() {
@@ -849,19 +844,7 @@ fn helm_over_inputs(
     inputs: &[&str],
     expr: &str,
 ) -> std::collections::BTreeMap<String, String> {
-    let dir = tempfile::tempdir().unwrap();
-    let chart = dir.path().join("c");
-    write_chart(
-        &chart,
-        &ChartSpec {
-            dir: "c",
-            name: "c",
-            values: "",
-            deps: vec![],
-            schema: None,
-            children: vec![],
-        },
-    );
+    let (_dir, chart) = empty_chart();
     let mut values = String::from("inputs:\n");
     for i in inputs {
         values.push_str(&format!("- {}\n", yaml::to_json(&Value::str(*i)).unwrap()));
