@@ -444,3 +444,60 @@ fn helm_and_signet_interoperate_over_bearer_token_auth() {
     let home = temp_dir();
     helm_login_then_both_directions(&helm_bin, &reg, home.path(), "frank", "bearer-pass");
 }
+
+/// `signet template --output-dir` writes the same files and prints the same lines as helm's,
+/// including a template with two documents (appended to one file).
+#[test]
+fn template_output_dir_matches_helm() {
+    let Some(helm_bin) = tool("helm") else { return };
+    let home = temp_dir();
+    let multi = temp_dir();
+    std::fs::create_dir(multi.path().join("templates")).unwrap();
+    std::fs::write(
+        multi.path().join("Chart.yaml"),
+        "apiVersion: v2\nname: multi\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        multi.path().join("templates/two.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\n\
+         apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n",
+    )
+    .unwrap();
+    let files = |root: &Path| -> Vec<(PathBuf, String)> {
+        let mut found = Vec::new();
+        let mut pending = vec![root.join("out")];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    found.push((path.strip_prefix(root).unwrap().to_path_buf(), text));
+                }
+            }
+        }
+        found.sort();
+        found
+    };
+    for (chart, name) in [(hello(), "hello"), (multi.path().to_path_buf(), "multi")] {
+        let (ours, theirs) = (temp_dir(), temp_dir());
+        let args = ["template", "demo", "--output-dir", "out"];
+        let printed_ours = run_ok(signet().args(args).arg(&chart).current_dir(ours.path()));
+        let printed_theirs = run_ok(
+            helm(&helm_bin, home.path())
+                .args(args)
+                .arg(&chart)
+                .current_dir(theirs.path()),
+        );
+        assert_eq!(printed_ours, printed_theirs, "{name}");
+        assert!(
+            printed_ours.contains(&format!("wrote out/{name}/templates/")),
+            "{printed_ours}"
+        );
+        let written = files(ours.path());
+        assert!(!written.is_empty(), "{name}");
+        assert_eq!(written, files(theirs.path()), "{name}");
+    }
+}
