@@ -2,7 +2,7 @@
 //! Helm's flag names. CHART is a directory, a `.tgz`, or `oci://HOST/REPO/NAME` (with `--version`,
 //! `:TAG` or `@sha256:…`), pulled through the registry module.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -186,7 +186,7 @@ fn write_output_dir(
     rendered: &crate::render::render::RenderedRelease,
     opts: &RenderOptions,
 ) -> anyhow::Result<()> {
-    let mut written: BTreeMap<String, bool> = BTreeMap::new();
+    let mut written: BTreeSet<&str> = BTreeSet::new();
     let mut docs: Vec<(&str, &str)> = Vec::new();
     if opts.include_crds {
         docs.extend(rendered.crds.iter().map(|(n, c)| (n.as_str(), c.as_str())));
@@ -223,7 +223,7 @@ fn write_output_dir(
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
         }
-        let append = written.insert(name.to_string(), true).is_some();
+        let append = !written.insert(name);
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .write(true)
