@@ -3,7 +3,7 @@
 //! `--skip-tests`, `--no-hooks`) and runs it against a chart directory or archive. The corpus tests
 //! and the benchmark replay recorded invocations through it; the CLI maps clap flags onto it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::release::{RenderOptions, TemplateError, template};
 use crate::chart::{LoadError, LoadLimits, load_path};
@@ -116,19 +116,10 @@ impl TemplateInvocation {
 
     /// Loads the chart (relative to `cwd`), merges values, renders; returns `helm template` stdout.
     pub fn run(&self, cwd: &Path) -> Result<String, InvocationError> {
-        let chart_path = resolve(cwd, &self.chart);
-        let chart = load_path(&chart_path, &LoadLimits::default())?;
-        let read = |p: &str| std::fs::read_to_string(resolve(cwd, p)).map_err(|e| e.to_string());
+        // `join` keeps an absolute path as it is.
+        let chart = load_path(&cwd.join(&self.chart), &LoadLimits::default())?;
+        let read = |p: &str| std::fs::read_to_string(cwd.join(p)).map_err(|e| e.to_string());
         let values = self.values.merge(&read)?;
         Ok(template(&chart, &values, &self.options)?)
-    }
-}
-
-fn resolve(cwd: &Path, p: &str) -> PathBuf {
-    let path = Path::new(p);
-    if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        cwd.join(path)
     }
 }
