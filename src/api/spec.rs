@@ -164,7 +164,8 @@ pub struct ChartSource {
     #[schemars(length(min = 8, max = 512))]
     #[schemars(extend("x-kubernetes-validations" = [
         {
-            "rule": r"self.matches(r'^oci://[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)+$')",
+            // The pattern the Rust validator checks too.
+            "rule": format!("self.matches(r'{OCI_REPOSITORY_PATTERN}')"),
             "message": "must be an oci:// repository URL such as oci://registry.example.com/charts/name, with a lowercase path and no tag or digest"
         }
     ]))]
