@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use signet_gotemplate::{EngineFn, ExecContext, FuncMap, MissingKey, Template, Value};
 
-use super::objects::{Files, chart_object};
+use super::objects::{Files, chart_object, string_arg};
 use super::parse_ahead::ParseAhead;
 use crate::chart::{Chart, ChartFile, ResolvedChart};
 
@@ -108,22 +108,6 @@ pub fn func_map() -> FuncMap {
     f
 }
 
-fn string_arg(args: &[Value], i: usize, func: &str, want: usize) -> Result<String, String> {
-    if args.len() != want {
-        return Err(format!(
-            "wrong number of args for {func}: want {want} got {}",
-            args.len()
-        ));
-    }
-    match &args[i] {
-        Value::String(s) => Ok(s.to_string()),
-        other => Err(format!(
-            "wrong type for value; expected string; got {}",
-            other.type_name()
-        )),
-    }
-}
-
 impl Engine {
     /// A template set with Helm's functions bound to this engine.
     pub(crate) fn new_set(&self) -> Template {
@@ -145,7 +129,7 @@ impl Engine {
                     args.len()
                 ));
             }
-            let name = string_arg(&args[..1], 0, "include", 1)?;
+            let name = string_arg("include", &args[..1])?;
             if !ctx.has_template(&name) {
                 // Helm executes includes on its root template, so Go names that one.
                 return Err(format!(
@@ -183,7 +167,7 @@ impl Engine {
                     args.len()
                 ));
             }
-            let text = string_arg(&args[..1], 0, "tpl", 1)?;
+            let text = string_arg("tpl", &args[..1])?;
             // Go executes the freshly parsed tree even when it is empty (whitespace only), while
             // the set keeps an existing non-empty `gotpl`: executing by name would re-run an
             // enclosing `tpl` text and recurse.
@@ -220,15 +204,7 @@ impl Engine {
                         args.len()
                     ));
                 }
-                let warn = match &args[0] {
-                    Value::String(s) => s.to_string(),
-                    other => {
-                        return Err(format!(
-                            "wrong type for value; expected string; got {}",
-                            other.type_name()
-                        ));
-                    }
-                };
+                let warn = string_arg("required", &args[..1])?;
                 let missing = match &args[1] {
                     Value::Nil => true,
                     Value::String(s) => s.is_empty(),
@@ -246,21 +222,7 @@ impl Engine {
         extra.insert(
             "fail".into(),
             Arc::new(move |args: &[Value]| {
-                let msg = match args {
-                    [Value::String(s)] => s.to_string(),
-                    [other] => {
-                        return Err(format!(
-                            "wrong type for value; expected string; got {}",
-                            other.type_name()
-                        ));
-                    }
-                    _ => {
-                        return Err(format!(
-                            "wrong number of args for fail: want 1 got {}",
-                            args.len()
-                        ));
-                    }
-                };
+                let msg = string_arg("fail", args)?;
                 if lint {
                     return Ok(Value::str(""));
                 }
@@ -277,18 +239,10 @@ impl Engine {
                         args.len()
                     ));
                 }
-                let mut s = Vec::with_capacity(4);
-                for a in args {
-                    match a {
-                        Value::String(x) => s.push(x.to_string()),
-                        other => {
-                            return Err(format!(
-                                "wrong type for value; expected string; got {}",
-                                other.type_name()
-                            ));
-                        }
-                    }
-                }
+                let s = args
+                    .iter()
+                    .map(|a| string_arg("lookup", std::slice::from_ref(a)))
+                    .collect::<Result<Vec<_>, _>>()?;
                 lookup.lookup(&s[0], &s[1], &s[2], &s[3])
             }),
         );

@@ -138,7 +138,9 @@ impl Files {
     }
 }
 
-fn string_arg(name: &str, args: &[Value]) -> Result<String, String> {
+/// The one string argument of template function or method `name`, with Helm's errors for another
+/// count or type.
+pub(super) fn string_arg(name: &str, args: &[Value]) -> Result<String, String> {
     match args {
         [Value::String(s)] => Ok(s.to_string()),
         [other] => Err(format!(
