@@ -375,7 +375,8 @@ impl Evidence {
             .get("apiVersion")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let spec = body.get("spec").cloned().unwrap_or(Value::Null);
+        let null = Value::Null;
+        let spec = body.get("spec").unwrap_or(&null);
         let material_ok = |verifier_der: Option<Vec<u8>>| -> bool {
             let Some(der) = verifier_der else {
                 return false;
@@ -393,6 +394,28 @@ impl Evidence {
                 .ok()
                 .map(|block| block.contents)
         };
+        // v2 entries: a verifier holds DER, as a certificate or a public key.
+        let v2_verifier = |v: Option<&Value>| -> Option<Vec<u8>> {
+            let v = v?;
+            std_b64(v.pointer("/x509Certificate/rawBytes"))
+                .or_else(|| std_b64(v.pointer("/publicKey/rawBytes")))
+        };
+        // Some entry carries one of the signatures (as `sig` reads it) with this signer's
+        // certificate or key (as `verifier` reads it).
+        let signed_entry =
+            |entries: Option<&Value>,
+             sig: &dyn Fn(&Value) -> Option<Vec<u8>>,
+             verifier: &dyn Fn(&Value) -> Option<Vec<u8>>| {
+                let entries = entries.and_then(Value::as_array).map(Vec::as_slice);
+                let ok = entries.unwrap_or_default().iter().any(|e| {
+                    sig(e).is_some_and(|s| signatures.contains(&s)) && material_ok(verifier(e))
+                });
+                if ok {
+                    Ok(())
+                } else {
+                    mismatch("signature or verifier")
+                }
+            };
         match (kind, version, &self.content) {
             ("hashedrekord", "0.0.1", SignedContent::Message { .. }) => {
                 let hash = spec
@@ -412,7 +435,7 @@ impl Evidence {
                 Ok(())
             }
             ("hashedrekord", "0.0.2", SignedContent::Message { .. }) => {
-                let s = spec.get("hashedRekordV002").cloned().unwrap_or(Value::Null);
+                let s = spec.get("hashedRekordV002").unwrap_or(&null);
                 if std_b64(s.pointer("/data/digest")).as_deref() != Some(&artifact_sha256[..]) {
                     return mismatch("artifact digest");
                 }
@@ -421,9 +444,7 @@ impl Evidence {
                 {
                     return mismatch("signature");
                 }
-                let verifier = std_b64(s.pointer("/signature/verifier/x509Certificate/rawBytes"))
-                    .or_else(|| std_b64(s.pointer("/signature/verifier/publicKey/rawBytes")));
-                if !material_ok(verifier) {
+                if !material_ok(v2_verifier(s.pointer("/signature/verifier"))) {
                     return mismatch("certificate or key");
                 }
                 Ok(())
@@ -436,45 +457,22 @@ impl Evidence {
                 if hash != hex::encode(sha256(payload)) {
                     return mismatch("payload digest");
                 }
-                let entries = spec
-                    .get("signatures")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                let ok = entries.iter().any(|e| {
-                    std_b64(e.get("signature")).is_some_and(|s| signatures.contains(&s))
-                        && material_ok(pem_b64(e.get("verifier")))
-                });
-                if ok {
-                    Ok(())
-                } else {
-                    mismatch("signature or verifier")
-                }
+                signed_entry(
+                    spec.get("signatures"),
+                    &|e| std_b64(e.get("signature")),
+                    &|e| pem_b64(e.get("verifier")),
+                )
             }
             ("dsse", "0.0.2", SignedContent::Dsse { payload, .. }) => {
-                let s = spec.get("dsseV002").cloned().unwrap_or(Value::Null);
+                let s = spec.get("dsseV002").unwrap_or(&null);
                 if std_b64(s.pointer("/payloadHash/digest")).as_deref()
                     != Some(&sha256(payload)[..])
                 {
                     return mismatch("payload digest");
                 }
-                let entries = s
-                    .get("signatures")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                let ok = entries.iter().any(|e| {
-                    std_b64(e.get("content")).is_some_and(|sig| signatures.contains(&sig))
-                        && material_ok(
-                            std_b64(e.pointer("/verifier/x509Certificate/rawBytes"))
-                                .or_else(|| std_b64(e.pointer("/verifier/publicKey/rawBytes"))),
-                        )
-                });
-                if ok {
-                    Ok(())
-                } else {
-                    mismatch("signature or verifier")
-                }
+                signed_entry(s.get("signatures"), &|e| std_b64(e.get("content")), &|e| {
+                    v2_verifier(e.get("verifier"))
+                })
             }
             ("intoto", "0.0.2", SignedContent::Dsse { payload, .. }) => {
                 let hash = spec
@@ -484,24 +482,16 @@ impl Evidence {
                 if hash != hex::encode(sha256(payload)) {
                     return mismatch("payload digest");
                 }
-                let entries = spec
-                    .pointer("/content/envelope/signatures")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
                 // intoto v0.0.2 stores the signature base64-encoded twice.
-                let ok = entries.iter().any(|e| {
-                    let sig = std_b64(e.get("sig")).and_then(|once| {
-                        base64::engine::general_purpose::STANDARD.decode(once).ok()
-                    });
-                    sig.is_some_and(|s| signatures.contains(&s))
-                        && material_ok(pem_b64(e.get("publicKey")))
-                });
-                if ok {
-                    Ok(())
-                } else {
-                    mismatch("signature or verifier")
-                }
+                signed_entry(
+                    spec.pointer("/content/envelope/signatures"),
+                    &|e| {
+                        std_b64(e.get("sig")).and_then(|once| {
+                            base64::engine::general_purpose::STANDARD.decode(once).ok()
+                        })
+                    },
+                    &|e| pem_b64(e.get("publicKey")),
+                )
             }
             _ => Err(VerifyError::Tlog(format!(
                 "log entry of kind {kind}/{version} does not record this kind of signature"
