@@ -83,7 +83,7 @@ impl VerifyArgs {
         };
         for path in &self.keys {
             let pem = std::fs::read_to_string(path)
-                .with_context(|| format!("reading --key {}", path.display()))?;
+                .with_context(|| format!("cannot read --key {}", path.display()))?;
             policy
                 .authorities
                 .push(Authority::key(path.display().to_string(), pem));
@@ -119,12 +119,15 @@ impl VerifyArgs {
             .iter()
             .any(|a| matches!(a.verifier, Verifier::Keyless { .. }));
         if policy.authorities.is_empty() {
-            bail!("give --key or --certificate-identity/--certificate-oidc-issuer");
+            bail!(
+                "nothing to verify against: pass --key FILE, or --certificate-identity[-regexp] \
+                 with --certificate-oidc-issuer[-regexp] for keyless signatures"
+            );
         }
         match &self.trusted_root {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("reading --trusted-root {}", path.display()))?;
+                    .with_context(|| format!("cannot read --trusted-root {}", path.display()))?;
                 policy.trusted_root_json = Some(text);
             }
             None if policy.require_tlog => bail!(
@@ -201,3 +204,41 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
 #[derive(Debug, thiserror::Error)]
 #[error("verification failed ({}): {}", .0.reason(), .0)]
 pub struct VerificationFailed(pub VerifyError);
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    /// The policy error for a `signet verify` command line (none of these reach a registry).
+    fn policy_error(flags: &[&str]) -> String {
+        let argv = [
+            "signet",
+            "verify",
+            "oci://registry.example/charts/demo:1.0.0",
+        ];
+        let cli = Cli::try_parse_from(argv.iter().chain(flags)).expect("flags parse");
+        let Command::Verify(args) = cli.command else {
+            panic!("not the verify command")
+        };
+        args.policy().expect_err("policy is refused").to_string()
+    }
+
+    #[test]
+    fn policy_errors_name_the_flags_to_pass() {
+        assert_eq!(
+            policy_error(&[]),
+            "nothing to verify against: pass --key FILE, or --certificate-identity[-regexp] \
+             with --certificate-oidc-issuer[-regexp] for keyless signatures"
+        );
+        assert_eq!(
+            policy_error(&["--certificate-identity", "me@example.com"]),
+            "keyless verification needs both --certificate-identity[-regexp] and \
+             --certificate-oidc-issuer[-regexp]"
+        );
+        assert_eq!(
+            policy_error(&["--key", "/nonexistent/cosign.pub"]),
+            "cannot read --key /nonexistent/cosign.pub"
+        );
+    }
+}
