@@ -282,8 +282,10 @@ mod tests {
         let mut held = lock(busy);
         let parsed = std::thread::scope(|s| {
             let collector = s.spawn(|| ahead.parse_all(&[b, a]));
-            // The collector parses `a` itself (the worker never ran), then waits for `b`.
-            while !matches!(*lock(&ahead.jobs[ahead.by_name[a.0]].slot), Slot::Taken) {
+            // The collector parses `a` itself (the worker never ran), stops the worker, then
+            // waits for `b`. Watched through the stop flag: polling `a`'s slot lock here could
+            // make the collector's `try_lock` of it fail, queue `a` behind `b`, and hang.
+            while !ahead.stop.load(Ordering::Relaxed) {
                 std::thread::yield_now();
             }
             *held = Slot::Done(Err(Error::Parse("from the worker".into())));
@@ -295,6 +297,10 @@ mod tests {
             &Error::Parse("from the worker".into())
         );
         assert_eq!(parsed[1].as_ref().unwrap().name(), a.0);
+        assert!(matches!(
+            *lock(&ahead.jobs[ahead.by_name[a.0]].slot),
+            Slot::Taken
+        ));
         assert!(matches!(*lock(busy), Slot::Taken));
     }
 }
