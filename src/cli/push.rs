@@ -98,10 +98,9 @@ pub async fn run(args: PushArgs) -> anyhow::Result<()> {
         s.finish_and_clear();
     }
     let pushed = pushed?;
-    let reference = pushed.reference.with_digest(&pushed.digest);
-    let tagged = crate::registry::OciReference {
+    let tagged = OciReference {
         digest: None,
-        ..reference.clone()
+        ..pushed.reference.clone()
     };
     match args.output {
         OutputFormat::Text => {
