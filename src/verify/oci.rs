@@ -9,6 +9,7 @@ use super::evidence::{Artifact, Evidence, SignerId};
 use super::policy::CompiledPolicy;
 use super::simple_signing::{self, SIMPLE_SIGNING_MEDIA_TYPE};
 use crate::registry::{OciReference, RegistryClient, RegistryError};
+use crate::sign::manifest::{SIGNATURE_ARTIFACT_TYPE, signature_tag};
 use chrono::Utc;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -19,8 +20,6 @@ pub const MAX_SIGNATURE_MANIFEST_BYTES: u64 = 256 * 1024;
 pub const MAX_SIGNATURE_LAYER_BYTES: u64 = 1024 * 1024;
 /// At most this many signature candidates are examined per artifact.
 pub const MAX_SIGNATURES: usize = 64;
-/// cosign's artifact type for OCI 1.1 signature referrers.
-const COSIGN_SIG_ARTIFACT_TYPE: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
 
 /// Where to look for signatures (cosign's `--registry-referrers-mode` plus "both").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -306,7 +305,7 @@ async fn collect(
 ) -> Result<Vec<Candidate>, VerifyError> {
     let mut out = Vec::new();
     if sources.mode != ReferrersMode::Oci11 {
-        let tag = format!("{}.sig", digest.replace(':', "-"));
+        let tag = signature_tag(digest);
         let sig_ref = subject.with_tag(&tag);
         let sig_ref = OciReference {
             digest: None,
@@ -376,7 +375,7 @@ async fn collect(
             .collect();
             if types
                 .iter()
-                .any(|t| *t == COSIGN_SIG_ARTIFACT_TYPE || *t == SIMPLE_SIGNING_MEDIA_TYPE)
+                .any(|t| *t == SIGNATURE_ARTIFACT_TYPE || *t == SIMPLE_SIGNING_MEDIA_TYPE)
             {
                 out.extend(
                     signature_manifest_candidates(subject, &fetched.bytes, &location, sources)

@@ -12,12 +12,12 @@ use base64::Engine;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-pub(crate) const SIMPLE_SIGNING_MEDIA_TYPE: &str =
-    "application/vnd.dev.cosign.simplesigning.v1+json";
-const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
-const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
-const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
-const RFC3161_ANNOTATION: &str = "dev.sigstore.cosign/rfc3161timestamp";
+// The wire names are the ones `sign` writes, so both sides read one definition.
+pub(crate) use crate::sign::manifest::SIMPLE_SIGNING_MEDIA_TYPE;
+use crate::sign::manifest::{
+    BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION, SIGNATURE_ANNOTATION,
+    TIMESTAMP_ANNOTATION as RFC3161_ANNOTATION,
+};
 
 #[derive(Deserialize)]
 struct RekorBundle {
