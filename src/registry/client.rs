@@ -133,6 +133,20 @@ impl RegistryClient {
         self.options.credentials.resolve(&reference.registry)
     }
 
+    /// `reference` for oci-client's calls that take no credentials (blobs, raw manifest
+    /// pushes), with the credentials for its registry stored in the client first.
+    async fn authenticated(
+        &self,
+        reference: &OciReference,
+    ) -> Result<oci_client::Reference, RegistryError> {
+        let auth = self.auth(reference)?;
+        let client_ref = reference.to_client_reference();
+        self.oci
+            .store_auth_if_needed(client_ref.resolve_registry(), &auth)
+            .await;
+        Ok(client_ref)
+    }
+
     fn err(
         reference: &OciReference,
     ) -> impl Fn(oci_client::errors::OciDistributionError) -> RegistryError + '_ {
@@ -370,11 +384,7 @@ impl RegistryClient {
                 reason,
             }
         })?;
-        let auth = self.auth(repository)?;
-        let client_ref = repository.to_client_reference();
-        self.oci
-            .store_auth_if_needed(client_ref.resolve_registry(), &auth)
-            .await;
+        let client_ref = self.authenticated(repository).await?;
         let result = self
             .oci
             .pull_blob(&client_ref, descriptor.digest.as_str(), &mut *out)
@@ -406,11 +416,7 @@ impl RegistryClient {
         bytes: Vec<u8>,
     ) -> Result<Descriptor, RegistryError> {
         let descriptor = Descriptor::for_bytes(media_type, &bytes);
-        let auth = self.auth(repository)?;
-        let client_ref = repository.to_client_reference();
-        self.oci
-            .store_auth_if_needed(client_ref.resolve_registry(), &auth)
-            .await;
+        let client_ref = self.authenticated(repository).await?;
         let exists = self
             .oci
             .blob_exists(&client_ref, &descriptor.digest)
@@ -438,11 +444,7 @@ impl RegistryClient {
             Some(tag) => reference.with_tag(tag),
             None => reference.with_digest(&digest),
         };
-        let auth = self.auth(reference)?;
-        let client_ref = target.to_client_reference();
-        self.oci
-            .store_auth_if_needed(client_ref.resolve_registry(), &auth)
-            .await;
+        let client_ref = self.authenticated(&target).await?;
         let content_type = reqwest::header::HeaderValue::from_str(media_type).map_err(|_| {
             RegistryError::InvalidArtifact {
                 reference: reference.to_string(),
