@@ -941,49 +941,27 @@ async fn bring_your_own_certificates() {
     .await
     .unwrap();
 
-    // Identity mismatch (subject, then issuer).
-    let wrong_subject = identity_policy(
-        ca.trusted_root(),
-        Matcher::Exact("https://evil.example/x".into()),
-        Matcher::Exact(issuer.into()),
-    );
-    fx.verify_fails(
-        "charts/byo",
-        &digest,
-        &wrong_subject,
-        ReferrersMode::All,
-        "IdentityMismatch",
-    )
-    .await;
-    let wrong_issuer = identity_policy(
-        ca.trusted_root(),
-        Matcher::Exact(subject.into()),
-        Matcher::Exact("https://accounts.google.com".into()),
-    );
-    fx.verify_fails(
-        "charts/byo",
-        &digest,
-        &wrong_issuer,
-        ReferrersMode::All,
-        "IdentityMismatch",
-    )
-    .await;
-
-    // Untrusted chain: the trust root names a different CA.
+    // Identity mismatch (subject, then issuer), and an untrusted chain: the trust root names a
+    // different CA.
     let stranger = TestCa::new("some other root");
-    let untrusted = identity_policy(
-        stranger.trusted_root(),
-        Matcher::Exact(subject.into()),
-        Matcher::Exact(issuer.into()),
-    );
-    fx.verify_fails(
-        "charts/byo",
-        &digest,
-        &untrusted,
-        ReferrersMode::All,
-        "UntrustedCertificateChain",
-    )
-    .await;
+    for (root, want_subject, want_issuer, reason) in [
+        (&ca, "https://evil.example/x", issuer, "IdentityMismatch"),
+        (
+            &ca,
+            subject,
+            "https://accounts.google.com",
+            "IdentityMismatch",
+        ),
+        (&stranger, subject, issuer, "UntrustedCertificateChain"),
+    ] {
+        let policy = identity_policy(
+            root.trusted_root(),
+            Matcher::Exact(want_subject.into()),
+            Matcher::Exact(want_issuer.into()),
+        );
+        fx.verify_fails("charts/byo", &digest, &policy, ReferrersMode::All, reason)
+            .await;
+    }
 
     // Expired certificate and no timestamp or log proof of signing time.
     let old = fx.push("charts/byo:old", "old");
