@@ -279,7 +279,15 @@ pub async fn verify(
     if policy.threshold > 1 && !distinct.is_empty() {
         let detail = failures
             .iter()
-            .map(|(loc, e)| format!("{loc}: {e}"))
+            .map(|(loc, e)| {
+                // Malformed and oversized failures already say where they are.
+                let e = e.to_string();
+                if e.contains(loc.as_str()) {
+                    e
+                } else {
+                    format!("{loc}: {e}")
+                }
+            })
             .collect::<Vec<_>>()
             .join("; ");
         return Err(VerifyError::ThresholdNotMet {
