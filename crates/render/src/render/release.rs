@@ -181,7 +181,9 @@ fn prepare_and_render(
     // still wins, as in Helm, which validates first.
     let schema_checks = crate::values::prepare_schema_checks(&tree, &values);
     let (sorted, notes, files) = std::thread::scope(|scope| {
-        let mut pending = Some(scope.spawn(move || schema_checks.run()));
+        // Most charts have no schema: no thread for them.
+        let mut pending =
+            (!schema_checks.is_empty()).then(|| scope.spawn(move || schema_checks.run()));
         let mut schema_verdict = move || match pending.take() {
             None => Ok(()),
             Some(checks) => checks

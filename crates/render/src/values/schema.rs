@@ -97,6 +97,11 @@ fn prepare<'a>(tree: &'a ValuesTree, values: &Value, steps: &mut Vec<CheckStep<'
 }
 
 impl SchemaChecks<'_> {
+    /// Whether there is nothing to check: no chart in the tree has a schema.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
     /// Compiles each schema (once, even when several charts share it) and validates; the first
     /// unusable schema stops the run, as it stops Helm.
     pub fn run(self) -> Result<(), SchemaError> {
