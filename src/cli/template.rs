@@ -11,8 +11,7 @@ use clap::Args;
 
 use crate::package::MAX_CHART_BYTES;
 use crate::render::chart::{Chart, LoadLimits, load_archive, load_path};
-use crate::render::render::manifests::{TemplateOutputOptions, show_only, template_output};
-use crate::render::render::{RenderOptions, TemplateError, render_release};
+use crate::render::render::{RenderOptions, TemplateError, render_release, template_stdout};
 use crate::render::values::UserValues;
 
 #[derive(Debug, Args)]
@@ -151,20 +150,7 @@ fn render(args: &TemplateArgs, release: String, chart: &Chart) -> anyhow::Result
     if let Some(dir) = &args.output_dir {
         return write_output_dir(dir, &rendered, &opts);
     }
-    let out = template_output(
-        &rendered.sorted,
-        &TemplateOutputOptions {
-            include_crds: opts.include_crds,
-            skip_tests: opts.skip_tests,
-            disable_hooks: opts.disable_hooks,
-            crds: &rendered.crds,
-        },
-    );
-    let out = if opts.show_only.is_empty() {
-        out
-    } else {
-        show_only(&out, &opts.show_only).map_err(|e| anyhow!(e))?
-    };
+    let out = template_stdout(&rendered, &opts).map_err(helm_error)?;
     std::io::stdout()
         .write_all(out.as_bytes())
         .context("cannot write to stdout")?;
