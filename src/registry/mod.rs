@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod cosign;
 pub mod error;
 pub mod helm;
 pub mod manifest;

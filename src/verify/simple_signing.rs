@@ -13,8 +13,8 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 // The wire names are the ones `sign` writes, so both sides read one definition.
-pub(crate) use crate::sign::manifest::SIMPLE_SIGNING_MEDIA_TYPE;
-use crate::sign::manifest::{
+pub(crate) use crate::registry::cosign::SIMPLE_SIGNING_MEDIA_TYPE;
+use crate::registry::cosign::{
     BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION, SIGNATURE_ANNOTATION,
     TIMESTAMP_ANNOTATION as RFC3161_ANNOTATION,
 };
