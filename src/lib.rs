@@ -11,7 +11,9 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod apply;
 pub mod cli;
+pub mod controller;
 pub mod package;
 pub mod registry;
 pub mod sign;

@@ -3,6 +3,7 @@
 //! Each test file includes this with `mod support;` and uses what it needs.
 #![allow(dead_code)]
 
+pub mod apiserver;
 pub mod corpus;
 pub mod registry;
 pub mod token;
