@@ -67,18 +67,29 @@ pub async fn resolve_chart(
     chart: &str,
     version: Option<&str>,
 ) -> anyhow::Result<(RegistryClient, OciReference)> {
-    let reference = OciReference::parse(chart)?;
     let client = flags.client()?;
+    let reference = resolve_reference(&client, chart, version).await?;
+    Ok((client, reference))
+}
+
+/// The reference a command acts on: `chart` with its own `:tag`/`@digest`, or without them and
+/// with `--version` (a version or SemVer range, resolved to the highest matching tag). Neither, or
+/// both, is a usage error naming the ways to say it.
+pub async fn resolve_reference(
+    client: &RegistryClient,
+    chart: &str,
+    version: Option<&str>,
+) -> anyhow::Result<OciReference> {
+    let reference = OciReference::parse(chart)?;
     let pinned = reference.tag.is_some() || reference.digest.is_some();
-    let reference = match version {
+    Ok(match version {
         Some(_) if pinned => {
             bail!("{chart}: give either --version or a :tag/@digest in the reference, not both")
         }
         Some(version) => client.resolve_version(&reference, version).await?.1,
         None if pinned => reference,
         None => bail!("{chart}: say which version: --version V|RANGE, :TAG or @sha256:…"),
-    };
-    Ok((client, reference))
+    })
 }
 
 /// `signet registry …`
