@@ -193,6 +193,37 @@ fn plain_http_push_then_pull_by_version_range_tag_and_digest() {
     assert_fails(&out, &["no version", "^2", "0.1.0"]);
     assert!(dir_is_empty(&dest));
 
+    // Without a version, the latest stable one, as helm: a later pre-release is not picked.
+    let rc_src = work.path().join("rc/hello");
+    std::fs::create_dir_all(rc_src.join("templates")).unwrap();
+    for f in ["values.yaml", "templates/configmap.yaml"] {
+        std::fs::copy(hello_chart().join(f), rc_src.join(f)).unwrap();
+    }
+    let chart_yaml = std::fs::read_to_string(hello_chart().join("Chart.yaml")).unwrap();
+    std::fs::write(
+        rc_src.join("Chart.yaml"),
+        chart_yaml.replace("version: 0.1.0", "version: 0.2.0-rc.1"),
+    )
+    .unwrap();
+    push(
+        &reg,
+        &package(&rc_src, &work.path().join("rc-pkg")),
+        "charts",
+    );
+    let latest = work.path().join("latest");
+    let json = run_ok(
+        signet()
+            .arg("pull")
+            .arg(reg.oci("charts/hello"))
+            .arg("-d")
+            .arg(&latest)
+            .args(["-o", "json"])
+            .args(reg.cli_flags()),
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["digest"].as_str().unwrap(), digest, "{json}");
+    assert!(latest.join("hello-0.1.0.tgz").exists());
+
     // A plain-HTTP registry without --plain-http: Go's wording, not rustls's.
     let out = run(signet()
         .arg("pull")
@@ -287,6 +318,20 @@ fn tls_and_auth_push_pull_login_and_wrong_credentials() {
             .args(flags(&cfg)));
         assert_fails(&out, &["401 Unauthorized", sent]);
     }
+
+    // helm's --username/--password, with no stored credentials at all.
+    let dest = work.path().join("with-flags");
+    run_ok(
+        signet()
+            .arg("pull")
+            .arg(reg.oci("secure/hello"))
+            .args(["--version", "0.1.0", "--username", "alice", "--password"])
+            .arg("correct-horse")
+            .arg("-d")
+            .arg(&dest)
+            .args(flags(&work.path().join("missing/config.json"))),
+    );
+    assert!(dest.join("hello-0.1.0.tgz").exists());
 
     // Without the CA the certificate is rejected; --insecure-skip-tls-verify gets through.
     let out = run(signet()

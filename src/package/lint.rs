@@ -63,14 +63,23 @@ pub fn lint_chart_dir(dir: &Path) -> LintReport {
             }
             LintReport { chart, messages }
         }
-        Err(e) => LintReport {
-            chart: chart.clone(),
-            messages: vec![LintMessage {
-                severity: LintSeverity::Error,
-                path: error_path(&e).unwrap_or(chart),
-                message: e.to_string(),
-            }],
-        },
+        Err(e) => {
+            let path = error_path(&e).unwrap_or_else(|| chart.clone());
+            // The error names its file first; the finding's path already says it.
+            let text = e.to_string();
+            let message = text
+                .strip_prefix(&format!("{path}: "))
+                .map(str::to_string)
+                .unwrap_or(text);
+            LintReport {
+                chart,
+                messages: vec![LintMessage {
+                    severity: LintSeverity::Error,
+                    path,
+                    message,
+                }],
+            }
+        }
     }
 }
 
@@ -262,6 +271,21 @@ mod tests {
         let from_archive = lint_chart_dir(&archive);
         assert!(!from_archive.has_errors(), "{:?}", from_archive.messages);
         assert_eq!(from_dir.messages.len(), from_archive.messages.len());
+    }
+
+    #[test]
+    fn an_unreadable_chart_yaml_is_named_once() {
+        let dir = chart_with_template("kind: ConfigMap\n");
+        let chart_yaml = dir.path().join("lintme/Chart.yaml");
+        std::fs::write(&chart_yaml, "apiVersion: v2\nname: lintme\nversion: one\n").expect("write");
+        let report = lint(&dir);
+        let finding = &report.messages[0];
+        assert_eq!(finding.path, chart_yaml.display().to_string());
+        assert!(
+            !finding.message.contains(&finding.path),
+            "path repeated in the message: {finding:?}"
+        );
+        assert!(finding.message.contains("\"one\""), "{finding:?}");
     }
 
     #[test]
