@@ -120,6 +120,7 @@ fn plain_http_push_then_pull_by_version_range_tag_and_digest() {
     let archive = package(&hello_chart(), work.path());
     let original = std::fs::read(&archive).unwrap();
     let pushed = push(&reg, &archive, "charts");
+    assert_eq!(pushed["ok"], true);
     let digest = pushed["digest"].as_str().unwrap().to_string();
     assert!(digest.starts_with("sha256:"), "{pushed}");
     assert_eq!(
@@ -192,6 +193,18 @@ fn plain_http_push_then_pull_by_version_range_tag_and_digest() {
         .args(reg.cli_flags()));
     assert_fails(&out, &["no version", "^2", "0.1.0"]);
     assert!(dir_is_empty(&dest));
+    // The same failure as one JSON document on stdout, like every command's --output json.
+    let out = run(signet()
+        .arg("pull")
+        .arg(reg.oci("charts/hello"))
+        .args(["--version", "^2", "-o", "json", "-d"])
+        .arg(&dest)
+        .args(reg.cli_flags()));
+    assert!(!out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["ok"], false);
+    assert_eq!(doc["reason"], "NoMatchingVersion");
+    assert!(doc["message"].as_str().unwrap().contains("^2"), "{doc}");
 
     // Without a version, the latest stable one, as helm: a later pre-release is not picked.
     let rc_src = work.path().join("rc/hello");
@@ -525,7 +538,8 @@ fn bad_charts_are_refused_with_the_file_named() {
         String::from_utf8_lossy(&from_archive.stdout)
     );
     let report: serde_json::Value = serde_json::from_slice(&from_archive.stdout).unwrap();
-    assert_eq!(report[0]["chart"], archive.display().to_string());
+    assert_eq!(report["charts"][0]["chart"], archive.display().to_string());
+    assert_eq!(report["ok"], from_dir.status.success());
     let corrupt = work.path().join("corrupt.tgz");
     std::fs::write(&corrupt, b"not an archive").unwrap();
     let out = run(signet().arg("lint").arg(&corrupt));
@@ -554,7 +568,9 @@ fn bad_charts_are_refused_with_the_file_named() {
     std::fs::write(bad_tpl.join("templates/x.yaml"), "x: {{ .Values.a \n").unwrap();
     let json = run(signet().args(["lint", "-o", "json"]).arg(&bad_tpl));
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    let messages = report[0]["messages"].as_array().unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["charts"][0]["ok"], false);
+    let messages = report["charts"][0]["messages"].as_array().unwrap();
     assert!(
         messages
             .iter()

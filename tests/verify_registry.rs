@@ -321,6 +321,7 @@ async fn cosign_key_signatures_and_fail_closed_cases() {
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["verified"], true);
+    assert_eq!(doc["ok"], true);
     assert_eq!(doc["digest"], digest.as_str());
     eprintln!("interop: cosign sign (key, .sig) -> signet verify: ok");
 
@@ -371,6 +372,13 @@ async fn cosign_key_signatures_and_fail_closed_cases() {
     let out = fx.signet_verify_key(&fx.reg.oci("charts/demo:1.0"), &public2, &[]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("KeyMismatch"));
+    let out = fx.signet_verify_key(&fx.reg.oci("charts/demo:1.0"), &public2, &["-o", "json"]);
+    assert!(!out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (doc["ok"].clone(), doc["reason"].clone()),
+        (false.into(), "KeyMismatch".into())
+    );
 
     // No signature at all.
     let unsigned = fx.push("charts/demo:unsigned", "never signed");

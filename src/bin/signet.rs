@@ -11,6 +11,7 @@ fn main() -> ExitCode {
     exit_quietly_on_a_closed_stdout();
     signet::tls::install_crypto_provider();
     let cli = signet::cli::Cli::parse();
+    let format = cli.output_format();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -24,7 +25,13 @@ fn main() -> ExitCode {
     match runtime.block_on(signet::cli::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("Error: {}", error_chain(&err));
+            let message = error_chain(&err);
+            if format == signet::cli::output::OutputFormat::Json
+                && let Some(doc) = signet::cli::output::failure(&err, &message)
+            {
+                println!("{doc}");
+            }
+            eprintln!("Error: {message}");
             ExitCode::FAILURE
         }
     }

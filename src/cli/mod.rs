@@ -57,6 +57,22 @@ pub enum Command {
     },
 }
 
+impl Cli {
+    /// The `--output` format the command asked for, so `main` can print a failure in it.
+    pub fn output_format(&self) -> output::OutputFormat {
+        match &self.command {
+            Command::Lint(a) => a.output,
+            Command::Package(a) => a.output,
+            Command::Push(a) => a.output,
+            Command::Pull(a) => a.output,
+            Command::Sign(a) => a.output,
+            Command::Verify(a) => a.output,
+            Command::Registry(a) => a.output(),
+            _ => output::OutputFormat::Text,
+        }
+    }
+}
+
 /// Runs the parsed command; the error is printed with its chain by `main`.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {

@@ -73,17 +73,14 @@ pub async fn run(args: PullArgs) -> anyhow::Result<()> {
             println!("Digest: {}", chart.fetched.digest);
             println!("Saved: {}", dest.display());
         }
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::json!({
-                "ref": chart.reference.to_string(),
-                "digest": chart.fetched.digest,
-                "name": inspected.metadata.name,
-                "version": inspected.metadata.version,
-                "layerDigest": chart.chart_layer.digest,
-                "path": dest,
-            })
-        ),
+        OutputFormat::Json => super::output::print_success(serde_json::json!({
+            "ref": chart.reference.to_string(),
+            "digest": chart.fetched.digest,
+            "name": inspected.metadata.name,
+            "version": inspected.metadata.version,
+            "layerDigest": chart.chart_layer.digest,
+            "path": dest,
+        })),
     }
     Ok(())
 }

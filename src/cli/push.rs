@@ -115,17 +115,14 @@ pub async fn run(args: PushArgs) -> anyhow::Result<()> {
             println!("Pushed: {tagged}");
             println!("Digest: {}", pushed.digest);
         }
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::json!({
-                "ref": tagged.to_string(),
-                "digest": pushed.digest,
-                "name": metadata.name,
-                "version": metadata.version,
-                "layerDigest": pushed.layer.digest,
-                "size": pushed.layer.size,
-            })
-        ),
+        OutputFormat::Json => super::output::print_success(serde_json::json!({
+            "ref": tagged.to_string(),
+            "digest": pushed.digest,
+            "name": metadata.name,
+            "version": metadata.version,
+            "layerDigest": pushed.layer.digest,
+            "size": pushed.layer.size,
+        })),
     }
     Ok(())
 }

@@ -138,6 +138,16 @@ pub struct RegistryArgs {
     pub command: RegistryCommand,
 }
 
+impl RegistryArgs {
+    /// The `--output` format of the subcommand.
+    pub fn output(&self) -> OutputFormat {
+        match &self.command {
+            RegistryCommand::Login(a) => a.output,
+            RegistryCommand::Logout(a) => a.output,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum RegistryCommand {
     /// Log in to a registry: check the credentials, then store them in the docker config.
@@ -227,9 +237,8 @@ async fn login(args: LoginArgs) -> anyhow::Result<()> {
     registry::login(&path, &args.host, &args.username, &password)?;
     match args.output {
         OutputFormat::Text => eprintln!("Login Succeeded"),
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::json!({"registry": args.host, "username": args.username, "config": path})
+        OutputFormat::Json => super::output::print_success(
+            serde_json::json!({"registry": args.host, "username": args.username, "config": path}),
         ),
     }
     Ok(())
@@ -254,9 +263,8 @@ fn logout(args: LogoutArgs) -> anyhow::Result<()> {
     }
     match args.output {
         OutputFormat::Text => eprintln!("Removing login credentials for {}", args.host),
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::json!({"registry": args.host, "removed": true, "config": path})
+        OutputFormat::Json => super::output::print_success(
+            serde_json::json!({"registry": args.host, "removed": true, "config": path}),
         ),
     }
     Ok(())

@@ -150,7 +150,7 @@ fn print_outcome(outcome: &SignOutcome, format: OutputFormat) {
                 "alreadySigned": outcome.already_signed(),
                 "tlogIndex": outcome.tlog_entry.as_ref().map(|e| e.log_index),
             });
-            println!("{value}");
+            super::output::print_success(value);
         }
         OutputFormat::Text => {
             match &outcome.stored_at {

@@ -172,7 +172,7 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
         (Ok(v), OutputFormat::Json) => {
             let mut doc = serde_json::to_value(&v)?;
             doc["verified"] = serde_json::Value::Bool(true);
-            println!("{}", serde_json::to_string_pretty(&doc)?);
+            super::output::print_success(doc);
             Ok(())
         }
         (Ok(v), OutputFormat::Text) => {
@@ -189,19 +189,8 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        (Err(e), format) => {
-            if format == OutputFormat::Json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({
-                        "verified": false,
-                        "reason": e.reason(),
-                        "message": e.to_string(),
-                    }))?
-                );
-            }
-            Err(VerificationFailed(e).into())
-        }
+        // With --output json, main prints the failure document (reason and message).
+        (Err(e), _) => Err(VerificationFailed(e).into()),
     }
 }
 
