@@ -1232,3 +1232,264 @@ async fn helm_lists_and_reads_release_secrets() {
     assert!(out.contains("name: demo"), "{out}");
     assert!(server.stats().requests("list", "secrets") >= 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recorder_events_leases_and_secrets() {
+    use k8s_openapi::api::coordination::v1::Lease;
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::Resource as _;
+    use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+    init();
+    let server = ApiServer::start().await;
+    let client = server.client();
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let obj = cms
+        .create(&PostParams::default(), &cm("subject", json!({}), json!({})))
+        .await
+        .unwrap();
+    let reporter = Reporter {
+        controller: "signet".into(),
+        instance: Some("pod-1".into()),
+    };
+    let recorder = Recorder::new(client.clone(), reporter);
+    let ev = Event {
+        type_: EventType::Normal,
+        reason: "Reconciled".into(),
+        note: Some("applied 3 objects".into()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    recorder.publish(&ev, &obj.object_ref(&())).await.unwrap();
+    recorder.publish(&ev, &obj.object_ref(&())).await.unwrap();
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(client.clone(), "default");
+    let list = events.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(list.len(), 1, "the repeat is a series on the same Event");
+    assert_eq!(list[0].reason.as_deref(), Some("Reconciled"));
+    assert_eq!(list[0].series.as_ref().map(|s| s.count), Some(2));
+
+    // Leases: optimistic concurrency like leader election uses.
+    let leases: Api<Lease> = Api::namespaced(client.clone(), "kube-system");
+    let lease: Lease = serde_json::from_value(json!({"metadata": {"name": "signet-leader"}, "spec": {"holderIdentity": "a", "leaseDurationSeconds": 15}})).unwrap();
+    let held = leases.create(&PostParams::default(), &lease).await.unwrap();
+    let mut taken = held.clone();
+    taken.spec.as_mut().unwrap().holder_identity = Some("b".into());
+    leases
+        .replace("signet-leader", &PostParams::default(), &taken)
+        .await
+        .unwrap();
+    let mut late = held.clone();
+    late.spec.as_mut().unwrap().holder_identity = Some("c".into());
+    assert_eq!(
+        status(
+            leases
+                .replace("signet-leader", &PostParams::default(), &late)
+                .await
+                .unwrap_err()
+        )
+        .code,
+        409
+    );
+
+    // Secrets: stringData is folded into data; data must be base64.
+    let secrets: Api<Secret> = Api::namespaced(client, "default");
+    let s: Secret = serde_json::from_value(
+        json!({"metadata": {"name": "s"}, "stringData": {"password": "hunter2"}}),
+    )
+    .unwrap();
+    let stored = secrets.create(&PostParams::default(), &s).await.unwrap();
+    assert!(stored.string_data.is_none());
+    assert_eq!(stored.data.unwrap()["password"].0, b"hunter2");
+    let bad = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "bad"}, "data": {"k": "not base64!"}});
+    let s = status(
+        secrets
+            .patch("bad", &PatchParams::apply("t"), &Patch::Apply(&bad))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(s.code, 400);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_a_namespace_deletes_its_objects() {
+    init();
+    let server = ApiServer::start().await;
+    let client = server.client();
+    let nss: Api<Namespace> = Api::all(client.clone());
+    nss.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "team"}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "team");
+    cms.create(&PostParams::default(), &cm("plain", json!({}), json!({})))
+        .await
+        .unwrap();
+    let held: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "held", "finalizers": ["x/y"]}}))
+            .unwrap();
+    cms.create(&PostParams::default(), &held).await.unwrap();
+    nss.delete("team", &DeleteParams::default()).await.unwrap();
+    let ns = nss.get("team").await.unwrap();
+    assert_eq!(ns.status.unwrap().phase.as_deref(), Some("Terminating"));
+    assert_eq!(status(cms.get("plain").await.unwrap_err()).code, 404);
+    assert!(
+        cms.get("held")
+            .await
+            .unwrap()
+            .metadata
+            .deletion_timestamp
+            .is_some()
+    );
+    let s = status(
+        cms.create(&PostParams::default(), &cm("late", json!({}), json!({})))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(s.code, 403);
+    assert!(
+        s.message.contains("because it is being terminated"),
+        "{}",
+        s.message
+    );
+    cms.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": []}})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        status(nss.get("team").await.unwrap_err()).code,
+        404,
+        "the namespace goes with its last object"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_project_crd_serves_signed_chart_releases_with_status() {
+    use signet::api::SignedChartRelease;
+    init();
+    let server = ApiServer::start().await;
+    let client = server.client();
+    let root = support::tools::workspace_root();
+    let crd_yaml =
+        std::fs::read_to_string(root.join("crds/signet.dev_signedchartreleases.yaml")).unwrap();
+    let crd: Value = serde_saphyr::from_str(&crd_yaml).unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let name = crd["metadata"]["name"].as_str().unwrap().to_string();
+    crds.patch(
+        &name,
+        &PatchParams::apply("signet").force(),
+        &Patch::Apply(&crd),
+    )
+    .await
+    .unwrap();
+    server.put(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "podinfo"}}));
+    let sample_yaml = std::fs::read_to_string(
+        root.join("config/samples/signet_v1alpha1_signedchartrelease_key.yaml"),
+    )
+    .unwrap();
+    let sample: Value = serde_saphyr::from_str(&sample_yaml).unwrap();
+    let releases: Api<SignedChartRelease> = Api::namespaced(client.clone(), "podinfo");
+    let applied = releases
+        .patch(
+            "podinfo",
+            &PatchParams::apply("kubectl").force(),
+            &Patch::Apply(&sample),
+        )
+        .await
+        .unwrap();
+    assert_eq!(applied.metadata.generation, Some(1));
+    // A controller's status apply, without metadata, as kube-rs examples write it.
+    let condition = |status: &str, reason: &str| json!({"type": "Ready", "status": status, "reason": reason, "message": "m", "lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": 1});
+    let status_patch = json!({"apiVersion": "signet.dev/v1alpha1", "kind": "SignedChartRelease", "status": {"observedGeneration": 1, "conditions": [condition("False", "Progressing")]}});
+    let pp = PatchParams::apply("signet-controller").force();
+    releases
+        .patch_status("podinfo", &pp, &Patch::Apply(&status_patch))
+        .await
+        .unwrap();
+    let other = json!({"apiVersion": "signet.dev/v1alpha1", "kind": "SignedChartRelease", "status": {"conditions": [{"type": "Stalled", "status": "False", "reason": "R", "message": "m", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}});
+    releases
+        .patch_status(
+            "podinfo",
+            &PatchParams::apply("other").force(),
+            &Patch::Apply(&other),
+        )
+        .await
+        .unwrap();
+    let status_patch = json!({"apiVersion": "signet.dev/v1alpha1", "kind": "SignedChartRelease", "status": {"observedGeneration": 1, "conditions": [condition("True", "Succeeded")]}});
+    let done = releases
+        .patch_status("podinfo", &pp, &Patch::Apply(&status_patch))
+        .await
+        .unwrap();
+    let raw = server
+        .get(
+            "signet.dev/v1alpha1",
+            "SignedChartRelease",
+            Some("podinfo"),
+            "podinfo",
+        )
+        .unwrap();
+    let types: Vec<&str> = raw["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        ["Ready", "Stalled"],
+        "conditions are a list-map keyed by type"
+    );
+    assert_eq!(raw["status"]["conditions"][0]["status"], "True");
+    assert_eq!(
+        done.metadata.generation,
+        Some(1),
+        "status writes leave the generation"
+    );
+    assert_eq!(raw["spec"], sample["spec"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metadata_only_requests_get_partial_object_metadata() {
+    init();
+    let server = ApiServer::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(server.client(), "default");
+    cms.create(
+        &PostParams::default(),
+        &cm(
+            "m",
+            json!({"signet.dev/watch": "true"}),
+            json!({"big": "data"}),
+        ),
+    )
+    .await
+    .unwrap();
+    let meta = cms.get_metadata("m").await.unwrap();
+    assert_eq!(meta.metadata.labels.unwrap()["signet.dev/watch"], "true");
+    let list = cms
+        .list_metadata(&ListParams::default().labels("signet.dev/watch=true"))
+        .await
+        .unwrap();
+    assert_eq!(list.items.len(), 1);
+    let metas: Api<kube::api::PartialObjectMeta<ConfigMap>> =
+        Api::namespaced(server.client(), "default");
+    let mut stream =
+        kube::runtime::watcher(metas, kube::runtime::watcher::Config::default()).boxed();
+    let mut names = vec![];
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(5), stream.try_next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        match ev {
+            kube::runtime::watcher::Event::InitApply(m) => names.push(m.metadata.name.unwrap()),
+            kube::runtime::watcher::Event::InitDone => break,
+            _ => {}
+        }
+    }
+    assert_eq!(names, ["m"]);
+}

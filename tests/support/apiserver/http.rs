@@ -82,18 +82,19 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     };
     let user_agent = header("user-agent");
     let content_type = header("content-type");
-    match resource(
-        &shared,
-        &parts.method,
-        group,
-        version,
-        rest,
-        &query,
-        &user,
-        &user_agent,
-        &content_type,
-        &bytes,
-    ) {
+    // Metadata-only answers when asked for (kube's metadata_watcher); kubectl's Table requests
+    // fall back to full objects.
+    let metadata_only = header("accept").contains("as=PartialObjectMetadata");
+    let request = Incoming {
+        method: &parts.method,
+        query: &query,
+        user: &user,
+        user_agent: &user_agent,
+        content_type: &content_type,
+        metadata_only,
+        body: &bytes,
+    };
+    match resource(&shared, group, version, rest, &request) {
         Ok(r) => r,
         Err(e) => error_response(&e),
     }
@@ -120,19 +121,33 @@ fn discovery(shared: &Shared, segs: &[&str]) -> Option<Option<Value>> {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a resource request brings besides its path.
+struct Incoming<'a> {
+    method: &'a Method,
+    query: &'a Query,
+    user: &'a UserInfo,
+    user_agent: &'a str,
+    content_type: &'a str,
+    metadata_only: bool,
+    body: &'a [u8],
+}
+
 fn resource(
     shared: &Arc<Shared>,
-    method: &Method,
     group: &str,
     version: &str,
     rest: &[&str],
-    query: &Query,
-    user: &UserInfo,
-    user_agent: &str,
-    content_type: &str,
-    body: &[u8],
+    req: &Incoming<'_>,
 ) -> Result<Response, ApiError> {
+    let Incoming {
+        method,
+        query,
+        user,
+        user_agent,
+        content_type,
+        metadata_only,
+        body,
+    } = *req;
     // Like the real RequestInfo: namespaces/{ns}/{resource}... unless {resource} is one of the
     // namespace's own subresources.
     let mut parts = rest;
@@ -226,9 +241,11 @@ fn resource(
         }
     };
     let (code, value) = match verb {
+        "get" if metadata_only => (200, verbs::partial(&verbs::get(&state, &ctx)?)),
         "get" => (200, verbs::get(&state, &ctx)?),
+        "list" if metadata_only => (200, verbs::partial_list(&verbs::list(&state, &ctx)?)),
         "list" => (200, verbs::list(&state, &ctx)?),
-        "watch" => return watch::start(&state, &ctx),
+        "watch" => return watch::start(&state, &ctx, metadata_only),
         "create" => verbs::create(&mut state, &ctx, parse()?)?,
         "update" => verbs::update(&mut state, &ctx, parse()?)?,
         "patch" => verbs::patch(&mut state, &ctx, content_type, body)?,

@@ -119,3 +119,38 @@ pub fn validate(kind: &KindSpec, obj: &Value) -> Result<(), ApiError> {
         Err(ApiError::invalid(&kind.group, &kind.kind, name, causes))
     }
 }
+
+/// What a real server's decoding does to a written object: a Secret's `stringData` is folded
+/// into `data` (base64) and dropped; `data` must be base64.
+pub fn normalize(kind: &KindSpec, obj: &mut Value) -> Result<(), ApiError> {
+    use base64::Engine as _;
+    if !(kind.group.is_empty() && kind.kind == "Secret") {
+        return Ok(());
+    }
+    let b64 = base64::engine::general_purpose::STANDARD;
+    if let Some(data) = obj["data"].as_object() {
+        for (k, v) in data {
+            let text = v.as_str().unwrap_or_default();
+            if let Err(e) = b64.decode(text) {
+                return Err(ApiError::bad_request(format!(
+                    "Secret in version \"v1\" cannot be handled as a Secret: {e} (data.{k})"
+                )));
+            }
+        }
+    }
+    let Some(m) = obj.as_object_mut() else {
+        return Ok(());
+    };
+    if let Some(Value::Object(string_data)) = m.remove("stringData") {
+        let data = m
+            .entry("data")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if !data.is_object() {
+            *data = Value::Object(Default::default());
+        }
+        for (k, v) in string_data {
+            data[&k] = Value::String(b64.encode(v.as_str().unwrap_or_default()));
+        }
+    }
+    Ok(())
+}

@@ -27,6 +27,20 @@ pub fn as_version(obj: &Value, kind: &KindSpec) -> Value {
     o
 }
 
+/// The metadata-only form a client asks for with `Accept: ...;as=PartialObjectMetadata`.
+pub fn partial(obj: &Value) -> Value {
+    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]})
+}
+
+/// A list in metadata-only form.
+pub fn partial_list(list: &Value) -> Value {
+    let items: Vec<Value> = list["items"]
+        .as_array()
+        .map(|a| a.iter().map(partial).collect())
+        .unwrap_or_default();
+    json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": list["metadata"], "items": items})
+}
+
 /// Query parameters.
 #[derive(Debug, Default, Clone)]
 pub struct Query(pub Vec<(String, String)>);
@@ -278,6 +292,7 @@ fn commit(
     old: Option<&Value>,
     mut new: Value,
 ) -> Result<Value, ApiError> {
+    validate::normalize(&ctx.kind, &mut new)?;
     validate::validate(&ctx.kind, &new)?;
     let name = new["metadata"]["name"]
         .as_str()
@@ -581,8 +596,14 @@ fn apply(state: &mut State, ctx: &Ctx<'_>, mut body: Value) -> Result<(u16, Valu
         }
     };
     check_body(ctx, &mut body)?;
-    let body_name = body["metadata"]["name"].as_str().unwrap_or_default();
-    if body_name != ctx.name {
+    // An applied configuration may leave the name to the URL (common for status applies).
+    let body_name = body["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if body_name.is_empty() {
+        body["metadata"]["name"] = json!(ctx.name);
+    } else if body_name != ctx.name {
         return Err(ApiError::bad_request(format!(
             "the name of the object ({body_name}) does not match the name on the URL ({})",
             ctx.name

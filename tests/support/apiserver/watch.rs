@@ -17,7 +17,7 @@ use super::discovery::KindSpec;
 use super::errors::ApiError;
 use super::select::{FieldSelector, LabelSelector};
 use super::store::{Event, EventType, State};
-use super::verbs::{Ctx, as_version};
+use super::verbs::{Ctx, as_version, partial};
 
 const BOOKMARK_EVERY: Duration = Duration::from_secs(2);
 
@@ -27,6 +27,7 @@ struct Filter {
     name: String,
     labels: LabelSelector,
     fields: FieldSelector,
+    metadata_only: bool,
 }
 
 impl Filter {
@@ -54,7 +55,16 @@ impl Filter {
             (EventType::Deleted, _, true) => "DELETED",
             _ => return None,
         };
-        Some(line(kind, &as_version(&ev.object, &self.kind)))
+        Some(line(kind, &self.shape(&ev.object)))
+    }
+
+    fn shape(&self, obj: &Value) -> Value {
+        let obj = as_version(obj, &self.kind);
+        if self.metadata_only {
+            partial(&obj)
+        } else {
+            obj
+        }
     }
 
     fn bookmark(&self, rv: u64, initial_end: bool) -> Bytes {
@@ -85,13 +95,14 @@ struct Stream {
 }
 
 /// Starts a watch; called with the store locked so no event is missed or repeated.
-pub fn start(state: &State, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+pub fn start(state: &State, ctx: &Ctx<'_>, metadata_only: bool) -> Result<Response, ApiError> {
     let filter = Filter {
         kind: ctx.kind.clone(),
         namespace: ctx.namespace.clone(),
         name: ctx.name.clone(),
         labels: LabelSelector::parse(ctx.query.get("labelSelector").unwrap_or(""))?,
         fields: FieldSelector::parse(ctx.query.get("fieldSelector").unwrap_or(""), &ctx.kind)?,
+        metadata_only,
     };
     let bookmarks = ctx.query.flag("allowWatchBookmarks");
     let initial = ctx.query.flag("sendInitialEvents");
@@ -109,7 +120,7 @@ pub fn start(state: &State, ctx: &Ctx<'_>) -> Result<Response, ApiError> {
                 && (filter.namespace.is_empty() || key.namespace == filter.namespace)
                 && filter.matches(obj)
             {
-                pending.push_back(line("ADDED", &as_version(obj, &filter.kind)));
+                pending.push_back(line("ADDED", &filter.shape(obj)));
             }
         }
         if initial && bookmarks {
