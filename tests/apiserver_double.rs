@@ -1493,3 +1493,88 @@ async fn metadata_only_requests_get_partial_object_metadata() {
     }
     assert_eq!(names, ["m"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_and_immutable_fields() {
+    init();
+    let server = ApiServer::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(server.client(), "default");
+    for i in 0..5 {
+        cms.create(
+            &PostParams::default(),
+            &cm(&format!("cm-{i}"), json!({}), json!({})),
+        )
+        .await
+        .unwrap();
+    }
+    let first = cms.list(&ListParams::default().limit(2)).await.unwrap();
+    assert_eq!(names_of(first.items), ["cm-0", "cm-1"]);
+    assert_eq!(first.metadata.remaining_item_count, Some(3));
+    let token = first.metadata.continue_.unwrap();
+    let second = cms
+        .list(&ListParams::default().limit(2).continue_token(&token))
+        .await
+        .unwrap();
+    assert_eq!(names_of(second.items), ["cm-2", "cm-3"]);
+    let last = cms
+        .list(
+            &ListParams::default()
+                .limit(2)
+                .continue_token(&second.metadata.continue_.unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(names_of(last.items), ["cm-4"]);
+    assert!(last.metadata.continue_.is_none());
+
+    let deploys: Api<Deployment> = Api::namespaced(server.client(), "default");
+    let pp = PatchParams::apply("t");
+    deploys
+        .patch("web", &pp, &Patch::Apply(deployment("web", 1, "nginx")))
+        .await
+        .unwrap();
+    let mut moved = deployment("web", 1, "nginx");
+    moved["spec"]["selector"]["matchLabels"]["app"] = json!("other");
+    let s = status(
+        deploys
+            .patch("web", &pp, &Patch::Apply(&moved))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"));
+    assert!(
+        s.message
+            .starts_with("Deployment.apps \"web\" is invalid: spec.selector: Invalid value: "),
+        "{}",
+        s.message
+    );
+    assert!(s.message.ends_with("field is immutable"), "{}", s.message);
+    let frozen: ConfigMap = serde_json::from_value(
+        json!({"metadata": {"name": "frozen"}, "immutable": true, "data": {"a": "1"}}),
+    )
+    .unwrap();
+    cms.create(&PostParams::default(), &frozen).await.unwrap();
+    let s = status(
+        cms.patch(
+            "frozen",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"a": "2"}})),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert!(
+        s.message
+            .contains("data: Forbidden: field is immutable when `immutable` is set"),
+        "{}",
+        s.message
+    );
+    // kube refuses force on non-apply patches itself; the server does too.
+    let path = "/api/v1/namespaces/default/configmaps/frozen?force=true";
+    let s = status(
+        raw_json_patch::<ConfigMap>(&server, path, &json!([]))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(s.code, 400);
+}

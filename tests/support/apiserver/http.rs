@@ -22,7 +22,7 @@ use super::errors::ApiError;
 use super::policy::RequestFacts;
 use super::store::Shared;
 use super::verbs::{self, Ctx, Query};
-use super::watch;
+use super::{delete, watch};
 
 const MAX_BODY: usize = 64 << 20;
 
@@ -249,8 +249,8 @@ fn resource(
         "create" => verbs::create(&mut state, &ctx, parse()?)?,
         "update" => verbs::update(&mut state, &ctx, parse()?)?,
         "patch" => verbs::patch(&mut state, &ctx, content_type, body)?,
-        "delete" => verbs::delete(&mut state, &ctx, &options())?,
-        _ => verbs::delete_collection(&mut state, &ctx, &options())?,
+        "delete" => delete::delete(&mut state, &ctx, &options())?,
+        _ => delete::delete_collection(&mut state, &ctx, &options())?,
     };
     Ok(json_response(code, &value))
 }
