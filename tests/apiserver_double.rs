@@ -1578,3 +1578,39 @@ async fn pages_and_immutable_fields() {
     );
     assert_eq!(s.code, 400);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kube_runtime_finalizer_helper_adds_and_removes_its_finalizer() {
+    use kube::runtime::controller::Action;
+    use kube::runtime::finalizer::{Event as Finalizing, finalizer};
+    use std::sync::Arc;
+    init();
+    let server = ApiServer::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(server.client(), "default");
+    cms.create(&PostParams::default(), &cm("f", json!({}), json!({})))
+        .await
+        .unwrap();
+    let step = |seen: &'static str| {
+        let cms = cms.clone();
+        async move {
+            let obj = Arc::new(cms.get("f").await.unwrap());
+            finalizer(&cms, "signet.dev/cleanup", obj, |ev| async move {
+                let what = match ev {
+                    Finalizing::Apply(_) => "apply",
+                    Finalizing::Cleanup(_) => "cleanup",
+                };
+                assert_eq!(what, seen);
+                Ok::<_, std::convert::Infallible>(Action::await_change())
+            })
+            .await
+            .unwrap()
+        }
+    };
+    step("none: the first call only adds the finalizer").await;
+    let finalizers = cms.get("f").await.unwrap().metadata.finalizers.unwrap();
+    assert_eq!(finalizers, ["signet.dev/cleanup"]);
+    step("apply").await;
+    cms.delete("f", &DeleteParams::default()).await.unwrap();
+    step("cleanup").await;
+    assert_eq!(status(cms.get("f").await.unwrap_err()).code, 404);
+}

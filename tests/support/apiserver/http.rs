@@ -230,8 +230,21 @@ fn resource(
         user_agent,
     };
     let parse = || -> Result<Value, ApiError> {
-        serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("error decoding the request body: {e}")))
+        let media = content_type.split(';').next().unwrap_or("").trim();
+        match media {
+            "" | "application/json" | "*/*" => serde_json::from_slice(body).map_err(|e| {
+                ApiError::bad_request(format!("error decoding the request body: {e}"))
+            }),
+            "application/yaml" => serde_saphyr::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}"))),
+            // Protobuf and CBOR: client-go falls back to JSON after a 415.
+            _ => Err(ApiError::new(
+                415,
+                format!(
+                    "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {media})"
+                ),
+            )),
+        }
     };
     let options = || -> Value {
         if body.is_empty() {
