@@ -1614,3 +1614,87 @@ async fn kube_runtime_finalizer_helper_adds_and_removes_its_finalizer() {
     step("cleanup").await;
     assert_eq!(status(cms.get("f").await.unwrap_err()).code, 404);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn helm_install_upgrade_and_uninstall_write_through_the_double() {
+    init();
+    let Some(helm) = interop_tool("helm") else {
+        return;
+    };
+    let server = ApiServer::start().await;
+    let dir = support::tools::temp_dir();
+    let chart = dir.path().join("tiny");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: tiny\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\ndata:\n  x: {{ .Values.x | default \"1\" | quote }}\n",
+    )
+    .unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, server.kubeconfig_yaml()).unwrap();
+    let home = dir.path().to_path_buf();
+    let helm_run = move |args: Vec<String>| {
+        let (helm, kubeconfig, home) = (helm.clone(), kubeconfig.clone(), home.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = Command::new(helm);
+            cmd.args(&args)
+                .arg("--kubeconfig")
+                .arg(&kubeconfig)
+                .env("HOME", &home);
+            support::tools::run_ok(&mut cmd)
+        })
+    };
+    let chart_dir = chart.to_str().unwrap().to_string();
+    let args = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+    helm_run(args(&format!("install demo {chart_dir} -n default")))
+        .await
+        .unwrap();
+    helm_run(args(&format!(
+        "upgrade demo {chart_dir} -n default --set x=2"
+    )))
+    .await
+    .unwrap();
+    let cm = server
+        .get("v1", "ConfigMap", Some("default"), "demo-cm")
+        .unwrap();
+    assert_eq!(cm["data"]["x"], "2");
+    assert_eq!(
+        cm["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "Helm"
+    );
+    // Helm's release storage writes Secrets in protobuf; the double decodes them.
+    let v1 = server
+        .get(
+            "v1",
+            "Secret",
+            Some("default"),
+            "sh.helm.release.v1.demo.v1",
+        )
+        .unwrap();
+    assert_eq!(v1["type"], "helm.sh/release.v1");
+    assert_eq!(v1["metadata"]["labels"]["status"], "superseded");
+    assert_eq!(v1["metadata"]["labels"]["owner"], "helm");
+    let out = helm_run(args("history demo -n default -o json"))
+        .await
+        .unwrap();
+    let history: Value = serde_json::from_str(&out).unwrap();
+    let statuses: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["superseded", "deployed"]);
+    helm_run(args("uninstall demo -n default")).await.unwrap();
+    assert!(
+        server
+            .get("v1", "ConfigMap", Some("default"), "demo-cm")
+            .is_none()
+    );
+    assert!(server.list("v1", "Secret", Some("default")).is_empty());
+}

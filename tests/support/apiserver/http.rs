@@ -22,7 +22,7 @@ use super::errors::ApiError;
 use super::policy::RequestFacts;
 use super::store::Shared;
 use super::verbs::{self, Ctx, Query};
-use super::{delete, watch};
+use super::{delete, protobuf, watch};
 
 const MAX_BODY: usize = 64 << 20;
 
@@ -237,7 +237,7 @@ fn resource(
             }),
             "application/yaml" => serde_saphyr::from_slice(body)
                 .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}"))),
-            // Protobuf and CBOR: client-go falls back to JSON after a 415.
+            "application/vnd.kubernetes.protobuf" => protobuf::decode(body),
             _ => Err(ApiError::new(
                 415,
                 format!(
