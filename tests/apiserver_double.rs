@@ -1140,6 +1140,45 @@ async fn kubectl_get_apply_server_side_and_delete() {
     .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("configmaps \"from-kubectl\" not found"));
+
+    // Typed kubectl writes come in protobuf.
+    let argv = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+    ok(run(argv("create namespace team")).await.unwrap());
+    let team = server.get("v1", "Namespace", None, "team").unwrap();
+    assert_eq!(team["status"]["phase"], "Active");
+
+    // A client-side apply, then a server-side apply changing its field: kubectl shows the conflict.
+    ok(run(vec!["apply".into(), "-f".into(), m.clone()])
+        .await
+        .unwrap());
+    std::fs::write(&manifest, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-kubectl\n  namespace: default\ndata:\n  a: \"2\"\n").unwrap();
+    let out = run(vec![
+        "apply".into(),
+        "--server-side".into(),
+        "-f".into(),
+        m.clone(),
+    ])
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" using v1: .data.a"),
+        "{stderr}"
+    );
+    ok(run(vec![
+        "apply".into(),
+        "--server-side".into(),
+        "--force-conflicts".into(),
+        "-f".into(),
+        m,
+    ])
+    .await
+    .unwrap());
+    let stored = server
+        .get("v1", "ConfigMap", Some("default"), "from-kubectl")
+        .unwrap();
+    assert_eq!(stored["data"]["a"], "2");
 }
 
 /// A Helm release Secret as Helm's storage driver writes it.

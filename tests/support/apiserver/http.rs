@@ -47,7 +47,18 @@ fn error_response(e: &ApiError) -> Response {
     r
 }
 
+/// Serves one request; with `APISERVER_DOUBLE_LOG` set, prints it and its answer's code.
 async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let log = std::env::var_os("APISERVER_DOUBLE_LOG").is_some();
+    let line = format!("{} {}", req.method(), req.uri());
+    let response = serve(shared, req).await;
+    if log {
+        eprintln!("apiserver-double: {line} -> {}", response.status().as_u16());
+    }
+    response
+}
+
+async fn serve(shared: Arc<Shared>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,

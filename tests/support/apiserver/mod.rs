@@ -24,7 +24,7 @@
 //!   The authorizer's rules are flat allow rules (no Roles/RoleBindings objects are evaluated:
 //!   RBAC objects are stored like any other kind). Impersonation needs no permission.
 //! - JSON (and YAML) request bodies; protobuf only for Secrets and ConfigMaps (what Helm's release
-//!   storage sends), else 415; no CBOR. Answers are JSON only (clients accept that even when they
+//!   storage sends) and Namespaces, else 415 (so `kubectl create deployment` fails); no CBOR. Answers are JSON only (clients accept that even when they
 //!   ask for protobuf); no server-side `Table` printing (kubectl prints client-side),
 //!   no aggregated discovery (clients fall back to the legacy documents). OpenAPI v3 documents
 //!   hold only PATCH operations and their parameters (no schemas); `/openapi/v2` answers 404

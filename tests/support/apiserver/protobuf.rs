@@ -1,6 +1,7 @@
 //! Just enough Kubernetes protobuf to read the request bodies client-go's typed clients send:
 //! the `k8s\0` envelope (`runtime.Unknown`) around a Secret or ConfigMap — what Helm's release
-//! storage writes. Other kinds in protobuf are refused with 415; answers are always JSON.
+//! storage writes — or a Namespace (`kubectl create namespace`). Other kinds in protobuf are
+//! refused with 415 (`kubectl create deployment` and the like); answers are always JSON.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -147,6 +148,8 @@ pub fn decode(body: &[u8]) -> Result<Value, ApiError> {
             (4, "stringData", true, false),
         ],
         ("v1", "ConfigMap") => &[(2, "data", true, false), (3, "binaryData", true, true)],
+        // `kubectl create namespace`: metadata only (spec.finalizers is left to the server).
+        ("v1", "Namespace") => &[],
         _ => {
             return Err(ApiError::new(
                 415,
