@@ -148,10 +148,7 @@ pub fn list(state: &State, ctx: &Ctx<'_>) -> Result<Value, ApiError> {
     let (labels, fields) = selectors(ctx)?;
     let after = continue_after(ctx)?;
     let items: Vec<Value> = state
-        .objects
-        .iter()
-        .filter(|(k, _)| k.group == ctx.kind.group && k.plural == ctx.kind.plural)
-        .filter(|(k, _)| ctx.namespace.is_empty() || k.namespace == ctx.namespace)
+        .objects_of(&ctx.kind, &ctx.namespace)
         .filter(|(_, o)| labels.matches(o) && fields.matches(o))
         .filter(|(k, _)| {
             after
