@@ -304,6 +304,8 @@ fn spec_part(obj: &Value, kind: &KindSpec) -> Value {
     o
 }
 
+/// The object without what every write changes (resourceVersion, managedFields times): when
+/// these are equal before and after a write, it is a no-op and a real server stores nothing.
 fn without_volatile(obj: &Value) -> Value {
     let mut o = obj.clone();
     if let Some(meta) = o["metadata"].as_object_mut() {
