@@ -1011,6 +1011,13 @@ async fn fault_injection_fails_the_next_matching_requests() {
             .unwrap_err(),
     );
     assert_eq!((s.code, s.reason.as_str()), (409, "Conflict"));
+    assert!(
+        s.message.starts_with(
+            "Operation cannot be fulfilled on configmaps \"x\": the object has been modified"
+        ),
+        "{}",
+        s.message
+    );
     // kube retries 429 after Retry-After: the second request succeeds.
     server.fail_next(Matcher::new("list", "configmaps"), 429, 1);
     let before = server.stats().requests("list", "configmaps");

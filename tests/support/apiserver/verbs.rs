@@ -279,6 +279,7 @@ pub(super) fn admission(
     let resource = ctx.resource_label();
     let facts = RequestFacts {
         verb,
+        group: &ctx.kind.group,
         resource: &resource,
         name,
         namespace: &ctx.namespace,
