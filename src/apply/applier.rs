@@ -60,6 +60,11 @@ impl Applier {
         Applier { client, kinds }
     }
 
+    /// The discovery cache this applier resolves kinds through.
+    pub fn kinds(&self) -> &Arc<Kinds> {
+        &self.kinds
+    }
+
     /// The client this applier uses.
     pub fn client(&self) -> &kube::Client {
         &self.client
