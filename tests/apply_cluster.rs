@@ -839,3 +839,33 @@ async fn discovery_feeds_capabilities() {
     let err = kinds.resolve("example.com/v1", "Widget").await.unwrap_err();
     assert!(matches!(err, ApplyError::UnknownKind { .. }), "{err:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn objects_in_a_namespace_the_release_creates_are_skipped_by_the_dry_run() {
+    let (server, applier) = setup().await;
+    let docs = vec![
+        doc(
+            "web/templates/namespace.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n",
+        ),
+        doc(
+            "web/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: team\n",
+        ),
+        doc(
+            "web/templates/other.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: elsewhere\n",
+        ),
+    ];
+    let objects = applier.prepare(&docs, &owner()).await.unwrap();
+    // A namespace nobody creates is a refusal.
+    let err = applier.dry_run(&objects).await.unwrap_err();
+    assert!(err.to_string().contains("ConfigMap elsewhere/c"), "{err}");
+
+    let dry = applier.dry_run(&objects[..2]).await.unwrap();
+    assert_eq!(dry.accepted, 1);
+    assert_eq!(dry.skipped.len(), 1, "{dry:?}");
+    assert!(dry.skipped[0].1.contains("Namespace team"), "{dry:?}");
+    applier.apply(&objects[..2]).await.unwrap();
+    assert!(server.get("v1", "ConfigMap", Some("team"), "c").is_some());
+}
