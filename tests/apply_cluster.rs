@@ -128,11 +128,21 @@ async fn apply_creates_marked_objects_and_reapply_is_a_noop() {
             .is_some()
     );
 
-    // The same objects again: nothing changes, not even a resourceVersion.
-    let writes = server.stats().total_writes();
+    // The same objects again: nothing changes, not even a resourceVersion; the cost is one GET and
+    // one apply per object.
+    let before = server.stats();
     let again = applier.apply(&objects).await.unwrap();
     assert_eq!(again.changed, 0);
-    assert_eq!(server.stats().total_writes(), writes);
+    let after = server.stats();
+    assert_eq!(after.total_writes(), before.total_writes());
+    assert_eq!(
+        after.total_requests() - before.total_requests(),
+        2 * objects.len()
+    );
+    assert_eq!(
+        after.requests("patch", "configmaps") - before.requests("patch", "configmaps"),
+        1
+    );
 
     // One value changed: one object changed.
     let changed = applier.prepare(&chart_docs("bye"), &owner()).await.unwrap();
