@@ -169,8 +169,8 @@ else
 fi
 marks=$("$KUBECTL" get configmap story-greeting -n "$NS" -o jsonpath='{.metadata.annotations.meta\.helm\.sh/release-name} {.metadata.labels.app\.kubernetes\.io/managed-by}')
 if [[ "$marks" == "story Helm" ]]; then ok "ownership marks Helm recognises ($marks)"; else bad "marks: '$marks'"; fi
-columns=$("$KUBECTL" get scr story -n "$NS" -o wide --no-headers)
-if grep -q "0.1.0" <<<"$columns" && grep -q "sha256:" <<<"$columns"; then ok "kubectl get scr -o wide: $columns"; else bad "columns: $columns"; fi
+applied=$("$KUBECTL" get scr story -n "$NS" -o jsonpath='{.status.lastAppliedRevision.version} {.status.lastAppliedRevision.digest}')
+if [[ "$applied" =~ ^0\.1\.0\ sha256:[0-9a-f]{64}$ ]]; then ok "lastAppliedRevision: $applied"; else bad "lastAppliedRevision: '$applied'"; fi
 signer=$("$KUBECTL" get scr story -n "$NS" -o jsonpath='{.status.verifiedSigners[0].authority}')
 if [[ "$signer" == team ]]; then ok "verified signer recorded"; else bad "verifiedSigners: '$signer'"; fi
 password=$(cm story password)
