@@ -14,6 +14,7 @@ mod clients;
 mod events;
 mod gate;
 mod inputs;
+pub mod leader;
 mod memory;
 pub mod metrics;
 mod pull;
