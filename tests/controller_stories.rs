@@ -29,6 +29,7 @@ struct Env {
     key: SigningKey,
     dir: tempfile::TempDir,
     controller: Option<Running>,
+    metrics: std::sync::Arc<signet::controller::metrics::Metrics>,
 }
 
 struct Running {
@@ -53,6 +54,7 @@ impl Env {
             key,
             dir: tempfile::tempdir().unwrap(),
             controller: None,
+            metrics: std::sync::Arc::new(signet::controller::metrics::Metrics::new()),
         };
         env.put_secret(
             "signer",
@@ -83,7 +85,7 @@ impl Env {
             watch_namespace: None,
             label_selector: None,
             max_history: 10,
-            metrics: std::sync::Arc::new(signet::controller::metrics::Metrics::new()),
+            metrics: self.metrics.clone(),
         };
         let task = tokio::spawn(signet::controller::run(
             self.api.kube_config(),
@@ -99,6 +101,14 @@ impl Env {
         if let Some(r) = self.controller.take() {
             let _ = r.stop.send(());
             let _ = tokio::time::timeout(Duration::from_secs(20), r.task).await;
+        }
+    }
+
+    /// Kills the controller where it stands, like a crashed pod (no graceful shutdown).
+    async fn kill(&mut self) {
+        if let Some(r) = self.controller.take() {
+            r.task.abort();
+            let _ = r.task.await;
         }
     }
 
@@ -297,6 +307,16 @@ impl Env {
             .unwrap();
         list.items
     }
+}
+
+/// The sum of a metric's series whose line starts with `prefix` (name and labels).
+fn metric(metrics: &signet::controller::metrics::Metrics, prefix: &str) -> f64 {
+    metrics
+        .encode()
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 fn condition(r: &SignedChartRelease, type_: &str) -> Option<(String, String, String)> {
@@ -536,6 +556,18 @@ async fn install_upgrade_refuse_and_uninstall() {
             .resource_version(),
         before.resource_version()
     );
+
+    // Each transition left an Event with its reason.
+    let events = env.api.list("events.k8s.io/v1", "Event", Some(NS));
+    let has = |reason: &str, action: &str| {
+        events
+            .iter()
+            .any(|e| e["reason"] == reason && e["action"] == action)
+    };
+    assert!(has("Succeeded", "Verify"), "{events:?}");
+    assert!(has("Succeeded", "Apply"), "{events:?}");
+    assert!(has("Succeeded", "Prune"), "{events:?}");
+    assert!(has("VerificationFailed", "Verify"), "{events:?}");
 
     // Delete: uninstalled, history gone, finalizer released.
     env.releases()
@@ -800,6 +832,180 @@ async fn orphan_and_impersonation_denied() {
         message.contains("ConfigMap") && message.contains("limited-config"),
         "{message}"
     );
+    assert!(message.contains("patch"), "names the verb: {message}");
+    eprintln!("impersonation denied: {message}");
     assert!(env.config_map("limited-config").await.is_none());
+    env.stop().await;
+}
+
+const DEPLOYMENT_TEMPLATE: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}-app\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: demo}\n  template:\n    metadata:\n      labels: {app: demo}\n    spec:\n      containers:\n      - name: app\n        image: example.invalid/app:1\n";
+
+/// Killed while waiting for a Deployment to roll out, a new controller converges from the
+/// recorded revision (no second render, no second revision); `helm` reads the records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn restart_mid_release_converges_and_helm_reads_the_records() {
+    let Some(mut env) = Env::new().await else {
+        return;
+    };
+    env.push(
+        "1.0.0",
+        "greeting: hello\n",
+        &[
+            ("config.yaml", CONFIG_TEMPLATE),
+            ("deploy.yaml", DEPLOYMENT_TEMPLATE),
+        ],
+        Some(&env.key),
+    )
+    .await;
+    env.start();
+    env.create(env.release("mid", "1.0.0", json!({}))).await;
+    let r = env
+        .wait_release("mid", "to be applied and waiting for health", |r| {
+            condition(r, "Applied").is_some_and(|(s, _, _)| s == "True")
+        })
+        .await;
+    let (ready, reason, _) = condition(&r, "Ready").unwrap();
+    assert_eq!(
+        (ready.as_str(), reason.as_str()),
+        ("Unknown", "Progressing")
+    );
+    env.kill().await;
+
+    env.start();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    env.api.set_status(
+        "apps/v1",
+        "Deployment",
+        Some(NS),
+        "mid-app",
+        json!({"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1,
+               "readyReplicas": 1, "availableReplicas": 1}),
+    );
+    let r = env.wait_ready("mid").await;
+    let (_, reason, _) = condition(&r, "Healthy").unwrap();
+    assert_eq!(reason, "Succeeded");
+    let records = env.helm_records("mid").await;
+    assert_eq!(
+        records.len(),
+        1,
+        "the restart did not render a second revision"
+    );
+    env.stop().await;
+
+    let Some(helm) = support::tools::tool("helm") else {
+        return;
+    };
+    let kubeconfig = env.dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, env.api.kubeconfig_yaml()).unwrap();
+    let home = env.dir.path().to_path_buf();
+    let helm_run = move |args: &[&str]| {
+        let mut cmd = std::process::Command::new(&helm);
+        cmd.args(args)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .env("HOME", &home)
+            .env("HELM_CACHE_HOME", home.join("cache"))
+            .env("HELM_CONFIG_HOME", home.join("config"))
+            .env("HELM_DATA_HOME", home.join("data"));
+        support::tools::run_ok(&mut cmd)
+    };
+    let out = tokio::task::block_in_place(|| helm_run(&["list", "-n", NS, "-o", "json"]));
+    let list: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list[0]["name"], "mid", "{out}");
+    assert_eq!(list[0]["status"], "deployed", "{out}");
+    assert_eq!(list[0]["chart"], "demo-1.0.0", "{out}");
+    let out = tokio::task::block_in_place(|| helm_run(&["get", "manifest", "mid", "-n", NS]));
+    assert!(
+        out.contains("# Source: demo/templates/deploy.yaml"),
+        "{out}"
+    );
+    assert!(
+        out.contains("name: mid-app") && out.contains("name: mid-config"),
+        "{out}"
+    );
+}
+
+/// One interval of an unchanged, Ready release: no registry downloads, no verification, no API
+/// write that changes an object; at most one registry request (the tag's HEAD).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idle_interval_costs_one_head_and_changes_nothing() {
+    let Some(mut env) = Env::new().await else {
+        return;
+    };
+    env.push(
+        "1.0.0",
+        "greeting: hello\n",
+        &[("config.yaml", CONFIG_TEMPLATE)],
+        Some(&env.key),
+    )
+    .await;
+    env.start();
+    env.create(env.release("idle", "1.0.0", json!({}))).await;
+    env.wait_ready("idle").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let m = &env.metrics;
+    let reconciles = || metric(m, "signet_reconcile_total{result=\"success\"}");
+    let before = (
+        env.api.stats().writes.clone(),
+        metric(m, "signet_registry_requests_total"),
+        metric(m, "signet_registry_requests_total{operation=\"pull\"}"),
+        metric(m, "signet_cache_misses_total{cache=\"verification\"}"),
+        reconciles(),
+    );
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let intervals = reconciles() - before.4;
+    let writes = env.api.stats().writes.clone();
+    let requests = metric(m, "signet_registry_requests_total") - before.1;
+    let pulls = metric(m, "signet_registry_requests_total{operation=\"pull\"}") - before.2;
+    let verifications = metric(m, "signet_cache_misses_total{cache=\"verification\"}") - before.3;
+    eprintln!(
+        "idle: {intervals} intervals, {requests} registry requests, {pulls} blob downloads, \
+         {verifications} verifications, writes before {:?} after {writes:?}",
+        before.0
+    );
+    assert!(
+        intervals >= 2.0,
+        "the release was re-reconciled at its interval"
+    );
+    assert!(
+        requests <= intervals,
+        "at most one registry request per interval"
+    );
+    assert_eq!(pulls, 0.0);
+    assert_eq!(verifications, 0.0);
+    assert_eq!(writes, before.0, "no API write changed an object");
+    env.stop().await;
+}
+
+/// A spec the API server accepted but the controller cannot use is Stalled with the field path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn invalid_spec_stalls_naming_the_field() {
+    let Some(mut env) = Env::new().await else {
+        return;
+    };
+    env.start();
+    let mut bad = env.release("bad", "1.0.0", json!({}));
+    bad["spec"]["verify"]["authorities"] = json!([{"name": "gh", "keyless": {"identities": [
+        {"issuer": "https://token.actions.githubusercontent.com", "subjectRegExp": "(unclosed"}
+    ]}}]);
+    bad["spec"]["verify"]["requireTransparencyLog"] = json!(true);
+    env.create(bad).await;
+    let r = env
+        .wait_release("bad", "to stall", |r| {
+            condition(r, "Stalled").is_some_and(|(s, _, _)| s == "True")
+        })
+        .await;
+    let (_, reason, message) = condition(&r, "Stalled").unwrap();
+    assert_eq!(reason, "InvalidSpec");
+    assert!(message.contains("spec.verify.authorities[0]"), "{message}");
+    let (ready, reason, _) = condition(&r, "Ready").unwrap();
+    assert_eq!((ready.as_str(), reason.as_str()), ("False", "InvalidSpec"));
+    let events = env.api.list("events.k8s.io/v1", "Event", Some(NS));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["reason"] == "InvalidSpec" && e["type"] == "Warning"),
+        "{events:?}"
+    );
     env.stop().await;
 }

@@ -857,6 +857,12 @@ impl Attempt<'_> {
                     &self.now,
                 ),
             );
+            interim.observed_generation = Some(self.generation);
+            crate::api::conditions::update_ready(
+                &mut interim.conditions,
+                Some(self.generation),
+                self.now.clone(),
+            );
             let old = self.release.status.clone().unwrap_or_default();
             if let Err(e) = write_status(self.ctx, self.release, &old, &interim).await {
                 tracing::warn!(release = %self.key, error = %e, "cannot write the interim status");
