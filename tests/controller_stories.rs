@@ -40,7 +40,10 @@ struct Running {
 impl Env {
     async fn new() -> Option<Env> {
         signet::tls::install_crypto_provider();
-        let reg = TestRegistry::plain()?;
+        Self::with(TestRegistry::plain()?).await
+    }
+
+    async fn with(reg: TestRegistry) -> Option<Env> {
         let api = ApiServer::start().await;
         let crds: Api<CustomResourceDefinition> = Api::all(api.client());
         crds.create(&PostParams::default(), &signet::api::crd().unwrap())
@@ -213,7 +216,7 @@ impl Env {
             "chart": {
                 "repository": self.reg.oci("charts/demo"),
                 "version": version,
-                "registry": {"plainHTTP": true},
+                "registry": {"plainHTTP": self.reg.is_plain_http()},
             },
             "verify": {
                 "authorities": [{"name": "ci", "key": {"secretRef": {"name": "signer", "key": "cosign.pub"}}}],
@@ -1006,6 +1009,131 @@ async fn invalid_spec_stalls_naming_the_field() {
             .iter()
             .any(|e| e["reason"] == "InvalidSpec" && e["type"] == "Warning"),
         "{events:?}"
+    );
+    env.stop().await;
+}
+
+/// Failures end in a specific condition and recover once fixed: a `required` value missing
+/// (RenderFailed), a values Secret missing (ReferenceNotFound, or skipped when optional), the
+/// API server answering 500 (ApplyFailed, retried), the registry down (PullFailed, not stalled).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn faults_end_in_specific_conditions_and_recover() {
+    let Some(mut env) = Env::new().await else {
+        return;
+    };
+    let required = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-req\ndata:\n  name: {{ required \"name is required\" .Values.name | quote }}\n";
+    env.push("1.0.0", "{}\n", &[("req.yaml", required)], Some(&env.key))
+        .await;
+    env.start();
+
+    env.create(env.release("req", "1.0.0", json!({}))).await;
+    let r = env
+        .wait_release("req", "to fail rendering", |r| {
+            condition(r, "Applied").is_some_and(|(s, _, _)| s == "False")
+        })
+        .await;
+    let (_, reason, message) = condition(&r, "Applied").unwrap();
+    assert_eq!(reason, "RenderFailed");
+    assert!(message.contains("name is required"), "{message}");
+    assert_eq!(condition(&r, "Stalled").unwrap().0, "False", "retried");
+    env.patch_spec(
+        "req",
+        json!({"valuesFrom": [{"kind": "Secret", "name": "missing", "valuesKey": "v"}],
+               "values": {"name": "x"}}),
+    )
+    .await;
+    let r = env
+        .wait_release("req", "to miss the Secret", |r| {
+            condition(r, "Applied").is_some_and(|(_, reason, _)| reason == "ReferenceNotFound")
+        })
+        .await;
+    let (_, _, message) = condition(&r, "Applied").unwrap();
+    assert!(
+        message.contains("Secret default/missing not found"),
+        "{message}"
+    );
+    env.patch_spec(
+        "req",
+        json!({"valuesFrom": [{"kind": "Secret", "name": "missing", "valuesKey": "v", "optional": true}]}),
+    )
+    .await;
+    env.wait_ready("req").await;
+
+    // 500s on apply, more than the client retries: ApplyFailed (retryable), then Ready.
+    env.api.fail_next(
+        support::apiserver::Matcher::new("patch", "configmaps"),
+        500,
+        8,
+    );
+    env.create(env.release("flaky", "1.0.0", json!({"values": {"name": "y"}})))
+        .await;
+    let r = env
+        .wait_release("flaky", "to fail applying", |r| {
+            condition(r, "Applied").is_some_and(|(s, _, _)| s == "False")
+        })
+        .await;
+    let (_, reason, message) = condition(&r, "Applied").unwrap();
+    assert_eq!(reason, "ApplyFailed");
+    assert!(message.contains("retryable"), "{message}");
+    env.wait_ready("flaky").await;
+    assert!(env.config_map("flaky-req").await.is_some());
+
+    // The registry is unreachable: PullFailed, not Stalled.
+    let mut down = env.release("down", "1.0.0", json!({}));
+    down["spec"]["chart"]["repository"] = json!("oci://127.0.0.1:1/charts/demo");
+    env.create(down).await;
+    let r = env
+        .wait_release("down", "to fail to resolve", |r| {
+            condition(r, "SourceVerified").is_some_and(|(s, _, _)| s == "False")
+        })
+        .await;
+    assert_eq!(condition(&r, "SourceVerified").unwrap().1, "PullFailed");
+    assert_eq!(condition(&r, "Stalled").unwrap().0, "False");
+    env.stop().await;
+}
+
+/// A TLS registry with basic auth, reached through the dockerconfigjson Secret and the CA Secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn private_tls_registry_through_secrets() {
+    signet::tls::install_crypto_provider();
+    let Some(reg) = TestRegistry::tls_with_auth("alice", "s3cret") else {
+        return;
+    };
+    let docker_config = std::fs::read_to_string(reg.docker_config.clone().unwrap()).unwrap();
+    let ca = std::fs::read_to_string(reg.ca_file.clone().unwrap()).unwrap();
+    let Some(mut env) = Env::with(reg).await else {
+        return;
+    };
+    env.push(
+        "1.0.0",
+        "greeting: tls\n",
+        &[("config.yaml", CONFIG_TEMPLATE)],
+        Some(&env.key),
+    )
+    .await;
+    env.put_secret("ca", "ca.crt", &ca, false).await;
+    env.start();
+    let mut release = env.release("tls", "1.0.0", json!({}));
+    release["spec"]["chart"]["registry"] = json!({"caSecretRef": {"name": "ca"}});
+    env.create(release).await;
+    let r = env
+        .wait_release("tls", "to be refused without credentials", |r| {
+            condition(r, "SourceVerified").is_some_and(|(s, _, _)| s == "False")
+        })
+        .await;
+    let (_, reason, message) = condition(&r, "SourceVerified").unwrap();
+    assert_eq!(reason, "PullFailed", "{message}");
+    env.put_secret("pull", ".dockerconfigjson", &docker_config, false)
+        .await;
+    env.patch_spec(
+        "tls",
+        json!({"chart": {"registry": {"caSecretRef": {"name": "ca"}, "secretRef": {"name": "pull"}}}}),
+    )
+    .await;
+    env.wait_ready("tls").await;
+    assert_eq!(
+        data(&env.config_map("tls-config").await.unwrap(), "greeting").as_deref(),
+        Some("tls")
     );
     env.stop().await;
 }

@@ -339,13 +339,24 @@ impl<'a> Attempt<'a> {
         }
         let timeout = self.release.timeout().unwrap_or(Duration::from_secs(300));
         let deadline = tokio::time::Instant::now() + timeout;
-        let result = match tokio::time::timeout(timeout, self.deploy(deadline)).await {
+        // The waits inside (CRDs, health) stop at the deadline and say what they waited for; the
+        // outer bound, a little later, catches any step that does not.
+        let bound = timeout + Duration::from_secs(2);
+        let result = match tokio::time::timeout(bound, self.deploy(deadline)).await {
             Ok(r) => r,
-            Err(_) => Err(Failure::new(
-                self.current_step(),
-                reasons::PROGRESSING,
-                format!("the attempt did not finish within spec.timeout ({timeout:?})"),
-            )),
+            Err(_) => {
+                let step = self.current_step();
+                let reason = match step {
+                    types::SOURCE_VERIFIED => reasons::PULL_FAILED,
+                    types::APPLIED => reasons::APPLY_FAILED,
+                    _ => reasons::HEALTH_CHECK_FAILED,
+                };
+                Err(Failure::new(
+                    step,
+                    reason,
+                    format!("the attempt did not finish within spec.timeout ({timeout:?})"),
+                ))
+            }
         };
         match result {
             Ok(()) => {
