@@ -180,7 +180,15 @@ impl Env {
         .unwrap();
         std::fs::write(dir.join("values.yaml"), values).unwrap();
         for (name, text) in templates {
-            std::fs::write(dir.join("templates").join(name), text).unwrap();
+            // `crds/...` entries go to the chart's crds/ directory, the rest to templates/.
+            let path = match name.strip_prefix("crds/") {
+                Some(file) => {
+                    std::fs::create_dir_all(dir.join("crds")).unwrap();
+                    dir.join("crds").join(file)
+                }
+                None => dir.join("templates").join(name),
+            };
+            std::fs::write(path, text).unwrap();
         }
         let source = signet::package::load_chart_dir(&dir).unwrap();
         let archive = signet::package::write_archive(&source).unwrap();
@@ -1134,6 +1142,98 @@ async fn private_tls_registry_through_secrets() {
     assert_eq!(
         data(&env.config_map("tls-config").await.unwrap(), "greeting").as_deref(),
         Some("tls")
+    );
+    env.stop().await;
+}
+
+const WIDGET_CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  names:\n    kind: Widget\n    plural: widgets\n    singular: widget\n    listKind: WidgetList\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        x-kubernetes-preserve-unknown-fields: true\n";
+const WIDGET: &str = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: {{ .Release.Name }}-widget\nspec:\n  size: 3\n";
+
+/// A chart's crds/ are installed first (Established before its custom resources are applied);
+/// `health.wait: false` reports HealthCheckSkipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn crds_first_then_custom_resources() {
+    let Some(mut env) = Env::new().await else {
+        return;
+    };
+    env.api.set_crd_establish_delay(Duration::from_millis(500));
+    env.push(
+        "1.0.0",
+        "{}\n",
+        &[("crds/widgets.yaml", WIDGET_CRD), ("widget.yaml", WIDGET)],
+        Some(&env.key),
+    )
+    .await;
+    env.start();
+    env.create(env.release("w", "1.0.0", json!({"health": {"wait": false}})))
+        .await;
+    let r = env.wait_ready("w").await;
+    let (_, reason, _) = condition(&r, "Healthy").unwrap();
+    assert_eq!(reason, "HealthCheckSkipped");
+    assert!(
+        env.api
+            .get(
+                "apiextensions.k8s.io/v1",
+                "CustomResourceDefinition",
+                None,
+                "widgets.example.com"
+            )
+            .is_some()
+    );
+    let widget = env
+        .api
+        .get("example.com/v1", "Widget", Some(NS), "w-widget");
+    assert_eq!(widget.expect("widget applied")["spec"]["size"], 3);
+    let inventory = r.status.unwrap().inventory;
+    assert!(
+        inventory.iter().any(|e| e.kind == "Widget"),
+        "{inventory:?}"
+    );
+    env.stop().await;
+}
+
+/// Not a story: N releases (SIGNET_SCALE_N, default 100) of one small signed chart to Ready,
+/// printing the time. `cargo test --test controller_stories -- --ignored scale --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "a measurement, not a check"]
+async fn scale() {
+    let Some(mut env) = Env::new().await else {
+        return;
+    };
+    let n: usize = std::env::var("SIGNET_SCALE_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    env.push(
+        "1.0.0",
+        "greeting: hello\n",
+        &[
+            ("config.yaml", CONFIG_TEMPLATE),
+            ("extra.yaml", EXTRA_TEMPLATE),
+        ],
+        Some(&env.key),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    env.start();
+    for i in 0..n {
+        let mut r = env.release(&format!("r{i}"), "1.0.0", json!({}));
+        r["spec"]["interval"] = json!("10m");
+        env.create(r).await;
+    }
+    let created = started.elapsed();
+    env.wait_until("all Ready", async || {
+        let list = env.releases().list(&Default::default()).await.unwrap();
+        list.items
+            .iter()
+            .filter(|r| condition(r, "Ready").is_some_and(|(s, _, _)| s == "True"))
+            .count()
+            == n
+    })
+    .await;
+    eprintln!(
+        "scale: {n} releases created in {created:?}, all Ready after {:?}",
+        started.elapsed()
     );
     env.stop().await;
 }
