@@ -1140,6 +1140,45 @@ async fn kubectl_get_apply_server_side_and_delete() {
     .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("configmaps \"from-kubectl\" not found"));
+
+    // Typed kubectl writes come in protobuf.
+    let argv = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+    ok(run(argv("create namespace team")).await.unwrap());
+    let team = server.get("v1", "Namespace", None, "team").unwrap();
+    assert_eq!(team["status"]["phase"], "Active");
+
+    // A client-side apply, then a server-side apply changing its field: kubectl shows the conflict.
+    ok(run(vec!["apply".into(), "-f".into(), m.clone()])
+        .await
+        .unwrap());
+    std::fs::write(&manifest, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-kubectl\n  namespace: default\ndata:\n  a: \"2\"\n").unwrap();
+    let out = run(vec![
+        "apply".into(),
+        "--server-side".into(),
+        "-f".into(),
+        m.clone(),
+    ])
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" using v1: .data.a"),
+        "{stderr}"
+    );
+    ok(run(vec![
+        "apply".into(),
+        "--server-side".into(),
+        "--force-conflicts".into(),
+        "-f".into(),
+        m,
+    ])
+    .await
+    .unwrap());
+    let stored = server
+        .get("v1", "ConfigMap", Some("default"), "from-kubectl")
+        .unwrap();
+    assert_eq!(stored["data"]["a"], "2");
 }
 
 /// A Helm release Secret as Helm's storage driver writes it.
@@ -1492,4 +1531,209 @@ async fn metadata_only_requests_get_partial_object_metadata() {
         }
     }
     assert_eq!(names, ["m"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_and_immutable_fields() {
+    init();
+    let server = ApiServer::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(server.client(), "default");
+    for i in 0..5 {
+        cms.create(
+            &PostParams::default(),
+            &cm(&format!("cm-{i}"), json!({}), json!({})),
+        )
+        .await
+        .unwrap();
+    }
+    let first = cms.list(&ListParams::default().limit(2)).await.unwrap();
+    assert_eq!(names_of(first.items), ["cm-0", "cm-1"]);
+    assert_eq!(first.metadata.remaining_item_count, Some(3));
+    let token = first.metadata.continue_.unwrap();
+    let second = cms
+        .list(&ListParams::default().limit(2).continue_token(&token))
+        .await
+        .unwrap();
+    assert_eq!(names_of(second.items), ["cm-2", "cm-3"]);
+    let last = cms
+        .list(
+            &ListParams::default()
+                .limit(2)
+                .continue_token(&second.metadata.continue_.unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(names_of(last.items), ["cm-4"]);
+    assert!(last.metadata.continue_.is_none());
+
+    let deploys: Api<Deployment> = Api::namespaced(server.client(), "default");
+    let pp = PatchParams::apply("t");
+    deploys
+        .patch("web", &pp, &Patch::Apply(deployment("web", 1, "nginx")))
+        .await
+        .unwrap();
+    let mut moved = deployment("web", 1, "nginx");
+    moved["spec"]["selector"]["matchLabels"]["app"] = json!("other");
+    let s = status(
+        deploys
+            .patch("web", &pp, &Patch::Apply(&moved))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"));
+    assert!(
+        s.message
+            .starts_with("Deployment.apps \"web\" is invalid: spec.selector: Invalid value: "),
+        "{}",
+        s.message
+    );
+    assert!(s.message.ends_with("field is immutable"), "{}", s.message);
+    let frozen: ConfigMap = serde_json::from_value(
+        json!({"metadata": {"name": "frozen"}, "immutable": true, "data": {"a": "1"}}),
+    )
+    .unwrap();
+    cms.create(&PostParams::default(), &frozen).await.unwrap();
+    let s = status(
+        cms.patch(
+            "frozen",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"a": "2"}})),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert!(
+        s.message
+            .contains("data: Forbidden: field is immutable when `immutable` is set"),
+        "{}",
+        s.message
+    );
+    // kube refuses force on non-apply patches itself; the server does too.
+    let path = "/api/v1/namespaces/default/configmaps/frozen?force=true";
+    let s = status(
+        raw_json_patch::<ConfigMap>(&server, path, &json!([]))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(s.code, 400);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kube_runtime_finalizer_helper_adds_and_removes_its_finalizer() {
+    use kube::runtime::controller::Action;
+    use kube::runtime::finalizer::{Event as Finalizing, finalizer};
+    use std::sync::Arc;
+    init();
+    let server = ApiServer::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(server.client(), "default");
+    cms.create(&PostParams::default(), &cm("f", json!({}), json!({})))
+        .await
+        .unwrap();
+    let step = |seen: &'static str| {
+        let cms = cms.clone();
+        async move {
+            let obj = Arc::new(cms.get("f").await.unwrap());
+            finalizer(&cms, "signet.dev/cleanup", obj, |ev| async move {
+                let what = match ev {
+                    Finalizing::Apply(_) => "apply",
+                    Finalizing::Cleanup(_) => "cleanup",
+                };
+                assert_eq!(what, seen);
+                Ok::<_, std::convert::Infallible>(Action::await_change())
+            })
+            .await
+            .unwrap()
+        }
+    };
+    step("none: the first call only adds the finalizer").await;
+    let finalizers = cms.get("f").await.unwrap().metadata.finalizers.unwrap();
+    assert_eq!(finalizers, ["signet.dev/cleanup"]);
+    step("apply").await;
+    cms.delete("f", &DeleteParams::default()).await.unwrap();
+    step("cleanup").await;
+    assert_eq!(status(cms.get("f").await.unwrap_err()).code, 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn helm_install_upgrade_and_uninstall_write_through_the_double() {
+    init();
+    let Some(helm) = interop_tool("helm") else {
+        return;
+    };
+    let server = ApiServer::start().await;
+    let dir = support::tools::temp_dir();
+    let chart = dir.path().join("tiny");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: tiny\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\ndata:\n  x: {{ .Values.x | default \"1\" | quote }}\n",
+    )
+    .unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, server.kubeconfig_yaml()).unwrap();
+    let home = dir.path().to_path_buf();
+    let helm_run = move |args: Vec<String>| {
+        let (helm, kubeconfig, home) = (helm.clone(), kubeconfig.clone(), home.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = Command::new(helm);
+            cmd.args(&args)
+                .arg("--kubeconfig")
+                .arg(&kubeconfig)
+                .env("HOME", &home);
+            support::tools::run_ok(&mut cmd)
+        })
+    };
+    let chart_dir = chart.to_str().unwrap().to_string();
+    let args = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+    helm_run(args(&format!("install demo {chart_dir} -n default")))
+        .await
+        .unwrap();
+    helm_run(args(&format!(
+        "upgrade demo {chart_dir} -n default --set x=2"
+    )))
+    .await
+    .unwrap();
+    let cm = server
+        .get("v1", "ConfigMap", Some("default"), "demo-cm")
+        .unwrap();
+    assert_eq!(cm["data"]["x"], "2");
+    assert_eq!(
+        cm["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "Helm"
+    );
+    // Helm's release storage writes Secrets in protobuf; the double decodes them.
+    let v1 = server
+        .get(
+            "v1",
+            "Secret",
+            Some("default"),
+            "sh.helm.release.v1.demo.v1",
+        )
+        .unwrap();
+    assert_eq!(v1["type"], "helm.sh/release.v1");
+    assert_eq!(v1["metadata"]["labels"]["status"], "superseded");
+    assert_eq!(v1["metadata"]["labels"]["owner"], "helm");
+    let out = helm_run(args("history demo -n default -o json"))
+        .await
+        .unwrap();
+    let history: Value = serde_json::from_str(&out).unwrap();
+    let statuses: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["superseded", "deployed"]);
+    helm_run(args("uninstall demo -n default")).await.unwrap();
+    assert!(
+        server
+            .get("v1", "ConfigMap", Some("default"), "demo-cm")
+            .is_none()
+    );
+    assert!(server.list("v1", "Secret", Some("default")).is_empty());
 }

@@ -6,15 +6,16 @@
 //! the drift the controller exists to correct. Fields the chart does not set stay with their
 //! managers (an HPA's `replicas` when the chart leaves it out).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::Value as Json;
 use tokio::time::Instant;
 
-use super::error::ApplyError;
+use super::error::{ApplyError, is_not_found};
 use super::kinds::{Kinds, ResolvedKind};
 use super::objects::{self, DesiredObject};
 use super::prune::PruneReport;
@@ -58,6 +59,11 @@ impl Applier {
     /// An applier writing through `client`, resolving kinds through `kinds`.
     pub fn new(client: kube::Client, kinds: Arc<Kinds>) -> Self {
         Applier { client, kinds }
+    }
+
+    /// The discovery cache this applier resolves kinds through.
+    pub fn kinds(&self) -> &Arc<Kinds> {
+        &self.kinds
     }
 
     /// The client this applier uses.
@@ -138,6 +144,23 @@ impl Applier {
         object: &DesiredObject,
         dry_run: bool,
     ) -> Result<DynamicObject, ApplyError> {
+        self.raw_apply(object, dry_run)
+            .await
+            .map_err(|e| ApplyError::from_kube(e, "apply", &object.describe(), dry_run))
+    }
+
+    async fn checked_dry_run<'a>(
+        &self,
+        object: &'a DesiredObject,
+    ) -> (&'a DesiredObject, Result<DynamicObject, kube::Error>) {
+        (object, self.raw_apply(object, true).await)
+    }
+
+    async fn raw_apply(
+        &self,
+        object: &DesiredObject,
+        dry_run: bool,
+    ) -> Result<DynamicObject, kube::Error> {
         let name = object.object.metadata.name.as_deref().unwrap_or_default();
         let api = self.api(&object.kind, object.object.metadata.namespace.as_deref());
         let mut params = PatchParams::apply(FIELD_MANAGER).force();
@@ -146,12 +169,15 @@ impl Applier {
         }
         api.patch(name, &params, &Patch::Apply(&object.object))
             .await
-            .map_err(|e| ApplyError::from_kube(e, "apply", &object.describe(), dry_run))
     }
 
     /// Server-side dry-run (SSA, dryRun=All) of the whole set; the first refusal (in the given
     /// order) names the object (kind namespace/name, source) and the API server's message. Writes
     /// nothing.
+    ///
+    /// Two kinds of object cannot be checked before the apply and are reported as skipped: those
+    /// whose kind a CRD of this release defines (not installed yet), and those in a namespace that
+    /// a Namespace object of this release creates (the API server answers 404 for it).
     pub async fn dry_run(&self, objects: &[DesiredObject]) -> Result<DryRunReport, ApplyError> {
         let mut report = DryRunReport::default();
         for o in objects.iter().filter(|o| o.pending_kind) {
@@ -163,11 +189,38 @@ impl Applier {
                 ),
             ));
         }
-        report.accepted = futures::stream::iter(objects.iter().filter(|o| !o.pending_kind))
-            .map(|o| self.server_side_apply(o, true))
-            .buffered(DRY_RUN_CONCURRENCY)
-            .try_fold(0usize, |n, _| async move { Ok(n + 1) })
-            .await?;
+        let created_namespaces: HashSet<&str> = objects
+            .iter()
+            .filter(|o| o.kind.resource.group.is_empty() && o.kind.resource.kind == "Namespace")
+            .filter_map(|o| o.object.metadata.name.as_deref())
+            .collect();
+        // A stream of ready-made futures rather than a `map` closure over borrowed objects: the
+        // closure form makes the whole future not `Send` (rust-lang/rust#102211).
+        let checks: Vec<_> = objects
+            .iter()
+            .filter(|o| !o.pending_kind)
+            .map(|o| self.checked_dry_run(o))
+            .collect();
+        let results: Vec<(&DesiredObject, Result<DynamicObject, kube::Error>)> =
+            futures::stream::iter(checks)
+                .buffered(DRY_RUN_CONCURRENCY)
+                .collect()
+                .await;
+        for (o, result) in results {
+            match result {
+                Ok(_) => report.accepted += 1,
+                Err(e) if is_not_found(&e) && in_created_namespace(o, &created_namespaces) => {
+                    report.skipped.push((
+                        o.entry(),
+                        format!(
+                            "its namespace is created by this release (Namespace {})",
+                            o.object.metadata.namespace.as_deref().unwrap_or_default()
+                        ),
+                    ));
+                }
+                Err(e) => return Err(ApplyError::from_kube(e, "apply", &o.describe(), true)),
+            }
+        }
         Ok(report)
     }
 
@@ -321,7 +374,54 @@ impl Applier {
     }
 }
 
+fn in_created_namespace(o: &DesiredObject, created: &HashSet<&str>) -> bool {
+    o.kind.namespaced
+        && o.object
+            .metadata
+            .namespace
+            .as_deref()
+            .is_some_and(|ns| created.contains(ns))
+}
+
 /// The value of a JSON path, for status fields.
 pub(crate) fn path<'a>(v: &'a Json, keys: &[&str]) -> Option<&'a Json> {
     keys.iter().try_fold(v, |v, k| v.get(k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_send<T: Send>(_: &T) {}
+
+    /// Compile-time only: every public future can run in a spawned task.
+    #[allow(dead_code, clippy::too_many_arguments)]
+    async fn public_futures_are_send(
+        a: &Applier,
+        docs: &[(String, String)],
+        owner: &ReleaseOwner,
+        objects: &[DesiredObject],
+        entries: &[InventoryEntry],
+        checks: &[HealthCheckReference],
+        client: &kube::Client,
+        record: &super::super::ReleaseRecord,
+        lookup: &super::super::ClusterLookup,
+    ) {
+        let deadline = Instant::now();
+        is_send(&a.prepare(docs, owner));
+        is_send(&a.prepare_with_crds(docs, owner, objects));
+        is_send(&a.dry_run(objects));
+        is_send(&a.apply_crds(objects, CrdPolicy::Create, deadline));
+        is_send(&a.apply(objects));
+        is_send(&a.prune(entries, entries, owner));
+        is_send(&a.uninstall(entries, owner, DeletionPolicy::Delete, deadline));
+        is_send(&a.wait_healthy(entries, checks, "ns", deadline));
+        is_send(&a.kinds.resolve("v1", "ConfigMap"));
+        is_send(&a.kinds.api_versions());
+        is_send(&a.kinds.server_version());
+        is_send(&super::super::record(client, record, 10));
+        is_send(&super::super::load_history(client, "ns", "r"));
+        is_send(&super::super::delete_history(client, "ns", "r"));
+        is_send(&lookup.lookup_json("v1", "ConfigMap", "ns", "n"));
+    }
 }

@@ -22,7 +22,7 @@ use super::errors::ApiError;
 use super::policy::RequestFacts;
 use super::store::Shared;
 use super::verbs::{self, Ctx, Query};
-use super::watch;
+use super::{delete, protobuf, watch};
 
 const MAX_BODY: usize = 64 << 20;
 
@@ -47,7 +47,18 @@ fn error_response(e: &ApiError) -> Response {
     r
 }
 
+/// Serves one request; with `APISERVER_DOUBLE_LOG` set, prints it and its answer's code.
 async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let log = std::env::var_os("APISERVER_DOUBLE_LOG").is_some();
+    let line = format!("{} {}", req.method(), req.uri());
+    let response = serve(shared, req).await;
+    if log {
+        eprintln!("apiserver-double: {line} -> {}", response.status().as_u16());
+    }
+    response
+}
+
+async fn serve(shared: Arc<Shared>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
@@ -230,8 +241,21 @@ fn resource(
         user_agent,
     };
     let parse = || -> Result<Value, ApiError> {
-        serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("error decoding the request body: {e}")))
+        let media = content_type.split(';').next().unwrap_or("").trim();
+        match media {
+            "" | "application/json" | "*/*" => serde_json::from_slice(body).map_err(|e| {
+                ApiError::bad_request(format!("error decoding the request body: {e}"))
+            }),
+            "application/yaml" => serde_saphyr::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}"))),
+            "application/vnd.kubernetes.protobuf" => protobuf::decode(body),
+            _ => Err(ApiError::new(
+                415,
+                format!(
+                    "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {media})"
+                ),
+            )),
+        }
     };
     let options = || -> Value {
         if body.is_empty() {
@@ -249,8 +273,8 @@ fn resource(
         "create" => verbs::create(&mut state, &ctx, parse()?)?,
         "update" => verbs::update(&mut state, &ctx, parse()?)?,
         "patch" => verbs::patch(&mut state, &ctx, content_type, body)?,
-        "delete" => verbs::delete(&mut state, &ctx, &options())?,
-        _ => verbs::delete_collection(&mut state, &ctx, &options())?,
+        "delete" => delete::delete(&mut state, &ctx, &options())?,
+        _ => delete::delete_collection(&mut state, &ctx, &options())?,
     };
     Ok(json_response(code, &value))
 }

@@ -3,49 +3,75 @@
 //! CustomResourceDefinition registers its served versions). kube-rs clients and watchers, `kubectl`
 //! and `helm` talk to it like to a real API server.
 //!
-//! What it implements, like a real server: discovery (`/version`, `/api`, `/apis`, group and
-//! group-version resource lists), get/list/watch/create/update/patch/delete/deletecollection on
-//! every registered kind, namespaced and cluster-scoped paths, `Status` error bodies with real
-//! reasons and messages, label and field selectors (on list and watch), resourceVersion
-//! conflicts, generateName, generation bumps, status subresources, finalizers and deletion
-//! timestamps, watches from a resourceVersion with an event history (410 Expired when compacted),
-//! bookmarks and `sendInitialEvents`, server-side apply with managedFields (fieldsV1) and
-//! conflicts, `dryRun=All`, impersonation with an RBAC-like authorizer and real 403 messages,
-//! name and namespace validation, CRD establishment (optionally delayed).
+//! What it implements, like a real server: discovery (`/version` v1.34.1, `/api`, `/apis`, group
+//! and group-version resource lists with `*/status` subresources), get/list/watch/create/update/
+//! patch/delete/deletecollection on every registered kind, namespaced and cluster-scoped paths,
+//! `Status` error bodies with real reasons and messages, label selectors (`=`, `!=`, `in`,
+//! `notin`, exists, `!`) and field selectors (`metadata.name`/`metadata.namespace`, plus a few
+//! indexed kind-specific fields) on list and watch, `limit`/`continue` pages, resourceVersion
+//! conflicts and delete preconditions, generateName, generation bumps, status subresources,
+//! finalizers and deletion timestamps, watches from a resourceVersion with an event history
+//! (an ERROR event with 410 Expired when compacted), bookmarks and `sendInitialEvents`,
+//! metadata-only (`PartialObjectMetadata`) answers, JSON merge / JSON / strategic merge patches,
+//! server-side apply with managedFields (fieldsV1), conflicts, force and field removal, no-op
+//! writes that write nothing, `dryRun=All`, impersonation with an RBAC-like authorizer and real
+//! 403 messages, name/label validation, missing and terminating namespaces, immutable fields
+//! (workload selectors, Job templates, `immutable` ConfigMaps/Secrets), Secret `stringData`,
+//! CRD establishment (optionally delayed) registering and unregistering kinds.
 //!
 //! Where it differs from a real API server (on purpose, or not done):
 //! - No authentication: every request without `Impersonate-User` is an all-powerful admin.
 //!   The authorizer's rules are flat allow rules (no Roles/RoleBindings objects are evaluated:
-//!   RBAC objects are stored like any other kind).
-//! - JSON only (no protobuf, no CBOR, no server-side `Table` printing: kubectl prints client-side),
+//!   RBAC objects are stored like any other kind). Impersonation needs no permission.
+//! - JSON (and YAML) request bodies; protobuf only for Secrets and ConfigMaps (what Helm's release
+//!   storage sends) and Namespaces, else 415 (so `kubectl create deployment` fails); no CBOR. Answers are JSON only (clients accept that even when they
+//!   ask for protobuf); no server-side `Table` printing (kubectl prints client-side),
 //!   no aggregated discovery (clients fall back to the legacy documents). OpenAPI v3 documents
-//!   hold only PATCH operations and their parameters (no schemas); `/openapi/v2` answers 404.
+//!   hold only PATCH operations and their parameters (no schemas); `/openapi/v2` answers 404
+//!   (so `kubectl explain` does not work).
 //! - No schema validation, defaulting or unknown-field pruning of any kind (CRD schemas are read
 //!   only for list types in server-side apply); `fieldValidation` is accepted and ignored (unknown
-//!   fields are stored, not refused). No CEL rules.
+//!   fields are stored, not refused). No CEL rules. Services get no clusterIP, ports no default
+//!   protocol. apiVersion/kind may be left out of request bodies (filled from the URL).
+//! - Every kind gets `metadata.generation` (a real server leaves it out for some builtin kinds,
+//!   e.g. ConfigMaps); it is bumped by any change outside metadata and (for kinds with a status
+//!   subresource) status, and when deletion starts.
 //! - No controllers: no garbage collector (ownerReferences and `propagationPolicy` are accepted and
 //!   ignored), no Deployment/Job status, no ServiceAccount tokens. Tests simulate controllers with
 //!   [`ApiServer::set_status`]. Deleting a namespace deletes its objects at once (objects with
-//!   finalizers get a deletionTimestamp instead); deleting a CRD deletes its objects at once.
-//! - `limit`/`continue` are ignored: lists always return every item in one page.
+//!   finalizers get a deletionTimestamp, and the namespace stays Terminating until they are gone);
+//!   deleting a CRD deletes its objects at once, finalizers or not (a real CRD gets a cleanup
+//!   finalizer and waits for them).
+//! - `limit`/`continue` pages cut the current state, not a snapshot at the first page's
+//!   resourceVersion; `resourceVersion`/`resourceVersionMatch` on get and list are ignored.
 //! - Server-side apply: lists are atomic unless known associative (CRD schemas'
 //!   `x-kubernetes-list-type`, and for builtin kinds a table of the usual merge keys, see `ssa.rs`);
-//!   maps and structs are not told apart (no `"."` member for maps); a null in an applied
-//!   configuration removes the field.
+//!   maps and structs are not told apart (no `"."` member for maps such as labels); a null in an
+//!   applied configuration removes the field.
 //! - Strategic merge patch is a JSON merge patch that merges lists by the same known keys; patch
 //!   directives (`$patch`, `$retainKeys`, `$setElementOrder`) are not supported.
-//! - `core/v1` and `events.k8s.io/v1` Events are stored separately (a real server shares them).
-//! - Watch event history keeps the last 10 000 events ([`ApiServer::compact`] drops it to test 410).
+//! - Objects of all versions of a resource share storage with trivial conversion (apiVersion is
+//!   rewritten). `core/v1` and `events.k8s.io/v1` Events are stored separately (a real server
+//!   shares them).
+//! - Watch event history keeps the last 10 000 events ([`ApiServer::compact`] drops it to test 410);
+//!   bookmarks come every 2 seconds; a watcher that falls 4096 events behind is closed.
+//! - Requests are handled one at a time under one lock. Order of checks: request stats,
+//!   impersonation and authorization, injected faults, then the verb (validation, admission
+//!   rejections, storage).
 //! - Direct store access ([`ApiServer::put`], [`ApiServer::set_status`], [`ApiServer::delete`])
-//!   bypasses validation, authorization, faults and request stats, but does produce watch events.
+//!   bypasses validation, authorization, faults, managedFields and request stats, but does produce
+//!   watch events; `delete` ignores finalizers.
 #![allow(dead_code)]
 
 mod auth;
+mod crd;
+mod delete;
 mod discovery;
 mod errors;
 mod http;
 mod patch;
 mod policy;
+mod protobuf;
 mod select;
 mod ssa;
 mod store;

@@ -187,7 +187,10 @@ pub fn json_patch(doc: &mut Value, patch: &Value) -> Result<(), ApiError> {
                 add(doc, path, v)?;
             }
             "test" => {
-                if doc.pointer(path) != Some(&op["value"]) {
+                // Like the API server's JSON patch library: a missing path tests equal to null
+                // (kube-runtime's finalizer helper relies on it).
+                let found = doc.pointer(path).unwrap_or(&Value::Null);
+                if *found != op["value"] {
                     return Err(ApiError::new(
                         422,
                         format!(

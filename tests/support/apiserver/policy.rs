@@ -89,7 +89,10 @@ pub struct RequestFacts<'a> {
     pub object: Option<&'a Value>,
 }
 
-/// Requests by (verb, resource) and writes that changed a stored object, by resource.
+/// Requests by (verb, resource) and writes that changed a stored object, by resource. Resources
+/// are plural names without group (`events` counts both Event kinds); verbs are Kubernetes verbs
+/// (an apply is a `patch`). The server's own writes (CRD establishment, namespace cleanup) and
+/// direct store access are not counted.
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
     pub requests: BTreeMap<(String, String), usize>,

@@ -310,6 +310,17 @@ fn remove_path(v: &mut Value, path: &[String]) {
     }
 }
 
+/// Whether `path` is a key field of an associative list item (which lives as long as the item).
+fn is_key_field(path: &[String]) -> bool {
+    let [.., item, field] = path else {
+        return false;
+    };
+    let (Some(key), Some(field)) = (item.strip_prefix("k:"), field.strip_prefix("f:")) else {
+        return false;
+    };
+    serde_json::from_str::<Value>(key).is_ok_and(|k| k.get(field).is_some())
+}
+
 /// `.spec.containers[name="app"].image`, as a real server names fields in conflicts.
 pub fn path_string(path: &[String]) -> String {
     let mut s = String::new();
@@ -578,7 +589,7 @@ pub fn apply(
     }
     for p in previous.difference(&applied) {
         let held = others.iter().any(|o| o.starts_with(p));
-        if held {
+        if held || is_key_field(p) {
             continue;
         }
         remove_path(&mut obj, p);

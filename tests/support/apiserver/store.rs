@@ -291,7 +291,7 @@ impl State {
         }
         let stored = self.write(&key, Some(obj));
         if k.group == "apiextensions.k8s.io" {
-            super::verbs::crd_written(self, &stored);
+            super::crd::crd_written(self, &stored);
         }
         stored
     }
@@ -328,7 +328,7 @@ impl State {
         }
         let removed = self.write(&key, None);
         if k.group == "apiextensions.k8s.io" {
-            super::verbs::crd_deleted(self, &removed);
+            super::crd::crd_deleted(self, &removed);
         }
         true
     }

@@ -154,3 +154,44 @@ pub fn normalize(kind: &KindSpec, obj: &mut Value) -> Result<(), ApiError> {
     }
     Ok(())
 }
+
+/// Fields a real server refuses to change: workload selectors, a Job's template, the data of
+/// an `immutable` ConfigMap or Secret.
+pub fn validate_update(kind: &KindSpec, old: &Value, new: &Value) -> Result<(), ApiError> {
+    let immutable: &[&str] = match (kind.group.as_str(), kind.kind.as_str()) {
+        ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => &["spec.selector"],
+        ("batch", "Job") => &["spec.selector", "spec.template"],
+        _ => &[],
+    };
+    let at = |v: &Value, path: &str| path.split('.').fold(v.clone(), |v, p| v[p].clone());
+    let mut causes = vec![];
+    for path in immutable {
+        let value = at(new, path);
+        if at(old, path) != value {
+            causes.push(Cause {
+                reason: "FieldValueInvalid",
+                field: (*path).into(),
+                message: format!("Invalid value: {value}: field is immutable"),
+            });
+        }
+    }
+    if kind.group.is_empty()
+        && matches!(kind.kind.as_str(), "ConfigMap" | "Secret")
+        && old["immutable"] == true
+    {
+        for field in ["data", "binaryData", "immutable"] {
+            if old[field] != new[field] {
+                causes.push(Cause::forbidden(
+                    field,
+                    "field is immutable when `immutable` is set",
+                ));
+            }
+        }
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        let name = new["metadata"]["name"].as_str().unwrap_or_default();
+        Err(ApiError::invalid(&kind.group, &kind.kind, name, causes))
+    }
+}

@@ -3,6 +3,8 @@
 //! generation bumps, no-op detection, finalizers, dry-run and admission refusals. CRD writes
 //! register their kinds here too.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 
 use super::auth::UserInfo;
@@ -82,11 +84,11 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn key(&self, name: &str) -> ObjKey {
+    pub(super) fn key(&self, name: &str) -> ObjKey {
         ObjKey::new(&self.kind, &self.namespace, name)
     }
 
-    fn dry_run(&self) -> bool {
+    pub(super) fn dry_run(&self) -> bool {
         self.query.get("dryRun").is_some()
     }
 
@@ -121,7 +123,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn not_found(&self, name: &str) -> ApiError {
+    pub(super) fn not_found(&self, name: &str) -> ApiError {
         ApiError::not_found(&self.kind.group, &self.kind.plural, name)
     }
 }
@@ -140,22 +142,64 @@ pub fn get(state: &State, ctx: &Ctx<'_>) -> Result<Value, ApiError> {
     Ok(as_version(obj, &ctx.kind))
 }
 
+/// Pages (`limit`/`continue`) cut the current state: unlike a real server, later pages are not
+/// a snapshot of the first page's resourceVersion.
 pub fn list(state: &State, ctx: &Ctx<'_>) -> Result<Value, ApiError> {
     let (labels, fields) = selectors(ctx)?;
+    let after = continue_after(ctx)?;
     let items: Vec<Value> = state
         .objects
         .iter()
         .filter(|(k, _)| k.group == ctx.kind.group && k.plural == ctx.kind.plural)
         .filter(|(k, _)| ctx.namespace.is_empty() || k.namespace == ctx.namespace)
         .filter(|(_, o)| labels.matches(o) && fields.matches(o))
+        .filter(|(k, _)| {
+            after
+                .as_ref()
+                .is_none_or(|a| (&k.namespace, &k.name) > (&a.0, &a.1))
+        })
         .map(|(_, o)| as_version(o, &ctx.kind))
         .collect();
+    let mut metadata = json!({"resourceVersion": state.rv.to_string()});
+    let limit = ctx
+        .query
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut items = items;
+    if limit > 0 && items.len() > limit {
+        let rest = items.split_off(limit);
+        let last = &items[limit - 1]["metadata"];
+        let token = format!(
+            "{}/{}",
+            last["namespace"].as_str().unwrap_or(""),
+            last["name"].as_str().unwrap_or("")
+        );
+        metadata["continue"] = json!(B64.encode(token));
+        metadata["remainingItemCount"] = json!(rest.len());
+    }
     Ok(json!({
         "kind": format!("{}List", ctx.kind.kind),
         "apiVersion": ctx.kind.api_version(),
-        "metadata": {"resourceVersion": state.rv.to_string()},
+        "metadata": metadata,
         "items": items,
     }))
+}
+
+/// The (namespace, name) a `continue` token resumes after.
+fn continue_after(ctx: &Ctx<'_>) -> Result<Option<(String, String)>, ApiError> {
+    let Some(token) = ctx.query.get("continue").filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::bad_request(
+            "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+        )
+    };
+    let decoded = B64.decode(token).map_err(|_| bad())?;
+    let text = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (ns, name) = text.split_once('/').ok_or_else(bad)?;
+    Ok(Some((ns.to_string(), name.to_string())))
 }
 
 /// Body apiVersion/kind must name the URL's kind; the body namespace must be the URL's.
@@ -228,7 +272,7 @@ fn check_namespace(state: &State, ctx: &Ctx<'_>) -> Result<(), ApiError> {
     }
 }
 
-fn admission(
+pub(super) fn admission(
     state: &State,
     ctx: &Ctx<'_>,
     verb: &str,
@@ -294,6 +338,9 @@ fn commit(
 ) -> Result<Value, ApiError> {
     validate::normalize(&ctx.kind, &mut new)?;
     validate::validate(&ctx.kind, &new)?;
+    if let Some(old) = old {
+        validate::validate_update(&ctx.kind, old, &new)?;
+    }
     let name = new["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
@@ -334,7 +381,7 @@ fn commit(
                 }
                 state.policy.count_write(&ctx.kind.plural);
                 let removed = state.write(&ctx.key(&name), None);
-                after_removal(state, &ctx.kind, &removed);
+                super::delete::after_removal(state, &ctx.kind, &removed);
                 return Ok(as_version(&removed, &ctx.kind));
             }
         }
@@ -345,12 +392,12 @@ fn commit(
     state.policy.count_write(&ctx.kind.plural);
     let stored = state.write(&ctx.key(&name), Some(new));
     if is_crd(&ctx.kind) {
-        crd_written(state, &stored);
+        super::crd::crd_written(state, &stored);
     }
     Ok(as_version(&stored, &ctx.kind))
 }
 
-fn is_crd(kind: &KindSpec) -> bool {
+pub(super) fn is_crd(kind: &KindSpec) -> bool {
     kind.group == "apiextensions.k8s.io" && kind.kind == "CustomResourceDefinition"
 }
 
@@ -561,6 +608,11 @@ pub fn patch(
     if ct == "application/apply-patch+yaml" {
         return apply(state, ctx, parse_body(bytes, true)?);
     }
+    if ctx.query.get("force").is_some() {
+        return Err(ApiError::bad_request(
+            "force flag must be unset for non-apply patch requests",
+        ));
+    }
     let body = parse_body(bytes, false)?;
     let old = state
         .objects
@@ -596,6 +648,9 @@ fn apply(state: &mut State, ctx: &Ctx<'_>, mut body: Value) -> Result<(u16, Valu
         }
     };
     check_body(ctx, &mut body)?;
+    if !body["metadata"]["managedFields"].is_null() {
+        return Err(ApiError::bad_request("metadata.managedFields must be nil"));
+    }
     // An applied configuration may leave the name to the URL (common for status applies).
     let body_name = body["metadata"]["name"]
         .as_str()
@@ -648,308 +703,5 @@ fn apply(state: &mut State, ctx: &Ctx<'_>, mut body: Value) -> Result<(u16, Valu
             Ok((201, commit(state, ctx, None, new)?))
         }
         None => Err(ctx.not_found(&ctx.name)),
-    }
-}
-
-/// DELETE of one object: finalizers delay it (deletionTimestamp), else it is removed.
-pub fn delete(state: &mut State, ctx: &Ctx<'_>, body: &Value) -> Result<(u16, Value), ApiError> {
-    let key = ctx.key(&ctx.name);
-    let old = state
-        .objects
-        .get(&key)
-        .cloned()
-        .ok_or_else(|| ctx.not_found(&ctx.name))?;
-    let pre = &body["preconditions"];
-    if let Some(uid) = pre["uid"].as_str()
-        && Some(uid) != old["metadata"]["uid"].as_str()
-    {
-        return Err(ApiError::conflict(
-            &ctx.kind.group,
-            &ctx.kind.plural,
-            &ctx.name,
-            &format!(
-                "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                old["metadata"]["uid"].as_str().unwrap_or("")
-            ),
-        ));
-    }
-    if let Some(rv) = pre["resourceVersion"].as_str()
-        && Some(rv) != old["metadata"]["resourceVersion"].as_str()
-    {
-        return Err(ApiError::conflict(
-            &ctx.kind.group,
-            &ctx.kind.plural,
-            &ctx.name,
-            &format!(
-                "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
-                old["metadata"]["resourceVersion"].as_str().unwrap_or("")
-            ),
-        ));
-    }
-    admission(state, ctx, "delete", &ctx.name, &old)?;
-    let dry_run = ctx.dry_run() || body["dryRun"].as_array().is_some_and(|a| !a.is_empty());
-    let has_finalizers = old["metadata"]["finalizers"]
-        .as_array()
-        .is_some_and(|f| !f.is_empty());
-    let is_namespace = ctx.kind.group.is_empty() && ctx.kind.kind == "Namespace";
-    let has_content = is_namespace && state.objects.keys().any(|k| k.namespace == ctx.name);
-    if has_finalizers || has_content {
-        if !old["metadata"]["deletionTimestamp"].is_null() {
-            return Ok((200, as_version(&old, &ctx.kind)));
-        }
-        let mut new = old.clone();
-        new["metadata"]["deletionTimestamp"] = json!(now());
-        new["metadata"]["deletionGracePeriodSeconds"] = json!(0);
-        let generation = old["metadata"]["generation"].as_i64().unwrap_or(1);
-        new["metadata"]["generation"] = json!(generation + 1);
-        if is_namespace {
-            new["status"] = json!({"phase": "Terminating"});
-        }
-        if dry_run {
-            return Ok((200, as_version(&new, &ctx.kind)));
-        }
-        state.policy.count_write(&ctx.kind.plural);
-        let stored = state.write(&key, Some(new));
-        if is_namespace {
-            empty_namespace(state, &ctx.name);
-        }
-        return Ok((200, as_version(&stored, &ctx.kind)));
-    }
-    let status = json!({
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Success",
-        "details": {"name": ctx.name, "group": ctx.kind.group, "kind": ctx.kind.plural, "uid": old["metadata"]["uid"]},
-    });
-    if dry_run {
-        return Ok((200, status));
-    }
-    state.policy.count_write(&ctx.kind.plural);
-    let removed = state.write(&key, None);
-    after_removal(state, &ctx.kind, &removed);
-    Ok((200, status))
-}
-
-/// Deletes every object in a terminating namespace (finalizers hold theirs), then the
-/// namespace itself once it is empty.
-fn empty_namespace(state: &mut State, ns: &str) {
-    let keys: Vec<ObjKey> = state
-        .objects
-        .keys()
-        .filter(|k| k.namespace == ns)
-        .cloned()
-        .collect();
-    for key in keys {
-        let Some(obj) = state.objects.get(&key).cloned() else {
-            continue;
-        };
-        if obj["metadata"]["finalizers"]
-            .as_array()
-            .is_some_and(|f| !f.is_empty())
-        {
-            if obj["metadata"]["deletionTimestamp"].is_null() {
-                let mut new = obj;
-                new["metadata"]["deletionTimestamp"] = json!(now());
-                new["metadata"]["deletionGracePeriodSeconds"] = json!(0);
-                state.write(&key, Some(new));
-            }
-        } else {
-            state.write(&key, None);
-        }
-    }
-    finish_namespace(state, ns);
-}
-
-fn finish_namespace(state: &mut State, ns: &str) {
-    let key = ObjKey {
-        group: String::new(),
-        plural: "namespaces".into(),
-        namespace: String::new(),
-        name: ns.into(),
-    };
-    let terminating = state
-        .objects
-        .get(&key)
-        .is_some_and(|o| !o["metadata"]["deletionTimestamp"].is_null());
-    if terminating && !state.objects.keys().any(|k| k.namespace == ns) {
-        state.write(&key, None);
-    }
-}
-
-/// Follow-ups of an object's removal: a CRD's objects and kinds go; a terminating namespace
-/// that became empty goes.
-fn after_removal(state: &mut State, kind: &KindSpec, removed: &Value) {
-    if is_crd(kind) {
-        crd_deleted(state, removed);
-    }
-    if let Some(ns) = removed["metadata"]["namespace"].as_str() {
-        finish_namespace(state, ns);
-    }
-}
-
-pub fn delete_collection(
-    state: &mut State,
-    ctx: &Ctx<'_>,
-    body: &Value,
-) -> Result<(u16, Value), ApiError> {
-    let listed = list(state, ctx)?;
-    let mut deleted = vec![];
-    for item in listed["items"].as_array().cloned().unwrap_or_default() {
-        let name = item["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let ns = item["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let one = Ctx {
-            verb: "delete".into(),
-            kind: ctx.kind.clone(),
-            namespace: ns,
-            name,
-            subresource: String::new(),
-            query: ctx.query,
-            user: ctx.user,
-            user_agent: ctx.user_agent,
-        };
-        delete(state, &one, body)?;
-        deleted.push(item);
-    }
-    let mut out = listed;
-    out["items"] = Value::Array(deleted);
-    Ok((200, out))
-}
-
-/// After a CRD is stored: its served versions become kinds, and it is Established — now, or
-/// after the configured delay.
-pub fn crd_written(state: &mut State, crd: &Value) {
-    let name = crd["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    if !crd["metadata"]["deletionTimestamp"].is_null() {
-        return;
-    }
-    let established = crd["status"]["conditions"].as_array().is_some_and(|cs| {
-        cs.iter()
-            .any(|c| c["type"] == "Established" && c["status"] == "True")
-    });
-    if established || state.crd_delay.is_zero() {
-        establish(state, &name);
-        return;
-    }
-    let delay = state.crd_delay;
-    let weak = state.this.clone();
-    std::thread::spawn(move || {
-        std::thread::sleep(delay);
-        if let Some(shared) = weak.upgrade() {
-            establish(&mut shared.lock(), &name);
-        }
-    });
-}
-
-fn crd_key(name: &str) -> ObjKey {
-    ObjKey {
-        group: "apiextensions.k8s.io".into(),
-        plural: "customresourcedefinitions".into(),
-        namespace: String::new(),
-        name: name.into(),
-    }
-}
-
-fn establish(state: &mut State, name: &str) {
-    let key = crd_key(name);
-    let Some(crd) = state.objects.get(&key).cloned() else {
-        return;
-    };
-    state.kinds.unregister_crd(name);
-    let spec = &crd["spec"];
-    let group = spec["group"].as_str().unwrap_or_default();
-    let names = &spec["names"];
-    let mut storage = vec![];
-    for v in spec["versions"].as_array().cloned().unwrap_or_default() {
-        let version = v["name"].as_str().unwrap_or_default();
-        if v["storage"] == true {
-            storage.push(json!(version));
-        }
-        if v["served"] == false {
-            continue;
-        }
-        let kind_name = names["kind"].as_str().unwrap_or_default();
-        let mut kind = KindSpec::new(
-            &format!("{group}/{version}"),
-            kind_name,
-            names["plural"].as_str().unwrap_or_default(),
-            spec["scope"] != "Cluster",
-        );
-        kind.singular = names["singular"]
-            .as_str()
-            .map(String::from)
-            .unwrap_or_else(|| kind_name.to_ascii_lowercase());
-        kind.status = !v["subresources"]["status"].is_null();
-        kind.short_names = names["shortNames"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default();
-        kind.schema = v["schema"].get("openAPIV3Schema").cloned();
-        kind.crd = Some(name.to_string());
-        state.kinds.register(kind);
-    }
-    let mut accepted = names.clone();
-    if accepted["singular"].is_null() {
-        accepted["singular"] = json!(
-            names["kind"]
-                .as_str()
-                .unwrap_or_default()
-                .to_ascii_lowercase()
-        );
-    }
-    if accepted["listKind"].is_null() {
-        accepted["listKind"] = json!(format!(
-            "{}List",
-            names["kind"].as_str().unwrap_or_default()
-        ));
-    }
-    let t = now();
-    let status = json!({
-        "acceptedNames": accepted,
-        "conditions": [
-            {"type": "NamesAccepted", "status": "True", "lastTransitionTime": t, "reason": "NoConflicts", "message": "no conflicts found"},
-            {"type": "Established", "status": "True", "lastTransitionTime": t, "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"},
-        ],
-        "storedVersions": storage,
-    });
-    let already = crd["status"]["acceptedNames"] == status["acceptedNames"]
-        && crd["status"]["storedVersions"] == status["storedVersions"]
-        && crd["status"]["conditions"]
-            .as_array()
-            .is_some_and(|c| c.len() == 2);
-    if !already {
-        let mut new = crd;
-        new["status"] = status;
-        state.write(&key, Some(new));
-    }
-}
-
-/// After a CRD is removed: its kinds and every object of them go.
-pub fn crd_deleted(state: &mut State, crd: &Value) {
-    let name = crd["metadata"]["name"].as_str().unwrap_or_default();
-    state.kinds.unregister_crd(name);
-    let group = crd["spec"]["group"].as_str().unwrap_or_default();
-    let plural = crd["spec"]["names"]["plural"].as_str().unwrap_or_default();
-    let keys: Vec<ObjKey> = state
-        .objects
-        .keys()
-        .filter(|k| k.group == group && k.plural == plural)
-        .cloned()
-        .collect();
-    for key in keys {
-        state.write(&key, None);
     }
 }
