@@ -1,0 +1,327 @@
+//! The write path: prepare rendered documents, server-side dry-run them, install CRDs, and apply.
+//!
+//! Every write is a server-side apply with field manager [`FIELD_MANAGER`] and `force: true`. Force
+//! is deliberate: the chart is the source of truth for every field it sets, and a conflict with
+//! another manager (a `kubectl edit`, an earlier `helm upgrade` with client-side apply) is exactly
+//! the drift the controller exists to correct. Fields the chart does not set stay with their
+//! managers (an HPA's `replicas` when the chart leaves it out).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use serde_json::Value as Json;
+use tokio::time::Instant;
+
+use super::error::ApplyError;
+use super::kinds::{Kinds, ResolvedKind};
+use super::objects::{self, DesiredObject};
+use super::prune::PruneReport;
+use super::{FIELD_MANAGER, ReleaseOwner};
+use crate::api::{CrdPolicy, DeletionPolicy, HealthCheckReference, InventoryEntry};
+
+/// How often to poll while waiting for CRDs to be Established or kinds to be served.
+pub(crate) const POLL: Duration = Duration::from_millis(250);
+/// How long [`Applier::apply`] waits for a kind defined by a CRD applied in the same call.
+const KIND_WAIT: Duration = Duration::from_secs(60);
+/// Concurrent requests of the dry-run (order does not matter there, the first refusal still wins).
+const DRY_RUN_CONCURRENCY: usize = 8;
+
+/// What [`Applier::apply`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// The applied objects, in apply order.
+    pub inventory: Vec<InventoryEntry>,
+    /// How many objects the apply created or changed (their resourceVersion moved).
+    pub changed: usize,
+}
+
+/// What [`Applier::dry_run`] checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DryRunReport {
+    /// Objects accepted by the dry-run.
+    pub accepted: usize,
+    /// Objects not dry-run because their kind comes from a CRD of this release not installed yet.
+    pub skipped: Vec<(InventoryEntry, String)>,
+}
+
+/// All cluster writes and reads for one release, through one client (impersonating
+/// `spec.serviceAccountName` when set: the caller passes the impersonating client).
+#[derive(Clone)]
+pub struct Applier {
+    pub(crate) client: kube::Client,
+    pub(crate) kinds: Arc<Kinds>,
+}
+
+impl Applier {
+    /// An applier writing through `client`, resolving kinds through `kinds`.
+    pub fn new(client: kube::Client, kinds: Arc<Kinds>) -> Self {
+        Applier { client, kinds }
+    }
+
+    /// The client this applier uses.
+    pub fn client(&self) -> &kube::Client {
+        &self.client
+    }
+
+    pub(crate) fn api(&self, kind: &ResolvedKind, namespace: Option<&str>) -> Api<DynamicObject> {
+        match namespace.filter(|_| kind.namespaced) {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &kind.resource),
+            None => Api::all_with(self.client.clone(), &kind.resource),
+        }
+    }
+
+    /// Parses rendered YAML documents `(source path, document)` in install order; namespaced kinds
+    /// without a namespace get `owner.release_namespace`; errors name the source and the field.
+    /// CustomResourceDefinitions among `docs` define kinds for the other documents.
+    pub async fn prepare(
+        &self,
+        docs: &[(String, String)],
+        owner: &ReleaseOwner,
+    ) -> Result<Vec<DesiredObject>, ApplyError> {
+        self.prepare_with_crds(docs, owner, &[]).await
+    }
+
+    /// [`Self::prepare`], where the kinds the CRDs in `crds` (the chart's `crds/`, prepared
+    /// first) define are accepted before they are installed: such objects are marked
+    /// `pending_kind`, skipped by the dry-run and applied once the kind is served.
+    pub async fn prepare_with_crds(
+        &self,
+        docs: &[(String, String)],
+        owner: &ReleaseOwner,
+        crds: &[DesiredObject],
+    ) -> Result<Vec<DesiredObject>, ApplyError> {
+        let mut parsed = Vec::with_capacity(docs.len());
+        for (template, doc) in docs {
+            if let Some(p) = objects::parse_document(template, doc)? {
+                parsed.push((template, p));
+            }
+        }
+        // CRDs in the set, as JSON objects, for kinds the API server does not serve yet.
+        let in_set: Vec<DynamicObject> = parsed
+            .iter()
+            .filter(|(_, p)| objects::is_crd(&p.api_version, &p.kind))
+            .filter_map(|(_, p)| serde_json::from_value(p.object.clone()).ok())
+            .collect();
+        let known_crds: Vec<&DynamicObject> = crds
+            .iter()
+            .map(|c| &c.object)
+            .chain(in_set.iter())
+            .collect();
+
+        let mut out = Vec::with_capacity(parsed.len());
+        for (template, p) in parsed {
+            let (kind, pending) = match self.kinds.resolve(&p.api_version, &p.kind).await {
+                Ok(kind) => (kind, false),
+                Err(ApplyError::UnknownKind { .. }) => {
+                    match objects::crd_defined_kind(&known_crds, &p.api_version, &p.kind) {
+                        Some(kind) => (kind, true),
+                        None => {
+                            return Err(ApplyError::UnknownKind {
+                                api_version: p.api_version,
+                                kind: p.kind,
+                                template: Some(template.clone()),
+                            });
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            };
+            out.push(objects::finish(template, p, kind, pending, owner)?);
+        }
+        Ok(out)
+    }
+
+    async fn server_side_apply(
+        &self,
+        object: &DesiredObject,
+        dry_run: bool,
+    ) -> Result<DynamicObject, ApplyError> {
+        let name = object.object.metadata.name.as_deref().unwrap_or_default();
+        let api = self.api(&object.kind, object.object.metadata.namespace.as_deref());
+        let mut params = PatchParams::apply(FIELD_MANAGER).force();
+        if dry_run {
+            params = params.dry_run();
+        }
+        api.patch(name, &params, &Patch::Apply(&object.object))
+            .await
+            .map_err(|e| ApplyError::from_kube(e, "apply", &object.describe(), dry_run))
+    }
+
+    /// Server-side dry-run (SSA, dryRun=All) of the whole set; the first refusal (in the given
+    /// order) names the object (kind namespace/name, source) and the API server's message. Writes
+    /// nothing.
+    pub async fn dry_run(&self, objects: &[DesiredObject]) -> Result<DryRunReport, ApplyError> {
+        let mut report = DryRunReport::default();
+        for o in objects.iter().filter(|o| o.pending_kind) {
+            report.skipped.push((
+                o.entry(),
+                format!(
+                    "{} {} is defined by a CRD of this release that is not installed yet",
+                    o.kind.resource.api_version, o.kind.resource.kind
+                ),
+            ));
+        }
+        report.accepted = futures::stream::iter(objects.iter().filter(|o| !o.pending_kind))
+            .map(|o| self.server_side_apply(o, true))
+            .buffered(DRY_RUN_CONCURRENCY)
+            .try_fold(0usize, |n, _| async move { Ok(n + 1) })
+            .await?;
+        Ok(report)
+    }
+
+    /// CRDs from the chart's `crds/` per policy (`Skip` / `Create`: only missing, never touching
+    /// existing ones, like Helm / `CreateReplace`: apply), then waits until each is Established
+    /// (or the deadline passes). Returns the CRDs of the release present in the cluster.
+    pub async fn apply_crds(
+        &self,
+        crds: &[DesiredObject],
+        policy: CrdPolicy,
+        deadline: Instant,
+    ) -> Result<Vec<InventoryEntry>, ApplyError> {
+        if policy == CrdPolicy::Skip {
+            return Ok(Vec::new());
+        }
+        let mut entries = Vec::with_capacity(crds.len());
+        for crd in crds {
+            let name = crd.object.metadata.name.as_deref().unwrap_or_default();
+            let api = self.api(&crd.kind, None);
+            let exists = match policy {
+                CrdPolicy::Create => api
+                    .get_opt(name)
+                    .await
+                    .map_err(|e| ApplyError::from_kube(e, "get", &crd.describe(), false))?
+                    .is_some(),
+                _ => false,
+            };
+            if !exists {
+                self.server_side_apply(crd, false).await?;
+            }
+            entries.push(crd.entry());
+        }
+        for crd in crds {
+            self.wait_established(crd, deadline).await?;
+        }
+        // The kinds these CRDs define are served now; forget the stale capability list.
+        self.kinds.invalidate().await;
+        Ok(entries)
+    }
+
+    async fn wait_established(
+        &self,
+        crd: &DesiredObject,
+        deadline: Instant,
+    ) -> Result<(), ApplyError> {
+        let name = crd.object.metadata.name.as_deref().unwrap_or_default();
+        let api = self.api(&crd.kind, None);
+        loop {
+            let current = api
+                .get_opt(name)
+                .await
+                .map_err(|e| ApplyError::from_kube(e, "get", &crd.describe(), false))?;
+            let why = match current {
+                None => "it does not exist".to_owned(),
+                Some(obj) => match super::health::crd_status(&obj.data) {
+                    super::health::Readiness::Ready => return Ok(()),
+                    super::health::Readiness::InProgress(why)
+                    | super::health::Readiness::Failed(why) => why,
+                },
+            };
+            if Instant::now() + POLL > deadline {
+                return Err(ApplyError::Timeout {
+                    what: format!("{} to be Established: {why}", crd.describe()),
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Server-side apply, field manager `signet`, force, in the given order. `changed` counts the
+    /// objects whose resourceVersion moved (a no-op apply does not count).
+    pub async fn apply(&self, objects: &[DesiredObject]) -> Result<ApplyReport, ApplyError> {
+        let mut report = ApplyReport::default();
+        for o in objects {
+            if o.pending_kind {
+                self.wait_served(o).await?;
+            }
+            let name = o.object.metadata.name.as_deref().unwrap_or_default();
+            let api = self.api(&o.kind, o.object.metadata.namespace.as_deref());
+            let before = api
+                .get_opt(name)
+                .await
+                .map_err(|e| ApplyError::from_kube(e, "get", &o.describe(), false))?
+                .and_then(|obj| obj.metadata.resource_version);
+            let after = self.server_side_apply(o, false).await?;
+            if before.is_none() || after.metadata.resource_version != before {
+                report.changed += 1;
+            }
+            report.inventory.push(o.entry());
+        }
+        Ok(report)
+    }
+
+    /// Waits until the API server serves the kind of `o` (its CRD was applied just before).
+    async fn wait_served(&self, o: &DesiredObject) -> Result<(), ApplyError> {
+        let until = Instant::now() + KIND_WAIT;
+        let r = &o.kind.resource;
+        loop {
+            match self.kinds.resolve(&r.api_version, &r.kind).await {
+                Ok(_) => return Ok(()),
+                Err(ApplyError::UnknownKind { .. }) if Instant::now() + POLL < until => {
+                    tokio::time::sleep(POLL).await;
+                }
+                Err(ApplyError::UnknownKind { .. }) => {
+                    return Err(ApplyError::Timeout {
+                        what: format!(
+                            "{} {} to be served for {}",
+                            r.api_version,
+                            r.kind,
+                            o.describe()
+                        ),
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Deletes `previous` minus `current`, only objects still carrying this owner's marks (and
+    /// managed by `signet`), never ones annotated `helm.sh/resource-policy: keep`; never CRDs.
+    pub async fn prune(
+        &self,
+        previous: &[InventoryEntry],
+        current: &[InventoryEntry],
+        owner: &ReleaseOwner,
+    ) -> Result<PruneReport, ApplyError> {
+        super::prune::prune(self, previous, current, owner).await
+    }
+
+    /// Uninstall: Delete (Helm's uninstall order, wait until gone or the deadline) or Orphan
+    /// (remove our marks, leave the objects). Same ownership rules as prune.
+    pub async fn uninstall(
+        &self,
+        inventory: &[InventoryEntry],
+        owner: &ReleaseOwner,
+        policy: DeletionPolicy,
+        deadline: Instant,
+    ) -> Result<PruneReport, ApplyError> {
+        super::prune::uninstall(self, inventory, owner, policy, deadline).await
+    }
+
+    /// kstatus readiness of the inventory plus extra checks, polled until ready or the deadline.
+    pub async fn wait_healthy(
+        &self,
+        inventory: &[InventoryEntry],
+        extra: &[HealthCheckReference],
+        default_namespace: &str,
+        deadline: Instant,
+    ) -> Result<(), super::HealthError> {
+        super::health::wait_healthy(self, inventory, extra, default_namespace, deadline).await
+    }
+}
+
+/// The value of a JSON path, for status fields.
+pub(crate) fn path<'a>(v: &'a Json, keys: &[&str]) -> Option<&'a Json> {
+    keys.iter().try_fold(v, |v, k| v.get(k))
+}

@@ -1,0 +1,339 @@
+//! Deleting (or orphaning) a release's objects under the ownership rules: an object is ours only
+//! while it carries our `signet.dev/owner` mark and `signet` still manages some of its fields; a
+//! `helm.sh/resource-policy: keep` object and every CRD are never deleted.
+
+use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::applier::{Applier, POLL};
+use super::error::{ApplyError, is_not_found};
+use super::kinds::split_api_version;
+use super::objects::{describe, is_crd, uninstall_order};
+use super::{
+    FIELD_MANAGER, MANAGED_BY_LABEL, OWNER_ANNOTATION, RELEASE_NAME_ANNOTATION,
+    RELEASE_NAMESPACE_ANNOTATION, RESOURCE_POLICY_ANNOTATION, ReleaseOwner,
+};
+use crate::api::{DeletionPolicy, InventoryEntry};
+
+/// What prune or uninstall did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PruneReport {
+    /// Objects deleted (or, for Orphan, released from this release), including ones already gone.
+    pub deleted: Vec<InventoryEntry>,
+    /// Objects left alone, with why.
+    pub skipped: Vec<(InventoryEntry, String)>,
+}
+
+/// Why an existing object must not be deleted by `owner`; `None` when it may be.
+pub(crate) fn keep_reason(object: &DynamicObject, owner: &ReleaseOwner) -> Option<String> {
+    let annotations = object.metadata.annotations.as_ref();
+    let annotation = |k: &str| annotations.and_then(|a| a.get(k)).map(String::as_str);
+    let mark = owner.owner_mark();
+    match annotation(OWNER_ANNOTATION) {
+        Some(m) if m == mark => {}
+        Some(other) => return Some(format!("owned by {other}, not {mark}")),
+        None => {
+            return Some(format!(
+                "no {OWNER_ANNOTATION} annotation: not applied by {mark}"
+            ));
+        }
+    }
+    let managed = object.metadata.managed_fields.as_ref().is_some_and(|m| {
+        m.iter()
+            .any(|f| f.manager.as_deref() == Some(FIELD_MANAGER))
+    });
+    if !managed {
+        return Some(format!(
+            "field manager {FIELD_MANAGER} no longer manages it: taken over"
+        ));
+    }
+    if annotation(RESOURCE_POLICY_ANNOTATION) == Some("keep") {
+        return Some(format!("annotated {RESOURCE_POLICY_ANNOTATION}: keep"));
+    }
+    None
+}
+
+/// The identity of an object across apiVersions of its kind (`apps/v1beta1` → `apps/v1` is the same
+/// Deployment).
+fn identity(e: &InventoryEntry) -> (&str, &str, Option<&str>, &str) {
+    (
+        split_api_version(&e.api_version).0,
+        e.kind.as_str(),
+        e.namespace.as_deref().filter(|n| !n.is_empty()),
+        e.name.as_str(),
+    )
+}
+
+fn entry_name(e: &InventoryEntry) -> String {
+    describe(&e.kind, e.namespace.as_deref(), &e.name)
+}
+
+enum Outcome {
+    /// Deleted or already gone; the uid to wait for (None when already gone).
+    Deleted(Option<String>),
+    Skipped(String),
+}
+
+/// Checks ownership of one entry and then deletes (or orphans) it.
+async fn remove_one(
+    applier: &Applier,
+    entry: &InventoryEntry,
+    owner: &ReleaseOwner,
+    policy: DeletionPolicy,
+) -> Result<Outcome, ApplyError> {
+    if is_crd(&entry.api_version, &entry.kind) {
+        return Ok(Outcome::Skipped(
+            "CustomResourceDefinitions are never deleted (their custom resources would go with them)"
+                .to_owned(),
+        ));
+    }
+    let kind = match applier.kinds.resolve(&entry.api_version, &entry.kind).await {
+        Ok(k) => k,
+        // No such kind any more (its CRD was removed): no such object either.
+        Err(ApplyError::UnknownKind { .. }) => return Ok(Outcome::Deleted(None)),
+        Err(e) => return Err(e),
+    };
+    let what = entry_name(entry);
+    let api = applier.api(&kind, entry.namespace.as_deref());
+    let Some(object) = api
+        .get_opt(&entry.name)
+        .await
+        .map_err(|e| ApplyError::from_kube(e, "get", &what, false))?
+    else {
+        return Ok(Outcome::Deleted(None));
+    };
+    if let Some(why) = keep_reason(&object, owner) {
+        return Ok(Outcome::Skipped(why));
+    }
+    let uid = object.metadata.uid.clone();
+    match policy {
+        DeletionPolicy::Delete => {
+            // The uid precondition: delete the object we checked, not one recreated since.
+            let params = DeleteParams {
+                preconditions: uid.clone().map(|uid| Preconditions {
+                    uid: Some(uid),
+                    resource_version: None,
+                }),
+                ..DeleteParams::background()
+            };
+            match api.delete(&entry.name, &params).await {
+                Ok(_) => Ok(Outcome::Deleted(uid)),
+                Err(e) if is_not_found(&e) => Ok(Outcome::Deleted(None)),
+                Err(e) => Err(ApplyError::from_kube(e, "delete", &what, false)),
+            }
+        }
+        DeletionPolicy::Orphan => {
+            // A merge patch, not an apply without the marks: an apply that leaves out fields
+            // `signet` owns would delete them, and orphaning must leave the object as it is.
+            let mut patch = json!({
+                "metadata": {
+                    "labels": { MANAGED_BY_LABEL: null },
+                    "annotations": {
+                        OWNER_ANNOTATION: null,
+                        RELEASE_NAME_ANNOTATION: null,
+                        RELEASE_NAMESPACE_ANNOTATION: null,
+                    }
+                }
+            });
+            // The uid acts as a precondition: a recreated object is not ours to touch.
+            if let Some(uid) = uid {
+                patch["metadata"]["uid"] = json!(uid);
+            }
+            let params = PatchParams {
+                field_manager: Some(FIELD_MANAGER.to_owned()),
+                ..PatchParams::default()
+            };
+            match api.patch(&entry.name, &params, &Patch::Merge(&patch)).await {
+                Ok(_) => Ok(Outcome::Deleted(None)),
+                Err(e) if is_not_found(&e) => Ok(Outcome::Deleted(None)),
+                Err(e) => Err(ApplyError::from_kube(e, "patch", &what, false)),
+            }
+        }
+    }
+}
+
+/// Removes `entries` in Helm's uninstall order; returns the report and the deleted objects' uids.
+async fn remove_all(
+    applier: &Applier,
+    entries: &[InventoryEntry],
+    owner: &ReleaseOwner,
+    policy: DeletionPolicy,
+) -> Result<(PruneReport, Vec<(InventoryEntry, String)>), ApplyError> {
+    let mut report = PruneReport::default();
+    let mut pending = Vec::new();
+    for entry in uninstall_order(entries) {
+        match remove_one(applier, &entry, owner, policy).await? {
+            Outcome::Deleted(uid) => {
+                if let Some(uid) = uid {
+                    pending.push((entry.clone(), uid));
+                }
+                report.deleted.push(entry);
+            }
+            Outcome::Skipped(why) => report.skipped.push((entry, why)),
+        }
+    }
+    Ok((report, pending))
+}
+
+pub(crate) async fn prune(
+    applier: &Applier,
+    previous: &[InventoryEntry],
+    current: &[InventoryEntry],
+    owner: &ReleaseOwner,
+) -> Result<PruneReport, ApplyError> {
+    let keep: std::collections::HashSet<_> = current.iter().map(identity).collect();
+    let stale: Vec<InventoryEntry> = previous
+        .iter()
+        .filter(|e| !keep.contains(&identity(e)))
+        .cloned()
+        .collect();
+    Ok(remove_all(applier, &stale, owner, DeletionPolicy::Delete)
+        .await?
+        .0)
+}
+
+pub(crate) async fn uninstall(
+    applier: &Applier,
+    inventory: &[InventoryEntry],
+    owner: &ReleaseOwner,
+    policy: DeletionPolicy,
+    deadline: Instant,
+) -> Result<PruneReport, ApplyError> {
+    let (report, pending) = remove_all(applier, inventory, owner, policy).await?;
+    for (entry, uid) in pending {
+        wait_gone(applier, &entry, &uid, deadline).await?;
+    }
+    Ok(report)
+}
+
+/// Waits until the object with `uid` is gone (finalizers done), or fails at the deadline.
+async fn wait_gone(
+    applier: &Applier,
+    entry: &InventoryEntry,
+    uid: &str,
+    deadline: Instant,
+) -> Result<(), ApplyError> {
+    let kind = applier
+        .kinds
+        .resolve(&entry.api_version, &entry.kind)
+        .await?;
+    let api = applier.api(&kind, entry.namespace.as_deref());
+    let what = entry_name(entry);
+    loop {
+        let current = api
+            .get_opt(&entry.name)
+            .await
+            .map_err(|e| ApplyError::from_kube(e, "get", &what, false))?;
+        let Some(object) = current.filter(|o| o.metadata.uid.as_deref() == Some(uid)) else {
+            return Ok(());
+        };
+        if Instant::now() + POLL > deadline {
+            let finalizers = object.metadata.finalizers.unwrap_or_default();
+            return Err(ApplyError::Timeout {
+                what: format!(
+                    "{what} to be deleted{}",
+                    if finalizers.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (finalizers: {})", finalizers.join(", "))
+                    }
+                ),
+            });
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+
+    fn owner() -> ReleaseOwner {
+        ReleaseOwner {
+            release_name: "web".into(),
+            release_namespace: "apps".into(),
+            owner_namespace: "signet".into(),
+            owner_name: "web".into(),
+        }
+    }
+
+    fn object(annotations: &[(&str, &str)], managers: &[&str]) -> DynamicObject {
+        let mut o = DynamicObject {
+            types: None,
+            metadata: Default::default(),
+            data: json!({}),
+        };
+        o.metadata.annotations = Some(
+            annotations
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        );
+        o.metadata.managed_fields = Some(
+            managers
+                .iter()
+                .map(|m| ManagedFieldsEntry {
+                    manager: Some((*m).to_owned()),
+                    ..Default::default()
+                })
+                .collect(),
+        );
+        o
+    }
+
+    #[test]
+    fn ownership_rules() {
+        let ours = [(OWNER_ANNOTATION, "signet/web")];
+        assert_eq!(keep_reason(&object(&ours, &["signet"]), &owner()), None);
+        assert_eq!(
+            keep_reason(&object(&ours, &["kubectl", "signet"]), &owner()),
+            None
+        );
+        let why = keep_reason(&object(&ours, &["kubectl-edit"]), &owner()).unwrap();
+        assert!(why.contains("taken over"), "{why}");
+        let why = keep_reason(&object(&[], &["signet"]), &owner()).unwrap();
+        assert!(why.contains("no signet.dev/owner"), "{why}");
+        let why = keep_reason(
+            &object(&[(OWNER_ANNOTATION, "signet/other")], &["signet"]),
+            &owner(),
+        )
+        .unwrap();
+        assert!(why.contains("owned by signet/other"), "{why}");
+        let why = keep_reason(
+            &object(
+                &[
+                    (OWNER_ANNOTATION, "signet/web"),
+                    (RESOURCE_POLICY_ANNOTATION, "keep"),
+                ],
+                &["signet"],
+            ),
+            &owner(),
+        )
+        .unwrap();
+        assert!(why.contains("keep"), "{why}");
+    }
+
+    #[test]
+    fn identity_ignores_the_version() {
+        let e = |api_version: &str, ns: Option<&str>| InventoryEntry {
+            api_version: api_version.into(),
+            kind: "Deployment".into(),
+            namespace: ns.map(Into::into),
+            name: "d".into(),
+        };
+        assert_eq!(
+            identity(&e("apps/v1beta1", Some("a"))),
+            identity(&e("apps/v1", Some("a")))
+        );
+        assert_ne!(
+            identity(&e("apps/v1", Some("a"))),
+            identity(&e("apps/v1", Some("b")))
+        );
+        assert_eq!(
+            identity(&e("apps/v1", Some(""))),
+            identity(&e("apps/v1", None))
+        );
+    }
+}

@@ -1,0 +1,805 @@
+//! The reconciler's stories, end to end in process: `signet::controller::run` against the API
+//! server test double (tests/support/apiserver), a real `docker-registry`, and charts pushed and
+//! signed with Signet's own registry and signing libraries (cosign's format; tests/cosign_interop.rs
+//! proves cosign verifies the same signatures). Short intervals (1–2 s) keep the stories quick.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::{Api, ResourceExt};
+use serde_json::{Value, json};
+use signet::api::SignedChartRelease;
+use signet::registry::{ChartArtifact, OciReference, RegistryClient, helm_annotations};
+use signet::verify::keys::{KeyAlgorithm, SigningKey};
+use support::apiserver::{ApiServer, Rule};
+use support::registry::TestRegistry;
+
+const NS: &str = "default";
+
+/// A cluster (the double), a registry, a signing key and a running controller.
+struct Env {
+    api: ApiServer,
+    reg: TestRegistry,
+    registry: RegistryClient,
+    key: SigningKey,
+    dir: tempfile::TempDir,
+    controller: Option<Running>,
+}
+
+struct Running {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Env {
+    async fn new() -> Option<Env> {
+        signet::tls::install_crypto_provider();
+        let reg = TestRegistry::plain()?;
+        let api = ApiServer::start().await;
+        let crds: Api<CustomResourceDefinition> = Api::all(api.client());
+        crds.create(&PostParams::default(), &signet::api::crd().unwrap())
+            .await
+            .unwrap();
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let env = Env {
+            registry: RegistryClient::new(reg.options()).unwrap(),
+            api,
+            reg,
+            key,
+            dir: tempfile::tempdir().unwrap(),
+            controller: None,
+        };
+        env.put_secret(
+            "signer",
+            "cosign.pub",
+            &env.key.public_key().to_pem(),
+            false,
+        )
+        .await;
+        Some(env)
+    }
+
+    fn client(&self) -> kube::Client {
+        self.api.client()
+    }
+
+    fn releases(&self) -> Api<SignedChartRelease> {
+        Api::namespaced(self.client(), NS)
+    }
+
+    fn config_maps(&self, ns: &str) -> Api<ConfigMap> {
+        Api::namespaced(self.client(), ns)
+    }
+
+    fn start(&mut self) {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let config = signet::controller::Config {
+            concurrency: 4,
+            watch_namespace: None,
+            label_selector: None,
+            max_history: 10,
+            metrics: std::sync::Arc::new(signet::controller::metrics::Metrics::new()),
+        };
+        let task = tokio::spawn(signet::controller::run(
+            self.api.kube_config(),
+            config,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        self.controller = Some(Running { stop, task });
+    }
+
+    async fn stop(&mut self) {
+        if let Some(r) = self.controller.take() {
+            let _ = r.stop.send(());
+            let _ = tokio::time::timeout(Duration::from_secs(20), r.task).await;
+        }
+    }
+
+    async fn put_secret(&self, name: &str, key: &str, value: &str, watched: bool) {
+        let mut labels = BTreeMap::new();
+        if watched {
+            labels.insert("signet.dev/watch".to_string(), "true".to_string());
+        }
+        let secret = json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": name, "namespace": NS, "labels": labels},
+            "stringData": {},
+            "data": {key: base64(value)},
+        });
+        let api: Api<Secret> = Api::namespaced(self.client(), NS);
+        api.patch(
+            name,
+            &PatchParams::apply("test").force(),
+            &Patch::Apply(&secret),
+        )
+        .await
+        .unwrap();
+    }
+
+    async fn put_config_map(&self, name: &str, data: &[(&str, &str)], watched: bool) {
+        let labels: BTreeMap<&str, &str> = if watched {
+            [("signet.dev/watch", "true")].into()
+        } else {
+            BTreeMap::new()
+        };
+        let data: BTreeMap<&str, &str> = data.iter().copied().collect();
+        let cm = json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": NS, "labels": labels},
+            "data": data,
+        });
+        self.config_maps(NS)
+            .patch(
+                name,
+                &PatchParams::apply("test").force(),
+                &Patch::Apply(&cm),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Writes, packages and pushes chart `demo` at `version` with `templates`; signs it with
+    /// `signer` when given. Returns the manifest digest.
+    async fn push(
+        &self,
+        version: &str,
+        values: &str,
+        templates: &[(&str, &str)],
+        signer: Option<&SigningKey>,
+    ) -> String {
+        let root = self
+            .dir
+            .path()
+            .join(format!("src-{version}-{}", rand_suffix()));
+        let dir = root.join("demo");
+        std::fs::create_dir_all(dir.join("templates")).unwrap();
+        std::fs::write(
+            dir.join("Chart.yaml"),
+            format!("apiVersion: v2\nname: demo\nversion: {version}\n"),
+        )
+        .unwrap();
+        std::fs::write(dir.join("values.yaml"), values).unwrap();
+        for (name, text) in templates {
+            std::fs::write(dir.join("templates").join(name), text).unwrap();
+        }
+        let source = signet::package::load_chart_dir(&dir).unwrap();
+        let archive = signet::package::write_archive(&source).unwrap();
+        let artifact = ChartArtifact {
+            name: source.metadata.name.clone(),
+            version: source.metadata.version.clone(),
+            config_json: serde_json::to_vec(&source.metadata).unwrap(),
+            annotations: helm_annotations(&source.metadata, "2026-01-01T00:00:00Z"),
+            archive,
+        };
+        let target = OciReference::parse(&self.reg.oci("charts")).unwrap();
+        let pushed = self
+            .registry
+            .push_chart(&target, &artifact, None)
+            .await
+            .unwrap();
+        if let Some(key) = signer {
+            signet::sign::sign(
+                &self.registry,
+                &pushed.reference,
+                key,
+                &signet::sign::SignOptions::default(),
+            )
+            .await
+            .unwrap();
+        }
+        pushed.digest
+    }
+
+    /// A release of chart `demo` verified by the `signer` Secret's key, interval 1s.
+    fn release(&self, name: &str, version: &str, extra: Value) -> Value {
+        let mut spec = json!({
+            "chart": {
+                "repository": self.reg.oci("charts/demo"),
+                "version": version,
+                "registry": {"plainHTTP": true},
+            },
+            "verify": {
+                "authorities": [{"name": "ci", "key": {"secretRef": {"name": "signer", "key": "cosign.pub"}}}],
+                "requireTransparencyLog": false,
+            },
+            "interval": "1s",
+            "timeout": "30s",
+        });
+        merge(&mut spec, extra);
+        json!({
+            "apiVersion": "signet.dev/v1alpha1",
+            "kind": "SignedChartRelease",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": spec,
+        })
+    }
+
+    async fn create(&self, release: Value) {
+        let r: SignedChartRelease = serde_json::from_value(release).unwrap();
+        self.releases()
+            .create(&PostParams::default(), &r)
+            .await
+            .unwrap();
+    }
+
+    async fn patch_spec(&self, name: &str, spec: Value) {
+        self.releases()
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(&json!({"spec": spec})),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Polls `check` on the release until it returns true.
+    async fn wait_release(
+        &self,
+        name: &str,
+        what: &str,
+        check: impl Fn(&SignedChartRelease) -> bool,
+    ) -> SignedChartRelease {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
+        loop {
+            if let Ok(Some(r)) = self.releases().get_opt(name).await {
+                if check(&r) {
+                    return r;
+                }
+                if tokio::time::Instant::now() > deadline {
+                    panic!(
+                        "timed out waiting for {name} {what}; status: {}",
+                        serde_json::to_string_pretty(&r.status).unwrap()
+                    );
+                }
+            } else if tokio::time::Instant::now() > deadline {
+                panic!("timed out waiting for {name} {what}: it does not exist");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn wait_ready(&self, name: &str) -> SignedChartRelease {
+        self.wait_release(name, "to be Ready", |r| {
+            condition(r, "Ready").is_some_and(|(s, _, _)| s == "True")
+                && r.status.as_ref().and_then(|s| s.observed_generation) == r.metadata.generation
+        })
+        .await
+    }
+
+    async fn wait_until(&self, what: &str, mut check: impl AsyncFnMut() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
+        while !check().await {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn config_map(&self, name: &str) -> Option<ConfigMap> {
+        self.config_maps(NS).get_opt(name).await.unwrap()
+    }
+
+    async fn helm_records(&self, release: &str) -> Vec<Secret> {
+        let api: Api<Secret> = Api::namespaced(self.client(), NS);
+        let list = api
+            .list(&kube::api::ListParams::default().labels(&format!("owner=helm,name={release}")))
+            .await
+            .unwrap();
+        list.items
+    }
+}
+
+fn condition(r: &SignedChartRelease, type_: &str) -> Option<(String, String, String)> {
+    r.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+fn base64(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+fn merge(a: &mut Value, b: Value) {
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                merge(a.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (a, b) => *a = b,
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn data(cm: &ConfigMap, key: &str) -> Option<String> {
+    cm.data.as_ref()?.get(key).cloned()
+}
+
+const CONFIG_TEMPLATE: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\ndata:\n  greeting: {{ .Values.greeting | quote }}\n  revision: {{ .Release.Revision | quote }}\n";
+const EXTRA_TEMPLATE: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-extra\ndata:\n  a: b\n";
+
+/// Install, values change, upgrade with prune, an unsigned version refused with the old revision
+/// untouched, a wrong-key version refused, and delete uninstalling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn install_upgrade_refuse_and_uninstall() {
+    let Some(mut env) = Env::new().await else {
+        return;
+    };
+    let v1 = env
+        .push(
+            "1.0.0",
+            "greeting: hello\n",
+            &[
+                ("config.yaml", CONFIG_TEMPLATE),
+                ("extra.yaml", EXTRA_TEMPLATE),
+            ],
+            Some(&env.key),
+        )
+        .await;
+    env.start();
+    env.create(env.release("web", "1.0.0", json!({}))).await;
+
+    // Install: Ready, objects applied with Helm's and Signet's marks, a Helm record.
+    let r = env.wait_ready("web").await;
+    let status = r.status.clone().unwrap();
+    let applied = status.last_applied_revision.clone().unwrap();
+    assert_eq!(
+        (applied.version.as_str(), applied.digest.as_str()),
+        ("1.0.0", v1.as_str())
+    );
+    assert_eq!(status.verified_signers.len(), 1);
+    assert_eq!(status.verified_signers[0].authority, "ci");
+    assert!(
+        status.verified_signers[0]
+            .key_fingerprint
+            .as_deref()
+            .is_some_and(|f| f.starts_with("sha256:")),
+        "{:?}",
+        status.verified_signers
+    );
+    assert_eq!(status.inventory.len(), 2, "{:?}", status.inventory);
+    assert!(r.finalizers().iter().any(|f| f == "signet.dev/finalizer"));
+    let cm = env
+        .config_map("web-config")
+        .await
+        .expect("web-config applied");
+    assert_eq!(data(&cm, "greeting").as_deref(), Some("hello"));
+    assert_eq!(data(&cm, "revision").as_deref(), Some("1"));
+    assert_eq!(
+        cm.labels()
+            .get("app.kubernetes.io/managed-by")
+            .map(String::as_str),
+        Some("Helm")
+    );
+    assert_eq!(
+        cm.annotations()
+            .get("meta.helm.sh/release-name")
+            .map(String::as_str),
+        Some("web")
+    );
+    assert_eq!(
+        cm.annotations().get("signet.dev/owner").map(String::as_str),
+        Some("default/web")
+    );
+    assert!(env.config_map("web-extra").await.is_some());
+    let records = env.helm_records("web").await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].name_any(), "sh.helm.release.v1.web.v1");
+    assert_eq!(
+        records[0].labels().get("status").map(String::as_str),
+        Some("deployed")
+    );
+
+    // Values change: re-rendered and re-applied as revision 2.
+    env.patch_spec("web", json!({"values": {"greeting": "bonjour"}}))
+        .await;
+    env.wait_until("greeting bonjour", async || {
+        env.config_map("web-config")
+            .await
+            .and_then(|c| data(&c, "greeting"))
+            .as_deref()
+            == Some("bonjour")
+    })
+    .await;
+    env.wait_ready("web").await;
+    assert_eq!(
+        data(&env.config_map("web-config").await.unwrap(), "revision").as_deref(),
+        Some("2")
+    );
+
+    // Upgrade to 1.1.0 without the extra ConfigMap: pruned.
+    let v2 = env
+        .push(
+            "1.1.0",
+            "greeting: hello\n",
+            &[("config.yaml", CONFIG_TEMPLATE)],
+            Some(&env.key),
+        )
+        .await;
+    env.patch_spec("web", json!({"chart": {"version": "1.1.0"}}))
+        .await;
+    let r = env
+        .wait_release("web", "to apply 1.1.0", |r| {
+            r.status
+                .as_ref()
+                .and_then(|s| s.last_applied_revision.as_ref())
+                .is_some_and(|a| a.digest == v2)
+        })
+        .await;
+    env.wait_until("extra pruned", async || {
+        env.config_map("web-extra").await.is_none()
+    })
+    .await;
+    assert_eq!(r.status.unwrap().inventory.len(), 1);
+    let records = env.helm_records("web").await;
+    let deployed: Vec<String> = records
+        .iter()
+        .filter(|s| s.labels().get("status").map(String::as_str) == Some("deployed"))
+        .map(|s| s.name_any())
+        .collect();
+    assert_eq!(
+        deployed,
+        ["sh.helm.release.v1.web.v3"],
+        "one deployed revision"
+    );
+
+    // An unsigned 1.2.0 is refused; 1.1.0 stays applied and untouched.
+    let before = env.config_map("web-config").await.unwrap();
+    env.push(
+        "1.2.0",
+        "greeting: evil\n",
+        &[("config.yaml", CONFIG_TEMPLATE)],
+        None,
+    )
+    .await;
+    env.patch_spec("web", json!({"chart": {"version": "1.2.0"}}))
+        .await;
+    let r = env
+        .wait_release("web", "to refuse 1.2.0", |r| {
+            condition(r, "SourceVerified")
+                .is_some_and(|(s, reason, _)| s == "False" && reason == "VerificationFailed")
+                && r.status.as_ref().and_then(|s| s.observed_generation) == r.metadata.generation
+        })
+        .await;
+    let (_, _, message) = condition(&r, "SourceVerified").unwrap();
+    assert!(message.starts_with("NoSignatures"), "{message}");
+    let (ready, reason, _) = condition(&r, "Ready").unwrap();
+    assert_eq!(
+        (ready.as_str(), reason.as_str()),
+        ("False", "VerificationFailed")
+    );
+    assert_eq!(condition(&r, "Stalled").unwrap().0, "True");
+    let status = r.status.unwrap();
+    assert_eq!(status.last_applied_revision.unwrap().digest, v2);
+    assert_eq!(status.last_attempted_revision.unwrap().version, "1.2.0");
+    let after = env.config_map("web-config").await.unwrap();
+    assert_eq!(
+        after.resource_version(),
+        before.resource_version(),
+        "untouched"
+    );
+    assert_eq!(data(&after, "greeting").as_deref(), Some("bonjour"));
+
+    // Signed by another key: refused with the key mismatch named.
+    let other = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    env.push(
+        "1.3.0",
+        "greeting: evil\n",
+        &[("config.yaml", CONFIG_TEMPLATE)],
+        Some(&other),
+    )
+    .await;
+    env.patch_spec("web", json!({"chart": {"version": "1.3.0"}}))
+        .await;
+    let r = env
+        .wait_release("web", "to refuse 1.3.0", |r| {
+            r.status
+                .as_ref()
+                .and_then(|s| s.last_attempted_revision.as_ref())
+                .is_some_and(|a| a.version == "1.3.0")
+                && condition(r, "SourceVerified").is_some_and(|(s, _, _)| s == "False")
+        })
+        .await;
+    let (_, reason, message) = condition(&r, "SourceVerified").unwrap();
+    assert_eq!(reason, "VerificationFailed");
+    assert!(
+        !message.starts_with("NoSignatures"),
+        "a signature exists: {message}"
+    );
+    assert_eq!(
+        env.config_map("web-config")
+            .await
+            .unwrap()
+            .resource_version(),
+        before.resource_version()
+    );
+
+    // Delete: uninstalled, history gone, finalizer released.
+    env.releases()
+        .delete("web", &DeleteParams::default())
+        .await
+        .unwrap();
+    env.wait_until("release gone", async || {
+        env.releases().get_opt("web").await.unwrap().is_none()
+    })
+    .await;
+    assert!(env.config_map("web-config").await.is_none());
+    assert!(env.helm_records("web").await.is_empty());
+    env.stop().await;
+}
+
+/// Drift is corrected at the next interval without re-rendering: a randAlphaNum value stays the
+/// same across intervals, and across a controller restart (manifests from the Helm record).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn drift_corrected_random_values_stable_across_restart() {
+    let Some(mut env) = Env::new().await else {
+        return;
+    };
+    let random = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-random\ndata:\n  password: {{ randAlphaNum 16 | quote }}\n";
+    env.push(
+        "1.0.0",
+        "greeting: hello\n",
+        &[("config.yaml", CONFIG_TEMPLATE), ("random.yaml", random)],
+        Some(&env.key),
+    )
+    .await;
+    env.start();
+    env.create(env.release("db", "1.0.0", json!({}))).await;
+    env.wait_ready("db").await;
+    let password = data(&env.config_map("db-random").await.unwrap(), "password").unwrap();
+    assert_eq!(password.len(), 16);
+
+    // Someone edits an owned field: put back at the next interval.
+    let mut cm = env.config_map("db-config").await.unwrap();
+    cm.data
+        .get_or_insert_default()
+        .insert("greeting".into(), "hacked".into());
+    cm.metadata.managed_fields = None;
+    env.config_maps(NS)
+        .replace("db-config", &PostParams::default(), &cm)
+        .await
+        .unwrap();
+    env.wait_until("drift corrected", async || {
+        data(&env.config_map("db-config").await.unwrap(), "greeting").as_deref() == Some("hello")
+    })
+    .await;
+    // Several intervals later the random value has not rotated, and no new revision was made.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        data(&env.config_map("db-random").await.unwrap(), "password").as_deref(),
+        Some(password.as_str())
+    );
+    assert_eq!(env.helm_records("db").await.len(), 1);
+
+    // Restart: the new controller re-applies the recorded manifest, not a new render.
+    env.stop().await;
+    env.start();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    env.wait_ready("db").await;
+    assert_eq!(
+        data(&env.config_map("db-random").await.unwrap(), "password").as_deref(),
+        Some(password.as_str())
+    );
+    assert_eq!(env.helm_records("db").await.len(), 1);
+    env.stop().await;
+}
+
+/// valuesFrom: a watched ConfigMap's change reconciles at once (well before the interval).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn values_from_change_reconciles_at_once() {
+    let Some(mut env) = Env::new().await else {
+        return;
+    };
+    env.push(
+        "1.0.0",
+        "greeting: hello\n",
+        &[("config.yaml", CONFIG_TEMPLATE)],
+        Some(&env.key),
+    )
+    .await;
+    env.put_config_map(
+        "web-values",
+        &[("values.yaml", "greeting: from-configmap\n")],
+        true,
+    )
+    .await;
+    env.start();
+    let mut release = env.release(
+        "vf",
+        "1.0.0",
+        json!({"valuesFrom": [{"kind": "ConfigMap", "name": "web-values"}]}),
+    );
+    // A long interval: only the watch can explain a quick reconcile.
+    release["spec"]["interval"] = json!("10m");
+    env.create(release).await;
+    env.wait_ready("vf").await;
+    assert_eq!(
+        data(&env.config_map("vf-config").await.unwrap(), "greeting").as_deref(),
+        Some("from-configmap")
+    );
+    env.put_config_map(
+        "web-values",
+        &[("values.yaml", "greeting: changed\n")],
+        true,
+    )
+    .await;
+    env.wait_until("values from the changed ConfigMap", async || {
+        data(&env.config_map("vf-config").await.unwrap(), "greeting").as_deref() == Some("changed")
+    })
+    .await;
+    env.stop().await;
+}
+
+/// A moved tag (1.0.0 re-pushed, unsigned) is refused; suspend stops all work; dependsOn waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn moved_tag_suspend_and_depends_on() {
+    let Some(mut env) = Env::new().await else {
+        return;
+    };
+    let v1 = env
+        .push(
+            "1.0.0",
+            "greeting: hello\n",
+            &[("config.yaml", CONFIG_TEMPLATE)],
+            Some(&env.key),
+        )
+        .await;
+    env.start();
+    // dependsOn: "app" waits for "base", which is created later.
+    env.create(env.release("app", "1.0.0", json!({"dependsOn": [{"name": "base"}]})))
+        .await;
+    let r = env
+        .wait_release("app", "to wait for base", |r| {
+            condition(r, "Reconciling").is_some_and(|(_, reason, _)| reason == "DependencyNotReady")
+        })
+        .await;
+    assert_eq!(condition(&r, "Ready").unwrap().0, "Unknown");
+    assert!(
+        env.config_map("app-config").await.is_none(),
+        "nothing applied before base"
+    );
+    env.create(env.release("base", "1.0.0", json!({}))).await;
+    env.wait_ready("base").await;
+    env.wait_ready("app").await;
+    assert!(env.config_map("app-config").await.is_some());
+
+    // Suspend: a values change is not applied.
+    env.patch_spec(
+        "app",
+        json!({"suspend": true, "values": {"greeting": "ignored"}}),
+    )
+    .await;
+    env.wait_release("app", "to be suspended", |r| {
+        condition(r, "Reconciling").is_some_and(|(_, reason, _)| reason == "Suspended")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        data(&env.config_map("app-config").await.unwrap(), "greeting").as_deref(),
+        Some("hello")
+    );
+    env.patch_spec("app", json!({"suspend": false})).await;
+    env.wait_until("resumed", async || {
+        data(&env.config_map("app-config").await.unwrap(), "greeting").as_deref() == Some("ignored")
+    })
+    .await;
+
+    // Moved tag: 1.0.0 now points at unsigned content; base refuses it and keeps v1 applied.
+    let before = env.config_map("base-config").await.unwrap();
+    let moved = env
+        .push(
+            "1.0.0",
+            "greeting: moved\n",
+            &[("config.yaml", CONFIG_TEMPLATE)],
+            None,
+        )
+        .await;
+    assert_ne!(moved, v1);
+    let r = env
+        .wait_release("base", "to refuse the moved tag", |r| {
+            condition(r, "SourceVerified").is_some_and(|(s, _, _)| s == "False")
+        })
+        .await;
+    let status = r.status.unwrap();
+    assert_eq!(status.last_attempted_revision.unwrap().digest, moved);
+    assert_eq!(status.last_applied_revision.unwrap().digest, v1);
+    assert_eq!(
+        env.config_map("base-config")
+            .await
+            .unwrap()
+            .resource_version(),
+        before.resource_version()
+    );
+    env.stop().await;
+}
+
+/// Orphan keeps the objects (without our marks); impersonation denied names the verb and object.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn orphan_and_impersonation_denied() {
+    let Some(mut env) = Env::new().await else {
+        return;
+    };
+    env.push(
+        "1.0.0",
+        "greeting: hello\n",
+        &[("config.yaml", CONFIG_TEMPLATE)],
+        Some(&env.key),
+    )
+    .await;
+    env.start();
+    env.create(env.release(
+        "kept",
+        "1.0.0",
+        json!({"uninstall": {"deletionPolicy": "Orphan"}}),
+    ))
+    .await;
+    env.wait_ready("kept").await;
+    env.releases()
+        .delete("kept", &DeleteParams::default())
+        .await
+        .unwrap();
+    env.wait_until("release gone", async || {
+        env.releases().get_opt("kept").await.unwrap().is_none()
+    })
+    .await;
+    let cm = env
+        .config_map("kept-config")
+        .await
+        .expect("orphaned object kept");
+    assert!(
+        !cm.annotations().contains_key("signet.dev/owner"),
+        "{:?}",
+        cm.annotations()
+    );
+
+    // The ServiceAccount may read ConfigMaps but not write them.
+    env.api.authorizer().allow(Rule::user(
+        "system:serviceaccount:default:deployer",
+        &["get", "list", "watch"],
+        &[""],
+        &["configmaps"],
+    ));
+    env.create(env.release(
+        "limited",
+        "1.0.0",
+        json!({"serviceAccountName": "deployer"}),
+    ))
+    .await;
+    let r = env
+        .wait_release("limited", "to fail to apply", |r| {
+            condition(r, "Applied").is_some_and(|(s, _, _)| s == "False")
+        })
+        .await;
+    let (_, reason, message) = condition(&r, "Applied").unwrap();
+    assert_eq!(reason, "ApplyFailed");
+    assert!(message.contains("forbidden"), "{message}");
+    assert!(
+        message.contains("ConfigMap") && message.contains("limited-config"),
+        "{message}"
+    );
+    assert!(env.config_map("limited-config").await.is_none());
+    env.stop().await;
+}
