@@ -16,6 +16,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::{Router, extract::State, routing::get};
 use clap::{Parser, ValueEnum};
+use signet::controller;
 use signet::controller::leader::{self, LeaderConfig, LeaderElector, LeaderError};
 use signet::controller::metrics::{self, Metrics};
 use std::net::SocketAddr;
@@ -312,43 +313,6 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => tracing::info!("received SIGINT, shutting down"),
         () = terminate => tracing::info!("received SIGTERM, shutting down"),
-    }
-}
-
-/// Stand-in for `signet::controller::{Config, run}` (the contract's signature) until the reconciler
-/// is merged: it connects to the API server and waits for shutdown. It reconciles nothing.
-mod controller {
-    use signet::controller::metrics::Metrics;
-    use std::sync::Arc;
-
-    pub struct Config {
-        pub concurrency: usize,
-        pub watch_namespace: Option<String>,
-        pub label_selector: Option<String>,
-        pub max_history: usize,
-        pub metrics: Arc<Metrics>,
-    }
-
-    pub async fn run(
-        kube_config: kube::Config,
-        config: Config,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        let _ = (
-            config.concurrency,
-            config.watch_namespace,
-            config.label_selector,
-            config.max_history,
-            config.metrics,
-        );
-        let client = kube::Client::try_from(kube_config)?;
-        let version = client.apiserver_version().await?;
-        tracing::warn!(
-            server = %version.git_version,
-            "the reconciler is not part of this build yet; serving probes and metrics only"
-        );
-        shutdown.await;
-        Ok(())
     }
 }
 

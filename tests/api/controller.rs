@@ -378,9 +378,38 @@ impl Drop for Controller {
     }
 }
 
+/// The SignedChartRelease CRD, installed and Established, so the controller's watches start.
+async fn install_crd(server: &ApiServer) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::{Api, Patch, PatchParams};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("crds/signet.dev_signedchartreleases.yaml");
+    let crd: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(path).expect("read CRD")).expect("CRD");
+    let name = crd["metadata"]["name"].as_str().expect("name").to_owned();
+    let crds: Api<CustomResourceDefinition> = Api::all(server.client());
+    crds.patch(
+        &name,
+        &PatchParams::apply("test").force(),
+        &Patch::Apply(&crd),
+    )
+    .await
+    .expect("install the CRD");
+    let established = kube::runtime::wait::await_condition(
+        crds,
+        &name,
+        kube::runtime::wait::conditions::is_crd_established(),
+    );
+    tokio::time::timeout(Duration::from_secs(30), established)
+        .await
+        .expect("CRD established")
+        .expect("watch the CRD");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn controller_serves_probes_and_metrics_and_hands_its_lease_over_on_sigterm() {
-    let server = server().await;
+    let server = std::sync::Arc::new(server().await);
+    install_crd(&server).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let kubeconfig = dir.path().join("kubeconfig");
     std::fs::write(&kubeconfig, server.kubeconfig_yaml()).expect("write kubeconfig");
@@ -388,6 +417,7 @@ async fn controller_serves_probes_and_metrics_and_hands_its_lease_over_on_sigter
     let args = ["--leader-elect", "--concurrent=2"];
 
     // The probes and the lease, from blocking code: run it off the async workers.
+    let double = server.clone();
     let result = tokio::task::spawn_blocking(move || {
         let mut first = Controller::start(&kubeconfig, &args);
         let healthz = Controller::get(&first.health, "/healthz");
@@ -403,6 +433,12 @@ async fn controller_serves_probes_and_metrics_and_hands_its_lease_over_on_sigter
         );
         assert!(metrics.ends_with("# EOF\n"), "{metrics}");
         first.wait_for_log(|e| e["fields"]["message"] == "became the leader");
+        // The leader runs the reconciler: it watches SignedChartReleases.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while double.stats().requests("watch", "signedchartreleases") == 0 {
+            assert!(Instant::now() < deadline, "no watch on SignedChartReleases");
+            std::thread::sleep(Duration::from_millis(50));
+        }
 
         // A second replica stands by (and is ready) while the first leads.
         let mut second = Controller::start(&kubeconfig, &args);
