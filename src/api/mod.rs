@@ -64,7 +64,9 @@ pub fn crd() -> Result<CustomResourceDefinition, CrdError> {
         .ok_or(CrdError::MissingSchema)?;
     // The root rules compare against metadata.name. Bounding it (the only metadata field a CRD
     // schema may constrain, besides generateName) keeps the API server's CEL cost estimate for
-    // those rules small; 253 is the limit the API server enforces anyway.
+    // those rules small; 253 is the limit the API server enforces anyway. The API server refuses
+    // any other keyword on the root `metadata` schema (even a description): only `type` and the
+    // `name`/`generateName` properties.
     schema
         .properties
         .get_or_insert_with(Default::default)
@@ -72,7 +74,6 @@ pub fn crd() -> Result<CustomResourceDefinition, CrdError> {
             "metadata".to_owned(),
             JSONSchemaProps {
                 type_: Some("object".to_owned()),
-                description: Some("Standard object metadata.".to_owned()),
                 properties: Some(
                     [(
                         "name".to_owned(),

@@ -8,8 +8,10 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    exit_quietly_on_a_closed_stdout();
     signet::tls::install_crypto_provider();
     let cli = signet::cli::Cli::parse();
+    let format = cli.output_format();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -23,10 +25,37 @@ fn main() -> ExitCode {
     match runtime.block_on(signet::cli::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("Error: {}", error_chain(&err));
+            let message = error_chain(&err);
+            if format == signet::cli::output::OutputFormat::Json
+                && let Some(doc) = signet::cli::output::failure(&err, &message)
+            {
+                println!("{doc}");
+            }
+            eprintln!("Error: {message}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// `signet … | head`: when the reader goes away, `println!` panics with "failed printing to
+/// stdout: Broken pipe" (and clap_complete's writer with a `BrokenPipe` error). Go tools (helm, cosign) die of SIGPIPE there, silently; do the same
+/// quietly, with the status a shell reports for that (128 + SIGPIPE). SIGPIPE itself stays
+/// ignored, as Rust sets it, so a credential helper that exits before reading its stdin is an
+/// error we report rather than a signal that kills us.
+fn exit_quietly_on_a_closed_stdout() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("Broken pipe") || message.contains("BrokenPipe") {
+            std::process::exit(141);
+        }
+        default_hook(info);
+    }));
 }
 
 /// The error and its causes on one line, like anyhow's `{:#}`, but without repeating a cause that

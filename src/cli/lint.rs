@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::bail;
 use clap::Args;
 
 use super::output::OutputFormat;
@@ -23,7 +22,23 @@ pub fn run(args: LintArgs) -> anyhow::Result<()> {
     let reports: Vec<_> = args.charts.iter().map(|c| lint_chart_dir(c)).collect();
     let failed = reports.iter().filter(|r| r.has_errors()).count();
     match args.output {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&reports)?),
+        // One document like every command's, with a verdict per chart and overall.
+        OutputFormat::Json => {
+            let charts: Vec<serde_json::Value> = reports
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "chart": r.chart,
+                        "ok": !r.has_errors(),
+                        "messages": r.messages,
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::json!({"ok": failed == 0, "failed": failed, "charts": charts})
+            );
+        }
         OutputFormat::Text => {
             for r in &reports {
                 println!("==> Linting {}", r.chart);
@@ -44,7 +59,9 @@ pub fn run(args: LintArgs) -> anyhow::Result<()> {
         }
     }
     if failed > 0 {
-        bail!("{failed} chart(s) failed linting");
+        return Err(
+            super::output::AlreadyReported(format!("{failed} chart(s) failed linting")).into(),
+        );
     }
     Ok(())
 }

@@ -15,8 +15,12 @@ pub mod template;
 pub mod verify;
 
 /// Signet: package, push, sign, verify and render Helm charts stored as OCI artifacts.
+// `-V`/`--version` exist at the top level only. `pull`, `template`, `sign` and `verify` take
+// `--version` as the chart version (as Helm users type it everywhere); had it been propagated, a
+// CI step `signet verify … --version 1.2.3` would print the program version and exit 0 without
+// verifying anything. Elsewhere `--version` is an unknown-argument error.
 #[derive(Debug, Parser)]
-#[command(name = "signet", version, about, propagate_version = true)]
+#[command(name = "signet", version, about)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -44,6 +48,29 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Render a chart locally exactly like `helm template` (Helm's flags).
     Template(template::TemplateArgs),
+    /// Print Signet's version.
+    Version,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completion {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+}
+
+impl Cli {
+    /// The `--output` format the command asked for, so `main` can print a failure in it.
+    pub fn output_format(&self) -> output::OutputFormat {
+        match &self.command {
+            Command::Lint(a) => a.output,
+            Command::Package(a) => a.output,
+            Command::Push(a) => a.output,
+            Command::Pull(a) => a.output,
+            Command::Sign(a) => a.output,
+            Command::Verify(a) => a.output,
+            Command::Registry(a) => a.output(),
+            _ => output::OutputFormat::Text,
+        }
+    }
 }
 
 /// Runs the parsed command; the error is printed with its chain by `main`.
@@ -62,5 +89,84 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sign(args) => sign::run(args).await,
         Command::Verify(args) => verify::run(args).await,
         Command::Template(args) => template::run(args).await,
+        Command::Version => {
+            println!("signet {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Completion { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "signet", &mut std::io::stdout());
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::Parser;
+    use clap::error::ErrorKind;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("signet").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn version_is_the_chart_version_or_an_error_never_the_program_version() {
+        // The fail-open case: these must never turn into "print the version and exit 0".
+        for args in [
+            &[
+                "verify",
+                "oci://r.example/c",
+                "--key",
+                "k.pub",
+                "--version",
+                "1.2.3",
+            ][..],
+            &[
+                "sign",
+                "oci://r.example/c",
+                "--key",
+                "k.key",
+                "--version",
+                "1.2.3",
+            ],
+            &["pull", "oci://r.example/c", "--version", "1.2.3"],
+            &["template", "oci://r.example/c", "--version", "1.2.3"],
+        ] {
+            let cli = parse(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+            let version = match cli.command {
+                super::Command::Verify(a) => a.version,
+                super::Command::Sign(a) => a.version,
+                super::Command::Pull(a) => a.version,
+                super::Command::Template(a) => a.version,
+                other => panic!("{args:?} parsed as {other:?}"),
+            };
+            assert_eq!(version.as_deref(), Some("1.2.3"), "{args:?}");
+        }
+        for args in [
+            &[
+                "push",
+                "c.tgz",
+                "oci://r.example/charts",
+                "--version",
+                "1.2.3",
+            ][..],
+            &["package", "chart", "--version"],
+            &["lint", "chart", "-V"],
+        ] {
+            let err = parse(args)
+                .err()
+                .unwrap_or_else(|| panic!("{args:?} parsed"));
+            assert_ne!(err.kind(), ErrorKind::DisplayVersion, "{args:?}");
+            assert_eq!(err.kind(), ErrorKind::UnknownArgument, "{args:?}: {err}");
+        }
+        // The program version: `signet version` and the top-level flag only.
+        assert!(matches!(
+            parse(&["version"]).map(|c| c.command),
+            Ok(super::Command::Version)
+        ));
+        let err = parse(&["--version"]).expect_err("--version displays");
+        assert_eq!(err.kind(), ErrorKind::DisplayVersion);
     }
 }

@@ -30,16 +30,13 @@ pub fn run(args: PackageArgs) -> anyhow::Result<()> {
             "Successfully packaged chart and saved it to: {}",
             path.display()
         ),
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::json!({
-                "path": path,
-                "name": source.metadata.name,
-                "version": source.metadata.version,
-                "digest": sha256_digest(&bytes),
-                "size": bytes.len(),
-            })
-        ),
+        OutputFormat::Json => super::output::print_success(serde_json::json!({
+            "path": path,
+            "name": source.metadata.name,
+            "version": source.metadata.version,
+            "archiveDigest": sha256_digest(&bytes),
+            "size": bytes.len(),
+        })),
     }
     Ok(())
 }

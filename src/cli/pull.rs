@@ -17,14 +17,15 @@ pub struct PullArgs {
     /// The chart repository, optionally with `:TAG` or `@sha256:…`.
     #[arg(value_name = "oci://HOST/REPO/NAME")]
     pub chart: String,
-    /// Exact version or SemVer range (`^1.2`, `>=1.0.0 <2.0.0`); highest match wins.
+    /// Exact version or SemVer range (`^1.2`, `>=1.0.0 <2.0.0`); highest match wins. The latest
+    /// stable version when neither this nor a tag or digest is given, as helm does.
     #[arg(long)]
     pub version: Option<String>,
     /// Directory to write the chart archive to.
     #[arg(short, long, value_name = "DIR", default_value = ".")]
     pub destination: PathBuf,
     #[command(flatten)]
-    pub registry: super::registry::RegistryFlags,
+    pub registry: super::registry::ChartFetchFlags,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t)]
     pub output: OutputFormat,
@@ -72,17 +73,14 @@ pub async fn run(args: PullArgs) -> anyhow::Result<()> {
             println!("Digest: {}", chart.fetched.digest);
             println!("Saved: {}", dest.display());
         }
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::json!({
-                "ref": chart.reference.to_string(),
-                "digest": chart.fetched.digest,
-                "name": inspected.metadata.name,
-                "version": inspected.metadata.version,
-                "layerDigest": chart.chart_layer.digest,
-                "path": dest,
-            })
-        ),
+        OutputFormat::Json => super::output::print_success(serde_json::json!({
+            "ref": chart.reference.to_string(),
+            "digest": chart.fetched.digest,
+            "name": inspected.metadata.name,
+            "version": inspected.metadata.version,
+            "layerDigest": chart.chart_layer.digest,
+            "path": dest,
+        })),
     }
     Ok(())
 }

@@ -27,13 +27,21 @@ pub struct PushArgs {
     pub output: OutputFormat,
 }
 
-/// The `created` annotation: `SOURCE_DATE_EPOCH` when set (reproducible builds), else now.
-fn creation_time() -> String {
+/// The `created` annotation: `SOURCE_DATE_EPOCH` when set (reproducible builds), else the
+/// archive's modification time, as `helm push` does. Never "now": pushing the same archive again
+/// must give the same manifest digest, or the tag would silently lose its signatures.
+fn creation_time(archive: &std::fs::Metadata) -> String {
     let from_env = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.trim().parse::<i64>().ok())
         .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0));
     from_env
+        .or_else(|| {
+            archive
+                .modified()
+                .ok()
+                .map(chrono::DateTime::<chrono::Utc>::from)
+        })
         .unwrap_or_else(chrono::Utc::now)
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -79,7 +87,7 @@ pub async fn run(args: PushArgs) -> anyhow::Result<()> {
         name: metadata.name.clone(),
         version: metadata.version.clone(),
         config_json,
-        annotations: helm_annotations(&metadata, &creation_time()),
+        annotations: helm_annotations(&metadata, &creation_time(&meta)),
         archive,
     };
     let client = args.registry.client()?;
@@ -107,17 +115,14 @@ pub async fn run(args: PushArgs) -> anyhow::Result<()> {
             println!("Pushed: {tagged}");
             println!("Digest: {}", pushed.digest);
         }
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::json!({
-                "ref": tagged.to_string(),
-                "digest": pushed.digest,
-                "name": metadata.name,
-                "version": metadata.version,
-                "layerDigest": pushed.layer.digest,
-                "size": pushed.layer.size,
-            })
-        ),
+        OutputFormat::Json => super::output::print_success(serde_json::json!({
+            "ref": tagged.to_string(),
+            "digest": pushed.digest,
+            "name": metadata.name,
+            "version": metadata.version,
+            "layerDigest": pushed.layer.digest,
+            "size": pushed.layer.size,
+        })),
     }
     Ok(())
 }

@@ -59,26 +59,76 @@ impl RegistryFlags {
     }
 }
 
+/// How `pull` and `template` reach a chart: the registry flags plus Helm's `--username` and
+/// `--password` (which win over stored credentials).
+#[derive(Debug, Clone, Args)]
+pub struct ChartFetchFlags {
+    /// Registry username (with --password), instead of the docker or helm registry config.
+    #[arg(long, requires = "password")]
+    pub username: Option<String>,
+    /// Registry password for --username.
+    #[arg(long, requires = "username", hide_env_values = true)]
+    pub password: Option<String>,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+}
+
+impl ChartFetchFlags {
+    /// Builds the client.
+    pub fn client(&self) -> anyhow::Result<RegistryClient> {
+        let mut options = self.registry.options();
+        if let (Some(username), Some(password)) = (&self.username, &self.password) {
+            if password.is_empty() {
+                bail!("--password is empty");
+            }
+            options.credentials = Credentials::Basic {
+                username: username.clone(),
+                password: password.clone(),
+            };
+        }
+        Ok(RegistryClient::new(options)?)
+    }
+}
+
 /// The chart `pull` and `template` fetch, and the client to fetch it with: `chart`
-/// (`oci://HOST/REPO/NAME` with `:TAG` or `@sha256:…`) or, with `--version`, the highest tag of
-/// that repository matching it.
+/// (`oci://HOST/REPO/NAME` with `:TAG` or `@sha256:…`), or with `--version` the highest tag of
+/// that repository matching it, or with neither the latest stable version, as helm picks it.
 pub async fn resolve_chart(
-    flags: &RegistryFlags,
+    flags: &ChartFetchFlags,
     chart: &str,
     version: Option<&str>,
 ) -> anyhow::Result<(RegistryClient, OciReference)> {
-    let reference = OciReference::parse(chart)?;
     let client = flags.client()?;
+    let unpinned = OciReference::parse(chart)
+        .map(|r| r.tag.is_none() && r.digest.is_none())
+        .unwrap_or(false);
+    // `*` matches every stable SemVer tag and no pre-release: helm's default without --devel.
+    let version = match version {
+        None if unpinned => Some("*"),
+        other => other,
+    };
+    let reference = resolve_reference(&client, chart, version).await?;
+    Ok((client, reference))
+}
+
+/// The reference a command acts on: `chart` with its own `:tag`/`@digest`, or without them and
+/// with `--version` (a version or SemVer range, resolved to the highest matching tag). Neither, or
+/// both, is a usage error naming the ways to say it.
+pub async fn resolve_reference(
+    client: &RegistryClient,
+    chart: &str,
+    version: Option<&str>,
+) -> anyhow::Result<OciReference> {
+    let reference = OciReference::parse(chart)?;
     let pinned = reference.tag.is_some() || reference.digest.is_some();
-    let reference = match version {
+    Ok(match version {
         Some(_) if pinned => {
             bail!("{chart}: give either --version or a :tag/@digest in the reference, not both")
         }
         Some(version) => client.resolve_version(&reference, version).await?.1,
         None if pinned => reference,
         None => bail!("{chart}: say which version: --version V|RANGE, :TAG or @sha256:…"),
-    };
-    Ok((client, reference))
+    })
 }
 
 /// `signet registry …`
@@ -86,6 +136,16 @@ pub async fn resolve_chart(
 pub struct RegistryArgs {
     #[command(subcommand)]
     pub command: RegistryCommand,
+}
+
+impl RegistryArgs {
+    /// The `--output` format of the subcommand.
+    pub fn output(&self) -> OutputFormat {
+        match &self.command {
+            RegistryCommand::Login(a) => a.output,
+            RegistryCommand::Logout(a) => a.output,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,9 +237,8 @@ async fn login(args: LoginArgs) -> anyhow::Result<()> {
     registry::login(&path, &args.host, &args.username, &password)?;
     match args.output {
         OutputFormat::Text => eprintln!("Login Succeeded"),
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::json!({"registry": args.host, "username": args.username, "config": path})
+        OutputFormat::Json => super::output::print_success(
+            serde_json::json!({"registry": args.host, "username": args.username, "config": path}),
         ),
     }
     Ok(())
@@ -204,9 +263,8 @@ fn logout(args: LogoutArgs) -> anyhow::Result<()> {
     }
     match args.output {
         OutputFormat::Text => eprintln!("Removing login credentials for {}", args.host),
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::json!({"registry": args.host, "removed": true, "config": path})
+        OutputFormat::Json => super::output::print_success(
+            serde_json::json!({"registry": args.host, "removed": true, "config": path}),
         ),
     }
     Ok(())
@@ -216,18 +274,22 @@ fn logout(args: LogoutArgs) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
-    fn flags() -> RegistryFlags {
-        RegistryFlags {
-            plain_http: false,
-            ca_file: None,
-            insecure_skip_tls_verify: false,
-            registry_config: None,
+    fn flags() -> ChartFetchFlags {
+        ChartFetchFlags {
+            username: None,
+            password: None,
+            registry: RegistryFlags {
+                plain_http: false,
+                ca_file: None,
+                insecure_skip_tls_verify: false,
+                registry_config: None,
+            },
         }
     }
 
-    /// Both refusals happen before any request, so no registry is needed.
+    /// The refusals happen before any request, so no registry is needed.
     #[tokio::test]
-    async fn resolve_chart_needs_exactly_one_way_to_name_the_version() {
+    async fn a_reference_names_its_version_at_most_one_way() {
         let both = resolve_chart(
             &flags(),
             "oci://registry.example/charts/demo:1.0.0",
@@ -240,7 +302,9 @@ mod tests {
             "oci://registry.example/charts/demo:1.0.0: give either --version or a :tag/@digest \
              in the reference, not both"
         );
-        let neither = resolve_chart(&flags(), "oci://registry.example/charts/demo", None)
+        // verify and sign (resolve_reference) do not guess: no version is a usage error.
+        let client = flags().client().expect("client");
+        let neither = resolve_reference(&client, "oci://registry.example/charts/demo", None)
             .await
             .expect_err("no tag, digest or --version is refused");
         assert_eq!(

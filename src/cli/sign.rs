@@ -13,7 +13,7 @@ use serde_json::json;
 use super::keys::load_signing_key;
 use super::output::OutputFormat;
 use super::registry::RegistryFlags;
-use crate::registry::{Credentials, OciReference, RegistryClient};
+use crate::registry::{Credentials, RegistryClient};
 use crate::sign::keyless::{DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL};
 use crate::sign::{
     CertificateChain, FulcioClient, ReferrersMode, RekorClient, SignOptions, SignOutcome,
@@ -37,6 +37,10 @@ pub struct SignArgs {
     /// The artifact to sign; a tag is resolved and its digest is what gets signed.
     #[arg(value_name = "oci://HOST/REPO[:TAG|@DIGEST]")]
     pub reference: String,
+    /// Chart version or SemVer range (as in `signet pull`), for a reference without tag or digest:
+    /// the highest matching version is signed. Not the program's version: that is `signet version`.
+    #[arg(long, value_name = "VERSION|RANGE")]
+    pub version: Option<String>,
     /// Private key: cosign.key (password from COSIGN_PASSWORD or a prompt) or a PEM key. Takes
     /// precedence over an identity token (which CI may set in SIGSTORE_ID_TOKEN regardless).
     #[arg(long, value_name = "FILE")]
@@ -146,7 +150,7 @@ fn print_outcome(outcome: &SignOutcome, format: OutputFormat) {
                 "alreadySigned": outcome.already_signed(),
                 "tlogIndex": outcome.tlog_entry.as_ref().map(|e| e.log_index),
             });
-            println!("{value}");
+            super::output::print_success(value);
         }
         OutputFormat::Text => {
             match &outcome.stored_at {
@@ -165,8 +169,10 @@ fn print_outcome(outcome: &SignOutcome, format: OutputFormat) {
 
 /// Runs `signet sign`.
 pub async fn run(args: SignArgs) -> anyhow::Result<()> {
-    let reference = OciReference::parse(&args.reference)?;
     let client = client(&args)?;
+    let reference =
+        super::registry::resolve_reference(&client, &args.reference, args.version.as_deref())
+            .await?;
     let mut options = SignOptions {
         annotations: parse_annotations(&args.annotations)?,
         mode: match args.registry_referrers_mode {

@@ -22,7 +22,7 @@ pub struct TemplateArgs {
     /// `release-name`.
     #[arg(value_name = "[NAME] CHART", num_args = 1..=2, required = true)]
     pub args: Vec<String>,
-    /// Chart version or SemVer range for `oci://` charts.
+    /// Chart version or SemVer range for `oci://` charts; the latest stable version when unset.
     #[arg(long)]
     pub version: Option<String>,
     /// Values files; later files win (comma-separated or repeated).
@@ -65,6 +65,9 @@ pub struct TemplateArgs {
     /// Include the charts' `crds/` files in the output.
     #[arg(long)]
     pub include_crds: bool,
+    /// Leave the charts' `crds/` files out, even with --include-crds (helm's flag).
+    #[arg(long)]
+    pub skip_crds: bool,
     /// Only print manifests of these templates (globs over `templates/…`).
     #[arg(
         short = 's',
@@ -83,7 +86,7 @@ pub struct TemplateArgs {
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
     #[command(flatten)]
-    pub registry: super::registry::RegistryFlags,
+    pub registry: super::registry::ChartFetchFlags,
 }
 
 /// Runs `signet template`.
@@ -134,7 +137,7 @@ fn render(args: &TemplateArgs, release: String, chart: &Chart) -> anyhow::Result
         namespace: args.namespace.clone(),
         kube_version: args.kube_version.clone(),
         api_versions: args.api_versions.clone(),
-        include_crds: args.include_crds,
+        include_crds: args.include_crds && !args.skip_crds,
         skip_tests: args.skip_tests,
         disable_hooks: args.no_hooks,
         show_only: args.show_only.clone(),

@@ -6,7 +6,6 @@
 
 use super::output::OutputFormat;
 use super::registry::RegistryFlags;
-use crate::registry::OciReference;
 use crate::verify::{
     Authority, Identity, Matcher, Policy, ReferrersMode, Sources, Verifier, VerifyError,
     resolve_for_verification, verify,
@@ -33,6 +32,10 @@ pub struct VerifyArgs {
     /// The artifact: oci://HOST/REPO:TAG, oci://HOST/REPO@sha256:…, or both (then the tag must
     /// still point at the digest).
     pub reference: String,
+    /// Chart version or SemVer range (as in `signet pull`), for a REFERENCE without tag or digest:
+    /// the highest matching version is verified. Not the program's version: that is `signet version`.
+    #[arg(long, value_name = "VERSION|RANGE")]
+    pub version: Option<String>,
     /// A PKIX public key file (cosign.pub); repeat for several signers.
     #[arg(long = "key")]
     pub keys: Vec<PathBuf>,
@@ -146,9 +149,11 @@ impl VerifyArgs {
 
 /// Runs `signet verify`.
 pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
-    let reference = OciReference::parse(&args.reference)?;
     let policy = args.policy()?.compile()?;
     let registry = args.registry.client()?;
+    let reference =
+        super::registry::resolve_reference(&registry, &args.reference, args.version.as_deref())
+            .await?;
     let mode = match (args.experimental_oci11, args.registry_referrers_mode) {
         (true, _) | (_, ReferrersModeArg::Oci11) => ReferrersMode::Oci11,
         (_, ReferrersModeArg::Legacy) => ReferrersMode::Legacy,
@@ -167,7 +172,7 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
         (Ok(v), OutputFormat::Json) => {
             let mut doc = serde_json::to_value(&v)?;
             doc["verified"] = serde_json::Value::Bool(true);
-            println!("{}", serde_json::to_string_pretty(&doc)?);
+            super::output::print_success(doc);
             Ok(())
         }
         (Ok(v), OutputFormat::Text) => {
@@ -184,19 +189,8 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        (Err(e), format) => {
-            if format == OutputFormat::Json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({
-                        "verified": false,
-                        "reason": e.reason(),
-                        "message": e.to_string(),
-                    }))?
-                );
-            }
-            Err(VerificationFailed(e).into())
-        }
+        // With --output json, main prints the failure document (reason and message).
+        (Err(e), _) => Err(VerificationFailed(e).into()),
     }
 }
 

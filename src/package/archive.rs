@@ -11,7 +11,7 @@ use flate2::read::GzDecoder;
 use signet_render::chart::ChartMetadata;
 
 use super::error::PackageError;
-use super::source::{ChartSource, MAX_CHART_BYTES, MAX_FILE_BYTES, metadata_from_bytes};
+use super::source::{ChartFile, ChartSource, MAX_CHART_BYTES, MAX_FILE_BYTES, metadata_from_bytes};
 
 /// Entry modification time: 1980-01-01T00:00:00Z (the ZIP epoch many reproducible builds use;
 /// 0 makes some tools warn).
@@ -87,6 +87,27 @@ pub struct InspectedArchive {
 
 /// Checks a chart archive and returns its metadata. `label` names it in errors.
 pub fn inspect_archive(bytes: &[u8], label: &str) -> Result<InspectedArchive, PackageError> {
+    read_archive(bytes, label, false).map(|(inspected, _)| inspected)
+}
+
+/// Reads a chart archive into memory after the same checks as [`inspect_archive`], for tools that
+/// work on a chart's files (`signet lint chart.tgz`). Paths are relative to the chart (the top
+/// directory removed); `dir` of the result is `label`.
+pub fn load_chart_archive(bytes: &[u8], label: &str) -> Result<ChartSource, PackageError> {
+    let (inspected, mut files) = read_archive(bytes, label, true)?;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(ChartSource {
+        dir: label.into(),
+        metadata: inspected.metadata,
+        files,
+    })
+}
+
+fn read_archive(
+    bytes: &[u8],
+    label: &str,
+    collect: bool,
+) -> Result<(InspectedArchive, Vec<ChartFile>), PackageError> {
     let bad = |message: String| PackageError::Archive {
         path: label.to_string(),
         message,
@@ -106,6 +127,7 @@ pub fn inspect_archive(bytes: &[u8], label: &str) -> Result<InspectedArchive, Pa
     let mut chart_yaml: Option<Vec<u8>> = None;
     let mut files = 0usize;
     let mut total = 0u64;
+    let mut collected = Vec::new();
     for entry in entries {
         let mut entry = entry.map_err(|e| bad(format!("corrupt archive: {e}")))?;
         let path = entry
@@ -159,12 +181,22 @@ pub fn inspect_archive(bytes: &[u8], label: &str) -> Result<InspectedArchive, Pa
             });
         }
         files += 1;
-        if path == format!("{first}/Chart.yaml") {
+        let is_chart_yaml = path == format!("{first}/Chart.yaml");
+        if is_chart_yaml || collect {
             let mut data = Vec::with_capacity(size as usize);
             entry
                 .read_to_end(&mut data)
                 .map_err(|e| bad(format!("cannot read {path}: {e}")))?;
-            chart_yaml = Some(data);
+            if collect {
+                let relative = path[first.len()..].trim_start_matches('/').to_string();
+                collected.push(ChartFile {
+                    path: relative,
+                    data: data.clone(),
+                });
+            }
+            if is_chart_yaml {
+                chart_yaml = Some(data);
+            }
         }
     }
     let top = top.ok_or_else(|| bad("archive is empty".into()))?;
@@ -176,11 +208,14 @@ pub fn inspect_archive(bytes: &[u8], label: &str) -> Result<InspectedArchive, Pa
             metadata.name
         )));
     }
-    Ok(InspectedArchive {
-        metadata,
-        files,
-        uncompressed_bytes: total,
-    })
+    Ok((
+        InspectedArchive {
+            metadata,
+            files,
+            uncompressed_bytes: total,
+        },
+        collected,
+    ))
 }
 
 #[cfg(test)]

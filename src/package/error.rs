@@ -7,15 +7,6 @@ pub enum PackageError {
     MissingChartYaml { path: String },
     #[error("{path}: {message}")]
     InvalidChartYaml { path: String, message: String },
-    #[error(
-        "{path}: chart name {name:?} in Chart.yaml does not match the directory name {dir:?}; \
-         rename one of them"
-    )]
-    NameMismatch {
-        path: String,
-        name: String,
-        dir: String,
-    },
     #[error("{path}: symbolic link points outside the chart ({target}); copy the file in instead")]
     SymlinkEscape { path: String, target: String },
     #[error("{path}: symbolic links to directories are not supported; copy the directory in")]

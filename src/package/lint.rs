@@ -43,11 +43,19 @@ impl LintReport {
     }
 }
 
-/// Lints the chart in `dir`. A chart that cannot be read at all (no or invalid Chart.yaml,
-/// escaping symlinks) yields a single error finding.
+/// Lints the chart in `dir`, or in the chart archive (`.tgz`) at that path, as `helm lint` does
+/// both. A chart that cannot be read at all (no or invalid Chart.yaml, escaping symlinks, a
+/// corrupt archive) yields a single error finding.
 pub fn lint_chart_dir(dir: &Path) -> LintReport {
     let chart = dir.display().to_string();
-    match load_chart_dir(dir) {
+    let loaded = if dir.is_file() {
+        std::fs::read(dir)
+            .map_err(PackageError::io(dir))
+            .and_then(|bytes| super::archive::load_chart_archive(&bytes, &chart))
+    } else {
+        load_chart_dir(dir)
+    };
+    match loaded {
         Ok(source) => {
             let mut messages = lint_source(&source);
             if !messages.iter().any(|m| m.severity == LintSeverity::Error) {
@@ -55,14 +63,23 @@ pub fn lint_chart_dir(dir: &Path) -> LintReport {
             }
             LintReport { chart, messages }
         }
-        Err(e) => LintReport {
-            chart: chart.clone(),
-            messages: vec![LintMessage {
-                severity: LintSeverity::Error,
-                path: error_path(&e).unwrap_or(chart),
-                message: e.to_string(),
-            }],
-        },
+        Err(e) => {
+            let path = error_path(&e).unwrap_or_else(|| chart.clone());
+            // The error names its file first; the finding's path already says it.
+            let text = e.to_string();
+            let message = text
+                .strip_prefix(&format!("{path}: "))
+                .map(str::to_string)
+                .unwrap_or(text);
+            LintReport {
+                chart,
+                messages: vec![LintMessage {
+                    severity: LintSeverity::Error,
+                    path,
+                    message,
+                }],
+            }
+        }
     }
 }
 
@@ -70,7 +87,6 @@ fn error_path(e: &PackageError) -> Option<String> {
     match e {
         PackageError::MissingChartYaml { path }
         | PackageError::InvalidChartYaml { path, .. }
-        | PackageError::NameMismatch { path, .. }
         | PackageError::SymlinkEscape { path, .. }
         | PackageError::SymlinkDirectory { path }
         | PackageError::TooLarge { path, .. }
@@ -125,7 +141,7 @@ fn lint_source(source: &ChartSource) -> Vec<LintMessage> {
 /// Renders in Helm's lint mode, where `required` and `fail` only log: a chart that insists on a
 /// value the user must supply is still a valid chart.
 fn lint_render(source: &ChartSource) -> Option<LintMessage> {
-    use signet_render::chart::load::{LoadLimits, load_dir};
+    use signet_render::chart::load::{LoadLimits, load_path};
     use signet_render::render::{RenderOptions, TemplateError, render_release};
     if source.metadata.is_library() {
         return None;
@@ -135,7 +151,8 @@ fn lint_render(source: &ChartSource) -> Option<LintMessage> {
         path: source.dir.join("templates").display().to_string(),
         message,
     };
-    let chart = match load_dir(&source.dir, &LoadLimits::default()) {
+    // A directory or an archive: the render crate loads both as helm does.
+    let chart = match load_path(&source.dir, &LoadLimits::default()) {
         Ok(c) => c,
         // Loading (values.yaml, schema, subcharts) has no lint-mode leniency in Helm either.
         Err(e) => {
@@ -158,15 +175,17 @@ fn lint_render(source: &ChartSource) -> Option<LintMessage> {
     match render_release(&chart, &signet_gotemplate::Value::empty_map(), &options) {
         Ok(_) => None,
         // Template syntax, execution and invalid YAML output: the chart is broken.
+        // The whole message: its cause (`nil pointer evaluating …`) is what the user must fix.
         Err(e @ (TemplateError::Render(_) | TemplateError::Manifest(_))) => Some(error(format!(
             "templates do not render with the default values: {}",
-            e.to_string().lines().next().unwrap_or_default()
+            e.to_string().trim_end()
         ))),
         // Values, schema, dependencies: Helm's lint fails on these too.
         Err(e) => Some(LintMessage {
             severity: LintSeverity::Error,
             path: source.dir.display().to_string(),
-            message: e.to_string().lines().next().unwrap_or_default().to_string(),
+            // All of it: a schema error lists each violation on its own line.
+            message: e.to_string().trim_end().to_string(),
         }),
     }
 }
@@ -210,6 +229,63 @@ mod tests {
             "the error names the template: {:?}",
             report.messages
         );
+    }
+
+    #[test]
+    fn lint_reports_the_cause_of_a_template_error_and_every_schema_violation() {
+        let dir = chart_with_template(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.missing.name }}\n",
+        );
+        let report = lint(&dir);
+        let text: Vec<&str> = report.messages.iter().map(|m| m.message.as_str()).collect();
+        assert!(
+            text.iter().any(|m| m.contains("nil pointer evaluating")),
+            "the cause is dropped: {text:?}"
+        );
+
+        let dir = chart_with_template("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n");
+        let chart = dir.path().join("lintme");
+        std::fs::write(chart.join("values.yaml"), "replicas: many\nport: -1\n").expect("values");
+        std::fs::write(
+            chart.join("values.schema.json"),
+            r#"{"type":"object","properties":{"replicas":{"type":"integer"},"port":{"minimum":1}}}"#,
+        )
+        .expect("schema");
+        let report = lint(&dir);
+        let text: String = report.messages.iter().map(|m| m.message.as_str()).collect();
+        assert!(report.has_errors());
+        assert!(
+            text.contains("/replicas") && text.contains("/port"),
+            "schema violations missing: {text}"
+        );
+    }
+
+    #[test]
+    fn a_chart_archive_lints_like_its_directory() {
+        let dir = chart_with_template("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n");
+        let source = load_chart_dir(&dir.path().join("lintme")).expect("chart");
+        let archive = dir.path().join("lintme-0.1.0.tgz");
+        std::fs::write(&archive, super::super::write_archive(&source).expect("tgz"))
+            .expect("write");
+        let from_dir = lint(&dir);
+        let from_archive = lint_chart_dir(&archive);
+        assert!(!from_archive.has_errors(), "{:?}", from_archive.messages);
+        assert_eq!(from_dir.messages.len(), from_archive.messages.len());
+    }
+
+    #[test]
+    fn an_unreadable_chart_yaml_is_named_once() {
+        let dir = chart_with_template("kind: ConfigMap\n");
+        let chart_yaml = dir.path().join("lintme/Chart.yaml");
+        std::fs::write(&chart_yaml, "apiVersion: v2\nname: lintme\nversion: one\n").expect("write");
+        let report = lint(&dir);
+        let finding = &report.messages[0];
+        assert_eq!(finding.path, chart_yaml.display().to_string());
+        assert!(
+            !finding.message.contains(&finding.path),
+            "path repeated in the message: {finding:?}"
+        );
+        assert!(finding.message.contains("\"one\""), "{finding:?}");
     }
 
     #[test]

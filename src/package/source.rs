@@ -33,8 +33,7 @@ pub struct ChartSource {
 }
 
 /// Reads and validates a chart directory: `Chart.yaml` must exist, parse, pass Helm's
-/// metadata validation, use `apiVersion: v2` (or the legacy `v1` Helm still loads), and name
-/// the chart like its directory.
+/// metadata validation, and use `apiVersion: v2` (or the legacy `v1` Helm still loads).
 pub fn load_chart_dir(dir: &Path) -> Result<ChartSource, PackageError> {
     let root = dir.canonicalize().map_err(PackageError::io(dir))?;
     if !root.is_dir() {
@@ -43,19 +42,9 @@ pub fn load_chart_dir(dir: &Path) -> Result<ChartSource, PackageError> {
             source: std::io::Error::other("not a directory"),
         });
     }
-    let chart_yaml = dir.join("Chart.yaml");
-    let metadata = read_metadata(&chart_yaml)?;
-    let dir_name = root
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    if metadata.name != dir_name {
-        return Err(PackageError::NameMismatch {
-            path: chart_yaml.display().to_string(),
-            name: metadata.name.clone(),
-            dir: dir_name,
-        });
-    }
+    // The directory may be named anything (`chart/`, `helm/`): Helm takes the name from
+    // Chart.yaml, and so does the archive's top directory.
+    let metadata = read_metadata(&dir.join("Chart.yaml"))?;
 
     let mut rules = match std::fs::read_to_string(root.join(HELM_IGNORE)) {
         Ok(text) => IgnoreRules::parse(&text).map_err(|e| PackageError::Ignore {

@@ -49,12 +49,74 @@ impl Credentials {
             Self::Basic { username, password } => {
                 Ok(RegistryAuth::Basic(username.clone(), password.clone()))
             }
-            Self::DockerConfig => match docker_config_path() {
-                Some(path) => from_config_file(&path, registry),
-                None => Ok(RegistryAuth::Anonymous),
-            },
+            // Docker's config first, then Helm's registry config (`helm registry login` writes
+            // there), as Helm itself reads them.
+            Self::DockerConfig => {
+                for path in [docker_config_path(), helm_registry_config_path()]
+                    .into_iter()
+                    .flatten()
+                {
+                    match from_config_file(&path, registry)? {
+                        RegistryAuth::Anonymous => continue,
+                        found => return Ok(found),
+                    }
+                }
+                Ok(RegistryAuth::Anonymous)
+            }
             Self::DockerConfigFile(path) => from_config_file(path, registry),
             Self::DockerConfigJson(bytes) => from_config_bytes(bytes, registry),
+        }
+    }
+}
+
+impl Credentials {
+    /// Which credentials [`Credentials::resolve`] sends to `registry`, for error messages: the
+    /// user name and where it came from, or why there are none. Never the password or token.
+    pub fn describe(&self, registry: &str) -> String {
+        let from = |auth: Result<RegistryAuth, RegistryError>, source: &str| match auth {
+            Ok(RegistryAuth::Basic(user, _)) => {
+                Some(format!("the password of user {user:?} from {source}"))
+            }
+            Ok(RegistryAuth::Bearer(_)) => Some(format!("an identity token from {source}")),
+            _ => None,
+        };
+        match self {
+            Self::Anonymous => "no credentials (anonymous access was asked for)".into(),
+            Self::Basic { username, .. } => {
+                format!("the password of user {username:?} given on the command line")
+            }
+            Self::DockerConfigJson(bytes) => {
+                from(from_config_bytes(bytes, registry), "the registry Secret").unwrap_or_else(
+                    || format!("no credentials (the registry Secret has none for {registry})"),
+                )
+            }
+            Self::DockerConfigFile(path) => from(
+                from_config_file(path, registry),
+                &path.display().to_string(),
+            )
+            .unwrap_or_else(|| {
+                format!(
+                    "no credentials ({} has none for {registry})",
+                    path.display()
+                )
+            }),
+            Self::DockerConfig => {
+                let paths: Vec<PathBuf> = [docker_config_path(), helm_registry_config_path()]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                paths
+                    .iter()
+                    .find_map(|p| from(from_config_file(p, registry), &p.display().to_string()))
+                    .unwrap_or_else(|| {
+                        let searched: Vec<String> =
+                            paths.iter().map(|p| p.display().to_string()).collect();
+                        format!(
+                            "no credentials (none stored for {registry} in {})",
+                            searched.join(" or ")
+                        )
+                    })
+            }
         }
     }
 }
@@ -65,6 +127,19 @@ pub fn docker_config_path() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".docker")))
         .map(|dir| dir.join("config.json"))
+}
+
+/// Helm's registry config: `$HELM_REGISTRY_CONFIG`, else `$XDG_CONFIG_HOME/helm/registry/config.json`
+/// (`~/.config/helm/registry/config.json`), a docker-config-format file.
+pub fn helm_registry_config_path() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("HELM_REGISTRY_CONFIG") {
+        return Some(PathBuf::from(path));
+    }
+    std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))
+        .map(|dir| dir.join("helm").join("registry").join("config.json"))
 }
 
 fn from_config_file(path: &Path, registry: &str) -> Result<RegistryAuth, RegistryError> {

@@ -147,10 +147,15 @@ impl RegistryClient {
         Ok(client_ref)
     }
 
-    fn err(
-        reference: &OciReference,
-    ) -> impl Fn(oci_client::errors::OciDistributionError) -> RegistryError + '_ {
-        move |e| RegistryError::from_oci(e, &reference.registry, &reference.to_string())
+    /// Translates oci-client errors about `reference`, saying which credentials a 401 refused.
+    fn err<'a>(
+        &'a self,
+        reference: &'a OciReference,
+    ) -> impl Fn(oci_client::errors::OciDistributionError) -> RegistryError + 'a {
+        move |e| {
+            RegistryError::from_oci(e, &reference.registry, &reference.to_string())
+                .with_sent_credentials(|| self.options.credentials.describe(&reference.registry))
+        }
     }
 
     /// Checks that this client's credentials are accepted by `registry` (`host[:port]`), as
@@ -169,7 +174,10 @@ impl RegistryClient {
             "https"
         };
         let url = format!("{scheme}://{registry}/v2/");
-        let send_err = |e: reqwest::Error| RegistryError::from_oci(e.into(), registry, &url);
+        let send_err = |e: reqwest::Error| {
+            RegistryError::from_oci(e.into(), registry, &url)
+                .with_sent_credentials(|| self.options.credentials.describe(registry))
+        };
         let anonymous = self.http.get(&url).send().await.map_err(send_err)?;
         if anonymous.status().is_success() {
             return Ok(());
@@ -190,7 +198,7 @@ impl RegistryClient {
                     oci_client::RegistryOperation::Pull,
                 )
                 .await
-                .map_err(Self::err(&probe))?;
+                .map_err(self.err(&probe))?;
             return Ok(());
         }
         let mut request = self.http.get(&url);
@@ -203,6 +211,7 @@ impl RegistryClient {
             401 | 403 => Err(RegistryError::Unauthorized {
                 registry: registry.to_string(),
                 reference: registry.to_string(),
+                sent: self.options.credentials.describe(registry),
             }),
             code => Err(RegistryError::Server {
                 registry: registry.to_string(),
@@ -219,7 +228,7 @@ impl RegistryClient {
             .oci
             .fetch_manifest_digest(&reference.to_client_reference(), &auth)
             .await
-            .map_err(Self::err(reference))?;
+            .map_err(self.err(reference))?;
         check_pinned_digest(reference, &digest)?;
         Ok(digest)
     }
@@ -235,7 +244,7 @@ impl RegistryClient {
                 .oci
                 .list_tags(&reference, &auth, Some(1000), last.as_deref())
                 .await
-                .map_err(Self::err(repository))?;
+                .map_err(self.err(repository))?;
             let n = page.tags.len();
             if n == 0 {
                 break;
@@ -293,7 +302,7 @@ impl RegistryClient {
                 ACCEPTED_MANIFEST_TYPES,
             )
             .await
-            .map_err(Self::err(reference))?;
+            .map_err(self.err(reference))?;
         let limit = self
             .options
             .max_manifest_bytes
@@ -350,8 +359,11 @@ impl RegistryClient {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
+        // 0644 (less the umask) like helm's downloads: a chart archive is not a secret, and a
+        // temp file's default 0600 would leave it unreadable to other users after the rename.
         let tmp = tempfile::Builder::new()
             .prefix(".signet-download-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
             .tempfile_in(dir)
             .map_err(io)?;
         let file = tokio::fs::File::from_std(tmp.reopen().map_err(io)?);
@@ -395,7 +407,7 @@ impl RegistryClient {
                 limit: max_bytes,
             });
         }
-        result.map_err(Self::err(&blob_ref))?;
+        result.map_err(self.err(&blob_ref))?;
         if out.written != descriptor.size {
             return Err(RegistryError::InvalidArtifact {
                 reference: blob_ref.to_string(),
@@ -426,7 +438,7 @@ impl RegistryClient {
             self.oci
                 .push_blob(&client_ref, bytes, &descriptor.digest)
                 .await
-                .map_err(Self::err(repository))?;
+                .map_err(self.err(repository))?;
         }
         Ok(descriptor)
     }
@@ -454,7 +466,7 @@ impl RegistryClient {
         self.oci
             .push_manifest_raw(&client_ref, bytes, content_type)
             .await
-            .map_err(Self::err(&target))?;
+            .map_err(self.err(&target))?;
         Ok(digest)
     }
 
@@ -492,7 +504,7 @@ impl RegistryClient {
             .oci
             .auth(&client_ref, &auth, oci_client::RegistryOperation::Pull)
             .await
-            .map_err(Self::err(subject))?;
+            .map_err(self.err(subject))?;
         let mut request = self
             .http
             .get(&url)
@@ -504,6 +516,7 @@ impl RegistryClient {
         };
         let response = request.send().await.map_err(|e| {
             RegistryError::from_oci(e.into(), &subject.registry, &subject.to_string())
+                .with_sent_credentials(|| self.options.credentials.describe(&subject.registry))
         })?;
         let status = response.status();
         if status.is_success() {
@@ -530,6 +543,7 @@ impl RegistryClient {
                 return Err(RegistryError::Unauthorized {
                     registry: subject.registry.clone(),
                     reference: subject.to_string(),
+                    sent: self.options.credentials.describe(&subject.registry),
                 });
             }
             403 => {

@@ -18,12 +18,17 @@ pub enum RegistryError {
     )]
     Unreachable { registry: String, message: String },
 
-    /// The registry rejected the credentials, or needs some and none were configured.
+    /// The registry answered 401: it rejected the credentials sent, or needs some and none were
+    /// found. `sent` says which were used (never the secret itself).
     #[error(
-        "registry {registry} refused the credentials for {reference} (run `signet registry login \
-         {registry}` or check the docker config)"
+        "registry {registry} answered 401 Unauthorized for {reference}; sent {sent} (check them, \
+         or log in with `signet registry login {registry}`)"
     )]
-    Unauthorized { registry: String, reference: String },
+    Unauthorized {
+        registry: String,
+        reference: String,
+        sent: String,
+    },
 
     /// Authenticated, but not allowed to do this.
     #[error("registry {registry} denied access to {reference}: {message}")]
@@ -130,6 +135,23 @@ impl RegistryError {
         )
     }
 
+    /// Says which credentials were sent, for an [`RegistryError::Unauthorized`] that does not
+    /// say yet (errors are translated where the credentials are not known).
+    pub(crate) fn with_sent_credentials(self, describe: impl FnOnce() -> String) -> Self {
+        match self {
+            Self::Unauthorized {
+                registry,
+                reference,
+                sent,
+            } if sent.is_empty() => Self::Unauthorized {
+                registry,
+                reference,
+                sent: describe(),
+            },
+            other => other,
+        }
+    }
+
     /// Translates an oci-client error raised while working on `reference` at `registry`.
     pub(crate) fn from_oci(err: OciDistributionError, registry: &str, reference: &str) -> Self {
         let registry = registry.to_string();
@@ -140,6 +162,7 @@ impl RegistryError {
             | OciDistributionError::AuthenticationFailure(_) => Self::Unauthorized {
                 registry,
                 reference,
+                sent: String::new(),
             },
             OciDistributionError::ImageManifestNotFoundError(_) => Self::NotFound { reference },
             OciDistributionError::DigestError(DigestError::VerificationError {
@@ -162,6 +185,7 @@ impl RegistryError {
                     Some(OciErrorCode::Unauthorized) => Self::Unauthorized {
                         registry,
                         reference,
+                        sent: String::new(),
                     },
                     Some(OciErrorCode::Denied) => Self::Denied {
                         registry,
@@ -186,6 +210,7 @@ impl RegistryError {
                 401 => Self::Unauthorized {
                     registry,
                     reference,
+                    sent: String::new(),
                 },
                 403 => Self::Denied {
                     registry,
@@ -217,6 +242,11 @@ fn classify_request_error(e: reqwest::Error, registry: String, reference: String
         message.push_str(&s.to_string());
         source = s.source();
     }
+    // rustls reading a plain-HTTP answer says "received corrupt message of type
+    // InvalidContentType"; say what Go's client (helm, cosign) says instead.
+    if message.contains("InvalidContentType") {
+        message = "server gave HTTP response to HTTPS client".to_string();
+    }
     if e.is_connect() || e.is_timeout() || e.is_request() {
         RegistryError::Unreachable { registry, message }
     } else if let Some(status) = e.status() {
@@ -224,6 +254,7 @@ fn classify_request_error(e: reqwest::Error, registry: String, reference: String
             RegistryError::Unauthorized {
                 registry,
                 reference,
+                sent: String::new(),
             }
         } else {
             RegistryError::Server {

@@ -8,6 +8,7 @@ mod cel;
 mod config;
 mod controller;
 mod crd;
+mod crd_validation;
 mod effective;
 mod rules;
 mod samples;

@@ -42,7 +42,11 @@ fn check_structural(node: &Value, path: &str, problems: &mut Vec<String>) {
             "{path}: x-kubernetes-int-or-string must not have a type"
         ));
     }
-    if path.contains(".properties.") && !obj.contains_key("description") {
+    // The root `metadata` is the exception: the API server refuses a description there.
+    if path.contains(".properties.")
+        && path != ".properties.metadata"
+        && !obj.contains_key("description")
+    {
         problems.push(format!(
             "{path}: has no description (it is the user documentation)"
         ));
