@@ -216,20 +216,6 @@ async fn write_status(
     Ok(written.metadata.resource_version)
 }
 
-/// `Applier::dry_run` without requiring its future to be `Send`: the compiler cannot prove the
-/// `Send` of its buffered stream of borrowed objects for every lifetime (rust-lang/rust#102211),
-/// which any task needs. Until `apply` builds that stream from a collected `Vec` of futures, the
-/// dry-run runs to completion on this worker thread (multi-threaded runtime only, as the binary
-/// and the tests use).
-async fn dry_run(
-    applier: &Applier,
-    objects: &[apply::DesiredObject],
-) -> Result<apply::DryRunReport, apply::ApplyError> {
-    tokio::task::block_in_place(|| {
-        tokio::runtime::Handle::current().block_on(applier.dry_run(objects))
-    })
-}
-
 /// The interval plus up to 5% (at most 10 s), so releases created together spread out.
 fn jitter(interval: Duration) -> Duration {
     let nanos = std::time::SystemTime::now()
@@ -689,7 +675,7 @@ impl Attempt<'_> {
         let objects = applier
             .prepare_with_crds(&m.docs, &self.owner, &crds)
             .await?;
-        dry_run(applier, &objects).await?;
+        applier.dry_run(&objects).await?;
         applier
             .apply_crds(&crds, self.release.spec.crds, deadline)
             .await?;
