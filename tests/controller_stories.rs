@@ -568,7 +568,8 @@ async fn install_upgrade_refuse_and_uninstall() {
         before.resource_version()
     );
 
-    // Each transition left an Event with its reason.
+    // Each transition left an Event with its reason (published right after the status).
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let events = env.api.list("events.k8s.io/v1", "Event", Some(NS));
     let has = |reason: &str, action: &str| {
         events
@@ -1011,13 +1012,14 @@ async fn invalid_spec_stalls_naming_the_field() {
     assert!(message.contains("spec.verify.authorities[0]"), "{message}");
     let (ready, reason, _) = condition(&r, "Ready").unwrap();
     assert_eq!((ready.as_str(), reason.as_str()), ("False", "InvalidSpec"));
-    let events = env.api.list("events.k8s.io/v1", "Event", Some(NS));
-    assert!(
-        events
+    // The Event follows the status write.
+    env.wait_until("an InvalidSpec Warning Event", async || {
+        env.api
+            .list("events.k8s.io/v1", "Event", Some(NS))
             .iter()
-            .any(|e| e["reason"] == "InvalidSpec" && e["type"] == "Warning"),
-        "{events:?}"
-    );
+            .any(|e| e["reason"] == "InvalidSpec" && e["type"] == "Warning")
+    })
+    .await;
     env.stop().await;
 }
 

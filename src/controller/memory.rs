@@ -74,6 +74,12 @@ impl Memory {
         });
     }
 
+    /// Like [`Self::succeeded`] without resetting the failure count: after a failure or while
+    /// waiting, the echo of our own status write waits for the backoff too.
+    pub fn settle(&self, key: &str, resource_version: Option<String>, due: Instant) {
+        self.with(key, |e| e.settled = resource_version.map(|rv| (rv, due)));
+    }
+
     /// Forgets when the release is due (it must be reconciled at the next trigger).
     pub fn unsettle(&self, key: &str) {
         self.with(key, |e| e.settled = None);
@@ -167,6 +173,10 @@ mod tests {
         assert_eq!(m.failed("k"), 2);
         m.succeeded("k", None, Instant::now());
         assert_eq!(m.failed("k"), 1);
+        let due = Instant::now() + Duration::from_secs(5);
+        m.settle("k", Some("3".into()), due);
+        assert_eq!(m.settled_until("k", Some("3")), Some(due));
+        assert_eq!(m.failed("k"), 2, "settling keeps the failure count");
         assert!(!m.record_failure_once("k", "x"));
         assert!(m.record_failure_once("k", "x"));
         assert!(!m.record_failure_once("k", "y"));

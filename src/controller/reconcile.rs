@@ -174,15 +174,20 @@ pub async fn reconcile(
         }
         Step::Wait(reason) => {
             metrics.reconciled(reason, seconds);
-            Action::requeue(interval.min(Duration::from_secs(5)))
+            let wait = interval.min(Duration::from_secs(5));
+            ctx.memory
+                .settle(&key, resource_version, Instant::now() + wait);
+            Action::requeue(wait)
         }
         Step::Failed(f) => {
             metrics.reconciled(f.reason, seconds);
             if f.reason == reasons::VERIFICATION_FAILED {
                 metrics.verification_failed(f.detail);
             }
-            let failures = ctx.memory.failed(&key);
-            Action::requeue(backoff(failures, interval))
+            let wait = backoff(ctx.memory.failed(&key), interval);
+            ctx.memory
+                .settle(&key, resource_version, Instant::now() + wait);
+            Action::requeue(wait)
         }
     };
     Ok(action)
