@@ -2,8 +2,9 @@
 //! verify, pull, values, render, apply, prune, health, status), Events, metrics and leader election.
 //! One of the two modules that hold a Kubernetes client.
 //!
-//! Files: `reconcile` (the driver), one file per step (`gate`: validate and gate, `source`:
-//! resolve, `verify`, `pull`, `values`, `render`; apply, prune and health call `crate::apply`),
+//! Files: `reconcile` (the driver; `reconcile/deploy`: remembered manifests, render as the next
+//! Helm revision, apply and record, prune, health — through `crate::apply`), one file per step
+//! before those (`gate`: validate and gate, `source`: resolve, `verify`, `pull`, `values`, `render`),
 //! `status` (conditions and the status patch), `events`, `uninstall` (finalizer), `inputs` (what a
 //! render depends on), `memory` (last applied manifests, backoff, echo suppression), `cache`
 //! (charts and registry clients), `clients` (impersonation), `refs` (Secrets and ConfigMaps),
