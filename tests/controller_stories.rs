@@ -82,11 +82,16 @@ impl Env {
     }
 
     fn start(&mut self) {
+        self.start_scoped(None, None);
+    }
+
+    /// Starts the controller watching one namespace and/or a label selector.
+    fn start_scoped(&mut self, namespace: Option<&str>, selector: Option<&str>) {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let config = signet::controller::Config {
             concurrency: 4,
-            watch_namespace: None,
-            label_selector: None,
+            watch_namespace: namespace.map(str::to_owned),
+            label_selector: selector.map(str::to_owned),
             max_history: 10,
             metrics: self.metrics.clone(),
         };
@@ -1190,6 +1195,52 @@ async fn crds_first_then_custom_resources() {
     assert!(
         inventory.iter().any(|e| e.kind == "Widget"),
         "{inventory:?}"
+    );
+    env.stop().await;
+}
+
+/// `--watch-namespace` and `--watch-label-selector`: releases outside the scope are left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn watch_scope_namespace_and_label_selector() {
+    let Some(mut env) = Env::new().await else {
+        return;
+    };
+    env.push(
+        "1.0.0",
+        "greeting: hello\n",
+        &[("config.yaml", CONFIG_TEMPLATE)],
+        Some(&env.key),
+    )
+    .await;
+    env.start_scoped(Some(NS), Some("shard=a"));
+    let mut in_shard = env.release("mine", "1.0.0", json!({}));
+    in_shard["metadata"]["labels"] = json!({"shard": "a"});
+    env.create(in_shard).await;
+    let mut other_shard = env.release("theirs", "1.0.0", json!({}));
+    other_shard["metadata"]["labels"] = json!({"shard": "b"});
+    env.create(other_shard).await;
+    let mut elsewhere = env.release("elsewhere", "1.0.0", json!({}));
+    elsewhere["metadata"]["labels"] = json!({"shard": "a"});
+    elsewhere["metadata"]["namespace"] = json!("kube-system");
+    let elsewhere: SignedChartRelease = serde_json::from_value(elsewhere).unwrap();
+    let system: Api<SignedChartRelease> = Api::namespaced(env.client(), "kube-system");
+    system
+        .create(&PostParams::default(), &elsewhere)
+        .await
+        .unwrap();
+    env.wait_ready("mine").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let theirs = env.releases().get("theirs").await.unwrap();
+    assert!(
+        theirs.status.is_none(),
+        "another shard's release is not touched"
+    );
+    assert!(theirs.finalizers().is_empty());
+    assert!(env.config_map("theirs-config").await.is_none());
+    let elsewhere = system.get("elsewhere").await.unwrap();
+    assert!(
+        elsewhere.status.is_none(),
+        "another namespace's release is not touched"
     );
     env.stop().await;
 }
