@@ -128,11 +128,21 @@ async fn apply_creates_marked_objects_and_reapply_is_a_noop() {
             .is_some()
     );
 
-    // The same objects again: nothing changes, not even a resourceVersion.
-    let writes = server.stats().total_writes();
+    // The same objects again: nothing changes, not even a resourceVersion; the cost is one GET and
+    // one apply per object.
+    let before = server.stats();
     let again = applier.apply(&objects).await.unwrap();
     assert_eq!(again.changed, 0);
-    assert_eq!(server.stats().total_writes(), writes);
+    let after = server.stats();
+    assert_eq!(after.total_writes(), before.total_writes());
+    assert_eq!(
+        after.total_requests() - before.total_requests(),
+        2 * objects.len()
+    );
+    assert_eq!(
+        after.requests("patch", "configmaps") - before.requests("patch", "configmaps"),
+        1
+    );
 
     // One value changed: one object changed.
     let changed = applier.prepare(&chart_docs("bye"), &owner()).await.unwrap();
@@ -868,4 +878,53 @@ async fn objects_in_a_namespace_the_release_creates_are_skipped_by_the_dry_run()
     assert!(dry.skipped[0].1.contains("Namespace team"), "{dry:?}");
     applier.apply(&objects[..2]).await.unwrap();
     assert!(server.get("v1", "ConfigMap", Some("team"), "c").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uninstall_goes_in_helms_uninstall_order() {
+    let (server, applier) = setup().await;
+    // Install order: ConfigMap, ClusterRole, Service, Deployment. Helm uninstalls Service,
+    // Deployment, ClusterRole, ConfigMap: a failure deleting the Deployment leaves exactly the
+    // Service deleted.
+    let objects = applier
+        .prepare(&chart_docs("hello"), &owner())
+        .await
+        .unwrap();
+    let inventory = applier.apply(&objects).await.unwrap().inventory;
+    server.fail_next(Matcher::new("delete", "deployments"), 500, 1);
+    let err = applier
+        .uninstall(
+            &inventory,
+            &owner(),
+            DeletionPolicy::Delete,
+            Instant::now() + Duration::from_secs(5),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("cannot delete Deployment apps/web"),
+        "{err}"
+    );
+    assert!(server.get("v1", "Service", Some("apps"), "web").is_none());
+    assert!(
+        server
+            .get("apps/v1", "Deployment", Some("apps"), "web")
+            .is_some()
+    );
+    assert!(
+        server
+            .get(
+                "rbac.authorization.k8s.io/v1",
+                "ClusterRole",
+                None,
+                "web-reader"
+            )
+            .is_some()
+    );
+    assert!(
+        server
+            .get("v1", "ConfigMap", Some("apps"), "web-config")
+            .is_some()
+    );
 }

@@ -210,3 +210,92 @@ async fn real_helm_reads_signets_release_records() {
     assert_eq!(list[0]["status"], "failed", "{list}");
     assert_eq!(list[0]["revision"].to_string().trim_matches('"'), "3");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn records_written_by_helm_are_read_and_superseded() {
+    let Some(helm_bin) = support::tools::tool("helm") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "helm is required under CI"
+        );
+        return;
+    };
+    let server = setup().await;
+    let client = server.client();
+    let dir = support::tools::temp_dir();
+    let chart = dir.path().join("web");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: web\nversion: 0.9.0\nappVersion: \"2.3\"\n",
+    )
+    .unwrap();
+    std::fs::write(chart.join("values.yaml"), "greeting: hi\n").unwrap();
+    std::fs::write(
+        chart.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\ndata:\n  greeting: {{ .Values.greeting }}\n",
+    )
+    .unwrap();
+    std::fs::write(chart.join("templates/NOTES.txt"), "installed by helm\n").unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, server.kubeconfig_yaml()).unwrap();
+    let mut install = helm(&helm_bin, dir.path(), &kubeconfig);
+    install.args([
+        "install",
+        "web",
+        chart.to_str().unwrap(),
+        "-n",
+        "apps",
+        "--set",
+        "greeting=hello",
+    ]);
+    run(install);
+
+    // Helm's own record reads as revision 1, deployed, with its values, manifest and notes.
+    let history = load_history(&client, "apps", "web").await.unwrap();
+    assert_eq!(history.len(), 1);
+    let helms = &history[0];
+    assert_eq!((helms.version, helms.status), (1, ReleaseStatus::Deployed));
+    assert_eq!(helms.config, json!({"greeting": "hello"}));
+    assert_eq!(helms.chart_metadata["version"], "0.9.0");
+    assert!(
+        helms.manifest.contains("greeting: hello"),
+        "{}",
+        helms.manifest
+    );
+    assert_eq!(helms.notes.trim(), "installed by helm");
+
+    // Our revision 2 supersedes it, and helm still reads both.
+    record(&client, &revision(2, ReleaseStatus::Deployed), 10)
+        .await
+        .unwrap();
+    let history = load_history(&client, "apps", "web").await.unwrap();
+    assert_eq!(
+        statuses(&history),
+        [(1, ReleaseStatus::Superseded), (2, ReleaseStatus::Deployed)]
+    );
+    let mut h = helm(&helm_bin, dir.path(), &kubeconfig);
+    h.args(["history", "web", "-n", "apps", "-o", "json"]);
+    let rows: Value = serde_json::from_str(&run(h)).unwrap();
+    assert_eq!(rows[0]["status"], "superseded", "{rows}");
+    assert_eq!(rows[0]["chart"], "web-0.9.0", "{rows}");
+    assert_eq!(rows[1]["status"], "deployed", "{rows}");
+    let mut h = helm(&helm_bin, dir.path(), &kubeconfig);
+    h.args([
+        "get",
+        "values",
+        "web",
+        "-n",
+        "apps",
+        "--revision",
+        "1",
+        "-o",
+        "json",
+    ]);
+    let old: Value = serde_json::from_str(&run(h)).unwrap();
+    assert_eq!(
+        old,
+        json!({"greeting": "hello"}),
+        "superseding kept Helm's record intact"
+    );
+}

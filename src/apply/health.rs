@@ -124,6 +124,13 @@ fn deployment(obj: &Json) -> Readiness {
     if let Some(r) = generation_observed(obj, true) {
         return r;
     }
+    // The deployment controller gave up on this rollout (kstatus: Failed).
+    if condition(obj, "Progressing")
+        .and_then(|c| c.get("reason")?.as_str())
+        .is_some_and(|r| r == "ProgressDeadlineExceeded")
+    {
+        return Failed(condition_message(obj, "Progressing"));
+    }
     let want = int(obj, &["spec", "replicas"]).unwrap_or(1);
     let updated = int(obj, &["status", "updatedReplicas"]).unwrap_or(0);
     let available = int(obj, &["status", "availableReplicas"]).unwrap_or(0);
@@ -278,6 +285,9 @@ fn generic(obj: &Json) -> Readiness {
 
 /// The readiness of `obj` (full JSON, with metadata/spec/status) of `kind` in API group `group`.
 pub fn readiness(group: &str, kind: &str, obj: &Json) -> Readiness {
+    if path(obj, &["metadata", "deletionTimestamp"]).is_some_and(|t| !t.is_null()) {
+        return InProgress("being deleted".to_owned());
+    }
     match (group, kind) {
         ("apps", "Deployment") => deployment(obj),
         ("apps", "StatefulSet") => statefulset(obj),
@@ -432,6 +442,16 @@ mod tests {
         assert!(matches!(
             r(&dep(2, json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 3, "availableReplicas": 3}), Some(3))),
             InProgress(w) if w.contains("pending termination")
+        ));
+        assert!(matches!(
+            r(&json!({"metadata": {"generation": 1}, "status": {"observedGeneration": 1, "conditions": [
+                {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "ReplicaSet \"web-1\" has timed out progressing."}
+            ]}})),
+            Failed(w) if w.contains("ProgressDeadlineExceeded") && w.contains("timed out")
+        ));
+        assert!(matches!(
+            r(&json!({"metadata": {"generation": 1, "deletionTimestamp": "2026-01-01T00:00:00Z"}, "spec": {"replicas": 0}, "status": {"observedGeneration": 1}})),
+            InProgress(w) if w == "being deleted"
         ));
         // Scaled to zero: ready once observed.
         assert_eq!(r(&dep(1, json!({"observedGeneration": 1}), Some(0))), Ready);

@@ -64,6 +64,14 @@ impl Kinds {
         if let Some(found) = self.cached(api_version, kind) {
             return Ok(found);
         }
+        // The first miss reads everything once (many releases starting together share that one
+        // discovery); later misses re-read only their group/version.
+        if self.snapshot.lock().await.is_none() {
+            self.snapshot().await?;
+            if let Some(found) = self.cached(api_version, kind) {
+                return Ok(found);
+            }
+        }
         self.refresh_group_version(api_version).await?;
         self.cached(api_version, kind)
             .ok_or_else(|| ApplyError::UnknownKind {

@@ -90,8 +90,14 @@ async fn remove_one(
     }
     let kind = match applier.kinds.resolve(&entry.api_version, &entry.kind).await {
         Ok(k) => k,
-        // No such kind any more (its CRD was removed): no such object either.
-        Err(ApplyError::UnknownKind { .. }) => return Ok(Outcome::Deleted(None)),
+        // The apiVersion is no longer served (its CRD was removed, or an old apiVersion of a
+        // builtin kind): the object cannot be read, so it is not touched.
+        Err(ApplyError::UnknownKind { .. }) => {
+            return Ok(Outcome::Skipped(format!(
+                "{} {} is not served: cannot check or delete it",
+                entry.api_version, entry.kind
+            )));
+        }
         Err(e) => return Err(e),
     };
     let what = entry_name(entry);
