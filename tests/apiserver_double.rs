@@ -698,8 +698,8 @@ async fn kube_runtime_watcher_sees_create_modify_delete() {
     let mut stream = kube::runtime::watcher(cms.clone(), config).boxed();
     let mut seen = vec![];
     let cms2 = cms.clone();
-    let writer = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    // Written once the watcher has listed (the stream is lazy), so the initial list is known.
+    let writes = async move {
         cms2.create(
             &PostParams::default(),
             &cm("new", json!({"w": "1"}), json!({})),
@@ -720,9 +720,16 @@ async fn kube_runtime_watcher_sees_create_modify_delete() {
         .await
         .unwrap();
         cms2.delete("new", &DeleteParams::default()).await.unwrap();
-    });
+    };
+    let mut writes = Some(writes);
+    let mut writer = None;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while seen.len() < 6 {
+        if seen.len() == 3
+            && let Some(w) = writes.take()
+        {
+            writer = Some(tokio::spawn(w));
+        }
         let ev = tokio::time::timeout_at(deadline, stream.try_next())
             .await
             .expect("watch events in time")
@@ -747,7 +754,7 @@ async fn kube_runtime_watcher_sees_create_modify_delete() {
         };
         seen.push(label);
     }
-    writer.await.unwrap();
+    writer.expect("writes started").await.unwrap();
     assert_eq!(
         seen,
         [
@@ -860,7 +867,7 @@ fn crd(delay_name: &str) -> Value {
 async fn crd_registers_kind_in_discovery_once_established() {
     init();
     let server = ApiServer::start().await;
-    server.set_crd_establish_delay(Duration::from_millis(500));
+    server.set_crd_establish_delay(Duration::from_secs(2));
     let client = server.client();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let gvk = GroupVersionKind::gvk("example.com", "v1", "Widget");
@@ -879,7 +886,7 @@ async fn crd_registers_kind_in_discovery_once_established() {
         "widgets.example.com",
         kube::runtime::wait::conditions::is_crd_established(),
     );
-    tokio::time::timeout(Duration::from_secs(5), established)
+    tokio::time::timeout(Duration::from_secs(10), established)
         .await
         .expect("established in time")
         .unwrap();
@@ -1004,6 +1011,13 @@ async fn fault_injection_fails_the_next_matching_requests() {
             .unwrap_err(),
     );
     assert_eq!((s.code, s.reason.as_str()), (409, "Conflict"));
+    assert!(
+        s.message.starts_with(
+            "Operation cannot be fulfilled on configmaps \"x\": the object has been modified"
+        ),
+        "{}",
+        s.message
+    );
     // kube retries 429 after Retry-After: the second request succeeds.
     server.fail_next(Matcher::new("list", "configmaps"), 429, 1);
     let before = server.stats().requests("list", "configmaps");

@@ -222,6 +222,7 @@ fn resource(
     authorize(&state.rules, user, &attributes)?;
     let facts = RequestFacts {
         verb,
+        group,
         resource: &resource_label,
         name,
         namespace,

@@ -54,7 +54,7 @@
 //!   rewritten). `core/v1` and `events.k8s.io/v1` Events are stored separately (a real server
 //!   shares them).
 //! - Watch event history keeps the last 10 000 events ([`ApiServer::compact`] drops it to test 410);
-//!   bookmarks come every 2 seconds; a watcher that falls 4096 events behind is closed.
+//!   bookmarks come every 2 seconds; a watcher that falls 16 384 events behind is closed.
 //! - Requests are handled one at a time under one lock. Order of checks: request stats,
 //!   impersonation and authorization, injected faults, then the verb (validation, admission
 //!   rejections, storage).

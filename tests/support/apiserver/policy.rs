@@ -82,6 +82,7 @@ impl Matcher {
 /// What a matcher looks at.
 pub struct RequestFacts<'a> {
     pub verb: &'a str,
+    pub group: &'a str,
     /// `plural` or `plural/subresource`.
     pub resource: &'a str,
     pub name: &'a str,
@@ -187,7 +188,8 @@ impl Policy {
         let message = match code {
             409 => format!(
                 "Operation cannot be fulfilled on {} \"{}\": the object has been modified; please apply your changes to the latest version and try again",
-                r.resource, r.name
+                super::errors::qualified(r.group, r.resource.split('/').next().unwrap_or("")),
+                r.name
             ),
             429 => "the server has received too many requests and has asked us to try again later".into(),
             500 => "an error on the server (\"injected fault\") has prevented the request from succeeding".into(),

@@ -551,14 +551,15 @@ pub fn apply(
     let live_stripped = strip(&obj, scope);
 
     // Conflicts: a field another manager owns, set here to a different value.
-    let mut conflicts: Vec<(Vec<String>, String)> = vec![];
+    // (field, index of the owning entry)
+    let mut conflicts: Vec<(Vec<String>, usize)> = vec![];
     for (i, e) in entries.iter().enumerate() {
         if e.is(w.manager, "Apply", w.subresource) {
             continue;
         }
         for p in applied.intersection(&e.set) {
             if differs(lookup(&live_stripped, p), lookup(&cfg, p), p) {
-                conflicts.push((p.clone(), i.to_string()));
+                conflicts.push((p.clone(), i));
             }
         }
     }
@@ -567,10 +568,7 @@ pub fn apply(
             return Err(conflict_error(&conflicts, &entries));
         }
         for (p, i) in &conflicts {
-            let i: usize = i.parse().unwrap_or(usize::MAX);
-            if let Some(e) = entries.get_mut(i) {
-                e.set.remove(p);
-            }
+            entries[*i].set.remove(p);
         }
     }
 
@@ -689,11 +687,12 @@ fn merge(live: &mut Value, cfg: &Value, schema: &Schema<'_>, fields: &mut Vec<St
     }
 }
 
-fn conflict_error(conflicts: &[(Vec<String>, String)], entries: &[Entry]) -> ApiError {
-    let who = |i: &str| -> (&str, &str) {
-        let e = i.parse::<usize>().ok().and_then(|i| entries.get(i));
-        e.map(|e| (e.manager.as_str(), e.api_version.as_str()))
-            .unwrap_or(("", ""))
+fn conflict_error(conflicts: &[(Vec<String>, usize)], entries: &[Entry]) -> ApiError {
+    let who = |i: &usize| {
+        (
+            entries[*i].manager.as_str(),
+            entries[*i].api_version.as_str(),
+        )
     };
     let causes: Vec<Value> = conflicts
         .iter()

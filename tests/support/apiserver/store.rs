@@ -93,7 +93,7 @@ impl Shared {
     }
 
     fn with_state(this: Weak<Shared>) -> Self {
-        let (events, _) = broadcast::channel(4096);
+        let (events, _) = broadcast::channel(1 << 14);
         let mut state = State {
             kinds: Kinds::builtin(),
             objects: BTreeMap::new(),
@@ -161,6 +161,30 @@ impl State {
         }
         let _ = self.events.send(event);
         object
+    }
+
+    /// The objects of a kind's resource, in one namespace (all when `namespace` is empty), in
+    /// key order (a range of the store, not a scan).
+    pub fn objects_of<'a>(
+        &'a self,
+        kind: &KindSpec,
+        namespace: &str,
+    ) -> impl Iterator<Item = (&'a ObjKey, &'a Value)> + 'a {
+        let start = ObjKey {
+            group: kind.group.clone(),
+            plural: kind.plural.clone(),
+            namespace: namespace.to_string(),
+            name: String::new(),
+        };
+        let all_namespaces = namespace.is_empty();
+        let (group, plural, namespace) = (
+            start.group.clone(),
+            start.plural.clone(),
+            start.namespace.clone(),
+        );
+        self.objects.range(start..).take_while(move |(k, _)| {
+            k.group == group && k.plural == plural && (all_namespaces || k.namespace == namespace)
+        })
     }
 
     pub fn compact(&mut self) {
@@ -240,10 +264,7 @@ impl State {
 
     pub fn direct_list(&self, api_version: &str, kind: &str, ns: Option<&str>) -> Vec<Value> {
         let k = self.direct_kind(api_version, kind);
-        self.objects
-            .iter()
-            .filter(|(key, _)| key.group == k.group && key.plural == k.plural)
-            .filter(|(key, _)| ns.is_none_or(|ns| key.namespace == ns))
+        self.objects_of(&k, ns.unwrap_or(""))
             .map(|(_, o)| super::verbs::as_version(o, &k))
             .collect()
     }

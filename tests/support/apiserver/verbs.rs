@@ -148,10 +148,7 @@ pub fn list(state: &State, ctx: &Ctx<'_>) -> Result<Value, ApiError> {
     let (labels, fields) = selectors(ctx)?;
     let after = continue_after(ctx)?;
     let items: Vec<Value> = state
-        .objects
-        .iter()
-        .filter(|(k, _)| k.group == ctx.kind.group && k.plural == ctx.kind.plural)
-        .filter(|(k, _)| ctx.namespace.is_empty() || k.namespace == ctx.namespace)
+        .objects_of(&ctx.kind, &ctx.namespace)
         .filter(|(_, o)| labels.matches(o) && fields.matches(o))
         .filter(|(k, _)| {
             after
@@ -282,6 +279,7 @@ pub(super) fn admission(
     let resource = ctx.resource_label();
     let facts = RequestFacts {
         verb,
+        group: &ctx.kind.group,
         resource: &resource,
         name,
         namespace: &ctx.namespace,
@@ -307,6 +305,8 @@ fn spec_part(obj: &Value, kind: &KindSpec) -> Value {
     o
 }
 
+/// The object without what every write changes (resourceVersion, managedFields times): when
+/// these are equal before and after a write, it is a no-op and a real server stores nothing.
 fn without_volatile(obj: &Value) -> Value {
     let mut o = obj.clone();
     if let Some(meta) = o["metadata"].as_object_mut() {

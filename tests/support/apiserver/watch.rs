@@ -114,12 +114,8 @@ pub fn start(state: &State, ctx: &Ctx<'_>, metadata_only: bool) -> Result<Respon
         .unwrap_or(1800);
     let mut pending = VecDeque::new();
     if initial || rv_param.is_empty() || rv_param == "0" {
-        for (key, obj) in &state.objects {
-            if key.group == filter.kind.group
-                && key.plural == filter.kind.plural
-                && (filter.namespace.is_empty() || key.namespace == filter.namespace)
-                && filter.matches(obj)
-            {
+        for (_, obj) in state.objects_of(&filter.kind, &filter.namespace) {
+            if filter.matches(obj) {
                 pending.push_back(line("ADDED", &filter.shape(obj)));
             }
         }
