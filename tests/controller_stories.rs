@@ -3,6 +3,8 @@
 //! signed with Signet's own registry and signing libraries (cosign's format; tests/cosign_interop.rs
 //! proves cosign verifies the same signatures). Short intervals (1–2 s) keep the stories quick.
 
+#[path = "support/sigstore_mock.rs"]
+mod sigstore_mock;
 mod support;
 
 use std::collections::BTreeMap;
@@ -1242,6 +1244,83 @@ async fn watch_scope_namespace_and_label_selector() {
         elsewhere.status.is_none(),
         "another namespace's release is not touched"
     );
+    env.stop().await;
+}
+
+/// Keyless: a chart signed through a local Fulcio and Rekor verifies by OIDC identity against the
+/// trust root read from a ConfigMap, requiring the transparency log; the signer's issuer and
+/// subject are in the status. Another identity is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keyless_identity_with_a_private_trust_root() {
+    let Some(mut env) = Env::new().await else {
+        return;
+    };
+    let Some(mock) = sigstore_mock::SigstoreMock::start(&env.dir.path().join("mock")) else {
+        return;
+    };
+    env.push(
+        "1.0.0",
+        "greeting: keyless\n",
+        &[("config.yaml", CONFIG_TEMPLATE)],
+        None,
+    )
+    .await;
+    let subject =
+        "https://github.com/signet-dev/charts/.github/workflows/release.yml@refs/heads/main";
+    let issuer = "https://token.actions.githubusercontent.com";
+    let token = sigstore_mock::identity_token(issuer, subject);
+    let chart = format!("{}:1.0.0", env.reg.oci("charts/demo"));
+    let out = tokio::task::block_in_place(|| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_signet"));
+        c.args(["sign", &chart, "--identity-token", &token])
+            .args([
+                "--fulcio-url",
+                &mock.url,
+                "--rekor-url",
+                &mock.url,
+                "--tlog-upload",
+            ])
+            .args(env.reg.cli_flags());
+        support::tools::run(&mut c)
+    });
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let root = std::fs::read_to_string(&mock.trusted_root).unwrap();
+    env.put_config_map("sigstore-root", &[("trusted_root.json", &root)], false)
+        .await;
+    env.start();
+    let keyless = |name: &str, subject: &str| {
+        let mut r = env.release(name, "1.0.0", json!({}));
+        r["spec"]["verify"] = json!({
+            "authorities": [{"name": "release-ci", "keyless": {"identities": [
+                {"issuer": issuer, "subject": subject}]}}],
+            "trustRoot": {"kind": "ConfigMap", "name": "sigstore-root", "key": "trusted_root.json"},
+            "requireTransparencyLog": true,
+        });
+        r
+    };
+    env.create(keyless("kl", subject)).await;
+    let r = env.wait_ready("kl").await;
+    let signers = r.status.unwrap().verified_signers;
+    assert_eq!(signers.len(), 1, "{signers:?}");
+    assert_eq!(signers[0].authority, "release-ci");
+    assert_eq!(signers[0].issuer.as_deref(), Some(issuer));
+    assert_eq!(signers[0].subject.as_deref(), Some(subject));
+
+    env.create(keyless("kl-other", "https://github.com/someone/else"))
+        .await;
+    let r = env
+        .wait_release("kl-other", "to refuse another identity", |r| {
+            condition(r, "SourceVerified").is_some_and(|(s, _, _)| s == "False")
+        })
+        .await;
+    let (_, reason, message) = condition(&r, "SourceVerified").unwrap();
+    assert_eq!(reason, "VerificationFailed");
+    assert!(message.starts_with("IdentityMismatch"), "{message}");
+    assert!(env.config_map("kl-other-config").await.is_none());
     env.stop().await;
 }
 
