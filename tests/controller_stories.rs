@@ -1324,6 +1324,37 @@ async fn keyless_identity_with_a_private_trust_root() {
     env.stop().await;
 }
 
+/// Shutdown (SIGTERM, or a lost lease) does not wait out a health wait of spec.timeout: running
+/// reconciles get a grace period, then the controller stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shutdown_does_not_wait_out_a_health_wait() {
+    let Some(mut env) = Env::new().await else {
+        return;
+    };
+    env.push(
+        "1.0.0",
+        "{}\n",
+        &[("deploy.yaml", DEPLOYMENT_TEMPLATE)],
+        Some(&env.key),
+    )
+    .await;
+    env.start();
+    let mut r = env.release("slow", "1.0.0", json!({}));
+    r["spec"]["timeout"] = json!("5m");
+    env.create(r).await;
+    env.wait_release("slow", "to wait for health", |r| {
+        condition(r, "Applied").is_some_and(|(s, _, _)| s == "True")
+    })
+    .await;
+    let running = env.controller.take().unwrap();
+    let started = std::time::Instant::now();
+    let _ = running.stop.send(());
+    let result = tokio::time::timeout(Duration::from_secs(30), running.task).await;
+    assert!(result.is_ok(), "the controller stopped");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(15), "stopped after {took:?}");
+}
+
 /// Not a story: N releases (SIGNET_SCALE_N, default 100) of one small signed chart to Ready,
 /// printing the time. `cargo test --test controller_stories -- --ignored scale --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -62,6 +62,9 @@ pub struct Config {
 const CHART_CACHE_ENTRIES: usize = 256;
 const CHART_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
+/// How long running reconciles may take to finish after shutdown is asked for.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What every reconcile shares.
 pub(crate) struct Context {
     clients: clients::Clients,
@@ -114,16 +117,22 @@ pub async fn run(
         releases: store.clone(),
         config,
     });
-    // The controller's shutdown trigger must be Sync; the caller's future need not be.
+    // The controller's shutdown trigger must be Sync; the caller's future need not be. Running
+    // reconciles get a grace period to finish, then are dropped: a health wait can last the whole
+    // spec.timeout, and a replica that lost its lease must stop acting soon (an interrupted attempt
+    // is safe to repeat).
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (abort, aborted) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop.send(());
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+        let _ = abort.send(());
     });
     let labelled = watcher::Config::default().labels(&format!("{WATCH_LABEL}=true"));
     let (c1, c2, c3) = (ctx.clone(), ctx.clone(), ctx.clone());
     let (s1, s2, s3) = (store.clone(), store.clone(), store);
-    controller
+    let running = controller
         .with_config(runtime::Config::default().concurrency(concurrency))
         .watches(
             api::<ConfigMap>(&client, ns.as_deref()),
@@ -147,8 +156,13 @@ pub async fn run(
                 tracing::debug!(error = %e, "reconcile");
             }
             futures::future::ready(())
-        })
-        .await;
+        });
+    tokio::select! {
+        () = running => {}
+        _ = aborted => tracing::warn!(
+            "stopped with reconciles still running after {SHUTDOWN_GRACE:?}; they resume on the next start"
+        ),
+    }
     Ok(())
 }
 
