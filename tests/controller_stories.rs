@@ -727,7 +727,11 @@ async fn moved_tag_suspend_and_depends_on() {
             condition(r, "Reconciling").is_some_and(|(_, reason, _)| reason == "DependencyNotReady")
         })
         .await;
-    assert_eq!(condition(&r, "Ready").unwrap().0, "Unknown");
+    let (ready, reason, _) = condition(&r, "Ready").unwrap();
+    assert_eq!(
+        (ready.as_str(), reason.as_str()),
+        ("Unknown", "DependencyNotReady")
+    );
     assert!(
         env.config_map("app-config").await.is_none(),
         "nothing applied before base"

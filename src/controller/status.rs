@@ -115,6 +115,16 @@ pub fn finish(s: &mut SignedChartReleaseStatus, outcome: &Outcome, generation: i
     }
     s.observed_generation = Some(generation);
     update_ready(&mut s.conditions, Some(generation), now.clone());
+    // `Ready` Unknown says only "Progressing" while Reconciling; waiting for a dependency is
+    // worth naming there, where `kubectl get` and `kubectl wait` users look.
+    if let Outcome::Waiting { reason, .. } = outcome
+        && let Some(ready) = s
+            .conditions
+            .iter_mut()
+            .find(|c| c.type_ == types::READY && c.status == status::UNKNOWN)
+    {
+        ready.reason = reason.clone();
+    }
 }
 
 /// Whether `Ready` is True for `generation`.
@@ -265,6 +275,7 @@ mod tests {
         );
         let ready = get(&s, types::READY).unwrap();
         assert_eq!(ready.status, status::UNKNOWN);
+        assert_eq!(ready.reason, reasons::DEPENDENCY_NOT_READY);
         assert_eq!(ready.message, "waiting for ns/a");
         assert_eq!(
             get(&s, types::RECONCILING).unwrap().reason,
