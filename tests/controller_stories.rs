@@ -788,6 +788,26 @@ async fn moved_tag_suspend_and_depends_on() {
             .resource_version(),
         before.resource_version()
     );
+
+    // A digest pin is immune to the moved tag; its version must satisfy spec.chart.version.
+    env.create(env.release("pinned", "^1", json!({"chart": {"digest": v1}})))
+        .await;
+    let r = env.wait_ready("pinned").await;
+    let applied = r.status.unwrap().last_applied_revision.unwrap();
+    assert_eq!(
+        (applied.version.as_str(), applied.digest.as_str()),
+        ("1.0.0", v1.as_str())
+    );
+    env.create(env.release("mismatch", ">=2", json!({"chart": {"digest": v1}})))
+        .await;
+    let r = env
+        .wait_release("mismatch", "to refuse the pinned version", |r| {
+            condition(r, "SourceVerified").is_some_and(|(s, _, _)| s == "False")
+        })
+        .await;
+    let (_, reason, message) = condition(&r, "SourceVerified").unwrap();
+    assert_eq!(reason, "ChartNotFound");
+    assert!(message.contains("does not satisfy"), "{message}");
     env.stop().await;
 }
 
