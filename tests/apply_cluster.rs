@@ -743,6 +743,24 @@ async fn health_waits_for_a_rollout() {
     assert!(matches!(err, HealthError::Failed { .. }), "{err:?}");
     assert!(err.to_string().contains("BackoffLimitExceeded"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(5));
+
+    // A cluster-scoped extra check ignores the default namespace.
+    let missing = [HealthCheckReference {
+        api_version: "rbac.authorization.k8s.io/v1".into(),
+        kind: "ClusterRole".into(),
+        name: "nope".into(),
+        namespace: None,
+    }];
+    let err = applier
+        .wait_healthy(
+            &[],
+            &missing,
+            "apps",
+            Instant::now() + Duration::from_millis(300),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "ClusterRole nope is not ready: not found");
 }
 
 #[tokio::test(flavor = "multi_thread")]

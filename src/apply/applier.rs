@@ -43,7 +43,8 @@ pub struct ApplyReport {
 pub struct DryRunReport {
     /// Objects accepted by the dry-run.
     pub accepted: usize,
-    /// Objects not dry-run because their kind comes from a CRD of this release not installed yet.
+    /// Objects that cannot be dry-run before the apply, with why: their kind comes from a CRD of
+    /// this release not installed yet, or their namespace from a Namespace of this release.
     pub skipped: Vec<(InventoryEntry, String)>,
 }
 

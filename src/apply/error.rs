@@ -111,7 +111,19 @@ impl ApplyError {
             kube::Error::Api(status) => {
                 let code = status.code;
                 let message = status.message.clone();
+                // A write into a namespace being deleted is a 403 too, but it passes: the
+                // namespace goes and the next attempt recreates it.
+                let terminating = status
+                    .details
+                    .as_ref()
+                    .is_some_and(|d| d.causes.iter().any(|c| c.reason == "NamespaceTerminating"));
                 match code {
+                    403 if terminating => ApplyError::Transient {
+                        verb: verb.to_owned(),
+                        object: object.to_owned(),
+                        code,
+                        message,
+                    },
                     403 => ApplyError::Forbidden {
                         verb: verb.to_owned(),
                         object: object.to_owned(),
@@ -195,6 +207,16 @@ mod tests {
             "Deployment ns/d (t) rejected by server-side dry-run: Invalid: the message"
         );
         assert!(!e.is_transient());
+        let status: kube::core::Status = serde_json::from_value(serde_json::json!({
+            "code": 403,
+            "reason": "Forbidden",
+            "message": "namespaces \"apps\" is being terminated",
+            "details": {"causes": [{"reason": "NamespaceTerminating", "message": "x"}]}
+        }))
+        .unwrap();
+        let terminating = kube::Error::Api(Box::new(status));
+        let e = ApplyError::from_kube(terminating, "apply", "o", false);
+        assert!(e.is_transient(), "{e:?}");
         let e = ApplyError::from_kube(api(404, "NotFound"), "apply", "o", false);
         assert!(matches!(e, ApplyError::Rejected { .. }), "{e:?}");
         let e = ApplyError::from_kube(api(404, "NotFound"), "get", "o", false);

@@ -307,9 +307,8 @@ struct Target {
     optional_kind: bool,
 }
 
-async fn check(applier: &Applier, target: &Target) -> Result<Readiness, HealthError> {
+async fn check(applier: &Applier, target: &mut Target) -> Result<Readiness, HealthError> {
     let e = &target.entry;
-    let what = describe(&e.kind, e.namespace.as_deref(), &e.name);
     let kind = match applier.kinds.resolve(&e.api_version, &e.kind).await {
         Ok(k) => k,
         Err(ApplyError::UnknownKind { .. }) if target.optional_kind => {
@@ -320,6 +319,12 @@ async fn check(applier: &Applier, target: &Target) -> Result<Readiness, HealthEr
         }
         Err(err) => return Err(HealthError::Api(err)),
     };
+    // A health check's default namespace means nothing to a cluster-scoped kind.
+    if !kind.namespaced {
+        target.entry.namespace = None;
+    }
+    let e = &target.entry;
+    let what = describe(&e.kind, e.namespace.as_deref(), &e.name);
     let api = applier.api(&kind, e.namespace.as_deref());
     let found = api.get_opt(&e.name).await;
     let object = match found {
@@ -370,8 +375,8 @@ pub(crate) async fn wait_healthy(
     loop {
         let mut still = Vec::new();
         let mut first_why = None;
-        for target in pending {
-            match check(applier, &target).await? {
+        for mut target in pending {
+            match check(applier, &mut target).await? {
                 Ready => {}
                 Failed(why) => {
                     let e = &target.entry;
