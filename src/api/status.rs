@@ -32,6 +32,17 @@ pub struct SignedChartReleaseStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "atomic"))]
     pub inventory: Vec<InventoryEntry>,
+    /// SHA-256 over what the last applied manifests were rendered from (chart digest, merged
+    /// values, generation, controller version). While it matches, the controller re-applies the
+    /// same manifests instead of rendering again, so random values stay stable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 71))]
+    pub applied_inputs_digest: Option<String>,
+    /// SHA-256 of the last applied manifest text as recorded in the Helm release. After a restart
+    /// the controller re-applies the recorded manifest only when it hashes to this value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 71))]
+    pub applied_manifest_digest: Option<String>,
 }
 
 /// One chart artifact: its version and manifest digest.

@@ -1,8 +1,9 @@
 //! `signet-controller`: the operator for `SignedChartRelease`.
 //!
-//! For now a runnable shell: it parses its configuration, initialises logging, serves the liveness
-//! and readiness probes, and shuts down cleanly on SIGTERM or SIGINT. The reconciler arrives in a
-//! later change and plugs in between start-up and shutdown.
+//! It reads its flags (each also from an environment variable), finds the cluster like any kube-rs
+//! controller (in-cluster service account, else `KUBECONFIG` / `~/.kube/config`), serves the
+//! probes and `/metrics`, optionally campaigns for the leader Lease, and runs the reconciler until
+//! SIGTERM or SIGINT; then it stops the reconciler, releases the lease and exits 0.
 #![forbid(unsafe_code)]
 
 // mimalloc: rendering allocates heavily (template values, YAML trees, large manifest strings), and
@@ -11,10 +12,19 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use anyhow::Context as _;
-use axum::{Router, http::StatusCode, routing::get};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::{Router, extract::State, routing::get};
 use clap::{Parser, ValueEnum};
+use signet::controller;
+use signet::controller::leader::{self, LeaderConfig, LeaderElector, LeaderError};
+use signet::controller::metrics::{self, Metrics};
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
 
 /// The Signet controller: reconciles SignedChartRelease objects.
@@ -24,6 +34,37 @@ struct Args {
     /// Address the health probes (`/healthz`, `/readyz`) listen on.
     #[arg(long, env = "SIGNET_HEALTH_ADDR", default_value = "0.0.0.0:8081")]
     health_addr: SocketAddr,
+    /// Address `/metrics` (Prometheus) listens on.
+    #[arg(long, env = "SIGNET_METRICS_ADDR", default_value = "0.0.0.0:8080")]
+    metrics_addr: SocketAddr,
+    /// Releases reconciled at the same time.
+    #[arg(long, env = "SIGNET_CONCURRENT", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    concurrent: u16,
+    /// Reconcile only the releases of this namespace (default: all namespaces).
+    #[arg(long, env = "SIGNET_WATCH_NAMESPACE")]
+    watch_namespace: Option<String>,
+    /// Reconcile only the releases with these labels, e.g. `shard=a` (to shard across controllers).
+    #[arg(long, env = "SIGNET_WATCH_LABEL_SELECTOR")]
+    watch_label_selector: Option<String>,
+    /// Helm release records (revisions) kept per release.
+    #[arg(long, env = "SIGNET_MAX_HISTORY", default_value_t = 10,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    max_history: u16,
+    /// Reconcile only while holding a Lease, so that one of several replicas is active.
+    #[arg(long, env = "SIGNET_LEADER_ELECT")]
+    leader_elect: bool,
+    /// Namespace of the leader Lease (default: the controller's own namespace).
+    #[arg(long, env = "SIGNET_LEADER_ELECTION_NAMESPACE")]
+    leader_election_namespace: Option<String>,
+    /// Name of the leader Lease.
+    #[arg(long, env = "SIGNET_LEADER_ELECTION_ID", default_value = leader::DEFAULT_LEASE_NAME)]
+    leader_election_id: String,
+    /// How long a leader's claim lasts without renewal (e.g. `15s`); a standby takes over this
+    /// long after the leader died. Renewal and retry periods scale with it.
+    #[arg(long, env = "SIGNET_LEADER_ELECTION_LEASE_DURATION", default_value = "15s",
+          value_parser = parse_duration)]
+    leader_election_lease_duration: Duration,
     /// Log filter in `RUST_LOG` syntax, e.g. `info` or `signet=debug,kube=info`.
     #[arg(long, env = "SIGNET_LOG", default_value = "info")]
     log_level: String,
@@ -38,6 +79,26 @@ enum LogFormat {
     Text,
     /// One JSON object per line, for log collectors.
     Json,
+}
+
+/// `15s`, `2m`, `1500ms` or a bare number of seconds; whole seconds at least 1 (the Lease's unit).
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((text, "s"), |at| text.split_at(at));
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 15s"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(number),
+        "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number.saturating_mul(60)),
+        _ => return Err(format!("{text:?}: unit must be ms, s or m")),
+    };
+    if duration < Duration::from_secs(1) {
+        return Err(format!("{text:?} is below the Lease's 1 s resolution"));
+    }
+    Ok(duration)
 }
 
 fn main() -> ExitCode {
@@ -79,27 +140,131 @@ fn init_tracing(args: &Args) -> anyhow::Result<()> {
     installed.map_err(|err| anyhow::anyhow!("cannot initialise logging: {err}"))
 }
 
+/// A future that resolves once `flag` is set (or its sender is gone), cloneable into many places.
+async fn when_set(mut flag: watch::Receiver<bool>) {
+    let _ = flag.wait_for(|set| *set).await;
+}
+
 async fn run(args: Args) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(args.health_addr)
-        .await
-        .with_context(|| format!("cannot listen on --health-addr {}", args.health_addr))?;
-    let bound = listener
+    let metrics = Arc::new(Metrics::new());
+    let ready = Arc::new(AtomicBool::new(false));
+
+    let health = bind(args.health_addr, "--health-addr").await?;
+    let metrics_listener = bind(args.metrics_addr, "--metrics-addr").await?;
+    let health_addr = health
         .local_addr()
-        .context("cannot read the bound health address")?;
+        .context("cannot read the health address")?;
+    let metrics_addr = metrics_listener
+        .local_addr()
+        .context("cannot read the metrics address")?;
+
+    // Set by SIGTERM/SIGINT: stops the controller. The servers stop after it, so probes and a
+    // last scrape keep answering while it winds down.
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (servers_stop_tx, servers_stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = shutdown_tx.send(true);
+    });
+
+    let probes = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(ready.clone());
+    let health_server = tokio::spawn(
+        axum::serve(health, probes)
+            .with_graceful_shutdown(when_set(servers_stop_rx.clone()))
+            .into_future(),
+    );
+    let scrape = Router::new()
+        .route("/metrics", get(serve_metrics))
+        .with_state(metrics.clone());
+    let metrics_server = tokio::spawn(
+        axum::serve(metrics_listener, scrape)
+            .with_graceful_shutdown(when_set(servers_stop_rx))
+            .into_future(),
+    );
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
-        health_addr = %bound,
-        "signet-controller started; the reconciler is not part of this build yet"
+        health_addr = %health_addr,
+        metrics_addr = %metrics_addr,
+        "signet-controller started"
     );
-    let app = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("health server failed")?;
+
+    let outcome = run_controller(&args, metrics, ready, when_set(shutdown_rx)).await;
+
+    let _ = servers_stop_tx.send(true);
+    for (name, server) in [("health", health_server), ("metrics", metrics_server)] {
+        match server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!("{name} server failed: {err}"),
+            Err(err) => tracing::warn!("{name} server task failed: {err}"),
+        }
+    }
+    outcome?;
     tracing::info!("signet-controller stopped");
     Ok(())
+}
+
+async fn bind(addr: SocketAddr, flag: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {flag} {addr}"))
+}
+
+/// Connects to the cluster and runs the reconciler, under leader election when asked.
+async fn run_controller(
+    args: &Args,
+    metrics: Arc<Metrics>,
+    ready: Arc<AtomicBool>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let kube_config = kube::Config::infer().await.context(
+        "cannot find the cluster: not in a pod, and no usable KUBECONFIG or ~/.kube/config",
+    )?;
+    tracing::info!(cluster = %kube_config.cluster_url, "using cluster");
+    let config = controller::Config {
+        concurrency: usize::from(args.concurrent),
+        watch_namespace: args.watch_namespace.clone(),
+        label_selector: args.watch_label_selector.clone(),
+        max_history: usize::from(args.max_history),
+        metrics,
+    };
+    if !args.leader_elect {
+        // Readiness without leader election: the reconciler has been started.
+        ready.store(true, Ordering::SeqCst);
+        return controller::run(kube_config, config, shutdown).await;
+    }
+
+    let namespace = args
+        .leader_election_namespace
+        .clone()
+        .or_else(|| std::env::var("POD_NAMESPACE").ok())
+        .unwrap_or_else(|| kube_config.default_namespace.clone());
+    let mut lease = LeaderConfig::new(namespace, leader::default_identity())
+        .with_lease_duration(args.leader_election_lease_duration);
+    lease.name = args.leader_election_id.clone();
+    tracing::info!(
+        lease = %format!("{}/{}", lease.namespace, lease.name),
+        identity = %lease.identity,
+        "leader election on"
+    );
+    let client = kube::Client::try_from(kube_config.clone())
+        .context("cannot build a client for leader election")?;
+    let elector = LeaderElector::new(client, lease)?;
+    let outcome = leader::run_as_leader(
+        elector,
+        shutdown,
+        // A standby replica is ready: it is healthy and would take over.
+        || ready.store(true, Ordering::SeqCst),
+        |stop| controller::run(kube_config, config, stop),
+    )
+    .await;
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(LeaderError::Led(err)) => Err(err),
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// Liveness: the process is up and its runtime answers.
@@ -107,9 +272,20 @@ async fn healthz() -> (StatusCode, &'static str) {
     (StatusCode::OK, "ok\n")
 }
 
-/// Readiness: ready to serve. Once the reconciler exists this also waits for its caches to sync.
-async fn readyz() -> (StatusCode, &'static str) {
-    (StatusCode::OK, "ok\n")
+/// Readiness: the reconciler runs (or this replica stands by for the leader lease).
+async fn readyz(State(ready): State<Arc<AtomicBool>>) -> (StatusCode, &'static str) {
+    if ready.load(Ordering::SeqCst) {
+        (StatusCode::OK, "ok\n")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "starting\n")
+    }
+}
+
+async fn serve_metrics(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        metrics.encode(),
+    )
 }
 
 /// Resolves on the first SIGTERM (what the kubelet sends) or SIGINT (Ctrl-C).
@@ -137,5 +313,39 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => tracing::info!("received SIGINT, shutting down"),
         () = terminate => tracing::info!("received SIGTERM, shutting down"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units_and_refuse_sub_second_leases() {
+        assert_eq!(parse_duration("15s"), Ok(Duration::from_secs(15)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("20"), Ok(Duration::from_secs(20)));
+        for bad in ["", "s", "500ms", "0s", "15h", "-1s", "1.5s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn flags_parse_with_their_defaults() {
+        use clap::Parser as _;
+        let args = Args::try_parse_from([
+            "signet-controller",
+            "--leader-elect",
+            "--concurrent=8",
+            "--watch-label-selector=shard=a",
+        ])
+        .expect("parse");
+        assert!(args.leader_elect);
+        assert_eq!(args.concurrent, 8);
+        assert_eq!(args.watch_label_selector.as_deref(), Some("shard=a"));
+        assert_eq!(args.leader_election_id, leader::DEFAULT_LEASE_NAME);
+        assert_eq!(args.leader_election_lease_duration, Duration::from_secs(15));
+        assert!(Args::try_parse_from(["signet-controller", "--concurrent=0"]).is_err());
     }
 }
