@@ -11,17 +11,16 @@ use signet_render::yaml;
 
 #[path = "../../../tests/support/corpus.rs"]
 mod corpus;
-use corpus::{corpus_dir, tools_dir};
+use corpus::{corpus_dir, skip, tools_dir};
 
 fn helm() -> Option<PathBuf> {
     let helm = tools_dir().join("helm");
     if helm.is_file() {
         Some(helm)
     } else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "helm not found at {}; skipping",
-            helm.display()
+        skip(
+            "values oracle",
+            &format!("helm not found at {}", helm.display()),
         );
         None
     }
@@ -716,10 +715,9 @@ fn find_values_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn corpus_values_round_trip_like_helm() {
     let corpus = corpus_dir();
     if !corpus.join("charts").is_dir() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "corpus not found at {}; skipping",
-            corpus.display()
+        skip(
+            "values oracle",
+            &format!("corpus not found at {}", corpus.display()),
         );
         return;
     }
@@ -780,10 +778,9 @@ fn corpus_schemas_accept_what_helm_accepts() {
     let corpus = corpus_dir();
     let charts = corpus.join("charts");
     if !charts.is_dir() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "corpus not found at {}; skipping",
-            corpus.display()
+        skip(
+            "values oracle",
+            &format!("corpus not found at {}", corpus.display()),
         );
         return;
     }
