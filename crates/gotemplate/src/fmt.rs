@@ -445,6 +445,14 @@ impl Printer {
                     self.fmt_complex(v, c.0, c.1, verb);
                     return;
                 }
+                // A []byte is text to %s, %q and %x.
+                if let Some(b) = o.as_bytes()
+                    && matches!(verb, 's' | 'q' | 'x' | 'X')
+                {
+                    let s = Value::from(String::from_utf8_lossy(b).into_owned());
+                    self.print_value(&s, verb, depth);
+                    return;
+                }
                 // Objects print through their String method, as Go's Stringer handling does.
                 match verb {
                     'v' | 's' | 'x' | 'X' | 'q' => {
