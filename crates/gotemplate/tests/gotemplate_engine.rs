@@ -666,26 +666,32 @@ fn differential_against_go_text_template() {
     let mut gen_ = OracleGen(Rng(0x0dd_ba11_cafe_f00d));
     let data_json: serde_json::Value = serde_json::from_str(ORACLE_DATA).unwrap();
     let templates: Vec<String> = (0..count).map(|_| gen_.template()).collect();
-    let mut input = String::new();
-    for t in &templates {
-        input.push_str(&serde_json::json!({"t": t, "d": data_json}).to_string());
-        input.push('\n');
-    }
-    let mut child = Command::new(&bin)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("oracle runs");
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    let answers: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(answers.len(), templates.len(), "oracle answered every case");
-
+    let ask = |requests: Vec<serde_json::Value>| -> Vec<serde_json::Value> {
+        let mut input = String::new();
+        for r in &requests {
+            input.push_str(&r.to_string());
+            input.push('\n');
+        }
+        let mut child = Command::new(&bin)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("oracle runs");
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+        let output = child.wait_with_output().unwrap();
+        writer.join().unwrap().unwrap();
+        let answers: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(answers.len(), requests.len(), "oracle answered every case");
+        answers
+    };
+    let answers = ask(templates
+        .iter()
+        .map(|t| serde_json::json!({"t": t, "d": data_json}))
+        .collect());
     let data = Value::from_json(&data_json);
     let (mut same, mut errors) = (0usize, 0usize);
     let mut mismatches = Vec::new();
@@ -707,6 +713,33 @@ fn differential_against_go_text_template() {
         std::io::stderr(),
         "go-oracle: {same}/{} templates behave like Go text/template ({errors} of them errors, worded identically)",
         templates.len()
+    );
+
+    // The parse trees, printed as Go prints them (declarations, assignments, range variables,
+    // else-chains), of the same templates.
+    let trees = ask(templates
+        .iter()
+        .map(|t| serde_json::json!({"t": t, "tree": true}))
+        .collect());
+    let mut same_trees = 0usize;
+    for (t, want) in templates.iter().zip(&trees) {
+        let Some(want) = want.get("tree").and_then(|w| w.as_str()) else {
+            continue; // a parse error, compared above
+        };
+        let mut tmpl = Template::new("t");
+        let got = tmpl
+            .parse(t)
+            .map(|t| t.go_tree_string("t").unwrap_or_default());
+        match got {
+            Ok(got) if got == want => same_trees += 1,
+            got => mismatches.push(format!(
+                "tree of {t:?}\n  go:     {want:?}\n  signet: {got:?}"
+            )),
+        }
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "go-oracle: {same_trees} parse trees printed as Go prints them"
     );
     for m in mismatches.iter().take(10) {
         eprintln!("MISMATCH {m}");
