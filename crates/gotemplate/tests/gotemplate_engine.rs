@@ -717,29 +717,35 @@ fn differential_against_go_text_template() {
 
     // The parse trees, printed as Go prints them (declarations, assignments, range variables,
     // else-chains), of the same templates.
-    let trees = ask(templates
+    // Then random fragment soup, which mostly fails to parse: Go's verdict and error text.
+    let mut rng = Rng(0x5eed_f00d_7ee5);
+    let soup: Vec<String> = (0..count).map(|_| random_template(&mut rng)).collect();
+    let parsed: Vec<&String> = templates.iter().chain(&soup).collect();
+    let trees = ask(parsed
         .iter()
         .map(|t| serde_json::json!({"t": t, "tree": true}))
         .collect());
-    let mut same_trees = 0usize;
-    for (t, want) in templates.iter().zip(&trees) {
-        let Some(want) = want.get("tree").and_then(|w| w.as_str()) else {
-            continue; // a parse error, compared above
-        };
+    let (mut same_trees, mut same_errors) = (0usize, 0usize);
+    for (t, want) in parsed.iter().zip(&trees) {
         let mut tmpl = Template::new("t");
         let got = tmpl
             .parse(t)
-            .map(|t| t.go_tree_string("t").unwrap_or_default());
-        match got {
-            Ok(got) if got == want => same_trees += 1,
-            got => mismatches.push(format!(
-                "tree of {t:?}\n  go:     {want:?}\n  signet: {got:?}"
-            )),
+            .map(|t| t.go_tree_string("t").unwrap_or_default())
+            .map_err(|e| e.to_string());
+        let tree = want.get("tree").and_then(|w| w.as_str());
+        let err = want.get("err").and_then(|e| e.as_str());
+        match (got, tree, err) {
+            (Ok(got), Some(tree), _) if got == tree => same_trees += 1,
+            (Err(got), None, Some(err)) if got == err => same_errors += 1,
+            (got, _, _) => {
+                mismatches.push(format!("parse {t:?}\n  go:     {want}\n  signet: {got:?}"))
+            }
         }
     }
     let _ = writeln!(
         std::io::stderr(),
-        "go-oracle: {same_trees} parse trees printed as Go prints them"
+        "go-oracle: {same_trees} parse trees printed as Go prints them, {same_errors} parse errors worded as Go's ({} templates)",
+        parsed.len()
     );
     for m in mismatches.iter().take(10) {
         eprintln!("MISMATCH {m}");
