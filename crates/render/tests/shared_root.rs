@@ -324,3 +324,88 @@ spec:
 const BROKEN_HELM_ERROR: &str = r##"Error: broken/templates/a.yaml:4:18
   executing "broken/templates/a.yaml" at <.Values.db.host>:
     nil pointer evaluating interface {}.host"##;
+
+/// Subcharts' globals are their own copies (Helm copies the parent's `global` into each), so
+/// a subchart that changes its `.Values.global` changes neither its sibling's nor the parent's,
+/// while its own values map is the parent's `.Values.SUB`.
+#[test]
+fn a_subchart_changes_its_own_copy_of_the_globals() {
+    check(GLOB_CHART, "glob", GLOB_HELM);
+}
+
+const GLOB_CHART: &[(&str, &str)] = &[
+    (
+        "glob/Chart.yaml",
+        r##"apiVersion: v2
+name: glob
+version: 1.0.0
+dependencies:
+  - name: a
+    version: 1.0.0
+  - name: b
+    version: 1.0.0
+"##,
+    ),
+    (
+        "glob/charts/a/Chart.yaml",
+        r##"apiVersion: v2
+name: a
+version: 1.0.0
+"##,
+    ),
+    (
+        "glob/charts/a/templates/x.yaml",
+        r##"{{- $_ := set .Values.global "fromA" "a" }}
+{{- $_ := set .Values.global.nested "fromA" "a" }}
+{{- $_ := set .Values "topFromA" "a" }}
+# a sees: {{ .Values.global | toJson }}
+"##,
+    ),
+    (
+        "glob/charts/a/values.yaml",
+        r##"local: {l: 1}
+"##,
+    ),
+    (
+        "glob/charts/b/Chart.yaml",
+        r##"apiVersion: v2
+name: b
+version: 1.0.0
+"##,
+    ),
+    (
+        "glob/charts/b/templates/x.yaml",
+        r##"{{- $_ := set .Values.global "fromB" "b" }}
+# b sees: {{ .Values.global | toJson }} {{ .Values | toJson }}
+"##,
+    ),
+    (
+        "glob/templates/x.yaml",
+        r##"# root sees: {{ .Values.global | toJson }}
+# root a: {{ .Values.a | toJson }}
+# root b: {{ .Values.b | toJson }}
+"##,
+    ),
+    (
+        "glob/values.yaml",
+        r##"global:
+  g: 1
+  nested: {n: 1}
+b:
+  own: 1
+"##,
+    ),
+];
+
+const GLOB_HELM: &str = r##"---
+# Source: glob/charts/a/templates/x.yaml
+# a sees: {"fromA":"a","g":1,"nested":{"false":1,"fromA":"a"}}
+---
+# Source: glob/charts/b/templates/x.yaml
+# b sees: {"fromB":"b","g":1,"nested":{"false":1}} {"global":{"fromB":"b","g":1,"nested":{"false":1}},"own":1}
+---
+# Source: glob/templates/x.yaml
+# root sees: {"g":1,"nested":{"false":1}}
+# root a: {"global":{"fromA":"a","g":1,"nested":{"false":1,"fromA":"a"}},"local":{"l":1},"topFromA":"a"}
+# root b: {"global":{"fromB":"b","g":1,"nested":{"false":1}},"own":1}
+"##;
