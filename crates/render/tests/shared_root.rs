@@ -409,3 +409,40 @@ const GLOB_HELM: &str = r##"---
 # root a: {"global":{"fromA":"a","g":1,"nested":{"false":1,"fromA":"a"}},"local":{"l":1},"topFromA":"a"}
 # root b: {"global":{"fromB":"b","g":1,"nested":{"false":1}},"own":1}
 "##;
+
+/// What templates change lives as long as one render: rendering the same loaded chart again with
+/// the same user values (as the controller does) starts from the chart's defaults and the user's
+/// values untouched, even where templates changed maps nested in both.
+#[test]
+fn changes_do_not_outlive_the_render() {
+    use signet_gotemplate::Value;
+    use signet_render::chart::{LoadLimits, load_dir};
+    use signet_render::render::{RenderOptions, template};
+
+    let dir = live_helm::write_tree(&[
+        (
+            "counter/Chart.yaml",
+            "apiVersion: v2\nname: counter\nversion: 1.0.0\n",
+        ),
+        ("counter/values.yaml", "nested: {count: 0}\nlist: [a]\n"),
+        (
+            "counter/templates/a.yaml",
+            concat!(
+                "{{- $_ := set .Values.nested \"count\" (add1 .Values.nested.count) }}\n",
+                "{{- $_ := set .Values.user \"seen\" (add1 (.Values.user.seen | default 0)) }}\n",
+                "{{- $_ := set $ \"Values\" (dict \"nested\" .Values.nested \"user\" .Values.user) }}\n",
+                "count: {{ .Values.nested.count }}\nseen: {{ .Values.user.seen }}\n",
+            ),
+        ),
+    ]);
+    let chart = load_dir(&dir.path().join("counter"), &LoadLimits::default()).unwrap();
+    let user = signet_render::yaml::parse_values("user: {seen: 0}\n").unwrap();
+    let opts = RenderOptions::default();
+    let first = template(&chart, &user, &opts).unwrap();
+    let second = template(&chart, &user, &opts).unwrap();
+    assert!(first.contains("count: 1\nseen: 1\n"), "{first}");
+    assert_eq!(first, second);
+    let Value::Map(m) = &user else { panic!() };
+    let seen = signet_render::yaml::to_json(&m.borrow()["user"]).unwrap();
+    assert_eq!(seen, r#"{"seen":0}"#);
+}

@@ -11,7 +11,7 @@ mod corpus;
 use corpus::{skip, tools_dir};
 
 /// Writes `files` (paths relative to the folder) into a new temporary folder.
-fn write_tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+pub fn write_tree(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temporary folder");
     for (path, text) in files {
         let path = dir.path().join(path);
