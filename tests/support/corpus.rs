@@ -29,7 +29,7 @@ fn from_env_or(var: &str, default: &str) -> PathBuf {
     }
 }
 
-/// The corpus folder as configured; callers check that it exists and skip with a message if not.
+/// The corpus folder as configured; callers check that it exists and [`skip`] if not.
 pub fn corpus_dir() -> PathBuf {
     from_env_or("SIGNET_CORPUS", "../shared/corpus")
 }
@@ -151,16 +151,29 @@ pub fn json_strings(v: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-/// The JSON case file `path`, parsed; when it cannot be read, says `WHO: skipped, PATH not found`
-/// on stderr (past the harness's capture) and gives `None`, so the caller skips its set.
-pub fn load_case_file(who: &str, path: &Path) -> Option<serde_json::Value> {
+/// Whether this is a CI run (`CI=true`, as CI services set it): there a missing corpus or tool
+/// fails the test instead of skipping it, so a broken set-up cannot pass as green.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// For a test that cannot run because `why` (a corpus or tool is missing): says
+/// `WHO: skipped, WHY` on stderr (past the harness's capture) so the caller returns; in a CI run
+/// ([`in_ci`]) panics instead.
+pub fn skip(who: &str, why: &str) {
     use std::io::Write;
+    assert!(
+        !in_ci(),
+        "{who}: {why}; with CI=true a missing corpus or tool fails the run"
+    );
+    let _ = writeln!(std::io::stderr(), "{who}: skipped, {why}");
+}
+
+/// The JSON case file `path`, parsed; when it cannot be read, [`skip`]s (`PATH not found`) and
+/// gives `None`, so the caller skips its set.
+pub fn load_case_file(who: &str, path: &Path) -> Option<serde_json::Value> {
     let Ok(text) = std::fs::read_to_string(path) else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "{who}: skipped, {} not found",
-            path.display()
-        );
+        skip(who, &format!("{} not found", path.display()));
         return None;
     };
     match serde_json::from_str(&text) {

@@ -89,6 +89,9 @@ fn length(v: &Value) -> Result<i64, String> {
         Value::String(s) => Ok(s.len() as i64),
         Value::List(l) => Ok(l.borrow().len() as i64),
         Value::Map(m) => Ok(m.borrow().len() as i64),
+        Value::Object(o) if o.as_bytes().is_some() => {
+            Ok(o.as_bytes().map_or(0, <[u8]>::len) as i64)
+        }
         Value::Object(o) => match o.to_data() {
             Some(d @ (Value::List(_) | Value::Map(_) | Value::String(_))) => length(&d),
             _ => Err(format!("len of type {}", v.type_name())),

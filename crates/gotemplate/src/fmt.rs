@@ -445,6 +445,14 @@ impl Printer {
                     self.fmt_complex(v, c.0, c.1, verb);
                     return;
                 }
+                // A []byte is text to %s, %q and %x.
+                if let Some(b) = o.as_bytes()
+                    && matches!(verb, 's' | 'q' | 'x' | 'X')
+                {
+                    let s = Value::from(String::from_utf8_lossy(b).into_owned());
+                    self.print_value(&s, verb, depth);
+                    return;
+                }
                 // Objects print through their String method, as Go's Stringer handling does.
                 match verb {
                     'v' | 's' | 'x' | 'X' | 'q' => {
@@ -1077,26 +1085,31 @@ fn push_escaped(out: &mut String, c: char, quote_char: char) {
     }
 }
 
-/// An approximation of Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols and
-/// the ASCII space; not controls, format characters, separators other than U+0020, or private use.
+/// Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space
+/// (Unicode 15.0.0, as the Go helm is built with).
 pub(crate) fn is_go_printable(c: char) -> bool {
-    if c == ' ' {
-        return true;
+    if c.is_ascii() {
+        return (' '..='~').contains(&c);
     }
-    if c.is_control() || c.is_whitespace() {
-        return false;
-    }
-    let u = c as u32;
-    // Format characters (Cf) commonly met, private use, surrogates/noncharacters.
-    !matches!(u,
-        0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E
-        | 0x2060..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB | 0xE000..=0xF8FF | 0xFFFE | 0xFFFF
-        | 0xF0000..=0x10FFFF)
+    crate::printable::is_print(c)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Expected texts are Go 1.25's (helm v4.1.4's) `strconv.Quote`.
+    #[test]
+    fn quote_escapes_exactly_the_runes_go_cannot_print() {
+        assert_eq!(quote("\u{FFFE}"), "\"\\ufffe\"");
+        assert_eq!(quote("a\u{378}b"), "\"a\\u0378b\"");
+        assert_eq!(quote("\u{AD}\u{200B}\u{2028}"), "\"\\u00ad\\u200b\\u2028\"");
+        assert_eq!(quote("\u{10FFFF}\u{E000}"), "\"\\U0010ffff\\ue000\"");
+        assert_eq!(quote("é\u{3000}中🙂"), "\"é\\u3000中🙂\"");
+        assert_eq!(quote_rune('\u{FFFE}'), "'\\ufffe'");
+        // Unassigned in Unicode 15.0 (assigned later): escaped, as helm's Go does.
+        assert_eq!(quote("\u{1C89}"), "\"\\u1c89\"");
+    }
 
     #[test]
     fn floats_like_go_v() {

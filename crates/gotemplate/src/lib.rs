@@ -29,6 +29,7 @@ pub mod fmt;
 pub mod lex;
 pub mod literal;
 pub mod parse;
+mod printable;
 pub mod sprig;
 pub mod template;
 pub mod value;

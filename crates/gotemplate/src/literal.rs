@@ -47,7 +47,7 @@ pub fn parse_number(text: &str, kind: NumberKind) -> Result<Number, String> {
             return Ok(n);
         }
         NumberKind::Complex => {
-            let (re, im) = parse_complex(text).ok_or_else(|| "expected integer".to_string())?;
+            let (re, im) = parse_complex(text)?;
             n.is_complex = true;
             n.complex128 = (re, im);
             simplify_complex(&mut n);
@@ -125,21 +125,30 @@ fn simplify_complex(n: &mut Number) {
     }
 }
 
-fn parse_complex(text: &str) -> Option<(f64, f64)> {
-    let body = text.strip_suffix('i')?;
+/// `fmt.Sscan` of a complex literal, as Go's parser does it: the parts split at the last sign
+/// outside an exponent, each parsed by `strconv.ParseFloat`, whose error Go reports.
+fn parse_complex(text: &str) -> Result<(f64, f64), String> {
+    let body = text.strip_suffix('i').unwrap_or(text);
     let bytes = body.as_bytes();
-    // Split at the last sign that does not belong to an exponent.
-    let mut split = None;
-    for i in (1..bytes.len()).rev() {
-        if (bytes[i] == b'+' || bytes[i] == b'-')
-            && !matches!(bytes[i - 1], b'e' | b'E' | b'p' | b'P')
-        {
-            split = Some(i);
-            break;
-        }
-    }
-    let i = split?;
-    Some((parse_float(&body[..i])?, parse_float(&body[i..])?))
+    let split = (1..bytes.len()).rev().find(|&i| {
+        (bytes[i] == b'+' || bytes[i] == b'-') && !matches!(bytes[i - 1], b'e' | b'E' | b'p' | b'P')
+    });
+    let Some(i) = split else {
+        return Err("expected integer".into());
+    };
+    let part = |p: &str| {
+        parse_float(p).ok_or_else(|| {
+            let why = match p.replace('_', "").parse::<f64>() {
+                Ok(f) if f.is_infinite() => "value out of range",
+                _ => "invalid syntax",
+            };
+            format!(
+                "strconv.ParseFloat: parsing {}: {why}",
+                crate::fmt::quote(p)
+            )
+        })
+    };
+    Ok((part(&body[..i])?, part(&body[i..])?))
 }
 
 /// Go's `underscoreOK`: underscores only between digits (a base prefix counts as a digit).
@@ -277,10 +286,8 @@ fn parse_hex_float(s: &str) -> Option<f64> {
         Some((i, f)) => (i.to_string(), Some(f.to_string())),
         None => (mant.clone(), None),
     };
-    // A hex mantissa with a point needs a 'p' exponent.
-    if frac_part.is_some() && exp.is_none() {
-        return None;
-    }
+    // A hex mantissa needs a 'p' exponent (Go's readFloat: "must have exponent").
+    exp.as_ref()?;
     let frac = frac_part.unwrap_or_default();
     if int_part.is_empty() && frac.is_empty() {
         return None;
@@ -440,5 +447,31 @@ impl crate::value::Object for Complex {
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Expected texts are Go's text/template parser's (go-oracle found the first two).
+    #[test]
+    fn number_errors_like_go() {
+        let err = |t: &str, k| parse_number(t, k).err().unwrap();
+        assert_eq!(
+            err("0x1F9999999999999999999999", NumberKind::Number),
+            "illegal number syntax: \"0x1F9999999999999999999999\""
+        );
+        assert_eq!(
+            err("0x1F1+2i", NumberKind::Complex),
+            "strconv.ParseFloat: parsing \"0x1F1\": invalid syntax"
+        );
+        assert_eq!(
+            err("9999999999999999999999", NumberKind::Number),
+            "integer overflow: \"9999999999999999999999\""
+        );
+        assert!(parse_number("0x1p-2", NumberKind::Number).unwrap().is_float);
+        assert_eq!(parse_float("0x1F"), None);
+        assert_eq!(parse_float("0x1Fp1"), Some(62.0));
     }
 }

@@ -271,7 +271,7 @@ impl fmt::Display for Pipe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.decl.is_empty() {
             f.write_str(&self.decl.join(", "))?;
-            f.write_str(" := ")?;
+            f.write_str(if self.is_assign { " = " } else { " := " })?;
         }
         for (i, c) in self.cmds.iter().enumerate() {
             if i > 0 {

@@ -392,6 +392,13 @@ impl Template {
         Some(crate::parse::list_string(&tree.root, true))
     }
 
+    /// The parse tree of template `name` as Go's `Tree.Root.String()` prints it (text as is;
+    /// [`Template::tree_string`] quotes text as Go's parse tests do).
+    pub fn go_tree_string(&self, name: &str) -> Option<String> {
+        let tree = self.set.trees.get(name)?;
+        Some(crate::parse::list_string(&tree.root, false))
+    }
+
     /// Whether the set has a template called `name`.
     pub fn has_template(&self, name: &str) -> bool {
         self.set.trees.contains_key(name)

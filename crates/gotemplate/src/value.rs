@@ -67,6 +67,41 @@ pub trait Object: Debug {
     }
     /// For downcasting by the functions that own a type (e.g. Sprig's semver methods).
     fn as_any(&self) -> &dyn std::any::Any;
+    /// The bytes of a Go `[]byte`, which `%s`, `%q`, `len` and Sprig's string conversion treat as
+    /// text; `None` for every other type.
+    fn as_bytes(&self) -> Option<&[u8]> {
+        None
+    }
+}
+
+/// A Go `[]byte` (`[]uint8`), e.g. Helm's `.Files.NAME`: prints as its byte values (`[104 105]`),
+/// converts to text where Go's `fmt`/Sprig do, encodes to JSON as base64.
+#[derive(Debug, Clone, Default)]
+pub struct Bytes(pub Vec<u8>);
+
+impl Object for Bytes {
+    fn type_name(&self) -> &str {
+        "[]uint8"
+    }
+    fn go_string(&self) -> String {
+        let items: Vec<String> = self.0.iter().map(u8::to_string).collect();
+        format!("[{}]", items.join(" "))
+    }
+    fn truthy(&self) -> bool {
+        !self.0.is_empty()
+    }
+    fn to_data(&self) -> Option<Value> {
+        use base64::Engine;
+        Some(Value::from(
+            base64::engine::general_purpose::STANDARD.encode(&self.0),
+        ))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn as_bytes(&self) -> Option<&[u8]> {
+        Some(&self.0)
+    }
 }
 
 /// A function callable from templates: pure, given evaluated arguments. Errors are the message Go

@@ -1,10 +1,10 @@
 //! Data-driven tests over Go's own `text/template` cases (`gotemplate-cases.json` of the corpus):
-//! exec cases, parse cases and number literals. Prints `corpus gotemplate: P/T passed` before
-//! asserting; cases that fail for a documented reason are listed in
+//! exec cases, parse cases and number literals. An expected error must contain the case's
+//! `error_contains` and read exactly as Go's recorded `go_error`. Prints
+//! `corpus gotemplate: P/T passed` before asserting; cases that fail for a documented reason are listed in
 //! `tests/known-differences/gotemplate.txt`, and a listed case that passes fails the test.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::sync::Arc;
 
 use serde_json::Value as Json;
@@ -13,7 +13,7 @@ use signet_gotemplate::{Func, FuncMap, Template, Value, fmt};
 
 #[path = "../../../tests/support/corpus.rs"]
 mod corpus;
-use corpus::{CaseTally, corpus_dir, known_differences_file};
+use corpus::{CaseTally, corpus_dir, known_differences_file, load_case_file};
 
 fn func(f: impl Fn(&[Value]) -> Result<Value, String> + Send + Sync + 'static) -> Func {
     Arc::new(f)
@@ -223,31 +223,23 @@ fn run_exec_case(case: &Json) -> Result<(), String> {
             }
         }
         (Ok(out), true) => Err(format!("expected an error, got output {out:?}")),
-        (Err(e), true) => {
-            let e = e.to_string();
-            if let Some(go) = case.get("go_error").and_then(Json::as_str) {
-                WORDING.with(|w| {
-                    let mut w = w.borrow_mut();
-                    w.0 += 1;
-                    if e == go {
-                        w.1 += 1;
-                    } else if std::env::var_os("SIGNET_SHOW_WORDING").is_some() {
-                        eprintln!("wording: got  {e}\n         want {go}");
-                    }
-                });
-            }
-            match case.get("error_contains").and_then(Json::as_str) {
-                Some(sub) if !e.contains(sub) => Err(format!("error {e:?} lacks {sub:?}")),
-                _ => Ok(()),
-            }
-        }
+        (Err(e), true) => check_error(case, &e.to_string()),
         (Err(e), false) => Err(format!("unexpected error: {e}")),
     }
 }
 
-thread_local! {
-    /// (error cases with Go's message, of which worded identically): informational only.
-    static WORDING: std::cell::RefCell<(usize, usize)> = const { std::cell::RefCell::new((0, 0)) };
+/// An expected error must contain the case's `error_contains` and, where the corpus recorded Go's
+/// message (`go_error`), be worded exactly like it.
+fn check_error(case: &Json, err: &str) -> Result<(), String> {
+    if let Some(sub) = case.get("error_contains").and_then(Json::as_str)
+        && !err.contains(sub)
+    {
+        return Err(format!("error {err:?} lacks {sub:?}"));
+    }
+    match case.get("go_error").and_then(Json::as_str) {
+        Some(go) if err != go => Err(format!("error {err:?}, Go says {go:?}")),
+        _ => Ok(()),
+    }
 }
 
 fn run_parse_case(case: &Json) -> Result<(), String> {
@@ -260,7 +252,7 @@ fn run_parse_case(case: &Json) -> Result<(), String> {
     ) {
         (Ok(_), true) => Err("expected a parse error".into()),
         (Err(e), false) => Err(format!("unexpected parse error: {e}")),
-        (Err(_), true) => Ok(()),
+        (Err(e), true) => check_error(case, &e.to_string()),
         (Ok(_), false) => match case.get("tree").and_then(Json::as_str) {
             Some(want) => {
                 let got = t.tree_string(name).unwrap_or_default();
@@ -340,15 +332,9 @@ fn run_number_case(case: &Json) -> Result<(), String> {
 fn gotemplate_corpus() {
     let dir = corpus_dir();
     let path = dir.join("gotemplate-cases.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "corpus gotemplate: skipped, no {}",
-            path.display()
-        );
+    let Some(corpus) = load_case_file("corpus gotemplate", &path) else {
         return;
     };
-    let corpus: Json = serde_json::from_str(&text).expect("gotemplate-cases.json is JSON");
     let mut results: Vec<(String, Result<(), String>)> = Vec::new();
     for case in corpus["cases"].as_array().into_iter().flatten() {
         results.push((
@@ -370,7 +356,5 @@ fn gotemplate_corpus() {
     for (id, result) in &results {
         tally.record(id, result);
     }
-    let (with_msg, same) = WORDING.with(|w| *w.borrow());
-    eprintln!("gotemplate: {same}/{with_msg} expected errors worded exactly like Go's");
     tally.finish();
 }

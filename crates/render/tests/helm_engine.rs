@@ -90,6 +90,17 @@ fn check_error(case: &Json, err: &str) -> Result<(), String> {
     Err(format!("unexpected error: {err}"))
 }
 
+/// Whether the case states the error its render must end with.
+fn expects_error(case: &Json) -> bool {
+    [
+        "expected_error_exact",
+        "expected_error_suffix",
+        "expected_error",
+    ]
+    .iter()
+    .any(|k| case.get(*k).is_some_and(|v| !v.is_null()))
+}
+
 fn check_outputs(case: &Json, out: &BTreeMap<String, String>) -> Result<(), String> {
     if let Some(n) = case["expected_output_count"].as_u64()
         && out.len() as u64 != n
@@ -168,6 +179,10 @@ fn run_case(case: &Json) -> Result<(), String> {
                 })
                 .collect();
             match engine.render_named(templates) {
+                Ok(out) if expects_error(case) => Err(format!(
+                    "rendered {:?}, but an error was expected",
+                    out.keys().collect::<Vec<_>>()
+                )),
                 Ok(out) => check_outputs(case, &out),
                 Err(e) => check_error(case, &e.to_string()),
             }
@@ -191,7 +206,7 @@ fn run_case(case: &Json) -> Result<(), String> {
             }
             match engine.render(&chart, &top) {
                 Ok(out) => {
-                    if case.get("expected").is_none() {
+                    if expects_error(case) || case.get("expected").is_none() {
                         return Err("rendered, but an error was expected".into());
                     }
                     check_outputs(case, &out)

@@ -11,17 +11,16 @@ use signet_render::yaml;
 
 #[path = "../../../tests/support/corpus.rs"]
 mod corpus;
-use corpus::{corpus_dir, tools_dir};
+use corpus::{corpus_dir, skip, tools_dir};
 
 fn helm() -> Option<PathBuf> {
     let helm = tools_dir().join("helm");
     if helm.is_file() {
         Some(helm)
     } else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "helm not found at {}; skipping",
-            helm.display()
+        skip(
+            "values oracle",
+            &format!("helm not found at {}", helm.display()),
         );
         None
     }
@@ -716,10 +715,9 @@ fn find_values_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn corpus_values_round_trip_like_helm() {
     let corpus = corpus_dir();
     if !corpus.join("charts").is_dir() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "corpus not found at {}; skipping",
-            corpus.display()
+        skip(
+            "values oracle",
+            &format!("corpus not found at {}", corpus.display()),
         );
         return;
     }
@@ -773,21 +771,24 @@ fn corpus_values_round_trip_like_helm() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Every corpus chart with a `values.schema.json` accepts its own default values and each of its
-/// `ci/*.yaml` files (helm renders all of them), so the validator must too.
+/// Every corpus chart with a `values.schema.json`, with its own default values and with each of
+/// its `ci/*.yaml` files: signet's schema verdict must be helm's on the same values and schema (a
+/// chart whose defaults break its own schema is a valid case, and helm says so too). Helm judges a
+/// throwaway chart holding only that `values.yaml` and schema, so nothing else can fail it.
 #[test]
-fn corpus_schemas_accept_what_helm_accepts() {
+fn corpus_schemas_judge_values_as_helm_does() {
     let corpus = corpus_dir();
     let charts = corpus.join("charts");
     if !charts.is_dir() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "corpus not found at {}; skipping",
-            corpus.display()
+        skip(
+            "values oracle",
+            &format!("corpus not found at {}", corpus.display()),
         );
         return;
     }
+    let Some(helm) = helm() else { return };
     let mut total = 0;
+    let mut rejected = 0;
     let mut failures = Vec::new();
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&charts)
         .unwrap()
@@ -796,19 +797,32 @@ fn corpus_schemas_accept_what_helm_accepts() {
         .filter(|p| p.join("values.schema.json").is_file())
         .collect();
     dirs.sort();
+    // Plus a chart whose own defaults break its schema: both must reject it.
+    let broken = tempfile::tempdir().unwrap();
+    let broken_dir = broken.path().join("defaults-break-schema");
+    std::fs::create_dir_all(&broken_dir).unwrap();
+    std::fs::write(broken_dir.join("values.yaml"), "replicas: many\n").unwrap();
+    std::fs::write(
+        broken_dir.join("values.schema.json"),
+        r#"{"type":"object","properties":{"replicas":{"type":"integer"}}}"#,
+    )
+    .unwrap();
+    dirs.push(broken_dir);
     for dir in dirs {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
-        let schema: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("values.schema.json")).unwrap())
-                .unwrap();
-        let defaults =
-            yaml::parse_values(&std::fs::read_to_string(dir.join("values.yaml")).unwrap()).unwrap();
+        let schema_text = std::fs::read_to_string(dir.join("values.schema.json")).unwrap();
+        let values_text = std::fs::read_to_string(dir.join("values.yaml")).unwrap();
+        let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
+        let defaults = yaml::parse_values(&values_text).unwrap();
         let tree = ValuesTree {
             name: name.clone(),
             defaults,
             schema: Some(schema),
             subcharts: vec![],
         };
+        let (_tmp, chart) = empty_chart();
+        std::fs::write(chart.join("values.yaml"), &values_text).unwrap();
+        std::fs::write(chart.join("values.schema.json"), &schema_text).unwrap();
         let mut user_files: Vec<Option<PathBuf>> = vec![None];
         if let Ok(ci) = std::fs::read_dir(dir.join("ci")) {
             let mut ci: Vec<PathBuf> = ci.flatten().map(|e| e.path()).collect();
@@ -822,14 +836,35 @@ fn corpus_schemas_accept_what_helm_accepts() {
                 Some(f) => yaml::parse_values(&std::fs::read_to_string(f).unwrap()).unwrap(),
             };
             let (v, _) = values::coalesce_values(&tree, &user).unwrap();
-            if let Err(e) = values::validate_against_schemas(&tree, &v) {
-                failures.push(format!("{name} {file:?}: {e}"));
+            let ours = values::validate_against_schemas(&tree, &v);
+            let args: Vec<&str> = match &file {
+                None => vec![],
+                Some(f) => vec!["-f", f.to_str().unwrap()],
+            };
+            let (helm_ok, _, helm_err) = helm_template(&helm, &chart, &args);
+            if !helm_ok {
+                rejected += 1;
+            }
+            match (&ours, helm_ok) {
+                (Ok(()), true) => {}
+                (Err(_), false) if helm_err.contains("schema") => {}
+                (Ok(()), false) => {
+                    failures.push(format!("{name} {file:?}: helm rejects: {helm_err}"))
+                }
+                (Err(e), _) => failures.push(format!(
+                    "{name} {file:?}: signet rejects ({e}), helm: {}",
+                    if helm_ok {
+                        "accepts".into()
+                    } else {
+                        helm_err.clone()
+                    }
+                )),
             }
         }
     }
     let _ = writeln!(
         std::io::stderr(),
-        "corpus values-schema: {}/{} passed",
+        "corpus values-schema: {}/{} judged as helm does ({rejected} rejected by helm)",
         total - failures.len(),
         total
     );

@@ -127,6 +127,9 @@ pub(crate) fn kind_name(v: &Value) -> &'static str {
 pub(crate) fn strval(v: &Value) -> String {
     match v {
         Value::String(s) => s.to_string(),
+        Value::Object(o) if o.as_bytes().is_some() => {
+            String::from_utf8_lossy(o.as_bytes().unwrap_or_default()).into_owned()
+        }
         other => crate::fmt::sprint(other),
     }
 }

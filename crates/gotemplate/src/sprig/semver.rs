@@ -56,11 +56,20 @@ impl Version {
         let num = |i: usize| -> Result<u64, String> {
             match caps.get(i) {
                 None => Ok(0),
-                Some(m) => m
-                    .as_str()
-                    .trim_start_matches('.')
-                    .parse::<u64>()
-                    .map_err(|e| format!("error parsing version segment: {e}")),
+                Some(m) => {
+                    let digits = m.as_str().trim_start_matches('.');
+                    digits.parse::<u64>().map_err(|e| {
+                        // Go's strconv.ParseUint error, the segment quoted.
+                        let why = match e.kind() {
+                            std::num::IntErrorKind::PosOverflow => "value out of range",
+                            _ => "invalid syntax",
+                        };
+                        format!(
+                            "error parsing version segment: strconv.ParseUint: parsing {}: {why}",
+                            crate::fmt::quote(digits)
+                        )
+                    })
+                }
             }
         };
         let pre = caps
@@ -355,7 +364,7 @@ fn parse_constraint(s: &str) -> Result<Constraint, String> {
         patch_dirty = true;
         ver = format!("{major}{minor}.0{tail}");
     }
-    let con = Version::parse(&ver).map_err(|_| "constraint Parser Error".to_string())?;
+    let con = Version::parse(&ver).map_err(|_| "constraint parser error".to_string())?;
     Ok(Constraint {
         op: get(1).to_string(),
         con,
@@ -507,6 +516,23 @@ mod tests {
         assert!(!check("!=1.2.3", "1.2.3"));
         assert!(Version::parse("badVersion").is_err());
         assert!(Constraints::parse("nonsense").is_err());
+    }
+
+    // Expected texts are helm v4.1.4's (Masterminds/semver as Helm builds it).
+    #[test]
+    fn errors_are_worded_as_helms_semver() {
+        let err = |v: &str| Version::parse(v).unwrap_err();
+        assert_eq!(
+            err("99999999999999999999.0.0"),
+            "error parsing version segment: strconv.ParseUint: parsing \"99999999999999999999\": value out of range"
+        );
+        assert_eq!(err("1.2.3-01"), "version segment starts with 0");
+        assert_eq!(err("1.2.3-beta!"), "invalid semantic version");
+        let err = |c: &str| Constraints::parse(c).err().unwrap();
+        assert_eq!(err("!=1.2.3-01"), "constraint parser error");
+        assert_eq!(err(">=1.2.3-beta.01"), "constraint parser error");
+        assert_eq!(err("1.2.3 - x.y"), "improper constraint: >= 1.2.3, <= x .y");
+        assert_eq!(err("^1.2.3 || ~a"), "improper constraint:  ~a");
     }
 
     #[test]

@@ -116,7 +116,8 @@ pub(super) fn register(m: &mut FuncMap) {
         let parts: Vec<String> = a
             .iter()
             .filter(|v| !v.is_nil())
-            .map(|v| format!("'{}'", strval(v)))
+            // Sprig formats with `'%v'` (a []byte prints as its byte values), not strval.
+            .map(|v| format!("'{}'", crate::fmt::sprint(v)))
             .collect();
         Ok(parts.join(" ").into())
     });

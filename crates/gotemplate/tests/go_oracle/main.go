@@ -1,7 +1,8 @@
 // Command go_oracle is the reference for signet's differential test: it renders templates with
 // Go's own text/template. It reads JSON lines {"t": template, "d": data, "opt": option} and
-// writes JSON lines {"out": output, "err": error}. JSON numbers without fraction or exponent
-// become Go ints, as in the corpus convention.
+// writes JSON lines {"out": output, "err": error}; with "tree": true it answers
+// {"tree": Root.String()} (the parse tree as Go prints it) instead of executing. JSON numbers
+// without fraction or exponent become Go ints, as in the corpus convention.
 package main
 
 import (
@@ -23,6 +24,8 @@ func main() {
 			T   string          `json:"t"`
 			D   json.RawMessage `json:"d"`
 			Opt string          `json:"opt"`
+			// Tree: answer with the parse tree as Root.String() prints it, not the output.
+			Tree bool `json:"tree"`
 		}
 		if err := json.Unmarshal(in.Bytes(), &req); err != nil {
 			enc.Encode(map[string]string{"err": "bad request"})
@@ -75,6 +78,10 @@ func main() {
 			t, err := t.Parse(req.T)
 			if err != nil {
 				res["err"] = err.Error()
+				return
+			}
+			if req.Tree {
+				res["tree"] = t.Tree.Root.String()
 				return
 			}
 			var sb strings.Builder

@@ -1,7 +1,12 @@
 //! Helm's template engine over a chart tree: collect every template of the chart and its subcharts
-//! with its own dot (`.Values` scoped to the subchart, `.Chart`, `.Files`, `.Subcharts`, …), parse
-//! them into one set in Helm's order (deepest first, so parents' `define`s win), execute each
-//! non-partial template, and report errors in Helm's words.
+//! with its chart's dot (`.Values` scoped to the subchart, `.Chart`, `.Files`, `.Subcharts`, …),
+//! parse them into one set in Helm's order (deepest first, so parents' `define`s win), execute each
+//! non-partial template in that order, and report errors in Helm's words.
+//!
+//! As in Helm, a chart's templates share one dot, and `.Values`, `.Release` and nested maps are the
+//! same maps everywhere they appear (a subchart's `.Values` is its parent's `.Values.NAME`): what
+//! a template changes with `set`/`unset`/the merges — `set $ "Values" (mergeOverwrite …)` — every
+//! template executed after it sees.
 //!
 //! Engine-aware functions: `include` (with Helm's per-name nesting bound), `tpl`, `required`,
 //! `fail`, and `lookup` through the [`Lookup`] seam.
@@ -406,9 +411,9 @@ impl Engine {
                 continue;
             }
             let r = &tpls[name];
-            let dot = with_template_info(&r.dot, name, &r.base_path);
+            set_template_info(&r.dot, name, &r.base_path);
             let out = set
-                .execute_template(name, &dot)
+                .execute_template(name, &r.dot)
                 .map_err(|e| RenderError::Exec(reformat_exec_error(&e.to_string())))?;
             // Most outputs have no "<no value>": skip the copy `replace` would make of them.
             let out = if out.contains("<no value>") {
@@ -423,18 +428,17 @@ impl Engine {
     }
 }
 
-/// A shallow copy of the dot with `.Template` set (Helm mutates the shared map; copies keep other
-/// templates' dots intact).
-fn with_template_info(dot: &Value, name: &str, base_path: &str) -> Value {
+/// Sets `.Template` on the dot in place, as Helm does (`vals["Template"] = …`): every template of a
+/// chart shares one dot, so what one template stores in `$` (a merged `.Values`, any key) the
+/// later ones see, and `.Subcharts.NAME.Template` names that subchart's last rendered template.
+fn set_template_info(dot: &Value, name: &str, base_path: &str) {
     let Value::Map(m) = dot else {
-        return dot.clone();
+        return;
     };
-    let mut copy = m.borrow().clone();
     let mut t = BTreeMap::new();
     t.insert("Name".to_string(), Value::str(name));
     t.insert("BasePath".to_string(), Value::str(base_path));
-    copy.insert("Template".to_string(), Value::map(t));
-    Value::map(copy)
+    m.borrow_mut().insert("Template".to_string(), Value::map(t));
 }
 
 /// Helm's `recAllTpls`: builds this chart's dot, recurses into subcharts, and records templates.

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use base64::Engine as _;
+use signet_gotemplate::value::Bytes;
 use signet_gotemplate::{Object, Value};
 
 use crate::chart::{ChartFile, ChartMetadata, ImportValue};
@@ -174,7 +175,12 @@ impl Object for Files {
                     base64::engine::general_purpose::STANDARD.encode(d)
                 })))
             }
-            _ => None,
+            // `.Files` is a map of file name to bytes: any other name is a lookup (a missing
+            // file is Go's zero value, an empty []byte).
+            _ if self.has_method(name) => None,
+            _ => Some(Value::Object(Rc::new(Bytes(
+                self.files.get(name).map(|d| d.to_vec()).unwrap_or_default(),
+            )))),
         }
     }
     fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {

@@ -263,14 +263,13 @@ impl<'a> Parser<'a> {
                         Err(Flow::Eof)
                     }
                     Err(Flow::NotList) => {
-                        let Until { text, stop } = self.until(&[',']);
+                        // A value ends the key cleanly even at the end of the input (Go returns
+                        // the reader's nil error there, not EOF), so `a..b=1` leaves `a` with
+                        // no value and the caller says so.
+                        let Until { text, .. } = self.until(&[',']);
                         let v = self.reader(&text)?;
                         set(data, &k, v);
-                        if stop.is_none() {
-                            Err(Flow::Eof)
-                        } else {
-                            Ok(())
-                        }
+                        Ok(())
                     }
                     Err(e) => Err(e),
                 }
@@ -565,6 +564,29 @@ mod tests {
                 .0
                 .contains("maximum supported index")
         );
+    }
+
+    /// Empty key segments: helm v4.1.4's verdicts on the same `--set` arguments.
+    #[test]
+    fn empty_key_segments_like_helm() {
+        let err = |s: &str| parse(s).unwrap_err().0;
+        assert_eq!(err("a..b=1"), "key map \"a\" has no value");
+        assert_eq!(err("a.=1"), "key map \"a\" has no value");
+        assert_eq!(err("x=1,a..b=2"), "key map \"a\" has no value");
+        assert_eq!(err("a.b..c=1"), "key map \"b\" has no value");
+        assert_eq!(err("a.b.=1"), "key map \"b\" has no value");
+        assert_eq!(err("a..=1"), "key map \"\" has no value");
+        assert_eq!(err("a.[0]=1"), "key map \"a\" has no value");
+        assert_eq!(
+            err("a.b[x]=1"),
+            "error parsing index: strconv.Atoi: parsing \"x\": invalid syntax"
+        );
+        assert_eq!(err("a.b"), "key \"b\" has no value");
+        assert_eq!(err("a.,b=1"), "key \"\" has no value (cannot end with ,)");
+        // An empty key is dropped, not an error.
+        assert_eq!(set_(".a=1"), "{}");
+        assert_eq!(set_("a."), "{}");
+        assert_eq!(set_("a[0]..b=1"), "a:\n- {}");
     }
 
     #[test]
