@@ -749,6 +749,8 @@ async fn moved_tag_suspend_and_depends_on() {
     .await;
     env.wait_release("app", "to be suspended", |r| {
         condition(r, "Reconciling").is_some_and(|(_, reason, _)| reason == "Suspended")
+            && condition(r, "Ready")
+                .is_some_and(|(status, reason, _)| status == "True" && reason == "Suspended")
     })
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -416,12 +416,27 @@ impl<'a> Attempt<'a> {
                 &self.now,
             ),
         );
-        // Ready keeps describing what was last applied, for the generation that applied it.
+        // Ready keeps the status of what was last applied (the objects are still there, or the
+        // last failure still stands), but its reason says why nothing changes now: `kubectl get
+        // scr` shows Suspended rather than a stale verdict.
         crate::api::conditions::update_ready(
             &mut self.status.conditions,
             self.status.observed_generation,
             self.now.clone(),
         );
+        if let Some(ready) = self
+            .status
+            .conditions
+            .iter_mut()
+            .find(|c| c.type_ == types::READY)
+            && ready.reason != reasons::SUSPENDED
+        {
+            ready.reason = reasons::SUSPENDED.to_owned();
+            ready.message = format!(
+                "reconciliation is suspended (spec.suspend); last state: {}",
+                ready.message
+            );
+        }
         if was.as_deref() != Some(reasons::SUSPENDED) {
             self.events.normal(
                 reasons::SUSPENDED,

@@ -153,9 +153,25 @@ fn controller_role_grants_what_the_controller_needs_and_no_wildcards() {
             "role.yaml lacks {verb} {group}/{resource}"
         );
     }
-    assert!(
-        !grants(&rules, "", "secrets", "list"),
-        "the controller must not list all Secrets"
+    // Secrets: read by name; list/watch (always with a label selector: `signet.dev/watch` for
+    // values and keys, `owner=helm,name=…` for Helm release records); create/patch/delete of the
+    // release records. Nothing more: no update, no deletecollection.
+    let secret_verbs: std::collections::BTreeSet<&str> = rules
+        .iter()
+        .filter(|r| {
+            r.api_groups
+                .as_ref()
+                .is_some_and(|g| g.iter().any(|x| x.is_empty()))
+                && r.resources
+                    .as_ref()
+                    .is_some_and(|x| x.iter().any(|x| x == "secrets"))
+        })
+        .flat_map(|r| r.verbs.iter().map(String::as_str))
+        .collect();
+    assert_eq!(
+        secret_verbs,
+        ["create", "delete", "get", "list", "patch", "watch"].into(),
+        "Secrets verbs beyond what the controller uses"
     );
     let wildcard = rules.iter().any(|r| {
         r.verbs.iter().any(|v| v == "*")
