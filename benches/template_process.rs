@@ -50,9 +50,14 @@ fn generates_keys(chart_dir: &Path) -> bool {
                 walk(&path)
             } else {
                 std::fs::read_to_string(&path).is_ok_and(|text| {
-                    ["genCA", "genSignedCert", "genSelfSignedCert", "genPrivateKey"]
-                        .iter()
-                        .any(|f| text.contains(f))
+                    [
+                        "genCA",
+                        "genSignedCert",
+                        "genSelfSignedCert",
+                        "genPrivateKey",
+                    ]
+                    .iter()
+                    .any(|f| text.contains(f))
                 })
             }
         })

@@ -65,7 +65,7 @@ listed=$("$KUBECTL" get scr -n "$NS" -o name | wc -l)
 if [[ "$listed" -eq "$created" && "$listed" -gt 0 ]]; then ok "kubectl get scr lists $listed releases"; else bad "created $created, listed $listed"; fi
 
 header=$("$KUBECTL" get scr -n "$NS" 2>&1 | head -1 || true)
-if [[ "$header" =~ NAME.*READY.*STATUS.*VERSION.*AGE ]]; then ok "printer columns: $header"; else bad "printer columns: $header"; fi
+if [[ "$header" =~ NAME.*READY.*STATUS.*VERSION.*SIGNER.*AGE ]]; then ok "printer columns: $header"; else bad "printer columns: $header"; fi
 
 # Schema defaults are applied by the API server.
 interval=$("$KUBECTL" get scr cert-manager -n "$NS" -o jsonpath='{.spec.interval}')

@@ -117,4 +117,13 @@ echo "refused, as it must be"
 step "signet template demo $ref (rendered in-process, like helm template)"
 "$signet" template demo "oci://$host/charts/hello" --version 0.1.0 --namespace demo --plain-http
 
+# The cluster half: the reconciler's stories, when a cluster is reachable.
+if [ -n "${KUBECONFIG:-}" ] && command -v kubectl >/dev/null 2>&1 && kubectl version >/dev/null 2>&1; then
+  step "The cluster half: signet-controller against the cluster in KUBECONFIG (e2e/stories.sh)"
+  bash "$root/e2e/stories.sh"
+else
+  echo
+  echo "demo: no cluster reachable; for the cluster half run KUBECONFIG=<your kubeconfig> make demo (kind or k3d will do; see e2e/README.md)"
+fi
+
 step "Done; stopping the registry and removing $work"

@@ -26,7 +26,11 @@ async fn e2e_stories_pass_against_the_api_server_double() {
     std::fs::write(&kubeconfig, server.kubeconfig_yaml()).expect("write kubeconfig");
     let signet = Path::new(env!("CARGO_BIN_EXE_signet"));
     let controller = Path::new(env!("CARGO_BIN_EXE_signet-controller"));
-    assert_eq!(signet.parent(), controller.parent(), "both binaries in one dir");
+    assert_eq!(
+        signet.parent(),
+        controller.parent(),
+        "both binaries in one dir"
+    );
     let bin_dir = signet.parent().expect("binary dir").to_path_buf();
     let script = workspace_root().join("e2e/stories.sh");
     let out = tokio::task::spawn_blocking(move || {

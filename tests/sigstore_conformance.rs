@@ -6,7 +6,6 @@
 //! The cosign-fixtures bundles (cosign's OCI attestation, sigstore-rs' v0.3 bundle) are checked too.
 
 use signet::verify::{Artifact, Authority, Identity, Matcher, Policy, verify_bundle};
-use std::io::Write;
 use std::path::Path;
 
 #[path = "support/corpus.rs"]
@@ -84,10 +83,9 @@ fn sigstore_conformance_bundle_verify() {
     let base = corpus_dir().join("sigstore-conformance");
     let index_path = base.join("INDEX.json");
     let Ok(index_text) = std::fs::read_to_string(&index_path) else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "sigstore-conformance corpus not found at {}; skipping",
-            index_path.display()
+        corpus::skip(
+            "sigstore-conformance",
+            &format!("corpus not found at {}", index_path.display()),
         );
         return;
     };
@@ -115,10 +113,9 @@ fn sigstore_conformance_bundle_verify() {
 fn cosign_fixture_bundles() {
     let base = corpus_dir().join("cosign-fixtures");
     if !base.join("INDEX.json").is_file() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "cosign-fixtures corpus not found at {}; skipping",
-            base.display()
+        corpus::skip(
+            "cosign-fixtures",
+            &format!("corpus not found at {}", base.display()),
         );
         return;
     }

@@ -62,6 +62,12 @@ pub const TARGET_PATH_PATTERN: &str = r"^([a-zA-Z0-9_\-.\\/]|\[[0-9]{1,5}\])+$";
         description = "Chart version last applied"
     ),
     printcolumn(
+        name = "Signer",
+        type_ = "string",
+        json_path = ".status.verifiedSigners[0].authority",
+        description = "Authority whose signature verified the chart last applied"
+    ),
+    printcolumn(
         name = "Digest",
         type_ = "string",
         json_path = ".status.lastAppliedRevision.digest",

@@ -40,5 +40,8 @@ fn crd_names_scope_columns_and_subresources() {
         .iter()
         .map(|c| c["name"].as_str().expect("column name"))
         .collect();
-    assert_eq!(columns, ["Ready", "Status", "Version", "Digest", "Age"]);
+    assert_eq!(
+        columns,
+        ["Ready", "Status", "Version", "Signer", "Digest", "Age"]
+    );
 }

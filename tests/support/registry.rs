@@ -10,7 +10,6 @@
 //! reg.cli_flags()              // ["--plain-http"] or ["--ca-file", PATH, "--registry-config", PATH]
 //! ```
 
-use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -81,18 +80,20 @@ impl TestRegistry {
 
     fn start(tls: bool, credentials: Option<(String, String)>, mode: AuthMode) -> Option<Self> {
         if !Path::new(REGISTRY_BIN).is_file() {
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipping: {REGISTRY_BIN} not found (install Debian's docker-registry: `make tools`)"
+            super::corpus::skip(
+                "registry",
+                &format!(
+                    "{REGISTRY_BIN} not found (install Debian's docker-registry: `make tools`)"
+                ),
             );
             return None;
         }
         if (tls && which("openssl").is_none())
             || (credentials.is_some() && which("htpasswd").is_none())
         {
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipping: openssl/htpasswd not found (apt-get install openssl apache2-utils)"
+            super::corpus::skip(
+                "registry",
+                "openssl/htpasswd not found (apt-get install openssl apache2-utils)",
             );
             return None;
         }

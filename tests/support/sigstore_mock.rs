@@ -2,7 +2,7 @@
 //! Fulcio accepts, shared by the keyless tests. Included with
 //! `#[path = "support/sigstore_mock.rs"] mod sigstore_mock;` by the test files that need node.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -26,10 +26,12 @@ impl SigstoreMock {
     pub fn start(dir: &Path) -> Option<Self> {
         let node_modules = workspace_root().join(".tools/node/node_modules");
         if !node_modules.join("@sigstore/mock").is_dir() {
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipping: @sigstore/mock not found under {} (run `make tools`)",
-                node_modules.display()
+            crate::support::corpus::skip(
+                "sigstore mock",
+                &format!(
+                    "@sigstore/mock not found under {} (run `make tools`)",
+                    node_modules.display()
+                ),
             );
             return None;
         }
@@ -42,7 +44,7 @@ impl SigstoreMock {
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| {
-                let _ = writeln!(std::io::stderr(), "skipping: cannot run node: {e}");
+                crate::support::corpus::skip("sigstore mock", &format!("cannot run node: {e}"))
             })
             .ok()?;
         let mut line = String::new();

@@ -1,7 +1,6 @@
 //! Where things are: the workspace root, the tools folder (`SIGNET_TOOLS`, else
 //! `<root>/.tools/bin`), the corpus, and the `signet` binary under test.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -17,10 +16,12 @@ pub fn tool(name: &str) -> Option<PathBuf> {
             return Some(c.clone());
         }
     }
-    let _ = writeln!(
-        std::io::stderr(),
-        "skipping: tool {name} not found (looked in {} and /usr/bin; run `make tools`)",
-        tools_dir().display()
+    super::corpus::skip(
+        &format!("tool {name}"),
+        &format!(
+            "not found (looked in {} and /usr/bin; run `make tools`)",
+            tools_dir().display()
+        ),
     );
     None
 }
@@ -31,11 +32,7 @@ pub fn corpus_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipping: corpus not found at {}",
-            dir.display()
-        );
+        super::corpus::skip("corpus", &format!("not found at {}", dir.display()));
         None
     }
 }
