@@ -65,6 +65,11 @@ struct Args {
     #[arg(long, env = "SIGNET_LEADER_ELECTION_LEASE_DURATION", default_value = "15s",
           value_parser = parse_duration)]
     leader_election_lease_duration: Duration,
+    /// On SIGTERM, how long in-flight reconciles may take to finish before the controller exits
+    /// anyway (and releases its lease); keep it below the pod's termination grace period.
+    #[arg(long, env = "SIGNET_SHUTDOWN_TIMEOUT", default_value = "15s",
+          value_parser = parse_duration)]
+    shutdown_timeout: Duration,
     /// Log filter in `RUST_LOG` syntax, e.g. `info` or `signet=debug,kube=info`.
     #[arg(long, env = "SIGNET_LOG", default_value = "info")]
     log_level: String,
@@ -233,7 +238,16 @@ async fn run_controller(
     if !args.leader_elect {
         // Readiness without leader election: the reconciler has been started.
         ready.store(true, Ordering::SeqCst);
-        return controller::run(kube_config, config, shutdown).await;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let run = controller::run(kube_config, config, when_set(stop_rx));
+        let mut run = std::pin::pin!(run);
+        return tokio::select! {
+            result = &mut run => result,
+            () = shutdown => {
+                let _ = stop_tx.send(true);
+                leader::stop_within(args.shutdown_timeout, run).await
+            }
+        };
     }
 
     let namespace = args
@@ -244,6 +258,7 @@ async fn run_controller(
     let mut lease = LeaderConfig::new(namespace, leader::default_identity())
         .with_lease_duration(args.leader_election_lease_duration);
     lease.name = args.leader_election_id.clone();
+    lease.stop_timeout = args.shutdown_timeout;
     tracing::info!(
         lease = %format!("{}/{}", lease.namespace, lease.name),
         identity = %lease.identity,

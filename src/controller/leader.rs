@@ -78,6 +78,9 @@ pub struct LeaderConfig {
     pub renew_period: Duration,
     /// How often a standby looks at the Lease, and the leader retries a failed renewal.
     pub retry_period: Duration,
+    /// How long the led task may take to stop before it is abandoned and the lease released
+    /// anyway: below the pod's termination grace period, so the release happens before SIGKILL.
+    pub stop_timeout: Duration,
 }
 
 impl LeaderConfig {
@@ -91,6 +94,7 @@ impl LeaderConfig {
             renew_deadline: Duration::from_secs(10),
             renew_period: Duration::from_secs(5),
             retry_period: Duration::from_secs(2),
+            stop_timeout: Duration::from_secs(15),
         }
     }
 
@@ -396,6 +400,22 @@ impl LeaderElector {
     }
 }
 
+/// Waits for a stopping task at most `timeout`. kube-runtime's graceful shutdown never finishes
+/// when it is asked to stop before its caches have synced (its runner waits for a store that the
+/// stopped watches will never fill), so a stop must be bounded, not trusted.
+pub async fn stop_within(
+    timeout: Duration,
+    stopping: impl Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    match tokio::time::timeout(timeout, stopping).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!("the controller did not stop within {timeout:?}; abandoning it");
+            Ok(())
+        }
+    }
+}
+
 fn now_micro() -> MicroTime {
     MicroTime(k8s_openapi::jiff::Timestamp::now())
 }
@@ -436,25 +456,28 @@ where
         let _ = stop_rx.wait_for(|stop| *stop).await;
     });
     let mut task = pin!(lead(stop));
+    let stop_timeout = elector.config.stop_timeout;
     let (result, lost) = tokio::select! {
         result = &mut task => (result, None),
         () = &mut shutdown => {
             tracing::info!("stopping the controller before releasing the leader lease");
             let _ = stop_tx.send(true);
             // Keep renewing while the controller winds down, so no standby starts meanwhile.
-            let result = tokio::select! {
-                result = &mut task => result,
-                lost = elector.hold() => {
-                    tracing::warn!("{lost}");
-                    task.await
+            let stopping = async {
+                tokio::select! {
+                    result = &mut task => result,
+                    lost = elector.hold() => {
+                        tracing::warn!("{lost}");
+                        (&mut task).await
+                    }
                 }
             };
-            (result, None)
+            (stop_within(stop_timeout, stopping).await, None)
         }
         lost = elector.hold() => {
             tracing::error!("{lost}; stopping the controller");
             let _ = stop_tx.send(true);
-            (task.await, Some(lost))
+            (stop_within(stop_timeout, &mut task).await, Some(lost))
         }
     };
     if lost.is_none()

@@ -364,7 +364,11 @@ impl Controller {
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                panic!("controller did not exit within 20 s of SIGTERM");
+                self.seen.extend(self.logs.try_iter());
+                panic!(
+                    "controller did not exit within 20 s of SIGTERM; its log: {:#?}",
+                    self.seen
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -414,7 +418,9 @@ async fn controller_serves_probes_and_metrics_and_hands_its_lease_over_on_sigter
     let kubeconfig = dir.path().join("kubeconfig");
     std::fs::write(&kubeconfig, server.kubeconfig_yaml()).expect("write kubeconfig");
     let lease_name = leader::DEFAULT_LEASE_NAME;
-    let args = ["--leader-elect", "--concurrent=2"];
+    // A short stop timeout: a replica told to stop while its caches still sync cannot stop
+    // gracefully (kube-runtime waits for them forever) and is abandoned after it.
+    let args = ["--leader-elect", "--concurrent=2", "--shutdown-timeout=3s"];
 
     // The probes and the lease, from blocking code: run it off the async workers.
     let double = server.clone();
@@ -509,4 +515,39 @@ fn controller_without_a_cluster_fails_with_a_clear_message() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot find the cluster"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_controller_that_does_not_stop_is_abandoned_and_the_lease_released() {
+    let server = server().await;
+    let mut elector = candidate(&server, "stuck", "a");
+    // Built by hand: candidate() cannot set the stop timeout after construction.
+    let mut config = elector.config().clone();
+    config.stop_timeout = Duration::from_secs(1);
+    elector = LeaderElector::new(server.client(), config).expect("config");
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(leader::run_as_leader(
+        elector,
+        async {
+            let _ = shutdown_rx.await;
+        },
+        || {},
+        |_stop| async move {
+            let _ = started_tx.send(());
+            // Ignores the stop signal, like kube-runtime before its caches synced.
+            std::future::pending::<anyhow::Result<()>>().await
+        },
+    ));
+    started_rx.await.expect("controller started");
+    let _ = shutdown_tx.send(());
+    let stopping = Instant::now();
+    let result = tokio::time::timeout(Duration::from_secs(5), run)
+        .await
+        .expect("run_as_leader gives up on the controller")
+        .expect("task");
+    assert!(result.is_ok(), "{result:?}");
+    let waited = stopping.elapsed();
+    assert!(waited >= Duration::from_secs(1), "{waited:?}");
+    assert_eq!(holder(&server, "stuck"), None, "lease not released");
 }
