@@ -60,6 +60,19 @@ pub enum ReleaseStatus {
 }
 
 impl ReleaseStatus {
+    /// Every status, in the order of Helm's declaration.
+    const ALL: [ReleaseStatus; 9] = [
+        ReleaseStatus::Unknown,
+        ReleaseStatus::Deployed,
+        ReleaseStatus::Uninstalled,
+        ReleaseStatus::Superseded,
+        ReleaseStatus::Failed,
+        ReleaseStatus::Uninstalling,
+        ReleaseStatus::PendingInstall,
+        ReleaseStatus::PendingUpgrade,
+        ReleaseStatus::PendingRollback,
+    ];
+
     /// Helm's string.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -77,17 +90,10 @@ impl ReleaseStatus {
 
     /// From Helm's string; anything else is `Unknown`.
     pub fn parse(s: &str) -> Self {
-        match s {
-            "deployed" => ReleaseStatus::Deployed,
-            "uninstalled" => ReleaseStatus::Uninstalled,
-            "superseded" => ReleaseStatus::Superseded,
-            "failed" => ReleaseStatus::Failed,
-            "uninstalling" => ReleaseStatus::Uninstalling,
-            "pending-install" => ReleaseStatus::PendingInstall,
-            "pending-upgrade" => ReleaseStatus::PendingUpgrade,
-            "pending-rollback" => ReleaseStatus::PendingRollback,
-            _ => ReleaseStatus::Unknown,
-        }
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .unwrap_or(ReleaseStatus::Unknown)
     }
 }
 
@@ -645,18 +651,7 @@ mod tests {
 
     #[test]
     fn statuses_round_trip() {
-        use ReleaseStatus::*;
-        for s in [
-            Unknown,
-            Deployed,
-            Uninstalled,
-            Superseded,
-            Failed,
-            Uninstalling,
-            PendingInstall,
-            PendingUpgrade,
-            PendingRollback,
-        ] {
+        for s in ReleaseStatus::ALL {
             assert_eq!(ReleaseStatus::parse(s.as_str()), s);
         }
     }
