@@ -334,11 +334,12 @@ struct Stored {
     record: ReleaseRecord,
 }
 
-async fn list_stored(
+/// The record Secrets of `release` (labelled `owner=helm,name=<release>`), as Helm selects them.
+async fn list_records(
     api: &Api<Secret>,
     namespace: &str,
     release: &str,
-) -> Result<Vec<Stored>, ApplyError> {
+) -> Result<Vec<Secret>, ApplyError> {
     let lp = ListParams::default().labels(&format!("owner=helm,name={release}"));
     let list = api.list(&lp).await.map_err(|e| {
         secret_error(
@@ -348,8 +349,25 @@ async fn list_stored(
             &format!("sh.helm.release.v1.{release}.*"),
         )
     })?;
+    Ok(list.items)
+}
+
+/// Deletes the record Secret `name`; one already gone is fine.
+async fn delete_record(api: &Api<Secret>, namespace: &str, name: &str) -> Result<(), ApplyError> {
+    match api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(secret_error(e, "delete", namespace, name)),
+    }
+}
+
+async fn list_stored(
+    api: &Api<Secret>,
+    namespace: &str,
+    release: &str,
+) -> Result<Vec<Stored>, ApplyError> {
     let mut out = Vec::new();
-    for secret in list.items {
+    for secret in list_records(api, namespace, release).await? {
         let name = secret.metadata.name.clone().unwrap_or_default();
         let decoded = secret
             .data
@@ -497,11 +515,7 @@ async fn trim(
             continue;
         };
         let name = s.secret.metadata.name.clone().unwrap_or_default();
-        match api.delete(&name, &DeleteParams::default()).await {
-            Ok(_) => {}
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(secret_error(e, "delete", ns, &name)),
-        }
+        delete_record(api, ns, &name).await?;
     }
     Ok(())
 }
@@ -513,22 +527,9 @@ pub async fn delete_history(
     release: &str,
 ) -> Result<(), ApplyError> {
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let lp = ListParams::default().labels(&format!("owner=helm,name={release}"));
-    let list = api.list(&lp).await.map_err(|e| {
-        secret_error(
-            e,
-            "list",
-            namespace,
-            &format!("sh.helm.release.v1.{release}.*"),
-        )
-    })?;
-    for s in list.items {
+    for s in list_records(&api, namespace, release).await? {
         let name = s.metadata.name.unwrap_or_default();
-        match api.delete(&name, &DeleteParams::default()).await {
-            Ok(_) => {}
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(secret_error(e, "delete", namespace, &name)),
-        }
+        delete_record(&api, namespace, &name).await?;
     }
     Ok(())
 }
