@@ -11,7 +11,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use signet::api::{CrdPolicy, DeletionPolicy, HealthCheckReference, InventoryEntry};
 use signet::apply::{
-    Applier, ApplyError, ClusterLookup, HealthError, Kinds, OWNER_ANNOTATION, ReleaseOwner,
+    Applier, ApplyError, ClusterLookup, DesiredObject, HealthError, Kinds, OWNER_ANNOTATION,
+    PruneReport, ReleaseOwner,
 };
 use signet::render::render::Lookup;
 use support::apiserver::{ApiServer, Matcher, Rule};
@@ -37,6 +38,46 @@ async fn setup() -> (ApiServer, Applier) {
 
 fn doc(path: &str, yaml: &str) -> (String, String) {
     (path.to_owned(), yaml.to_owned())
+}
+
+/// [`chart_docs`] prepared for [`owner`].
+async fn prepare_chart(applier: &Applier, greeting: &str) -> Vec<DesiredObject> {
+    applier
+        .prepare(&chart_docs(greeting), &owner())
+        .await
+        .unwrap()
+}
+
+/// The ConfigMap `name` in the release namespace, if there is one.
+fn config_map(server: &ApiServer, name: &str) -> Option<Value> {
+    server.get("v1", "ConfigMap", Some("apps"), name)
+}
+
+/// The chart's ClusterRole `web-reader`, if there is one.
+fn cluster_role(server: &ApiServer) -> Option<Value> {
+    server.get(
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRole",
+        None,
+        "web-reader",
+    )
+}
+
+/// The chart's Deployment `web`, if there is one.
+fn web_deployment(server: &ApiServer) -> Option<Value> {
+    server.get("apps/v1", "Deployment", Some("apps"), "web")
+}
+
+/// Uninstalls [`owner`]'s `inventory` with `policy`, giving up after `within`.
+async fn uninstall(
+    applier: &Applier,
+    inventory: &[InventoryEntry],
+    policy: DeletionPolicy,
+    within: Duration,
+) -> Result<PruneReport, ApplyError> {
+    applier
+        .uninstall(inventory, &owner(), policy, Instant::now() + within)
+        .await
 }
 
 fn chart_docs(greeting: &str) -> Vec<(String, String)> {
@@ -76,19 +117,14 @@ fn managers(obj: &Value) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_creates_marked_objects_and_reapply_is_a_noop() {
     let (server, applier) = setup().await;
-    let objects = applier
-        .prepare(&chart_docs("hello"), &owner())
-        .await
-        .unwrap();
+    let objects = prepare_chart(&applier, "hello").await;
     assert_eq!(objects.len(), 4);
 
     let dry = applier.dry_run(&objects).await.unwrap();
     assert_eq!(dry.accepted, 4);
     assert!(dry.skipped.is_empty());
     assert!(
-        server
-            .get("v1", "ConfigMap", Some("apps"), "web-config")
-            .is_none(),
+        config_map(&server, "web-config").is_none(),
         "the dry-run wrote nothing"
     );
 
@@ -103,9 +139,8 @@ async fn apply_creates_marked_objects_and_reapply_is_a_noop() {
             name: "web-reader".into(),
         }
     );
-    let cm = server
-        .get("v1", "ConfigMap", Some("apps"), "web-config")
-        .expect("configmap applied into the release namespace");
+    let cm =
+        config_map(&server, "web-config").expect("configmap applied into the release namespace");
     assert_eq!(cm["data"]["greeting"], "hello");
     assert_eq!(cm["metadata"]["labels"]["app"], "web");
     assert_eq!(
@@ -117,16 +152,7 @@ async fn apply_creates_marked_objects_and_reapply_is_a_noop() {
     assert_eq!(ann["meta.helm.sh/release-namespace"], "apps");
     assert_eq!(ann[OWNER_ANNOTATION], "signet/web-release");
     assert_eq!(managers(&cm), ["signet"]);
-    assert!(
-        server
-            .get(
-                "rbac.authorization.k8s.io/v1",
-                "ClusterRole",
-                None,
-                "web-reader"
-            )
-            .is_some()
-    );
+    assert!(cluster_role(&server).is_some());
 
     // The same objects again: nothing changes, not even a resourceVersion; the cost is one GET and
     // one apply per object.
@@ -145,33 +171,24 @@ async fn apply_creates_marked_objects_and_reapply_is_a_noop() {
     );
 
     // One value changed: one object changed.
-    let changed = applier.prepare(&chart_docs("bye"), &owner()).await.unwrap();
+    let changed = prepare_chart(&applier, "bye").await;
     let report = applier.apply(&changed).await.unwrap();
     assert_eq!(report.changed, 1);
-    let cm = server
-        .get("v1", "ConfigMap", Some("apps"), "web-config")
-        .unwrap();
+    let cm = config_map(&server, "web-config").unwrap();
     assert_eq!(cm["data"]["greeting"], "bye");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn drift_is_corrected_by_reapplying() {
     let (server, applier) = setup().await;
-    let objects = applier
-        .prepare(&chart_docs("hello"), &owner())
-        .await
-        .unwrap();
+    let objects = prepare_chart(&applier, "hello").await;
     applier.apply(&objects).await.unwrap();
-    let mut cm = server
-        .get("v1", "ConfigMap", Some("apps"), "web-config")
-        .unwrap();
+    let mut cm = config_map(&server, "web-config").unwrap();
     cm["data"]["greeting"] = json!("edited by hand");
     server.put(cm);
     let report = applier.apply(&objects).await.unwrap();
     assert_eq!(report.changed, 1);
-    let cm = server
-        .get("v1", "ConfigMap", Some("apps"), "web-config")
-        .unwrap();
+    let cm = config_map(&server, "web-config").unwrap();
     assert_eq!(cm["data"]["greeting"], "hello");
 }
 
@@ -182,10 +199,7 @@ async fn a_dry_run_refusal_names_the_object_and_applies_nothing() {
         Matcher::new("patch", "deployments").name("web"),
         "images must be pinned by digest",
     );
-    let objects = applier
-        .prepare(&chart_docs("hello"), &owner())
-        .await
-        .unwrap();
+    let objects = prepare_chart(&applier, "hello").await;
     let err = applier.dry_run(&objects).await.unwrap_err();
     assert!(
         matches!(err, ApplyError::Rejected { dry_run: true, .. }),
@@ -200,11 +214,7 @@ async fn a_dry_run_refusal_names_the_object_and_applies_nothing() {
     assert!(!err.is_transient());
     assert_eq!(err.reason(), "ApplyFailed");
     assert_eq!(server.stats().total_writes(), 0);
-    assert!(
-        server
-            .get("v1", "ConfigMap", Some("apps"), "web-config")
-            .is_none()
-    );
+    assert!(config_map(&server, "web-config").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -244,6 +254,16 @@ fn widget_crd() -> (String, String) {
     )
 }
 
+/// The CRD of [`widget_crd`] as the server has it.
+fn widget_crd_object(server: &ApiServer) -> Option<Value> {
+    server.get(
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        None,
+        "widgets.example.com",
+    )
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn crds_are_established_before_their_custom_resources() {
     let (server, applier) = setup().await;
@@ -275,14 +295,7 @@ async fn crds_are_established_before_their_custom_resources() {
         .await
         .unwrap();
     assert_eq!(installed.len(), 1);
-    let crd = server
-        .get(
-            "apiextensions.k8s.io/v1",
-            "CustomResourceDefinition",
-            None,
-            "widgets.example.com",
-        )
-        .unwrap();
+    let crd = widget_crd_object(&server).unwrap();
     let established = crd["status"]["conditions"]
         .as_array()
         .unwrap()
@@ -317,14 +330,7 @@ async fn crd_policy_create_never_touches_an_existing_crd() {
         .unwrap();
 
     // Someone edits the CRD; Create leaves it, CreateReplace applies the chart's definition.
-    let mut crd = server
-        .get(
-            "apiextensions.k8s.io/v1",
-            "CustomResourceDefinition",
-            None,
-            "widgets.example.com",
-        )
-        .unwrap();
+    let mut crd = widget_crd_object(&server).unwrap();
     crd["spec"]["names"]["shortNames"] = json!(["wd"]);
     crd["metadata"]["annotations"]["edited"] = json!("yes");
     server.put(crd);
@@ -348,14 +354,7 @@ async fn crd_policy_create_never_touches_an_existing_crd() {
         .apply_crds(&crds, CrdPolicy::CreateReplace, deadline)
         .await
         .unwrap();
-    let crd = server
-        .get(
-            "apiextensions.k8s.io/v1",
-            "CustomResourceDefinition",
-            None,
-            "widgets.example.com",
-        )
-        .unwrap();
+    let crd = widget_crd_object(&server).unwrap();
     assert_eq!(
         crd["metadata"]["annotations"][OWNER_ANNOTATION],
         "signet/web-release"
@@ -399,11 +398,7 @@ async fn forbidden_under_impersonation_names_verb_and_object() {
     );
     assert!(!err.is_transient());
     // The ConfigMap before it was allowed.
-    assert!(
-        server
-            .get("v1", "ConfigMap", Some("apps"), "web-config")
-            .is_some()
-    );
+    assert!(config_map(&server, "web-config").is_some());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -415,10 +410,7 @@ async fn conflicts_throttling_and_server_errors_are_transient() {
     config.default_retry = false;
     let client = kube::Client::try_from(config).unwrap();
     let applier = Applier::new(client.clone(), Arc::new(Kinds::new(client)));
-    let objects = applier
-        .prepare(&chart_docs("hello"), &owner())
-        .await
-        .unwrap();
+    let objects = prepare_chart(&applier, "hello").await;
     for (code, times) in [(409, 1), (500, 1), (429, 100), (503, 100)] {
         server.fail_next(Matcher::new("patch", "configmaps"), code, times);
         let err = applier.apply(&objects).await.unwrap_err();
@@ -469,22 +461,16 @@ async fn prune_deletes_only_what_is_still_ours() {
     let previous = applier.apply(&all).await.unwrap().inventory;
 
     // taken: another manager took every field over (managedFields no longer name signet).
-    let mut o = server
-        .get("v1", "ConfigMap", Some("apps"), "taken")
-        .unwrap();
+    let mut o = config_map(&server, "taken").unwrap();
     o["metadata"]["managedFields"] =
         json!([{"manager": "kubectl-edit", "operation": "Update", "apiVersion": "v1"}]);
     server.put(o);
     // pinned: helm.sh/resource-policy: keep.
-    let mut o = server
-        .get("v1", "ConfigMap", Some("apps"), "pinned")
-        .unwrap();
+    let mut o = config_map(&server, "pinned").unwrap();
     o["metadata"]["annotations"]["helm.sh/resource-policy"] = json!("keep");
     server.put(o);
     // adopted: another release's mark.
-    let mut o = server
-        .get("v1", "ConfigMap", Some("apps"), "adopted")
-        .unwrap();
+    let mut o = config_map(&server, "adopted").unwrap();
     o["metadata"]["annotations"][OWNER_ANNOTATION] = json!("signet/other");
     server.put(o);
 
@@ -518,41 +504,28 @@ async fn prune_deletes_only_what_is_still_ours() {
     assert!(why("adopted").contains("signet/other"));
     assert!(why("widgets.example.com").contains("never deleted"));
     for name in ["keep", "taken", "pinned", "adopted"] {
-        assert!(
-            server.get("v1", "ConfigMap", Some("apps"), name).is_some(),
-            "{name} deleted"
-        );
+        assert!(config_map(&server, name).is_some(), "{name} deleted");
     }
-    assert!(
-        server
-            .get("v1", "ConfigMap", Some("apps"), "stale")
-            .is_none()
-    );
+    assert!(config_map(&server, "stale").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn uninstall_delete_waits_for_finalizers_and_orphan_removes_marks() {
     let (server, applier) = setup().await;
-    let objects = applier
-        .prepare(&chart_docs("hello"), &owner())
-        .await
-        .unwrap();
+    let objects = prepare_chart(&applier, "hello").await;
     let inventory = applier.apply(&objects).await.unwrap().inventory;
 
     // Orphan: objects stay, our marks go, the chart's own labels stay.
-    let report = applier
-        .uninstall(
-            &inventory,
-            &owner(),
-            DeletionPolicy::Orphan,
-            Instant::now() + Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+    let report = uninstall(
+        &applier,
+        &inventory,
+        DeletionPolicy::Orphan,
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.deleted.len(), 4);
-    let cm = server
-        .get("v1", "ConfigMap", Some("apps"), "web-config")
-        .unwrap();
+    let cm = config_map(&server, "web-config").unwrap();
     assert_eq!(cm["metadata"]["labels"]["app"], "web");
     assert!(
         cm["metadata"]["labels"]
@@ -571,34 +544,30 @@ async fn uninstall_delete_waits_for_finalizers_and_orphan_removes_marks() {
         "orphaning changed the object"
     );
     // Orphaned objects are no longer ours: a second uninstall deletes nothing.
-    let again = applier
-        .uninstall(
-            &inventory,
-            &owner(),
-            DeletionPolicy::Delete,
-            Instant::now() + Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+    let again = uninstall(
+        &applier,
+        &inventory,
+        DeletionPolicy::Delete,
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
     assert!(again.deleted.is_empty(), "{again:?}");
     assert_eq!(again.skipped.len(), 4);
 
     // Delete: re-apply, hold one object with a finalizer, and the wait names it.
     let inventory = applier.apply(&objects).await.unwrap().inventory;
-    let mut cm = server
-        .get("v1", "ConfigMap", Some("apps"), "web-config")
-        .unwrap();
+    let mut cm = config_map(&server, "web-config").unwrap();
     cm["metadata"]["finalizers"] = json!(["example.com/hold"]);
     server.put(cm);
-    let err = applier
-        .uninstall(
-            &inventory,
-            &owner(),
-            DeletionPolicy::Delete,
-            Instant::now() + Duration::from_millis(800),
-        )
-        .await
-        .unwrap_err();
+    let err = uninstall(
+        &applier,
+        &inventory,
+        DeletionPolicy::Delete,
+        Duration::from_millis(800),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, ApplyError::Timeout { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(
@@ -606,27 +575,20 @@ async fn uninstall_delete_waits_for_finalizers_and_orphan_removes_marks() {
         "{msg}"
     );
     assert!(err.is_transient());
-    assert!(
-        server
-            .get("apps/v1", "Deployment", Some("apps"), "web")
-            .is_none()
-    );
+    assert!(web_deployment(&server).is_none());
 
     // The finalizer goes; the next uninstall finishes.
-    let mut cm = server
-        .get("v1", "ConfigMap", Some("apps"), "web-config")
-        .unwrap();
+    let mut cm = config_map(&server, "web-config").unwrap();
     cm["metadata"]["finalizers"] = json!([]);
     server.put(cm);
-    applier
-        .uninstall(
-            &inventory,
-            &owner(),
-            DeletionPolicy::Delete,
-            Instant::now() + Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+    uninstall(
+        &applier,
+        &inventory,
+        DeletionPolicy::Delete,
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
     for e in &inventory {
         assert!(
             server
@@ -665,9 +627,7 @@ async fn health_waits_for_a_rollout() {
     assert_eq!(err.reason(), "HealthCheckFailed");
 
     // A "controller" rolls it out while we wait.
-    let generation = server
-        .get("apps/v1", "Deployment", Some("apps"), "web")
-        .unwrap()["metadata"]["generation"]
+    let generation = web_deployment(&server).unwrap()["metadata"]["generation"]
         .as_i64()
         .unwrap();
     let waiting = {
@@ -904,45 +864,24 @@ async fn uninstall_goes_in_helms_uninstall_order() {
     // Install order: ConfigMap, ClusterRole, Service, Deployment. Helm uninstalls Service,
     // Deployment, ClusterRole, ConfigMap: a failure deleting the Deployment leaves exactly the
     // Service deleted.
-    let objects = applier
-        .prepare(&chart_docs("hello"), &owner())
-        .await
-        .unwrap();
+    let objects = prepare_chart(&applier, "hello").await;
     let inventory = applier.apply(&objects).await.unwrap().inventory;
     server.fail_next(Matcher::new("delete", "deployments"), 500, 1);
-    let err = applier
-        .uninstall(
-            &inventory,
-            &owner(),
-            DeletionPolicy::Delete,
-            Instant::now() + Duration::from_secs(5),
-        )
-        .await
-        .unwrap_err();
+    let err = uninstall(
+        &applier,
+        &inventory,
+        DeletionPolicy::Delete,
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap_err();
     assert!(
         err.to_string()
             .contains("cannot delete Deployment apps/web"),
         "{err}"
     );
     assert!(server.get("v1", "Service", Some("apps"), "web").is_none());
-    assert!(
-        server
-            .get("apps/v1", "Deployment", Some("apps"), "web")
-            .is_some()
-    );
-    assert!(
-        server
-            .get(
-                "rbac.authorization.k8s.io/v1",
-                "ClusterRole",
-                None,
-                "web-reader"
-            )
-            .is_some()
-    );
-    assert!(
-        server
-            .get("v1", "ConfigMap", Some("apps"), "web-config")
-            .is_some()
-    );
+    assert!(web_deployment(&server).is_some());
+    assert!(cluster_role(&server).is_some());
+    assert!(config_map(&server, "web-config").is_some());
 }

@@ -5,7 +5,7 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
 
 use chrono::{TimeZone, Utc};
@@ -99,15 +99,50 @@ async fn revisions_supersede_fail_and_trim_like_helm() {
     );
 }
 
-fn helm(bin: &Path, home: &Path, kubeconfig: &Path) -> Command {
-    let mut c = Command::new(bin);
-    c.env("KUBECONFIG", kubeconfig)
-        .env("HELM_CONFIG_HOME", home.join("config"))
-        .env("HELM_CACHE_HOME", home.join("cache"))
-        .env("HELM_DATA_HOME", home.join("data"))
-        .env_remove("HELM_DRIVER")
-        .env_remove("HELM_NAMESPACE");
-    c
+/// Real helm against the double: the helm binary, the double, and a temporary home holding a
+/// kubeconfig for the double.
+struct HelmEnv {
+    bin: PathBuf,
+    server: ApiServer,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+}
+
+impl HelmEnv {
+    /// `None` (the test skips) without helm; under CI helm is required.
+    async fn new() -> Option<HelmEnv> {
+        let Some(bin) = support::tools::tool("helm") else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "helm is required under CI"
+            );
+            return None;
+        };
+        let server = setup().await;
+        let dir = support::tools::temp_dir();
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(&kubeconfig, server.kubeconfig_yaml()).unwrap();
+        Some(HelmEnv {
+            bin,
+            server,
+            dir,
+            kubeconfig,
+        })
+    }
+
+    /// `helm ARGS` against the double, with its own config, cache and data homes.
+    fn helm(&self, args: &[&str]) -> Command {
+        let home = self.dir.path();
+        let mut c = Command::new(&self.bin);
+        c.env("KUBECONFIG", &self.kubeconfig)
+            .env("HELM_CONFIG_HOME", home.join("config"))
+            .env("HELM_CACHE_HOME", home.join("cache"))
+            .env("HELM_DATA_HOME", home.join("data"))
+            .env_remove("HELM_DRIVER")
+            .env_remove("HELM_NAMESPACE")
+            .args(args);
+        c
+    }
 }
 
 fn run(mut cmd: Command) -> String {
@@ -123,29 +158,15 @@ fn run(mut cmd: Command) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn real_helm_reads_signets_release_records() {
-    let Some(helm_bin) = support::tools::tool("helm") else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "helm is required under CI"
-        );
+    let Some(env) = HelmEnv::new().await else {
         return;
     };
-    let server = setup().await;
-    let client = server.client();
+    let client = env.server.client();
     use ReleaseStatus::*;
     record(&client, &revision(1, Deployed), 10).await.unwrap();
     record(&client, &revision(2, Deployed), 10).await.unwrap();
 
-    let dir = support::tools::temp_dir();
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(&kubeconfig, server.kubeconfig_yaml()).unwrap();
-    let home = dir.path();
-    let helm_bin = helm_bin.clone();
-    let h = move |args: &[&str]| {
-        let mut c = helm(&helm_bin, home, &kubeconfig);
-        c.args(args);
-        c
-    };
+    let h = |args: &[&str]| env.helm(args);
     // helm blocks; the double serves from its own thread.
     let list: Value = serde_json::from_str(&run(h(&["list", "-n", "apps", "-o", "json"]))).unwrap();
     let list = list.as_array().unwrap();
@@ -213,17 +234,11 @@ async fn real_helm_reads_signets_release_records() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn records_written_by_helm_are_read_and_superseded() {
-    let Some(helm_bin) = support::tools::tool("helm") else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "helm is required under CI"
-        );
+    let Some(env) = HelmEnv::new().await else {
         return;
     };
-    let server = setup().await;
-    let client = server.client();
-    let dir = support::tools::temp_dir();
-    let chart = dir.path().join("web");
+    let client = env.server.client();
+    let chart = env.dir.path().join("web");
     std::fs::create_dir_all(chart.join("templates")).unwrap();
     std::fs::write(
         chart.join("Chart.yaml"),
@@ -237,10 +252,7 @@ async fn records_written_by_helm_are_read_and_superseded() {
     )
     .unwrap();
     std::fs::write(chart.join("templates/NOTES.txt"), "installed by helm\n").unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(&kubeconfig, server.kubeconfig_yaml()).unwrap();
-    let mut install = helm(&helm_bin, dir.path(), &kubeconfig);
-    install.args([
+    run(env.helm(&[
         "install",
         "web",
         chart.to_str().unwrap(),
@@ -248,8 +260,7 @@ async fn records_written_by_helm_are_read_and_superseded() {
         "apps",
         "--set",
         "greeting=hello",
-    ]);
-    run(install);
+    ]));
 
     // Helm's own record reads as revision 1, deployed, with its values, manifest and notes.
     let history = load_history(&client, "apps", "web").await.unwrap();
@@ -274,14 +285,14 @@ async fn records_written_by_helm_are_read_and_superseded() {
         statuses(&history),
         [(1, ReleaseStatus::Superseded), (2, ReleaseStatus::Deployed)]
     );
-    let mut h = helm(&helm_bin, dir.path(), &kubeconfig);
-    h.args(["history", "web", "-n", "apps", "-o", "json"]);
-    let rows: Value = serde_json::from_str(&run(h)).unwrap();
+    let rows: Value = serde_json::from_str(&run(
+        env.helm(&["history", "web", "-n", "apps", "-o", "json"])
+    ))
+    .unwrap();
     assert_eq!(rows[0]["status"], "superseded", "{rows}");
     assert_eq!(rows[0]["chart"], "web-0.9.0", "{rows}");
     assert_eq!(rows[1]["status"], "deployed", "{rows}");
-    let mut h = helm(&helm_bin, dir.path(), &kubeconfig);
-    h.args([
+    let h = env.helm(&[
         "get",
         "values",
         "web",

@@ -225,6 +225,22 @@ impl Env {
         pushed.digest
     }
 
+    /// [`Env::push`], signed with the key the `signer` Secret holds.
+    async fn push_signed(&self, version: &str, values: &str, templates: &[(&str, &str)]) -> String {
+        self.push(version, values, templates, Some(&self.key)).await
+    }
+
+    /// Chart `demo` at `version` with the one ConfigMap of [`CONFIG_TEMPLATE`] and
+    /// `greeting: hello`, signed with the `signer` Secret's key.
+    async fn push_config(&self, version: &str) -> String {
+        self.push_signed(
+            version,
+            "greeting: hello\n",
+            &[("config.yaml", CONFIG_TEMPLATE)],
+        )
+        .await
+    }
+
     /// A release of chart `demo` verified by the `signer` Secret's key, interval 1s.
     fn release(&self, name: &str, version: &str, extra: Value) -> Value {
         let mut spec = json!({
@@ -296,10 +312,22 @@ impl Env {
 
     async fn wait_ready(&self, name: &str) -> SignedChartRelease {
         self.wait_release(name, "to be Ready", |r| {
-            condition(r, "Ready").is_some_and(|(s, _, _)| s == "True")
+            condition_is(r, "Ready", "True")
                 && r.status.as_ref().and_then(|s| s.observed_generation) == r.metadata.generation
         })
         .await
+    }
+
+    /// Polls the release until its condition `type_` has `status`.
+    async fn wait_condition(
+        &self,
+        name: &str,
+        what: &str,
+        type_: &str,
+        status: &str,
+    ) -> SignedChartRelease {
+        self.wait_release(name, what, |r| condition_is(r, type_, status))
+            .await
     }
 
     async fn wait_until(&self, what: &str, mut check: impl AsyncFnMut() -> bool) {
@@ -346,6 +374,11 @@ fn condition(r: &SignedChartRelease, type_: &str) -> Option<(String, String, Str
         .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
 }
 
+/// Whether the release's condition `type_` has `status`.
+fn condition_is(r: &SignedChartRelease, type_: &str, status: &str) -> bool {
+    condition(r, type_).is_some_and(|(s, _, _)| s == status)
+}
+
 fn base64(s: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(s)
@@ -387,14 +420,13 @@ async fn install_upgrade_refuse_and_uninstall() {
         return;
     };
     let v1 = env
-        .push(
+        .push_signed(
             "1.0.0",
             "greeting: hello\n",
             &[
                 ("config.yaml", CONFIG_TEMPLATE),
                 ("extra.yaml", EXTRA_TEMPLATE),
             ],
-            Some(&env.key),
         )
         .await;
     env.start();
@@ -469,14 +501,7 @@ async fn install_upgrade_refuse_and_uninstall() {
     );
 
     // Upgrade to 1.1.0 without the extra ConfigMap: pruned.
-    let v2 = env
-        .push(
-            "1.1.0",
-            "greeting: hello\n",
-            &[("config.yaml", CONFIG_TEMPLATE)],
-            Some(&env.key),
-        )
-        .await;
+    let v2 = env.push_config("1.1.0").await;
     env.patch_spec("web", json!({"chart": {"version": "1.1.0"}}))
         .await;
     let r = env
@@ -558,7 +583,7 @@ async fn install_upgrade_refuse_and_uninstall() {
                 .as_ref()
                 .and_then(|s| s.last_attempted_revision.as_ref())
                 .is_some_and(|a| a.version == "1.3.0")
-                && condition(r, "SourceVerified").is_some_and(|(s, _, _)| s == "False")
+                && condition_is(r, "SourceVerified", "False")
         })
         .await;
     let (_, reason, message) = condition(&r, "SourceVerified").unwrap();
@@ -610,11 +635,10 @@ async fn drift_corrected_random_values_stable_across_restart() {
         return;
     };
     let random = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-random\ndata:\n  password: {{ randAlphaNum 16 | quote }}\n";
-    env.push(
+    env.push_signed(
         "1.0.0",
         "greeting: hello\n",
         &[("config.yaml", CONFIG_TEMPLATE), ("random.yaml", random)],
-        Some(&env.key),
     )
     .await;
     env.start();
@@ -664,13 +688,7 @@ async fn values_from_change_reconciles_at_once() {
     let Some(mut env) = Env::new().await else {
         return;
     };
-    env.push(
-        "1.0.0",
-        "greeting: hello\n",
-        &[("config.yaml", CONFIG_TEMPLATE)],
-        Some(&env.key),
-    )
-    .await;
+    env.push_config("1.0.0").await;
     env.put_config_map(
         "web-values",
         &[("values.yaml", "greeting: from-configmap\n")],
@@ -710,14 +728,7 @@ async fn moved_tag_suspend_and_depends_on() {
     let Some(mut env) = Env::new().await else {
         return;
     };
-    let v1 = env
-        .push(
-            "1.0.0",
-            "greeting: hello\n",
-            &[("config.yaml", CONFIG_TEMPLATE)],
-            Some(&env.key),
-        )
-        .await;
+    let v1 = env.push_config("1.0.0").await;
     env.start();
     // dependsOn: "app" waits for "base", which is created later.
     env.create(env.release("app", "1.0.0", json!({"dependsOn": [{"name": "base"}]})))
@@ -776,9 +787,7 @@ async fn moved_tag_suspend_and_depends_on() {
         .await;
     assert_ne!(moved, v1);
     let r = env
-        .wait_release("base", "to refuse the moved tag", |r| {
-            condition(r, "SourceVerified").is_some_and(|(s, _, _)| s == "False")
-        })
+        .wait_condition("base", "to refuse the moved tag", "SourceVerified", "False")
         .await;
     let status = r.status.unwrap();
     assert_eq!(status.last_attempted_revision.unwrap().digest, moved);
@@ -803,9 +812,12 @@ async fn moved_tag_suspend_and_depends_on() {
     env.create(env.release("mismatch", ">=2", json!({"chart": {"digest": v1}})))
         .await;
     let r = env
-        .wait_release("mismatch", "to refuse the pinned version", |r| {
-            condition(r, "SourceVerified").is_some_and(|(s, _, _)| s == "False")
-        })
+        .wait_condition(
+            "mismatch",
+            "to refuse the pinned version",
+            "SourceVerified",
+            "False",
+        )
         .await;
     let (_, reason, message) = condition(&r, "SourceVerified").unwrap();
     assert_eq!(reason, "ChartNotFound");
@@ -819,13 +831,7 @@ async fn orphan_and_impersonation_denied() {
     let Some(mut env) = Env::new().await else {
         return;
     };
-    env.push(
-        "1.0.0",
-        "greeting: hello\n",
-        &[("config.yaml", CONFIG_TEMPLATE)],
-        Some(&env.key),
-    )
-    .await;
+    env.push_config("1.0.0").await;
     env.start();
     env.create(env.release(
         "kept",
@@ -866,9 +872,7 @@ async fn orphan_and_impersonation_denied() {
     ))
     .await;
     let r = env
-        .wait_release("limited", "to fail to apply", |r| {
-            condition(r, "Applied").is_some_and(|(s, _, _)| s == "False")
-        })
+        .wait_condition("limited", "to fail to apply", "Applied", "False")
         .await;
     let (_, reason, message) = condition(&r, "Applied").unwrap();
     assert_eq!(reason, "ApplyFailed");
@@ -892,22 +896,24 @@ async fn restart_mid_release_converges_and_helm_reads_the_records() {
     let Some(mut env) = Env::new().await else {
         return;
     };
-    env.push(
+    env.push_signed(
         "1.0.0",
         "greeting: hello\n",
         &[
             ("config.yaml", CONFIG_TEMPLATE),
             ("deploy.yaml", DEPLOYMENT_TEMPLATE),
         ],
-        Some(&env.key),
     )
     .await;
     env.start();
     env.create(env.release("mid", "1.0.0", json!({}))).await;
     let r = env
-        .wait_release("mid", "to be applied and waiting for health", |r| {
-            condition(r, "Applied").is_some_and(|(s, _, _)| s == "True")
-        })
+        .wait_condition(
+            "mid",
+            "to be applied and waiting for health",
+            "Applied",
+            "True",
+        )
         .await;
     let (ready, reason, _) = condition(&r, "Ready").unwrap();
     assert_eq!(
@@ -977,13 +983,7 @@ async fn an_idle_interval_costs_one_head_and_changes_nothing() {
     let Some(mut env) = Env::new().await else {
         return;
     };
-    env.push(
-        "1.0.0",
-        "greeting: hello\n",
-        &[("config.yaml", CONFIG_TEMPLATE)],
-        Some(&env.key),
-    )
-    .await;
+    env.push_config("1.0.0").await;
     env.start();
     env.create(env.release("idle", "1.0.0", json!({}))).await;
     env.wait_ready("idle").await;
@@ -1036,9 +1036,7 @@ async fn invalid_spec_stalls_naming_the_field() {
     bad["spec"]["verify"]["requireTransparencyLog"] = json!(true);
     env.create(bad).await;
     let r = env
-        .wait_release("bad", "to stall", |r| {
-            condition(r, "Stalled").is_some_and(|(s, _, _)| s == "True")
-        })
+        .wait_condition("bad", "to stall", "Stalled", "True")
         .await;
     let (_, reason, message) = condition(&r, "Stalled").unwrap();
     assert_eq!(reason, "InvalidSpec");
@@ -1065,15 +1063,13 @@ async fn faults_end_in_specific_conditions_and_recover() {
         return;
     };
     let required = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-req\ndata:\n  name: {{ required \"name is required\" .Values.name | quote }}\n";
-    env.push("1.0.0", "{}\n", &[("req.yaml", required)], Some(&env.key))
+    env.push_signed("1.0.0", "{}\n", &[("req.yaml", required)])
         .await;
     env.start();
 
     env.create(env.release("req", "1.0.0", json!({}))).await;
     let r = env
-        .wait_release("req", "to fail rendering", |r| {
-            condition(r, "Applied").is_some_and(|(s, _, _)| s == "False")
-        })
+        .wait_condition("req", "to fail rendering", "Applied", "False")
         .await;
     let (_, reason, message) = condition(&r, "Applied").unwrap();
     assert_eq!(reason, "RenderFailed");
@@ -1111,9 +1107,7 @@ async fn faults_end_in_specific_conditions_and_recover() {
     env.create(env.release("flaky", "1.0.0", json!({"values": {"name": "y"}})))
         .await;
     let r = env
-        .wait_release("flaky", "to fail applying", |r| {
-            condition(r, "Applied").is_some_and(|(s, _, _)| s == "False")
-        })
+        .wait_condition("flaky", "to fail applying", "Applied", "False")
         .await;
     let (_, reason, message) = condition(&r, "Applied").unwrap();
     assert_eq!(reason, "ApplyFailed");
@@ -1126,9 +1120,7 @@ async fn faults_end_in_specific_conditions_and_recover() {
     down["spec"]["chart"]["repository"] = json!("oci://127.0.0.1:1/charts/demo");
     env.create(down).await;
     let r = env
-        .wait_release("down", "to fail to resolve", |r| {
-            condition(r, "SourceVerified").is_some_and(|(s, _, _)| s == "False")
-        })
+        .wait_condition("down", "to fail to resolve", "SourceVerified", "False")
         .await;
     assert_eq!(condition(&r, "SourceVerified").unwrap().1, "PullFailed");
     assert_eq!(condition(&r, "Stalled").unwrap().0, "False");
@@ -1147,11 +1139,10 @@ async fn private_tls_registry_through_secrets() {
     let Some(mut env) = Env::with(reg).await else {
         return;
     };
-    env.push(
+    env.push_signed(
         "1.0.0",
         "greeting: tls\n",
         &[("config.yaml", CONFIG_TEMPLATE)],
-        Some(&env.key),
     )
     .await;
     env.put_secret("ca", "ca.crt", &ca, false).await;
@@ -1160,9 +1151,12 @@ async fn private_tls_registry_through_secrets() {
     release["spec"]["chart"]["registry"] = json!({"caSecretRef": {"name": "ca"}});
     env.create(release).await;
     let r = env
-        .wait_release("tls", "to be refused without credentials", |r| {
-            condition(r, "SourceVerified").is_some_and(|(s, _, _)| s == "False")
-        })
+        .wait_condition(
+            "tls",
+            "to be refused without credentials",
+            "SourceVerified",
+            "False",
+        )
         .await;
     let (_, reason, message) = condition(&r, "SourceVerified").unwrap();
     assert_eq!(reason, "PullFailed", "{message}");
@@ -1192,11 +1186,10 @@ async fn crds_first_then_custom_resources() {
         return;
     };
     env.api.set_crd_establish_delay(Duration::from_millis(500));
-    env.push(
+    env.push_signed(
         "1.0.0",
         "{}\n",
         &[("crds/widgets.yaml", WIDGET_CRD), ("widget.yaml", WIDGET)],
-        Some(&env.key),
     )
     .await;
     env.start();
@@ -1233,13 +1226,7 @@ async fn watch_scope_namespace_and_label_selector() {
     let Some(mut env) = Env::new().await else {
         return;
     };
-    env.push(
-        "1.0.0",
-        "greeting: hello\n",
-        &[("config.yaml", CONFIG_TEMPLATE)],
-        Some(&env.key),
-    )
-    .await;
+    env.push_config("1.0.0").await;
     env.start_scoped(Some(NS), Some("shard=a"));
     let mut in_shard = env.release("mine", "1.0.0", json!({}));
     in_shard["metadata"]["labels"] = json!({"shard": "a"});
@@ -1339,9 +1326,12 @@ async fn keyless_identity_with_a_private_trust_root() {
     env.create(keyless("kl-other", "https://github.com/someone/else"))
         .await;
     let r = env
-        .wait_release("kl-other", "to refuse another identity", |r| {
-            condition(r, "SourceVerified").is_some_and(|(s, _, _)| s == "False")
-        })
+        .wait_condition(
+            "kl-other",
+            "to refuse another identity",
+            "SourceVerified",
+            "False",
+        )
         .await;
     let (_, reason, message) = condition(&r, "SourceVerified").unwrap();
     assert_eq!(reason, "VerificationFailed");
@@ -1357,21 +1347,14 @@ async fn shutdown_does_not_wait_out_a_health_wait() {
     let Some(mut env) = Env::new().await else {
         return;
     };
-    env.push(
-        "1.0.0",
-        "{}\n",
-        &[("deploy.yaml", DEPLOYMENT_TEMPLATE)],
-        Some(&env.key),
-    )
-    .await;
+    env.push_signed("1.0.0", "{}\n", &[("deploy.yaml", DEPLOYMENT_TEMPLATE)])
+        .await;
     env.start();
     let mut r = env.release("slow", "1.0.0", json!({}));
     r["spec"]["timeout"] = json!("5m");
     env.create(r).await;
-    env.wait_release("slow", "to wait for health", |r| {
-        condition(r, "Applied").is_some_and(|(s, _, _)| s == "True")
-    })
-    .await;
+    env.wait_condition("slow", "to wait for health", "Applied", "True")
+        .await;
     let running = env.controller.take().unwrap();
     let started = std::time::Instant::now();
     let _ = running.stop.send(());
@@ -1393,14 +1376,13 @@ async fn scale() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100);
-    env.push(
+    env.push_signed(
         "1.0.0",
         "greeting: hello\n",
         &[
             ("config.yaml", CONFIG_TEMPLATE),
             ("extra.yaml", EXTRA_TEMPLATE),
         ],
-        Some(&env.key),
     )
     .await;
     let started = std::time::Instant::now();
@@ -1415,7 +1397,7 @@ async fn scale() {
         let list = env.releases().list(&Default::default()).await.unwrap();
         list.items
             .iter()
-            .filter(|r| condition(r, "Ready").is_some_and(|(s, _, _)| s == "True"))
+            .filter(|r| condition_is(r, "Ready", "True"))
             .count()
             == n
     })

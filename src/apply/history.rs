@@ -60,6 +60,19 @@ pub enum ReleaseStatus {
 }
 
 impl ReleaseStatus {
+    /// Every status, in the order of Helm's declaration.
+    const ALL: [ReleaseStatus; 9] = [
+        ReleaseStatus::Unknown,
+        ReleaseStatus::Deployed,
+        ReleaseStatus::Uninstalled,
+        ReleaseStatus::Superseded,
+        ReleaseStatus::Failed,
+        ReleaseStatus::Uninstalling,
+        ReleaseStatus::PendingInstall,
+        ReleaseStatus::PendingUpgrade,
+        ReleaseStatus::PendingRollback,
+    ];
+
     /// Helm's string.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -77,17 +90,10 @@ impl ReleaseStatus {
 
     /// From Helm's string; anything else is `Unknown`.
     pub fn parse(s: &str) -> Self {
-        match s {
-            "deployed" => ReleaseStatus::Deployed,
-            "uninstalled" => ReleaseStatus::Uninstalled,
-            "superseded" => ReleaseStatus::Superseded,
-            "failed" => ReleaseStatus::Failed,
-            "uninstalling" => ReleaseStatus::Uninstalling,
-            "pending-install" => ReleaseStatus::PendingInstall,
-            "pending-upgrade" => ReleaseStatus::PendingUpgrade,
-            "pending-rollback" => ReleaseStatus::PendingRollback,
-            _ => ReleaseStatus::Unknown,
-        }
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .unwrap_or(ReleaseStatus::Unknown)
     }
 }
 
@@ -328,11 +334,12 @@ struct Stored {
     record: ReleaseRecord,
 }
 
-async fn list_stored(
+/// The record Secrets of `release` (labelled `owner=helm,name=<release>`), as Helm selects them.
+async fn list_records(
     api: &Api<Secret>,
     namespace: &str,
     release: &str,
-) -> Result<Vec<Stored>, ApplyError> {
+) -> Result<Vec<Secret>, ApplyError> {
     let lp = ListParams::default().labels(&format!("owner=helm,name={release}"));
     let list = api.list(&lp).await.map_err(|e| {
         secret_error(
@@ -342,8 +349,25 @@ async fn list_stored(
             &format!("sh.helm.release.v1.{release}.*"),
         )
     })?;
+    Ok(list.items)
+}
+
+/// Deletes the record Secret `name`; one already gone is fine.
+async fn delete_record(api: &Api<Secret>, namespace: &str, name: &str) -> Result<(), ApplyError> {
+    match api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(secret_error(e, "delete", namespace, name)),
+    }
+}
+
+async fn list_stored(
+    api: &Api<Secret>,
+    namespace: &str,
+    release: &str,
+) -> Result<Vec<Stored>, ApplyError> {
     let mut out = Vec::new();
-    for secret in list.items {
+    for secret in list_records(api, namespace, release).await? {
         let name = secret.metadata.name.clone().unwrap_or_default();
         let decoded = secret
             .data
@@ -491,11 +515,7 @@ async fn trim(
             continue;
         };
         let name = s.secret.metadata.name.clone().unwrap_or_default();
-        match api.delete(&name, &DeleteParams::default()).await {
-            Ok(_) => {}
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(secret_error(e, "delete", ns, &name)),
-        }
+        delete_record(api, ns, &name).await?;
     }
     Ok(())
 }
@@ -507,22 +527,9 @@ pub async fn delete_history(
     release: &str,
 ) -> Result<(), ApplyError> {
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let lp = ListParams::default().labels(&format!("owner=helm,name={release}"));
-    let list = api.list(&lp).await.map_err(|e| {
-        secret_error(
-            e,
-            "list",
-            namespace,
-            &format!("sh.helm.release.v1.{release}.*"),
-        )
-    })?;
-    for s in list.items {
+    for s in list_records(&api, namespace, release).await? {
         let name = s.metadata.name.unwrap_or_default();
-        match api.delete(&name, &DeleteParams::default()).await {
-            Ok(_) => {}
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(secret_error(e, "delete", namespace, &name)),
-        }
+        delete_record(&api, namespace, &name).await?;
     }
     Ok(())
 }
@@ -645,18 +652,7 @@ mod tests {
 
     #[test]
     fn statuses_round_trip() {
-        use ReleaseStatus::*;
-        for s in [
-            Unknown,
-            Deployed,
-            Uninstalled,
-            Superseded,
-            Failed,
-            Uninstalling,
-            PendingInstall,
-            PendingUpgrade,
-            PendingRollback,
-        ] {
+        for s in ReleaseStatus::ALL {
             assert_eq!(ReleaseStatus::parse(s.as_str()), s);
         }
     }

@@ -59,4 +59,16 @@ impl ReleaseOwner {
     pub fn owner_mark(&self) -> String {
         format!("{}/{}", self.owner_namespace, self.owner_name)
     }
+
+    /// The unit tests' owner: release `web` in `apps`, of the SignedChartRelease
+    /// `signet/<owner_name>`.
+    #[cfg(test)]
+    pub(crate) fn for_test(owner_name: &str) -> Self {
+        ReleaseOwner {
+            release_name: "web".into(),
+            release_namespace: "apps".into(),
+            owner_namespace: "signet".into(),
+            owner_name: owner_name.into(),
+        }
+    }
 }

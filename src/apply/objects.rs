@@ -303,15 +303,6 @@ mod tests {
     use super::*;
     use kube::api::ApiResource;
 
-    fn owner() -> ReleaseOwner {
-        ReleaseOwner {
-            release_name: "web".into(),
-            release_namespace: "apps".into(),
-            owner_namespace: "signet".into(),
-            owner_name: "web-release".into(),
-        }
-    }
-
     fn kind(api_version: &str, kind: &str, plural: &str, namespaced: bool) -> ResolvedKind {
         let (group, version) = super::super::kinds::split_api_version(api_version);
         ResolvedKind {
@@ -328,7 +319,14 @@ mod tests {
 
     fn prepare_one(doc: &str, k: ResolvedKind) -> DesiredObject {
         let parsed = parse_document("c/templates/x.yaml", doc).unwrap().unwrap();
-        finish("c/templates/x.yaml", parsed, k, false, &owner()).unwrap()
+        finish(
+            "c/templates/x.yaml",
+            parsed,
+            k,
+            false,
+            &ReleaseOwner::for_test("web-release"),
+        )
+        .unwrap()
     }
 
     #[test]

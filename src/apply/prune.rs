@@ -257,12 +257,7 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
 
     fn owner() -> ReleaseOwner {
-        ReleaseOwner {
-            release_name: "web".into(),
-            release_namespace: "apps".into(),
-            owner_namespace: "signet".into(),
-            owner_name: "web".into(),
-        }
+        ReleaseOwner::for_test("web")
     }
 
     fn object(annotations: &[(&str, &str)], managers: &[&str]) -> DynamicObject {

@@ -185,6 +185,14 @@ impl LeaderElector {
         }
     }
 
+    /// The Lease as the API server has it now (`None`: there is none).
+    async fn get_lease(&self) -> Result<Option<Lease>, LeaderError> {
+        self.api
+            .get_opt(&self.config.name)
+            .await
+            .map_err(|e| self.api_error(e))
+    }
+
     fn lost(&self, why: impl Into<String>) -> LeaderError {
         LeaderError::Lost {
             namespace: self.config.namespace.clone(),
@@ -197,12 +205,7 @@ impl LeaderElector {
     /// it. `Ok(true)`: we lead now. `Ok(false)`: someone else does, or won the race for it.
     pub async fn try_acquire_or_renew(&mut self) -> Result<bool, LeaderError> {
         let now = now_micro();
-        let Some(mut lease) = self
-            .api
-            .get_opt(&self.config.name)
-            .await
-            .map_err(|e| self.api_error(e))?
-        else {
+        let Some(mut lease) = self.get_lease().await? else {
             let lease = Lease {
                 metadata: ObjectMeta {
                     name: Some(self.config.name.clone()),
@@ -352,7 +355,7 @@ impl LeaderElector {
     }
 
     async fn holder_is_someone_else(&self) -> bool {
-        match self.api.get_opt(&self.config.name).await {
+        match self.get_lease().await {
             Ok(Some(lease)) => lease
                 .spec
                 .and_then(|s| s.holder_identity)
@@ -366,12 +369,7 @@ impl LeaderElector {
     /// retry. `Ok(false)`: we did not hold it (any more).
     pub async fn release(&mut self) -> Result<bool, LeaderError> {
         self.last_renewal = None;
-        let Some(mut lease) = self
-            .api
-            .get_opt(&self.config.name)
-            .await
-            .map_err(|e| self.api_error(e))?
-        else {
+        let Some(mut lease) = self.get_lease().await? else {
             return Ok(false);
         };
         let Some(spec) = lease.spec.as_mut() else {

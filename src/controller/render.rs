@@ -68,26 +68,8 @@ pub async fn render(
     cluster: &ClusterInfo,
     lookup: Arc<dyn Lookup>,
 ) -> Result<Rendered, RenderError> {
-    let chart = chart.clone();
+    let archive = chart.chart_tgz().to_owned();
     let values = values.clone();
-    let release = release.clone();
-    let cluster = cluster.clone();
-    tokio::task::spawn_blocking(move || {
-        render_blocking(&chart, &values, &release, &cluster, lookup)
-    })
-    .await
-    .map_err(|e| RenderError::Cancelled(e.to_string()))?
-}
-
-fn render_blocking(
-    chart: &VerifiedChart,
-    values: &serde_json::Value,
-    release: &ReleaseInfo,
-    cluster: &ClusterInfo,
-    lookup: Arc<dyn Lookup>,
-) -> Result<Rendered, RenderError> {
-    let loaded = load_archive(chart.chart_tgz(), &LoadLimits::default())
-        .map_err(|e| RenderError::Load(e.to_string()))?;
     let opts = RenderOptions {
         release_name: release.name.clone(),
         namespace: release.namespace.clone(),
@@ -98,9 +80,21 @@ fn render_blocking(
         lookup,
         ..RenderOptions::default()
     };
+    tokio::task::spawn_blocking(move || render_blocking(&archive, &values, &opts))
+        .await
+        .map_err(|e| RenderError::Cancelled(e.to_string()))?
+}
+
+fn render_blocking(
+    archive: &[u8],
+    values: &serde_json::Value,
+    opts: &RenderOptions,
+) -> Result<Rendered, RenderError> {
+    let loaded = load_archive(archive, &LoadLimits::default())
+        .map_err(|e| RenderError::Load(e.to_string()))?;
     let user = Value::from_json(values);
     let rendered =
-        render_release(&loaded, &user, &opts).map_err(|e| RenderError::Template(e.to_string()))?;
+        render_release(&loaded, &user, opts).map_err(|e| RenderError::Template(e.to_string()))?;
     let manifests = rendered
         .sorted
         .manifests

@@ -6,16 +6,30 @@ use serde_json::{Map, Value};
 use super::errors::ApiError;
 use super::ssa::{ListType, Schema};
 
-/// RFC 7386.
-pub fn merge_patch(target: &mut Value, patch: &Value) {
+type Object = Map<String, Value>;
+
+/// The start of both merges: a patch that is not an object replaces the target (`None`: done);
+/// otherwise the target becomes an object if it is not one, and both objects are returned.
+fn objects_to_merge<'a>(
+    target: &'a mut Value,
+    patch: &'a Value,
+) -> Option<(&'a mut Object, &'a Object)> {
     let Value::Object(p) = patch else {
         *target = patch.clone();
-        return;
+        return None;
     };
     if !target.is_object() {
         *target = Value::Object(Map::new());
     }
     let t = target.as_object_mut().expect("made an object above");
+    Some((t, p))
+}
+
+/// RFC 7386.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    let Some((t, p)) = objects_to_merge(target, patch) else {
+        return;
+    };
     for (k, v) in p {
         if v.is_null() {
             t.remove(k);
@@ -33,14 +47,9 @@ pub fn strategic_merge_patch(
     schema: &Schema<'_>,
     path: &mut Vec<String>,
 ) {
-    let Value::Object(p) = patch else {
-        *target = patch.clone();
+    let Some((t, p)) = objects_to_merge(target, patch) else {
         return;
     };
-    if !target.is_object() {
-        *target = Value::Object(Map::new());
-    }
-    let t = target.as_object_mut().expect("made an object above");
     for (k, v) in p {
         if v.is_null() {
             t.remove(k);

@@ -496,6 +496,21 @@ pub fn create(state: &mut State, ctx: &Ctx<'_>, mut body: Value) -> Result<(u16,
     Ok((201, commit(state, ctx, None, obj)?))
 }
 
+/// Optimistic concurrency: a write that names a `metadata.resourceVersion` must name `old`'s.
+fn check_resource_version(ctx: &Ctx<'_>, body: &Value, old: &Value) -> Result<(), ApiError> {
+    if let Some(rv) = body["metadata"]["resourceVersion"].as_str()
+        && !rv.is_empty()
+        && Some(rv) != old["metadata"]["resourceVersion"].as_str()
+    {
+        return Err(ApiError::stale(
+            &ctx.kind.group,
+            &ctx.kind.plural,
+            &ctx.name,
+        ));
+    }
+    Ok(())
+}
+
 /// A full replacement (PUT, or the result of a non-apply patch) of the object at ctx.name.
 fn replace(state: &mut State, ctx: &Ctx<'_>, mut body: Value) -> Result<Value, ApiError> {
     check_body(ctx, &mut body)?;
@@ -514,16 +529,7 @@ fn replace(state: &mut State, ctx: &Ctx<'_>, mut body: Value) -> Result<Value, A
         .get(&ctx.key(&ctx.name))
         .cloned()
         .ok_or_else(|| ctx.not_found(&ctx.name))?;
-    if let Some(rv) = body["metadata"]["resourceVersion"].as_str()
-        && !rv.is_empty()
-        && Some(rv) != old["metadata"]["resourceVersion"].as_str()
-    {
-        return Err(ApiError::stale(
-            &ctx.kind.group,
-            &ctx.kind.plural,
-            &ctx.name,
-        ));
-    }
+    check_resource_version(ctx, &body, &old)?;
     let mut new = match ctx.scope() {
         Scope::Status => {
             let mut n = old.clone();
@@ -665,15 +671,8 @@ fn apply(state: &mut State, ctx: &Ctx<'_>, mut body: Value) -> Result<(u16, Valu
         )));
     }
     let old = state.objects.get(&ctx.key(&ctx.name)).cloned();
-    if let (Some(old), Some(rv)) = (&old, body["metadata"]["resourceVersion"].as_str())
-        && !rv.is_empty()
-        && Some(rv) != old["metadata"]["resourceVersion"].as_str()
-    {
-        return Err(ApiError::stale(
-            &ctx.kind.group,
-            &ctx.kind.plural,
-            &ctx.name,
-        ));
+    if let Some(old) = &old {
+        check_resource_version(ctx, &body, old)?;
     }
     let force = ctx.query.flag("force");
     let api_version = ctx.kind.api_version();
