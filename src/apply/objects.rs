@@ -66,6 +66,17 @@ pub(crate) struct Parsed {
 
 /// Parses one rendered YAML document. `Ok(None)` for an empty (or comment-only) document; an error
 /// names the template and the missing or malformed field.
+/// A rendered document as the JSON the API server receives from Helm or kubectl: they decode
+/// manifests with `sigs.k8s.io/yaml` (YAML 1.1), so `defaultMode: 0644` is the octal 420 and an
+/// unquoted `yes` or `on` is `true` — where a YAML 1.2 reading gives 644 and the string "yes", which
+/// the API server would refuse or store differently from Helm. The render crate's reader has
+/// exactly those semantics (it reads values files the same way).
+fn manifest_json(doc: &str) -> Result<Json, String> {
+    let value = crate::render::yaml::parse_yaml(doc).map_err(|e| e.to_string())?;
+    let text = crate::render::yaml::to_json(&value)?;
+    serde_json::from_str(&text).map_err(|e| format!("error converting YAML to JSON: {e}"))
+}
+
 pub(crate) fn parse_document(template: &str, doc: &str) -> Result<Option<Parsed>, ApplyError> {
     let invalid = |message: String| ApplyError::InvalidManifest {
         template: template.to_owned(),
@@ -77,7 +88,7 @@ pub(crate) fn parse_document(template: &str, doc: &str) -> Result<Option<Parsed>
     if is_blank {
         return Ok(None);
     }
-    let value: Json = serde_saphyr::from_str(doc).map_err(|e| invalid(format!("YAML: {e}")))?;
+    let value = manifest_json(doc).map_err(invalid)?;
     let object = match value {
         Json::Null => return Ok(None),
         Json::Object(map) => map,
@@ -327,6 +338,23 @@ mod tests {
             &ReleaseOwner::for_test("web-release"),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn manifests_are_read_as_helm_and_kubectl_read_them() {
+        // YAML 1.1, as sigs.k8s.io/yaml: legacy octal, yes/on booleans; quoted strings stay strings.
+        let doc = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  mode: 0644\n  \
+                   flag: on\n  answer: yes\n  quoted: \"yes\"\n  ratio: 0.5\n  big: 1e3\n";
+        let parsed = parse_document("t", doc).unwrap().unwrap();
+        let spec = &parsed.object["spec"];
+        assert_eq!(spec["mode"], serde_json::json!(420));
+        assert_eq!(spec["flag"], serde_json::json!(true));
+        assert_eq!(spec["answer"], serde_json::json!(true));
+        assert_eq!(spec["quoted"], serde_json::json!("yes"));
+        assert_eq!(spec["ratio"], serde_json::json!(0.5));
+        assert_eq!(spec["big"], serde_json::json!(1000));
+        let err = parse_document("c/templates/bad.yaml", "a: [1\n").unwrap_err();
+        assert!(err.to_string().contains("c/templates/bad.yaml"), "{err}");
     }
 
     #[test]
