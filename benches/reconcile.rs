@@ -27,7 +27,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use support::apiserver::ApiServer;
-use support::registry::TestRegistry;
+use support::registry::{CountingProxy, TestRegistry};
 use support::tools;
 
 const CHART_VERSION: &str = "1.0.0";
@@ -609,87 +609,5 @@ impl Snapshot {
             .filter(|(series, _)| series.split('{').next() == Some(name))
             .map(|(_, v)| v)
             .sum()
-    }
-}
-
-/// A TCP proxy in front of the registry that counts the HTTP requests passing through it (the
-/// registry's own access log is off in the test support). Request lines are found in the
-/// client-to-registry byte stream; during the measured phases only bodiless GET/HEAD requests
-/// flow, so a line that looks like a request line is one.
-struct CountingProxy {
-    host: String,
-    counts: std::sync::Arc<std::sync::Mutex<(usize, usize)>>,
-}
-
-impl CountingProxy {
-    fn start(upstream: std::net::SocketAddr) -> Self {
-        use std::net::{TcpListener, TcpStream};
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
-        let host = listener.local_addr().expect("proxy address").to_string();
-        let counts = std::sync::Arc::new(std::sync::Mutex::new((0, 0)));
-        let shared = counts.clone();
-        std::thread::spawn(move || {
-            for client in listener.incoming().map_while(Result::ok) {
-                let Ok(server) = TcpStream::connect(upstream) else {
-                    continue;
-                };
-                let (Ok(mut client_read), Ok(mut server_write)) =
-                    (client.try_clone(), server.try_clone())
-                else {
-                    continue;
-                };
-                let counts = shared.clone();
-                std::thread::spawn(move || {
-                    let mut buf = vec![0u8; 64 * 1024];
-                    let mut line = Vec::new();
-                    while let Ok(n) = client_read.read(&mut buf) {
-                        if n == 0 || server_write.write_all(&buf[..n]).is_err() {
-                            break;
-                        }
-                        for &byte in &buf[..n] {
-                            if byte != b'\n' {
-                                if line.len() < 8192 {
-                                    line.push(byte);
-                                }
-                                continue;
-                            }
-                            count_request_line(&line, &counts);
-                            line.clear();
-                        }
-                    }
-                    let _ = server_write.shutdown(std::net::Shutdown::Write);
-                });
-                let (mut server_read, mut client_write) = (server, client);
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut server_read, &mut client_write);
-                    let _ = client_write.shutdown(std::net::Shutdown::Write);
-                });
-            }
-        });
-        Self { host, counts }
-    }
-
-    /// (requests, blob downloads) so far.
-    fn counts(&self) -> (usize, usize) {
-        *self.counts.lock().expect("proxy counts")
-    }
-}
-
-fn count_request_line(line: &[u8], counts: &std::sync::Mutex<(usize, usize)>) {
-    let Ok(line) = std::str::from_utf8(line) else {
-        return;
-    };
-    let mut words = line.trim_end().split(' ');
-    let (Some(method), Some(path), Some(version)) = (words.next(), words.next(), words.next())
-    else {
-        return;
-    };
-    if !version.starts_with("HTTP/1.") || !path.starts_with("/v2/") {
-        return;
-    }
-    let mut counts = counts.lock().expect("proxy counts");
-    counts.0 += 1;
-    if method == "GET" && path.contains("/blobs/") {
-        counts.1 += 1;
     }
 }

@@ -759,6 +759,47 @@ fn hello_artifact(version: &str) -> signet::registry::ChartArtifact {
     }
 }
 
+/// What a controller pays every interval: resolving a tag is one request, also against a registry
+/// that wants no credentials (oci-client alone asks `GET /v2/` first, every time).
+#[test]
+fn resolving_a_tag_costs_one_request() {
+    use signet::registry::*;
+    use support::registry::CountingProxy;
+    let Some(reg) = TestRegistry::plain() else {
+        return;
+    };
+    let proxy = CountingProxy::start(reg.addr);
+    runtime().block_on(async {
+        let client = RegistryClient::new(reg.options()).unwrap();
+        let target = OciReference::parse(&format!("oci://{}/cost", proxy.host)).unwrap();
+        let pushed = client
+            .push_chart(&target, &hello_artifact("1.0.0"), None)
+            .await
+            .unwrap();
+        let tagged =
+            OciReference::parse(&format!("oci://{}/cost/hello:1.0.0", proxy.host)).unwrap();
+        for _ in 0..3 {
+            let before = proxy.counts().0;
+            assert_eq!(client.resolve(&tagged).await.unwrap(), pushed.digest);
+            assert_eq!(proxy.counts().0 - before, 1, "requests for one resolve");
+        }
+        // A digest reference resolves to itself; a missing tag or digest is NotFound.
+        let pinned = tagged.with_digest(&pushed.digest);
+        assert_eq!(client.resolve(&pinned).await.unwrap(), pushed.digest);
+        let missing =
+            OciReference::parse(&format!("oci://{}/cost/hello:9.9.9", proxy.host)).unwrap();
+        assert_eq!(
+            client.resolve(&missing).await.unwrap_err().reason(),
+            "NotFound"
+        );
+        let unknown = tagged.with_digest(&format!("sha256:{}", "0".repeat(64)));
+        assert_eq!(
+            client.resolve(&unknown).await.unwrap_err().reason(),
+            "NotFound"
+        );
+    });
+}
+
 #[test]
 fn client_resolves_ranges_bounds_blobs_and_finds_referrers() {
     use signet::registry::*;
