@@ -306,35 +306,9 @@ spec:
 }
 
 async fn start_double() -> ApiServer {
-    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-    use kube::api::{Api, Patch, PatchParams};
     let server = ApiServer::start().await;
-    let crd_yaml = std::fs::read_to_string(
-        tools::workspace_root().join("crds/signet.dev_signedchartreleases.yaml"),
-    )
-    .expect("read the CRD");
-    let crd: Value = serde_saphyr::from_str(&crd_yaml).expect("parse the CRD");
-    let name = crd["metadata"]["name"]
-        .as_str()
-        .expect("CRD name")
-        .to_owned();
-    let crds: Api<CustomResourceDefinition> = Api::all(server.client());
-    crds.patch(
-        &name,
-        &PatchParams::apply("bench").force(),
-        &Patch::Apply(&crd),
-    )
-    .await
-    .expect("install the CRD");
-    let established = kube::runtime::wait::await_condition(
-        crds,
-        &name,
-        kube::runtime::wait::conditions::is_crd_established(),
-    );
-    tokio::time::timeout(Duration::from_secs(30), established)
-        .await
-        .expect("CRD established within 30 s")
-        .expect("watch the CRD");
+    let crd = serde_json::to_value(signet::api::crd().expect("the CRD")).expect("CRD as JSON");
+    server.install_crd(&crd).await;
     server
 }
 

@@ -384,30 +384,8 @@ impl Drop for Controller {
 
 /// The SignedChartRelease CRD, installed and Established, so the controller's watches start.
 async fn install_crd(server: &ApiServer) {
-    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-    use kube::api::{Api, Patch, PatchParams};
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("crds/signet.dev_signedchartreleases.yaml");
-    let crd: Value =
-        serde_saphyr::from_str(&std::fs::read_to_string(path).expect("read CRD")).expect("CRD");
-    let name = crd["metadata"]["name"].as_str().expect("name").to_owned();
-    let crds: Api<CustomResourceDefinition> = Api::all(server.client());
-    crds.patch(
-        &name,
-        &PatchParams::apply("test").force(),
-        &Patch::Apply(&crd),
-    )
-    .await
-    .expect("install the CRD");
-    let established = kube::runtime::wait::await_condition(
-        crds,
-        &name,
-        kube::runtime::wait::conditions::is_crd_established(),
-    );
-    tokio::time::timeout(Duration::from_secs(30), established)
-        .await
-        .expect("CRD established")
-        .expect("watch the CRD");
+    let crd = serde_json::to_value(signet::api::crd().expect("the CRD")).expect("CRD as JSON");
+    server.install_crd(&crd).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

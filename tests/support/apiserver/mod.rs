@@ -156,6 +156,34 @@ impl ApiServer {
         config
     }
 
+    /// Applies the CustomResourceDefinition `crd` (any, as JSON) through the API and waits until it
+    /// is Established, so watches of its kind can start. Panics after 30 s (a test set-up step).
+    pub async fn install_crd(&self, crd: &Value) {
+        use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+        use kube::api::{Api, Patch, PatchParams};
+        let name = crd["metadata"]["name"]
+            .as_str()
+            .expect("the CRD has a name")
+            .to_owned();
+        let crds: Api<CustomResourceDefinition> = Api::all(self.client());
+        crds.patch(
+            &name,
+            &PatchParams::apply("test-setup").force(),
+            &Patch::Apply(crd),
+        )
+        .await
+        .expect("install the CRD");
+        let established = kube::runtime::wait::await_condition(
+            crds,
+            &name,
+            kube::runtime::wait::conditions::is_crd_established(),
+        );
+        tokio::time::timeout(Duration::from_secs(30), established)
+            .await
+            .expect("CRD established within 30 s")
+            .expect("watch the CRD");
+    }
+
     /// A client for this server, as the unimpersonated admin.
     pub fn client(&self) -> kube::Client {
         kube::Client::try_from(self.kube_config()).expect("kube client for the API server double")
