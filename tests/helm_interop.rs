@@ -518,3 +518,62 @@ fn template_output_dir_matches_helm() {
         assert_eq!(written, files(theirs.path()), "{name}");
     }
 }
+
+/// How `template` names the release, as helm does: `--name-template`, `--generate-name`, and
+/// helm's words for the argument mistakes.
+#[test]
+fn template_release_naming_matches_helm() {
+    let Some(helm_bin) = tool("helm") else { return };
+    let home = temp_dir();
+    let chart = hello().display().to_string();
+    // A deterministic name template renders identically.
+    let template = r#"{{ "Demo" | lower }}-{{ add 40 2 }}"#;
+    let ours = run_ok(signet().args(["template", &chart, "--name-template", template]));
+    let theirs = run_ok(helm(&helm_bin, home.path()).args([
+        "template",
+        &chart,
+        "--name-template",
+        template,
+    ]));
+    assert_eq!(ours, theirs);
+    assert!(ours.contains("demo-42"), "{ours}");
+    // A generated name is the chart's base name and the Unix time.
+    let generated = run_ok(signet().args(["template", &chart, "--generate-name"]));
+    let name = regex::Regex::new(r"name: (hello-[0-9]{10})")
+        .unwrap()
+        .captures(&generated)
+        .map(|c| c[1].to_string());
+    assert!(name.is_some(), "no generated name in {generated}");
+    // Mistakes: the same words as helm's.
+    for args in [
+        vec!["template", "demo", &chart, "--generate-name"],
+        vec!["template", "demo", &chart, "--name-template", "x"],
+        vec!["template", "demo", &chart, "extra"],
+    ] {
+        let ours = signet().args(&args).output().unwrap();
+        let theirs = helm(&helm_bin, home.path()).args(&args).output().unwrap();
+        assert!(
+            !ours.status.success() && !theirs.status.success(),
+            "{args:?}"
+        );
+        let ours = String::from_utf8_lossy(&ours.stderr).to_string();
+        let theirs = String::from_utf8_lossy(&theirs.stderr).to_string();
+        let helm_error = theirs
+            .lines()
+            .find_map(|l| l.strip_prefix("Error: "))
+            .unwrap_or_default()
+            .to_string();
+        assert!(!helm_error.is_empty(), "{args:?}: {theirs}");
+        assert!(
+            ours.contains(&helm_error),
+            "{args:?}: helm says {helm_error:?}, signet {ours:?}"
+        );
+    }
+    let out = signet().arg("template").output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("\"signet template\" requires at least 1 argument"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -19,9 +19,16 @@ use crate::render::values::UserValues;
 #[command(disable_version_flag = true)]
 pub struct TemplateArgs {
     /// Release name, then the chart; with one argument it is the chart and the release is
-    /// `release-name`.
-    #[arg(value_name = "[NAME] CHART", num_args = 1..=2, required = true)]
+    /// `release-name` (or the name --generate-name or --name-template make).
+    #[arg(value_name = "[NAME] CHART")]
     pub args: Vec<String>,
+    /// Generate the release name: the chart's base name and the Unix time, as helm does.
+    #[arg(short = 'g', long)]
+    pub generate_name: bool,
+    /// A Go template (with Sprig's functions) that makes the release name, e.g.
+    /// `{{ randAlpha 6 | lower }}`.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub name_template: Option<String>,
     /// Chart version or SemVer range for `oci://` charts; the latest stable version when unset.
     #[arg(long)]
     pub version: Option<String>,
@@ -91,11 +98,7 @@ pub struct TemplateArgs {
 
 /// Runs `signet template`.
 pub async fn run(args: TemplateArgs) -> anyhow::Result<()> {
-    let (release, chart_ref) = match args.args.as_slice() {
-        [chart] => ("release-name".to_string(), chart.clone()),
-        [name, chart] => (name.clone(), chart.clone()),
-        _ => bail!("\"signet template\" requires at least 1 argument and at most 2"),
-    };
+    let (release, chart_ref) = release_and_chart(&args)?;
     let chart = if chart_ref.starts_with("oci://") {
         let bytes = pull(&args, &chart_ref).await?;
         load_archive(&bytes, &LoadLimits::default())
@@ -107,6 +110,50 @@ pub async fn run(args: TemplateArgs) -> anyhow::Result<()> {
         load_path(Path::new(&chart_ref), &LoadLimits::default())?
     };
     render(&args, release, &chart)
+}
+
+/// The release name and the chart, from the arguments and flags, with helm's rules and words.
+fn release_and_chart(args: &TemplateArgs) -> anyhow::Result<(String, String)> {
+    match args.args.as_slice() {
+        [] => bail!("\"signet template\" requires at least 1 argument"),
+        [name, chart] => {
+            if args.generate_name {
+                bail!("cannot set --generate-name and also specify a name");
+            }
+            if args.name_template.is_some() {
+                bail!("cannot set --name-template and also specify a name");
+            }
+            Ok((name.clone(), chart.clone()))
+        }
+        [chart] => {
+            let name = if let Some(template) = &args.name_template {
+                let engine = crate::render::render::Engine::default();
+                engine
+                    .execute_text("name-template", template, &signet_gotemplate::Value::Nil)
+                    .with_context(|| format!("--name-template {template:?}"))?
+            } else if args.generate_name {
+                // helm: the chart path's base name up to its first dot, then the Unix time.
+                let base = Path::new(chart.trim_end_matches('/'))
+                    .file_name()
+                    .map(|b| b.to_string_lossy().to_string())
+                    .filter(|b| !b.is_empty() && b != ".")
+                    .unwrap_or_else(|| "chart".to_string());
+                let base = base.split('.').next().unwrap_or("chart").to_string();
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or_default();
+                format!("{base}-{now}")
+            } else {
+                "release-name".to_string()
+            };
+            Ok((name, chart.clone()))
+        }
+        [_, _, rest @ ..] => bail!(
+            "expected at most two arguments, unexpected arguments: {}",
+            rest.join(", ")
+        ),
+    }
 }
 
 async fn pull(args: &TemplateArgs, chart_ref: &str) -> anyhow::Result<Vec<u8>> {
