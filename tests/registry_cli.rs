@@ -800,6 +800,56 @@ fn resolving_a_tag_costs_one_request() {
     });
 }
 
+/// A registry that wants a token even from anonymous pullers (ghcr.io, Docker Hub) refuses the
+/// anonymous HEAD once; after that the client goes straight to the token path, instead of paying
+/// a refused HEAD on every resolve.
+#[test]
+fn a_token_registry_is_not_sent_the_anonymous_head_again() {
+    use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+    use signet::registry::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let heads = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = heads.clone();
+    runtime().block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let challenge = format!("Bearer realm=\"http://{host}/token\",service=\"test\"");
+        // Every request is refused with a token challenge; the token endpoint refuses too.
+        let app = axum::Router::new().fallback(move |method: Method| {
+            let challenge = challenge.clone();
+            let counted = counted.clone();
+            async move {
+                if method == Method::HEAD {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                }
+                let mut headers = HeaderMap::new();
+                headers.insert(
+                    "www-authenticate",
+                    HeaderValue::from_str(&challenge).unwrap(),
+                );
+                (StatusCode::UNAUTHORIZED, headers)
+            }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = RegistryClient::new(RegistryOptions {
+            plain_http: true,
+            credentials: Credentials::Anonymous,
+            ..RegistryOptions::default()
+        })
+        .unwrap();
+        let reference = OciReference::parse(&format!("oci://{host}/charts/app:1.0.0")).unwrap();
+        let mut per_resolve = Vec::new();
+        for _ in 0..3 {
+            let before = heads.load(Ordering::SeqCst);
+            let err = client.resolve(&reference).await.unwrap_err();
+            assert_eq!(err.reason(), "Unauthorized", "{err}");
+            per_resolve.push(heads.load(Ordering::SeqCst) - before);
+        }
+        // The first resolve tries the anonymous HEAD and then oci-client's; later ones only the latter.
+        assert_eq!(per_resolve[1..], [per_resolve[0] - 1, per_resolve[0] - 1]);
+    });
+}
+
 #[test]
 fn client_resolves_ranges_bounds_blobs_and_finds_referrers() {
     use signet::registry::*;

@@ -65,6 +65,10 @@ pub struct RegistryClient {
     oci: oci_client::Client,
     http: reqwest::Client,
     options: RegistryOptions,
+    /// Registries that refused an anonymous `HEAD` (they hand out tokens even to anonymous
+    /// pullers, as ghcr.io and Docker Hub do): their resolves go straight through oci-client,
+    /// whose token cache makes them one request, instead of a refused HEAD first every time.
+    token_registries: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -121,7 +125,12 @@ impl RegistryClient {
             .user_agent(concat!("signet/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| RegistryError::TlsConfig(e.to_string()))?;
-        Ok(Self { oci, http, options })
+        Ok(Self {
+            oci,
+            http,
+            options,
+            token_registries: Default::default(),
+        })
     }
 
     /// The options this client was built with.
@@ -250,6 +259,13 @@ impl RegistryClient {
         let Some(target) = reference.digest.as_deref().or(reference.tag.as_deref()) else {
             return Ok(None);
         };
+        let known_token_registry = self
+            .token_registries
+            .lock()
+            .is_ok_and(|r| r.contains(&reference.registry));
+        if known_token_registry {
+            return Ok(None);
+        }
         let scheme = if self.options.plain_http {
             "http"
         } else {
@@ -287,7 +303,14 @@ impl RegistryClient {
             404 => Err(RegistryError::NotFound {
                 reference: reference.to_string(),
             }),
-            // 401/403 (credentials wanted) and anything unexpected: oci-client's path decides.
+            // Credentials or a token wanted: oci-client's path, from now on for this registry.
+            401 | 403 => {
+                if let Ok(mut registries) = self.token_registries.lock() {
+                    registries.insert(reference.registry.clone());
+                }
+                Ok(None)
+            }
+            // Anything unexpected: oci-client's path decides.
             _ => Ok(None),
         }
     }
