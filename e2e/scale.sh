@@ -33,29 +33,19 @@ fi
 work=$(mktemp -d -t signet-scale.XXXXXX)
 registry_pid=""
 controller_pid=""
+# shellcheck source=e2e/lib.sh
+source "$root/e2e/lib.sh"
 cleanup() {
     local status=$?
     set +e
-    for pid in "$controller_pid" "$registry_pid"; do
-        [[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    done
-    for r in $("$KUBECTL" get scr -n "$NS" -o name 2>/dev/null); do
-        "$KUBECTL" patch "$r" -n "$NS" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
-    done
-    "$KUBECTL" delete namespace "$NS" --wait=false >/dev/null 2>&1
+    stop_processes "$controller_pid" "$registry_pid"
+    remove_namespace
     rm -rf "$work"
     exit "$status"
 }
 trap cleanup EXIT
 export DOCKER_CONFIG="$work/docker" COSIGN_PASSWORD=scale
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-host="127.0.0.1:$port"
-printf 'version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: %s, secret: scale}\n' \
-    "$work/data" "$host" >"$work/registry.yml"
-/usr/bin/docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-registry_pid=$!
-for _ in $(seq 1 100); do curl -fsS "http://$host/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+start_registry
 
 chart="$work/src/bench"
 mkdir -p "$chart/templates"

@@ -41,41 +41,26 @@ signet="$bin/signet"
 work=$(mktemp -d -t signet-stories.XXXXXX)
 registry_pid=""
 controller_pid=""
+# shellcheck source=e2e/lib.sh
+source "$root/e2e/lib.sh"
 cleanup() {
     local status=$?
     # The script's verdict is its status on entry; nothing in here may change it.
     set +e
-    for pid in "$controller_pid" "$registry_pid"; do
-        [[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    done
+    stop_processes "$controller_pid" "$registry_pid"
     if [[ "${SIGNET_E2E_KEEP:-}" == 1 ]]; then
         say "stories: keeping namespace $NS and $work (controller log: $work/controller.log)"
         exit "$status"
     fi
-    # Releases first (their finalizer needs the controller, which is gone): drop the finalizers.
-    for r in $("$KUBECTL" get scr -n "$NS" -o name 2>/dev/null); do
-        "$KUBECTL" patch "$r" -n "$NS" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1 || true
-    done
-    "$KUBECTL" delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
+    remove_namespace
     rm -rf "$work"
     exit "$status"
 }
 trap cleanup EXIT
 export DOCKER_CONFIG="$work/docker"
 
-# --- a registry on the host: only the controller (out of cluster) pulls from it ---
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-host="127.0.0.1:$port"
-cat >"$work/registry.yml" <<YAML
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $work/registry-data}, delete: {enabled: true}}
-http: {addr: $host, secret: signet-stories}
-YAML
-/usr/bin/docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-registry_pid=$!
-for _ in $(seq 1 100); do curl -fsS "http://$host/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fsS "http://$host/v2/" >/dev/null || die "registry did not start on $host"
+# A registry on the host: only the controller (out of cluster) pulls from it.
+start_registry
 
 # --- charts: 0.1.0 and 0.2.0 signed by the team key (0.2.0 drops the ServiceAccount), 0.3.0
 # unsigned, 0.4.0 signed by another key ---
