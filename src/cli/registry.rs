@@ -79,7 +79,9 @@ impl ChartFetchFlags {
         let mut options = self.registry.options();
         if let (Some(username), Some(password)) = (&self.username, &self.password) {
             if password.is_empty() {
-                bail!("--password is empty");
+                bail!(
+                    "--password is empty: give the registry password, or leave out --username and --password to use the docker or helm registry config"
+                );
             }
             options.credentials = Credentials::Basic {
                 username: username.clone(),
