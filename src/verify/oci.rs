@@ -235,7 +235,17 @@ pub async fn verify(
         let outcome = c.evidence.clone().and_then(|ev| {
             let ok = ev.verify(&Artifact::Bytes(&c.artifact), policy, now)?;
             if c.simple_signing {
-                simple_signing::check_payload(&c.artifact, digest, &docker_reference)?;
+                simple_signing::check_payload(
+                    &c.artifact,
+                    digest,
+                    policy.signed_repository.as_ref(),
+                )?;
+            } else if let Some(wanted) = &policy.signed_repository {
+                // A bundle signs the digest alone; it cannot show where it was signed.
+                return Err(VerifyError::RepositoryMismatch {
+                    expected: wanted.to_string(),
+                    signed: "(none: a Sigstore bundle names only the digest)".into(),
+                });
             }
             Ok(ok)
         });
