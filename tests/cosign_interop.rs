@@ -818,16 +818,11 @@ fn keyless_signing_with_local_fulcio_and_rekor() {
     let issuer = "https://token.actions.githubusercontent.com";
     let token = identity_token(issuer, subject);
 
+    // Keyless with default flags logs to Rekor, as cosign does (no --tlog-upload given).
     let mut cmd = signet(work.path());
     cmd.args(["sign", &format!("{}:1.0.0", reg.oci("charts/g"))])
         .args(["--identity-token", &token])
-        .args([
-            "--fulcio-url",
-            &mock.url,
-            "--rekor-url",
-            &mock.url,
-            "--tlog-upload",
-        ])
+        .args(["--fulcio-url", &mock.url, "--rekor-url", &mock.url])
         .args(["-o", "json"])
         .args(reg.cli_flags());
     let out = run_ok(&mut cmd);
@@ -889,12 +884,40 @@ fn keyless_signing_with_local_fulcio_and_rekor() {
         "signet verify, wrong identity",
     );
 
+    // Told not to log (and without a timestamp), the signature has no proof of when the
+    // short-lived certificate was used: a policy that requires the log refuses it.
+    let digest4 = push_artifact(&rt, &reg, "charts/g", "4.0.0");
+    let mut cmd = signet(work.path());
+    cmd.args(["sign", &format!("{}@{digest4}", reg.oci("charts/g"))])
+        .args(["--identity-token", &token, "--fulcio-url", &mock.url])
+        .args(["--rekor-url", &mock.url, "--tlog-upload=false"])
+        .args(reg.cli_flags());
+    run_ok(&mut cmd);
+    let layers = signature_layers(&rt, &reg, &sig_tag(&reg, "charts/g", &digest4));
+    let annotations = layers[0].annotations.as_ref().unwrap();
+    assert!(!annotations.contains_key("dev.sigstore.cosign/bundle"));
+    let mut cmd = signet(work.path());
+    cmd.args(["verify", &format!("{}@{digest4}", reg.oci("charts/g"))])
+        .arg("--trusted-root")
+        .arg(&mock.trusted_root)
+        .args(["--certificate-identity", subject])
+        .args(["--certificate-oidc-issuer", issuer, "-o", "json"])
+        .args(reg.cli_flags());
+    let out = run(&mut cmd);
+    assert_failure(
+        &out,
+        "signet verify (log required) of an unlogged keyless signature",
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["reason"], "TransparencyLogInvalid", "{json}");
+
     // Keyless without a log but with an RFC 3161 timestamp: cosign checks the timestamp
     // against the mock TSA's chain instead.
     let digest3 = push_artifact(&rt, &reg, "charts/g", "3.0.0");
     let mut cmd = signet(work.path());
     cmd.args(["sign", &format!("{}@{digest3}", reg.oci("charts/g"))])
         .args(["--identity-token", &token, "--fulcio-url", &mock.url])
+        .arg("--tlog-upload=false")
         .args([
             "--timestamp-server-url",
             &format!("{}/api/v1/timestamp", mock.url),

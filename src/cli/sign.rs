@@ -1,7 +1,7 @@
 //! `signet sign oci://HOST/REPO[:TAG|@DIGEST]`: sign a chart (any OCI artifact) the way
 //! `cosign sign` does, with a key (`--key`, optionally `--certificate`/`--certificate-chain`) or
-//! keylessly (`--identity-token` → `--fulcio-url`), optionally logging to `--rekor-url` with
-//! `--tlog-upload` and timestamping with `--timestamp-server-url`. Flags are named like cosign's; registry flags like Helm's.
+//! keylessly (`--identity-token` → `--fulcio-url`), logging to `--rekor-url` (keyless by default,
+//! as cosign; `--tlog-upload[=BOOL]` decides) and timestamping with `--timestamp-server-url`. Flags are named like cosign's; registry flags like Helm's.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -62,10 +62,12 @@ pub struct SignArgs {
     /// Keyless: the Fulcio-compatible CA issuing the signing certificate.
     #[arg(long, value_name = "URL", default_value = DEFAULT_FULCIO_URL)]
     pub fulcio_url: String,
-    /// Upload the signature to the transparency log (explicit; off by default).
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value_t = false,
+    /// Upload the signature to the transparency log. Keyless signing uploads unless told
+    /// `--tlog-upload=false`, as cosign does: a short-lived certificate is only checkable against
+    /// the time the log records (or a timestamp). Key signing uploads only when asked.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1,
           default_missing_value = "true", action = clap::ArgAction::Set)]
-    pub tlog_upload: bool,
+    pub tlog_upload: Option<bool>,
     /// The Rekor-compatible transparency log for --tlog-upload.
     #[arg(long, value_name = "URL", default_value = DEFAULT_REKOR_URL)]
     pub rekor_url: String,
@@ -167,6 +169,13 @@ fn print_outcome(outcome: &SignOutcome, format: OutputFormat) {
     }
 }
 
+/// Whether to log the signature: as asked, else for keyless signing (cosign's default; a key
+/// in --key takes precedence over a token, so that is key signing).
+fn upload_to_tlog(args: &SignArgs) -> bool {
+    args.tlog_upload
+        .unwrap_or(args.key.is_none() && args.identity_token.is_some())
+}
+
 /// Runs `signet sign`.
 pub async fn run(args: SignArgs) -> anyhow::Result<()> {
     let client = client(&args)?;
@@ -184,7 +193,7 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
     if let Some(url) = &args.timestamp_server_url {
         options.timestamp = Some(TimestampClient::new(url)?);
     }
-    if args.tlog_upload {
+    if upload_to_tlog(&args) {
         options.rekor = Some(RekorClient::new(&args.rekor_url)?);
     }
     let key = match (&args.key, &args.identity_token) {
@@ -215,4 +224,31 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
     let outcome = crate::sign::sign(&client, &reference, &key, &options).await?;
     print_outcome(&outcome, args.output);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn uploads(flags: &[&str]) -> bool {
+        let argv = ["signet", "sign", "oci://registry.example/charts/demo:1.0.0"];
+        let cli = Cli::try_parse_from(argv.iter().chain(flags)).expect("flags parse");
+        let Command::Sign(args) = cli.command else {
+            panic!("not the sign command")
+        };
+        super::upload_to_tlog(&args)
+    }
+
+    #[test]
+    fn keyless_signing_logs_by_default_and_key_signing_when_asked() {
+        let token = ["--identity-token", "a.b.c"];
+        assert!(uploads(&token));
+        assert!(!uploads(&[&token[..], &["--tlog-upload=false"]].concat()));
+        assert!(!uploads(&["--key", "cosign.key"]));
+        assert!(uploads(&["--key", "cosign.key", "--tlog-upload"]));
+        assert!(uploads(&["--key", "cosign.key", "--tlog-upload=true"]));
+        // A key wins over a token (CI may export SIGSTORE_ID_TOKEN): key signing.
+        assert!(!uploads(&[&token[..], &["--key", "k"]].concat()));
+    }
 }
