@@ -987,3 +987,209 @@ fn keyless_signing_with_local_fulcio_and_rekor() {
     let out = run(&mut cmd);
     assert_failure(&out, "keyless signing with a malformed token");
 }
+
+/// The referrer manifests of `digest` in `repo` whose artifact type is `artifact_type`.
+fn referrers_of(
+    rt: &tokio::runtime::Runtime,
+    reg: &TestRegistry,
+    repo: &str,
+    digest: &str,
+    artifact_type: &str,
+) -> Vec<ImageManifest> {
+    let client = RegistryClient::new(reg.options()).expect("client");
+    let subject = OciReference::parse(&format!("{}@{digest}", reg.oci(repo))).expect("reference");
+    rt.block_on(async {
+        let referrers = client
+            .referrers(&subject, Some(artifact_type))
+            .await
+            .expect("referrers");
+        let mut out = Vec::new();
+        for d in referrers.manifests {
+            let m = client
+                .fetch_manifest(&subject.with_digest(&d.digest))
+                .await
+                .expect("referrer manifest");
+            out.push(serde_json::from_slice(&m.bytes).expect("image manifest"));
+        }
+        out
+    })
+}
+
+/// `signet sign --new-bundle-format`: cosign v3's Sigstore bundle (DSSE, in-toto statement with
+/// cosign's sign predicate) stored as an OCI 1.1 referrer, key-signed and keyless (logged as a
+/// `dsse` entry by default). The real cosign 2.5 accepts it as the attestation it is (its
+/// `verify --new-bundle-format` for image signatures says "not yet implemented"; `verify-attestation
+/// --new-bundle-format --type https://sigstore.dev/cosign/sign/v1` runs the same sigstore-go
+/// check cosign v3's `verify` does), and `signet verify` finds and verifies it among the referrers.
+#[test]
+fn new_bundle_format_signatures_are_bundle_referrers_that_cosign_and_signet_accept() {
+    use signet::sign::bundle::{BUNDLE_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, SIGN_PREDICATE_TYPE};
+    let Some((cosign_bin, reg, rt, work)) = interop(TestRegistry::plain) else {
+        return;
+    };
+    let Some(mock) = SigstoreMock::start(&work.path().join("mock")) else {
+        return;
+    };
+    let dir = work.path();
+    signet_generate_key_pair(dir);
+    let digest = push_artifact(&rt, &reg, "charts/nb", "1.0.0");
+    let by_digest = format!("{}@{digest}", reg.oci("charts/nb"));
+    let out = signet_sign(
+        dir,
+        &reg,
+        &by_digest,
+        &dir.join("cosign.key"),
+        &["--new-bundle-format", "-o", "json"],
+    );
+    let json: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert!(
+        json["tlogIndex"].is_null(),
+        "key signing logs only when asked: {json}"
+    );
+
+    // Stored as cosign v3 stores it: a referrer, no `.sig` tag.
+    assert!(fetch_manifest(&rt, &reg, &sig_tag(&reg, "charts/nb", &digest)).is_none());
+    let referrers = referrers_of(&rt, &reg, "charts/nb", &digest, BUNDLE_MEDIA_TYPE);
+    assert_eq!(referrers.len(), 1, "{referrers:?}");
+    let m = &referrers[0];
+    assert_eq!(m.artifact_type.as_deref(), Some(BUNDLE_MEDIA_TYPE));
+    assert_eq!(m.config.media_type, "application/vnd.oci.empty.v1+json");
+    assert_eq!(m.layers.len(), 1);
+    assert_eq!(m.layers[0].media_type, BUNDLE_MEDIA_TYPE);
+    assert_eq!(
+        m.subject.as_ref().map(|s| s.digest.as_str()),
+        Some(digest.as_str())
+    );
+    assert_eq!(
+        m.annotations.as_ref().unwrap()[PREDICATE_TYPE_ANNOTATION],
+        SIGN_PREDICATE_TYPE
+    );
+
+    let cosign_verify_attestation = |extra: &[&str]| {
+        let mut cmd = cosign(&cosign_bin, &reg, dir);
+        cmd.args(["verify-attestation", "--new-bundle-format"])
+            .args(["--type", SIGN_PREDICATE_TYPE])
+            .args(registry_flags(&reg, false))
+            .args(extra)
+            .arg(cosign_ref(&reg, "charts/nb", &digest));
+        run(&mut cmd)
+    };
+    assert_success(
+        &cosign_verify_attestation(&[
+            "--key",
+            "cosign.pub",
+            "--insecure-ignore-tlog",
+            // Without it cosign 2.5 asks the public TUF repository for a trust root.
+            "--trusted-root",
+            mock.trusted_root.to_str().unwrap(),
+        ]),
+        "cosign verify-attestation --new-bundle-format of a key-signed bundle",
+    );
+    let signet_verify = |reference: &str, extra: &[&str]| {
+        let mut cmd = signet(dir);
+        cmd.args(["verify", reference, "-o", "json"])
+            .args(reg.cli_flags())
+            .args(extra);
+        run(&mut cmd)
+    };
+    let key_flags = ["--key", "cosign.pub", "--insecure-ignore-tlog"];
+    let out = signet_verify(&by_digest, &key_flags);
+    assert_success(&out, "signet verify of a bundle referrer");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        v["signers"][0]["location"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("referrer"),
+        "{v}"
+    );
+    let reason = |out: &std::process::Output| -> String {
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["reason"].as_str().unwrap_or_default().to_string()
+    };
+    let legacy = signet_verify(
+        &by_digest,
+        &[&key_flags[..], &["--registry-referrers-mode", "legacy"]].concat(),
+    );
+    assert_failure(&legacy, "a bundle is not where the legacy mode looks");
+    assert_eq!(reason(&legacy), "NoSignatures");
+    // A bundle names only the digest: a policy that wants a signed repository refuses it.
+    let host_repo = format!("{}/charts/nb", reg.host);
+    let named = signet_verify(
+        &by_digest,
+        &[&key_flags[..], &["--signed-repository", &host_repo]].concat(),
+    );
+    assert_failure(&named, "a bundle cannot satisfy --signed-repository");
+    assert_eq!(reason(&named), "RepositoryMismatch");
+
+    // Keyless with defaults: Fulcio certificate, logged to Rekor as a `dsse` entry.
+    let subject =
+        "https://github.com/signet-dev/charts/.github/workflows/release.yml@refs/heads/main";
+    let issuer = "https://token.actions.githubusercontent.com";
+    let token = identity_token(issuer, subject);
+    let keyless = push_artifact(&rt, &reg, "charts/nb", "2.0.0");
+    let keyless_ref = format!("{}@{keyless}", reg.oci("charts/nb"));
+    let mut cmd = signet(dir);
+    cmd.args(["sign", &keyless_ref, "--new-bundle-format", "-o", "json"])
+        .args(["--identity-token", &token])
+        .args(["--fulcio-url", &mock.url, "--rekor-url", &mock.url])
+        .args(reg.cli_flags());
+    let out = run_ok(&mut cmd);
+    let json: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert!(json["tlogIndex"].as_i64().is_some(), "{json}");
+    let trusted_root = mock.trusted_root.to_str().unwrap();
+    let identity_flags = |who: &str| {
+        vec![
+            "--trusted-root".to_string(),
+            trusted_root.to_string(),
+            "--certificate-identity".into(),
+            who.to_string(),
+            "--certificate-oidc-issuer".into(),
+            issuer.into(),
+        ]
+    };
+    let good = identity_flags(subject);
+    let good: Vec<&str> = good.iter().map(String::as_str).collect();
+    let out = signet_verify(&keyless_ref, &good);
+    assert_success(&out, "signet verify (log required) of a keyless bundle");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["logIndexes"].as_array().map(Vec::len), Some(1), "{v}");
+    let bad = identity_flags("https://github.com/someone/else");
+    let bad: Vec<&str> = bad.iter().map(String::as_str).collect();
+    let out = signet_verify(&keyless_ref, &bad);
+    assert_failure(&out, "signet verify of a keyless bundle, wrong identity");
+    assert_eq!(reason(&out), "IdentityMismatch");
+
+    // cosign 2.5 still asks TUF for the Fulcio roots next to --trusted-root; its environment
+    // overrides hand it the mock's instead (no network).
+    let mock_dir = mock.trusted_root.parent().expect("mock dir");
+    let mut cmd = cosign(&cosign_bin, &reg, dir);
+    cmd.env("SIGSTORE_ROOT_FILE", mock_dir.join("fulcio_root.pem"))
+        .env("SIGSTORE_REKOR_PUBLIC_KEY", mock_dir.join("rekor.pub"))
+        .env(
+            "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE",
+            mock_dir.join("ctlog.pub"),
+        )
+        .args(["verify-attestation", "--new-bundle-format"])
+        .args(["--type", SIGN_PREDICATE_TYPE])
+        .args(&good)
+        .args(registry_flags(&reg, false))
+        .arg(cosign_ref(&reg, "charts/nb", &keyless));
+    assert_success(
+        &run(&mut cmd),
+        "cosign verify-attestation --new-bundle-format of a keyless bundle",
+    );
+    let mut cmd = cosign(&cosign_bin, &reg, dir);
+    cmd.env("SIGSTORE_ROOT_FILE", mock_dir.join("fulcio_root.pem"))
+        .env("SIGSTORE_REKOR_PUBLIC_KEY", mock_dir.join("rekor.pub"))
+        .env(
+            "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE",
+            mock_dir.join("ctlog.pub"),
+        )
+        .args(["verify-attestation", "--new-bundle-format"])
+        .args(["--type", SIGN_PREDICATE_TYPE])
+        .args(&bad)
+        .args(registry_flags(&reg, false))
+        .arg(cosign_ref(&reg, "charts/nb", &keyless));
+    assert_failure(&run(&mut cmd), "cosign verify-attestation, wrong identity");
+}

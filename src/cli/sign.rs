@@ -1,7 +1,8 @@
 //! `signet sign oci://HOST/REPO[:TAG|@DIGEST]`: sign a chart (any OCI artifact) the way
 //! `cosign sign` does, with a key (`--key`, optionally `--certificate`/`--certificate-chain`) or
 //! keylessly (`--identity-token` → `--fulcio-url`), logging to `--rekor-url` (keyless by default,
-//! as cosign; `--tlog-upload[=BOOL]` decides) and timestamping with `--timestamp-server-url`. Flags are named like cosign's; registry flags like Helm's.
+//! as cosign; `--tlog-upload[=BOOL]` decides) and timestamping with `--timestamp-server-url`;
+//! `--new-bundle-format` stores a Sigstore bundle as an OCI 1.1 referrer, as cosign v3 does. Flags are named like cosign's; registry flags like Helm's.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -75,9 +76,15 @@ pub struct SignArgs {
     /// the signature so it stays verifiable after a short-lived certificate expires.
     #[arg(long, value_name = "URL")]
     pub timestamp_server_url: Option<String>,
-    /// Where to store the signature.
+    /// Where to store the signature (classic format only).
     #[arg(long, value_enum, default_value_t)]
     pub registry_referrers_mode: ReferrersModeArg,
+    /// cosign v3's format: a Sigstore bundle v0.3 (DSSE over an in-toto statement with predicate
+    /// type https://sigstore.dev/cosign/sign/v1) stored as an OCI 1.1 referrer of the chart
+    /// manifest, instead of the `.sig` simple-signing layer.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value_t = false,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub new_bundle_format: bool,
     /// Extra KEY=VALUE recorded (and signed) in the payload's `optional` section.
     #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
     pub annotations: Vec<String>,
@@ -188,6 +195,7 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
             ReferrersModeArg::Legacy => ReferrersMode::Legacy,
             ReferrersModeArg::Oci11 => ReferrersMode::Oci11,
         },
+        new_bundle_format: args.new_bundle_format,
         ..SignOptions::default()
     };
     if let Some(url) = &args.timestamp_server_url {

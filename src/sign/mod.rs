@@ -3,7 +3,8 @@
 //! with a key (optionally with a bring-your-own certificate chain) or keylessly (OIDC token →
 //! Fulcio certificate), optionally log it in Rekor and/or timestamp it (RFC 3161), and store it
 //! where cosign looks (the `sha256-<hex>.sig` tag, appending; or an OCI 1.1 referrer with the
-//! fallback tag index).
+//! fallback tag index); or, as cosign v3 does by default, a Sigstore bundle v0.3 over an in-toto
+//! statement stored as an OCI 1.1 referrer (`new_bundle_format`, see [`bundle`]).
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,7 @@ use crate::registry::error::RegistryError;
 use crate::registry::reference::OciReference;
 use crate::verify::keys::{KeyError, SigningKey};
 
+pub mod bundle;
 pub mod certificate;
 pub mod keyless;
 pub mod manifest;
@@ -69,6 +71,10 @@ pub struct SignOptions {
     pub rekor: Option<RekorClient>,
     /// Timestamp the signature with this RFC 3161 authority (`--timestamp-server-url`).
     pub timestamp: Option<TimestampClient>,
+    /// cosign v3's format (`--new-bundle-format`): a Sigstore bundle v0.3 (DSSE, in-toto
+    /// statement) stored as an OCI 1.1 referrer, instead of a simple-signing layer. `mode`
+    /// does not apply: bundles are always referrers.
+    pub new_bundle_format: bool,
 }
 
 /// What [`sign`] did.
@@ -115,6 +121,9 @@ pub async fn sign(
         digest: Some(subject.digest.clone()),
         ..repository.clone()
     };
+    if options.new_bundle_format {
+        return sign_bundle(client, &repository, signed, &subject, key, options).await;
+    }
     let docker_reference = format!("{}/{}", reference.registry, reference.repository);
     let payload =
         payload::simple_signing_payload(&docker_reference, &subject.digest, &options.annotations);
@@ -177,6 +186,58 @@ pub async fn sign(
     .await?;
     Ok(SignOutcome {
         digest: subject.digest,
+        signed,
+        stored_at: Some(stored_at),
+        tlog_entry,
+    })
+}
+
+/// The `--new-bundle-format` path of [`sign`]: DSSE over an in-toto statement naming the
+/// digest, logged as a `dsse` entry and/or timestamped as asked, stored as a bundle referrer.
+async fn sign_bundle(
+    client: &RegistryClient,
+    repository: &OciReference,
+    signed: OciReference,
+    subject: &crate::registry::manifest::FetchedManifest,
+    key: &SigningKey,
+    options: &SignOptions,
+) -> Result<SignOutcome, SignError> {
+    let statement = bundle::statement(&subject.digest, &options.annotations);
+    let signature = key.sign(&bundle::pae(bundle::INTOTO_PAYLOAD_TYPE, &statement))?;
+    let envelope = bundle::envelope(&statement, &signature);
+    let timestamp = match &options.timestamp {
+        Some(tsa) => Some(tsa.timestamp(&signature).await?),
+        None => None,
+    };
+    let tlog_entry = match &options.rekor {
+        None => None,
+        Some(rekor) => {
+            let public_pem = match &options.certificate {
+                Some(c) => c.leaf_pem.clone(),
+                None => key.public_key().to_pem(),
+            };
+            Some(
+                rekor
+                    .upload_dsse(&envelope.to_string(), &statement, &signature, &public_pem)
+                    .await?,
+            )
+        }
+    };
+    let bundle_bytes = bundle::bundle(
+        envelope,
+        options.certificate.as_ref(),
+        tlog_entry.as_ref(),
+        timestamp.as_deref(),
+    )?;
+    let layer = client
+        .push_blob(repository, bundle::BUNDLE_MEDIA_TYPE, bundle_bytes)
+        .await?;
+    let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (manifest, config) = bundle::referrer_manifest(layer, subject.descriptor(), &created);
+    let stored_at =
+        store::store_referrer(client, repository, &subject.digest, &manifest, config).await?;
+    Ok(SignOutcome {
+        digest: subject.digest.clone(),
         signed,
         stored_at: Some(stored_at),
         tlog_entry,
