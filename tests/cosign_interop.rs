@@ -1192,4 +1192,47 @@ fn new_bundle_format_signatures_are_bundle_referrers_that_cosign_and_signet_acce
         .args(registry_flags(&reg, false))
         .arg(cosign_ref(&reg, "charts/nb", &keyless));
     assert_failure(&run(&mut cmd), "cosign verify-attestation, wrong identity");
+
+    // Keyless told not to log, with an RFC 3161 timestamp instead: the timestamp is the proof
+    // of when the certificate signed. Accepted when the policy does not require the log (by
+    // signet and by cosign), refused when it does.
+    let stamped = push_artifact(&rt, &reg, "charts/nb", "3.0.0");
+    let stamped_ref = format!("{}@{stamped}", reg.oci("charts/nb"));
+    let mut cmd = signet(dir);
+    cmd.args([
+        "sign",
+        &stamped_ref,
+        "--new-bundle-format",
+        "--tlog-upload=false",
+    ])
+    .args(["--identity-token", &token, "--fulcio-url", &mock.url])
+    .args([
+        "--timestamp-server-url",
+        &format!("{}/api/v1/timestamp", mock.url),
+    ])
+    .args(reg.cli_flags());
+    run_ok(&mut cmd);
+    let ignore_tlog = [&good[..], &["--insecure-ignore-tlog"]].concat();
+    assert_success(
+        &signet_verify(&stamped_ref, &ignore_tlog),
+        "signet verify of a timestamped, unlogged keyless bundle",
+    );
+    let out = signet_verify(&stamped_ref, &good);
+    assert_failure(&out, "signet verify (log required) of an unlogged bundle");
+    assert_eq!(reason(&out), "TransparencyLogInvalid");
+    let mut cmd = cosign(&cosign_bin, &reg, dir);
+    cmd.env("SIGSTORE_ROOT_FILE", mock_dir.join("fulcio_root.pem"))
+        .env(
+            "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE",
+            mock_dir.join("ctlog.pub"),
+        )
+        .args(["verify-attestation", "--new-bundle-format"])
+        .args(["--type", SIGN_PREDICATE_TYPE])
+        .args(&ignore_tlog)
+        .args(registry_flags(&reg, false))
+        .arg(cosign_ref(&reg, "charts/nb", &stamped));
+    assert_success(
+        &run(&mut cmd),
+        "cosign verify-attestation --new-bundle-format of a timestamped, unlogged bundle",
+    );
 }
