@@ -1236,3 +1236,114 @@ fn new_bundle_format_signatures_are_bundle_referrers_that_cosign_and_signet_acce
         "cosign verify-attestation --new-bundle-format of a timestamped, unlogged bundle",
     );
 }
+
+/// `signet sign --signing-config` (cosign v3's service selection) with a Rekor v2 log: keyless,
+/// the bundle's entry is `dsse` 0.0.2 with an inclusion proof and no integrated time, the
+/// timestamp authority from the config supplies the signing time, and `signet verify` accepts it
+/// with the log required. Rekor v2 outside a bundle, or keyless without a timestamp authority,
+/// is refused before anything is signed.
+#[test]
+fn signing_config_with_rekor_v2_logs_bundles_to_rekor_v2() {
+    use signet::sign::bundle::BUNDLE_MEDIA_TYPE;
+    let Some((_cosign_bin, reg, rt, work)) = interop(TestRegistry::plain) else {
+        return;
+    };
+    let Some(mock) = SigstoreMock::start(&work.path().join("mock")) else {
+        return;
+    };
+    let dir = work.path();
+    let start = "2020-01-01T00:00:00Z";
+    let config = |tsa: bool| {
+        let mut c = serde_json::json!({
+            "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+            "caUrls": [{"url": mock.url, "majorApiVersion": 1, "validFor": {"start": start}}],
+            "rekorTlogUrls": [
+                {"url": mock.url, "majorApiVersion": 1, "validFor": {"start": start}},
+                {"url": mock.url, "majorApiVersion": 2, "validFor": {"start": start}},
+            ],
+            "tsaUrls": [],
+            "rekorTlogConfig": {"selector": "ANY"},
+            "tsaConfig": {"selector": "ANY"},
+        });
+        if tsa {
+            c["tsaUrls"] = serde_json::json!([{
+                "url": format!("{}/api/v1/timestamp", mock.url),
+                "majorApiVersion": 1,
+                "validFor": {"start": start},
+            }]);
+        }
+        c.to_string()
+    };
+    std::fs::write(dir.join("signing-config.json"), config(true)).unwrap();
+    std::fs::write(dir.join("no-tsa.json"), config(false)).unwrap();
+    let subject =
+        "https://github.com/signet-dev/charts/.github/workflows/release.yml@refs/heads/main";
+    let issuer = "https://token.actions.githubusercontent.com";
+    let token = identity_token(issuer, subject);
+    let digest = push_artifact(&rt, &reg, "charts/v2", "1.0.0");
+    let by_digest = format!("{}@{digest}", reg.oci("charts/v2"));
+    let sign = |config: &str, extra: &[&str]| {
+        let mut cmd = signet(dir);
+        cmd.args(["sign", &by_digest, "--signing-config", config])
+            .args(["--identity-token", &token, "-o", "json"])
+            .args(extra)
+            .args(reg.cli_flags());
+        run(&mut cmd)
+    };
+
+    let out = sign("no-tsa.json", &["--new-bundle-format"]);
+    assert_failure(&out, "keyless Rekor v2 without a timestamp authority");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("timestamp"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = sign("signing-config.json", &[]);
+    assert_failure(&out, "Rekor v2 without --new-bundle-format");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("--new-bundle-format"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(referrers_of(&rt, &reg, "charts/v2", &digest, BUNDLE_MEDIA_TYPE).is_empty());
+
+    let out = sign("signing-config.json", &["--new-bundle-format"]);
+    assert_success(&out, "keyless signing to Rekor v2");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(json["tlogIndex"].as_i64().is_some(), "{json}");
+
+    // The stored bundle carries a Rekor v2 entry and the timestamp.
+    let referrers = referrers_of(&rt, &reg, "charts/v2", &digest, BUNDLE_MEDIA_TYPE);
+    assert_eq!(referrers.len(), 1);
+    let client = RegistryClient::new(reg.options()).expect("client");
+    let subject_ref = OciReference::parse(&by_digest).unwrap();
+    let bundle = rt
+        .block_on(client.fetch_blob(&subject_ref, &referrers[0].layers[0], 1 << 20))
+        .expect("bundle blob");
+    let bundle: serde_json::Value = serde_json::from_slice(&bundle).expect("bundle json");
+    let entry = &bundle["verificationMaterial"]["tlogEntries"][0];
+    assert_eq!(entry["kindVersion"]["kind"], "dsse");
+    assert_eq!(entry["kindVersion"]["version"], "0.0.2");
+    assert!(entry.get("inclusionPromise").is_none(), "{entry}");
+    assert!(entry["inclusionProof"]["checkpoint"]["envelope"].is_string());
+    assert!(bundle["verificationMaterial"]["timestampVerificationData"].is_object());
+
+    let verify = |who: &str| {
+        let mut cmd = signet(dir);
+        cmd.args(["verify", &by_digest, "-o", "json"])
+            .arg("--trusted-root")
+            .arg(&mock.trusted_root)
+            .args(["--certificate-identity", who])
+            .args(["--certificate-oidc-issuer", issuer])
+            .args(reg.cli_flags());
+        run(&mut cmd)
+    };
+    let out = verify(subject);
+    assert_success(&out, "signet verify (log required) of a Rekor v2 bundle");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["logIndexes"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_failure(
+        &verify("https://github.com/someone/else"),
+        "signet verify of a Rekor v2 bundle, wrong identity",
+    );
+}

@@ -2,7 +2,8 @@
 //! `cosign sign` does, with a key (`--key`, optionally `--certificate`/`--certificate-chain`) or
 //! keylessly (`--identity-token` → `--fulcio-url`), logging to `--rekor-url` (keyless by default,
 //! as cosign; `--tlog-upload[=BOOL]` decides) and timestamping with `--timestamp-server-url`;
-//! `--new-bundle-format` stores a Sigstore bundle as an OCI 1.1 referrer, as cosign v3 does. Flags are named like cosign's; registry flags like Helm's.
+//! `--new-bundle-format` stores a Sigstore bundle as an OCI 1.1 referrer, as cosign v3 does, and
+//! `--signing-config` picks the services (a Rekor v2 log among them) as cosign v3's does. Flags are named like cosign's; registry flags like Helm's.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,8 +18,8 @@ use super::registry::RegistryFlags;
 use crate::registry::{Credentials, RegistryClient};
 use crate::sign::keyless::{DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL};
 use crate::sign::{
-    CertificateChain, FulcioClient, ReferrersMode, RekorClient, SignOptions, SignOutcome,
-    TimestampClient,
+    CertificateChain, FulcioClient, ReferrersMode, RekorClient, RekorV2Client, SignOptions,
+    SignOutcome, TimestampClient,
 };
 use crate::verify::keys::{KeyAlgorithm, SigningKey};
 
@@ -76,6 +77,11 @@ pub struct SignArgs {
     /// the signature so it stays verifiable after a short-lived certificate expires.
     #[arg(long, value_name = "URL")]
     pub timestamp_server_url: Option<String>,
+    /// A Sigstore signing config (cosign v3's `--signing-config`): the Fulcio, Rekor (v1 or v2)
+    /// and timestamp authority to use, in place of --fulcio-url, --rekor-url and
+    /// --timestamp-server-url. A Rekor v2 log needs --new-bundle-format.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["fulcio_url", "rekor_url", "timestamp_server_url"])]
+    pub signing_config: Option<PathBuf>,
     /// Where to store the signature (classic format only).
     #[arg(long, value_enum, default_value_t)]
     pub registry_referrers_mode: ReferrersModeArg,
@@ -157,7 +163,7 @@ fn print_outcome(outcome: &SignOutcome, format: OutputFormat) {
                 "signed": outcome.signed.to_string(),
                 "storedAt": outcome.stored_at.as_ref().map(|r| r.to_string()),
                 "alreadySigned": outcome.already_signed(),
-                "tlogIndex": outcome.tlog_entry.as_ref().map(|e| e.log_index),
+                "tlogIndex": outcome.log_index(),
             });
             super::output::print_success(value);
         }
@@ -169,8 +175,8 @@ fn print_outcome(outcome: &SignOutcome, format: OutputFormat) {
                     outcome.signed
                 ),
             }
-            if let Some(entry) = &outcome.tlog_entry {
-                println!("tlog entry created with index: {}", entry.log_index);
+            if let Some(index) = outcome.log_index() {
+                println!("tlog entry created with index: {index}");
             }
         }
     }
@@ -181,6 +187,43 @@ fn print_outcome(outcome: &SignOutcome, format: OutputFormat) {
 fn upload_to_tlog(args: &SignArgs) -> bool {
     args.tlog_upload
         .unwrap_or(args.key.is_none() && args.identity_token.is_some())
+}
+
+/// The services to sign with: from --signing-config, else from the URL flags.
+struct Services {
+    fulcio: String,
+    /// Base URL and major API version.
+    rekor: (String, u32),
+    tsa: Option<String>,
+}
+
+fn services(args: &SignArgs) -> anyhow::Result<Services> {
+    let Some(path) = &args.signing_config else {
+        return Ok(Services {
+            fulcio: args.fulcio_url.clone(),
+            rekor: (args.rekor_url.clone(), 1),
+            tsa: args.timestamp_server_url.clone(),
+        });
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --signing-config {}", path.display()))?;
+    let selected = crate::sign::signing_config::select(&text, chrono::Utc::now())
+        .with_context(|| format!("--signing-config {}", path.display()))?;
+    let missing =
+        |what: &str| anyhow::anyhow!("--signing-config {}: no {what} valid now", path.display());
+    Ok(Services {
+        fulcio: match (&selected.fulcio, &args.identity_token, &args.key) {
+            (Some(url), _, _) => url.clone(),
+            (None, Some(_), None) => return Err(missing("certificate authority (caUrls)")),
+            (None, _, _) => String::new(),
+        },
+        rekor: match (&selected.rekor, upload_to_tlog(args)) {
+            (Some(rekor), _) => rekor.clone(),
+            (None, true) => return Err(missing("transparency log (rekorTlogUrls)")),
+            (None, false) => (String::new(), 1),
+        },
+        tsa: selected.tsa,
+    })
 }
 
 /// Runs `signet sign`.
@@ -198,11 +241,15 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
         new_bundle_format: args.new_bundle_format,
         ..SignOptions::default()
     };
-    if let Some(url) = &args.timestamp_server_url {
+    let services = services(&args)?;
+    if let Some(url) = &services.tsa {
         options.timestamp = Some(TimestampClient::new(url)?);
     }
     if upload_to_tlog(&args) {
-        options.rekor = Some(RekorClient::new(&args.rekor_url)?);
+        match &services.rekor {
+            (url, 2) => options.rekor_v2 = Some(RekorV2Client::new(url)?),
+            (url, _) => options.rekor = Some(RekorClient::new(url)?),
+        }
     }
     let key = match (&args.key, &args.identity_token) {
         (Some(path), _) => {
@@ -220,7 +267,7 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
             // A fresh key per signature: its certificate is the only thing tying it to the
             // identity, and it lives for minutes.
             let key = SigningKey::generate(KeyAlgorithm::EcdsaP256)?;
-            let fulcio = FulcioClient::new(&args.fulcio_url)?;
+            let fulcio = FulcioClient::new(&services.fulcio)?;
             options.certificate = Some(fulcio.signing_certificate(&token, &key).await?);
             key
         }

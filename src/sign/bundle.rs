@@ -77,7 +77,7 @@ fn hex_to_b64(field: &str, text: &str) -> Result<String, SignError> {
 }
 
 /// A bundle `tlogEntries[]` item from a Rekor v1 entry (promise and inclusion proof).
-fn tlog_entry(entry: &RekorEntry, kind: &str) -> Result<Value, SignError> {
+pub fn tlog_entry(entry: &RekorEntry, kind: &str) -> Result<Value, SignError> {
     let mut value = json!({
         "logIndex": entry.log_index.to_string(),
         "logId": { "keyId": hex_to_b64("logID", &entry.log_id)? },
@@ -98,12 +98,12 @@ fn tlog_entry(entry: &RekorEntry, kind: &str) -> Result<Value, SignError> {
     Ok(value)
 }
 
-/// The bundle: the envelope, the signer's certificate (or a key hint), the log entry and the
-/// RFC 3161 timestamp when there are any.
+/// The bundle: the envelope, the signer's certificate (or a key hint), the log entries (bundle
+/// `tlogEntries[]` items) and the RFC 3161 timestamp when there are any.
 pub fn bundle(
     envelope: Value,
     certificate: Option<&CertificateChain>,
-    tlog: Option<&RekorEntry>,
+    tlog_entries: Vec<Value>,
     timestamp: Option<&[u8]>,
 ) -> Result<Vec<u8>, SignError> {
     let mut material = serde_json::Map::new();
@@ -124,11 +124,7 @@ pub fn bundle(
             material.insert("publicKey".into(), json!({ "hint": "" }));
         }
     }
-    let entries = match tlog {
-        Some(entry) => vec![tlog_entry(entry, "dsse")?],
-        None => Vec::new(),
-    };
-    material.insert("tlogEntries".into(), Value::Array(entries));
+    material.insert("tlogEntries".into(), Value::Array(tlog_entries));
     if let Some(ts) = timestamp {
         material.insert(
             "timestampVerificationData".into(),

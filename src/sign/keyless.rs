@@ -23,7 +23,7 @@ pub const DEFAULT_REKOR_URL: &str = "https://rekor.sigstore.dev";
 /// Largest service response read; certificates and log entries are a few KiB.
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
-fn http_client() -> Result<reqwest::Client, SignError> {
+pub(super) fn http_client() -> Result<reqwest::Client, SignError> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(15))
         .timeout(Duration::from_secs(60))
@@ -38,7 +38,7 @@ fn http_client() -> Result<reqwest::Client, SignError> {
 
 /// POSTs JSON and returns the body of a 2xx answer, or a `Service` error with the status and
 /// the start of the body (services explain rejections there).
-async fn post_json(
+pub(super) async fn post_json(
     http: &reqwest::Client,
     service: &'static str,
     url: &str,
