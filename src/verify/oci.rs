@@ -1,7 +1,9 @@
 //! Verifying an artifact in a registry: finding its signatures in the three places tools put them
 //! (the cosign `sha256-<hex>.sig` tag, OCI 1.1 referrers, and the referrers fallback tag, which the
 //! registry client queries when the API is missing), checking each against the policy and applying
-//! the threshold. Produces [`Verified`] and its [`VerifiedDigest`] token.
+//! the threshold. Produces [`Verified`] and its [`VerifiedDigest`] token. As in cosign, a
+//! signature binds the digest: the repository a simple-signing payload names is checked only
+//! when the policy sets `signed_repository`, so copies at a mirror verify.
 
 use super::bundle::{is_bundle_media_type, parse_bundle};
 use super::error::VerifyError;
