@@ -14,6 +14,7 @@ pub mod api;
 pub mod apply;
 pub mod cli;
 pub mod controller;
+pub mod mirror;
 pub mod package;
 pub mod registry;
 pub mod sign;
