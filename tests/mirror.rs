@@ -623,6 +623,37 @@ fn mirrors_a_signed_https_repository_byte_for_byte_and_idempotently() {
         );
     }
 
+    // The .prov travelled as helm push carries it, so helm verifies the mirrored chart itself.
+    // (beta has none: helm refuses to verify it, which shows the check is real.)
+    for (name, version) in [
+        ("alpha", "0.1.0"),
+        ("alpha", "0.2.0"),
+        ("beta", "1.0.0+build.1"),
+    ] {
+        let dest = dir.join(format!("verified-{name}-{version}"));
+        std::fs::create_dir_all(&dest).unwrap();
+        let mut cmd = Command::new(&t.helm);
+        cmd.env("HOME", dir)
+            .args(["pull", &format!("{}/{name}", reg.oci("mirror"))])
+            .args([
+                "--version",
+                version,
+                "--plain-http",
+                "--verify",
+                "--keyring",
+            ])
+            .arg(&key.pubring)
+            .arg("-d")
+            .arg(&dest);
+        let out = run(&mut cmd);
+        assert_eq!(
+            out.status.success(),
+            name == "alpha",
+            "helm pull --verify {name} {version}: {}",
+            describe(&out)
+        );
+    }
+
     // A second run: everything is there already; nothing is downloaded, pushed or signed.
     let flags = source_flags(&["--sign", "--key", &cosign_key.display().to_string()]);
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();

@@ -30,7 +30,8 @@ use crate::sign::{
     after_help = "Provenance: with --keyring, each version's <archive URL>.prov (made by \
 `helm package --sign`) is verified when the repository has one, and a version whose provenance \
 fails is refused; --require-provenance also refuses versions without one. Without --keyring, \
-.prov files are not checked.\n\nA tag that already holds the same archive is skipped (not \
+.prov files are not checked. Either way a .prov is pushed with its chart as a provenance layer, \
+as `helm push` does, so `helm pull --verify` works from the registry.\n\nA tag that already holds the same archive is skipped (not \
 downloaded again); a tag holding a different chart is an error unless --force. The exit status \
 is non-zero when any version failed."
 )]

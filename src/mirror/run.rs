@@ -1,6 +1,7 @@
 //! Mirroring the selected versions: for each, look at the target tag, download the archive,
 //! check it against the index digest (and the provenance, with a keyring), push the same bytes
-//! as a Helm OCI artifact, and sign the pushed manifest digest. One version failing does not
+//! as a Helm OCI artifact (with the `.prov` as a provenance layer when the source has one, as
+//! `helm push` does), and sign the pushed manifest digest. One version failing does not
 //! stop the others; each gets a [`ChartOutcome`].
 
 use std::sync::Arc;
@@ -15,7 +16,9 @@ use super::provenance::{Keyring, archive_file_name};
 use super::source::{MAX_PROVENANCE_BYTES, SourceClient, redact};
 use crate::package::{MAX_CHART_BYTES, inspect_archive};
 use crate::registry::{
-    ChartArtifact, OciReference, RegistryClient, RegistryError, helm_annotations, version_to_tag,
+    ChartArtifact, HELM_CHART_LAYER_MEDIA_TYPE, HELM_CONFIG_MEDIA_TYPE, HELM_PROVENANCE_MEDIA_TYPE,
+    ImageManifest, OCI_MANIFEST_MEDIA_TYPE, OciReference, RegistryClient, RegistryError,
+    helm_annotations, version_to_tag,
 };
 use crate::sign::{FulcioClient, SignOptions};
 use crate::verify::keys::{KeyAlgorithm, SigningKey};
@@ -320,9 +323,25 @@ async fn steps(
         )));
     }
 
+    // The `.prov` travels with the chart as `helm push` carries it (a provenance layer), so
+    // `helm pull --verify` works from the registry too. Without a keyring it is only carried:
+    // a source that refuses the request (S3 answers 403 for a missing key) does not fail it.
+    let prov_url = provenance_url(&url);
+    let provenance = match source.get(&prov_url, MAX_PROVENANCE_BYTES).await {
+        Ok(found) => found,
+        Err(_) if options.keyring.is_none() => None,
+        Err(e) => return Err(e),
+    };
     if let Some(keyring) = &options.keyring {
-        outcome.provenance =
-            check_provenance(source, keyring, &url, &archive, entry, options).await?;
+        outcome.provenance = check_provenance(
+            keyring,
+            &prov_url,
+            provenance.as_deref(),
+            &url,
+            &archive,
+            entry,
+            options,
+        )?;
     }
 
     let layer = format!("sha256:{actual}");
@@ -365,15 +384,15 @@ async fn steps(
         annotations: helm_annotations(&metadata, &created(entry)),
         archive,
     };
-    let pushed = registry.push_chart(target, &artifact, None).await?;
-    outcome.digest = Some(pushed.digest.clone());
+    let digest = push(registry, target, &artifact, provenance).await?;
+    outcome.digest = Some(digest.clone());
     outcome.status = if overwrite {
         OutcomeStatus::Overwritten
     } else {
         OutcomeStatus::Pushed
     };
     if let Some(signer) = &options.signer {
-        outcome.signature = Some(sign(registry, &tagged, &pushed.digest, signer).await?);
+        outcome.signature = Some(sign(registry, &tagged, &digest, signer).await?);
     }
     Ok(())
 }
@@ -414,23 +433,29 @@ async fn download(
     }))
 }
 
-async fn check_provenance(
-    source: &SourceClient,
+/// `<archive URL>.prov`, where `helm package --sign` output is served.
+fn provenance_url(archive: &url::Url) -> url::Url {
+    let mut url = archive.clone();
+    url.set_path(&format!("{}.prov", archive.path()));
+    url
+}
+
+fn check_provenance(
     keyring: &Keyring,
+    prov_url: &url::Url,
+    provenance: Option<&[u8]>,
     url: &url::Url,
     archive: &[u8],
     entry: &IndexEntry,
     options: &MirrorOptions,
 ) -> Result<ProvenanceState, MirrorError> {
-    let mut prov_url = url.clone();
-    prov_url.set_path(&format!("{}.prov", url.path()));
     let refused = |reason: String| MirrorError::Provenance {
         chart: entry.name.clone(),
         version: entry.version.clone(),
-        url: redact(&prov_url),
+        url: redact(prov_url),
         reason,
     };
-    let Some(provenance) = source.get(&prov_url, MAX_PROVENANCE_BYTES).await? else {
+    let Some(provenance) = provenance else {
         if options.require_provenance {
             return Err(refused(
                 "there is none (HTTP 404), and --require-provenance is set".into(),
@@ -440,7 +465,7 @@ async fn check_provenance(
     };
     let check = keyring
         .verify(
-            &provenance,
+            provenance,
             archive,
             &archive_file_name(url),
             &entry.name,
@@ -451,6 +476,48 @@ async fn check_provenance(
         signer: check.signer,
         fingerprint: check.fingerprint,
     })
+}
+
+/// Pushes the chart as `helm push` does: with a `.prov`, the manifest carries it as a second
+/// layer after the chart layer; without, [`RegistryClient::push_chart`]'s layout.
+async fn push(
+    registry: &RegistryClient,
+    target: &OciReference,
+    artifact: &ChartArtifact,
+    provenance: Option<Vec<u8>>,
+) -> Result<String, RegistryError> {
+    let Some(provenance) = provenance else {
+        return Ok(registry.push_chart(target, artifact, None).await?.digest);
+    };
+    let repository = target.join(&artifact.name)?;
+    let config = registry
+        .push_blob(
+            &repository,
+            HELM_CONFIG_MEDIA_TYPE,
+            artifact.config_json.clone(),
+        )
+        .await?;
+    let layer = registry
+        .push_blob(
+            &repository,
+            HELM_CHART_LAYER_MEDIA_TYPE,
+            artifact.archive.clone(),
+        )
+        .await?;
+    let prov = registry
+        .push_blob(&repository, HELM_PROVENANCE_MEDIA_TYPE, provenance)
+        .await?;
+    let mut manifest = ImageManifest::new(config, vec![layer, prov]);
+    if !artifact.annotations.is_empty() {
+        manifest.annotations = Some(artifact.annotations.clone());
+    }
+    registry
+        .push_manifest(
+            &repository.with_tag(&version_to_tag(&artifact.version)),
+            manifest.to_bytes(),
+            OCI_MANIFEST_MEDIA_TYPE,
+        )
+        .await
 }
 
 /// The manifest's `created` annotation: the index's `created` (the archive's time when it was
