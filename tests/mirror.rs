@@ -5,6 +5,8 @@
 //! the signatures, a second run must push nothing, and tampered archives, bad provenance and
 //! conflicting tags must be refused with messages naming the chart and version.
 
+#[path = "support/sigstore_mock.rs"]
+mod sigstore_mock;
 mod support;
 
 use std::collections::HashMap;
@@ -690,6 +692,7 @@ fn refuses_tampered_archives_and_bad_provenance() {
     let trusted = GpgKey::generate(&t.gpg, dir, "trusted");
     let stranger = GpgKey::generate(&t.gpg, dir, "stranger");
     package(&t, dir, &repo, "good", "1.0.0", "g", Some(&trusted));
+    package(&t, dir, &repo, "unsigned", "1.0.0", "n", None);
     let tampered = package(&t, dir, &repo, "tampered", "1.0.0", "t", Some(&trusted));
     package(&t, dir, &repo, "unknownkey", "1.0.0", "u", Some(&stranger));
     package(&t, dir, &repo, "altered", "1.0.0", "a", Some(&trusted));
@@ -719,6 +722,27 @@ fn refuses_tampered_archives_and_bad_provenance() {
     let server = RepoServer::start(&repo, None, None);
 
     let keyring = trusted.pubring.display().to_string();
+    // --require-provenance refuses a version without a .prov (checked first: nothing is
+    // mirrored yet, so it is downloaded and looked at).
+    let out = mirror(
+        dir,
+        &server.url(),
+        &reg,
+        &[
+            "--keyring",
+            &keyring,
+            "--require-provenance",
+            "--chart",
+            "unsigned",
+            "--dry-run",
+        ],
+    );
+    assert!(!out.status.success(), "{}", describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("unsigned 1.0.0: provenance") && stdout.contains("--require-provenance"),
+        "{stdout}"
+    );
     let out = mirror(
         dir,
         &server.url(),
@@ -732,9 +756,13 @@ fn refuses_tampered_archives_and_bad_provenance() {
     );
     let doc = json(&out);
     assert_eq!(doc["ok"], false, "{doc:#}");
-    assert_eq!(doc["summary"]["pushed"], 1, "{doc:#}");
+    assert_eq!(doc["summary"]["pushed"], 2, "{doc:#}");
     assert_eq!(doc["summary"]["failed"], 4, "{doc:#}");
     assert_eq!(chart(&doc, "good", "1.0.0")["status"], "pushed");
+    assert_eq!(
+        chart(&doc, "unsigned", "1.0.0")["provenance"]["state"],
+        "absent"
+    );
     let failure = |name: &str, reason: &str, words: &[&str]| {
         let c = chart(&doc, name, "1.0.0");
         assert_eq!(c["status"], "failed", "{c:#}");
@@ -759,7 +787,7 @@ fn refuses_tampered_archives_and_bad_provenance() {
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("4 of 5 chart version(s) failed"),
+        stderr.contains("4 of 6 chart version(s) failed"),
         "{stderr}"
     );
     // Nothing refused reached the registry.
@@ -783,7 +811,7 @@ fn refuses_tampered_archives_and_bad_provenance() {
     assert!(!out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("FAILED     unknownkey 1.0.0: unknownkey 1.0.0: provenance")
+        stdout.contains("FAILED     unknownkey 1.0.0: provenance")
             && stdout.contains("signed by key"),
         "{stdout}"
     );
@@ -890,4 +918,85 @@ fn a_different_chart_at_the_tag_is_refused_unless_forced() {
             .contains("app, other"),
         "{doc:#}"
     );
+}
+
+/// Keyless `--sign` through the local Fulcio and timestamp authority: each pushed version gets
+/// its own certificate-backed signature that `cosign verify` accepts for the identity; a second
+/// run pushes nothing and so signs nothing.
+#[test]
+fn keyless_signing_of_mirrored_charts() {
+    let Some(t) = tools() else { return };
+    let Some(reg) = TestRegistry::plain() else {
+        return;
+    };
+    let work = temp_dir();
+    let dir = work.path();
+    let Some(mock) = sigstore_mock::SigstoreMock::start(&dir.join("mock")) else {
+        return;
+    };
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    package(&t, dir, &repo, "kl", "1.0.0", "k1", None);
+    package(&t, dir, &repo, "kl", "1.1.0", "k2", None);
+    repo_index(&t, dir, &repo);
+    let server = RepoServer::start(&repo, None, None);
+    let subject =
+        "https://github.com/signet-dev/charts/.github/workflows/mirror.yml@refs/heads/main";
+    let issuer = "https://token.actions.githubusercontent.com";
+    let token = sigstore_mock::identity_token(issuer, subject);
+    let tsa = format!("{}/api/v1/timestamp", mock.url);
+    let keyless = [
+        "--sign",
+        "--identity-token",
+        &token,
+        "--fulcio-url",
+        &mock.url,
+        "--timestamp-server-url",
+        &tsa,
+    ];
+    let mut flags = keyless.to_vec();
+    flags.extend(["--output", "json"]);
+    let out = mirror(dir, &server.url(), &reg, &flags);
+    assert!(out.status.success(), "{}", describe(&out));
+    let doc = json(&out);
+    assert_eq!(doc["summary"]["signed"], 2, "{doc:#}");
+    let mock_dir = mock.trusted_root.parent().expect("mock dir");
+    for version in ["1.0.0", "1.1.0"] {
+        let digest = chart(&doc, "kl", version)["digest"]
+            .as_str()
+            .expect("digest")
+            .to_string();
+        let mut cmd = Command::new(&t.cosign);
+        cmd.current_dir(dir)
+            .env("HOME", dir)
+            .env("DOCKER_CONFIG", dir.join("no-docker-config"))
+            .env("TUF_ROOT", dir.join("tuf"))
+            .env("SIGSTORE_ROOT_FILE", mock_dir.join("fulcio_root.pem"))
+            .env(
+                "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE",
+                mock_dir.join("ctlog.pub"),
+            )
+            .stdin(Stdio::null())
+            .args([
+                "verify",
+                "--insecure-ignore-tlog",
+                "--use-signed-timestamps",
+            ])
+            .arg("--timestamp-certificate-chain")
+            .arg(mock_dir.join("tsa_chain.pem"))
+            .args(["--certificate-identity", subject])
+            .args(["--certificate-oidc-issuer", issuer, "--allow-http-registry"])
+            .arg(format!("{}/mirror/kl@{digest}", reg.host));
+        let out = run(&mut cmd);
+        assert!(
+            out.status.success(),
+            "cosign verify kl {version}: {}",
+            describe(&out)
+        );
+    }
+    let out = mirror(dir, &server.url(), &reg, &flags);
+    assert!(out.status.success(), "{}", describe(&out));
+    let doc = json(&out);
+    assert_eq!(doc["summary"]["skipped"], 2, "{doc:#}");
+    assert_eq!(doc["summary"]["signed"], 0, "{doc:#}");
 }

@@ -386,12 +386,13 @@ fn outcome_line(o: &ChartOutcome) -> String {
         OutcomeStatus::Failed => "FAILED",
     };
     if o.status == OutcomeStatus::Failed {
-        return format!(
-            "{word:<10} {} {}: {}",
-            o.name,
-            o.version,
-            o.error.as_deref().unwrap_or("unknown error")
-        );
+        let error = o.error.as_deref().unwrap_or("unknown error");
+        // Most messages name the chart and version already.
+        return if error.starts_with(&format!("{} {}:", o.name, o.version)) {
+            format!("{word:<10} {error}")
+        } else {
+            format!("{word:<10} {} {}: {error}", o.name, o.version)
+        };
     }
     let mut notes = Vec::new();
     if o.status == OutcomeStatus::Skipped {
