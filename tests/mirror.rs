@@ -600,6 +600,15 @@ fn mirrors_a_signed_https_repository_byte_for_byte_and_idempotently() {
         chart(&doc, "beta", "1.0.0+build.1")["provenance"]["state"],
         "absent"
     );
+    // Relative URLs resolve below the repository; the absolute one is used as it is.
+    assert_eq!(
+        chart(&doc, "alpha", "0.1.0")["source"],
+        format!("{}alpha-0.1.0.tgz", server.url())
+    );
+    assert_eq!(
+        chart(&doc, "gamma", "2.0.0")["source"],
+        format!("{}pool/gamma-2.0.0.tgz", server.url())
+    );
     assert_eq!(
         chart(&doc, "beta", "1.0.0+build.1")["reference"],
         format!("{}/beta:1.0.0_build.1", reg.oci("mirror"))

@@ -222,7 +222,16 @@ async fn mirror_one(
     let mut outcome = ChartOutcome {
         name: entry.name.clone(),
         version: entry.version.clone(),
-        source: entry.urls.first().cloned().unwrap_or_default(),
+        source: entry
+            .urls
+            .first()
+            .map(|u| {
+                source
+                    .resolve(u)
+                    .map(|url| redact(&url))
+                    .unwrap_or(u.clone())
+            })
+            .unwrap_or_default(),
         status: OutcomeStatus::Failed,
         reference: None,
         digest: None,
