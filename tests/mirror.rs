@@ -37,12 +37,22 @@ struct RepoServer {
 
 impl RepoServer {
     fn start(root: &Path, tls_dir: Option<&Path>, auth: Option<(&str, &str)>) -> Self {
+        Self::start_with(root, tls_dir.map(|d| (d, false)), auth)
+    }
+
+    /// An HTTPS server that demands a client certificate from its CA (written to
+    /// `dir/client.pem` and `dir/client.key`).
+    fn start_mutual_tls(root: &Path, dir: &Path) -> Self {
+        Self::start_with(root, Some((dir, true)), None)
+    }
+
+    fn start_with(root: &Path, tls: Option<(&Path, bool)>, auth: Option<(&str, &str)>) -> Self {
         signet::tls::install_crypto_provider();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the repository server");
         let port = listener.local_addr().expect("server address").port();
-        let (config, ca_file) = match tls_dir {
-            Some(dir) => {
-                let (config, ca) = tls_config(dir);
+        let (config, ca_file) = match tls {
+            Some((dir, client_auth)) => {
+                let (config, ca) = tls_config(dir, client_auth);
                 (Some(Arc::new(config)), Some(ca))
             }
             None => (None, None),
@@ -87,7 +97,7 @@ impl RepoServer {
         });
         Self {
             port,
-            tls: tls_dir.is_some(),
+            tls: tls.is_some(),
             ca_file,
             hits,
         }
@@ -113,8 +123,11 @@ impl RepoServer {
 
 /// A CA and a server certificate for 127.0.0.1 (rcgen); returns the rustls config and the CA
 /// PEM file written in `dir`.
-fn tls_config(dir: &Path) -> (rustls::ServerConfig, PathBuf) {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+fn tls_config(dir: &Path, client_auth: bool) -> (rustls::ServerConfig, PathBuf) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair,
+    };
     let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca.distinguished_name
@@ -129,8 +142,31 @@ fn tls_config(dir: &Path) -> (rustls::ServerConfig, PathBuf) {
     std::fs::write(&ca_file, ca.pem()).expect("write CA");
     let chain = vec![rustls::pki_types::CertificateDer::from(leaf.der().to_vec())];
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
-    let config = rustls::ServerConfig::builder()
-        .with_no_client_auth()
+    let builder = rustls::ServerConfig::builder();
+    let builder = if client_auth {
+        let client_key = KeyPair::generate().expect("client key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("client params");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "signet mirror client");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let client = params
+            .signed_by(&client_key, &ca)
+            .expect("client certificate");
+        std::fs::write(dir.join("client.pem"), client.pem()).expect("write client cert");
+        std::fs::write(dir.join("client.key"), client_key.serialize_pem()).expect("write key");
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls::pki_types::CertificateDer::from(ca.der().to_vec()))
+            .expect("client CA");
+        let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
+            .build()
+            .expect("client verifier");
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let config = builder
         .with_single_cert(chain, key)
         .expect("server TLS config");
     (config, ca_file)
@@ -1008,4 +1044,37 @@ fn keyless_signing_of_mirrored_charts() {
     let doc = json(&out);
     assert_eq!(doc["summary"]["skipped"], 2, "{doc:#}");
     assert_eq!(doc["summary"]["signed"], 0, "{doc:#}");
+}
+
+/// A source that wants a client certificate (`--cert-file/--key-file`, as `helm repo add`).
+#[test]
+fn a_client_certificate_reaches_a_mutual_tls_repository() {
+    let Some(t) = tools() else { return };
+    let Some(reg) = TestRegistry::plain() else {
+        return;
+    };
+    let work = temp_dir();
+    let dir = work.path();
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let archive = package(&t, dir, &repo, "mtls", "1.0.0", "m", None);
+    repo_index(&t, dir, &repo);
+    let server = RepoServer::start_mutual_tls(&repo, dir);
+    let ca = server.ca_file.clone().expect("CA").display().to_string();
+    let out = mirror(dir, &server.url(), &reg, &["--ca-file", &ca]);
+    assert!(
+        !out.status.success(),
+        "no client certificate: {}",
+        describe(&out)
+    );
+    let cert = dir.join("client.pem").display().to_string();
+    let key = dir.join("client.key").display().to_string();
+    let out = mirror(
+        dir,
+        &server.url(),
+        &reg,
+        &["--ca-file", &ca, "--cert-file", &cert, "--key-file", &key],
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(helm_pull(&t, &reg, dir, "mtls", "1.0.0") == std::fs::read(&archive).unwrap());
 }
