@@ -5,8 +5,9 @@
 //! `chart` (load, values, dependencies) → `render` (Go templates, Helm functions) →
 //! `apply` (server-side apply, prune, health) → `controller` (reconcile, status), with `cli` beside it.
 //! `chart` and `render` live in the pure `signet-render` crate (re-exported as [`render`]) over the
-//! pure `signet-gotemplate` engine. Beside the pipeline: `package` (lint and reproducible archives)
-//! and `sign` (cosign-compatible signing) serve the build-side CLI. `apply` and `controller` are
+//! pure `signet-gotemplate` engine. Beside the pipeline: `package` (lint and reproducible archives),
+//! `sign` (cosign-compatible signing) and `mirror` (classic index.yaml repositories into OCI) serve
+//! the build-side CLI. `apply` and `controller` are
 //! the next milestone; the controller binary is a health-serving placeholder until then.
 #![forbid(unsafe_code)]
 
@@ -14,6 +15,7 @@ pub mod api;
 pub mod apply;
 pub mod cli;
 pub mod controller;
+pub mod mirror;
 pub mod package;
 pub mod registry;
 pub mod sign;

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 pub mod keys;
 pub mod lint;
+pub mod mirror;
 pub mod output;
 pub mod package;
 pub mod pull;
@@ -38,6 +39,8 @@ pub enum Command {
     Push(push::PushArgs),
     /// Download a chart from an OCI registry, checking its digest.
     Pull(pull::PullArgs),
+    /// Copy every version of a classic Helm repository (index.yaml) into an OCI registry.
+    Mirror(Box<mirror::MirrorArgs>),
     /// Log in to or out of a registry.
     Registry(registry::RegistryArgs),
     /// Write a cosign-compatible key pair: cosign.key (password-encrypted) and cosign.pub.
@@ -65,6 +68,7 @@ impl Cli {
             Command::Package(a) => a.output,
             Command::Push(a) => a.output,
             Command::Pull(a) => a.output,
+            Command::Mirror(a) => a.output,
             Command::Sign(a) => a.output,
             Command::Verify(a) => a.output,
             Command::Registry(a) => a.output(),
@@ -84,6 +88,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Package(args) => package::run(args),
         Command::Push(args) => push::run(args).await,
         Command::Pull(args) => pull::run(args).await,
+        Command::Mirror(args) => mirror::run(*args).await,
         Command::Registry(args) => registry::run(args).await,
         Command::GenerateKeyPair(args) => keys::run(args),
         Command::Sign(args) => sign::run(args).await,

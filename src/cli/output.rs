@@ -50,6 +50,9 @@ fn reason(err: &anyhow::Error) -> &'static str {
         if let Some(e) = cause.downcast_ref::<crate::registry::RegistryError>() {
             return e.reason();
         }
+        if let Some(e) = cause.downcast_ref::<crate::mirror::MirrorError>() {
+            return e.reason();
+        }
         if let Some(e) = cause.downcast_ref::<crate::verify::VerifyError>() {
             return e.reason();
         }
