@@ -625,6 +625,9 @@ fn keyless_signing_of_mirrored_charts() {
         &mock.url,
         "--timestamp-server-url",
         &tsa,
+        // Keyless signing logs by default, as cosign does: to the local log, not the public one.
+        "--rekor-url",
+        &mock.url,
     ];
     let mut flags = keyless.to_vec();
     flags.extend(["--output", "json"]);

@@ -144,10 +144,11 @@ pub struct MirrorArgs {
     /// Keyless: the Fulcio-compatible CA issuing signing certificates.
     #[arg(long, value_name = "URL", default_value = DEFAULT_FULCIO_URL)]
     pub fulcio_url: String,
-    /// Upload the signatures to the transparency log (as `signet sign --tlog-upload`).
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value_t = false,
+    /// Upload the signatures to the transparency log. As with `signet sign`, keyless signing
+    /// uploads unless told `--tlog-upload=false`; key signing uploads only when asked.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1,
           default_missing_value = "true", action = clap::ArgAction::Set)]
-    pub tlog_upload: bool,
+    pub tlog_upload: Option<bool>,
     /// The Rekor-compatible transparency log for --tlog-upload.
     #[arg(long, value_name = "URL", default_value = DEFAULT_REKOR_URL)]
     pub rekor_url: String,
@@ -244,7 +245,8 @@ fn signer(args: &MirrorArgs) -> anyhow::Result<Option<Signer>> {
     if let Some(url) = &args.timestamp_server_url {
         options.timestamp = Some(TimestampClient::new(url)?);
     }
-    if args.tlog_upload {
+    let keyless = args.key.is_none() && args.identity_token.is_some();
+    if args.tlog_upload.unwrap_or(keyless) {
         options.rekor = Some(RekorClient::new(&args.rekor_url)?);
     }
     Ok(Some(match (&args.key, &args.identity_token) {
