@@ -117,7 +117,7 @@ pub struct ReleaseRecord {
     pub config: Json,
     /// The applied manifest: documents with `# Source:` headers, as `helm get manifest` prints.
     pub manifest: String,
-    /// Helm hooks of the release (Helm's `Hook` objects as JSON); Signet records none.
+    /// Helm hooks of the release (Helm's `Hook` objects as JSON, see [`super::hooks::Hook`]).
     pub hooks: Vec<Json>,
     /// Rendered NOTES.txt.
     pub notes: String,
