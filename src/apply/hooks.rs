@@ -253,7 +253,12 @@ impl Hook {
 
     /// Helm's `release.Hook` JSON.
     pub fn to_helm_json(&self) -> Json {
-        let mut last_run = json!({"phase": self.last_run.phase.as_str()});
+        // A hook that never ran has Helm's zero HookExecution: an empty phase.
+        let phase = match (&self.last_run.started_at, self.last_run.phase) {
+            (None, HookPhase::Unknown) => "",
+            (_, phase) => phase.as_str(),
+        };
+        let mut last_run = json!({ "phase": phase });
         if let Some(t) = &self.last_run.started_at {
             last_run["started_at"] = json!(go_time(t));
         }
