@@ -151,10 +151,12 @@ pub async fn reconcile(
     let Attempt {
         status: new_status,
         events,
+        written,
         ..
     } = attempt;
 
-    let old_status = release.status.clone().unwrap_or_default();
+    // What the server holds: the stored status, or what an interim write left there.
+    let old_status = written.unwrap_or_else(|| release.status.clone().unwrap_or_default());
     if let Some(rv) = write_status(&ctx, &release, &old_status, &new_status).await? {
         resource_version = Some(rv);
     }
@@ -278,6 +280,8 @@ struct Attempt<'a> {
     signers: Vec<crate::api::VerifiedSigner>,
     /// A failed revision to remediate once the attempt's own time is up.
     remediation: Option<remediate::Remediation>,
+    /// The status an interim write of this attempt left on the server.
+    written: Option<SignedChartReleaseStatus>,
 }
 
 /// The manifests to apply and where they came from.
@@ -325,6 +329,7 @@ impl<'a> Attempt<'a> {
             events: Pending::default(),
             signers: Vec::new(),
             remediation: None,
+            written: None,
             release,
             ctx,
         }

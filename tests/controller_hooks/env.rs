@@ -3,6 +3,7 @@
 //! a real `docker-registry`, charts pushed and signed with Signet's libraries, a running
 //! controller, and real `helm` against the double's kubeconfig to read the history.
 
+#![allow(dead_code)] // each test binary uses a different part
 use std::process::Command;
 use std::time::Duration;
 

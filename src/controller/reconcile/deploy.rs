@@ -521,9 +521,15 @@ impl Attempt<'_> {
                 Some(self.generation),
                 self.now.clone(),
             );
-            let old = self.release.status.clone().unwrap_or_default();
-            if let Err(e) = write_status(self.ctx, self.release, &old, &interim).await {
-                tracing::warn!(release = %self.key, error = %e, "cannot write the interim status");
+            let old = self
+                .written
+                .clone()
+                .unwrap_or_else(|| self.release.status.clone().unwrap_or_default());
+            match write_status(self.ctx, self.release, &old, &interim).await {
+                Ok(_) => self.written = Some(interim),
+                Err(e) => {
+                    tracing::warn!(release = %self.key, error = %e, "cannot write the interim status")
+                }
             }
         }
         let checks = self
