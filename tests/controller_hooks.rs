@@ -11,6 +11,7 @@ mod support;
 use env::{Env, NS, condition};
 use kube::api::DeleteParams;
 use serde_json::Value;
+use support::apiserver::KindSpec;
 
 const CONFIG: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\ndata:\n  greeting: {{ .Values.greeting | quote }}\n";
 
@@ -287,5 +288,88 @@ async fn failing_pre_install_hook_leaves_nothing_applied() {
     assert_eq!(statuses, ["failed", "deployed"]);
     assert_eq!(records[1]["info"]["description"], "Install complete");
     assert!(env.object("v1", "ConfigMap", "bad-config").is_some());
+    env.stop().await;
+}
+
+/// ingress-nginx from the corpus installs: its admission-webhook certificate is made by a
+/// pre-install Job and patched into the webhook by a post-install Job (with RBAC hooks around
+/// them, deleted once they succeed), as on a cluster where Jobs run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ingress_nginx_installs_with_its_admission_hooks() {
+    let Some(corpus) = support::tools::corpus_dir() else {
+        return;
+    };
+    let Some(mut env) = Env::new().await else {
+        return;
+    };
+    // Kinds the chart uses that the double does not register by default.
+    env.api.register_kind(KindSpec::new(
+        "networking.k8s.io/v1",
+        "IngressClass",
+        "ingressclasses",
+        false,
+    ));
+    env.api.register_kind(KindSpec::new(
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        false,
+    ));
+    let chart = corpus.join("charts/ingress-nginx");
+    let version = std::fs::read_to_string(chart.join("Chart.yaml"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("version: ").map(|v| v.trim().to_owned()))
+        .unwrap();
+    env.push_dir(&chart).await;
+    env.start();
+    env.create(
+        "edge",
+        &version,
+        serde_json::json!({
+            "chart": {"repository": env.reg.oci("charts/ingress-nginx")},
+            "values": {"controller": {"service": {"type": "ClusterIP"}}},
+        }),
+    )
+    .await;
+    env.wait_ready("edge").await;
+    let records = env.records("edge").await;
+    assert_eq!(records[0]["info"]["status"], "deployed");
+    let hooks = records[0]["hooks"].as_array().unwrap();
+    let ran: Vec<(&str, &str, &str)> = hooks
+        .iter()
+        .filter(|h| h["last_run"]["phase"] != "")
+        .map(|h| {
+            (
+                h["kind"].as_str().unwrap(),
+                h["name"].as_str().unwrap(),
+                h["last_run"]["phase"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        ran.contains(&("Job", "edge-ingress-nginx-admission-create", "Succeeded"))
+            && ran.contains(&("Job", "edge-ingress-nginx-admission-patch", "Succeeded")),
+        "{ran:?}"
+    );
+    assert!(
+        ran.iter().all(|(_, _, phase)| *phase == "Succeeded"),
+        "{ran:?}"
+    );
+    // before-hook-creation,hook-succeeded: the hook Jobs are gone once they succeeded.
+    assert!(
+        env.object("batch/v1", "Job", "edge-ingress-nginx-admission-create")
+            .is_none()
+    );
+    assert!(
+        env.api
+            .get(
+                "admissionregistration.k8s.io/v1",
+                "ValidatingWebhookConfiguration",
+                None,
+                "edge-ingress-nginx-admission"
+            )
+            .is_some()
+    );
     env.stop().await;
 }

@@ -136,8 +136,20 @@ pub fn secret_name(release: &str, version: i32) -> String {
     format!("sh.helm.release.v1.{release}.v{version}")
 }
 
-fn go_time(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+/// Go's `time.RFC3339Nano`, as Helm's JSON writes times: the fraction without trailing zeros.
+pub(crate) fn go_time(t: &DateTime<Utc>) -> String {
+    let text = t.to_rfc3339_opts(SecondsFormat::Nanos, true);
+    match text.split_once('.') {
+        Some((whole, fraction)) => {
+            let digits = fraction.trim_end_matches('Z').trim_end_matches('0');
+            if digits.is_empty() {
+                format!("{whole}Z")
+            } else {
+                format!("{whole}.{digits}Z")
+            }
+        }
+        None => text,
+    }
 }
 
 fn object_or_empty(v: &Json) -> Json {

@@ -15,13 +15,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::{Value as Json, json};
 use tokio::time::Instant;
 
 use super::applier::{Applier, POLL, path};
 use super::error::{ApplyError, is_not_found};
+use super::history::go_time;
 use super::objects::{self, DesiredObject};
 use super::{FIELD_MANAGER, ReleaseOwner};
 use crate::render::render::manifests::INSTALL_ORDER;
@@ -199,10 +200,6 @@ fn annotation_values(doc: &Json, key: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn go_time(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 fn parse_time(v: Option<&Json>) -> Option<DateTime<Utc>> {
