@@ -235,3 +235,114 @@ async fn failed_first_install_is_uninstalled() {
     }
     env.stop().await;
 }
+
+/// A pre-upgrade hook Job that fails fails the upgrade before any object of the new version is
+/// touched; with `retries: 0` it is rolled back at once, and `helm history` names the hook.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_pre_upgrade_hook_rolls_back_without_touching_the_release() {
+    let Some(mut env) = Env::new().await else {
+        return;
+    };
+    let hook = |outcome: &str| {
+        format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{{{ .Release.Name }}}}-migrate\n  annotations:\n    helm.sh/hook: pre-upgrade\n    test.signet.dev/outcome: {outcome}\n    test.signet.dev/message: schema migration 7 failed\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: m\n        image: example.invalid/migrate:{{{{ .Chart.Version }}}}\n"
+        )
+    };
+    env.push(
+        "1.0.0",
+        &[("config.yaml", CONFIG), ("migrate.yaml", &hook("succeed"))],
+    )
+    .await;
+    env.push(
+        "2.0.0",
+        &[("config.yaml", CONFIG), ("migrate.yaml", &hook("fail"))],
+    )
+    .await;
+    env.start();
+    env.create(
+        "db",
+        "1.0.0",
+        json!({"upgrade": {"remediation": {"retries": 0, "strategy": "rollback"}}}),
+    )
+    .await;
+    env.wait_ready("db").await;
+    let before = env.object("v1", "ConfigMap", "db-config").unwrap();
+
+    env.patch_spec("db", json!({"chart": {"version": "2.0.0"}}))
+        .await;
+    let r = env.wait_not_ready("db", "RolledBack").await;
+    let (_, _, message) = condition(&r, "Ready").unwrap();
+    assert!(
+        message.contains("pre-upgrade hooks failed: pre-upgrade hook Job default/db-migrate")
+            && message.contains("schema migration 7 failed"),
+        "{message}"
+    );
+    let after = env.object("v1", "ConfigMap", "db-config").unwrap();
+    assert_eq!(after["data"]["version"], "1.0.0");
+    assert_eq!(
+        after["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"],
+        "the 2.0.0 manifests never touched the release's objects"
+    );
+    let s = story(&env, "db").await;
+    assert_eq!(s.len(), 3, "{s:#?}");
+    assert_eq!(s[0].0, "superseded");
+    assert_eq!(s[1].0, "failed");
+    assert!(
+        s[1].1.starts_with("Upgrade \"db\" failed: pre-upgrade hooks failed: pre-upgrade hook Job default/db-migrate (demo/templates/migrate.yaml) failed: BackoffLimitExceeded: schema migration 7 failed"),
+        "{s:#?}"
+    );
+    assert_eq!(s[2], ("deployed".to_owned(), "Rollback to 1".to_owned()));
+    env.stop().await;
+}
+
+/// `strategy: uninstall` removes a release whose upgrade failed; the next version installs it
+/// afresh (pre-install hooks, "Install complete").
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn upgrade_strategy_uninstall_then_a_new_version_installs() {
+    let Some(mut env) = Env::new().await else {
+        return;
+    };
+    for (version, outcome) in [
+        ("1.0.0", "succeed"),
+        ("2.0.0", "hang"),
+        ("3.0.0", "succeed"),
+    ] {
+        env.push(
+            version,
+            &[("config.yaml", CONFIG), ("app.yaml", &deployment(outcome))],
+        )
+        .await;
+    }
+    env.start();
+    env.create(
+        "gone",
+        "1.0.0",
+        json!({"timeout": "2s", "upgrade": {"remediation": {"strategy": "uninstall"}}}),
+    )
+    .await;
+    env.wait_ready("gone").await;
+    env.patch_spec("gone", json!({"chart": {"version": "2.0.0"}}))
+        .await;
+    let r = env.wait_not_ready("gone", "Uninstalled").await;
+    assert!(r.status.as_ref().unwrap().inventory.is_empty());
+    assert!(env.object("apps/v1", "Deployment", "gone-app").is_none());
+    assert!(env.object("v1", "ConfigMap", "gone-config").is_none());
+    let statuses =
+        |s: Vec<(String, String)>| -> Vec<String> { s.into_iter().map(|(st, _)| st).collect() };
+    assert_eq!(
+        statuses(story(&env, "gone").await),
+        ["superseded", "uninstalled"]
+    );
+
+    env.patch_spec("gone", json!({"chart": {"version": "3.0.0"}}))
+        .await;
+    env.wait_ready("gone").await;
+    let s = story(&env, "gone").await;
+    assert_eq!(s.len(), 3, "{s:#?}");
+    assert_eq!(s[2], ("deployed".to_owned(), "Install complete".to_owned()));
+    assert_eq!(
+        env.object("v1", "ConfigMap", "gone-config").unwrap()["data"]["version"],
+        "3.0.0"
+    );
+    env.stop().await;
+}

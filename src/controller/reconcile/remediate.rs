@@ -146,9 +146,6 @@ impl Attempt<'_> {
                 }
                 self.held(&history, &r.inputs, ROLLED_BACK)
             }
-            (RemediationStrategy::Rollback, None) if r.failed.status != ReleaseStatus::Failed => {
-                self.held(&history, &r.inputs, ROLLED_BACK)
-            }
             (RemediationStrategy::Rollback, None) => {
                 // Nothing ever succeeded: a failed install under an upgrade policy cannot roll back.
                 Failure::new(
