@@ -248,7 +248,9 @@ async fn failing_pre_install_hook_leaves_nothing_applied() {
     let (_, _, message) = condition(&r, "Ready").unwrap();
     assert!(
         message.contains(
-            "pre-install hook Job default/bad-migrate (demo/templates/hooks.yaml) failed: BackoffLimitExceeded: relation \"users\" already exists"
+            "pre-install hook Job default/bad-migrate (demo/templates/hooks.yaml) failed: BackoffLimitExceeded: Job has reached the specified backoff limit"
+        ) && message.contains(
+            "container run exited with code 1 (Error): relation \"users\" already exists"
         ),
         "{message}"
     );

@@ -288,7 +288,8 @@ async fn failed_pre_upgrade_hook_rolls_back_without_touching_the_release() {
     assert_eq!(s[0].0, "superseded");
     assert_eq!(s[1].0, "failed");
     assert!(
-        s[1].1.starts_with("Upgrade \"db\" failed: pre-upgrade hooks failed: pre-upgrade hook Job default/db-migrate (demo/templates/migrate.yaml) failed: BackoffLimitExceeded: schema migration 7 failed"),
+        s[1].1.starts_with("Upgrade \"db\" failed: pre-upgrade hooks failed: pre-upgrade hook Job default/db-migrate (demo/templates/migrate.yaml) failed: BackoffLimitExceeded: Job has reached the specified backoff limit; pod db-migrate-")
+            && s[1].1.ends_with("container m exited with code 1 (Error): schema migration 7 failed"),
         "{s:#?}"
     );
     assert_eq!(s[2], ("deployed".to_owned(), "Rollback to 1".to_owned()));

@@ -476,7 +476,8 @@ async fn run_one(
         }
         Ok(Finished::Failed(why)) => {
             hook.last_run.phase = HookPhase::Failed;
-            let events = warning_events(applier, &object).await;
+            let mut events = warning_events(applier, &object).await;
+            events.extend(failed_containers(applier, &object).await);
             let why = with_events(why, &events);
             if hook.has_policy(HOOK_FAILED)
                 && let Err(err) = delete_hook(applier, hook, owner, deadline).await
@@ -664,6 +665,93 @@ async fn warning_events(applier: &Applier, object: &DesiredObject) -> Vec<String
     out
 }
 
+/// How the containers of a failed hook ended (exit code, reason, termination message): for a
+/// Job, those of its Pods (label `batch.kubernetes.io/job-name`); for a Pod, its own. Empty when
+/// they cannot be read.
+async fn failed_containers(applier: &Applier, object: &DesiredObject) -> Vec<String> {
+    let Some(ns) = object.object.metadata.namespace.as_deref() else {
+        return Vec::new();
+    };
+    let name = object.object.metadata.name.as_deref().unwrap_or_default();
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        applier.client.clone(),
+        ns,
+        &kube::api::ApiResource::erase::<k8s_openapi::api::core::v1::Pod>(&()),
+    );
+    let pods: Vec<Json> = if object.kind.resource.kind == "Pod" {
+        match api.get_opt(name).await {
+            Ok(Some(p)) => vec![serde_json::to_value(p).unwrap_or(Json::Null)],
+            _ => Vec::new(),
+        }
+    } else {
+        // The Job's own Pods: labelled with its name and owned by this Job (not by an earlier
+        // Job of the same name whose Pods are not collected yet).
+        let jobs = applier.api(&object.kind, Some(ns));
+        let Ok(Some(job)) = jobs.get_opt(name).await else {
+            return Vec::new();
+        };
+        let selector = format!("batch.kubernetes.io/job-name={name}");
+        match api.list(&ListParams::default().labels(&selector)).await {
+            Ok(list) => list
+                .items
+                .into_iter()
+                .filter(|p| {
+                    p.metadata
+                        .owner_references
+                        .iter()
+                        .flatten()
+                        .any(|o| Some(&o.uid) == job.metadata.uid.as_ref())
+                })
+                .map(|p| serde_json::to_value(p).unwrap_or(Json::Null))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    };
+    let mut out = Vec::new();
+    for pod in &pods {
+        for line in terminated(pod) {
+            if !out.contains(&line) {
+                out.push(line);
+            }
+        }
+    }
+    out
+}
+
+/// `pod P container C exited with code N (Reason): message` for each container that ended
+/// non-zero.
+fn terminated(pod: &Json) -> Vec<String> {
+    let pod_name = path_str(pod, &["metadata", "name"]);
+    let statuses = path(pod, &["status", "containerStatuses"])
+        .and_then(Json::as_array)
+        .cloned()
+        .unwrap_or_default();
+    statuses
+        .iter()
+        .filter_map(|c| {
+            let t = c
+                .get("state")
+                .and_then(|s| s.get("terminated"))
+                .or_else(|| c.get("lastState").and_then(|s| s.get("terminated")))?;
+            let code = t.get("exitCode").and_then(Json::as_i64).unwrap_or(0);
+            if code == 0 {
+                return None;
+            }
+            let container = c.get("name").and_then(Json::as_str).unwrap_or("?");
+            let reason = t.get("reason").and_then(Json::as_str).unwrap_or("");
+            let message = t.get("message").and_then(Json::as_str).unwrap_or("").trim();
+            let mut line = format!("pod {pod_name} container {container} exited with code {code}");
+            if !reason.is_empty() {
+                line.push_str(&format!(" ({reason})"));
+            }
+            if !message.is_empty() {
+                line.push_str(&format!(": {message}"));
+            }
+            Some(line)
+        })
+        .collect()
+}
+
 fn with_events(why: String, events: &[String]) -> String {
     let extra: Vec<&String> = events
         .iter()
@@ -673,7 +761,7 @@ fn with_events(why: String, events: &[String]) -> String {
         return why;
     }
     let joined: Vec<&str> = extra.iter().map(|s| s.as_str()).collect();
-    format!("{why} (events: {})", joined.join("; "))
+    format!("{why}; {}", joined.join("; "))
 }
 
 /// Deletes the hook's object if it exists (Background propagation, so a Job's pods go too) and
@@ -834,12 +922,25 @@ mod tests {
     }
 
     #[test]
+    fn terminated_containers_say_how_they_ended() {
+        let pod = json!({"metadata": {"name": "m-abc"}, "status": {"containerStatuses": [
+            {"name": "migrate", "state": {"terminated": {"exitCode": 3, "reason": "Error",
+                "message": "relation \"users\" already exists\n"}}},
+            {"name": "sidecar", "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}},
+        ]}});
+        assert_eq!(
+            terminated(&pod),
+            [
+                "pod m-abc container migrate exited with code 3 (Error): relation \"users\" already exists"
+            ]
+        );
+        assert!(terminated(&json!({})).is_empty());
+    }
+
+    #[test]
     fn events_add_what_the_condition_does_not_say() {
         let why = "BackoffLimitExceeded: Job has reached the specified backoff limit".to_owned();
         assert_eq!(with_events(why.clone(), std::slice::from_ref(&why)), why);
-        assert_eq!(
-            with_events("x".into(), &["A: b".into()]),
-            "x (events: A: b)"
-        );
+        assert_eq!(with_events("x".into(), &["A: b".into()]), "x; A: b");
     }
 }

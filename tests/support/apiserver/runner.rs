@@ -4,14 +4,16 @@
 //!
 //! - a Job gets `Complete` (with `SuccessCriteriaMet`, `succeeded: 1`), or `Failed` with
 //!   `BackoffLimitExceeded: Job has reached the specified backoff limit` and a Warning Event of the
-//!   same reason on the Job, as the Job controller writes them;
+//!   same reason on the Job, as the Job controller writes them, plus one failed Pod of the Job
+//!   (labelled and owned as the Job controller's are) whose container ended with exit code 1 and
+//!   the termination message [`MESSAGE_ANNOTATION`] gives;
 //! - a Pod goes to phase `Succeeded` or `Failed`;
 //! - a Deployment is rolled out for its generation (`observedGeneration`, all replicas updated,
 //!   ready and available), or stuck with no replica available.
 //!
 //! The outcome comes from the annotation [`OUTCOME_ANNOTATION`] on the object or its pod template:
-//! `succeed` (the default), `fail` (Jobs and Pods; [`MESSAGE_ANNOTATION`] overrides the failure
-//! message) or `hang` (never finishes; a Deployment never becomes available). A real cluster ignores
+//! `succeed` (the default), `fail` (Jobs and Pods; [`MESSAGE_ANNOTATION`] is the container's
+//! termination message, or the Pod's status message) or `hang` (never finishes; a Deployment never becomes available). A real cluster ignores
 //! these annotations, so a chart can carry them and run both here and on a cluster.
 
 use std::collections::HashMap;
@@ -59,6 +61,10 @@ pub(super) fn start(shared: Weak<Shared>) -> WorkloadRunner {
         })
         .expect("spawn the workload runner");
     WorkloadRunner { stop }
+}
+
+fn message_or_default(m: &Option<String>) -> String {
+    m.clone().unwrap_or_else(|| "exit status 1".to_owned())
 }
 
 fn outcome(obj: &Value) -> (String, Option<String>) {
@@ -110,12 +116,43 @@ fn tick(shared: &Shared, seen: &mut HashMap<String, Instant>) {
             continue;
         }
         let (name, ns) = name_ns(&job);
-        let (outcome, message) = outcome(&job);
+        let (outcome, custom) = outcome(&job);
         match outcome.as_str() {
             "hang" => {}
             "fail" => {
-                let message =
-                    message.unwrap_or_else(|| "Job has reached the specified backoff limit".into());
+                // The Job controller's words; what the container said is in its Pod's
+                // termination message.
+                let message = "Job has reached the specified backoff limit";
+                let container = job["spec"]["template"]["spec"]["containers"][0]["name"]
+                    .as_str()
+                    .unwrap_or("main")
+                    .to_owned();
+                let uid = job["metadata"]["uid"].clone();
+                let pod_name = format!(
+                    "{name}-{}",
+                    uid.as_str()
+                        .unwrap_or("00000")
+                        .chars()
+                        .take(5)
+                        .collect::<String>()
+                );
+                state.direct_put(json!({
+                    "apiVersion": "v1", "kind": "Pod",
+                    "metadata": {
+                        "name": pod_name, "namespace": ns,
+                        "labels": {"batch.kubernetes.io/job-name": name, "job-name": name},
+                        "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": name,
+                                             "uid": uid, "controller": true}],
+                    },
+                    "spec": job["spec"]["template"]["spec"].clone(),
+                    "status": {
+                        "phase": "Failed", "startTime": now,
+                        "containerStatuses": [{"name": container, "ready": false, "restartCount": 0,
+                            "state": {"terminated": {"exitCode": 1, "reason": "Error",
+                                "message": message_or_default(&custom),
+                                "startedAt": now, "finishedAt": now}}}],
+                    },
+                }));
                 state.direct_set_status(
                     "batch/v1",
                     "Job",
