@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 
 const CONFIG: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\ndata:\n  version: {{ .Chart.Version | quote }}\n";
 
+/// Rollback hooks: Helm runs the rolled-back-to revision's around a rollback.
+const ROLLBACK_HOOKS: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-before-rollback\n  annotations:\n    helm.sh/hook: pre-rollback\ndata:\n  rendered-for: {{ .Release.Revision | quote }}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ .Release.Name }}-after-rollback\n  annotations:\n    helm.sh/hook: post-rollback\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: notify\n        image: example.invalid/notify:1\n";
+
 /// A Deployment; `outcome` goes on its pod template for the workload runner.
 fn deployment(outcome: &str) -> String {
     format!(
@@ -53,6 +56,7 @@ async fn health_timeout_rolls_back_and_helm_history_tells_it() {
         &[
             ("config.yaml", CONFIG),
             ("app.yaml", &deployment("succeed")),
+            ("rollback.yaml", ROLLBACK_HOOKS),
         ],
     )
     .await;
@@ -115,7 +119,35 @@ async fn health_timeout_rolls_back_and_helm_history_tells_it() {
     };
     let s = story(&env, "shop").await;
     assert!(expected(&s), "{s:#?}");
-    let failed = env.records("shop").await[1].clone();
+    let records = env.records("shop").await;
+    let failed = records[1].clone();
+    // The rollback ran revision 1's rollback hooks and recorded their runs.
+    assert!(
+        env.object("v1", "ConfigMap", "shop-before-rollback")
+            .is_some()
+    );
+    assert!(
+        env.object("batch/v1", "Job", "shop-after-rollback")
+            .is_some()
+    );
+    let phases: Vec<(&str, &str)> = records[2]["hooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["name"].as_str().unwrap(),
+                h["last_run"]["phase"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            ("shop-before-rollback", "Succeeded"),
+            ("shop-after-rollback", "Succeeded")
+        ]
+    );
     assert_eq!(
         failed["chart"]["metadata"]["version"], "2.0.0",
         "the failed revision is the 2.0.0 attempt"

@@ -1,6 +1,7 @@
 //! Helm hooks, run as Helm runs them: the documents of a release annotated `helm.sh/hook` are not
 //! applied with the release but created at their event (`pre-install`, `post-install`,
-//! `pre-upgrade`, `post-upgrade`, `pre-delete`, `post-delete`), one at a time in Helm's order
+//! `pre-upgrade`, `post-upgrade`, `pre-delete`, `post-delete`, and `pre-rollback`/`post-rollback`
+//! around a rollback by remediation), one at a time in Helm's order
 //! (`helm.sh/hook-weight`, then the kind's install order, unknown kinds last by kind name, then the
 //! name), each waited for when it is a Job (until Complete or Failed) or a Pod (until Succeeded or
 //! Failed), within the deadline. `helm.sh/hook-delete-policy` decides when a hook object is
@@ -41,8 +42,7 @@ pub const HOOK_SUCCEEDED: &str = "hook-succeeded";
 /// `hook-failed`: delete a hook object that failed.
 pub const HOOK_FAILED: &str = "hook-failed";
 
-/// The hook events a reconcile runs (`test` hooks are for `helm test`, rollback hooks for `helm
-/// rollback`; a rollback by remediation runs neither, see [`HookEvent`]).
+/// The hook events the controller runs (`test` hooks are for `helm test` and never run).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HookEvent {
     /// Before the first revision's objects are applied.
@@ -57,6 +57,10 @@ pub enum HookEvent {
     PreDelete,
     /// After the release's objects are deleted.
     PostDelete,
+    /// Before a rollback (by remediation) re-applies an earlier revision.
+    PreRollback,
+    /// After a rollback's objects are applied and healthy.
+    PostRollback,
 }
 
 impl HookEvent {
@@ -69,6 +73,8 @@ impl HookEvent {
             HookEvent::PostUpgrade => "post-upgrade",
             HookEvent::PreDelete => "pre-delete",
             HookEvent::PostDelete => "post-delete",
+            HookEvent::PreRollback => "pre-rollback",
+            HookEvent::PostRollback => "post-rollback",
         }
     }
 }

@@ -3,7 +3,7 @@
 //! retries are spent:
 //!
 //! - rollback: the last successful (`deployed` or `superseded`) revision's manifests are applied
-//!   again as a new revision, recorded `pending-rollback` then `deployed` with Helm's description
+//!   again as a new revision (between its `pre-rollback` and `post-rollback` hooks), recorded `pending-rollback` then `deployed` with Helm's description
 //!   `Rollback to N` (the failed revision stays `failed`, the one rolled back to becomes
 //!   `superseded`), so `helm history` reads superseded / failed / deployed as after `helm rollback`.
 //! - uninstall: the failed revision's objects are deleted and its record marked `uninstalled`
@@ -19,6 +19,7 @@ use super::deploy::{ATTEMPTS_ANNOTATION, CHART_DIGEST_ANNOTATION, inputs_of};
 use super::{Attempt, Failure, Manifests};
 use crate::api::conditions::{reasons, types};
 use crate::api::{ChartRevision, DeletionPolicy, InventoryEntry, RemediationStrategy};
+use crate::apply::hooks::{self, Hook, HookEvent};
 use crate::apply::{self, Applier, ReleaseRecord, ReleaseStatus};
 use crate::controller::inputs::{manifest_digest, parse_manifest_text};
 use crate::controller::memory::Applied;
@@ -211,13 +212,27 @@ impl Attempt<'_> {
         };
         let inputs = inputs_of(&record).unwrap_or_default().to_owned();
         let chart = chart_of(&record);
+        // Helm's rollback runs the target revision's rollback hooks around the apply; a rollback
+        // already recorded deployed (held, re-applied each interval) runs none.
+        let mut hooks = if finished {
+            Vec::new()
+        } else {
+            hooks::from_helm_json(&record.hooks)
+        };
         let result = async {
+            self.rollback_hooks(applier, &mut hooks, HookEvent::PreRollback, deadline)
+                .await?;
             let inventory = self.apply(applier, &m, &chart, &inputs, deadline).await?;
             self.prune(applier, &inventory).await?;
             self.status.inventory = inventory;
-            self.health(applier, deadline, false).await
+            self.health(applier, deadline, false).await?;
+            self.rollback_hooks(applier, &mut hooks, HookEvent::PostRollback, deadline)
+                .await
         }
         .await;
+        if !hooks.is_empty() {
+            record.hooks = hooks::to_helm_json(&hooks);
+        }
         if let Err(mut f) = result {
             if !finished {
                 record.status = ReleaseStatus::Failed;
@@ -249,6 +264,23 @@ impl Attempt<'_> {
                 revision: record.version,
             },
         );
+        Ok(())
+    }
+
+    async fn rollback_hooks(
+        &mut self,
+        applier: &Applier,
+        list: &mut [Hook],
+        event: HookEvent,
+        deadline: tokio::time::Instant,
+    ) -> Result<(), Failure> {
+        hooks::run_hooks(applier, list, event, &self.owner, deadline, false)
+            .await
+            .map_err(|e| {
+                let mut f = Failure::from(e);
+                f.message = format!("{event} hooks failed: {}", f.message);
+                f
+            })?;
         Ok(())
     }
 
