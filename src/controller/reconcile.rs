@@ -2,6 +2,12 @@
 //! resolve, verify, pull, values, render, apply, prune, health — and ends in a status, Events,
 //! metrics and a requeue. Every step's error knows its condition reason; the first failure stops
 //! the attempt, and nothing applied before is touched by a failure before apply.
+//!
+//! A freshly rendered revision is released as Helm releases one (`deploy`): recorded pending,
+//! its pre-hooks, apply, prune, health, its post-hooks, then recorded deployed or failed. A failed
+//! revision is remediated per `spec.install`/`spec.upgrade.remediation` once its retries are
+//! spent (`remediate`: rollback or uninstall, with a timeout of its own), and the release is then
+//! held — Ready=False, checked again only at the interval — until an input changes.
 
 use super::Context;
 use super::events::Pending;
