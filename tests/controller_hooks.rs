@@ -375,3 +375,75 @@ async fn ingress_nginx_installs_with_its_admission_hooks() {
     );
     env.stop().await;
 }
+
+/// A controller killed while a post-install hook runs leaves the revision pending-install; the
+/// next one finishes that revision: the pre-install hooks that succeeded are not run again, the
+/// post-install hook is, and the revision is recorded deployed — one revision in all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restart_mid_hooks_finishes_the_pending_revision() {
+    let Some(mut env) = Env::new().await else {
+        return;
+    };
+    let hooks = [
+        config_hook("pre", "    helm.sh/hook: pre-install\n"),
+        job(
+            "post",
+            "    helm.sh/hook: post-install\n    test.signet.dev/outcome: hang\n",
+        ),
+    ]
+    .join("---\n");
+    env.push("1.0.0", &[("config.yaml", CONFIG), ("hooks.yaml", &hooks)])
+        .await;
+    env.start();
+    env.create("mid", "1.0.0", serde_json::json!({})).await;
+    env.wait_until("the post-install hook to run", async || {
+        env.object("batch/v1", "Job", "mid-post").is_some()
+    })
+    .await;
+    let records = env.records("mid").await;
+    assert_eq!(records[0]["info"]["status"], "pending-install");
+    assert_eq!(
+        hook(&records[0], "mid-pre")["last_run"]["phase"],
+        "Succeeded"
+    );
+    let pre = uid(&env.object("v1", "ConfigMap", "mid-pre").unwrap());
+    let first_post = uid(&env.object("batch/v1", "Job", "mid-post").unwrap());
+    env.kill().await;
+
+    env.start();
+    // The post-install hook runs again (before-hook-creation: a new Job); complete it.
+    let mut post = String::new();
+    env.wait_until("the post-install hook to run again", async || {
+        match env.object("batch/v1", "Job", "mid-post") {
+            Some(j) if uid(&j) != first_post => {
+                post = uid(&j);
+                true
+            }
+            _ => false,
+        }
+    })
+    .await;
+    assert!(!post.is_empty());
+    env.api.set_status(
+        "batch/v1",
+        "Job",
+        Some(NS),
+        "mid-post",
+        serde_json::json!({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}),
+    );
+    env.wait_ready("mid").await;
+    let records = env.records("mid").await;
+    assert_eq!(records.len(), 1, "no second revision");
+    assert_eq!(records[0]["info"]["status"], "deployed");
+    assert_eq!(records[0]["info"]["description"], "Install complete");
+    assert_eq!(
+        hook(&records[0], "mid-post")["last_run"]["phase"],
+        "Succeeded"
+    );
+    assert_eq!(
+        uid(&env.object("v1", "ConfigMap", "mid-pre").unwrap()),
+        pre,
+        "the pre-install hook that succeeded did not run again"
+    );
+    env.stop().await;
+}

@@ -100,6 +100,14 @@ impl Env {
         self.controller = Some((stop, task));
     }
 
+    /// Kills the controller where it stands, like a crashed pod (no graceful shutdown).
+    pub async fn kill(&mut self) {
+        if let Some((_, task)) = self.controller.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
     pub async fn stop(&mut self) {
         if let Some((stop, task)) = self.controller.take() {
             let _ = stop.send(());
