@@ -663,6 +663,20 @@ mod tests {
     }
 
     #[test]
+    fn times_are_gos_rfc3339_nano() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert_eq!(
+            go_time(&t("2026-01-02T03:04:05.500Z")),
+            "2026-01-02T03:04:05.5Z"
+        );
+        assert_eq!(go_time(&t("2026-01-02T03:04:05Z")), "2026-01-02T03:04:05Z");
+        assert_eq!(
+            go_time(&t("2026-01-02T03:04:05.123456789Z")),
+            "2026-01-02T03:04:05.123456789Z"
+        );
+    }
+
+    #[test]
     fn statuses_round_trip() {
         for s in ReleaseStatus::ALL {
             assert_eq!(ReleaseStatus::parse(s.as_str()), s);
