@@ -227,9 +227,14 @@ async fn failed_first_install_is_uninstalled() {
     let Some(mut env) = Env::new().await else {
         return;
     };
+    let goodbye = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-goodbye\n  annotations:\n    helm.sh/hook: pre-delete\ndata: {}\n";
     env.push(
         "1.0.0",
-        &[("config.yaml", CONFIG), ("app.yaml", &deployment("hang"))],
+        &[
+            ("config.yaml", CONFIG),
+            ("app.yaml", &deployment("hang")),
+            ("goodbye.yaml", goodbye),
+        ],
     )
     .await;
     env.start();
@@ -249,6 +254,10 @@ async fn failed_first_install_is_uninstalled() {
     );
     assert!(env.object("apps/v1", "Deployment", "once-app").is_none());
     assert!(env.object("v1", "ConfigMap", "once-config").is_none());
+    assert!(
+        env.object("v1", "ConfigMap", "once-goodbye").is_some(),
+        "the uninstall ran the pre-delete hook, as helm uninstall does"
+    );
     assert!(r.status.as_ref().unwrap().inventory.is_empty());
     let s = story(&env, "once").await;
     assert_eq!(

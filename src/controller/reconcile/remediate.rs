@@ -6,7 +6,9 @@
 //!   again as a new revision (between its `pre-rollback` and `post-rollback` hooks), recorded `pending-rollback` then `deployed` with Helm's description
 //!   `Rollback to N` (the failed revision stays `failed`, the one rolled back to becomes
 //!   `superseded`), so `helm history` reads superseded / failed / deployed as after `helm rollback`.
-//! - uninstall: the failed revision's objects are deleted and its record marked `uninstalled`
+//! - uninstall: the failed revision's objects are deleted (between its `pre-delete` and
+//!   `post-delete` hooks; a failing delete hook is an Event, not a stop) and its record marked
+//!   `uninstalled`
 //!   (the history is kept, as `helm uninstall --keep-history` keeps it), so the next input
 //!   installs afresh.
 //!
@@ -15,7 +17,7 @@
 //! rolled-back manifests are re-applied (drift correction). The record carrying
 //! [`REMEDIATION_ANNOTATION`] (the inputs digest it remediated) makes the hold survive a restart.
 
-use super::deploy::{ATTEMPTS_ANNOTATION, CHART_DIGEST_ANNOTATION, inputs_of};
+use super::deploy::{ATTEMPTS_ANNOTATION, CHART_DIGEST_ANNOTATION, HOOK_FAILED, inputs_of};
 use super::{Attempt, Failure, Manifests};
 use crate::api::conditions::{reasons, types};
 use crate::api::{ChartRevision, DeletionPolicy, InventoryEntry, RemediationStrategy};
@@ -284,6 +286,22 @@ impl Attempt<'_> {
         Ok(())
     }
 
+    async fn delete_hooks(
+        &mut self,
+        applier: &Applier,
+        list: &mut [Hook],
+        event: HookEvent,
+        deadline: tokio::time::Instant,
+    ) {
+        if let Err(e) = hooks::run_hooks(applier, list, event, &self.owner, deadline, false).await {
+            self.events.warning(
+                HOOK_FAILED,
+                "Uninstall",
+                format!("{event} hooks failed: {e}"),
+            );
+        }
+    }
+
     /// Deletes what a failed revision applied (and what the status lists), then marks the
     /// history: the failed record `uninstalled`, any deployed one `superseded`.
     async fn uninstall_failed(
@@ -309,9 +327,17 @@ impl Attempt<'_> {
                 }
             }
         }
+        // As `helm uninstall` does, between the failed revision's delete hooks. A failing delete
+        // hook is reported, not fatal: the failed revision must go either way.
+        let mut delete_hooks = hooks::from_helm_json(&failed.hooks);
+        self.delete_hooks(applier, &mut delete_hooks, HookEvent::PreDelete, deadline)
+            .await;
         let report = applier
             .uninstall(&entries, &self.owner, DeletionPolicy::Delete, deadline)
             .await?;
+        self.delete_hooks(applier, &mut delete_hooks, HookEvent::PostDelete, deadline)
+            .await;
+        failed.hooks = hooks::to_helm_json(&delete_hooks);
         for old in history
             .iter()
             .filter(|h| h.version != failed.version && h.status == ReleaseStatus::Deployed)
