@@ -129,29 +129,7 @@ impl Env {
         for (name, text) in templates {
             std::fs::write(dir.join("templates").join(name), text).unwrap();
         }
-        let source = signet::package::load_chart_dir(&dir).unwrap();
-        let archive = signet::package::write_archive(&source).unwrap();
-        let artifact = ChartArtifact {
-            name: source.metadata.name.clone(),
-            version: source.metadata.version.clone(),
-            config_json: serde_json::to_vec(&source.metadata).unwrap(),
-            annotations: helm_annotations(&source.metadata, "2026-01-01T00:00:00Z"),
-            archive,
-        };
-        let target = OciReference::parse(&self.reg.oci("charts")).unwrap();
-        let pushed = self
-            .registry
-            .push_chart(&target, &artifact, None)
-            .await
-            .unwrap();
-        signet::sign::sign(
-            &self.registry,
-            &pushed.reference,
-            &self.key,
-            &signet::sign::SignOptions::default(),
-        )
-        .await
-        .unwrap();
+        self.push_dir(&dir).await;
     }
 
     /// Packages the chart directory `dir` as it is, pushes it to `charts/<name>` and signs it.

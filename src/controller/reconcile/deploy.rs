@@ -287,8 +287,7 @@ impl Attempt<'_> {
         self.status.applied_manifest_digest = Some(manifest_digest(&manifest_text(&m.docs)));
     }
 
-    /// Writes `record` to the history, logging (not failing on) a refused write of a record that
-    /// only reports progress.
+    /// Writes `record` to the history (superseding the deployed one when it is deployed).
     pub(super) async fn write_record(&self, record: &ReleaseRecord) -> Result<(), Failure> {
         apply::record(self.ctx.clients.own(), record, self.ctx.config.max_history).await?;
         Ok(())
