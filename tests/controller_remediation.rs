@@ -121,6 +121,14 @@ async fn health_timeout_rolls_back_and_helm_history_tells_it() {
     assert!(expected(&s), "{s:#?}");
     let records = env.records("shop").await;
     let failed = records[1].clone();
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(env.client(), NS);
+    let v2 = secrets.get("sh.helm.release.v1.shop.v2").await.unwrap();
+    assert_eq!(
+        v2.metadata.annotations.unwrap_or_default()["signet.dev/attempts"],
+        "2",
+        "retries: 1 means two attempts before the rollback"
+    );
     // The rollback ran revision 1's rollback hooks and recorded their runs.
     assert!(
         env.object("v1", "ConfigMap", "shop-before-rollback")
@@ -217,6 +225,10 @@ async fn health_timeout_rolls_back_and_helm_history_tells_it() {
         "{s:#?}"
     );
     assert_eq!(s[3].1, "Upgrade complete");
+    if let Some(table) = env.helm(&["history", "shop", "-n", NS]) {
+        println!("helm history shop, after 3.0.0:\n{table}");
+        assert!(table.contains("Upgrade complete"), "{table}");
+    }
     env.stop().await;
 }
 
