@@ -18,8 +18,9 @@ pub use refs::{
     DataReference, DataSourceKind, DependencyReference, SecretKeyReference, SecretReference,
 };
 pub use spec::{
-    ChartSource, CrdPolicy, DeletionPolicy, HealthCheckReference, HealthPolicy, RegistryAccess,
-    SignedChartRelease, SignedChartReleaseSpec, UninstallPolicy, ValuesReference,
+    ChartSource, CrdPolicy, DeletionPolicy, HealthCheckReference, HealthPolicy, InstallPolicy,
+    InstallRemediation, RegistryAccess, RemediationStrategy, SignedChartRelease,
+    SignedChartReleaseSpec, UninstallPolicy, UpgradePolicy, UpgradeRemediation, ValuesReference,
 };
 pub use status::{ChartRevision, InventoryEntry, SignedChartReleaseStatus, VerifiedSigner};
 pub use validate::{FieldError, ValidationErrors};

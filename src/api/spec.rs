@@ -159,6 +159,12 @@ pub struct SignedChartReleaseSpec {
     /// What happens to the applied objects when this SignedChartRelease is deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uninstall: Option<UninstallPolicy>,
+    /// What to do when the first install fails (no revision of the release was ever deployed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install: Option<InstallPolicy>,
+    /// What to do when an upgrade fails (a later revision after one was deployed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<UpgradePolicy>,
 }
 
 /// Where the chart comes from.
@@ -323,6 +329,71 @@ pub enum DeletionPolicy {
     Delete,
     /// Leave the applied objects in the cluster.
     Orphan,
+}
+
+/// Handling of a failed first install.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallPolicy {
+    /// Remediation of a failed install. When unset, a failed install is recorded `failed` in the
+    /// Helm history and retried with backoff, with nothing uninstalled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<InstallRemediation>,
+}
+
+/// After `retries` further failed attempts of the same inputs, the release is uninstalled (its
+/// objects deleted, its Helm history kept as `uninstalled`), like `helm install
+/// --rollback-on-failure` and Flux's install remediation. It is not tried again until an input
+/// changes (the chart digest, values, or the spec).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallRemediation {
+    /// How many more times to try a failed install before uninstalling, 0 to 100. Defaults to 0.
+    #[serde(default)]
+    #[schemars(extend("x-kubernetes-validations" = [
+        {"rule": "self >= 0 && self <= 100", "message": "retries must be between 0 and 100"}
+    ]))]
+    pub retries: i32,
+}
+
+/// Handling of a failed upgrade.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpgradePolicy {
+    /// Remediation of a failed upgrade. When unset, a failed upgrade is recorded `failed` in the
+    /// Helm history and retried with backoff; the objects stay as the failed attempt left them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<UpgradeRemediation>,
+}
+
+/// After `retries` further failed attempts of the same inputs, `strategy` runs: `rollback`
+/// re-applies the last deployed revision's manifests as a new revision ("Rollback to N", as
+/// `helm rollback` and `helm upgrade --rollback-on-failure` record it), `uninstall` removes the
+/// release. The release then reports `Ready=False` (reason `RolledBack` or `Uninstalled`) with the
+/// failure, and is not tried again until an input changes (the chart digest, values, or the spec).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpgradeRemediation {
+    /// How many more times to try a failed upgrade before remediating, 0 to 100. Defaults to 0.
+    #[serde(default)]
+    #[schemars(extend("x-kubernetes-validations" = [
+        {"rule": "self >= 0 && self <= 100", "message": "retries must be between 0 and 100"}
+    ]))]
+    pub retries: i32,
+    /// `rollback` (the default) or `uninstall`.
+    #[serde(default)]
+    pub strategy: RemediationStrategy,
+}
+
+/// How a failed upgrade is remediated.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RemediationStrategy {
+    /// Re-apply the last deployed revision, recorded as a new revision.
+    #[default]
+    Rollback,
+    /// Delete the release's objects and mark its history `uninstalled`.
+    Uninstall,
 }
 
 /// Helm values are free-form: an object whose fields the API server keeps as given.

@@ -257,6 +257,27 @@ impl SignedChartReleaseSpec {
         if let Some(timeout) = self.uninstall.as_ref().and_then(|u| u.timeout.as_deref()) {
             c.duration("spec.uninstall.timeout", timeout, 0.0, true);
         }
+        let retries = [
+            (
+                "spec.install.remediation.retries",
+                self.install
+                    .as_ref()
+                    .and_then(|i| i.remediation.as_ref())
+                    .map(|r| r.retries),
+            ),
+            (
+                "spec.upgrade.remediation.retries",
+                self.upgrade
+                    .as_ref()
+                    .and_then(|u| u.remediation.as_ref())
+                    .map(|r| r.retries),
+            ),
+        ];
+        for (field, n) in retries {
+            if let Some(n) = n.filter(|n| !(0..=100).contains(n)) {
+                c.fail(field, format!("retries must be between 0 and 100, got {n}"));
+            }
+        }
         c.finish()
     }
 }

@@ -117,7 +117,7 @@ pub struct ReleaseRecord {
     pub config: Json,
     /// The applied manifest: documents with `# Source:` headers, as `helm get manifest` prints.
     pub manifest: String,
-    /// Helm hooks of the release (Helm's `Hook` objects as JSON); Signet records none.
+    /// Helm hooks of the release (Helm's `Hook` objects as JSON, see [`super::hooks::Hook`]).
     pub hooks: Vec<Json>,
     /// Rendered NOTES.txt.
     pub notes: String,
@@ -136,8 +136,20 @@ pub fn secret_name(release: &str, version: i32) -> String {
     format!("sh.helm.release.v1.{release}.v{version}")
 }
 
-fn go_time(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+/// Go's `time.RFC3339Nano`, as Helm's JSON writes times: the fraction without trailing zeros.
+pub(crate) fn go_time(t: &DateTime<Utc>) -> String {
+    let text = t.to_rfc3339_opts(SecondsFormat::Nanos, true);
+    match text.split_once('.') {
+        Some((whole, fraction)) => {
+            let digits = fraction.trim_end_matches('Z').trim_end_matches('0');
+            if digits.is_empty() {
+                format!("{whole}Z")
+            } else {
+                format!("{whole}.{digits}Z")
+            }
+        }
+        None => text,
+    }
 }
 
 fn object_or_empty(v: &Json) -> Json {
@@ -648,6 +660,20 @@ mod tests {
         assert_eq!(versions_to_trim(&h, 3), vec![1, 2]);
         assert_eq!(versions_to_trim(&h, 1), vec![1, 2, 4, 5]);
         assert_eq!(versions_to_trim(&h, 2), vec![1, 2, 4]);
+    }
+
+    #[test]
+    fn times_are_gos_rfc3339_nano() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert_eq!(
+            go_time(&t("2026-01-02T03:04:05.500Z")),
+            "2026-01-02T03:04:05.5Z"
+        );
+        assert_eq!(go_time(&t("2026-01-02T03:04:05Z")), "2026-01-02T03:04:05Z");
+        assert_eq!(
+            go_time(&t("2026-01-02T03:04:05.123456789Z")),
+            "2026-01-02T03:04:05.123456789Z"
+        );
     }
 
     #[test]

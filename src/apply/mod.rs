@@ -5,12 +5,14 @@
 //! Files: `kinds` (discovery, cached), `objects` (parsing rendered documents, ownership marks, Helm's
 //! orders), `applier` (dry-run, apply, CRDs), `prune` (prune and uninstall under the ownership
 //! rules), `health` (kstatus readiness), `lookup` (the render crate's `lookup` over the client),
-//! `history` (Helm release records), `error` (the typed errors at this boundary).
+//! `history` (Helm release records), `hooks` (Helm hooks: order, delete policies, waiting for Jobs
+//! and Pods), `error` (the typed errors at this boundary).
 
 mod applier;
 mod error;
 pub mod health;
 pub mod history;
+pub mod hooks;
 mod kinds;
 mod lookup;
 mod objects;
@@ -20,6 +22,7 @@ pub use applier::{Applier, ApplyReport, DryRunReport};
 pub use error::ApplyError;
 pub use health::HealthError;
 pub use history::{ReleaseRecord, ReleaseStatus, delete_history, load_history, record};
+pub use hooks::{Hook, HookError, HookEvent, HookPhase};
 pub use kinds::{Kinds, ResolvedKind};
 pub use lookup::ClusterLookup;
 pub use objects::{DesiredObject, UNINSTALL_ORDER, describe, uninstall_order};

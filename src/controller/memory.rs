@@ -30,9 +30,6 @@ struct Entry {
     /// After a successful attempt: the resourceVersion our last write left and when the next
     /// interval is due. A trigger that finds the object unchanged before then is our own echo.
     settled: Option<(String, Instant)>,
-    /// Inputs digest of the last failed render/apply recorded in the Helm history, so a failing
-    /// revision is recorded once, not on every retry.
-    failed_inputs: Option<String>,
 }
 
 /// Shared memory of all releases, keyed `namespace/name`.
@@ -108,19 +105,6 @@ impl Memory {
         }
     }
 
-    /// Whether a failed render/apply of `inputs` is already recorded; records it if not.
-    pub fn record_failure_once(&self, key: &str, inputs: &str) -> bool {
-        self.with(key, |e| {
-            if e.failed_inputs.as_deref() == Some(inputs) {
-                true
-            } else {
-                e.failed_inputs = Some(inputs.to_owned());
-                false
-            }
-        })
-        .unwrap_or(false)
-    }
-
     pub fn forget(&self, key: &str) {
         if let Ok(mut m) = self.entries.lock() {
             m.remove(key);
@@ -177,9 +161,6 @@ mod tests {
         m.settle("k", Some("3".into()), due);
         assert_eq!(m.settled_until("k", Some("3")), Some(due));
         assert_eq!(m.failed("k"), 2, "settling keeps the failure count");
-        assert!(!m.record_failure_once("k", "x"));
-        assert!(m.record_failure_once("k", "x"));
-        assert!(!m.record_failure_once("k", "y"));
     }
 
     #[test]

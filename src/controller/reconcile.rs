@@ -2,12 +2,18 @@
 //! resolve, verify, pull, values, render, apply, prune, health — and ends in a status, Events,
 //! metrics and a requeue. Every step's error knows its condition reason; the first failure stops
 //! the attempt, and nothing applied before is touched by a failure before apply.
+//!
+//! A freshly rendered revision is released as Helm releases one (`deploy`): recorded pending,
+//! its pre-hooks, apply, prune, health, its post-hooks, then recorded deployed or failed. A failed
+//! revision is remediated per `spec.install`/`spec.upgrade.remediation` once its retries are
+//! spent (`remediate`: rollback or uninstall, with a timeout of its own), and the release is then
+//! held — Ready=False, checked again only at the interval — until an input changes.
 
 use super::Context;
 use super::events::Pending;
 use super::gate::{self, GateError};
 use super::inputs::Inputs;
-use super::render::{self, Rendered};
+use super::render;
 use super::source::{self, Resolved};
 use super::status::{self, Outcome};
 use super::{pull, values, verify};
@@ -23,6 +29,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod deploy;
+mod remediate;
 
 /// Annotation on the Helm release Secret: the inputs digest the manifest was rendered from.
 pub const INPUTS_ANNOTATION: &str = "signet.dev/inputs-digest";
@@ -53,6 +60,9 @@ pub struct Failure {
     detail: &'static str,
     message: String,
     stalled: bool,
+    /// Remediated (rolled back or uninstalled): held until an input changes, checked again
+    /// only at the interval.
+    held: bool,
 }
 
 impl Failure {
@@ -63,6 +73,7 @@ impl Failure {
             detail: reason,
             message,
             stalled: false,
+            held: false,
         }
     }
 }
@@ -146,10 +157,12 @@ pub async fn reconcile(
     let Attempt {
         status: new_status,
         events,
+        written,
         ..
     } = attempt;
 
-    let old_status = release.status.clone().unwrap_or_default();
+    // What the server holds: the stored status, or what an interim write left there.
+    let old_status = written.unwrap_or_else(|| release.status.clone().unwrap_or_default());
     if let Some(rv) = write_status(&ctx, &release, &old_status, &new_status).await? {
         resource_version = Some(rv);
     }
@@ -176,6 +189,13 @@ pub async fn reconcile(
         Step::Wait(reason) => {
             metrics.reconciled(reason, seconds);
             let wait = interval.min(Duration::from_secs(5));
+            ctx.memory
+                .settle(&key, resource_version, Instant::now() + wait);
+            Action::requeue(wait)
+        }
+        Step::Failed(f) if f.held => {
+            metrics.reconciled(f.reason, seconds);
+            let wait = jitter(interval);
             ctx.memory
                 .settle(&key, resource_version, Instant::now() + wait);
             Action::requeue(wait)
@@ -264,21 +284,34 @@ struct Attempt<'a> {
     owner: ReleaseOwner,
     /// Who signed the chart of this attempt; becomes `verifiedSigners` once applied.
     signers: Vec<crate::api::VerifiedSigner>,
+    /// A failed revision to remediate once the attempt's own time is up.
+    remediation: Option<remediate::Remediation>,
+    /// The status an interim write of this attempt left on the server.
+    written: Option<SignedChartReleaseStatus>,
 }
 
 /// The manifests to apply and where they came from.
 struct Manifests {
     docs: Arc<Vec<(String, String)>>,
     crds: Arc<Vec<(String, String)>>,
-    /// Set when freshly rendered: to be recorded as a new Helm revision once applied.
+    /// Set for a revision to release (freshly rendered, or left pending by a stopped controller):
+    /// its hooks run and its record goes from pending to deployed or failed.
     fresh: Option<Fresh>,
     revision: i32,
 }
 
+/// A revision being released.
 struct Fresh {
-    rendered: Rendered,
-    values: serde_json::Value,
-    first_deployed: Option<chrono::DateTime<chrono::Utc>>,
+    /// Its Helm record, written pending, then deployed or failed.
+    record: apply::ReleaseRecord,
+    /// Its hooks, with their last runs.
+    hooks: Vec<apply::Hook>,
+    /// Upgrade (a revision was deployed before) rather than install.
+    upgrade: bool,
+    /// Picked up again after a restart: hooks that succeeded are not run again.
+    resume: bool,
+    /// Failed attempts of the same inputs before this one.
+    attempts: u32,
 }
 
 impl<'a> Attempt<'a> {
@@ -301,6 +334,8 @@ impl<'a> Attempt<'a> {
             status: release.status.clone().unwrap_or_default(),
             events: Pending::default(),
             signers: Vec::new(),
+            remediation: None,
+            written: None,
             release,
             ctx,
         }
@@ -334,7 +369,7 @@ impl<'a> Attempt<'a> {
         // The waits inside (CRDs, health) stop at the deadline and say what they waited for; the
         // outer bound, a little later, catches any step that does not.
         let bound = timeout + Duration::from_secs(2);
-        let result = match tokio::time::timeout(bound, self.deploy(deadline)).await {
+        let mut result = match tokio::time::timeout(bound, self.deploy(deadline)).await {
             Ok(r) => r,
             Err(_) => {
                 let step = self.current_step();
@@ -350,6 +385,19 @@ impl<'a> Attempt<'a> {
                 ))
             }
         };
+        if let (Err(f), Some(r)) = (&result, self.remediation.take()) {
+            // The remediation gets a timeout of its own, as Helm's rollback does.
+            let deadline = tokio::time::Instant::now() + timeout;
+            let original = f.message.clone();
+            let done = tokio::time::timeout(bound, self.remediate(r, deadline)).await;
+            result = Err(done.unwrap_or_else(|_| {
+                Failure::new(
+                    types::APPLIED,
+                    reasons::APPLY_FAILED,
+                    format!("{original}; the remediation did not finish within spec.timeout ({timeout:?})"),
+                )
+            }));
+        }
         match result {
             Ok(()) => {
                 status::finish(
@@ -488,9 +536,21 @@ impl<'a> Attempt<'a> {
             .map_err(|e| Failure::new(types::APPLIED, reasons::APPLY_FAILED, e.to_string()))?;
         let applier = Applier::new(client.clone(), ctx.kinds.clone());
 
-        let manifests = match self.remembered(&inputs).await {
+        let mut manifests = match self.remembered(&inputs).await {
             Some(m) => m,
             None => {
+                let history = apply::load_history(
+                    ctx.clients.own(),
+                    &self.owner.release_namespace,
+                    &self.owner.release_name,
+                )
+                .await?;
+                if let Some(latest) = remediate::remediated(&history, &inputs) {
+                    let latest = latest.clone();
+                    return Err(self
+                        .hold(&applier, &history, latest, &inputs, deadline)
+                        .await);
+                }
                 let chart = pull::pull(
                     &resolved,
                     &verified,
@@ -499,23 +559,51 @@ impl<'a> Attempt<'a> {
                     &ctx.config.metrics,
                 )
                 .await?;
-                self.render(&chart, merged, client).await?
+                self.render(&chart, merged, client, &history, &resolved, &inputs)
+                    .await?
             }
         };
-        let inventory = match self
-            .apply(&applier, &manifests, &resolved, &inputs, deadline)
-            .await
-        {
-            Ok(inventory) => inventory,
-            Err(f) => {
-                self.record_failed(&manifests, &resolved, &inputs, &f).await;
-                return Err(f);
-            }
+        let chart = ChartRevision {
+            version: resolved.version.clone(),
+            digest: resolved.digest.clone(),
         };
-        self.prune(&applier, &inventory).await?;
-        self.status.inventory = inventory;
-        self.health(&applier, deadline, manifests.fresh.is_some())
-            .await
+        if manifests.fresh.is_none() {
+            let inventory = self
+                .apply(&applier, &manifests, &chart, &inputs, deadline)
+                .await?;
+            self.prune(&applier, &inventory).await?;
+            self.status.inventory = inventory;
+            return self.health(&applier, deadline, false).await;
+        }
+        let result = self
+            .release_revision(&applier, &mut manifests, &resolved, &inputs, deadline)
+            .await;
+        let Err(mut f) = result else {
+            return Ok(());
+        };
+        let attempts = self.record_failed(&mut manifests, &f).await;
+        let Some(fresh) = manifests.fresh else {
+            return Err(f);
+        };
+        match self.remediation_policy(fresh.upgrade) {
+            Some((strategy, retries)) if attempts > retries => {
+                self.remediation = Some(remediate::Remediation {
+                    applier,
+                    strategy,
+                    failed: fresh.record,
+                    inputs,
+                });
+            }
+            Some((_, retries)) => {
+                f.message = format!(
+                    "{} (attempt {attempts} of {}; remediation follows the last)",
+                    f.message,
+                    retries + 1
+                );
+            }
+            None => {}
+        }
+        Err(f)
     }
 
     /// Step 4, and the `SourceVerified` condition and Event.

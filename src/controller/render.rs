@@ -35,6 +35,8 @@ pub struct ReleaseInfo {
 pub struct Rendered {
     /// `(template path, document)` in Helm's install order. Hooks are not included.
     pub manifests: Vec<(String, String)>,
+    /// The hooks: `(template path, document, events)`, in Helm's install order by kind.
+    pub hooks: Vec<(String, String, Vec<String>)>,
     /// `(crds/ file path, document)`, one document each.
     pub crds: Vec<(String, String)>,
     pub notes: String,
@@ -102,6 +104,13 @@ fn render_blocking(
         .filter(|m| !m.content.trim().is_empty())
         .map(|m| (m.path.clone(), m.content.clone()))
         .collect();
+    let hooks = rendered
+        .sorted
+        .hooks
+        .iter()
+        .filter(|h| !h.content.trim().is_empty())
+        .map(|h| (h.path.clone(), h.content.clone(), h.hook_events.clone()))
+        .collect();
     let crds = rendered
         .crds
         .iter()
@@ -113,6 +122,7 @@ fn render_blocking(
         .collect();
     Ok(Rendered {
         manifests,
+        hooks,
         crds,
         notes: rendered.notes,
         chart_metadata: serde_json::to_value(&loaded.metadata).unwrap_or_default(),

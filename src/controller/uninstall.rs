@@ -1,6 +1,7 @@
 //! The finalizer `signet.dev/finalizer`: added before anything is applied, and on deletion
 //! removed only after the release is uninstalled per `spec.uninstall` (Delete in reverse install
-//! order, or Orphan: drop our marks) and its Helm history deleted. Uninstalling needs no
+//! order between the last deployed revision's `pre-delete` and `post-delete` hooks, or Orphan:
+//! drop our marks, run no hooks) and its Helm history deleted. Uninstalling needs no
 //! verification, so a release whose signatures fail now still removes what it applied.
 
 use super::Context;
@@ -8,7 +9,7 @@ use super::events::Pending;
 use super::reconcile::{DriverError, key};
 use crate::api::conditions::reasons;
 use crate::api::{DeletionPolicy, SignedChartRelease};
-use crate::apply::{self, Applier, ReleaseOwner};
+use crate::apply::{self, Applier, HookEvent, ReleaseOwner, ReleaseStatus};
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
@@ -100,10 +101,37 @@ pub async fn finalize(release: &SignedChartRelease, ctx: &Context) -> Result<Act
             .map_err(|e| e.to_string())?;
         let applier = Applier::new(client, ctx.kinds.clone());
         let deadline = tokio::time::Instant::now() + timeout;
+        // Helm's pre-delete and post-delete hooks, from the last deployed revision; not when
+        // orphaning (the release is handed over, not uninstalled).
+        let mut hooks = if policy == DeletionPolicy::Delete {
+            delete_hooks(ctx, &owner).await?
+        } else {
+            Vec::new()
+        };
+        apply::hooks::run_hooks(
+            &applier,
+            &mut hooks,
+            HookEvent::PreDelete,
+            &owner,
+            deadline,
+            false,
+        )
+        .await
+        .map_err(|e| format!("pre-delete hooks failed: {e}"))?;
         let report = applier
             .uninstall(&inventory, &owner, policy, deadline)
             .await
             .map_err(|e| e.to_string())?;
+        apply::hooks::run_hooks(
+            &applier,
+            &mut hooks,
+            HookEvent::PostDelete,
+            &owner,
+            deadline,
+            false,
+        )
+        .await
+        .map_err(|e| format!("post-delete hooks failed: {e}"))?;
         apply::delete_history(
             ctx.clients.own(),
             &owner.release_namespace,
@@ -153,4 +181,21 @@ pub async fn finalize(release: &SignedChartRelease, ctx: &Context) -> Result<Act
             Ok(Action::requeue(wait))
         }
     }
+}
+
+/// The hooks of the release's last deployed revision (none when it has no history).
+async fn delete_hooks(ctx: &Context, owner: &ReleaseOwner) -> Result<Vec<apply::Hook>, String> {
+    let history = apply::load_history(
+        ctx.clients.own(),
+        &owner.release_namespace,
+        &owner.release_name,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(history
+        .iter()
+        .rev()
+        .find(|r| r.status == ReleaseStatus::Deployed)
+        .map(|r| apply::hooks::from_helm_json(&r.hooks))
+        .unwrap_or_default())
 }

@@ -37,8 +37,11 @@
 //!   e.g. ConfigMaps); it is bumped by any change outside metadata and (for kinds with a status
 //!   subresource) status, and when deletion starts.
 //! - No controllers: no garbage collector (ownerReferences and `propagationPolicy` are accepted and
-//!   ignored), no Deployment/Job status, no ServiceAccount tokens. Tests simulate controllers with
-//!   [`ApiServer::set_status`]. Deleting a namespace deletes its objects at once (objects with
+//!   ignored), no Deployment/Job status, no ServiceAccount tokens, no kubelet (Pods never run). Tests
+//!   simulate controllers with [`ApiServer::set_status`], or opt in to [`ApiServer::run_workloads`]:
+//!   Jobs complete or fail, Pods succeed or fail and Deployments roll out (or never become
+//!   available) as an annotation on them asks (`runner.rs`), after a short delay, and a failed Job
+//!   gets the Job controller's Warning Event. No Pods are created for Jobs or Deployments. Deleting a namespace deletes its objects at once (objects with
 //!   finalizers get a deletionTimestamp, and the namespace stays Terminating until they are gone);
 //!   deleting a CRD deletes its objects at once, finalizers or not (a real CRD gets a cleanup
 //!   finalizer and waits for them).
@@ -72,6 +75,7 @@ mod http;
 mod patch;
 mod policy;
 mod protobuf;
+mod runner;
 mod select;
 mod ssa;
 mod store;
@@ -91,6 +95,8 @@ pub use auth::{Authorizer, Rule};
 pub use discovery::KindSpec;
 #[allow(unused_imports)]
 pub use policy::{Matcher, Stats};
+#[allow(unused_imports)]
+pub use runner::{MESSAGE_ANNOTATION, OUTCOME_ANNOTATION, WorkloadRunner};
 
 use store::Shared;
 
@@ -296,6 +302,13 @@ impl ApiServer {
         self.shared
             .lock()
             .direct_set_status(api_version, kind, ns, name, status);
+    }
+
+    /// Starts the stand-in for the kubelet and the workload controllers (see `runner.rs`): Jobs,
+    /// Pods and Deployments finish as their `test.signet.dev/outcome` annotation asks. It stops
+    /// when the returned guard is dropped.
+    pub fn run_workloads(&self) -> WorkloadRunner {
+        runner::start(Arc::downgrade(&self.shared))
     }
 
     /// Removes an object at once (ignoring finalizers). Returns whether it existed.
