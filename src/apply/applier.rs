@@ -5,6 +5,10 @@
 //! another manager (a `kubectl edit`, an earlier `helm upgrade` with client-side apply) is exactly
 //! the drift the controller exists to correct. Fields the chart does not set stay with their
 //! managers (an HPA's `replicas` when the chart leaves it out).
+//!
+//! Adoption: before the first apply over an object of the same Helm release that Helm's field
+//! manager still owns fields of, those fields are handed to `signet` (see `takeover`), so the apply
+//! also removes what the chart no longer sets, as `helm upgrade` would.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -19,6 +23,7 @@ use super::error::{ApplyError, is_not_found};
 use super::kinds::{Kinds, ResolvedKind};
 use super::objects::{self, DesiredObject};
 use super::prune::PruneReport;
+use super::takeover;
 use super::{FIELD_MANAGER, ReleaseOwner};
 use crate::api::{CrdPolicy, DeletionPolicy, HealthCheckReference, InventoryEntry};
 
@@ -301,11 +306,19 @@ impl Applier {
             }
             let name = o.object.metadata.name.as_deref().unwrap_or_default();
             let api = self.api(&o.kind, o.object.metadata.namespace.as_deref());
-            let before = api
+            let live = api
                 .get_opt(name)
                 .await
-                .map_err(|e| ApplyError::from_kube(e, "get", &o.describe(), false))?
-                .and_then(|obj| obj.metadata.resource_version);
+                .map_err(|e| ApplyError::from_kube(e, "get", &o.describe(), false))?;
+            // An object of the Helm release this release adopts: take over Helm's fields first, so
+            // the apply owns (and removes, when the chart dropped them) what Helm owned.
+            if let Some(managed) = live.as_ref().and_then(|l| takeover::adoption(l, &o.object)) {
+                let uid = live.as_ref().and_then(|l| l.metadata.uid.clone());
+                write_managed_fields(&api, name, uid, &managed)
+                    .await
+                    .map_err(|e| ApplyError::from_kube(e, "patch", &o.describe(), false))?;
+            }
+            let before = live.and_then(|obj| obj.metadata.resource_version);
             let after = self.server_side_apply(o, false).await?;
             if before.is_none() || after.metadata.resource_version != before {
                 report.changed += 1;
@@ -348,7 +361,20 @@ impl Applier {
         current: &[InventoryEntry],
         owner: &ReleaseOwner,
     ) -> Result<PruneReport, ApplyError> {
-        super::prune::prune(self, previous, current, owner).await
+        super::prune::prune(self, previous, &[], current, owner).await
+    }
+
+    /// [`Self::prune`], and also deletes `adopted` (from [`super::adopted_inventory`]: the objects
+    /// of the Helm revision an adopted release took over) minus `current`, where they carry Helm's
+    /// marks for this same release and no other owner's mark; same `keep` and CRD rules.
+    pub async fn prune_adopting(
+        &self,
+        previous: &[InventoryEntry],
+        adopted: &[InventoryEntry],
+        current: &[InventoryEntry],
+        owner: &ReleaseOwner,
+    ) -> Result<PruneReport, ApplyError> {
+        super::prune::prune(self, previous, adopted, current, owner).await
     }
 
     /// Uninstall: Delete (Helm's uninstall order, wait until gone or the deadline) or Orphan
@@ -373,6 +399,25 @@ impl Applier {
     ) -> Result<(), super::HealthError> {
         super::health::wait_healthy(self, inventory, extra, default_namespace, deadline).await
     }
+}
+
+/// Replaces the managedFields of `name` (a merge patch; the uid, when known, guards against a
+/// recreated object). The API server takes managedFields from an update or patch that sets them.
+pub(crate) async fn write_managed_fields(
+    api: &Api<DynamicObject>,
+    name: &str,
+    uid: Option<String>,
+    managed: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry],
+) -> Result<DynamicObject, kube::Error> {
+    let mut patch = serde_json::json!({"metadata": {"managedFields": managed}});
+    if let Some(uid) = uid {
+        patch["metadata"]["uid"] = serde_json::json!(uid);
+    }
+    let params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+        ..PatchParams::default()
+    };
+    api.patch(name, &params, &Patch::Merge(&patch)).await
 }
 
 fn in_created_namespace(o: &DesiredObject, created: &HashSet<&str>) -> bool {

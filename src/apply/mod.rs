@@ -4,7 +4,8 @@
 //!
 //! Files: `kinds` (discovery, cached), `objects` (parsing rendered documents, ownership marks, Helm's
 //! orders), `applier` (dry-run, apply, CRDs), `prune` (prune and uninstall under the ownership
-//! rules), `health` (kstatus readiness), `lookup` (the render crate's `lookup` over the client),
+//! rules), `takeover` (field ownership handed between Helm and Signet on adoption and orphaning),
+//! `health` (kstatus readiness), `lookup` (the render crate's `lookup` over the client),
 //! `history` (Helm release records), `error` (the typed errors at this boundary).
 
 mod applier;
@@ -15,6 +16,7 @@ mod kinds;
 mod lookup;
 mod objects;
 mod prune;
+mod takeover;
 
 pub use applier::{Applier, ApplyReport, DryRunReport};
 pub use error::ApplyError;
@@ -23,7 +25,7 @@ pub use history::{ReleaseRecord, ReleaseStatus, delete_history, load_history, re
 pub use kinds::{Kinds, ResolvedKind};
 pub use lookup::ClusterLookup;
 pub use objects::{DesiredObject, UNINSTALL_ORDER, describe, uninstall_order};
-pub use prune::PruneReport;
+pub use prune::{PruneReport, adopted_inventory};
 
 /// The field manager of every server-side apply Signet makes.
 pub const FIELD_MANAGER: &str = "signet";

@@ -1,6 +1,11 @@
 //! Deleting (or orphaning) a release's objects under the ownership rules: an object is ours only
 //! while it carries our `signet.dev/owner` mark and `signet` still manages some of its fields; a
 //! `helm.sh/resource-policy: keep` object and every CRD are never deleted.
+//!
+//! Adoption extends the rule once: on the first apply of a release that took over a Helm release,
+//! the objects of the revision it superseded (listed in that revision's manifest) are pruned when
+//! the chart no longer renders them, if they carry Helm's marks for this same release
+//! (`meta.helm.sh/release-name` and `-namespace`) and no other SignedChartRelease's mark.
 
 use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use serde_json::json;
@@ -8,8 +13,11 @@ use tokio::time::Instant;
 
 use super::applier::{Applier, POLL};
 use super::error::{ApplyError, is_not_found};
+use super::history::{ReleaseStatus, load_history};
+use super::kinds::Kinds;
 use super::kinds::split_api_version;
-use super::objects::{describe, is_crd, uninstall_order};
+use super::objects::{describe, is_crd, parse_document, uninstall_order};
+use super::takeover::{HELM_MANAGER, transfer};
 use super::{
     FIELD_MANAGER, MANAGED_BY_LABEL, OWNER_ANNOTATION, RELEASE_NAME_ANNOTATION,
     RELEASE_NAMESPACE_ANNOTATION, RESOURCE_POLICY_ANNOTATION, ReleaseOwner,
@@ -54,6 +62,38 @@ pub(crate) fn keep_reason(object: &DynamicObject, owner: &ReleaseOwner) -> Optio
     None
 }
 
+/// Why an existing object listed in an adopted Helm revision must not be deleted by `owner`;
+/// `None` when it may be: it carries Helm's marks for the same release, and no other owner's mark.
+pub(crate) fn adopted_keep_reason(object: &DynamicObject, owner: &ReleaseOwner) -> Option<String> {
+    let annotations = object.metadata.annotations.as_ref();
+    let annotation = |k: &str| annotations.and_then(|a| a.get(k)).map(String::as_str);
+    let same_release = annotation(RELEASE_NAME_ANNOTATION) == Some(owner.release_name.as_str())
+        && annotation(RELEASE_NAMESPACE_ANNOTATION) == Some(owner.release_namespace.as_str());
+    if !same_release {
+        return Some(format!(
+            "not marked as an object of Helm release {}/{}",
+            owner.release_namespace, owner.release_name
+        ));
+    }
+    let mark = owner.owner_mark();
+    if let Some(other) = annotation(OWNER_ANNOTATION).filter(|m| *m != mark) {
+        return Some(format!("owned by {other}, not {mark}"));
+    }
+    if annotation(RESOURCE_POLICY_ANNOTATION) == Some("keep") {
+        return Some(format!("annotated {RESOURCE_POLICY_ANNOTATION}: keep"));
+    }
+    None
+}
+
+/// Which ownership rule decides whether an entry may be removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rule {
+    /// Applied by this release: [`keep_reason`].
+    Ours,
+    /// Listed in the Helm revision this release adopted: [`adopted_keep_reason`].
+    Adopted,
+}
+
 /// The identity of an object across apiVersions of its kind (`apps/v1beta1` → `apps/v1` is the same
 /// Deployment).
 fn identity(e: &InventoryEntry) -> (&str, &str, Option<&str>, &str) {
@@ -81,6 +121,7 @@ async fn remove_one(
     entry: &InventoryEntry,
     owner: &ReleaseOwner,
     policy: DeletionPolicy,
+    rule: Rule,
 ) -> Result<Outcome, ApplyError> {
     if is_crd(&entry.api_version, &entry.kind) {
         return Ok(Outcome::Skipped(
@@ -109,7 +150,11 @@ async fn remove_one(
     else {
         return Ok(Outcome::Deleted(None));
     };
-    if let Some(why) = keep_reason(&object, owner) {
+    let why = match rule {
+        Rule::Ours => keep_reason(&object, owner),
+        Rule::Adopted => adopted_keep_reason(&object, owner),
+    };
+    if let Some(why) = why {
         return Ok(Outcome::Skipped(why));
     }
     let uid = object.metadata.uid.clone();
@@ -146,6 +191,21 @@ async fn remove_one(
             if let Some(uid) = uid {
                 patch["metadata"]["uid"] = json!(uid);
             }
+            // Hand our fields to Helm's manager: the release's history stays, and a later
+            // `helm upgrade` (server-side apply) then changes them without conflicts.
+            let api_version = object
+                .types
+                .as_ref()
+                .map(|t| t.api_version.clone())
+                .unwrap_or_else(|| entry.api_version.clone());
+            if let Some(managed) = object
+                .metadata
+                .managed_fields
+                .as_deref()
+                .and_then(|m| transfer(m, FIELD_MANAGER, HELM_MANAGER, &api_version))
+            {
+                patch["metadata"]["managedFields"] = json!(managed);
+            }
             let params = PatchParams {
                 field_manager: Some(FIELD_MANAGER.to_owned()),
                 ..PatchParams::default()
@@ -165,11 +225,12 @@ async fn remove_all(
     entries: &[InventoryEntry],
     owner: &ReleaseOwner,
     policy: DeletionPolicy,
+    rule: Rule,
 ) -> Result<(PruneReport, Vec<(InventoryEntry, String)>), ApplyError> {
     let mut report = PruneReport::default();
     let mut pending = Vec::new();
     for entry in uninstall_order(entries) {
-        match remove_one(applier, &entry, owner, policy).await? {
+        match remove_one(applier, &entry, owner, policy, rule).await? {
             Outcome::Deleted(uid) => {
                 if let Some(uid) = uid {
                     pending.push((entry.clone(), uid));
@@ -185,6 +246,7 @@ async fn remove_all(
 pub(crate) async fn prune(
     applier: &Applier,
     previous: &[InventoryEntry],
+    adopted: &[InventoryEntry],
     current: &[InventoryEntry],
     owner: &ReleaseOwner,
 ) -> Result<PruneReport, ApplyError> {
@@ -194,9 +256,118 @@ pub(crate) async fn prune(
         .filter(|e| !keep.contains(&identity(e)))
         .cloned()
         .collect();
-    Ok(remove_all(applier, &stale, owner, DeletionPolicy::Delete)
+    let mut report = remove_all(applier, &stale, owner, DeletionPolicy::Delete, Rule::Ours)
         .await?
-        .0)
+        .0;
+    let seen: std::collections::HashSet<_> = current.iter().chain(previous).map(identity).collect();
+    let stale_adopted: Vec<InventoryEntry> = adopted
+        .iter()
+        .filter(|e| !seen.contains(&identity(e)))
+        .cloned()
+        .collect();
+    if !stale_adopted.is_empty() {
+        let (more, _) = remove_all(
+            applier,
+            &stale_adopted,
+            owner,
+            DeletionPolicy::Delete,
+            Rule::Adopted,
+        )
+        .await?;
+        report.deleted.extend(more.deleted);
+        report.skipped.extend(more.skipped);
+    }
+    Ok(report)
+}
+
+/// The objects a release adopted from Helm still has to prune: when `previous` (the release's
+/// inventory) is empty, i.e. on its first apply, the objects listed in the manifest of the
+/// revision its first deployed revision superseded (`helm install`'s, or an earlier owner's).
+/// Empty, without a request, once the release has an inventory. Read through `client` (the
+/// controller's own: the records are the controller's business, not the impersonated account's).
+pub async fn adopted_inventory(
+    client: &kube::Client,
+    kinds: &Kinds,
+    owner: &ReleaseOwner,
+    previous: &[InventoryEntry],
+) -> Result<Vec<InventoryEntry>, ApplyError> {
+    if !previous.is_empty() {
+        return Ok(Vec::new());
+    }
+    let history = load_history(client, &owner.release_namespace, &owner.release_name).await?;
+    let Some(latest) = history
+        .iter()
+        .filter(|r| r.status == ReleaseStatus::Deployed)
+        .map(|r| r.version)
+        .max()
+    else {
+        return Ok(Vec::new());
+    };
+    let Some(taken) = history
+        .iter()
+        .filter(|r| r.version < latest)
+        .filter(|r| {
+            matches!(
+                r.status,
+                ReleaseStatus::Superseded | ReleaseStatus::Deployed
+            )
+        })
+        .max_by_key(|r| r.version)
+    else {
+        return Ok(Vec::new());
+    };
+    manifest_entries(kinds, &taken.manifest, &owner.release_namespace).await
+}
+
+/// The objects a Helm release manifest (`---`-separated documents) lists. Documents that do not
+/// parse or whose kind is not served are left out: nothing could be checked or deleted there.
+pub(crate) async fn manifest_entries(
+    kinds: &Kinds,
+    manifest: &str,
+    release_namespace: &str,
+) -> Result<Vec<InventoryEntry>, ApplyError> {
+    let mut out = Vec::new();
+    for doc in split_manifest(manifest) {
+        let Ok(Some(parsed)) = parse_document("release manifest", &doc) else {
+            continue;
+        };
+        let kind = match kinds.resolve(&parsed.api_version, &parsed.kind).await {
+            Ok(k) => k,
+            Err(ApplyError::UnknownKind { .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        let meta = &parsed.object["metadata"];
+        let name = meta["name"].as_str().unwrap_or_default().to_owned();
+        let namespace = kind.namespaced.then(|| {
+            meta["namespace"]
+                .as_str()
+                .filter(|n| !n.is_empty())
+                .unwrap_or(release_namespace)
+                .to_owned()
+        });
+        out.push(InventoryEntry {
+            api_version: parsed.api_version,
+            kind: parsed.kind,
+            namespace,
+            name,
+        });
+    }
+    Ok(out)
+}
+
+/// The documents of a manifest, split at `---` lines.
+fn split_manifest(manifest: &str) -> Vec<String> {
+    let mut docs = vec![String::new()];
+    for line in manifest.lines() {
+        if line.trim_end() == "---" || line.starts_with("--- ") {
+            docs.push(String::new());
+        } else if let Some(last) = docs.last_mut() {
+            last.push_str(line);
+            last.push('\n');
+        }
+    }
+    docs.retain(|d| !d.trim().is_empty());
+    docs
 }
 
 pub(crate) async fn uninstall(
@@ -206,7 +377,7 @@ pub(crate) async fn uninstall(
     policy: DeletionPolicy,
     deadline: Instant,
 ) -> Result<PruneReport, ApplyError> {
-    let (report, pending) = remove_all(applier, inventory, owner, policy).await?;
+    let (report, pending) = remove_all(applier, inventory, owner, policy, Rule::Ours).await?;
     for (entry, uid) in pending {
         wait_gone(applier, &entry, &uid, deadline).await?;
     }

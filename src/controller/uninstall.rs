@@ -1,6 +1,7 @@
 //! The finalizer `signet.dev/finalizer`: added before anything is applied, and on deletion
 //! removed only after the release is uninstalled per `spec.uninstall` (Delete in reverse install
-//! order, or Orphan: drop our marks) and its Helm history deleted. Uninstalling needs no
+//! order and its Helm history deleted, or Orphan: drop our marks, hand our fields to Helm's field
+//! manager and keep the history, so `helm upgrade` manages the release again). Uninstalling needs no
 //! verification, so a release whose signatures fail now still removes what it applied.
 
 use super::Context;
@@ -104,13 +105,16 @@ pub async fn finalize(release: &SignedChartRelease, ctx: &Context) -> Result<Act
             .uninstall(&inventory, &owner, policy, deadline)
             .await
             .map_err(|e| e.to_string())?;
-        apply::delete_history(
-            ctx.clients.own(),
-            &owner.release_namespace,
-            &owner.release_name,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        // Orphan hands the release back to Helm: its history stays, so `helm upgrade` goes on.
+        if policy == DeletionPolicy::Delete {
+            apply::delete_history(
+                ctx.clients.own(),
+                &owner.release_namespace,
+                &owner.release_name,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        }
         Ok::<_, String>(report)
     }
     .await;
