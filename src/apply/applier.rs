@@ -442,7 +442,10 @@ impl Applier {
 /// Refuses a CRD definition that leaves out a version the live CRD has stored objects in
 /// (`status.storedVersions`): replacing it would make those objects unreadable, and the API
 /// server refuses it too, in its own words.
-fn check_stored_versions(crd: &DesiredObject, live: &DynamicObject) -> Result<(), ApplyError> {
+pub(crate) fn check_stored_versions(
+    crd: &DesiredObject,
+    live: &DynamicObject,
+) -> Result<(), ApplyError> {
     let names = |v: Option<&Json>, field: Option<&str>| -> Vec<String> {
         v.and_then(Json::as_array)
             .map(|a| {

@@ -3,7 +3,7 @@
 //! (`helm.sh/release.v1` Secrets). One of the two modules that hold a Kubernetes client.
 //!
 //! Files: `kinds` (discovery, cached), `objects` (parsing rendered documents, ownership marks, Helm's
-//! orders), `applier` (dry-run, apply, CRDs), `prune` (prune and uninstall under the ownership
+//! orders), `applier` (dry-run, apply, CRDs), `plan` (what an apply would change, for `signet diff`), `prune` (prune and uninstall under the ownership
 //! rules), `takeover` (field ownership handed between Helm and Signet on adoption and orphaning),
 //! `health` (kstatus readiness), `lookup` (the render crate's `lookup` over the client),
 //! `history` (Helm release records), `error` (the typed errors at this boundary).
@@ -15,6 +15,7 @@ pub mod history;
 mod kinds;
 mod lookup;
 mod objects;
+mod plan;
 mod prune;
 mod takeover;
 
@@ -25,7 +26,8 @@ pub use history::{ReleaseRecord, ReleaseStatus, delete_history, load_history, re
 pub use kinds::{Kinds, ResolvedKind};
 pub use lookup::ClusterLookup;
 pub use objects::{DesiredObject, UNINSTALL_ORDER, describe, uninstall_order};
-pub use prune::{PruneReport, adopted_inventory};
+pub use plan::{ChangeAction, FieldChange, MASK, ObjectChange, PlanInput};
+pub use prune::{PruneReport, adoptable_inventory, adopted_inventory};
 
 /// The field manager of every server-side apply Signet makes.
 pub const FIELD_MANAGER: &str = "signet";

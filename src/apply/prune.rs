@@ -87,7 +87,7 @@ pub(crate) fn adopted_keep_reason(object: &DynamicObject, owner: &ReleaseOwner) 
 
 /// Which ownership rule decides whether an entry may be removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Rule {
+pub(crate) enum Removal {
     /// Applied by this release: [`keep_reason`].
     Ours,
     /// Listed in the Helm revision this release adopted: [`adopted_keep_reason`].
@@ -96,7 +96,7 @@ enum Rule {
 
 /// The identity of an object across apiVersions of its kind (`apps/v1beta1` → `apps/v1` is the same
 /// Deployment).
-fn identity(e: &InventoryEntry) -> (&str, &str, Option<&str>, &str) {
+pub(crate) fn identity(e: &InventoryEntry) -> (&str, &str, Option<&str>, &str) {
     (
         split_api_version(&e.api_version).0,
         e.kind.as_str(),
@@ -115,29 +115,30 @@ enum Outcome {
     Skipped(String),
 }
 
-/// Checks ownership of one entry and then deletes (or orphans) it.
-async fn remove_one(
+/// Whether `entry` would be removed under `rule`: `None` when it is gone (or its kind is not
+/// served: it cannot be read), `Some(Err(why))` when it must be left alone, `Some(Ok(object))`
+/// (the live object) when it may be removed. CRDs are never removed.
+pub(crate) async fn would_remove(
     applier: &Applier,
     entry: &InventoryEntry,
     owner: &ReleaseOwner,
-    policy: DeletionPolicy,
-    rule: Rule,
-) -> Result<Outcome, ApplyError> {
+    rule: Removal,
+) -> Result<Option<Result<DynamicObject, String>>, ApplyError> {
     if is_crd(&entry.api_version, &entry.kind) {
-        return Ok(Outcome::Skipped(
+        return Ok(Some(Err(
             "CustomResourceDefinitions are never deleted (their custom resources would go with them)"
                 .to_owned(),
-        ));
+        )));
     }
     let kind = match applier.kinds.resolve(&entry.api_version, &entry.kind).await {
         Ok(k) => k,
         // The apiVersion is no longer served (its CRD was removed, or an old apiVersion of a
         // builtin kind): the object cannot be read, so it is not touched.
         Err(ApplyError::UnknownKind { .. }) => {
-            return Ok(Outcome::Skipped(format!(
+            return Ok(Some(Err(format!(
                 "{} {} is not served: cannot check or delete it",
                 entry.api_version, entry.kind
-            )));
+            ))));
         }
         Err(e) => return Err(e),
     };
@@ -148,15 +149,37 @@ async fn remove_one(
         .await
         .map_err(|e| ApplyError::from_kube(e, "get", &what, false))?
     else {
-        return Ok(Outcome::Deleted(None));
+        return Ok(None);
     };
     let why = match rule {
-        Rule::Ours => keep_reason(&object, owner),
-        Rule::Adopted => adopted_keep_reason(&object, owner),
+        Removal::Ours => keep_reason(&object, owner),
+        Removal::Adopted => adopted_keep_reason(&object, owner),
     };
-    if let Some(why) = why {
-        return Ok(Outcome::Skipped(why));
-    }
+    Ok(Some(match why {
+        Some(why) => Err(why),
+        None => Ok(object),
+    }))
+}
+
+/// Checks ownership of one entry and then deletes (or orphans) it.
+async fn remove_one(
+    applier: &Applier,
+    entry: &InventoryEntry,
+    owner: &ReleaseOwner,
+    policy: DeletionPolicy,
+    rule: Removal,
+) -> Result<Outcome, ApplyError> {
+    let object = match would_remove(applier, entry, owner, rule).await? {
+        None => return Ok(Outcome::Deleted(None)),
+        Some(Err(why)) => return Ok(Outcome::Skipped(why)),
+        Some(Ok(object)) => object,
+    };
+    let what = entry_name(entry);
+    let kind = applier
+        .kinds
+        .resolve(&entry.api_version, &entry.kind)
+        .await?;
+    let api = applier.api(&kind, entry.namespace.as_deref());
     let uid = object.metadata.uid.clone();
     match policy {
         DeletionPolicy::Delete => {
@@ -225,7 +248,7 @@ async fn remove_all(
     entries: &[InventoryEntry],
     owner: &ReleaseOwner,
     policy: DeletionPolicy,
-    rule: Rule,
+    rule: Removal,
 ) -> Result<(PruneReport, Vec<(InventoryEntry, String)>), ApplyError> {
     let mut report = PruneReport::default();
     let mut pending = Vec::new();
@@ -256,9 +279,15 @@ pub(crate) async fn prune(
         .filter(|e| !keep.contains(&identity(e)))
         .cloned()
         .collect();
-    let mut report = remove_all(applier, &stale, owner, DeletionPolicy::Delete, Rule::Ours)
-        .await?
-        .0;
+    let mut report = remove_all(
+        applier,
+        &stale,
+        owner,
+        DeletionPolicy::Delete,
+        Removal::Ours,
+    )
+    .await?
+    .0;
     let seen: std::collections::HashSet<_> = current.iter().chain(previous).map(identity).collect();
     let stale_adopted: Vec<InventoryEntry> = adopted
         .iter()
@@ -271,7 +300,7 @@ pub(crate) async fn prune(
             &stale_adopted,
             owner,
             DeletionPolicy::Delete,
-            Rule::Adopted,
+            Removal::Adopted,
         )
         .await?;
         report.deleted.extend(more.deleted);
@@ -317,6 +346,29 @@ pub async fn adopted_inventory(
         return Ok(Vec::new());
     };
     manifest_entries(kinds, &taken.manifest, &owner.release_namespace).await
+}
+
+/// What [`adopted_inventory`] will return after the next revision is recorded, read before it is:
+/// when `previous` is empty, the objects of the release's latest deployed revision. For previews
+/// (`signet diff`).
+pub async fn adoptable_inventory(
+    client: &kube::Client,
+    kinds: &Kinds,
+    owner: &ReleaseOwner,
+    previous: &[InventoryEntry],
+) -> Result<Vec<InventoryEntry>, ApplyError> {
+    if !previous.is_empty() {
+        return Ok(Vec::new());
+    }
+    let history = load_history(client, &owner.release_namespace, &owner.release_name).await?;
+    match history
+        .iter()
+        .filter(|r| r.status == ReleaseStatus::Deployed)
+        .max_by_key(|r| r.version)
+    {
+        Some(r) => manifest_entries(kinds, &r.manifest, &owner.release_namespace).await,
+        None => Ok(Vec::new()),
+    }
 }
 
 /// The objects a Helm release manifest (`---`-separated documents) lists. Documents that do not
@@ -377,7 +429,7 @@ pub(crate) async fn uninstall(
     policy: DeletionPolicy,
     deadline: Instant,
 ) -> Result<PruneReport, ApplyError> {
-    let (report, pending) = remove_all(applier, inventory, owner, policy, Rule::Ours).await?;
+    let (report, pending) = remove_all(applier, inventory, owner, policy, Removal::Ours).await?;
     for (entry, uid) in pending {
         wait_gone(applier, &entry, &uid, deadline).await?;
     }
