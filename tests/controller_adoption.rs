@@ -78,13 +78,64 @@ async fn adopts_a_helm_install_and_hands_it_back_to_helm() {
         ],
     );
     env.push_signed(&v2).await;
-    env.start();
-    env.create(env.release(
+    let release = env.release(
         "web",
         "2.0.0",
         json!({"values": {"greeting": "from signet"}, "uninstall": {"deletionPolicy": "Orphan"}}),
-    ))
-    .await;
+    );
+
+    // `signet diff -f` first: the adoption's changes, nothing written.
+    let file = env.dir.path().join("web.json");
+    std::fs::write(&file, release.to_string()).unwrap();
+    let writes = env.api.stats().total_writes();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_signet"))
+        .args(["diff", "-o", "json", "--kubeconfig"])
+        .arg(&env.kubeconfig)
+        .arg("-f")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let diff: Value = serde_json::from_slice(&out.stdout).unwrap();
+    eprintln!("{diff:#}");
+    let change = |kind: &str, name: &str| {
+        diff["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["kind"] == kind && o["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {kind} {name}: {diff}"))
+    };
+    assert_eq!(change("ConfigMap", "web-extra")["action"], "prune");
+    assert!(
+        diff["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["name"] != "web-kept")
+    );
+    let config = change("ConfigMap", "web-config");
+    assert_eq!(config["action"], "update");
+    let paths: Vec<&str> = config["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["path"].as_str())
+        .collect();
+    for want in ["data.greeting", "data.old", "data.revision"] {
+        assert!(paths.contains(&want), "{want}: {config}");
+    }
+    assert_eq!(change("ConfigMap", "web-v2")["action"], "create");
+    assert_eq!(env.api.stats().total_writes(), writes, "diff wrote");
+
+    env.start();
+    env.create(release).await;
     let r = env.wait_ready("web", "2.0.0").await;
     eprintln!("adopted: {:?}", r.status.as_ref().map(|s| &s.conditions));
 

@@ -172,7 +172,15 @@ impl Applier {
         let Some(live) = self.live(o).await? else {
             return Ok(created(o, None));
         };
-        let after = self.dry_run_one(o).await?;
+        let mut after = self.dry_run_one(o).await?;
+        // The dry-run cannot see the ownership handover adoption makes first: remove what it
+        // will remove (fields only Helm owned that the chart no longer sets).
+        for path in takeover::dropped_by_adoption(&live, &o.object) {
+            remove_path(&mut after.data, &path);
+            if path.first().is_some_and(|p| p == "metadata") {
+                remove_metadata_path(&mut after, &path);
+            }
+        }
         let mut change = compared(o, &live, &after);
         if takeover::adoption(&live, &o.object).is_some() {
             change.note = Some(
@@ -227,6 +235,29 @@ impl Applier {
                 Ok(Some(c))
             }
         }
+    }
+}
+
+/// Removes the field at `path` from `v`, if it is there.
+fn remove_path(v: &mut Json, path: &[String]) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let parent = parents.iter().try_fold(v, |v, k| v.get_mut(k));
+    if let Some(Json::Object(m)) = parent {
+        m.remove(last);
+    }
+}
+
+/// [`remove_path`] for `metadata.labels.x` / `metadata.annotations.x`, which live outside `data`.
+fn remove_metadata_path(o: &mut DynamicObject, path: &[String]) {
+    let map = match path.get(1).map(String::as_str) {
+        Some("labels") => o.metadata.labels.as_mut(),
+        Some("annotations") => o.metadata.annotations.as_mut(),
+        _ => None,
+    };
+    if let (Some(map), Some(key), 3) = (map, path.get(2), path.len()) {
+        map.remove(key);
     }
 }
 

@@ -540,6 +540,58 @@ mod tests {
     }
 
     #[test]
+    fn adopted_objects_need_helms_marks_of_the_same_release() {
+        let helm = [
+            (RELEASE_NAME_ANNOTATION, "web"),
+            (RELEASE_NAMESPACE_ANNOTATION, "apps"),
+        ];
+        // Helm's own object: no signet marks, any manager.
+        assert_eq!(
+            adopted_keep_reason(&object(&helm, &["helm"]), &owner()),
+            None
+        );
+        let mut ours = helm.to_vec();
+        ours.push((OWNER_ANNOTATION, "signet/web"));
+        assert_eq!(
+            adopted_keep_reason(&object(&ours, &["signet"]), &owner()),
+            None
+        );
+        let mut other = helm.to_vec();
+        other.push((OWNER_ANNOTATION, "signet/other"));
+        let why = adopted_keep_reason(&object(&other, &["signet"]), &owner()).unwrap();
+        assert!(why.contains("owned by signet/other"), "{why}");
+        let why = adopted_keep_reason(
+            &object(
+                &[
+                    (RELEASE_NAME_ANNOTATION, "web"),
+                    (RELEASE_NAMESPACE_ANNOTATION, "elsewhere"),
+                ],
+                &["helm"],
+            ),
+            &owner(),
+        )
+        .unwrap();
+        assert!(
+            why.contains("not marked as an object of Helm release apps/web"),
+            "{why}"
+        );
+        assert!(adopted_keep_reason(&object(&[], &["helm"]), &owner()).is_some());
+        let mut keep = helm.to_vec();
+        keep.push((RESOURCE_POLICY_ANNOTATION, "keep"));
+        assert!(adopted_keep_reason(&object(&keep, &["helm"]), &owner()).is_some());
+    }
+
+    #[test]
+    fn manifests_split_at_document_markers() {
+        let docs = split_manifest(
+            "---\n# Source: a.yaml\napiVersion: v1\nkind: ConfigMap\n---\n# Source: b.yaml\nx: 1\n--- \n\n",
+        );
+        assert_eq!(docs.len(), 2, "{docs:?}");
+        assert!(docs[0].contains("kind: ConfigMap"));
+        assert!(docs[1].contains("x: 1"));
+    }
+
+    #[test]
     fn identity_ignores_the_version() {
         let e = |api_version: &str, ns: Option<&str>| InventoryEntry {
             api_version: api_version.into(),

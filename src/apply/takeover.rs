@@ -129,6 +129,63 @@ pub(crate) fn adoption(
     )
 }
 
+/// The map-key paths (`["data", "old"]`) of a `fieldsV1` set's leaves; paths through list items
+/// (`k:`, `v:`, `i:`) are left out.
+fn leaf_paths(fields: &Json, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    let Some(map) = fields.as_object() else {
+        return;
+    };
+    let children: Vec<(&String, &Json)> = map.iter().filter(|(k, _)| *k != ".").collect();
+    if children.is_empty() {
+        if !path.is_empty() {
+            out.push(path.clone());
+        }
+        return;
+    }
+    for (k, v) in children {
+        if let Some(name) = k.strip_prefix("f:") {
+            path.push(name.to_owned());
+            leaf_paths(v, path, out);
+            path.pop();
+        }
+    }
+}
+
+fn has_path(v: &Json, path: &[String]) -> bool {
+    path.iter().try_fold(v, |v, k| v.get(k)).is_some()
+}
+
+/// The fields adopting `live` would remove: those only Helm's manager owns (no other manager but
+/// Signet) and `desired` does not set (map keys only). A preview of what the first apply after
+/// [`adoption`] deletes.
+pub(crate) fn dropped_by_adoption(
+    live: &DynamicObject,
+    desired: &DynamicObject,
+) -> Vec<Vec<String>> {
+    if adoption(live, desired).is_none() {
+        return Vec::new();
+    }
+    let managed = live.metadata.managed_fields.as_deref().unwrap_or_default();
+    let paths_of = |keep: &dyn Fn(&ManagedFieldsEntry) -> bool| {
+        let mut out = Vec::new();
+        for e in managed.iter().filter(|e| keep(e)) {
+            if let Some(f) = &e.fields_v1 {
+                leaf_paths(&f.0, &mut Vec::new(), &mut out);
+            }
+        }
+        out
+    };
+    let helms = paths_of(&|e| is_main_entry_of(e, HELM_MANAGER));
+    let others = paths_of(&|e| {
+        !is_main_entry_of(e, HELM_MANAGER) && !is_main_entry_of(e, super::FIELD_MANAGER)
+    });
+    let desired = serde_json::to_value(desired).unwrap_or(Json::Null);
+    helms
+        .into_iter()
+        .filter(|p| !others.contains(p) && !has_path(&desired, p))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +233,31 @@ mod tests {
         let mut status = entry("helm", "Update", json!({"f:status": {}}));
         status.subresource = Some("status".into());
         assert!(transfer(&[status], "helm", "signet", "v1").is_none());
+    }
+
+    #[test]
+    fn adoption_drops_what_only_helm_owned() {
+        let marks = json!({RELEASE_NAME_ANNOTATION: "web", RELEASE_NAMESPACE_ANNOTATION: "apps"});
+        let live: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "annotations": marks, "managedFields": [
+                {"manager": "helm", "operation": "Apply", "apiVersion": "v1", "fieldsType": "FieldsV1",
+                 "fieldsV1": {"f:data": {"f:keep": {}, "f:old": {}, "f:shared": {}}, "f:spec": {"f:ports": {"k:{\"port\":80}": {".": {}}}}}},
+                {"manager": "kubectl-edit", "operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1",
+                 "fieldsV1": {"f:data": {"f:shared": {}}}},
+            ]},
+            "data": {"keep": "1", "old": "2", "shared": "3"},
+        }))
+        .unwrap();
+        let desired: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "annotations": marks}, "data": {"keep": "1"},
+        }))
+        .unwrap();
+        assert_eq!(
+            dropped_by_adoption(&live, &desired),
+            vec![vec!["data".to_owned(), "old".to_owned()]]
+        );
     }
 
     #[test]

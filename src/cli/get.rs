@@ -78,6 +78,9 @@ pub struct StatusArgs {
     pub name: String,
     #[command(flatten)]
     pub kube: KubeArgs,
+    /// Find the release in whichever namespace holds it (an error when several do).
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t)]
     pub output: OutputFormat,
@@ -311,19 +314,46 @@ fn explain(type_: &str) -> &'static str {
     }
 }
 
+/// The one release named `name` in any namespace.
+async fn find_anywhere(client: kube::Client, name: &str) -> anyhow::Result<SignedChartRelease> {
+    let api: Api<SignedChartRelease> = Api::all(client);
+    let found: Vec<SignedChartRelease> = api
+        .list(&ListParams::default())
+        .await
+        .context("cannot list SignedChartReleases")?
+        .items
+        .into_iter()
+        .filter(|r| r.name_any() == name)
+        .collect();
+    let namespaces: Vec<String> = found.iter().filter_map(|r| r.namespace()).collect();
+    let mut found = found.into_iter();
+    match (found.next(), found.next()) {
+        (Some(one), None) => Ok(one),
+        (None, _) => anyhow::bail!("no SignedChartRelease named {name} in any namespace"),
+        (Some(_), Some(_)) => anyhow::bail!(
+            "SignedChartReleases named {name} exist in namespaces {}: give one with -n",
+            namespaces.join(", ")
+        ),
+    }
+}
+
 /// How many Events `signet status` shows.
 const RECENT_EVENTS: usize = 10;
 
 /// Runs `signet status`.
 pub async fn run_status(args: StatusArgs) -> anyhow::Result<()> {
     let config = args.kube.config().await?;
-    let namespace = args.kube.namespace_in(&config);
-    let client = kube::Client::try_from(config)?;
-    let api: Api<SignedChartRelease> = Api::namespaced(client.clone(), &namespace);
-    let release = api
-        .get(&args.name)
-        .await
-        .with_context(|| format!("SignedChartRelease {namespace}/{}", args.name))?;
+    let client = kube::Client::try_from(config.clone())?;
+    let release = if args.all_namespaces {
+        find_anywhere(client.clone(), &args.name).await?
+    } else {
+        let namespace = args.kube.namespace_in(&config);
+        let api: Api<SignedChartRelease> = Api::namespaced(client.clone(), &namespace);
+        api.get(&args.name)
+            .await
+            .with_context(|| format!("SignedChartRelease {namespace}/{}", args.name))?
+    };
+    let namespace = release.namespace().unwrap_or_default();
     let events = events(client, &release).await?;
     let recent = &events[events.len().saturating_sub(RECENT_EVENTS)..];
     let status = release.status.clone().unwrap_or_default();
