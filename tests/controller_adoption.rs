@@ -238,6 +238,34 @@ async fn adopts_a_helm_install_and_hands_it_back_to_helm() {
     );
     let list = run_ok(env.helm(&["list", "-n", NS]));
     eprintln!("{list}");
+
+    // And Signet can adopt it again: revision 4, Helm's objects of revision 3 pruned again.
+    env.start();
+    env.create(env.release("web", "2.0.0", json!({}))).await;
+    env.wait_ready("web", "2.0.0").await;
+    let cm = env.get("v1", "ConfigMap", "web-config").unwrap();
+    assert_eq!(
+        data(&cm),
+        BTreeMap::from([
+            ("greeting".into(), "hi".into()),
+            ("revision".into(), "4".into())
+        ]),
+        "{cm}"
+    );
+    assert!(
+        env.get("v1", "ConfigMap", "web-extra").is_none(),
+        "web-extra not pruned again"
+    );
+    assert_eq!(
+        rows(&env.helm_history("web")),
+        [
+            (1, "superseded", "demo-1.0.0"),
+            (2, "superseded", "demo-2.0.0"),
+            (3, "superseded", "demo-1.0.0"),
+            (4, "deployed", "demo-2.0.0")
+        ]
+    );
+    env.stop().await;
 }
 
 /// A release Helm 3 made: its writes are client-side (`helm` manager, operation Update) and its

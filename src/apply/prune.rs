@@ -19,8 +19,8 @@ use super::kinds::split_api_version;
 use super::objects::{describe, is_crd, parse_document, uninstall_order};
 use super::takeover::{HELM_MANAGER, transfer};
 use super::{
-    FIELD_MANAGER, MANAGED_BY_LABEL, OWNER_ANNOTATION, RELEASE_NAME_ANNOTATION,
-    RELEASE_NAMESPACE_ANNOTATION, RESOURCE_POLICY_ANNOTATION, ReleaseOwner,
+    FIELD_MANAGER, OWNER_ANNOTATION, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION,
+    RESOURCE_POLICY_ANNOTATION, ReleaseOwner,
 };
 use crate::api::{DeletionPolicy, InventoryEntry};
 
@@ -200,14 +200,11 @@ async fn remove_one(
         DeletionPolicy::Orphan => {
             // A merge patch, not an apply without the marks: an apply that leaves out fields
             // `signet` owns would delete them, and orphaning must leave the object as it is.
+            // Only our mark goes: the release stays a Helm release (its history is kept), so
+            // Helm's marks stay for `helm upgrade` and for whoever adopts it next.
             let mut patch = json!({
                 "metadata": {
-                    "labels": { MANAGED_BY_LABEL: null },
-                    "annotations": {
-                        OWNER_ANNOTATION: null,
-                        RELEASE_NAME_ANNOTATION: null,
-                        RELEASE_NAMESPACE_ANNOTATION: null,
-                    }
+                    "annotations": { OWNER_ANNOTATION: null }
                 }
             });
             // The uid acts as a precondition: a recreated object is not ours to touch.

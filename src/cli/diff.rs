@@ -136,6 +136,7 @@ fn json_doc(release: &SignedChartRelease, p: &Preview) -> Value {
         "renders": p.renders,
         "revision": p.revision,
         "changed": p.changes_anything(),
+        "suspended": release.spec.suspend,
         "objects": p.changes,
     })
 }
@@ -194,6 +195,11 @@ fn text(release: &SignedChartRelease, p: &Preview) -> String {
         p.digest,
         signers.join(", "),
     );
+    if release.spec.suspend {
+        out.push_str(
+            "# spec.suspend is true: the controller applies none of this until it is false\n",
+        );
+    }
     let count = |a: ChangeAction| p.changes.iter().filter(|c| c.action == a).count();
     for c in &p.changes {
         out.push_str(&object_text(c));
