@@ -36,6 +36,26 @@ fn widget(version: &str) -> String {
     )
 }
 
+/// `signet diff -f` of release `w` at `version` with `crds: CreateReplace`: (exit code, stdout
+/// as JSON text, stderr).
+fn diff(env: &Env, version: &str) -> (i32, String, String) {
+    let file = env.dir.path().join(format!("w-{version}.json"));
+    let release = env.release("w", version, json!({"crds": "CreateReplace"}));
+    std::fs::write(&file, release.to_string()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_signet"))
+        .args(["diff", "-o", "json", "--kubeconfig"])
+        .arg(&env.kubeconfig)
+        .arg("-f")
+        .arg(&file)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 fn versions(env: &Env) -> Vec<String> {
     let crd = env
         .api
@@ -110,7 +130,17 @@ async fn create_replace_replaces_only_changes_and_refuses_dropping_a_stored_vers
         "an unchanged CRD was replaced"
     );
 
-    // A new version: replaced.
+    // A new version: `signet diff` shows the replacement, then it is replaced.
+    let d = diff(&env, "1.1.0");
+    assert_eq!(d.0, 1, "{d:?}");
+    let doc: serde_json::Value = serde_json::from_str(&d.1).unwrap();
+    let crd_change = doc["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == CRD)
+        .unwrap_or_else(|| panic!("{doc}"));
+    assert_eq!(crd_change["action"], "update", "{crd_change}");
     env.patch_spec("w", json!({"chart": {"version": "1.1.0"}}))
         .await;
     env.wait_ready("w", "1.1.0").await;
@@ -122,7 +152,11 @@ async fn create_replace_replaces_only_changes_and_refuses_dropping_a_stored_vers
     env.api
         .set_status(CRD_API, CRD, None, NAME, crd_obj["status"].clone());
 
-    // Dropping v1alpha1, still stored: refused, the CRD as it was, the old objects in place.
+    // Dropping v1alpha1, still stored: `signet diff` refuses as the controller does (exit 2)...
+    let d = diff(&env, "2.0.0");
+    assert_eq!(d.0, 2, "{d:?}");
+    assert!(d.2.contains("drops version v1alpha1"), "{d:?}");
+    // ...and the controller: refused, the CRD as it was, the old objects in place.
     env.patch_spec("w", json!({"chart": {"version": "2.0.0"}}))
         .await;
     let r = env
