@@ -1340,6 +1340,74 @@ async fn keyless_identity_with_a_private_trust_root() {
     env.stop().await;
 }
 
+/// A chart copied with its signature to a mirror repository by the real `cosign copy` verifies
+/// there: the signature binds the digest, as in cosign. `verify.signedRepository` naming the
+/// mirror refuses the copy (`RepositoryMismatch`, nothing applied); naming the original accepts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mirrored_chart_verifies_by_digest_and_by_signed_repository_on_request() {
+    let Some(cosign) = support::tools::tool("cosign") else {
+        return;
+    };
+    let Some(mut env) = Env::new().await else {
+        return;
+    };
+    env.push_config("1.0.0").await;
+    let host = env.reg.host.clone();
+    let home = env.dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut c = std::process::Command::new(cosign);
+        c.env("HOME", &home)
+            .env("DOCKER_CONFIG", home.join("no-docker-config"))
+            .env("TUF_ROOT", home.join("tuf"))
+            .args(["copy", "--allow-http-registry", "--allow-insecure-registry"])
+            .arg(format!("{host}/charts/demo:1.0.0"))
+            .arg(format!("{host}/mirror/demo:1.0.0"));
+        support::tools::run(&mut c)
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    env.start();
+    let mirrored = |name: &str, signed_repository: Option<String>| {
+        let mut r = env.release(name, "1.0.0", json!({}));
+        r["spec"]["chart"]["repository"] = json!(env.reg.oci("mirror/demo"));
+        if let Some(repo) = signed_repository {
+            r["spec"]["verify"]["signedRepository"] = json!(repo);
+        }
+        r
+    };
+    env.create(mirrored("mirror-any", None)).await;
+    env.wait_ready("mirror-any").await;
+    env.create(mirrored(
+        "mirror-origin",
+        Some(format!("{}/charts/demo", env.reg.host)),
+    ))
+    .await;
+    env.wait_ready("mirror-origin").await;
+    env.create(mirrored(
+        "mirror-here",
+        Some(format!("{}/mirror/demo", env.reg.host)),
+    ))
+    .await;
+    let r = env
+        .wait_condition(
+            "mirror-here",
+            "to refuse the copy",
+            "SourceVerified",
+            "False",
+        )
+        .await;
+    let (_, reason, message) = condition(&r, "SourceVerified").unwrap();
+    assert_eq!(reason, "VerificationFailed");
+    assert!(message.starts_with("RepositoryMismatch"), "{message}");
+    assert!(env.config_map("mirror-here-config").await.is_none());
+    env.stop().await;
+}
+
 /// Shutdown (SIGTERM, or a lost lease) does not wait out a health wait of spec.timeout: running
 /// reconciles get a grace period, then the controller stops.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

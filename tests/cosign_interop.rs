@@ -818,16 +818,11 @@ fn keyless_signing_with_local_fulcio_and_rekor() {
     let issuer = "https://token.actions.githubusercontent.com";
     let token = identity_token(issuer, subject);
 
+    // Keyless with default flags logs to Rekor, as cosign does (no --tlog-upload given).
     let mut cmd = signet(work.path());
     cmd.args(["sign", &format!("{}:1.0.0", reg.oci("charts/g"))])
         .args(["--identity-token", &token])
-        .args([
-            "--fulcio-url",
-            &mock.url,
-            "--rekor-url",
-            &mock.url,
-            "--tlog-upload",
-        ])
+        .args(["--fulcio-url", &mock.url, "--rekor-url", &mock.url])
         .args(["-o", "json"])
         .args(reg.cli_flags());
     let out = run_ok(&mut cmd);
@@ -889,12 +884,40 @@ fn keyless_signing_with_local_fulcio_and_rekor() {
         "signet verify, wrong identity",
     );
 
+    // Told not to log (and without a timestamp), the signature has no proof of when the
+    // short-lived certificate was used: a policy that requires the log refuses it.
+    let digest4 = push_artifact(&rt, &reg, "charts/g", "4.0.0");
+    let mut cmd = signet(work.path());
+    cmd.args(["sign", &format!("{}@{digest4}", reg.oci("charts/g"))])
+        .args(["--identity-token", &token, "--fulcio-url", &mock.url])
+        .args(["--rekor-url", &mock.url, "--tlog-upload=false"])
+        .args(reg.cli_flags());
+    run_ok(&mut cmd);
+    let layers = signature_layers(&rt, &reg, &sig_tag(&reg, "charts/g", &digest4));
+    let annotations = layers[0].annotations.as_ref().unwrap();
+    assert!(!annotations.contains_key("dev.sigstore.cosign/bundle"));
+    let mut cmd = signet(work.path());
+    cmd.args(["verify", &format!("{}@{digest4}", reg.oci("charts/g"))])
+        .arg("--trusted-root")
+        .arg(&mock.trusted_root)
+        .args(["--certificate-identity", subject])
+        .args(["--certificate-oidc-issuer", issuer, "-o", "json"])
+        .args(reg.cli_flags());
+    let out = run(&mut cmd);
+    assert_failure(
+        &out,
+        "signet verify (log required) of an unlogged keyless signature",
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["reason"], "TransparencyLogInvalid", "{json}");
+
     // Keyless without a log but with an RFC 3161 timestamp: cosign checks the timestamp
     // against the mock TSA's chain instead.
     let digest3 = push_artifact(&rt, &reg, "charts/g", "3.0.0");
     let mut cmd = signet(work.path());
     cmd.args(["sign", &format!("{}@{digest3}", reg.oci("charts/g"))])
         .args(["--identity-token", &token, "--fulcio-url", &mock.url])
+        .arg("--tlog-upload=false")
         .args([
             "--timestamp-server-url",
             &format!("{}/api/v1/timestamp", mock.url),
@@ -963,4 +986,364 @@ fn keyless_signing_with_local_fulcio_and_rekor() {
         .args(reg.cli_flags());
     let out = run(&mut cmd);
     assert_failure(&out, "keyless signing with a malformed token");
+}
+
+/// The referrer manifests of `digest` in `repo` whose artifact type is `artifact_type`.
+fn referrers_of(
+    rt: &tokio::runtime::Runtime,
+    reg: &TestRegistry,
+    repo: &str,
+    digest: &str,
+    artifact_type: &str,
+) -> Vec<ImageManifest> {
+    let client = RegistryClient::new(reg.options()).expect("client");
+    let subject = OciReference::parse(&format!("{}@{digest}", reg.oci(repo))).expect("reference");
+    rt.block_on(async {
+        let referrers = client
+            .referrers(&subject, Some(artifact_type))
+            .await
+            .expect("referrers");
+        let mut out = Vec::new();
+        for d in referrers.manifests {
+            let m = client
+                .fetch_manifest(&subject.with_digest(&d.digest))
+                .await
+                .expect("referrer manifest");
+            out.push(serde_json::from_slice(&m.bytes).expect("image manifest"));
+        }
+        out
+    })
+}
+
+/// `signet sign --new-bundle-format`: cosign v3's Sigstore bundle (DSSE, in-toto statement with
+/// cosign's sign predicate) stored as an OCI 1.1 referrer, key-signed and keyless (logged as a
+/// `dsse` entry by default). The real cosign 2.5 accepts it as the attestation it is (its
+/// `verify --new-bundle-format` for image signatures says "not yet implemented"; `verify-attestation
+/// --new-bundle-format --type https://sigstore.dev/cosign/sign/v1` runs the same sigstore-go
+/// check cosign v3's `verify` does), and `signet verify` finds and verifies it among the referrers.
+#[test]
+fn new_bundle_format_signatures_are_bundle_referrers_that_cosign_and_signet_accept() {
+    use signet::sign::bundle::{BUNDLE_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, SIGN_PREDICATE_TYPE};
+    let Some((cosign_bin, reg, rt, work)) = interop(TestRegistry::plain) else {
+        return;
+    };
+    let Some(mock) = SigstoreMock::start(&work.path().join("mock")) else {
+        return;
+    };
+    let dir = work.path();
+    signet_generate_key_pair(dir);
+    let digest = push_artifact(&rt, &reg, "charts/nb", "1.0.0");
+    let by_digest = format!("{}@{digest}", reg.oci("charts/nb"));
+    let out = signet_sign(
+        dir,
+        &reg,
+        &by_digest,
+        &dir.join("cosign.key"),
+        &["--new-bundle-format", "-o", "json"],
+    );
+    let json: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert!(
+        json["tlogIndex"].is_null(),
+        "key signing logs only when asked: {json}"
+    );
+
+    // Stored as cosign v3 stores it: a referrer, no `.sig` tag.
+    assert!(fetch_manifest(&rt, &reg, &sig_tag(&reg, "charts/nb", &digest)).is_none());
+    let referrers = referrers_of(&rt, &reg, "charts/nb", &digest, BUNDLE_MEDIA_TYPE);
+    assert_eq!(referrers.len(), 1, "{referrers:?}");
+    let m = &referrers[0];
+    assert_eq!(m.artifact_type.as_deref(), Some(BUNDLE_MEDIA_TYPE));
+    assert_eq!(m.config.media_type, "application/vnd.oci.empty.v1+json");
+    assert_eq!(m.layers.len(), 1);
+    assert_eq!(m.layers[0].media_type, BUNDLE_MEDIA_TYPE);
+    assert_eq!(
+        m.subject.as_ref().map(|s| s.digest.as_str()),
+        Some(digest.as_str())
+    );
+    assert_eq!(
+        m.annotations.as_ref().unwrap()[PREDICATE_TYPE_ANNOTATION],
+        SIGN_PREDICATE_TYPE
+    );
+
+    let cosign_verify_attestation = |extra: &[&str]| {
+        let mut cmd = cosign(&cosign_bin, &reg, dir);
+        cmd.args(["verify-attestation", "--new-bundle-format"])
+            .args(["--type", SIGN_PREDICATE_TYPE])
+            .args(registry_flags(&reg, false))
+            .args(extra)
+            .arg(cosign_ref(&reg, "charts/nb", &digest));
+        run(&mut cmd)
+    };
+    assert_success(
+        &cosign_verify_attestation(&[
+            "--key",
+            "cosign.pub",
+            "--insecure-ignore-tlog",
+            // Without it cosign 2.5 asks the public TUF repository for a trust root.
+            "--trusted-root",
+            mock.trusted_root.to_str().unwrap(),
+        ]),
+        "cosign verify-attestation --new-bundle-format of a key-signed bundle",
+    );
+    let signet_verify = |reference: &str, extra: &[&str]| {
+        let mut cmd = signet(dir);
+        cmd.args(["verify", reference, "-o", "json"])
+            .args(reg.cli_flags())
+            .args(extra);
+        run(&mut cmd)
+    };
+    let key_flags = ["--key", "cosign.pub", "--insecure-ignore-tlog"];
+    let out = signet_verify(&by_digest, &key_flags);
+    assert_success(&out, "signet verify of a bundle referrer");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        v["signers"][0]["location"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("referrer"),
+        "{v}"
+    );
+    let reason = |out: &std::process::Output| -> String {
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["reason"].as_str().unwrap_or_default().to_string()
+    };
+    let legacy = signet_verify(
+        &by_digest,
+        &[&key_flags[..], &["--registry-referrers-mode", "legacy"]].concat(),
+    );
+    assert_failure(&legacy, "a bundle is not where the legacy mode looks");
+    assert_eq!(reason(&legacy), "NoSignatures");
+    // A bundle names only the digest: a policy that wants a signed repository refuses it.
+    let host_repo = format!("{}/charts/nb", reg.host);
+    let named = signet_verify(
+        &by_digest,
+        &[&key_flags[..], &["--signed-repository", &host_repo]].concat(),
+    );
+    assert_failure(&named, "a bundle cannot satisfy --signed-repository");
+    assert_eq!(reason(&named), "RepositoryMismatch");
+
+    // Keyless with defaults: Fulcio certificate, logged to Rekor as a `dsse` entry.
+    let subject =
+        "https://github.com/signet-dev/charts/.github/workflows/release.yml@refs/heads/main";
+    let issuer = "https://token.actions.githubusercontent.com";
+    let token = identity_token(issuer, subject);
+    let keyless = push_artifact(&rt, &reg, "charts/nb", "2.0.0");
+    let keyless_ref = format!("{}@{keyless}", reg.oci("charts/nb"));
+    let mut cmd = signet(dir);
+    cmd.args(["sign", &keyless_ref, "--new-bundle-format", "-o", "json"])
+        .args(["--identity-token", &token])
+        .args(["--fulcio-url", &mock.url, "--rekor-url", &mock.url])
+        .args(reg.cli_flags());
+    let out = run_ok(&mut cmd);
+    let json: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert!(json["tlogIndex"].as_i64().is_some(), "{json}");
+    let trusted_root = mock.trusted_root.to_str().unwrap();
+    let identity_flags = |who: &str| {
+        vec![
+            "--trusted-root".to_string(),
+            trusted_root.to_string(),
+            "--certificate-identity".into(),
+            who.to_string(),
+            "--certificate-oidc-issuer".into(),
+            issuer.into(),
+        ]
+    };
+    let good = identity_flags(subject);
+    let good: Vec<&str> = good.iter().map(String::as_str).collect();
+    let out = signet_verify(&keyless_ref, &good);
+    assert_success(&out, "signet verify (log required) of a keyless bundle");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["logIndexes"].as_array().map(Vec::len), Some(1), "{v}");
+    let bad = identity_flags("https://github.com/someone/else");
+    let bad: Vec<&str> = bad.iter().map(String::as_str).collect();
+    let out = signet_verify(&keyless_ref, &bad);
+    assert_failure(&out, "signet verify of a keyless bundle, wrong identity");
+    assert_eq!(reason(&out), "IdentityMismatch");
+
+    // cosign 2.5 still asks TUF for the Fulcio roots next to --trusted-root; its environment
+    // overrides hand it the mock's instead (no network).
+    let mock_dir = mock.trusted_root.parent().expect("mock dir");
+    let mut cmd = cosign(&cosign_bin, &reg, dir);
+    cmd.env("SIGSTORE_ROOT_FILE", mock_dir.join("fulcio_root.pem"))
+        .env("SIGSTORE_REKOR_PUBLIC_KEY", mock_dir.join("rekor.pub"))
+        .env(
+            "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE",
+            mock_dir.join("ctlog.pub"),
+        )
+        .args(["verify-attestation", "--new-bundle-format"])
+        .args(["--type", SIGN_PREDICATE_TYPE])
+        .args(&good)
+        .args(registry_flags(&reg, false))
+        .arg(cosign_ref(&reg, "charts/nb", &keyless));
+    assert_success(
+        &run(&mut cmd),
+        "cosign verify-attestation --new-bundle-format of a keyless bundle",
+    );
+    let mut cmd = cosign(&cosign_bin, &reg, dir);
+    cmd.env("SIGSTORE_ROOT_FILE", mock_dir.join("fulcio_root.pem"))
+        .env("SIGSTORE_REKOR_PUBLIC_KEY", mock_dir.join("rekor.pub"))
+        .env(
+            "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE",
+            mock_dir.join("ctlog.pub"),
+        )
+        .args(["verify-attestation", "--new-bundle-format"])
+        .args(["--type", SIGN_PREDICATE_TYPE])
+        .args(&bad)
+        .args(registry_flags(&reg, false))
+        .arg(cosign_ref(&reg, "charts/nb", &keyless));
+    assert_failure(&run(&mut cmd), "cosign verify-attestation, wrong identity");
+
+    // Keyless told not to log, with an RFC 3161 timestamp instead: the timestamp is the proof
+    // of when the certificate signed. Accepted when the policy does not require the log (by
+    // signet and by cosign), refused when it does.
+    let stamped = push_artifact(&rt, &reg, "charts/nb", "3.0.0");
+    let stamped_ref = format!("{}@{stamped}", reg.oci("charts/nb"));
+    let mut cmd = signet(dir);
+    cmd.args([
+        "sign",
+        &stamped_ref,
+        "--new-bundle-format",
+        "--tlog-upload=false",
+    ])
+    .args(["--identity-token", &token, "--fulcio-url", &mock.url])
+    .args([
+        "--timestamp-server-url",
+        &format!("{}/api/v1/timestamp", mock.url),
+    ])
+    .args(reg.cli_flags());
+    run_ok(&mut cmd);
+    let ignore_tlog = [&good[..], &["--insecure-ignore-tlog"]].concat();
+    assert_success(
+        &signet_verify(&stamped_ref, &ignore_tlog),
+        "signet verify of a timestamped, unlogged keyless bundle",
+    );
+    let out = signet_verify(&stamped_ref, &good);
+    assert_failure(&out, "signet verify (log required) of an unlogged bundle");
+    assert_eq!(reason(&out), "TransparencyLogInvalid");
+    let mut cmd = cosign(&cosign_bin, &reg, dir);
+    cmd.env("SIGSTORE_ROOT_FILE", mock_dir.join("fulcio_root.pem"))
+        .env(
+            "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE",
+            mock_dir.join("ctlog.pub"),
+        )
+        .args(["verify-attestation", "--new-bundle-format"])
+        .args(["--type", SIGN_PREDICATE_TYPE])
+        .args(&ignore_tlog)
+        .args(registry_flags(&reg, false))
+        .arg(cosign_ref(&reg, "charts/nb", &stamped));
+    assert_success(
+        &run(&mut cmd),
+        "cosign verify-attestation --new-bundle-format of a timestamped, unlogged bundle",
+    );
+}
+
+/// `signet sign --signing-config` (cosign v3's service selection) with a Rekor v2 log: keyless,
+/// the bundle's entry is `dsse` 0.0.2 with an inclusion proof and no integrated time, the
+/// timestamp authority from the config supplies the signing time, and `signet verify` accepts it
+/// with the log required. Rekor v2 outside a bundle, or keyless without a timestamp authority,
+/// is refused before anything is signed.
+#[test]
+fn signing_config_with_rekor_v2_logs_bundles_to_rekor_v2() {
+    use signet::sign::bundle::BUNDLE_MEDIA_TYPE;
+    let Some((_cosign_bin, reg, rt, work)) = interop(TestRegistry::plain) else {
+        return;
+    };
+    let Some(mock) = SigstoreMock::start(&work.path().join("mock")) else {
+        return;
+    };
+    let dir = work.path();
+    let start = "2020-01-01T00:00:00Z";
+    let config = |tsa: bool| {
+        let mut c = serde_json::json!({
+            "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+            "caUrls": [{"url": mock.url, "majorApiVersion": 1, "validFor": {"start": start}}],
+            "rekorTlogUrls": [
+                {"url": mock.url, "majorApiVersion": 1, "validFor": {"start": start}},
+                {"url": mock.url, "majorApiVersion": 2, "validFor": {"start": start}},
+            ],
+            "tsaUrls": [],
+            "rekorTlogConfig": {"selector": "ANY"},
+            "tsaConfig": {"selector": "ANY"},
+        });
+        if tsa {
+            c["tsaUrls"] = serde_json::json!([{
+                "url": format!("{}/api/v1/timestamp", mock.url),
+                "majorApiVersion": 1,
+                "validFor": {"start": start},
+            }]);
+        }
+        c.to_string()
+    };
+    std::fs::write(dir.join("signing-config.json"), config(true)).unwrap();
+    std::fs::write(dir.join("no-tsa.json"), config(false)).unwrap();
+    let subject =
+        "https://github.com/signet-dev/charts/.github/workflows/release.yml@refs/heads/main";
+    let issuer = "https://token.actions.githubusercontent.com";
+    let token = identity_token(issuer, subject);
+    let digest = push_artifact(&rt, &reg, "charts/v2", "1.0.0");
+    let by_digest = format!("{}@{digest}", reg.oci("charts/v2"));
+    let sign = |config: &str, extra: &[&str]| {
+        let mut cmd = signet(dir);
+        cmd.args(["sign", &by_digest, "--signing-config", config])
+            .args(["--identity-token", &token, "-o", "json"])
+            .args(extra)
+            .args(reg.cli_flags());
+        run(&mut cmd)
+    };
+
+    let out = sign("no-tsa.json", &["--new-bundle-format"]);
+    assert_failure(&out, "keyless Rekor v2 without a timestamp authority");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("timestamp"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = sign("signing-config.json", &[]);
+    assert_failure(&out, "Rekor v2 without --new-bundle-format");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("--new-bundle-format"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(referrers_of(&rt, &reg, "charts/v2", &digest, BUNDLE_MEDIA_TYPE).is_empty());
+
+    let out = sign("signing-config.json", &["--new-bundle-format"]);
+    assert_success(&out, "keyless signing to Rekor v2");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(json["tlogIndex"].as_i64().is_some(), "{json}");
+
+    // The stored bundle carries a Rekor v2 entry and the timestamp.
+    let referrers = referrers_of(&rt, &reg, "charts/v2", &digest, BUNDLE_MEDIA_TYPE);
+    assert_eq!(referrers.len(), 1);
+    let client = RegistryClient::new(reg.options()).expect("client");
+    let subject_ref = OciReference::parse(&by_digest).unwrap();
+    let bundle = rt
+        .block_on(client.fetch_blob(&subject_ref, &referrers[0].layers[0], 1 << 20))
+        .expect("bundle blob");
+    let bundle: serde_json::Value = serde_json::from_slice(&bundle).expect("bundle json");
+    let entry = &bundle["verificationMaterial"]["tlogEntries"][0];
+    assert_eq!(entry["kindVersion"]["kind"], "dsse");
+    assert_eq!(entry["kindVersion"]["version"], "0.0.2");
+    assert!(entry.get("inclusionPromise").is_none(), "{entry}");
+    assert!(entry["inclusionProof"]["checkpoint"]["envelope"].is_string());
+    assert!(bundle["verificationMaterial"]["timestampVerificationData"].is_object());
+
+    let verify = |who: &str| {
+        let mut cmd = signet(dir);
+        cmd.args(["verify", &by_digest, "-o", "json"])
+            .arg("--trusted-root")
+            .arg(&mock.trusted_root)
+            .args(["--certificate-identity", who])
+            .args(["--certificate-oidc-issuer", issuer])
+            .args(reg.cli_flags());
+        run(&mut cmd)
+    };
+    let out = verify(subject);
+    assert_success(&out, "signet verify (log required) of a Rekor v2 bundle");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["logIndexes"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_failure(
+        &verify("https://github.com/someone/else"),
+        "signet verify of a Rekor v2 bundle, wrong identity",
+    );
 }

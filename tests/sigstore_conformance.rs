@@ -151,6 +151,7 @@ fn cosign_fixture_bundles() {
             require_tlog: true,
             require_sct: true,
             threshold: 1,
+            ..Policy::default()
         };
         let good = policy(subject).compile().unwrap();
         let v = verify_bundle(&bundle, Artifact::Sha256(hex32(digest)), &good);

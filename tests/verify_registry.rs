@@ -409,7 +409,8 @@ async fn cosign_key_signatures_and_fail_closed_cases() {
     )
     .await;
 
-    // Payload naming another repository (same digest, signed for other/repo).
+    // Payload naming another repository (same digest, signed for other/repo): as in cosign the
+    // signature binds the digest, so it counts unless the policy names the signed repository.
     let third = fx.push("charts/demo:3.0", "chart three");
     fx.attach_signed_payload(
         &key,
@@ -417,10 +418,17 @@ async fn cosign_key_signatures_and_fail_closed_cases() {
         &format!("charts/demo@{third}"),
         "payload-b",
     );
+    fx.verify("charts/demo", &third, &policy, ReferrersMode::All)
+        .await
+        .expect("a signature naming another repository binds the digest");
+    let named = Policy {
+        signed_repository: Some(Matcher::Exact(format!("{}/charts/demo", fx.reg.host))),
+        ..policy.clone()
+    };
     fx.verify_fails(
         "charts/demo",
         &third,
-        &policy,
+        &named,
         ReferrersMode::All,
         "RepositoryMismatch",
     )
@@ -897,6 +905,7 @@ fn identity_policy(trusted_root: String, subject: Matcher, issuer: Matcher) -> P
         require_tlog: false,
         require_sct: false,
         threshold: 1,
+        ..Policy::default()
     }
 }
 
@@ -1127,6 +1136,7 @@ async fn keyless_with_local_sigstore() {
         require_tlog: true,
         require_sct: true,
         threshold: 1,
+        ..Policy::default()
     };
     let v = fx
         .verify("charts/keyless", &digest, &policy, ReferrersMode::All)

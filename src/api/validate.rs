@@ -349,6 +349,22 @@ fn check_verify(c: &mut Checker, verify: &VerificationPolicy) {
     if let Some(root) = &verify.trust_root {
         c.data_ref("spec.verify.trustRoot", root);
     }
+    if verify.signed_repository.is_some() && verify.signed_repository_reg_exp.is_some() {
+        c.fail(
+            "spec.verify.signedRepositoryRegExp",
+            "at most one of signedRepository or signedRepositoryRegExp may be set",
+        );
+    }
+    if let Some(repository) = &verify.signed_repository {
+        c.length("spec.verify.signedRepository", repository, 1, 512);
+    }
+    if let Some(pattern) = &verify.signed_repository_reg_exp {
+        let field = "spec.verify.signedRepositoryRegExp";
+        c.length(field, pattern, 1, 512);
+        if let Err(err) = Regex::new(pattern) {
+            c.fail(field, format!("not a valid regular expression: {err}"));
+        }
+    }
 }
 
 fn check_authority(c: &mut Checker, field: &str, authority: &Authority) {

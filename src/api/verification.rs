@@ -20,6 +20,11 @@ use serde::{Deserialize, Serialize};
         "fieldPath": ".threshold"
     },
     {
+        "rule": "!(has(self.signedRepository) && has(self.signedRepositoryRegExp))",
+        "message": "at most one of signedRepository or signedRepositoryRegExp may be set",
+        "fieldPath": ".signedRepositoryRegExp"
+    },
+    {
         "rule": "self.requireTransparencyLog || !self.authorities.exists(a, has(a.keyless))",
         "message": "keyless authorities need requireTransparencyLog: true (a short-lived signing certificate can only be checked against the time recorded in the transparency log)",
         "fieldPath": ".requireTransparencyLog"
@@ -46,6 +51,20 @@ pub struct VerificationPolicy {
     /// private registry without a transparency log.
     #[serde(default = "default_true")]
     pub require_transparency_log: bool,
+    /// The repository the signature must have been made for (`HOST/REPO`, the
+    /// `critical.identity.docker-reference` cosign signs), e.g. `ghcr.io/acme/charts/app`.
+    /// Unset (the default, as in cosign), a signature binds only the chart's digest, so a chart
+    /// copied with its signatures to a mirror (`cosign copy`, `oras cp -r`, registry replication)
+    /// verifies there. Set it to accept only signatures made for that repository; Sigstore
+    /// bundles (which name only the digest) then do not count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 512))]
+    pub signed_repository: Option<String>,
+    /// Like `signedRepository`, as a regular expression (RE2 syntax, matched against the whole
+    /// repository), e.g. `ghcr\.io/acme/charts/.*`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 512))]
+    pub signed_repository_reg_exp: Option<String>,
 }
 
 /// One accepted signer: exactly one of `key` or `keyless`.

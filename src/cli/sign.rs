@@ -1,7 +1,9 @@
 //! `signet sign oci://HOST/REPO[:TAG|@DIGEST]`: sign a chart (any OCI artifact) the way
 //! `cosign sign` does, with a key (`--key`, optionally `--certificate`/`--certificate-chain`) or
-//! keylessly (`--identity-token` → `--fulcio-url`), optionally logging to `--rekor-url` with
-//! `--tlog-upload` and timestamping with `--timestamp-server-url`. Flags are named like cosign's; registry flags like Helm's.
+//! keylessly (`--identity-token` → `--fulcio-url`), logging to `--rekor-url` (keyless by default,
+//! as cosign; `--tlog-upload[=BOOL]` decides) and timestamping with `--timestamp-server-url`;
+//! `--new-bundle-format` stores a Sigstore bundle as an OCI 1.1 referrer, as cosign v3 does, and
+//! `--signing-config` picks the services (a Rekor v2 log among them) as cosign v3's does. Flags are named like cosign's; registry flags like Helm's.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,8 +18,8 @@ use super::registry::RegistryFlags;
 use crate::registry::{Credentials, RegistryClient};
 use crate::sign::keyless::{DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL};
 use crate::sign::{
-    CertificateChain, FulcioClient, ReferrersMode, RekorClient, SignOptions, SignOutcome,
-    TimestampClient,
+    CertificateChain, FulcioClient, ReferrersMode, RekorClient, RekorV2Client, SignOptions,
+    SignOutcome, TimestampClient,
 };
 use crate::verify::keys::{KeyAlgorithm, SigningKey};
 
@@ -62,10 +64,12 @@ pub struct SignArgs {
     /// Keyless: the Fulcio-compatible CA issuing the signing certificate.
     #[arg(long, value_name = "URL", default_value = DEFAULT_FULCIO_URL)]
     pub fulcio_url: String,
-    /// Upload the signature to the transparency log (explicit; off by default).
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value_t = false,
+    /// Upload the signature to the transparency log. Keyless signing uploads unless told
+    /// `--tlog-upload=false`, as cosign does: a short-lived certificate is only checkable against
+    /// the time the log records (or a timestamp). Key signing uploads only when asked.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1,
           default_missing_value = "true", action = clap::ArgAction::Set)]
-    pub tlog_upload: bool,
+    pub tlog_upload: Option<bool>,
     /// The Rekor-compatible transparency log for --tlog-upload.
     #[arg(long, value_name = "URL", default_value = DEFAULT_REKOR_URL)]
     pub rekor_url: String,
@@ -73,9 +77,20 @@ pub struct SignArgs {
     /// the signature so it stays verifiable after a short-lived certificate expires.
     #[arg(long, value_name = "URL")]
     pub timestamp_server_url: Option<String>,
-    /// Where to store the signature.
+    /// A Sigstore signing config (cosign v3's `--signing-config`): the Fulcio, Rekor (v1 or v2)
+    /// and timestamp authority to use, in place of --fulcio-url, --rekor-url and
+    /// --timestamp-server-url. A Rekor v2 log needs --new-bundle-format.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["fulcio_url", "rekor_url", "timestamp_server_url"])]
+    pub signing_config: Option<PathBuf>,
+    /// Where to store the signature (classic format only).
     #[arg(long, value_enum, default_value_t)]
     pub registry_referrers_mode: ReferrersModeArg,
+    /// cosign v3's format: a Sigstore bundle v0.3 (DSSE over an in-toto statement with predicate
+    /// type https://sigstore.dev/cosign/sign/v1) stored as an OCI 1.1 referrer of the chart
+    /// manifest, instead of the `.sig` simple-signing layer.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value_t = false,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub new_bundle_format: bool,
     /// Extra KEY=VALUE recorded (and signed) in the payload's `optional` section.
     #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
     pub annotations: Vec<String>,
@@ -148,7 +163,7 @@ fn print_outcome(outcome: &SignOutcome, format: OutputFormat) {
                 "signed": outcome.signed.to_string(),
                 "storedAt": outcome.stored_at.as_ref().map(|r| r.to_string()),
                 "alreadySigned": outcome.already_signed(),
-                "tlogIndex": outcome.tlog_entry.as_ref().map(|e| e.log_index),
+                "tlogIndex": outcome.log_index(),
             });
             super::output::print_success(value);
         }
@@ -160,11 +175,55 @@ fn print_outcome(outcome: &SignOutcome, format: OutputFormat) {
                     outcome.signed
                 ),
             }
-            if let Some(entry) = &outcome.tlog_entry {
-                println!("tlog entry created with index: {}", entry.log_index);
+            if let Some(index) = outcome.log_index() {
+                println!("tlog entry created with index: {index}");
             }
         }
     }
+}
+
+/// Whether to log the signature: as asked, else for keyless signing (cosign's default; a key
+/// in --key takes precedence over a token, so that is key signing).
+fn upload_to_tlog(args: &SignArgs) -> bool {
+    args.tlog_upload
+        .unwrap_or(args.key.is_none() && args.identity_token.is_some())
+}
+
+/// The services to sign with: from --signing-config, else from the URL flags.
+struct Services {
+    fulcio: String,
+    /// Base URL and major API version.
+    rekor: (String, u32),
+    tsa: Option<String>,
+}
+
+fn services(args: &SignArgs) -> anyhow::Result<Services> {
+    let Some(path) = &args.signing_config else {
+        return Ok(Services {
+            fulcio: args.fulcio_url.clone(),
+            rekor: (args.rekor_url.clone(), 1),
+            tsa: args.timestamp_server_url.clone(),
+        });
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --signing-config {}", path.display()))?;
+    let selected = crate::sign::signing_config::select(&text, chrono::Utc::now())
+        .with_context(|| format!("--signing-config {}", path.display()))?;
+    let missing =
+        |what: &str| anyhow::anyhow!("--signing-config {}: no {what} valid now", path.display());
+    Ok(Services {
+        fulcio: match (&selected.fulcio, &args.identity_token, &args.key) {
+            (Some(url), _, _) => url.clone(),
+            (None, Some(_), None) => return Err(missing("certificate authority (caUrls)")),
+            (None, _, _) => String::new(),
+        },
+        rekor: match (&selected.rekor, upload_to_tlog(args)) {
+            (Some(rekor), _) => rekor.clone(),
+            (None, true) => return Err(missing("transparency log (rekorTlogUrls)")),
+            (None, false) => (String::new(), 1),
+        },
+        tsa: selected.tsa,
+    })
 }
 
 /// Runs `signet sign`.
@@ -179,13 +238,18 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
             ReferrersModeArg::Legacy => ReferrersMode::Legacy,
             ReferrersModeArg::Oci11 => ReferrersMode::Oci11,
         },
+        new_bundle_format: args.new_bundle_format,
         ..SignOptions::default()
     };
-    if let Some(url) = &args.timestamp_server_url {
+    let services = services(&args)?;
+    if let Some(url) = &services.tsa {
         options.timestamp = Some(TimestampClient::new(url)?);
     }
-    if args.tlog_upload {
-        options.rekor = Some(RekorClient::new(&args.rekor_url)?);
+    if upload_to_tlog(&args) {
+        match &services.rekor {
+            (url, 2) => options.rekor_v2 = Some(RekorV2Client::new(url)?),
+            (url, _) => options.rekor = Some(RekorClient::new(url)?),
+        }
     }
     let key = match (&args.key, &args.identity_token) {
         (Some(path), _) => {
@@ -203,7 +267,7 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
             // A fresh key per signature: its certificate is the only thing tying it to the
             // identity, and it lives for minutes.
             let key = SigningKey::generate(KeyAlgorithm::EcdsaP256)?;
-            let fulcio = FulcioClient::new(&args.fulcio_url)?;
+            let fulcio = FulcioClient::new(&services.fulcio)?;
             options.certificate = Some(fulcio.signing_certificate(&token, &key).await?);
             key
         }
@@ -215,4 +279,31 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
     let outcome = crate::sign::sign(&client, &reference, &key, &options).await?;
     print_outcome(&outcome, args.output);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn uploads(flags: &[&str]) -> bool {
+        let argv = ["signet", "sign", "oci://registry.example/charts/demo:1.0.0"];
+        let cli = Cli::try_parse_from(argv.iter().chain(flags)).expect("flags parse");
+        let Command::Sign(args) = cli.command else {
+            panic!("not the sign command")
+        };
+        super::upload_to_tlog(&args)
+    }
+
+    #[test]
+    fn keyless_signing_logs_by_default_and_key_signing_when_asked() {
+        let token = ["--identity-token", "a.b.c"];
+        assert!(uploads(&token));
+        assert!(!uploads(&[&token[..], &["--tlog-upload=false"]].concat()));
+        assert!(!uploads(&["--key", "cosign.key"]));
+        assert!(uploads(&["--key", "cosign.key", "--tlog-upload"]));
+        assert!(uploads(&["--key", "cosign.key", "--tlog-upload=true"]));
+        // A key wins over a token (CI may export SIGSTORE_ID_TOKEN): key signing.
+        assert!(!uploads(&[&token[..], &["--key", "k"]].concat()));
+    }
 }

@@ -1,7 +1,8 @@
 //! `signet verify oci://HOST/REPO[:TAG][@DIGEST]`: a thin shell over [`crate::verify`] with
 //! cosign's flag names (`--key`, `--certificate-identity[-regexp]`,
 //! `--certificate-oidc-issuer[-regexp]`, `--trusted-root`, `--insecure-ignore-tlog`,
-//! `--insecure-ignore-sct`, `--registry-referrers-mode`) plus the shared registry flags
+//! `--insecure-ignore-sct`, `--registry-referrers-mode`), `--signed-repository[-regexp]` (the
+//! repository the signed payload must name; by default only the digest is bound) plus the shared registry flags
 //! (`--plain-http`, `--ca-file`, `--registry-config`).
 
 use super::output::OutputFormat;
@@ -69,6 +70,14 @@ pub struct VerifyArgs {
     /// How many distinct signers of the policy must have signed.
     #[arg(long, default_value_t = 1)]
     pub threshold: usize,
+    /// Require the signature to name this repository (HOST/REPO, as cosign writes it in the
+    /// signed payload). By default only the digest is bound, as cosign does, so copies verify at
+    /// a mirror; with this flag a copy verifies only if it was signed at HOST/REPO.
+    #[arg(long, value_name = "HOST/REPO")]
+    pub signed_repository: Option<String>,
+    /// Like --signed-repository, as a regular expression (anchored).
+    #[arg(long, value_name = "REGEXP", conflicts_with = "signed_repository")]
+    pub signed_repository_regexp: Option<String>,
     #[command(flatten)]
     pub registry: RegistryFlags,
     /// Output format.
@@ -82,6 +91,13 @@ impl VerifyArgs {
             require_tlog: !self.insecure_ignore_tlog,
             require_sct: !self.insecure_ignore_sct,
             threshold: self.threshold,
+            signed_repository: match (&self.signed_repository, &self.signed_repository_regexp) {
+                (Some(r), _) => Some(Matcher::Exact(
+                    r.strip_prefix("oci://").unwrap_or(r).to_string(),
+                )),
+                (_, Some(r)) => Some(Matcher::Regexp(r.clone())),
+                _ => None,
+            },
             ..Policy::default()
         };
         for path in &self.keys {

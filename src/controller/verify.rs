@@ -96,6 +96,11 @@ pub async fn policy(
         trusted_root_json,
         require_tlog: spec.require_transparency_log,
         threshold,
+        signed_repository: match (&spec.signed_repository, &spec.signed_repository_reg_exp) {
+            (Some(r), _) => Some(Matcher::Exact(r.clone())),
+            (None, Some(r)) => Some(Matcher::Regexp(r.clone())),
+            (None, None) => None,
+        },
     })
 }
 

@@ -1,6 +1,6 @@
 //! Keyless signing services: a Fulcio-compatible CA (OIDC identity token + proof of possession
 //! → short-lived signing certificate, `POST /api/v2/signingCert`), a Rekor-compatible
-//! transparency log (`POST /api/v1/log/entries`, a `hashedrekord` entry) and an RFC 3161
+//! transparency log (`POST /api/v1/log/entries`, a `hashedrekord` or `dsse` entry) and an RFC 3161
 //! timestamp authority (sigstore timestamp-authority's JSON request). All URLs are configurable
 //! so private deployments and local test services work the same way.
 
@@ -23,7 +23,7 @@ pub const DEFAULT_REKOR_URL: &str = "https://rekor.sigstore.dev";
 /// Largest service response read; certificates and log entries are a few KiB.
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
-fn http_client() -> Result<reqwest::Client, SignError> {
+pub(super) fn http_client() -> Result<reqwest::Client, SignError> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(15))
         .timeout(Duration::from_secs(60))
@@ -38,7 +38,7 @@ fn http_client() -> Result<reqwest::Client, SignError> {
 
 /// POSTs JSON and returns the body of a 2xx answer, or a `Service` error with the status and
 /// the start of the body (services explain rejections there).
-async fn post_json(
+pub(super) async fn post_json(
     http: &reqwest::Client,
     service: &'static str,
     url: &str,
@@ -265,6 +265,20 @@ pub struct RekorEntry {
     pub log_id: String,
     /// Base64 signed entry timestamp (the log's promise to include the entry).
     pub signed_entry_timestamp: String,
+    /// The inclusion proof, when the log sent one (bundles v0.2+ need it).
+    pub inclusion_proof: Option<InclusionProof>,
+}
+
+/// A Merkle inclusion proof as Rekor v1's API returns it (hashes in hex) with its checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InclusionProof {
+    pub log_index: i64,
+    pub root_hash: String,
+    pub tree_size: i64,
+    #[serde(default)]
+    pub hashes: Vec<String>,
+    pub checkpoint: String,
 }
 
 #[derive(Deserialize)]
@@ -282,6 +296,8 @@ struct RekorResponseEntry {
 #[serde(rename_all = "camelCase")]
 struct RekorVerification {
     signed_entry_timestamp: String,
+    #[serde(default)]
+    inclusion_proof: Option<InclusionProof>,
 }
 
 impl RekorEntry {
@@ -331,8 +347,68 @@ impl RekorClient {
                 "data": { "hash": { "algorithm": "sha256", "value": hash } },
             }
         });
+        self.upload(&body, |logged| {
+            logged
+                .pointer("/spec/signature/content")
+                .and_then(|v| v.as_str())
+                == Some(signature_b64.as_str())
+                && logged
+                    .pointer("/spec/data/hash/value")
+                    .and_then(|v| v.as_str())
+                    == Some(hash.as_str())
+        })
+        .await
+    }
+
+    /// Logs a `dsse` entry for a DSSE envelope (JSON text) signed by `public_pem` (certificate
+    /// or public key PEM). The log records the payload's hash and the signatures; the returned
+    /// entry is checked to hold this signature over this payload.
+    pub async fn upload_dsse(
+        &self,
+        envelope_json: &str,
+        payload: &[u8],
+        signature: &[u8],
+        public_pem: &str,
+    ) -> Result<RekorEntry, SignError> {
+        let body = json!({
+            "apiVersion": "0.0.1",
+            "kind": "dsse",
+            "spec": {
+                "proposedContent": {
+                    "envelope": envelope_json,
+                    "verifiers": [STANDARD.encode(public_pem)],
+                }
+            }
+        });
+        let payload_hash = hex::encode(Sha256::digest(payload));
+        let signature_b64 = STANDARD.encode(signature);
+        self.upload(&body, |logged| {
+            logged
+                .pointer("/spec/payloadHash/value")
+                .and_then(|v| v.as_str())
+                == Some(payload_hash.as_str())
+                && logged
+                    .pointer("/spec/signatures")
+                    .and_then(|v| v.as_array())
+                    .is_some_and(|list| {
+                        list.iter().any(|e| {
+                            e.get("signature").and_then(|v| v.as_str())
+                                == Some(signature_b64.as_str())
+                        })
+                    })
+        })
+        .await
+    }
+
+    /// POSTs a proposed entry and returns the logged one, which `recorded` must accept (the log
+    /// must have recorded what we sent, not some other entry).
+    async fn upload(
+        &self,
+        proposed: &serde_json::Value,
+        recorded: impl Fn(&serde_json::Value) -> bool,
+    ) -> Result<RekorEntry, SignError> {
         let url = format!("{}/api/v1/log/entries", self.url);
-        let bytes = post_json(&self.http, "Rekor", &url, &body, None).await?;
+        let bytes = post_json(&self.http, "Rekor", &url, proposed, None).await?;
         let bad = |reason: String| SignError::Service {
             service: "Rekor",
             url: url.clone(),
@@ -346,17 +422,12 @@ impl RekorClient {
             .ok_or_else(|| bad("response has no log entry".into()))?;
         let entry: RekorResponseEntry =
             serde_json::from_value(entry).map_err(|e| bad(format!("unexpected log entry: {e}")))?;
-        // The log must have recorded what we sent, not some other entry.
         let logged: serde_json::Value = STANDARD
             .decode(&entry.body)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or_else(|| bad("log entry body is not base64 JSON".into()))?;
-        let logged_signature = logged.pointer("/spec/signature/content");
-        let logged_hash = logged.pointer("/spec/data/hash/value");
-        if logged_signature.and_then(|v| v.as_str()) != Some(signature_b64.as_str())
-            || logged_hash.and_then(|v| v.as_str()) != Some(hash.as_str())
-        {
+        if !recorded(&logged) {
             return Err(bad(
                 "the returned entry does not hold the submitted signature and hash".into(),
             ));
@@ -368,6 +439,7 @@ impl RekorClient {
             log_index: entry.log_index,
             log_id: entry.log_id,
             signed_entry_timestamp: entry.verification.signed_entry_timestamp,
+            inclusion_proof: entry.verification.inclusion_proof,
         })
     }
 }
@@ -417,6 +489,7 @@ mod tests {
             log_index: 3,
             log_id: "ab".into(),
             signed_entry_timestamp: "c2V0".into(),
+            inclusion_proof: None,
         };
         assert_eq!(
             entry.cosign_bundle_annotation(),

@@ -3,7 +3,8 @@
 //! with a key (optionally with a bring-your-own certificate chain) or keylessly (OIDC token →
 //! Fulcio certificate), optionally log it in Rekor and/or timestamp it (RFC 3161), and store it
 //! where cosign looks (the `sha256-<hex>.sig` tag, appending; or an OCI 1.1 referrer with the
-//! fallback tag index).
+//! fallback tag index); or, as cosign v3 does by default, a Sigstore bundle v0.3 over an in-toto
+//! statement stored as an OCI 1.1 referrer (`new_bundle_format`, see [`bundle`]).
 
 use std::collections::BTreeMap;
 
@@ -15,14 +16,18 @@ use crate::registry::error::RegistryError;
 use crate::registry::reference::OciReference;
 use crate::verify::keys::{KeyError, SigningKey};
 
+pub mod bundle;
 pub mod certificate;
 pub mod keyless;
 pub mod manifest;
 pub mod payload;
+pub mod rekor_v2;
+pub mod signing_config;
 pub mod store;
 
 pub use certificate::CertificateChain;
 pub use keyless::{FulcioClient, RekorClient, RekorEntry, TimestampClient};
+pub use rekor_v2::RekorV2Client;
 pub use store::ReferrersMode;
 
 use manifest::{
@@ -54,6 +59,10 @@ pub enum SignError {
     },
     #[error("existing signatures at {reference} cannot be extended: {reason}")]
     ExistingSignatures { reference: String, reason: String },
+    #[error("signing config: {0}")]
+    SigningConfig(String),
+    #[error("{0}")]
+    Options(String),
 }
 
 /// How to sign, beyond the key.
@@ -69,6 +78,13 @@ pub struct SignOptions {
     pub rekor: Option<RekorClient>,
     /// Timestamp the signature with this RFC 3161 authority (`--timestamp-server-url`).
     pub timestamp: Option<TimestampClient>,
+    /// cosign v3's format (`--new-bundle-format`): a Sigstore bundle v0.3 (DSSE, in-toto
+    /// statement) stored as an OCI 1.1 referrer, instead of a simple-signing layer. `mode`
+    /// does not apply: bundles are always referrers.
+    pub new_bundle_format: bool,
+    /// Log to this Rekor v2 instead (bundles only; no integrated time, so a certificate
+    /// signature also needs `timestamp`).
+    pub rekor_v2: Option<RekorV2Client>,
 }
 
 /// What [`sign`] did.
@@ -81,11 +97,23 @@ pub struct SignOutcome {
     /// Where the signature manifest was written (`.sig` tag or referrer digest); `None` when
     /// the same key had already signed the same payload and nothing was written.
     pub stored_at: Option<OciReference>,
-    /// The transparency-log entry, when uploaded.
+    /// The transparency-log entry, when uploaded to a Rekor v1.
     pub tlog_entry: Option<RekorEntry>,
+    /// The Rekor v2 entry (a bundle's `tlogEntries[]` item), when uploaded to a Rekor v2.
+    pub rekor_v2_entry: Option<serde_json::Value>,
 }
 
 impl SignOutcome {
+    /// The log index of the transparency-log entry, from either log version.
+    pub fn log_index(&self) -> Option<i64> {
+        self.tlog_entry.as_ref().map(|e| e.log_index).or_else(|| {
+            self.rekor_v2_entry
+                .as_ref()
+                .and_then(|e| e.get("logIndex"))
+                .and_then(|i| i.as_str().and_then(|s| s.parse().ok()).or(i.as_i64()))
+        })
+    }
+
     /// Whether an identical signature by the same key already existed.
     pub fn already_signed(&self) -> bool {
         self.stored_at.is_none()
@@ -103,6 +131,22 @@ pub async fn sign(
     if let Some(certificate) = &options.certificate {
         certificate.check_key(key.public_key())?;
     }
+    if options.rekor_v2.is_some() {
+        if !options.new_bundle_format {
+            return Err(SignError::Options(
+                "a Rekor v2 entry fits only a Sigstore bundle: sign with --new-bundle-format"
+                    .into(),
+            ));
+        }
+        if options.certificate.is_some() && options.timestamp.is_none() {
+            return Err(SignError::Options(
+                "a Rekor v2 entry records no time, so a certificate signature also needs an \
+                 RFC 3161 timestamp: give a timestamp authority (--timestamp-server-url, or \
+                 tsaUrls in the signing config)"
+                    .into(),
+            ));
+        }
+    }
     // Fetch (not just HEAD) so the digest is computed from the bytes, and the subject
     // descriptor for referrers has the true media type and size.
     let subject = client.fetch_manifest(reference).await?;
@@ -115,6 +159,9 @@ pub async fn sign(
         digest: Some(subject.digest.clone()),
         ..repository.clone()
     };
+    if options.new_bundle_format {
+        return sign_bundle(client, &repository, signed, &subject, key, options).await;
+    }
     let docker_reference = format!("{}/{}", reference.registry, reference.repository);
     let payload =
         payload::simple_signing_payload(&docker_reference, &subject.digest, &options.annotations);
@@ -127,6 +174,7 @@ pub async fn sign(
             signed,
             stored_at: None,
             tlog_entry: None,
+            rekor_v2_entry: None,
         });
     }
 
@@ -180,6 +228,72 @@ pub async fn sign(
         signed,
         stored_at: Some(stored_at),
         tlog_entry,
+        rekor_v2_entry: None,
+    })
+}
+
+/// The `--new-bundle-format` path of [`sign`]: DSSE over an in-toto statement naming the
+/// digest, logged as a `dsse` entry and/or timestamped as asked, stored as a bundle referrer.
+async fn sign_bundle(
+    client: &RegistryClient,
+    repository: &OciReference,
+    signed: OciReference,
+    subject: &crate::registry::manifest::FetchedManifest,
+    key: &SigningKey,
+    options: &SignOptions,
+) -> Result<SignOutcome, SignError> {
+    let statement = bundle::statement(&subject.digest, &options.annotations);
+    let signature = key.sign(&bundle::pae(bundle::INTOTO_PAYLOAD_TYPE, &statement))?;
+    let envelope = bundle::envelope(&statement, &signature);
+    let timestamp = match &options.timestamp {
+        Some(tsa) => Some(tsa.timestamp(&signature).await?),
+        None => None,
+    };
+    let mut tlog_entries = Vec::new();
+    let tlog_entry = match &options.rekor {
+        Some(rekor) if options.rekor_v2.is_none() => {
+            let public_pem = match &options.certificate {
+                Some(c) => c.leaf_pem.clone(),
+                None => key.public_key().to_pem(),
+            };
+            let entry = rekor
+                .upload_dsse(&envelope.to_string(), &statement, &signature, &public_pem)
+                .await?;
+            tlog_entries.push(bundle::tlog_entry(&entry, "dsse")?);
+            Some(entry)
+        }
+        _ => None,
+    };
+    let rekor_v2_entry = match &options.rekor_v2 {
+        Some(log) => {
+            let verifier = rekor_v2::verifier(key.public_key(), options.certificate.as_ref())?;
+            let entry = log
+                .upload_dsse(&envelope, &statement, &signature, verifier)
+                .await?;
+            tlog_entries.push(entry.clone());
+            Some(entry)
+        }
+        None => None,
+    };
+    let bundle_bytes = bundle::bundle(
+        envelope,
+        options.certificate.as_ref(),
+        tlog_entries,
+        timestamp.as_deref(),
+    )?;
+    let layer = client
+        .push_blob(repository, bundle::BUNDLE_MEDIA_TYPE, bundle_bytes)
+        .await?;
+    let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (manifest, config) = bundle::referrer_manifest(layer, subject.descriptor(), &created);
+    let stored_at =
+        store::store_referrer(client, repository, &subject.digest, &manifest, config).await?;
+    Ok(SignOutcome {
+        digest: subject.digest.clone(),
+        signed,
+        stored_at: Some(stored_at),
+        tlog_entry,
+        rekor_v2_entry,
     })
 }
 

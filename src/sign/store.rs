@@ -171,20 +171,64 @@ pub async fn store_signature(
                 .push_manifest(&pushed, bytes, OCI_MANIFEST_MEDIA_TYPE)
                 .await?;
             if !existing.referrers_api {
-                update_fallback_index(client, repository, &subject.digest, &digest, size).await?;
+                let entry = Descriptor {
+                    media_type: OCI_MANIFEST_MEDIA_TYPE.to_string(),
+                    digest: digest.clone(),
+                    size,
+                    artifact_type: Some(SIGNATURE_ARTIFACT_TYPE.to_string()),
+                    annotations: None,
+                };
+                update_fallback_index(client, repository, &subject.digest, entry).await?;
             }
             Ok(by_digest(repository, &digest))
         }
     }
 }
 
-/// Adds the referrer `digest` to the `sha256-<hex>` fallback tag index of `subject_digest`.
+/// Pushes a referrer manifest (its config blob first) for `subject_digest` and, on registries
+/// without the referrers API, lists it in the fallback tag index with its artifact type and
+/// annotations (what the API would report). Returns the referrer's reference.
+pub async fn store_referrer(
+    client: &RegistryClient,
+    repository: &OciReference,
+    subject_digest: &str,
+    manifest: &ImageManifest,
+    config: Vec<u8>,
+) -> Result<OciReference, SignError> {
+    let referrers = client
+        .referrers(&by_digest(repository, subject_digest), None)
+        .await?;
+    client
+        .push_blob(repository, &manifest.config.media_type, config)
+        .await?;
+    let bytes = manifest.to_bytes();
+    let size = bytes.len() as u64;
+    let pushed = by_digest(
+        repository,
+        &crate::registry::manifest::sha256_digest(&bytes),
+    );
+    let digest = client
+        .push_manifest(&pushed, bytes, OCI_MANIFEST_MEDIA_TYPE)
+        .await?;
+    if !referrers.api_supported {
+        let entry = Descriptor {
+            media_type: OCI_MANIFEST_MEDIA_TYPE.to_string(),
+            digest: digest.clone(),
+            size,
+            artifact_type: manifest.artifact_type.clone(),
+            annotations: manifest.annotations.clone(),
+        };
+        update_fallback_index(client, repository, subject_digest, entry).await?;
+    }
+    Ok(by_digest(repository, &digest))
+}
+
+/// Adds `entry` (a referrer) to the `sha256-<hex>` fallback tag index of `subject_digest`.
 async fn update_fallback_index(
     client: &RegistryClient,
     repository: &OciReference,
     subject_digest: &str,
-    digest: &str,
-    size: u64,
+    entry: Descriptor,
 ) -> Result<(), SignError> {
     let reference = by_tag(repository, &fallback_tag(subject_digest));
     let existing = match fetch_optional(client, &reference).await? {
@@ -197,13 +241,6 @@ async fn update_fallback_index(
             })?,
         ),
         None => None,
-    };
-    let entry = Descriptor {
-        media_type: OCI_MANIFEST_MEDIA_TYPE.to_string(),
-        digest: digest.to_string(),
-        size,
-        artifact_type: Some(SIGNATURE_ARTIFACT_TYPE.to_string()),
-        annotations: None,
     };
     let index = fallback_index_with(existing, entry);
     let bytes = serde_json::to_vec(&index).map_err(|e| SignError::ExistingSignatures {

@@ -1,7 +1,9 @@
 //! Verifying an artifact in a registry: finding its signatures in the three places tools put them
 //! (the cosign `sha256-<hex>.sig` tag, OCI 1.1 referrers, and the referrers fallback tag, which the
 //! registry client queries when the API is missing), checking each against the policy and applying
-//! the threshold. Produces [`Verified`] and its [`VerifiedDigest`] token.
+//! the threshold. Produces [`Verified`] and its [`VerifiedDigest`] token. As in cosign, a
+//! signature binds the digest: the repository a simple-signing payload names is checked only
+//! when the policy sets `signed_repository`, so copies at a mirror verify.
 
 use super::bundle::{is_bundle_media_type, parse_bundle};
 use super::error::VerifyError;
@@ -235,7 +237,17 @@ pub async fn verify(
         let outcome = c.evidence.clone().and_then(|ev| {
             let ok = ev.verify(&Artifact::Bytes(&c.artifact), policy, now)?;
             if c.simple_signing {
-                simple_signing::check_payload(&c.artifact, digest, &docker_reference)?;
+                simple_signing::check_payload(
+                    &c.artifact,
+                    digest,
+                    policy.signed_repository.as_ref(),
+                )?;
+            } else if let Some(wanted) = &policy.signed_repository {
+                // A bundle signs the digest alone; it cannot show where it was signed.
+                return Err(VerifyError::RepositoryMismatch {
+                    expected: wanted.to_string(),
+                    signed: "(none: a Sigstore bundle names only the digest)".into(),
+                });
             }
             Ok(ok)
         });

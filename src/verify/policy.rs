@@ -83,6 +83,13 @@ pub struct Policy {
     /// How many distinct authorities must have signed; 0 counts as 1.
     #[serde(default)]
     pub threshold: usize,
+    /// The repository a signature must name (cosign's simple-signing
+    /// `critical.identity.docker-reference`, as `HOST/REPO`). `None`, like cosign, binds only the
+    /// digest: a signature copied with the artifact (`cosign copy`, `oras cp -r`, registry
+    /// mirroring) verifies wherever the digest lives. When set, signatures that name no
+    /// repository (Sigstore bundles name only the digest) do not count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_repository: Option<Matcher>,
 }
 
 impl Policy {
@@ -153,6 +160,11 @@ impl Policy {
             require_tlog: self.require_tlog,
             require_sct: self.require_sct,
             threshold,
+            signed_repository: self
+                .signed_repository
+                .as_ref()
+                .map(|m| CompiledMatcher::new(m, "signed repository"))
+                .transpose()?,
             fingerprint: self.fingerprint(),
         })
     }
@@ -170,6 +182,8 @@ pub struct CompiledPolicy {
     pub(crate) require_tlog: bool,
     pub(crate) require_sct: bool,
     pub(crate) threshold: usize,
+    /// The repository signatures must name, when the policy asks for one.
+    pub(crate) signed_repository: Option<CompiledMatcher>,
     pub(crate) fingerprint: String,
 }
 
@@ -216,6 +230,23 @@ impl CompiledMatcher {
         match self {
             CompiledMatcher::Exact(e) => e == s,
             CompiledMatcher::Regexp(r) => r.is_match(s),
+        }
+    }
+}
+
+/// For messages: the exact value, or the regexp as the policy wrote it between slashes.
+impl std::fmt::Display for CompiledMatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CompiledMatcher::Exact(s) => f.write_str(s),
+            CompiledMatcher::Regexp(r) => {
+                let source = r.as_str();
+                let inner = source
+                    .strip_prefix("^(?:")
+                    .and_then(|s| s.strip_suffix(")$"))
+                    .unwrap_or(source);
+                write!(f, "/{inner}/")
+            }
         }
     }
 }
@@ -300,5 +331,31 @@ mod tests {
         };
         assert_ne!(a.fingerprint(), b.fingerprint());
         assert_eq!(a.fingerprint(), a.clone().fingerprint());
+        let c = Policy {
+            signed_repository: Some(Matcher::Exact("r.io/charts/app".into())),
+            ..a.clone()
+        };
+        assert_ne!(a.fingerprint(), c.fingerprint());
+        // Unset, the field is not serialised: fingerprints of existing policies stay put.
+        assert!(
+            !serde_json::to_string(&a)
+                .unwrap()
+                .contains("signedRepository")
+        );
+    }
+
+    #[test]
+    fn signed_repository_regexp_must_compile() {
+        let key =
+            crate::verify::keys::SigningKey::generate(crate::verify::keys::KeyAlgorithm::EcdsaP256)
+                .unwrap();
+        let p = Policy {
+            authorities: vec![Authority::key("k", key.public_key().to_pem())],
+            signed_repository: Some(Matcher::Regexp("(".into())),
+            ..Policy::default()
+        };
+        let e = p.compile().unwrap_err();
+        assert_eq!(e.reason(), "InvalidPolicy");
+        assert!(e.to_string().contains("signed repository regexp"), "{e}");
     }
 }

@@ -2,11 +2,12 @@
 //! the signature (`dev.cosignproject.cosign/signature`), the certificate and chain
 //! (`dev.sigstore.cosign/certificate`, `…/chain`), the Rekor bundle (`dev.sigstore.cosign/bundle`)
 //! and an RFC 3161 timestamp (`dev.sigstore.cosign/rfc3161timestamp`). Converted to [`Evidence`];
-//! the payload must name the verified digest and repository.
+//! the payload must name the verified digest (and the repository, when the policy asks).
 
 use super::error::{VerifyError, malformed};
 use super::evidence::{Evidence, SignedContent, SignerMaterial};
 use super::keys::pem;
+use super::policy::CompiledMatcher;
 use super::tlog::{InclusionPromise, KindVersion, LogId, TlogEntry, b64};
 use base64::Engine;
 use serde::Deserialize;
@@ -124,11 +125,14 @@ pub(crate) fn layer_evidence(
     })
 }
 
-/// Checks that a verified simple-signing payload names `digest` in `docker_reference`.
+/// Checks that a verified simple-signing payload names `digest`, and, when the policy asks for
+/// one (`signed_repository`), a repository it accepts. Like cosign, the repository is not checked
+/// otherwise: the signature binds the digest, and copies of the artifact (mirrors, `cosign copy`)
+/// keep the name of the repository where it was signed.
 pub(crate) fn check_payload(
     payload: &[u8],
     digest: &str,
-    docker_reference: &str,
+    signed_repository: Option<&CompiledMatcher>,
 ) -> Result<(), VerifyError> {
     let v: serde_json::Value = serde_json::from_slice(payload)
         .map_err(|e| malformed(format!("simple-signing payload is not JSON: {e}")))?;
@@ -144,25 +148,32 @@ pub(crate) fn check_payload(
             signed: signed_digest.into(),
         });
     }
+    let Some(wanted) = signed_repository else {
+        return Ok(());
+    };
     let signed_ref = v
         .pointer("/critical/identity/docker-reference")
         .and_then(|d| d.as_str())
         .ok_or_else(|| {
             malformed("simple-signing payload has no critical.identity.docker-reference")
         })?;
-    // cosign writes the repository without tag or digest; tolerate a tag/digest suffix.
-    let base = signed_ref.split('@').next().unwrap_or_default();
-    let base = match base.rfind(':') {
-        Some(i) if !base[i..].contains('/') && base[..i].contains('/') => &base[..i],
-        _ => base,
-    };
-    if base != docker_reference {
+    if !wanted.matches(repository_of(signed_ref)) {
         return Err(VerifyError::RepositoryMismatch {
-            expected: docker_reference.into(),
+            expected: wanted.to_string(),
             signed: signed_ref.into(),
         });
     }
     Ok(())
+}
+
+/// `HOST/REPO` of a docker reference: cosign writes the repository alone, but a tag or digest
+/// suffix (`--sign-container-identity` takes any reference) is tolerated.
+fn repository_of(reference: &str) -> &str {
+    let base = reference.split('@').next().unwrap_or_default();
+    match base.rfind(':') {
+        Some(i) if !base[i..].contains('/') && base[..i].contains('/') => &base[..i],
+        _ => base,
+    }
 }
 
 #[cfg(test)]
@@ -178,23 +189,30 @@ mod tests {
         .into_bytes()
     }
 
+    fn exact(s: &str) -> CompiledMatcher {
+        CompiledMatcher::Exact(s.into())
+    }
+
     #[test]
-    fn payload_must_name_digest_and_repository() {
-        assert!(check_payload(&payload("r.io/charts/a", D), D, "r.io/charts/a").is_ok());
-        assert!(
-            check_payload(
-                &payload("r.io:5000/charts/a:1.0", D),
-                D,
-                "r.io:5000/charts/a"
-            )
-            .is_ok()
-        );
+    fn payload_must_name_the_digest_and_the_repository_only_when_asked() {
+        // No repository in the policy: the digest is what the signature binds (a mirror copy).
+        assert!(check_payload(&payload("r.io/charts/a", D), D, None).is_ok());
+        assert!(check_payload(&payload("mirror.io/m/a", D), D, None).is_ok());
+        let wanted = exact("r.io/charts/a");
+        assert!(check_payload(&payload("r.io/charts/a", D), D, Some(&wanted)).is_ok());
+        let port = exact("r.io:5000/charts/a");
+        assert!(check_payload(&payload("r.io:5000/charts/a:1.0", D), D, Some(&port)).is_ok());
         let other = D.replace("6e7c", "0000");
-        let e = check_payload(&payload("r.io/charts/a", &other), D, "r.io/charts/a").unwrap_err();
+        let e = check_payload(&payload("r.io/charts/a", &other), D, None).unwrap_err();
         assert_eq!(e.reason(), "DigestMismatch");
-        let e = check_payload(&payload("r.io/charts/b", D), D, "r.io/charts/a").unwrap_err();
+        let e = check_payload(&payload("r.io/charts/b", D), D, Some(&wanted)).unwrap_err();
         assert_eq!(e.reason(), "RepositoryMismatch");
-        let e = check_payload(b"not json", D, "r.io/charts/a").unwrap_err();
+        assert!(e.to_string().contains("r.io/charts/b"), "{e}");
+        let re = CompiledMatcher::Regexp(regex::Regex::new("^(?:r\\.io/charts/.*)$").unwrap());
+        assert!(check_payload(&payload("r.io/charts/b", D), D, Some(&re)).is_ok());
+        let e = check_payload(&payload("x.io/charts/b", D), D, Some(&re)).unwrap_err();
+        assert_eq!(e.reason(), "RepositoryMismatch");
+        let e = check_payload(b"not json", D, None).unwrap_err();
         assert_eq!(e.reason(), "MalformedSignature");
     }
 

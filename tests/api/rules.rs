@@ -112,6 +112,21 @@ fn invalid_specs_are_rejected_naming_the_field() {
             server_rejects: true,
         },
         Case {
+            what: "signedRepository and signedRepositoryRegExp together",
+            edit: |d| {
+                set(d, "/spec/verify/signedRepository", json!("r.io/charts/app"));
+                set(d, "/spec/verify/signedRepositoryRegExp", json!("r\\.io/.*"));
+            },
+            field: "spec.verify.signedRepositoryRegExp",
+            server_rejects: true,
+        },
+        Case {
+            what: "signedRepositoryRegExp that does not compile",
+            edit: |d| set(d, "/spec/verify/signedRepositoryRegExp", json!("(")),
+            field: "spec.verify.signedRepositoryRegExp",
+            server_rejects: false,
+        },
+        Case {
             what: "issuer and issuerRegExp together",
             edit: |d| {
                 set(
