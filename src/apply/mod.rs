@@ -3,10 +3,11 @@
 //! (`helm.sh/release.v1` Secrets). One of the two modules that hold a Kubernetes client.
 //!
 //! Files: `kinds` (discovery, cached), `objects` (parsing rendered documents, ownership marks, Helm's
-//! orders), `applier` (dry-run, apply, CRDs), `plan` (what an apply would change, for `signet diff`), `prune` (prune and uninstall under the ownership
-//! rules), `takeover` (field ownership handed between Helm and Signet on adoption and orphaning),
-//! `health` (kstatus readiness), `lookup` (the render crate's `lookup` over the client),
-//! `history` (Helm release records), `error` (the typed errors at this boundary).
+//! orders), `applier` (dry-run, apply, CRDs), `prune` (prune and uninstall under the ownership
+//! rules), `health` (kstatus readiness), `lookup` (the render crate's `lookup` over the client),
+//! `history` (Helm release records), `error` (the typed errors at this boundary), `plan` (what an
+//! apply would change, for `signet diff`), `takeover` (field ownership handed between Helm and
+//! Signet on adoption and orphaning).
 
 mod applier;
 mod error;
