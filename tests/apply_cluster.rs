@@ -515,7 +515,8 @@ async fn uninstall_delete_waits_for_finalizers_and_orphan_removes_marks() {
     let objects = prepare_chart(&applier, "hello").await;
     let inventory = applier.apply(&objects).await.unwrap().inventory;
 
-    // Orphan: objects stay, our marks go, the chart's own labels stay.
+    // Orphan: objects stay, our mark goes, Helm's marks and the chart's own labels stay (the
+    // release goes back to Helm).
     let report = uninstall(
         &applier,
         &inventory,
@@ -527,10 +528,8 @@ async fn uninstall_delete_waits_for_finalizers_and_orphan_removes_marks() {
     assert_eq!(report.deleted.len(), 4);
     let cm = config_map(&server, "web-config").unwrap();
     assert_eq!(cm["metadata"]["labels"]["app"], "web");
-    assert!(
-        cm["metadata"]["labels"]
-            .get("app.kubernetes.io/managed-by")
-            .is_none(),
+    assert_eq!(
+        cm["metadata"]["labels"]["app.kubernetes.io/managed-by"], "Helm",
         "{cm}"
     );
     let ann = cm["metadata"]["annotations"]
@@ -538,7 +537,7 @@ async fn uninstall_delete_waits_for_finalizers_and_orphan_removes_marks() {
         .cloned()
         .unwrap_or_default();
     assert!(!ann.contains_key(OWNER_ANNOTATION), "{cm}");
-    assert!(!ann.contains_key("meta.helm.sh/release-name"), "{cm}");
+    assert_eq!(ann["meta.helm.sh/release-name"], "web", "{cm}");
     assert_eq!(
         cm["data"]["greeting"], "hello",
         "orphaning changed the object"

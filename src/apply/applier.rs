@@ -5,6 +5,10 @@
 //! another manager (a `kubectl edit`, an earlier `helm upgrade` with client-side apply) is exactly
 //! the drift the controller exists to correct. Fields the chart does not set stay with their
 //! managers (an HPA's `replicas` when the chart leaves it out).
+//!
+//! Adoption: before the first apply over an object of the same Helm release that Helm's field
+//! manager still owns fields of, those fields are handed to `signet` (see `takeover`), so the apply
+//! also removes what the chart no longer sets, as `helm upgrade` would.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -19,6 +23,7 @@ use super::error::{ApplyError, is_not_found};
 use super::kinds::{Kinds, ResolvedKind};
 use super::objects::{self, DesiredObject};
 use super::prune::PruneReport;
+use super::takeover;
 use super::{FIELD_MANAGER, ReleaseOwner};
 use crate::api::{CrdPolicy, DeletionPolicy, HealthCheckReference, InventoryEntry};
 
@@ -226,8 +231,11 @@ impl Applier {
     }
 
     /// CRDs from the chart's `crds/` per policy (`Skip` / `Create`: only missing, never touching
-    /// existing ones, like Helm / `CreateReplace`: apply), then waits until each is Established
-    /// (or the deadline passes). Returns the CRDs of the release present in the cluster.
+    /// existing ones, like Helm / `CreateReplace`: create missing ones, replace existing ones only
+    /// when the chart's definition differs, and refuse one that drops a version the live CRD's
+    /// `status.storedVersions` still lists), then waits until each is Established (or the
+    /// deadline passes). Returns the CRDs of the release present in the cluster. CRDs are never
+    /// deleted, here or by prune and uninstall.
     pub async fn apply_crds(
         &self,
         crds: &[DesiredObject],
@@ -237,19 +245,28 @@ impl Applier {
         if policy == CrdPolicy::Skip {
             return Ok(Vec::new());
         }
-        let mut entries = Vec::with_capacity(crds.len());
+        // Every replacement is checked before any is written: a refusal leaves all CRDs as they were.
+        let mut writes = Vec::with_capacity(crds.len());
         for crd in crds {
             let name = crd.object.metadata.name.as_deref().unwrap_or_default();
-            let api = self.api(&crd.kind, None);
-            let exists = match policy {
-                CrdPolicy::Create => api
-                    .get_opt(name)
-                    .await
-                    .map_err(|e| ApplyError::from_kube(e, "get", &crd.describe(), false))?
-                    .is_some(),
-                _ => false,
+            let live = self
+                .api(&crd.kind, None)
+                .get_opt(name)
+                .await
+                .map_err(|e| ApplyError::from_kube(e, "get", &crd.describe(), false))?;
+            let write = match (&live, policy) {
+                (None, _) => true,
+                (Some(_), CrdPolicy::Create | CrdPolicy::Skip) => false,
+                (Some(live), CrdPolicy::CreateReplace) => {
+                    check_stored_versions(crd, live)?;
+                    self.crd_differs(crd, live).await?
+                }
             };
-            if !exists {
+            writes.push(write);
+        }
+        let mut entries = Vec::with_capacity(crds.len());
+        for (crd, write) in crds.iter().zip(writes) {
+            if write {
                 self.server_side_apply(crd, false).await?;
             }
             entries.push(crd.entry());
@@ -260,6 +277,32 @@ impl Applier {
         // The kinds these CRDs define are served now; forget the stale capability list.
         self.kinds.invalidate().await;
         Ok(entries)
+    }
+
+    /// Whether the chart's definition differs from the live CRD: its spec after a server-side
+    /// dry-run (so defaulted fields and other managers' fields compare as they are), or a label or
+    /// annotation the chart sets. Our ownership marks alone do not make a CRD worth replacing.
+    async fn crd_differs(
+        &self,
+        crd: &DesiredObject,
+        live: &DynamicObject,
+    ) -> Result<bool, ApplyError> {
+        let after = self.server_side_apply(crd, true).await?;
+        let marks = [
+            super::MANAGED_BY_LABEL,
+            super::OWNER_ANNOTATION,
+            super::RELEASE_NAME_ANNOTATION,
+            super::RELEASE_NAMESPACE_ANNOTATION,
+        ];
+        type Map = Option<std::collections::BTreeMap<String, String>>;
+        let differs = |want: &Map, have: &Map| {
+            want.iter().flatten().any(|(k, v)| {
+                !marks.contains(&k.as_str()) && have.as_ref().and_then(|h| h.get(k)) != Some(v)
+            })
+        };
+        Ok(after.data.get("spec") != live.data.get("spec")
+            || differs(&crd.object.metadata.labels, &live.metadata.labels)
+            || differs(&crd.object.metadata.annotations, &live.metadata.annotations))
     }
 
     async fn wait_established(
@@ -301,11 +344,19 @@ impl Applier {
             }
             let name = o.object.metadata.name.as_deref().unwrap_or_default();
             let api = self.api(&o.kind, o.object.metadata.namespace.as_deref());
-            let before = api
+            let live = api
                 .get_opt(name)
                 .await
-                .map_err(|e| ApplyError::from_kube(e, "get", &o.describe(), false))?
-                .and_then(|obj| obj.metadata.resource_version);
+                .map_err(|e| ApplyError::from_kube(e, "get", &o.describe(), false))?;
+            // An object of the Helm release this release adopts: take over Helm's fields first, so
+            // the apply owns (and removes, when the chart dropped them) what Helm owned.
+            if let Some(managed) = live.as_ref().and_then(|l| takeover::adoption(l, &o.object)) {
+                let uid = live.as_ref().and_then(|l| l.metadata.uid.clone());
+                write_managed_fields(&api, name, uid, &managed)
+                    .await
+                    .map_err(|e| ApplyError::from_kube(e, "patch", &o.describe(), false))?;
+            }
+            let before = live.and_then(|obj| obj.metadata.resource_version);
             let after = self.server_side_apply(o, false).await?;
             if before.is_none() || after.metadata.resource_version != before {
                 report.changed += 1;
@@ -348,7 +399,20 @@ impl Applier {
         current: &[InventoryEntry],
         owner: &ReleaseOwner,
     ) -> Result<PruneReport, ApplyError> {
-        super::prune::prune(self, previous, current, owner).await
+        super::prune::prune(self, previous, &[], current, owner).await
+    }
+
+    /// [`Self::prune`], and also deletes `adopted` (from [`super::adopted_inventory`]: the objects
+    /// of the Helm revision an adopted release took over) minus `current`, where they carry Helm's
+    /// marks for this same release and no other owner's mark; same `keep` and CRD rules.
+    pub async fn prune_adopting(
+        &self,
+        previous: &[InventoryEntry],
+        adopted: &[InventoryEntry],
+        current: &[InventoryEntry],
+        owner: &ReleaseOwner,
+    ) -> Result<PruneReport, ApplyError> {
+        super::prune::prune(self, previous, adopted, current, owner).await
     }
 
     /// Uninstall: Delete (Helm's uninstall order, wait until gone or the deadline) or Orphan
@@ -373,6 +437,69 @@ impl Applier {
     ) -> Result<(), super::HealthError> {
         super::health::wait_healthy(self, inventory, extra, default_namespace, deadline).await
     }
+}
+
+/// Refuses a CRD definition that leaves out a version the live CRD has stored objects in
+/// (`status.storedVersions`): replacing it would make those objects unreadable, and the API
+/// server refuses it too, in its own words.
+pub(crate) fn check_stored_versions(
+    crd: &DesiredObject,
+    live: &DynamicObject,
+) -> Result<(), ApplyError> {
+    let names = |v: Option<&Json>, field: Option<&str>| -> Vec<String> {
+        v.and_then(Json::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| match field {
+                        Some(f) => x.get(f).and_then(Json::as_str),
+                        None => x.as_str(),
+                    })
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let stored = names(path(&live.data, &["status", "storedVersions"]), None);
+    let offered = names(path(&crd.object.data, &["spec", "versions"]), Some("name"));
+    let dropped: Vec<&String> = stored.iter().filter(|v| !offered.contains(v)).collect();
+    if dropped.is_empty() {
+        return Ok(());
+    }
+    let list = dropped
+        .iter()
+        .map(|v| v.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(ApplyError::Rejected {
+        object: crd.describe(),
+        reason: "StoredVersionDropped".to_owned(),
+        message: format!(
+            "the chart's definition drops version {list}, which status.storedVersions of the live \
+             CustomResourceDefinition still lists (objects may be stored in it); the CRD was not \
+             replaced. Keep the version in the chart, or migrate the stored objects to a version \
+             the chart keeps and remove {list} from status.storedVersions first"
+        ),
+        dry_run: false,
+    })
+}
+
+/// Replaces the managedFields of `name` (a merge patch; the uid, when known, guards against a
+/// recreated object). The API server takes managedFields from an update or patch that sets them.
+pub(crate) async fn write_managed_fields(
+    api: &Api<DynamicObject>,
+    name: &str,
+    uid: Option<String>,
+    managed: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry],
+) -> Result<DynamicObject, kube::Error> {
+    let mut patch = serde_json::json!({"metadata": {"managedFields": managed}});
+    if let Some(uid) = uid {
+        patch["metadata"]["uid"] = serde_json::json!(uid);
+    }
+    let params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+        ..PatchParams::default()
+    };
+    api.patch(name, &params, &Patch::Merge(&patch)).await
 }
 
 fn in_created_namespace(o: &DesiredObject, created: &HashSet<&str>) -> bool {

@@ -6,7 +6,9 @@
 //! orders), `applier` (dry-run, apply, CRDs), `prune` (prune and uninstall under the ownership
 //! rules), `health` (kstatus readiness), `lookup` (the render crate's `lookup` over the client),
 //! `history` (Helm release records), `hooks` (Helm hooks: order, delete policies, waiting for Jobs
-//! and Pods), `error` (the typed errors at this boundary).
+//! and Pods), `plan` (what an apply would change, for `signet diff`), `takeover` (field ownership
+//! handed between Helm and Signet on adoption and orphaning), `error` (the typed errors at this
+//! boundary).
 
 mod applier;
 mod error;
@@ -16,7 +18,9 @@ pub mod hooks;
 mod kinds;
 mod lookup;
 mod objects;
+mod plan;
 mod prune;
+mod takeover;
 
 pub use applier::{Applier, ApplyReport, DryRunReport};
 pub use error::ApplyError;
@@ -26,7 +30,8 @@ pub use hooks::{Hook, HookError, HookEvent, HookPhase};
 pub use kinds::{Kinds, ResolvedKind};
 pub use lookup::ClusterLookup;
 pub use objects::{DesiredObject, UNINSTALL_ORDER, describe, uninstall_order};
-pub use prune::PruneReport;
+pub use plan::{ChangeAction, FieldChange, MASK, ObjectChange, PlanInput};
+pub use prune::{PruneReport, adoptable_inventory, adopted_inventory};
 
 /// The field manager of every server-side apply Signet makes.
 pub const FIELD_MANAGER: &str = "signet";

@@ -3,6 +3,8 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod diff;
+pub mod get;
 pub mod keys;
 pub mod lint;
 pub mod mirror;
@@ -51,6 +53,12 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Render a chart locally exactly like `helm template` (Helm's flags).
     Template(template::TemplateArgs),
+    /// Show what the next reconcile of a SignedChartRelease would change (exit 1 when anything would).
+    Diff(diff::DiffArgs),
+    /// List SignedChartReleases: Ready, version, digest, signer, last transition.
+    Get(get::GetArgs),
+    /// Explain one SignedChartRelease: conditions, inventory and recent Events.
+    Status(get::StatusArgs),
     /// Print Signet's version.
     Version,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -72,6 +80,8 @@ impl Cli {
             Command::Sign(a) => a.output,
             Command::Verify(a) => a.output,
             Command::Registry(a) => a.output(),
+            Command::Get(a) => a.output,
+            Command::Status(a) => a.output,
             _ => output::OutputFormat::Text,
         }
     }
@@ -94,6 +104,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sign(args) => sign::run(args).await,
         Command::Verify(args) => verify::run(args).await,
         Command::Template(args) => template::run(args).await,
+        Command::Diff(args) => diff::run(args).await,
+        Command::Get(args) => get::run_get(args).await,
+        Command::Status(args) => get::run_status(args).await,
         Command::Version => {
             println!("signet {}", env!("CARGO_PKG_VERSION"));
             Ok(())

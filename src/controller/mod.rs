@@ -8,7 +8,8 @@
 //! `status` (conditions and the status patch), `events`, `uninstall` (finalizer), `inputs` (what a
 //! render depends on), `memory` (last applied manifests, backoff, echo suppression), `cache`
 //! (charts and registry clients), `clients` (impersonation), `refs` (Secrets and ConfigMaps),
-//! `watches` (what triggers a reconcile), `metrics` and `leader` (engineer C2).
+//! `watches` (what triggers a reconcile), `metrics` and `leader` (engineer C2), `preview` (the
+//! next reconcile as a plan of changes, dry-run only, for `signet diff`).
 
 mod cache;
 mod clients;
@@ -18,6 +19,7 @@ mod inputs;
 pub mod leader;
 mod memory;
 pub mod metrics;
+pub mod preview;
 mod pull;
 mod reconcile;
 mod refs;

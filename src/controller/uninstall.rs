@@ -1,7 +1,8 @@
 //! The finalizer `signet.dev/finalizer`: added before anything is applied, and on deletion
 //! removed only after the release is uninstalled per `spec.uninstall` (Delete in reverse install
-//! order between the last deployed revision's `pre-delete` and `post-delete` hooks, or Orphan:
-//! drop our marks, run no hooks) and its Helm history deleted. Uninstalling needs no
+//! order between the last deployed revision's `pre-delete` and `post-delete` hooks, and its Helm
+//! history deleted; or Orphan: drop our marks, hand our fields to Helm's field manager, run no
+//! hooks and keep the history, so `helm upgrade` manages the release again). Uninstalling needs no
 //! verification, so a release whose signatures fail now still removes what it applied.
 
 use super::Context;
@@ -132,13 +133,16 @@ pub async fn finalize(release: &SignedChartRelease, ctx: &Context) -> Result<Act
         )
         .await
         .map_err(|e| format!("post-delete hooks failed: {e}"))?;
-        apply::delete_history(
-            ctx.clients.own(),
-            &owner.release_namespace,
-            &owner.release_name,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        // Orphan hands the release back to Helm: its history stays, so `helm upgrade` goes on.
+        if policy == DeletionPolicy::Delete {
+            apply::delete_history(
+                ctx.clients.own(),
+                &owner.release_namespace,
+                &owner.release_name,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        }
         Ok::<_, String>(report)
     }
     .await;

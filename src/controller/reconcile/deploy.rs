@@ -460,10 +460,20 @@ impl Attempt<'_> {
             return Ok(());
         }
         let previous = self.status.inventory.clone();
-        if previous.iter().all(|p| current.contains(p)) {
+        // The first apply of a release adopted from Helm also prunes the superseded revision's objects.
+        let adopted = apply::adopted_inventory(
+            self.ctx.clients.own(),
+            applier.kinds(),
+            &self.owner,
+            &previous,
+        )
+        .await?;
+        if previous.iter().chain(&adopted).all(|p| current.contains(p)) {
             return Ok(());
         }
-        let report = applier.prune(&previous, current, &self.owner).await?;
+        let report = applier
+            .prune_adopting(&previous, &adopted, current, &self.owner)
+            .await?;
         if !report.deleted.is_empty() {
             let names: Vec<String> = report
                 .deleted

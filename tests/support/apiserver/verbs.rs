@@ -530,6 +530,15 @@ fn replace(state: &mut State, ctx: &Ctx<'_>, mut body: Value) -> Result<Value, A
         .cloned()
         .ok_or_else(|| ctx.not_found(&ctx.name))?;
     check_resource_version(ctx, &body, &old)?;
+    // A write that sets managedFields replaces them (how ownership is transferred between field
+    // managers); an empty list leaves them as they were, as on a real server.
+    let mut base = old.clone();
+    if let Some(list) = body["metadata"]["managedFields"]
+        .as_array()
+        .filter(|l| !l.is_empty())
+    {
+        base["metadata"]["managedFields"] = Value::Array(list.clone());
+    }
     let mut new = match ctx.scope() {
         Scope::Status => {
             let mut n = old.clone();
@@ -580,7 +589,7 @@ fn replace(state: &mut State, ctx: &Ctx<'_>, mut body: Value) -> Result<Value, A
         now: &now,
     };
     ssa::record_update(
-        Some(&old),
+        Some(&base),
         &mut new,
         &Schema { kind: &ctx.kind },
         ctx.scope(),
