@@ -257,6 +257,8 @@ impl SignedChartReleaseSpec {
         if let Some(timeout) = self.uninstall.as_ref().and_then(|u| u.timeout.as_deref()) {
             c.duration("spec.uninstall.timeout", timeout, 0.0, true);
         }
+        c.errors
+            .extend(super::postrender::validate(&self.post_renderers));
         c.finish()
     }
 }

@@ -4,7 +4,9 @@
 //! `lookup`. It takes a [`VerifiedChart`], so rendering an unverified chart does not compile.
 //! The render is CPU-bound and runs on the blocking pool.
 
+use crate::api::PostRenderer;
 use crate::api::conditions::reasons;
+use crate::postrender::{PostRenderError, post_render};
 use crate::render::chart::{LoadLimits, load_archive};
 use crate::render::render::manifests::split_manifests;
 use crate::render::render::{Lookup, RenderOptions, render_release};
@@ -28,6 +30,8 @@ pub struct ReleaseInfo {
     pub namespace: String,
     pub revision: i64,
     pub is_upgrade: bool,
+    /// `spec.postRenderers`, applied to the rendered manifests (not to CRDs from `crds/`).
+    pub post_renderers: Vec<PostRenderer>,
 }
 
 /// A rendered release, as documents ready for `apply`.
@@ -52,6 +56,8 @@ pub enum RenderError {
     Template(String),
     #[error("the render was cancelled: {0}")]
     Cancelled(String),
+    #[error("{0}")]
+    PostRender(#[from] PostRenderError),
 }
 
 impl RenderError {
@@ -80,9 +86,14 @@ pub async fn render(
         lookup,
         ..RenderOptions::default()
     };
-    tokio::task::spawn_blocking(move || render_blocking(&archive, &values, &opts))
-        .await
-        .map_err(|e| RenderError::Cancelled(e.to_string()))?
+    let post = (release.post_renderers.clone(), release.namespace.clone());
+    tokio::task::spawn_blocking(move || {
+        let mut rendered = render_blocking(&archive, &values, &opts)?;
+        rendered.manifests = post_render(&rendered.manifests, &post.0, &post.1)?;
+        Ok(rendered)
+    })
+    .await
+    .map_err(|e| RenderError::Cancelled(e.to_string()))?
 }
 
 fn render_blocking(

@@ -109,6 +109,7 @@ impl Attempt<'_> {
             namespace: self.owner.release_namespace.clone(),
             revision: i64::from(revision),
             is_upgrade: deployed.is_some(),
+            post_renderers: self.release.spec.post_renderers.clone(),
         };
         let lookup = Arc::new(apply::ClusterLookup::new(
             client,
