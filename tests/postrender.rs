@@ -216,6 +216,13 @@ spec:
           volumeMounts:
             - mountPath: /tmp
               name: tmp
+          ports:
+            - containerPort: 8080
+              protocol: TCP
+              name: extra
+            - containerPort: 9797
+              protocol: TCP
+              name: metrics
           resources:
             requests: {cpu: null}
       volumes:
@@ -245,6 +252,8 @@ spec:
     assert_eq!(names(&app["env"]), ["ADDED", "PODINFO_UI_COLOR"]);
     assert_eq!(app["env"][1]["value"], "#000000");
     assert_eq!(app["volumeMounts"][0]["mountPath"], "/tmp");
+    // Ports merge on (containerPort, protocol); kustomize puts new ones first there.
+    assert_eq!(names(&app["ports"]), ["extra", "http", "metrics", "grpc"]);
     assert_eq!(names(&pod["volumes"]), ["tmp"]);
     assert_eq!(
         deploy["spec"]["template"]["metadata"]["annotations"],
@@ -383,6 +392,9 @@ webhooks:
         }, {
             "target": {"kind": "Deployment"},
             "patch": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\nspec:\n  template:\n    spec:\n      containers:\n        - name: controller\n          env:\n            - name: EXTRA\n              value: one\n"
+        }, {
+            "target": {"kind": "Service", "name": ".*-controller"},
+            "patch": "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  ports:\n    - port: 8443\n      protocol: TCP\n      name: alt\n      targetPort: https\n    - port: 80\n      protocol: TCP\n      targetPort: 8080\n"
         }]}},
         {"kustomize": {
             "patches": [{
@@ -399,6 +411,13 @@ webhooks:
         webhook.get("rules").is_some(),
         "the webhook merged, not replaced"
     );
+    let service = out
+        .iter()
+        .find(|(k, _)| k.ends_with("/ingress-nginx-controller") && k.contains(" Service "))
+        .map(|(_, v)| v)
+        .expect("controller Service");
+    assert_eq!(names(&service["spec"]["ports"]), ["alt", "http", "https"]);
+    assert_eq!(service["spec"]["ports"][1]["targetPort"], 8080);
     // The second post-renderer's patch runs before its labels: it selects nothing.
     let env = &find(&out, "Deployment")["spec"]["template"]["spec"]["containers"][0]["env"];
     let env_names = names(env);

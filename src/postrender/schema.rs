@@ -7,6 +7,8 @@
 //! `k8s.io/api` (core/v1 `PodSpec`, `Container`, `ServiceSpec`, `ServiceAccount`, meta/v1
 //! `ObjectMeta`, admissionregistration/v1 webhook configurations). It covers the fields charts
 //! render; status-only lists (conditions) are left out because post-renderers patch desired state.
+//! Where a list also declares `x-kubernetes-list-map-keys` (ports, topology spread constraints),
+//! kustomize matches items on all those keys, and so does this table.
 //!
 //! As in kustomize, an object whose kind is not built in (a custom resource) has no schema: its
 //! lists are replaced whole, `metadata.finalizers` included.
@@ -18,9 +20,20 @@ pub enum ListMerge {
     Replace,
     /// A set of scalars (`metadata.finalizers`): the patch's items, then the others.
     Scalars,
-    /// Items are objects merged by this key field.
+    /// Items are objects merged by this key field (`patchMergeKey`). The result lists the patch's
+    /// items in the patch's order, then the object's other items in theirs.
     Key(&'static str),
+    /// Items are objects merged by several key fields (`x-kubernetes-list-map-keys`), each with
+    /// the default the API server gives it when missing. kustomize orders these lists differently:
+    /// the patch's new items first, then the object's items, merged in place.
+    MapKeys(&'static [(&'static str, Option<&'static str>)]),
 }
+
+/// `protocol` defaults to TCP on the API server, so a port patched without it is the TCP port.
+const CONTAINER_PORT_KEYS: &[(&str, Option<&str>)] =
+    &[("containerPort", None), ("protocol", Some("TCP"))];
+const SERVICE_PORT_KEYS: &[(&str, Option<&str>)] = &[("port", None), ("protocol", Some("TCP"))];
+const SPREAD_KEYS: &[(&str, Option<&str>)] = &[("topologyKey", None), ("whenUnsatisfiable", None)];
 
 /// Where in a built-in object's schema a walk is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,7 +107,7 @@ pub fn root(group: &str, kind: &str) -> Node {
 
 /// The schema node of field `name` under `node`, and how that field merges if it is a list.
 pub fn field(node: Node, name: &str) -> (Node, ListMerge) {
-    use ListMerge::{Key, Replace, Scalars};
+    use ListMerge::{Key, MapKeys, Replace, Scalars};
     match (node, name) {
         (Node::Root(_), "metadata") => (Node::ObjectMeta, Replace),
         (Node::Root("Pod"), "spec") => (Node::PodSpec, Replace),
@@ -133,12 +146,12 @@ pub fn field(node: Node, name: &str) -> (Node, ListMerge) {
             (Node::Plain, Key("name"))
         }
         (Node::PodSpec, "hostAliases") => (Node::Plain, Key("ip")),
-        (Node::PodSpec, "topologySpreadConstraints") => (Node::Plain, Key("topologyKey")),
+        (Node::PodSpec, "topologySpreadConstraints") => (Node::Plain, MapKeys(SPREAD_KEYS)),
         (Node::Container, "env") => (Node::Plain, Key("name")),
-        (Node::Container, "ports") => (Node::Plain, Key("containerPort")),
+        (Node::Container, "ports") => (Node::Plain, MapKeys(CONTAINER_PORT_KEYS)),
         (Node::Container, "volumeMounts") => (Node::Plain, Key("mountPath")),
         (Node::Container, "volumeDevices") => (Node::Plain, Key("devicePath")),
-        (Node::ServiceSpec, "ports") => (Node::Plain, Key("port")),
+        (Node::ServiceSpec, "ports") => (Node::Plain, MapKeys(SERVICE_PORT_KEYS)),
         _ => (Node::Plain, Replace),
     }
 }
@@ -181,7 +194,7 @@ mod tests {
         );
         assert_eq!(
             walk("", "Service", &["spec", "ports"]),
-            ListMerge::Key("port")
+            ListMerge::MapKeys(SERVICE_PORT_KEYS)
         );
         assert_eq!(
             walk("", "ConfigMap", &["metadata", "finalizers"]),

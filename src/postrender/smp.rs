@@ -120,12 +120,10 @@ fn merge_list(
     path: &str,
 ) -> Result<Vec<Json>, String> {
     // `- $patch: replace` as an item of its own: the rest of the patch's list is the new list.
-    let replace = patch.iter().any(|item| {
-        item.as_object()
-            .is_some_and(|m| m.len() == 1 && m.get(DIRECTIVE) == Some(&Json::from("replace")))
-    });
-    let key = match merge {
-        ListMerge::Key(key) if !replace => key,
+    let replace = patch.iter().any(is_replace_item);
+    let keys: Vec<(&str, Option<&str>)> = match merge {
+        ListMerge::Key(key) if !replace => vec![(key, None)],
+        ListMerge::MapKeys(keys) if !replace => keys.to_vec(),
         ListMerge::Scalars if !replace => {
             let mut out: Vec<Json> = Vec::new();
             for item in patch.iter().chain(items) {
@@ -138,10 +136,7 @@ fn merge_list(
         _ => {
             let mut out = Vec::new();
             for (i, item) in patch.iter().enumerate() {
-                let is_directive = item.as_object().is_some_and(|m| {
-                    m.len() == 1 && m.contains_key(DIRECTIVE) && m[DIRECTIVE] == "replace"
-                });
-                if is_directive {
+                if is_replace_item(item) {
                     continue;
                 }
                 if let Some(v) = clean(item, &format!("{path}[{i}]"))? {
@@ -151,19 +146,44 @@ fn merge_list(
             return Ok(out);
         }
     };
-    let key_of = |item: &Json| item.get(key).filter(|v| !v.is_null()).cloned();
-    let mut order: Vec<Json> = Vec::new();
+    let key = keys[0].0;
+    // An item's key: the values of the key fields, defaulted where the API server defaults them;
+    // `None` when the first is missing.
+    let key_of = |item: &Json| -> Option<Vec<Json>> {
+        item.get(key).filter(|v| !v.is_null())?;
+        Some(
+            keys.iter()
+                .map(|(k, default)| match (item.get(*k), default) {
+                    (Some(v), _) if !v.is_null() => v.clone(),
+                    (_, Some(d)) => Json::from(*d),
+                    _ => Json::Null,
+                })
+                .collect(),
+        )
+    };
+    let mut patch_keys: Vec<Vec<Json>> = Vec::new();
     for (i, item) in patch.iter().enumerate() {
         let Some(k) = key_of(item) else {
             return Err(format!(
                 "{path}[{i}]: a list item of a strategic-merge patch needs its merge key {key:?}"
             ));
         };
-        if !order.contains(&k) {
-            order.push(k);
+        if !patch_keys.contains(&k) {
+            patch_keys.push(k);
         }
     }
-    for k in items.iter().filter_map(key_of) {
+    let item_keys: Vec<Vec<Json>> = items.iter().filter_map(key_of).collect();
+    // kustomize's order: for a `patchMergeKey` list, the patch's items then the object's others;
+    // for a list-map-keys list, the patch's new items, then the object's items in place.
+    let mut order: Vec<Vec<Json>> = if keys.len() > 1 {
+        patch_keys
+            .into_iter()
+            .filter(|k| !item_keys.contains(k))
+            .collect()
+    } else {
+        patch_keys
+    };
+    for k in item_keys {
         if !order.contains(&k) {
             order.push(k);
         }
@@ -174,7 +194,7 @@ fn merge_list(
         let patched = patch
             .iter()
             .position(|item| key_of(item).as_ref() == Some(k));
-        let item_path = format!("{path}[{key}={}]", display(k));
+        let item_path = format!("{path}[{key}={}]", display(&k[0]));
         match (existing, patched) {
             (Some(existing), Some(j)) => {
                 let mut merged = existing.clone();
@@ -197,6 +217,12 @@ fn merge_list(
     // Items of the object without the key are kept, after the keyed ones.
     out.extend(items.iter().filter(|item| key_of(item).is_none()).cloned());
     Ok(out)
+}
+
+/// `{$patch: replace}` alone, as a list item: replace the whole list.
+fn is_replace_item(item: &Json) -> bool {
+    item.as_object()
+        .is_some_and(|m| m.len() == 1 && m.get(DIRECTIVE) == Some(&Json::from("replace")))
 }
 
 fn display(v: &Json) -> String {
@@ -231,10 +257,7 @@ fn clean(value: &Json, path: &str) -> Result<Option<Json>, String> {
         Json::Array(items) => {
             let mut out = Vec::new();
             for (i, item) in items.iter().enumerate() {
-                let is_replace = item.as_object().is_some_and(|m| {
-                    m.len() == 1 && m.get(DIRECTIVE) == Some(&Json::from("replace"))
-                });
-                if is_replace {
+                if is_replace_item(item) {
                     continue;
                 }
                 if let Some(v) = clean(item, &format!("{path}[{i}]"))? {
@@ -320,6 +343,28 @@ mod tests {
         assert_eq!(
             apply(&mut d, &json!({"$patch": "delete"}), "apps", "Deployment"),
             Ok(Outcome::Deleted)
+        );
+    }
+
+    #[test]
+    fn ports_merge_on_port_and_defaulted_protocol_new_ones_first() {
+        let mut d = json!({"spec": {"template": {"spec": {"containers": [{"name": "c", "ports": [
+            {"containerPort": 80, "protocol": "TCP", "name": "http"},
+            {"containerPort": 53, "protocol": "UDP", "name": "dns"}
+        ]}]}}}});
+        let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "c", "ports": [
+            {"containerPort": 53, "protocol": "UDP", "name": "dns2"},
+            {"containerPort": 53, "name": "dns-tcp"},
+            {"containerPort": 80, "name": "web"}
+        ]}]}}}});
+        apply(&mut d, &patch, "apps", "Deployment").unwrap();
+        assert_eq!(
+            d["spec"]["template"]["spec"]["containers"][0]["ports"],
+            json!([
+                {"containerPort": 53, "name": "dns-tcp"},
+                {"containerPort": 80, "protocol": "TCP", "name": "web"},
+                {"containerPort": 53, "protocol": "UDP", "name": "dns2"}
+            ])
         );
     }
 
