@@ -2,7 +2,8 @@
 //! exactly as `signet template` renders, plus what only a cluster has: `.Capabilities` from
 //! discovery, `.Release.Revision`/`IsInstall`/`IsUpgrade` from the Helm history, and a live
 //! `lookup`. It takes a [`VerifiedChart`], so rendering an unverified chart does not compile.
-//! The render is CPU-bound and runs on the blocking pool.
+//! `spec.postRenderers` then transform the manifests (`crate::postrender`); what comes out is what
+//! is applied and recorded. The render is CPU-bound and runs on the blocking pool.
 
 use crate::api::PostRenderer;
 use crate::api::conditions::reasons;
@@ -86,10 +87,10 @@ pub async fn render(
         lookup,
         ..RenderOptions::default()
     };
-    let post = (release.post_renderers.clone(), release.namespace.clone());
+    let renderers = release.post_renderers.clone();
     tokio::task::spawn_blocking(move || {
         let mut rendered = render_blocking(&archive, &values, &opts)?;
-        rendered.manifests = post_render(&rendered.manifests, &post.0, &post.1)?;
+        rendered.manifests = post_render(&rendered.manifests, &renderers, &opts.namespace)?;
         Ok(rendered)
     })
     .await
