@@ -164,7 +164,8 @@ pub struct LabelSet {
     pub pairs: BTreeMap<String, String>,
     /// Also label the pod templates of workloads (`spec.template.metadata.labels` of Deployment,
     /// StatefulSet, DaemonSet, ReplicaSet, ReplicationController and Job; both templates of a
-    /// CronJob). Changing a pod template rolls the workload out. Defaults to false.
+    /// CronJob) and a StatefulSet's volume claim templates. Changing a pod template rolls the
+    /// workload out. Defaults to false.
     #[serde(default)]
     pub include_templates: bool,
 }

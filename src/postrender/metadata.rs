@@ -1,7 +1,8 @@
 //! Labels and annotations added to every object, as kustomize's `labels` (without
 //! `includeSelectors`) and `commonAnnotations`: `metadata` of every object and, for annotations
-//! always and for labels with `includeTemplates`, the pod templates of the workload kinds
-//! (kustomize's built-in field specs). Missing maps on those paths are created.
+//! always and for labels with `includeTemplates`, the pod templates of the workload kinds (and,
+//! for labels, a StatefulSet's volume claim templates): kustomize's built-in `commonAnnotations`
+//! and `templateLabels` field specs. Missing maps on those paths are created.
 
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
@@ -38,6 +39,17 @@ pub fn add(
     if templates {
         for path in template_paths(group, kind) {
             changed |= set_pairs(object, path, field, pairs);
+        }
+        // kustomize's template label field specs also label a StatefulSet's volume claims.
+        if field == "labels"
+            && (group, kind) == ("apps", "StatefulSet")
+            && let Some(Json::Array(claims)) = object
+                .get_mut("spec")
+                .and_then(|s| s.get_mut("volumeClaimTemplates"))
+        {
+            for claim in claims {
+                changed |= set_pairs(claim, &["metadata"], field, pairs);
+            }
         }
     }
     changed
