@@ -541,7 +541,7 @@ fn every_corpus_chart_post_renders_as_kustomize_does() {
         "patches": [
             {
                 "target": {"group": "apps", "kind": "Deployment|StatefulSet|DaemonSet"},
-                "patch": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: any\nspec:\n  template:\n    spec:\n      priorityClassName: sweep\n      tolerations:\n        - key: sweep\n          operator: Exists\n      volumes:\n        - name: sweep\n          emptyDir: {}\n"
+                "patch": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: any\nspec:\n  template:\n    spec:\n      priorityClassName: sweep\n      tolerations:\n        - key: sweep\n          operator: Exists\n      volumes:\n        - name: sweep\n          emptyDir: {}\n      initContainers:\n        - name: sweep-init\n          image: busybox:1.36\n      securityContext:\n        $patch: delete\n"
             },
             {
                 "target": {"version": "v1", "kind": "Service"},
@@ -559,6 +559,7 @@ fn every_corpus_chart_post_renders_as_kustomize_does() {
         .collect();
     charts.sort();
     let mut compared = Vec::new();
+    let (mut spent, mut documents_seen) = (std::time::Duration::ZERO, 0);
     for chart in &charts {
         let out = run(Command::new(&r.helm)
             .args(["template", chart])
@@ -576,8 +577,11 @@ fn every_corpus_chart_post_renders_as_kustomize_does() {
         }
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let docs = documents(&text);
+        let started = std::time::Instant::now();
         let ours =
             post_render(&docs, &list, "signet-test").unwrap_or_else(|e| panic!("{chart}: {e}"));
+        spent += started.elapsed();
+        documents_seen += docs.len();
         let theirs = r
             .kustomize(&text, &list)
             .unwrap_or_else(|e| panic!("{chart}: kubectl kustomize refused: {e}"));
@@ -593,7 +597,11 @@ fn every_corpus_chart_post_renders_as_kustomize_does() {
         }
         compared.push(chart.clone());
     }
-    eprintln!("{} of {} charts compared", compared.len(), charts.len());
+    eprintln!(
+        "{} of {} charts compared; post-rendering their {documents_seen} documents took {spent:?}",
+        compared.len(),
+        charts.len()
+    );
     assert!(
         compared.len() >= 20,
         "only {} of {} charts rendered: {compared:?}",
