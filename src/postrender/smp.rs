@@ -1,9 +1,10 @@
 //! Strategic-merge patches, with the semantics `kubectl kustomize` (kyaml's merge) gives them:
 //! maps merge field by field and `null` removes a field; a list with a merge key (see [`schema`])
 //! merges item by item — the patch's items first, in the patch's order, then the object's other
-//! items in theirs — and every other list is replaced. Directives: `$patch: delete` removes the map
-//! it is in (a list item, a field, or the whole object) and `$patch: replace` replaces the map, or,
-//! as a list item of its own, the list, with the rest of the patch.
+//! items in theirs (for lists keyed on several fields, such as ports: the patch's new items, then
+//! the object's in place) — and every other list is replaced. Directives: `$patch: delete` removes
+//! the map it is in (a list item, a field, or the whole object) and `$patch: replace` replaces the
+//! map, or, as a list item of its own, the list, with the rest of the patch.
 
 use super::schema::{self, ListMerge, Node};
 use serde_json::{Map, Value as Json};
@@ -101,8 +102,9 @@ fn merge_value(target: &mut Json, patch: &Json, node: Node, path: &str) -> Resul
     Ok(Outcome::Kept)
 }
 
-/// The kyaml/apimachinery directives other than `$patch` change list order or retained keys;
-/// kustomize does not apply them either, so a patch using one is refused instead of ignored.
+/// apimachinery's other directives (`$setElementOrder/…`, `$retainKeys`,
+/// `$deleteFromPrimitiveList/…`) are not implemented: a patch using one is refused rather than
+/// applied half-way or with the directive left in the object.
 fn check_key(key: &str, path: &str) -> Result<(), String> {
     if key.starts_with('$') {
         return Err(format!(
