@@ -609,3 +609,104 @@ fn every_corpus_chart_post_renders_as_kustomize_does() {
         charts.len()
     );
 }
+
+/// The post-renderers of config/samples/ do to the chart they name (podinfo, from the corpus)
+/// what kubectl kustomize does, and each of their patches takes effect.
+#[test]
+fn the_sample_post_renders_podinfo() {
+    let Some(r) = reference() else { return };
+    let path = support::tools::workspace_root()
+        .join("config/samples/signet_v1alpha1_signedchartrelease_postrender.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let sample = objects([text.as_str()]);
+    let release = sample.values().next().expect("the sample release");
+    let release_name = release["metadata"]["name"].as_str().unwrap();
+    let namespace = release["metadata"]["namespace"].as_str().unwrap();
+    let list = renderers(release["spec"]["postRenderers"].clone());
+
+    let rendered = run_ok(
+        Command::new(&r.helm)
+            .args(["template", release_name])
+            .arg(r.charts.join("podinfo"))
+            .args(["--namespace", namespace, "--no-hooks"]),
+    );
+    let ours = post_render(&documents(&rendered), &list, namespace).expect("the sample applies");
+    let theirs = r.kustomize(&rendered, &list).expect("kubectl accepts it");
+    let ours = objects(ours.iter().map(|(_, d)| d.as_str()));
+    let theirs = objects(split(&theirs).iter().map(String::as_str));
+    assert_eq!(
+        ours.keys().collect::<Vec<_>>(),
+        theirs.keys().collect::<Vec<_>>()
+    );
+    for (key, value) in &ours {
+        assert_same("sample", key, value, &theirs[key]);
+    }
+    let deploy = find(&ours, "Deployment");
+    let pod = &deploy["spec"]["template"]["spec"];
+    // The patch lists podinfo first, so it stays first.
+    assert_eq!(names(&pod["containers"]), ["podinfo", "log-shipper"]);
+    assert_eq!(pod["priorityClassName"], "business-critical");
+    assert!(
+        pod["containers"][0]["image"]
+            .as_str()
+            .unwrap()
+            .starts_with("registry.example.com/mirror/podinfo:")
+    );
+    assert!(
+        deploy["spec"]["template"]["metadata"]["annotations"]
+            .get("prometheus.io/scrape")
+            .is_none()
+    );
+    let service = find(&ours, "Service");
+    assert_eq!(
+        service["metadata"]["annotations"]["example.com/exposure"],
+        "internal"
+    );
+    assert_eq!(service["metadata"]["labels"]["team"], "storefront");
+}
+
+/// Where Signet differs from kustomize on purpose: a patch without a namespace names an object in
+/// the release namespace (written there or left without one, as charts often do), where kustomize
+/// would look in `default` only.
+#[test]
+fn untargeted_patches_without_a_namespace_name_objects_in_the_release_namespace() {
+    let docs = vec![
+        (
+            "c/templates/a.yaml".to_string(),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: apps\ndata:\n  k: v\n"
+                .to_string(),
+        ),
+        (
+            "c/templates/b.yaml".to_string(),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  k: v\n".to_string(),
+        ),
+    ];
+    let patch = |name: &str, ns: &str| {
+        renderers(json!([{"kustomize": {"patches": [{"patch": format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n{ns}data:\n  k: patched\n"
+        )}]}}]))
+    };
+    for (name, ns) in [
+        ("a", ""),
+        ("b", ""),
+        ("a", "  namespace: apps\n"),
+        ("b", "  namespace: apps\n"),
+    ] {
+        let out = post_render(&docs, &patch(name, ns), "apps").unwrap();
+        let patched = objects(out.iter().map(|(_, d)| d.as_str()));
+        let key = |n: &str| {
+            if n == "a" {
+                "v1 ConfigMap apps/a"
+            } else {
+                "v1 ConfigMap /b"
+            }
+        };
+        assert_eq!(patched[key(name)]["data"]["k"], "patched", "{name} {ns:?}");
+    }
+    let err = post_render(&docs, &patch("a", "  namespace: other\n"), "apps").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no rendered object is v1 ConfigMap other/a"),
+        "{err}"
+    );
+}

@@ -85,8 +85,9 @@ pub struct KustomizePatch {
     #[schemars(length(min = 1, max = 16384))]
     pub patch: String,
     /// The objects to patch. Without a target, a strategic-merge patch applies to the object its own
-    /// apiVersion, kind, name (and namespace, when given) name, which must exist. A target that
-    /// selects nothing is not an error, as in kustomize.
+    /// apiVersion, kind, name and namespace name, which must exist; a patch without a namespace
+    /// names an object in the release namespace or in none (kustomize would look in `default`). A
+    /// target that selects nothing is not an error, as in kustomize.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<PatchSelector>,
 }
