@@ -183,7 +183,8 @@ fn compare(
 ) -> BTreeMap<String, Value> {
     let text = r.template(chart, chart, namespace);
     let docs = documents(&text);
-    let ours = post_render(&docs, list, namespace).unwrap_or_else(|e| panic!("{chart}: {e}"));
+    let ours =
+        post_render(docs.clone(), list, namespace).unwrap_or_else(|e| panic!("{chart}: {e}"));
     let theirs = r
         .kustomize(&text, list)
         .unwrap_or_else(|e| panic!("{chart}: kubectl kustomize refused: {e}"));
@@ -497,7 +498,7 @@ fn failing_patches_fail_in_both_and_name_the_post_renderer_and_the_patch() {
             {"kustomize": {"patches": [patch]}}
         ]))
         .unwrap();
-        let err = post_render(&docs, &list, "apps")
+        let err = post_render(docs.clone(), &list, "apps")
             .err()
             .unwrap_or_else(|| panic!("{what}: accepted"))
             .to_string();
@@ -522,7 +523,7 @@ fn untouched_documents_keep_their_rendered_text() {
         "target": {"kind": "ConfigMap"},
         "patch": "- op: add\n  path: /metadata/labels/x\n  value: y\n"
     }]}}]));
-    let out = post_render(&docs, &list, "mon").unwrap();
+    let out = post_render(docs.clone(), &list, "mon").unwrap();
     assert_eq!(out.len(), docs.len());
     for ((path, before), (out_path, after)) in docs.iter().zip(&out) {
         assert_eq!(path, out_path);
@@ -578,8 +579,8 @@ fn every_corpus_chart_post_renders_as_kustomize_does() {
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let docs = documents(&text);
         let started = std::time::Instant::now();
-        let ours =
-            post_render(&docs, &list, "signet-test").unwrap_or_else(|e| panic!("{chart}: {e}"));
+        let ours = post_render(docs.clone(), &list, "signet-test")
+            .unwrap_or_else(|e| panic!("{chart}: {e}"));
         spent += started.elapsed();
         documents_seen += docs.len();
         let theirs = r
@@ -630,7 +631,7 @@ fn the_sample_post_renders_podinfo() {
             .arg(r.charts.join("podinfo"))
             .args(["--namespace", namespace, "--no-hooks"]),
     );
-    let ours = post_render(&documents(&rendered), &list, namespace).expect("the sample applies");
+    let ours = post_render(documents(&rendered), &list, namespace).expect("the sample applies");
     let theirs = r.kustomize(&rendered, &list).expect("kubectl accepts it");
     let ours = objects(ours.iter().map(|(_, d)| d.as_str()));
     let theirs = objects(split(&theirs).iter().map(String::as_str));
@@ -692,7 +693,7 @@ fn untargeted_patches_without_a_namespace_name_objects_in_the_release_namespace(
         ("a", "  namespace: apps\n"),
         ("b", "  namespace: apps\n"),
     ] {
-        let out = post_render(&docs, &patch(name, ns), "apps").unwrap();
+        let out = post_render(docs.clone(), &patch(name, ns), "apps").unwrap();
         let patched = objects(out.iter().map(|(_, d)| d.as_str()));
         let key = |n: &str| {
             if n == "a" {
@@ -703,7 +704,7 @@ fn untargeted_patches_without_a_namespace_name_objects_in_the_release_namespace(
         };
         assert_eq!(patched[key(name)]["data"]["k"], "patched", "{name} {ns:?}");
     }
-    let err = post_render(&docs, &patch("a", "  namespace: other\n"), "apps").unwrap_err();
+    let err = post_render(docs.clone(), &patch("a", "  namespace: other\n"), "apps").unwrap_err();
     assert!(
         err.to_string()
             .contains("no rendered object is v1 ConfigMap other/a"),

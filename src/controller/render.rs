@@ -90,7 +90,8 @@ pub async fn render(
     let renderers = release.post_renderers.clone();
     tokio::task::spawn_blocking(move || {
         let mut rendered = render_blocking(&archive, &values, &opts)?;
-        rendered.manifests = post_render(&rendered.manifests, &renderers, &opts.namespace)?;
+        let manifests = std::mem::take(&mut rendered.manifests);
+        rendered.manifests = post_render(manifests, &renderers, &opts.namespace)?;
         Ok(rendered)
     })
     .await

@@ -62,18 +62,19 @@ pub(crate) struct Object {
 }
 
 impl Object {
-    fn parse(template: &str, text: &str) -> Result<Option<Object>, PostRenderError> {
-        let value = read_yaml(text).map_err(|message| PostRenderError::Manifest {
-            template: template.to_owned(),
+    /// The document as an object; `Err` gives back an empty or non-object document, which passes
+    /// through untouched (the applier skips or refuses it).
+    fn parse(template: String, text: String) -> Result<Result<Object, Entry>, PostRenderError> {
+        let value = read_yaml(&text).map_err(|message| PostRenderError::Manifest {
+            template: template.clone(),
             message,
         })?;
         if !value.is_object() {
-            // Empty documents pass through; anything else is the applier's to refuse.
-            return Ok(None);
+            return Ok(Err(Entry::Other(template, text)));
         }
         let mut object = Object {
-            template: template.to_owned(),
-            text: text.to_owned(),
+            template,
+            text,
             value,
             group: String::new(),
             version: String::new(),
@@ -82,7 +83,7 @@ impl Object {
             changed: false,
         };
         object.identify();
-        Ok(Some(object))
+        Ok(Ok(object))
     }
 
     /// Reads apiVersion, kind and name again (a JSON patch may change them).
@@ -121,18 +122,18 @@ enum Entry {
 /// Applies `renderers` in order to `docs` (`(template path, document)`, as rendered), returning
 /// the documents to apply. Objects in no namespace count as in `release_namespace` for targets.
 pub fn post_render(
-    docs: &[(String, String)],
+    docs: Vec<(String, String)>,
     renderers: &[PostRenderer],
     release_namespace: &str,
 ) -> Result<Vec<(String, String)>, PostRenderError> {
     if renderers.is_empty() {
-        return Ok(docs.to_vec());
+        return Ok(docs);
     }
     let mut entries = Vec::with_capacity(docs.len());
     for (template, text) in docs {
         entries.push(match Object::parse(template, text)? {
-            Some(object) => Entry::Object(object),
-            None => Entry::Other(template.clone(), text.clone()),
+            Ok(object) => Entry::Object(object),
+            Err(other) => other,
         });
     }
     for (index, renderer) in renderers.iter().enumerate() {
@@ -173,6 +174,13 @@ fn apply_one(
         let parsed = patch::Patch::parse(p).map_err(error)?;
         parsed.apply(entries, release_namespace).map_err(error)?;
     }
+    if let Some(index) = k.images.iter().position(|image| image.name.is_empty()) {
+        return Err(PostRenderError::Field {
+            renderer,
+            field: format!("images[{index}].name"),
+            message: "must not be empty".into(),
+        });
+    }
     let objects = entries.iter_mut().filter_map(|e| match e {
         Entry::Object(o) => Some(o),
         Entry::Other(..) => None,
@@ -196,14 +204,7 @@ fn apply_one(
             &k.common_annotations,
             true,
         );
-        for (index, image) in k.images.iter().enumerate() {
-            if image.name.is_empty() {
-                return Err(PostRenderError::Field {
-                    renderer,
-                    field: format!("images[{index}].name"),
-                    message: "must not be empty".into(),
-                });
-            }
+        for image in &k.images {
             object.changed |= images::apply(&mut object.value, image);
         }
     }
@@ -256,6 +257,6 @@ mod tests {
     #[test]
     fn no_post_renderers_pass_the_documents_through() {
         let docs = vec![("t.yaml".to_string(), "kind: A # comment".to_string())];
-        assert_eq!(post_render(&docs, &[], "ns").unwrap(), docs);
+        assert_eq!(post_render(docs.clone(), &[], "ns").unwrap(), docs);
     }
 }
