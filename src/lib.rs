@@ -3,6 +3,7 @@
 //! The data flows one way through these modules:
 //! `api` (CRD types) → `registry` (OCI pull/push, auth) → `verify` (signature policy) →
 //! `chart` (load, values, dependencies) → `render` (Go templates, Helm functions) →
+//! `postrender` (`spec.postRenderers`: kustomize-style patches) →
 //! `apply` (server-side apply, prune, health) → `controller` (reconcile, status), with `cli` beside it.
 //! `chart` and `render` live in the pure `signet-render` crate (re-exported as [`render`]) over the
 //! pure `signet-gotemplate` engine. Beside the pipeline: `package` (lint and reproducible archives),
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod controller;
 pub mod mirror;
 pub mod package;
+pub mod postrender;
 pub mod registry;
 pub mod sign;
 pub mod tls;

@@ -4,16 +4,20 @@
 //! Files: `spec` (desired state), `verification` (signature policy), `refs` (references to
 //! Secrets, ConfigMaps and other releases), `status` (observed state), `conditions` (condition
 //! vocabulary and the `Ready` summary), `validate` (the Rust mirror of the CRD's OpenAPI and CEL
-//! rules), `effective` (defaulted and parsed spec values for the reconciler).
+//! rules), `postrender` (`spec.postRenderers`), `effective` (defaulted and parsed spec values for the reconciler).
 
 pub mod conditions;
 mod effective;
+pub mod postrender;
 pub mod refs;
 pub mod spec;
 pub mod status;
 pub mod validate;
 pub mod verification;
 
+pub use postrender::{
+    ImageOverride, KustomizePatch, KustomizePostRenderer, LabelSet, PatchSelector, PostRenderer,
+};
 pub use refs::{
     DataReference, DataSourceKind, DependencyReference, SecretKeyReference, SecretReference,
 };

@@ -1,6 +1,7 @@
 //! The desired state of a `SignedChartRelease`: which chart to fetch from which registry, who must
 //! have signed it, which values to render it with, and how to apply, check and remove it.
 
+use super::postrender::PostRenderer;
 use super::refs::{DataSourceKind, DependencyReference, SecretReference};
 use super::status::SignedChartReleaseStatus;
 use super::verification::VerificationPolicy;
@@ -165,6 +166,12 @@ pub struct SignedChartReleaseSpec {
     /// What to do when an upgrade fails (a later revision after one was deployed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upgrade: Option<UpgradePolicy>,
+    /// Kustomize-style patches, image overrides, labels and annotations applied, in order, to the
+    /// rendered manifests before they are applied (Flux's `postRenderers`). Hooks are not
+    /// post-rendered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8), extend("x-kubernetes-list-type" = "atomic"))]
+    pub post_renderers: Vec<PostRenderer>,
 }
 
 /// Where the chart comes from.

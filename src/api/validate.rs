@@ -278,6 +278,8 @@ impl SignedChartReleaseSpec {
                 c.fail(field, format!("retries must be between 0 and 100, got {n}"));
             }
         }
+        c.errors
+            .extend(super::postrender::validate(&self.post_renderers));
         c.finish()
     }
 }

@@ -161,6 +161,7 @@ pub async fn preview(
                 is_upgrade: history.iter().any(|r| {
                     r.status == ReleaseStatus::Deployed || r.status == ReleaseStatus::Superseded
                 }),
+                post_renderers: release.spec.post_renderers.clone(),
             };
             let cluster = ClusterInfo {
                 kube_version: Some(kinds.server_version().await.map_err(step("render"))?),

@@ -2,9 +2,12 @@
 //! exactly as `signet template` renders, plus what only a cluster has: `.Capabilities` from
 //! discovery, `.Release.Revision`/`IsInstall`/`IsUpgrade` from the Helm history, and a live
 //! `lookup`. It takes a [`VerifiedChart`], so rendering an unverified chart does not compile.
-//! The render is CPU-bound and runs on the blocking pool.
+//! `spec.postRenderers` then transform the manifests (`crate::postrender`); what comes out is what
+//! is applied and recorded. The render is CPU-bound and runs on the blocking pool.
 
+use crate::api::PostRenderer;
 use crate::api::conditions::reasons;
+use crate::postrender::{PostRenderError, post_render};
 use crate::render::chart::{LoadLimits, load_archive};
 use crate::render::render::manifests::split_manifests;
 use crate::render::render::{Lookup, RenderOptions, render_release};
@@ -28,6 +31,8 @@ pub struct ReleaseInfo {
     pub namespace: String,
     pub revision: i64,
     pub is_upgrade: bool,
+    /// `spec.postRenderers`, applied to the rendered manifests (not to CRDs from `crds/`).
+    pub post_renderers: Vec<PostRenderer>,
 }
 
 /// A rendered release, as documents ready for `apply`.
@@ -54,6 +59,8 @@ pub enum RenderError {
     Template(String),
     #[error("the render was cancelled: {0}")]
     Cancelled(String),
+    #[error("{0}")]
+    PostRender(#[from] PostRenderError),
 }
 
 impl RenderError {
@@ -82,9 +89,15 @@ pub async fn render(
         lookup,
         ..RenderOptions::default()
     };
-    tokio::task::spawn_blocking(move || render_blocking(&archive, &values, &opts))
-        .await
-        .map_err(|e| RenderError::Cancelled(e.to_string()))?
+    let renderers = release.post_renderers.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut rendered = render_blocking(&archive, &values, &opts)?;
+        let manifests = std::mem::take(&mut rendered.manifests);
+        rendered.manifests = post_render(manifests, &renderers, &opts.namespace)?;
+        Ok(rendered)
+    })
+    .await
+    .map_err(|e| RenderError::Cancelled(e.to_string()))?
 }
 
 fn render_blocking(

@@ -228,6 +228,42 @@ fn invalid_specs_are_rejected_naming_the_field() {
             field: "spec.verify.authorities[1].keyless.identities[0].subjectRegExp",
             server_rejects: false,
         },
+        Case {
+            what: "JSON 6902 post-render patch without a target",
+            edit: |d| {
+                set(
+                    d,
+                    "/spec/postRenderers",
+                    json!([{"kustomize": {"patches": [{"patch": "- op: remove\n  path: /spec/replicas\n"}]}}]),
+                )
+            },
+            field: "spec.postRenderers[0].kustomize.patches[0].target",
+            server_rejects: true,
+        },
+        Case {
+            what: "image override that changes nothing",
+            edit: |d| {
+                set(
+                    d,
+                    "/spec/postRenderers",
+                    json!([{"kustomize": {"images": [{"name": "nginx"}]}}]),
+                )
+            },
+            field: "spec.postRenderers[0].kustomize.images[0]",
+            server_rejects: true,
+        },
+        Case {
+            what: "post-render target name that does not compile",
+            edit: |d| {
+                set(
+                    d,
+                    "/spec/postRenderers",
+                    json!([{"kustomize": {"patches": [{"patch": "[]", "target": {"name": "(unclosed"}}]}}]),
+                )
+            },
+            field: "spec.postRenderers[0].kustomize.patches[0].target.name",
+            server_rejects: false,
+        },
     ];
 
     let base = base_release();
@@ -272,7 +308,7 @@ fn invalid_specs_are_rejected_naming_the_field() {
 
 #[test]
 fn valid_edge_cases_are_accepted_by_both() {
-    let cases: [(&str, Edit); 7] = [
+    let cases: [(&str, Edit); 8] = [
         ("range version", |d| {
             set(d, "/spec/chart/version", json!(">=1.2.0 <2.0.0 || ^3"))
         }),
@@ -304,6 +340,13 @@ fn valid_edge_cases_are_accepted_by_both() {
                 d,
                 "/spec/valuesFrom",
                 json!([{"kind": "ConfigMap", "name": "v", "targetPath": "ingress.tls[0].secretName"}]),
+            )
+        }),
+        ("untargeted strategic-merge post-render patch", |d| {
+            set(
+                d,
+                "/spec/postRenderers",
+                json!([{"kustomize": {"patches": [{"patch": "# a comment\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n"}]}}]),
             )
         }),
     ];

@@ -33,7 +33,11 @@ pub fn unknown_fields(schema: &Value, value: &Value, path: &str, out: &mut Vec<S
                 if path.is_empty() && (key == "metadata" || key == "apiVersion" || key == "kind") {
                     continue;
                 }
-                match props.and_then(|p| p.get(key)) {
+                // A map's values are checked against `additionalProperties`, as the API server does.
+                let additional = schema["additionalProperties"]
+                    .is_object()
+                    .then(|| &schema["additionalProperties"]);
+                match props.and_then(|p| p.get(key)).or(additional) {
                     Some(child_schema) => {
                         unknown_fields(child_schema, child, &format!("{path}.{key}"), out)
                     }

@@ -168,6 +168,7 @@ impl Attempt<'_> {
             namespace: self.owner.release_namespace.clone(),
             revision: i64::from(revision),
             is_upgrade,
+            post_renderers: self.release.spec.post_renderers.clone(),
         };
         let lookup = Arc::new(apply::ClusterLookup::new(
             client,
