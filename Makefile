@@ -36,6 +36,7 @@ demo: tools ## The main job: local registry, package, push, pull, inspect
 e2e: tools ## Run the e2e checks and stories against the cluster named by KUBECONFIG
 	@bash e2e/run.sh
 	@bash e2e/stories.sh
+	@bash e2e/stories-hooks.sh
 
 bench: ## Run the benchmarks and print their figures
 	$(CARGO) bench --workspace

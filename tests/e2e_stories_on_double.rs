@@ -1,5 +1,5 @@
-//! `e2e/stories.sh` is written for a real cluster and no cluster can run here, so this runs the very
-//! same script, unchanged, against the in-process API-server double: real `kubectl`, real `helm`,
+//! `e2e/stories.sh` and `e2e/stories-hooks.sh` are written for a real cluster and no cluster can
+//! run here, so this runs the very same scripts, unchanged, against the in-process API-server double: real `kubectl`, real `helm`,
 //! the `signet` and `signet-controller` binaries, a real registry. It proves the script's own
 //! commands and expectations hold end to end; it does not make the double a cluster (the script
 //! must not depend on anything the double does differently — see tests/support/apiserver).
@@ -14,6 +14,17 @@ use support::tools::{temp_dir, tool, workspace_root};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn e2e_stories_pass_against_the_api_server_double() {
+    run_story_script("e2e/stories.sh", false).await;
+}
+
+/// The hooks story with the double's workload runner on: its failing hook Job fails as on a
+/// cluster with nodes (the script also accepts a timeout, which is what a node-less cluster does).
+#[tokio::test(flavor = "multi_thread")]
+async fn e2e_hook_stories_pass_against_the_api_server_double() {
+    run_story_script("e2e/stories-hooks.sh", true).await;
+}
+
+async fn run_story_script(script: &'static str, run_workloads: bool) {
     let Some(kubectl) = tool("kubectl") else {
         return;
     };
@@ -21,6 +32,7 @@ async fn e2e_stories_pass_against_the_api_server_double() {
         return;
     }
     let server = ApiServer::start().await;
+    let _runner = run_workloads.then(|| server.run_workloads());
     let work = temp_dir();
     let kubeconfig = work.path().join("kubeconfig");
     std::fs::write(&kubeconfig, server.kubeconfig_yaml()).expect("write kubeconfig");
@@ -32,15 +44,15 @@ async fn e2e_stories_pass_against_the_api_server_double() {
         "both binaries in one dir"
     );
     let bin_dir = signet.parent().expect("binary dir").to_path_buf();
-    let script = workspace_root().join("e2e/stories.sh");
+    let path = workspace_root().join(script);
     let out = tokio::task::spawn_blocking(move || {
         Command::new("bash")
-            .arg(script)
+            .arg(path)
             .env("KUBECONFIG", &kubeconfig)
             .env("KUBECTL", &kubectl)
             .env("SIGNET_BIN_DIR", &bin_dir)
             .output()
-            .expect("run e2e/stories.sh")
+            .expect("run the story script")
     })
     .await
     .expect("join");
@@ -48,7 +60,7 @@ async fn e2e_stories_pass_against_the_api_server_double() {
     eprintln!("{log}");
     assert!(
         out.status.success(),
-        "e2e/stories.sh failed against the double:\n{log}"
+        "{script} failed against the double:\n{log}"
     );
     assert!(log.contains(" 0 failed"), "{log}");
     drop(server);
