@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod initialize;
 pub mod keys;
 pub mod lint;
 pub mod output;
@@ -46,6 +47,8 @@ pub enum Command {
     Sign(sign::SignArgs),
     /// Verify an artifact's signatures against a policy (cosign-compatible flags).
     Verify(verify::VerifyArgs),
+    /// Fetch and cache Sigstore's trust root through TUF, and set the TUF repository (cosign's `initialize`).
+    Initialize(initialize::InitializeArgs),
     /// Render a chart locally exactly like `helm template` (Helm's flags).
     Template(template::TemplateArgs),
     /// Print Signet's version.
@@ -67,6 +70,7 @@ impl Cli {
             Command::Pull(a) => a.output,
             Command::Sign(a) => a.output,
             Command::Verify(a) => a.output,
+            Command::Initialize(a) => a.output,
             Command::Registry(a) => a.output(),
             _ => output::OutputFormat::Text,
         }
@@ -88,6 +92,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::GenerateKeyPair(args) => keys::run(args),
         Command::Sign(args) => sign::run(args).await,
         Command::Verify(args) => verify::run(args).await,
+        Command::Initialize(args) => initialize::run(args).await,
         Command::Template(args) => template::run(args).await,
         Command::Version => {
             println!("signet {}", env!("CARGO_PKG_VERSION"));
