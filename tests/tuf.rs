@@ -521,3 +521,174 @@ fn keyless_signature_verifies_with_the_trust_root_from_tuf() {
         "tuf: keyless signature (local Fulcio + Rekor) verified with the trust root from TUF: ok"
     );
 }
+
+/// `config/samples/*keyless.yaml` as written — keyless GitHub Actions identity, transparency log
+/// required, no trustRoot — verifies in the controller with the trust root it obtains through TUF
+/// (here from the local mirror whose target describes the local Sigstore services; in a cluster,
+/// the public-good repository). Only the chart's location is changed, to the local registry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn controller_verifies_the_keyless_sample_through_tuf() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::{Api, PostParams};
+    use signet::api::SignedChartRelease;
+    use signet::registry::{ChartArtifact, OciReference, RegistryClient, helm_annotations};
+
+    signet::tls::install_crypto_provider();
+    let Some(reg) = TestRegistry::plain() else {
+        return;
+    };
+    let work = tools::temp_dir();
+    let Some(tool) = RepoTool::new(&work.path().join("state")) else {
+        return;
+    };
+    let Some(mock) = SigstoreMock::start(&work.path().join("mock")) else {
+        return;
+    };
+    tokio::task::block_in_place(|| {
+        tool.run(&["init", "--target", mock.trusted_root.to_str().unwrap()])
+    });
+    let mirror = Mirror::start(&tool.repo());
+
+    // The sample's chart (cert-manager 1.16.2), pushed to the local registry.
+    let sample_path = tools::workspace_root()
+        .join("config/samples/signet_v1alpha1_signedchartrelease_keyless.yaml");
+    let mut sample: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(&sample_path).unwrap()).unwrap();
+    let chart_dir = work.path().join("cert-manager");
+    std::fs::create_dir_all(chart_dir.join("templates")).unwrap();
+    std::fs::write(
+        chart_dir.join("Chart.yaml"),
+        "apiVersion: v2\nname: cert-manager\nversion: 1.16.2\n",
+    )
+    .unwrap();
+    std::fs::write(chart_dir.join("values.yaml"), "installCRDs: true\n").unwrap();
+    std::fs::write(
+        chart_dir.join("templates/config.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\ndata:\n  crds: {{ .Values.installCRDs | quote }}\n",
+    )
+    .unwrap();
+    let source = signet::package::load_chart_dir(&chart_dir).unwrap();
+    let artifact = ChartArtifact {
+        name: source.metadata.name.clone(),
+        version: source.metadata.version.clone(),
+        config_json: serde_json::to_vec(&source.metadata).unwrap(),
+        annotations: helm_annotations(&source.metadata, "2026-01-01T00:00:00Z"),
+        archive: signet::package::write_archive(&source).unwrap(),
+    };
+    let registry = RegistryClient::new(reg.options()).unwrap();
+    let pushed = registry
+        .push_chart(
+            &OciReference::parse(&reg.oci("charts")).unwrap(),
+            &artifact,
+            None,
+        )
+        .await
+        .unwrap();
+
+    // Signed keyless by the identity the sample asks for: the release workflow on main.
+    let subject =
+        "https://github.com/example-org/charts/.github/workflows/release.yaml@refs/heads/main";
+    let token = identity_token("https://token.actions.githubusercontent.com", subject);
+    let chart = format!("{}:1.16.2", reg.oci("charts/cert-manager"));
+    let out = tokio::task::block_in_place(|| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_signet"));
+        c.args(["sign", &chart, "--identity-token", &token])
+            .args([
+                "--fulcio-url",
+                &mock.url,
+                "--rekor-url",
+                &mock.url,
+                "--tlog-upload",
+            ])
+            .args(reg.cli_flags());
+        tools::run(&mut c)
+    });
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let api = support::apiserver::ApiServer::start().await;
+    Api::<CustomResourceDefinition>::all(api.client())
+        .create(&PostParams::default(), &signet::api::crd().unwrap())
+        .await
+        .unwrap();
+    let mut tuf = TufConfig::new(Some(&mirror.url), Some(&tool.first_root())).unwrap();
+    tuf.cache_dir = Some(work.path().join("tuf-cache"));
+    let config = signet::controller::Config {
+        concurrency: 2,
+        watch_namespace: None,
+        label_selector: None,
+        max_history: 10,
+        metrics: Arc::new(signet::controller::metrics::Metrics::new()),
+        tuf: Some(Arc::new(
+            signet::verify::tuf::TufTrustRoot::new(tuf).unwrap(),
+        )),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let controller = tokio::spawn(signet::controller::run(
+        api.kube_config(),
+        config,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+
+    assert!(
+        sample["spec"]["verify"].get("trustRoot").is_none(),
+        "{sample}"
+    );
+    sample["spec"]["chart"]["repository"] = reg.oci("charts/cert-manager").into();
+    sample["spec"]["chart"]["digest"] = pushed.digest.clone().into();
+    sample["spec"]["chart"]["registry"] = serde_json::json!({"plainHTTP": true});
+    let namespace = sample["metadata"]["namespace"].as_str().unwrap().to_owned();
+    let name = sample["metadata"]["name"].as_str().unwrap().to_owned();
+    // The sample's namespace exists, as it would in the cluster.
+    let ns: k8s_openapi::api::core::v1::Namespace =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": namespace}})).unwrap();
+    Api::all(api.client())
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
+    let releases: Api<SignedChartRelease> = Api::namespaced(api.client(), &namespace);
+    releases
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(sample).unwrap(),
+        )
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let condition = |r: &SignedChartRelease, type_: &str| {
+        r.status.as_ref().and_then(|s| {
+            s.conditions
+                .iter()
+                .find(|c| c.type_ == type_)
+                .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+        })
+    };
+    let release = loop {
+        let r = releases.get(&name).await.unwrap();
+        if condition(&r, "Ready").is_some_and(|(status, ..)| status == "True") {
+            break r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not Ready: {}",
+            serde_json::to_string_pretty(&r.status).unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let (_, _, message) = condition(&release, "SourceVerified").unwrap();
+    assert!(message.contains("github-release-workflow"), "{message}");
+    let signers = release.status.unwrap().verified_signers;
+    assert_eq!(signers[0].subject.as_deref(), Some(subject));
+    assert!(
+        mirror.hits() > 0,
+        "the controller did not ask the TUF mirror"
+    );
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(20), controller).await;
+    eprintln!("tuf: config/samples keyless release verified by the controller through TUF: ok");
+}

@@ -232,6 +232,17 @@ mod tests {
     }
 
     #[test]
+    fn an_unavailable_tuf_trust_root_is_retried_not_a_verdict() {
+        let e = VerifyStepError::TrustRoot(crate::verify::tuf::TufError::Update {
+            mirror: "https://tuf.example/".into(),
+            message: "connection refused".into(),
+        });
+        assert!(!e.is_verdict());
+        assert_eq!(e.detail_reason(), "TrustRootUnavailable");
+        assert!(e.to_string().contains("spec.verify.trustRoot"), "{e}");
+    }
+
+    #[test]
     fn sct_required_only_with_ct_logs() {
         assert!(has_ct_logs(r#"{"ctlogs":[{"x":1}]}"#));
         assert!(!has_ct_logs(r#"{"ctlogs":[]}"#));
