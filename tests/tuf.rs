@@ -420,7 +420,7 @@ fn keyless_signature_verifies_with_the_trust_root_from_tuf() {
     };
     // The TUF repository's target is the trusted root describing the local Sigstore services.
     tool.run(&["init", "--target", mock.trusted_root.to_str().unwrap()]);
-    let mirror = Mirror::start(&tool.repo());
+    let mut mirror = Mirror::start(&tool.repo());
 
     let image = format!("{}/charts/keyless:1.0", reg.host);
     std::fs::write(work.path().join("artifact.txt"), "signed keyless").unwrap();
@@ -460,6 +460,7 @@ fn keyless_signature_verifies_with_the_trust_root_from_tuf() {
     );
 
     let root = tool.first_root();
+    let mirror_url = mirror.url.clone();
     let verify = |identity: &str, tuf_flags: bool| {
         let reference = reg.oci("charts/keyless:1.0");
         let mut args = vec![
@@ -473,7 +474,7 @@ fn keyless_signature_verifies_with_the_trust_root_from_tuf() {
         if tuf_flags {
             args.extend([
                 "--tuf-mirror",
-                &mirror.url,
+                &mirror_url,
                 "--tuf-root",
                 root.to_str().unwrap(),
             ]);
@@ -516,6 +517,35 @@ fn keyless_signature_verifies_with_the_trust_root_from_tuf() {
         out.status.success(),
         "signet verify after initialize: {}",
         String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The mirror goes down: the CLI's cache still serves; without a cache, a clear failure.
+    mirror.stop();
+    let out = verify(subject, true);
+    assert!(
+        out.status.success(),
+        "signet verify, mirror down, cached: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = tools::run(
+        Command::new(env!("CARGO_BIN_EXE_signet"))
+            .env("SIGNET_TUF_CACHE", work.path().join("empty-cache"))
+            .args(["verify", &reg.oci("charts/keyless:1.0")])
+            .args(["--certificate-identity", subject])
+            .args(["--certificate-oidc-issuer", issuer])
+            .args(["--tuf-mirror", &mirror_url, "--tuf-root"])
+            .arg(&root)
+            .args(reg.cli_flags()),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "verified with no trust root");
+    assert!(
+        stderr.contains("through TUF") && stderr.contains("--trusted-root"),
+        "{stderr}"
+    );
+    eprintln!(
+        "tuf: signet verify with the mirror down and no cache: {}",
+        stderr.trim()
     );
     eprintln!(
         "tuf: keyless signature (local Fulcio + Rekor) verified with the trust root from TUF: ok"
