@@ -45,8 +45,9 @@ const TRUSTED_ROOT_TARGET: &str = "trusted_root.json";
 /// default cache validity). Expiring metadata is refreshed sooner.
 pub const DEFAULT_REFRESH_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// After a failed refresh (with an unexpired copy still in use), when to try again.
-const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5 * 60);
+/// When the controller looks again after being served from the disk cache (a cheap offline
+/// re-verification, which goes to the mirror once the cache is due) or after a failed refresh.
+const RECHECK_CACHED: Duration = Duration::from_secs(5 * 60);
 
 /// Why no trust root could be obtained through TUF.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -280,6 +281,11 @@ async fn load_cached(config: &TufConfig, dir: &Path) -> Result<Fetched, TufError
         path: dir.to_path_buf(),
         message: "no cached update".into(),
     })?;
+    // file:// URLs need an absolute path ($SIGNET_TUF_CACHE may be relative).
+    let current = std::path::absolute(&current).map_err(|e| TufError::Cache {
+        path: current.clone(),
+        message: e.to_string(),
+    })?;
     let root = std::fs::read(current.join("root.json")).map_err(|e| TufError::Cache {
         path: current.join("root.json"),
         message: e.to_string(),
@@ -420,8 +426,8 @@ impl TufTrustRoot {
             return Ok(h.json.clone());
         }
         let fetched = fetch_trusted_root(&self.config).await?;
-        let wait = if fetched.refresh_error.is_some() {
-            RETRY_AFTER_FAILURE.min(self.config.refresh_after)
+        let wait = if fetched.from_cache {
+            RECHECK_CACHED.min(self.config.refresh_after)
         } else {
             self.config.refresh_after
         };
