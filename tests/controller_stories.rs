@@ -96,6 +96,7 @@ impl Env {
             label_selector: selector.map(str::to_owned),
             max_history: 10,
             metrics: self.metrics.clone(),
+            tuf: None,
         };
         let task = tokio::spawn(signet::controller::run(
             self.api.kube_config(),

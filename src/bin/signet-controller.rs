@@ -70,6 +70,19 @@ struct Args {
     #[arg(long, env = "SIGNET_SHUTDOWN_TIMEOUT", default_value = "15s",
           value_parser = parse_duration)]
     shutdown_timeout: Duration,
+    /// TUF repository Sigstore's trusted_root.json comes from, for keyless releases (or ones
+    /// requiring the transparency log) without `spec.verify.trustRoot` (default: public-good
+    /// Sigstore, `https://tuf-repo-cdn.sigstore.dev`).
+    #[arg(long, env = "SIGNET_TUF_MIRROR", value_name = "URL")]
+    tuf_mirror: Option<String>,
+    /// Initial trusted root.json of that TUF repository (default: the public-good root embedded
+    /// in the controller).
+    #[arg(long, env = "SIGNET_TUF_ROOT", value_name = "FILE")]
+    tuf_root: Option<std::path::PathBuf>,
+    /// Directory (e.g. a volume) to cache the TUF metadata in, so a restart needs no fetch while
+    /// it is fresh and still has a trust root while the mirror is unreachable (default: memory).
+    #[arg(long, env = "SIGNET_TUF_CACHE_DIR", value_name = "DIR")]
+    tuf_cache_dir: Option<std::path::PathBuf>,
     /// Log filter in `RUST_LOG` syntax, e.g. `info` or `signet=debug,kube=info`.
     #[arg(long, env = "SIGNET_LOG", default_value = "info")]
     log_level: String,
@@ -211,6 +224,23 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Sigstore's trust root through TUF, from `--tuf-mirror`/`--tuf-root`/`--tuf-cache-dir`.
+fn tuf_trust_root(args: &Args) -> anyhow::Result<signet::verify::tuf::TufTrustRoot> {
+    use signet::verify::tuf::{TufConfig, TufTrustRoot};
+    let mut config = TufConfig::new(args.tuf_mirror.as_deref(), args.tuf_root.as_deref())?;
+    config.cache_dir = args.tuf_cache_dir.clone();
+    if let Some(dir) = &config.cache_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create --tuf-cache-dir {}", dir.display()))?;
+    }
+    let source = TufTrustRoot::new(config)?;
+    tracing::info!(
+        mirror = source.mirror(),
+        "Sigstore trust root through TUF when a release gives none"
+    );
+    Ok(source)
+}
+
 async fn bind(addr: SocketAddr, flag: &str) -> anyhow::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(addr)
         .await
@@ -234,6 +264,7 @@ async fn run_controller(
         label_selector: args.watch_label_selector.clone(),
         max_history: usize::from(args.max_history),
         metrics,
+        tuf: Some(Arc::new(tuf_trust_root(args)?)),
     };
     if !args.leader_elect {
         // Readiness without leader election: the reconciler has been started.

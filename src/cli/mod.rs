@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 pub mod diff;
 pub mod get;
+pub mod initialize;
 pub mod keys;
 pub mod lint;
 pub mod mirror;
@@ -51,6 +52,8 @@ pub enum Command {
     Sign(sign::SignArgs),
     /// Verify an artifact's signatures against a policy (cosign-compatible flags).
     Verify(verify::VerifyArgs),
+    /// Fetch and cache Sigstore's trust root through TUF, and set the TUF repository (cosign's `initialize`).
+    Initialize(initialize::InitializeArgs),
     /// Render a chart locally exactly like `helm template` (Helm's flags).
     Template(template::TemplateArgs),
     /// Show what the next reconcile of a SignedChartRelease would change (exit 1 when anything would).
@@ -79,6 +82,7 @@ impl Cli {
             Command::Mirror(a) => a.output,
             Command::Sign(a) => a.output,
             Command::Verify(a) => a.output,
+            Command::Initialize(a) => a.output,
             Command::Registry(a) => a.output(),
             Command::Get(a) => a.output,
             Command::Status(a) => a.output,
@@ -103,6 +107,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::GenerateKeyPair(args) => keys::run(args),
         Command::Sign(args) => sign::run(args).await,
         Command::Verify(args) => verify::run(args).await,
+        Command::Initialize(args) => initialize::run(args).await,
         Command::Template(args) => template::run(args).await,
         Command::Diff(args) => diff::run(args).await,
         Command::Get(args) => get::run_get(args).await,

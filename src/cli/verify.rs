@@ -2,8 +2,9 @@
 //! cosign's flag names (`--key`, `--certificate-identity[-regexp]`,
 //! `--certificate-oidc-issuer[-regexp]`, `--trusted-root`, `--insecure-ignore-tlog`,
 //! `--insecure-ignore-sct`, `--registry-referrers-mode`), `--signed-repository[-regexp]` (the
-//! repository the signed payload must name; by default only the digest is bound) plus the shared registry flags
-//! (`--plain-http`, `--ca-file`, `--registry-config`).
+//! repository the signed payload must name; by default only the digest is bound) plus the shared
+//! registry flags (`--plain-http`, `--ca-file`, `--registry-config`). Without `--trusted-root`,
+//! Sigstore's trust root comes through TUF (`--tuf-mirror`, `--tuf-root`; see [`super::initialize`]).
 
 use super::output::OutputFormat;
 use super::registry::RegistryFlags;
@@ -79,6 +80,8 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "REGEXP", conflicts_with = "signed_repository")]
     pub signed_repository_regexp: Option<String>,
     #[command(flatten)]
+    pub tuf: super::initialize::TufFlags,
+    #[command(flatten)]
     pub registry: RegistryFlags,
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
@@ -133,31 +136,16 @@ impl VerifyArgs {
                 "keyless verification needs both --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]"
             ),
         }
-        let keyless = policy
-            .authorities
-            .iter()
-            .any(|a| matches!(a.verifier, Verifier::Keyless { .. }));
         if policy.authorities.is_empty() {
             bail!(
                 "nothing to verify against: pass --key FILE, or --certificate-identity[-regexp] \
                  with --certificate-oidc-issuer[-regexp] for keyless signatures"
             );
         }
-        match &self.trusted_root {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read --trusted-root {}", path.display()))?;
-                policy.trusted_root_json = Some(text);
-            }
-            None if policy.require_tlog => bail!(
-                "transparency-log verification needs --trusted-root (or pass --insecure-ignore-tlog)"
-            ),
-            None if keyless => {
-                bail!(
-                    "certificate verification needs --trusted-root with the certificate authorities"
-                )
-            }
-            None => {}
+        if let Some(path) = &self.trusted_root {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --trusted-root {}", path.display()))?;
+            policy.trusted_root_json = Some(text);
         }
         Ok(policy)
     }
@@ -165,7 +153,16 @@ impl VerifyArgs {
 
 /// Runs `signet verify`.
 pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
-    let policy = args.policy()?.compile()?;
+    let mut policy = args.policy()?;
+    // No --trusted-root: Sigstore's, through TUF, where the log or certificates need one (cosign).
+    let keyless = policy
+        .authorities
+        .iter()
+        .any(|a| matches!(a.verifier, Verifier::Keyless { .. }));
+    if policy.trusted_root_json.is_none() && (policy.require_tlog || keyless) {
+        policy.trusted_root_json = Some(args.tuf.trusted_root_json().await?);
+    }
+    let policy = policy.compile()?;
     let registry = args.registry.client()?;
     let reference =
         super::registry::resolve_reference(&registry, &args.reference, args.version.as_deref())

@@ -58,6 +58,9 @@ pub struct Config {
     /// Helm release revisions kept per release.
     pub max_history: usize,
     pub metrics: Arc<metrics::Metrics>,
+    /// Sigstore's trust root through TUF, for keyless authorities (and the log) of releases
+    /// without `spec.verify.trustRoot`; `None`: such releases get no trust root.
+    pub tuf: Option<Arc<crate::verify::tuf::TufTrustRoot>>,
 }
 
 /// Chart archives and manifests kept in memory, by digest.

@@ -618,6 +618,7 @@ impl<'a> Attempt<'a> {
             &self.namespace,
             &self.release.spec.verify,
             self.release.signer_threshold(),
+            ctx.config.tuf.as_deref(),
         )
         .await?;
         let verified = verify::verify(

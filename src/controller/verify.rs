@@ -1,5 +1,6 @@
 //! Step 4, verify: builds a `verify::Policy` from `spec.verify` (public keys from Secrets,
-//! keyless identities, the trust root from a ConfigMap or Secret, `requireTransparencyLog`,
+//! keyless identities, the trust root from a ConfigMap or Secret — else, where keyless
+//! authorities or the log need one, Sigstore's through TUF — `requireTransparencyLog`,
 //! `threshold`) and verifies the resolved digest through the shared `VerificationCache`.
 //! Fails closed: every error, including a missing Secret or an unreachable registry, is a
 //! failure, and nothing after this step runs.
@@ -22,6 +23,12 @@ pub enum VerifyStepError {
     Reference(#[from] RefError),
     #[error("spec.verify.authorities[{index}]: exactly one of key or keyless must be set")]
     Authority { index: usize },
+    /// No trust root through TUF (mirror unreachable with no valid cache, or refused metadata).
+    #[error(
+        "TrustRootUnavailable: {0} (where the TUF mirror cannot be reached, give the trust root \
+         in spec.verify.trustRoot)"
+    )]
+    TrustRoot(#[from] crate::verify::tuf::TufError),
     /// The verification itself; the message starts with the verifier's specific reason.
     #[error("{}: {}", .0.reason(), .0)]
     Verify(#[from] VerifyError),
@@ -33,9 +40,9 @@ impl VerifyStepError {
             VerifyStepError::Reference(e) => e.reason(),
             // The registry being down is not a policy verdict; it is retried like a pull.
             VerifyStepError::Verify(VerifyError::Registry(_)) => reasons::PULL_FAILED,
-            VerifyStepError::Verify(_) | VerifyStepError::Authority { .. } => {
-                reasons::VERIFICATION_FAILED
-            }
+            VerifyStepError::Verify(_)
+            | VerifyStepError::Authority { .. }
+            | VerifyStepError::TrustRoot(_) => reasons::VERIFICATION_FAILED,
         }
     }
 
@@ -43,6 +50,7 @@ impl VerifyStepError {
     pub fn detail_reason(&self) -> &'static str {
         match self {
             VerifyStepError::Verify(e) => e.reason(),
+            VerifyStepError::TrustRoot(_) => "TrustRootUnavailable",
             other => other.reason(),
         }
     }
@@ -50,7 +58,9 @@ impl VerifyStepError {
     /// Whether only a change (to the spec, a Secret, or the signatures) can fix it: the policy
     /// was not met. Registry and missing-reference failures are transient.
     pub fn is_verdict(&self) -> bool {
-        self.reason() == reasons::VERIFICATION_FAILED
+        // A TUF outage is retried: the policy itself may well be met.
+        !matches!(self, VerifyStepError::TrustRoot(_))
+            && self.reason() == reasons::VERIFICATION_FAILED
     }
 }
 
@@ -60,6 +70,7 @@ pub async fn policy(
     namespace: &str,
     spec: &VerificationPolicy,
     threshold: usize,
+    tuf: Option<&crate::verify::tuf::TufTrustRoot>,
 ) -> Result<Policy, VerifyStepError> {
     let mut authorities = Vec::with_capacity(spec.authorities.len());
     for (index, a) in spec.authorities.iter().enumerate() {
@@ -83,13 +94,16 @@ pub async fn policy(
         };
         authorities.push(authority);
     }
-    let trusted_root_json = match &spec.trust_root {
-        Some(r) => Some(refs::read_text(client, namespace, r.kind, &r.name, &r.key).await?),
-        None => None,
-    };
     let keyless = authorities
         .iter()
         .any(|a| matches!(a.verifier, crate::verify::Verifier::Keyless { .. }));
+    let trusted_root_json = match (&spec.trust_root, tuf) {
+        (Some(r), _) => Some(refs::read_text(client, namespace, r.kind, &r.name, &r.key).await?),
+        (None, Some(tuf)) if keyless || spec.require_transparency_log => {
+            Some(tuf.trusted_root_json().await?.to_string())
+        }
+        (None, _) => None,
+    };
     Ok(Policy {
         require_sct: keyless && trusted_root_json.as_deref().is_some_and(has_ct_logs),
         authorities,
@@ -220,6 +234,17 @@ mod tests {
         assert_eq!(wrong.detail_reason(), "KeyMismatch");
         assert!(wrong.is_verdict());
         assert!(wrong.to_string().starts_with("KeyMismatch: "), "{wrong}");
+    }
+
+    #[test]
+    fn an_unavailable_tuf_trust_root_is_retried_not_a_verdict() {
+        let e = VerifyStepError::TrustRoot(crate::verify::tuf::TufError::Update {
+            mirror: "https://tuf.example/".into(),
+            message: "connection refused".into(),
+        });
+        assert!(!e.is_verdict());
+        assert_eq!(e.detail_reason(), "TrustRootUnavailable");
+        assert!(e.to_string().contains("spec.verify.trustRoot"), "{e}");
     }
 
     #[test]

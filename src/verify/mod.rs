@@ -18,6 +18,7 @@ mod simple_signing;
 mod timestamp;
 mod tlog;
 mod trust_root;
+pub mod tuf;
 
 pub use bundle::is_bundle_media_type;
 pub use cache::VerificationCache;
