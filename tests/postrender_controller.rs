@@ -163,6 +163,7 @@ async fn a_release_applies_its_post_rendered_objects() {
         label_selector: None,
         max_history: 10,
         metrics: std::sync::Arc::new(signet::controller::metrics::Metrics::new()),
+        tuf: None,
     };
     let controller = tokio::spawn(signet::controller::run(
         api.kube_config(),

@@ -19,6 +19,7 @@ use super::output::OutputFormat;
 use crate::api::SignedChartRelease;
 use crate::apply::{ChangeAction, FieldChange, ObjectChange};
 use crate::controller::preview::{Preview, preview};
+use crate::verify::tuf::TufTrustRoot;
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
@@ -117,7 +118,10 @@ async fn diff(args: DiffArgs) -> anyhow::Result<bool> {
     let namespace = args.kube.namespace_in(&config);
     let client = kube::Client::try_from(config.clone())?;
     let release = target(&args, client, &namespace).await?;
-    let p = preview(config, &release).await?;
+    // The trust root for keyless authorities without a trustRoot: the TUF repository `signet
+    // initialize` chose, else public-good Sigstore (fetched only if a policy needs it).
+    let tuf = TufTrustRoot::new(super::initialize::TufFlags::default().config()?)?;
+    let p = preview(config, &release, Some(&tuf)).await?;
     let changed = p.changes_anything();
     match args.output {
         OutputFormat::Json => println!("{}", json_doc(&release, &p)),

@@ -59,10 +59,12 @@ impl Preview {
 
 /// Previews the next reconcile of `release` (its status, when it has one, says what was applied
 /// last) with the identity of `config` (and the release's ServiceAccount for the dry-runs, as the
-/// controller impersonates it).
+/// controller impersonates it). `tuf` supplies Sigstore's trust root to keyless policies without
+/// a `trustRoot`, as the controller's `--tuf-*` flags do.
 pub async fn preview(
     config: kube::Config,
     release: &SignedChartRelease,
+    tuf: Option<&crate::verify::tuf::TufTrustRoot>,
 ) -> Result<Preview, PreviewError> {
     crate::tls::install_crypto_provider();
     gate::validate(release).map_err(step("spec"))?;
@@ -95,6 +97,7 @@ pub async fn preview(
         &namespace,
         &release.spec.verify,
         release.signer_threshold(),
+        tuf,
     )
     .await
     .map_err(step("verify"))?;

@@ -227,6 +227,7 @@ impl Env {
             label_selector: None,
             max_history: 10,
             metrics: std::sync::Arc::new(signet::controller::metrics::Metrics::new()),
+            tuf: None,
         };
         let task = tokio::spawn(signet::controller::run(
             self.api.kube_config(),
