@@ -130,10 +130,11 @@ pub fn classify_file(path: &str, content: &str) -> Result<SortedManifests, Manif
             });
         }
         // Helm decodes the whole document (so any YAML error fails) but reads only its head.
+        // go-yaml's words and line numbering, as Helm prints them.
         let head = crate::yaml::parse_yaml_head(&doc, &["kind", "metadata"]).map_err(|e| {
             ManifestError {
                 path: path.to_string(),
-                message: e.to_string(),
+                message: e.helm_message(),
             }
         })?;
         let (kind, annotations) = read_head(&head).map_err(|message| ManifestError {
