@@ -149,6 +149,12 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
             }
             Value::Map(m) => match idx {
                 Value::String(k) => m.borrow().get(k.as_ref()).cloned().unwrap_or(Value::Nil),
+                // Map keys are text: a non-UTF-8 key is looked up as Go's runes read it.
+                Value::Binary(k) => m
+                    .borrow()
+                    .get(crate::gostr::lossy(k).as_ref())
+                    .cloned()
+                    .unwrap_or(Value::Nil),
                 Value::Nil => return Err("value is nil; should be of type string".into()),
                 other => {
                     return Err(format!(

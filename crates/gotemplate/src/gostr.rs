@@ -224,4 +224,32 @@ mod tests {
         assert!(matches!(from_escaped(e), Value::Binary(_)));
         assert!(matches!(from_escaped("ok".into()), Value::String(_)));
     }
+
+    /// Bytes made in a template (a `"\xff"` literal, a cut character) reach the functions and
+    /// the output unchanged, as in Go.
+    #[test]
+    fn templates_keep_the_bytes_of_go_strings() {
+        let run = |text: &str| {
+            let mut t = crate::Template::with_funcs("t", crate::sprig::functions());
+            t.parse(text).unwrap();
+            t.execute_template_bytes("t", &Value::Nil).unwrap()
+        };
+        assert_eq!(run(r#"{{ "a\xffb" }}"#), b"a\xffb");
+        assert_eq!(
+            run(r#"{{ len "a\xffb" }} {{ "a\xffb" | b64enc }}"#),
+            b"3 Yf9i"
+        );
+        assert_eq!(
+            run(r#"{{ printf "%q %x" "\xff\xfe" "\xff" }}"#),
+            br#""\xff\xfe" ff"#
+        );
+        assert_eq!(run(r#"{{ trunc 1 "é" | printf "%q" }}"#), br#""\xc3""#);
+        assert_eq!(
+            run(r#"{{ "x\xff" | quote }} {{ "\xff" | toJson }}"#),
+            br#""x\xff" "\ufffd""#
+        );
+        assert_eq!(run(r#"{{ "\xff " | trim | upper | b64enc }}"#), b"77+9");
+        assert_eq!(run(r#"{{ "a\xff" | replace "a" "b" }}"#), b"b\xff");
+        assert_eq!(run(r#"{{ list "\xff" }}"#), b"[\xff]");
+    }
 }
