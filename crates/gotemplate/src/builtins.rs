@@ -46,8 +46,8 @@ pub fn call(name: &str, args: &[Value]) -> Result<Value, String> {
         "println" => Ok(fmt::sprintln_value(args)),
         "printf" => match &args[0] {
             Value::String(f) => Ok(fmt::sprintf_value(f, &args[1..])),
-            // A non-UTF-8 format: its invalid bytes print as U+FFFD (rare enough not to escape).
-            Value::Binary(f) => Ok(fmt::sprintf_value(&crate::gostr::lossy(f), &args[1..])),
+            // A non-UTF-8 format: its bytes are written as they are, as Go does.
+            Value::Binary(f) => Ok(fmt::sprintf_bytes_format(f, &args[1..])),
             other => Err(format!(
                 "wrong type for value; expected string; got {}",
                 other.type_name()

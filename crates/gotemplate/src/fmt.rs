@@ -81,6 +81,16 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
     p.finish_text()
 }
 
+/// [`sprintf_value`] with a format that is not UTF-8: its bytes reach the output unchanged.
+pub fn sprintf_bytes_format(format: &[u8], args: &[Value]) -> Value {
+    let mut p = Printer {
+        escaped: true,
+        ..Printer::default()
+    };
+    p.do_printf(&gostr::escape(format), args);
+    p.finish_value()
+}
+
 /// [`sprintf`] as a Go string: `%s` of a non-UTF-8 string writes its bytes, as Go does.
 pub fn sprintf_value(format: &str, args: &[Value]) -> Value {
     let mut p = Printer::default();

@@ -88,6 +88,7 @@ data:
     b64dec: {{ $s | b64enc | b64dec | sha256sum }} {{ $s | b32enc | b32dec | sha256sum }}
     split: {{ splitList "\n" $s | len }} {{ split "\n" $s | toJson | b64enc }}
     include: {{ include "echo" $s | b64enc }} {{ tpl "{{ . }}" $s | b64enc }} {{ $s | default "d" | b64enc }}
+    decode: {{ $s | fromYaml | toJson }} {{ $s | fromYamlArray | toJson }} {{ printf "a: \"\xff%s\"" $s | fromYaml | toJson }}
 {{- end }}
   glob: {{ .Files.Glob "files/*" | len }} {{ (.Files.Glob "files/*.gz").AsSecrets | b64enc }}
   config: {{ (.Files.Glob "files/*.b*").AsConfig | b64enc }}
