@@ -119,7 +119,7 @@ fn main() {
     let start = Instant::now();
     let mut set = Template::with_funcs("chart", sprig::functions());
     let include: EngineFn = Arc::new(|cx: &mut ExecContext<'_>, args: &[Value]| match args {
-        [Value::String(name), data] => cx.execute_template(name, data).map(Value::from),
+        [Value::String(name), data] => cx.execute_template(name, data),
         _ => Err("include wants a name and data".into()),
     });
     set.add_engine_func("include", include);

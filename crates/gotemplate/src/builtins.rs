@@ -42,10 +42,12 @@ pub fn call(name: &str, args: &[Value]) -> Result<Value, String> {
         "len" => length(&args[0]).map(Value::Int),
         "index" => index(&args[0], &args[1..]),
         "slice" => slice(&args[0], &args[1..]),
-        "print" => Ok(Value::from(fmt::sprint_args(args))),
-        "println" => Ok(Value::from(fmt::sprintln(args))),
+        "print" => Ok(fmt::sprint_args_value(args)),
+        "println" => Ok(fmt::sprintln_value(args)),
         "printf" => match &args[0] {
-            Value::String(f) => Ok(Value::from(fmt::sprintf(f, &args[1..]))),
+            Value::String(f) => Ok(fmt::sprintf_value(f, &args[1..])),
+            // A non-UTF-8 format: its bytes are written as they are, as Go does.
+            Value::Binary(f) => Ok(fmt::sprintf_bytes_format(f, &args[1..])),
             other => Err(format!(
                 "wrong type for value; expected string; got {}",
                 other.type_name()
@@ -87,6 +89,7 @@ fn length(v: &Value) -> Result<i64, String> {
     match v {
         Value::Nil => Err("len of nil pointer".into()),
         Value::String(s) => Ok(s.len() as i64),
+        Value::Binary(b) => Ok(b.len() as i64),
         Value::List(l) => Ok(l.borrow().len() as i64),
         Value::Map(m) => Ok(m.borrow().len() as i64),
         Value::Object(o) if o.as_bytes().is_some() => {
@@ -136,15 +139,22 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
                     None => return Err("reflect: slice index out of range".into()),
                 }
             }
-            Value::String(s) => {
+            Value::String(_) | Value::Binary(_) => {
+                let s = item.go_bytes().unwrap_or_default();
                 let x = index_arg(idx, s.len())?;
-                match s.as_bytes().get(x) {
+                match s.get(x) {
                     Some(b) => Value::Int(*b as i64),
                     None => return Err("reflect: string index out of range".into()),
                 }
             }
             Value::Map(m) => match idx {
                 Value::String(k) => m.borrow().get(k.as_ref()).cloned().unwrap_or(Value::Nil),
+                // Map keys are text: a non-UTF-8 key is looked up as Go's runes read it.
+                Value::Binary(k) => m
+                    .borrow()
+                    .get(crate::gostr::lossy(k).as_ref())
+                    .cloned()
+                    .unwrap_or(Value::Nil),
                 Value::Nil => return Err("value is nil; should be of type string".into()),
                 other => {
                     return Err(format!(
@@ -178,11 +188,11 @@ pub fn slice_checked(item: &Value, indexes: &[Value], iface: &[bool]) -> Result<
         return Err(format!("too many slice indexes: {}", indexes.len()));
     }
     let len = match item {
-        Value::String(s) => {
+        Value::String(_) | Value::Binary(_) => {
             if indexes.len() == 3 {
                 return Err("cannot 3-index slice a string".into());
             }
-            s.len()
+            item.go_bytes().map_or(0, <[u8]>::len)
         }
         Value::List(l) => l.borrow().len(),
         other => return Err(format!("can't slice item of type {}", other.type_name())),
@@ -201,9 +211,10 @@ pub fn slice_checked(item: &Value, indexes: &[Value], iface: &[bool]) -> Result<
         return Err(format!("invalid slice index: {} > {}", idx[1], idx[2]));
     }
     match item {
-        Value::String(s) => {
-            let bytes = &s.as_bytes()[idx[0]..idx[1]];
-            Ok(Value::from(String::from_utf8_lossy(bytes).into_owned()))
+        Value::String(_) | Value::Binary(_) => {
+            // Go slices bytes: a cut through a character gives a non-UTF-8 string.
+            let bytes = item.go_bytes().unwrap_or_default();
+            Ok(Value::from_go_slice(&bytes[idx[0]..idx[1]]))
         }
         Value::List(l) => Ok(Value::list(l.borrow()[idx[0]..idx[1]].to_vec())),
         _ => Err(format!("can't slice item of type {}", item.type_name())),
@@ -229,7 +240,7 @@ fn kind(v: &Value) -> Kind {
         Value::Int(_) | Value::Int64(_) => Kind::Int,
         Value::Uint(_) => Kind::Uint,
         Value::Float(_) => Kind::Float,
-        Value::String(_) => Kind::String,
+        Value::String(_) | Value::Binary(_) => Kind::String,
         Value::Object(o) if o.type_name() == "complex128" => Kind::Complex,
         _ => Kind::Other,
     }
@@ -286,6 +297,11 @@ pub fn eq(arg1: &Value, others: &[Value]) -> Result<bool, String> {
                 (Value::Bool(a), Value::Bool(b)) => a == b,
                 (Value::Float(a), Value::Float(b)) => a == b,
                 (Value::String(a), Value::String(b)) => a == b,
+                // Go compares bytes; a UTF-8 and a non-UTF-8 string always differ.
+                (Value::Binary(a), Value::Binary(b)) => a == b,
+                (Value::String(_), Value::Binary(_)) | (Value::Binary(_), Value::String(_)) => {
+                    false
+                }
                 (Value::Uint(a), Value::Uint(b)) => a == b,
                 _ if k1 == Kind::Int => int_of(arg1) == int_of(arg),
                 (Value::Object(a), Value::Object(b)) if k1 == Kind::Complex => {
@@ -358,6 +374,9 @@ pub fn lt(a: &Value, b: &Value) -> Result<bool, String> {
         }
         (Value::Float(x), Value::Float(y)) => x < y,
         (Value::String(x), Value::String(y)) => x < y,
+        (Value::String(_) | Value::Binary(_), Value::String(_) | Value::Binary(_)) => {
+            a.go_bytes() < b.go_bytes()
+        }
         (Value::Uint(x), Value::Uint(y)) => x < y,
         _ => int_of(a) < int_of(b),
     })

@@ -103,7 +103,8 @@ pub(crate) struct State {
     tree: Rc<Tree>,
     name: Arc<str>,
     source: Arc<Source>,
-    out: String,
+    /// Output: bytes, as a Go string may hold any.
+    out: Vec<u8>,
     /// Variables of all active template calls; the current call's start at `vars_base` (a called
     /// template sees only its own, as Go has no dynamic scoping).
     vars: Vec<(Arc<str>, Dot)>,
@@ -185,7 +186,7 @@ impl State {
             source: tree.source.clone(),
             set,
             tree: tree.clone(),
-            out: String::new(),
+            out: Vec::new(),
             vars: Vec::new(),
             vars_base: 0,
             arg_bufs: Vec::new(),
@@ -213,7 +214,7 @@ impl State {
         &self.set
     }
 
-    pub(crate) fn run_top(&mut self, data: &Value) -> Result<String, String> {
+    pub(crate) fn run_top(&mut self, data: &Value) -> Result<Vec<u8>, String> {
         let dot = Dot::of(data.clone());
         self.vars = vec![(self.dollar.clone(), dot.clone())];
         self.vars_base = 0;
@@ -233,7 +234,7 @@ impl State {
         set: Option<Rc<Set>>,
         name: &str,
         data: &Value,
-    ) -> Result<String, String> {
+    ) -> Result<Vec<u8>, String> {
         let old_set = set.map(|s| std::mem::replace(&mut self.set, s));
         let result = self.execute_nested_inner(name, data);
         if let Some(s) = old_set {
@@ -242,7 +243,7 @@ impl State {
         result
     }
 
-    fn execute_nested_inner(&mut self, name: &str, data: &Value) -> Result<String, String> {
+    fn execute_nested_inner(&mut self, name: &str, data: &Value) -> Result<Vec<u8>, String> {
         let Some(tree) = self.set.lookup(name) else {
             return Err(format!(
                 "template: no template {} associated with template {}",
@@ -255,7 +256,7 @@ impl State {
             return Err(format!("exceeded maximum template depth ({max})"));
         }
         // Included snippets are short: one small buffer instead of several regrowths.
-        let saved_out = std::mem::replace(&mut self.out, String::with_capacity(NESTED_OUTPUT));
+        let saved_out = std::mem::replace(&mut self.out, Vec::with_capacity(NESTED_OUTPUT));
         let dot = Dot::of(data.clone());
         let r = self.call_tree(tree, dot);
         let produced = std::mem::replace(&mut self.out, saved_out);
@@ -333,11 +334,15 @@ impl State {
     }
 
     fn write(&mut self, s: &str) -> R<()> {
+        self.write_bytes(s.as_bytes())
+    }
+
+    fn write_bytes(&mut self, s: &[u8]) -> R<()> {
         let max = self.set.limits.max_output;
         if self.out.len() + s.len() > max {
             return Err(self.err_plain(format!("output exceeds the limit of {max} bytes")));
         }
-        self.out.push_str(s);
+        self.out.extend_from_slice(s);
         Ok(())
     }
 
@@ -384,6 +389,18 @@ impl State {
             Some(Value::String(s)) => {
                 let s = s.clone();
                 self.write(&s)
+            }
+            Some(Value::Binary(b)) => {
+                let b = b.clone();
+                self.write_bytes(&b)
+            }
+            Some(v @ (Value::List(_) | Value::Map(_))) => {
+                // A collection may hold non-UTF-8 strings, printed as their bytes.
+                let s = fmt::sprint_value(v);
+                match &s {
+                    Value::Binary(b) => self.write_bytes(b),
+                    other => self.write(other.as_str().unwrap_or_default()),
+                }
             }
             Some(v) => {
                 let s = fmt::sprint(v);
@@ -684,6 +701,7 @@ impl State {
                 self.ideal_constant(*pos, first, number).map(Dot::Concrete)
             }
             // Trees are shared across threads, values are not: the literal is copied into one.
+            Arg::String { bytes: Some(b), .. } => Ok(Dot::Concrete(Value::Binary(Rc::from(&**b)))),
             Arg::String { text, .. } => Ok(Dot::Concrete(Value::String(Rc::from(&**text)))),
             _ => Ok(Dot::Invalid),
         }
@@ -1096,7 +1114,8 @@ impl State {
     fn check_string_param(&self, d: &Dot) -> R<()> {
         match d {
             Dot::Invalid => Err(self.err_last("invalid value; expected string")),
-            Dot::Concrete(Value::String(_)) | Dot::Iface(Value::String(_)) => Ok(()),
+            Dot::Concrete(Value::String(_) | Value::Binary(_))
+            | Dot::Iface(Value::String(_) | Value::Binary(_)) => Ok(()),
             Dot::Iface(Value::Nil) => {
                 Err(self.err_last("wrong type for value; expected string; got interface {}"))
             }
@@ -1133,6 +1152,7 @@ impl State {
             Arg::Number { pos, number } => {
                 self.ideal_constant(*pos, arg, number).map(Dot::Concrete)
             }
+            Arg::String { bytes: Some(b), .. } => Ok(Dot::Concrete(Value::Binary(Rc::from(&**b)))),
             Arg::String { text, .. } => Ok(Dot::Concrete(Value::String(Rc::from(&**text)))),
         }
     }

@@ -9,6 +9,7 @@
 //! each element) is part of what charts print. Bad verbs and argument mismatches are not errors
 //! in Go: they print `%!d(string=x)`, `%!s(MISSING)` and `%!(EXTRA int=1)`, and so does this module.
 
+use crate::gostr;
 use crate::value::Value;
 
 /// Go's `fmt.Sprint(v)` of one value, i.e. `%v`: `<nil>`, `map[a:1 b:2]`, `[1 2]`, floats like
@@ -16,27 +17,52 @@ use crate::value::Value;
 pub fn sprint(v: &Value) -> String {
     let mut p = Printer::default();
     p.print_arg(v, 'v');
-    p.buf
+    p.finish_text()
+}
+
+/// [`sprint`] as a Go string: the bytes of non-UTF-8 strings it prints are kept.
+pub fn sprint_value(v: &Value) -> Value {
+    let mut p = Printer::default();
+    p.print_arg(v, 'v');
+    p.finish_value()
 }
 
 /// Go's `fmt.Sprint(args...)`: operands concatenated, with a space between two operands when
 /// neither is a string.
 pub fn sprint_args(args: &[Value]) -> String {
+    printer_sprint(args).finish_text()
+}
+
+/// [`sprint_args`] as a Go string (bytes of non-UTF-8 operands kept).
+pub fn sprint_args_value(args: &[Value]) -> Value {
+    printer_sprint(args).finish_value()
+}
+
+fn printer_sprint(args: &[Value]) -> Printer {
     let mut p = Printer::default();
     let mut prev_string = false;
     for (i, arg) in args.iter().enumerate() {
-        let is_string = matches!(arg, Value::String(_));
+        let is_string = arg.is_string();
         if i > 0 && !is_string && !prev_string {
             p.buf.push(' ');
         }
         p.print_arg(arg, 'v');
         prev_string = is_string;
     }
-    p.buf
+    p
 }
 
 /// Go's `fmt.Sprintln(args...)`: operands separated by spaces, then a newline.
 pub fn sprintln(args: &[Value]) -> String {
+    printer_sprintln(args).finish_text()
+}
+
+/// [`sprintln`] as a Go string (bytes of non-UTF-8 operands kept).
+pub fn sprintln_value(args: &[Value]) -> Value {
+    printer_sprintln(args).finish_value()
+}
+
+fn printer_sprintln(args: &[Value]) -> Printer {
     let mut p = Printer::default();
     for (i, arg) in args.iter().enumerate() {
         if i > 0 {
@@ -45,14 +71,31 @@ pub fn sprintln(args: &[Value]) -> String {
         p.print_arg(arg, 'v');
     }
     p.buf.push('\n');
-    p.buf
+    p
 }
 
 /// Go's `fmt.Sprintf(format, args...)`.
 pub fn sprintf(format: &str, args: &[Value]) -> String {
     let mut p = Printer::default();
     p.do_printf(format, args);
-    p.buf
+    p.finish_text()
+}
+
+/// [`sprintf_value`] with a format that is not UTF-8: its bytes reach the output unchanged.
+pub fn sprintf_bytes_format(format: &[u8], args: &[Value]) -> Value {
+    let mut p = Printer {
+        escaped: true,
+        ..Printer::default()
+    };
+    p.do_printf(&gostr::escape(format), args);
+    p.finish_value()
+}
+
+/// [`sprintf`] as a Go string: `%s` of a non-UTF-8 string writes its bytes, as Go does.
+pub fn sprintf_value(format: &str, args: &[Value]) -> Value {
+    let mut p = Printer::default();
+    p.do_printf(format, args);
+    p.finish_value()
 }
 
 /// Formatting flags of one directive (Go's `fmt.fmtFlags` plus width and precision).
@@ -73,10 +116,34 @@ struct Flags {
 
 #[derive(Default)]
 struct Printer {
+    /// Output; non-UTF-8 string operands are written escaped (see [`crate::gostr`]).
     buf: String,
     f: Flags,
     reordered: bool,
     good_arg_num: bool,
+    /// Whether `buf` holds escaped bytes.
+    escaped: bool,
+}
+
+impl Printer {
+    /// The output as text: escaped bytes read as U+FFFD, except for a caller that works on
+    /// escaped text (see [`gostr::escaping`]), which gets them escaped.
+    fn finish_text(self) -> String {
+        if self.escaped && !gostr::escaping() {
+            gostr::escaped_to_lossy(self.buf)
+        } else {
+            self.buf
+        }
+    }
+
+    /// The output as a Go string, escaped bytes restored.
+    fn finish_value(self) -> Value {
+        if self.escaped {
+            gostr::from_escaped(self.buf)
+        } else {
+            Value::String(self.buf.into())
+        }
+    }
 }
 
 /// Go's `tooLarge` bound for widths and precisions.
@@ -405,9 +472,25 @@ impl Printer {
                     }
                 }
                 's' => self.fmt_s(s),
-                'x' => self.fmt_sx(s, false),
-                'X' => self.fmt_sx(s, true),
+                'x' => self.fmt_sx(s.as_bytes(), false),
+                'X' => self.fmt_sx(s.as_bytes(), true),
                 'q' => self.fmt_q(s),
+                _ => self.bad_verb(v, verb),
+            },
+            Value::Binary(b) => match verb {
+                'v' | 's' | 'q' => {
+                    // Written escaped, restored by `finish_value`; quoting and precision then
+                    // count each invalid byte as one rune, as Go does.
+                    let e = gostr::escape(b);
+                    self.escaped = true;
+                    if verb == 'q' || self.f.sharp_v {
+                        gostr::with_escaping(|| self.fmt_q(&e));
+                    } else {
+                        self.fmt_s(&e);
+                    }
+                }
+                'x' => self.fmt_sx(b, false),
+                'X' => self.fmt_sx(b, true),
                 _ => self.bad_verb(v, verb),
             },
             Value::Map(m) => {
@@ -449,7 +532,7 @@ impl Printer {
                 if let Some(b) = o.as_bytes()
                     && matches!(verb, 's' | 'q' | 'x' | 'X')
                 {
-                    let s = Value::from(String::from_utf8_lossy(b).into_owned());
+                    let s = Value::from_go_slice(b);
                     self.print_value(&s, verb, depth);
                     return;
                 }
@@ -587,8 +670,7 @@ impl Printer {
         self.pad(s);
     }
 
-    fn fmt_sx(&mut self, s: &str, upper: bool) {
-        let b = s.as_bytes();
+    fn fmt_sx(&mut self, b: &[u8], upper: bool) {
         let mut length = b.len();
         if self.f.prec_present && self.f.prec < length {
             length = self.f.prec;
@@ -766,8 +848,13 @@ impl Printer {
 
 /// Go's `strconv.CanBackquote`.
 fn can_backquote(s: &str) -> bool {
-    s.chars()
-        .all(|c| c != '`' && c != '\u{FFFD}' && (c == '\t' || !(c < ' ' || c == '\x7f')))
+    // An escaped invalid byte is invalid UTF-8 to Go, which cannot be backquoted either.
+    s.chars().all(|c| {
+        c != '`'
+            && c != '\u{FFFD}'
+            && (c == '\t' || !(c < ' ' || c == '\x7f'))
+            && !(gostr::escaped_byte(c).is_some() && gostr::escaping())
+    })
 }
 
 /// Go's `strconv.FormatFloat(f, fmt, prec, 64)` for `fmt` in `e E f F g G` (`F` as `f`); `prec < 0`
@@ -1031,7 +1118,7 @@ pub fn quote(s: &str) -> String {
 pub fn quote_ascii(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
-        if (c as u32) < 0x80 {
+        if (c as u32) < 0x80 || (gostr::escaping() && gostr::escaped_byte(c).is_some()) {
             push_escaped(&mut out, c, '"');
         } else if (c as u32) < 0x10000 {
             out.push_str(&format!("\\u{:04x}", c as u32));
@@ -1075,6 +1162,10 @@ fn push_escaped(out: &mut String, c: char, quote_char: char) {
         c if c == quote_char => {
             out.push('\\');
             out.push(c);
+        }
+        // An escaped invalid byte (see `crate::gostr`): Go's strconv writes `\xNN`.
+        c if gostr::escaped_byte(c).is_some() && gostr::escaping() => {
+            out.push_str(&format!("\\x{:02x}", gostr::escaped_byte(c).unwrap_or(0)));
         }
         c if (c as u32) < 0x20 || c as u32 == 0x7f => {
             out.push_str(&format!("\\x{:02x}", c as u32));

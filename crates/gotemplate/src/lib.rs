@@ -26,6 +26,7 @@ pub mod builtins;
 pub mod error;
 mod exec;
 pub mod fmt;
+pub mod gostr;
 pub mod lex;
 pub mod literal;
 pub mod parse;

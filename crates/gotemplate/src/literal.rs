@@ -304,8 +304,18 @@ fn parse_hex_float(s: &str) -> Option<f64> {
     Some(value * 2f64.powi(e))
 }
 
-/// Go's `strconv.Unquote` for `"…"`, `` `…` `` and `'…'` literals.
+/// Go's `strconv.Unquote` for `"…"`, `` `…` `` and `'…'` literals, as text: a literal whose
+/// escapes (`"\xff"`) make bytes that are not UTF-8 reads with U+FFFD (see [`unquote_go`]).
 pub fn unquote(s: &str) -> Result<String, String> {
+    unquote_go(s).map(|r| match r {
+        Ok(s) => s,
+        Err(b) => crate::gostr::lossy(&b).into_owned(),
+    })
+}
+
+/// Go's `strconv.Unquote`: `Ok(text)`, or `Err(bytes)` when the literal's bytes are not UTF-8
+/// (a Go string may hold any bytes).
+pub fn unquote_go(s: &str) -> Result<Result<String, Vec<u8>>, String> {
     let bad = || "invalid syntax".to_string();
     if s.len() < 2 {
         return Err(bad());
@@ -320,10 +330,10 @@ pub fn unquote(s: &str) -> Result<String, String> {
             if body.contains('`') {
                 return Err(bad());
             }
-            Ok(body.replace('\r', ""))
+            Ok(Ok(body.replace('\r', "")))
         }
         // Most template strings have no escapes: their text is the body as is.
-        b'"' if !body.contains(['\\', '"']) => Ok(body.to_string()),
+        b'"' if !body.contains(['\\', '"']) => Ok(Ok(body.to_string())),
         b'"' | b'\'' => {
             let quote = q as char;
             let mut out: Vec<u8> = Vec::new();
@@ -339,8 +349,7 @@ pub fn unquote(s: &str) -> Result<String, String> {
                     return Err(bad());
                 }
             }
-            String::from_utf8(out)
-                .or_else(|e| Ok(String::from_utf8_lossy(e.as_bytes()).into_owned()))
+            Ok(String::from_utf8(out).map_err(|e| e.into_bytes()))
         }
         _ => Err(bad()),
     }

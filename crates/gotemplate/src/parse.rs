@@ -191,6 +191,9 @@ pub enum Arg {
         pos: usize,
         quoted: SrcStr,
         text: Arc<str>,
+        /// The literal's bytes when they are not UTF-8 (`"\xff"`); `text` then reads them as
+        /// U+FFFD.
+        bytes: Option<Arc<[u8]>>,
     },
     Pipe(Box<Pipe>),
 }
@@ -953,11 +956,16 @@ impl<'a> Parser<'a> {
                 Arg::Pipe(Box::new(r?))
             }
             ItemType::String | ItemType::RawString => {
-                let text = unquote(&it.val).map_err(|e| self.errorf(e))?;
+                let (text, bytes) = match crate::literal::unquote_go(&it.val) {
+                    Ok(Ok(text)) => (text, None),
+                    Ok(Err(b)) => (crate::gostr::lossy(&b).into_owned(), Some(b.into())),
+                    Err(e) => return Err(self.errorf(e)),
+                };
                 Arg::String {
                     pos,
                     quoted: self.item_text(&it, 0),
                     text: text.into(),
+                    bytes,
                 }
             }
             _ => {

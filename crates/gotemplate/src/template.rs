@@ -409,8 +409,20 @@ impl Template {
         self.execute_template(&self.name, data)
     }
 
-    /// Execute the template called `name` with `data` as dot.
+    /// Execute the template called `name` with `data` as dot. Output that is not UTF-8 (a
+    /// non-UTF-8 Go string printed) reads with each invalid byte as U+FFFD; use
+    /// [`Template::execute_template_bytes`] for the exact bytes.
     pub fn execute_template(&self, name: &str, data: &Value) -> Result<String, Error> {
+        self.execute_template_bytes(name, data)
+            .map(|b| match String::from_utf8(b) {
+                Ok(s) => s,
+                Err(e) => crate::gostr::lossy(e.as_bytes()).into_owned(),
+            })
+    }
+
+    /// Execute the template called `name` with `data` as dot, giving the output's bytes exactly
+    /// as Go would write them.
+    pub fn execute_template_bytes(&self, name: &str, data: &Value) -> Result<Vec<u8>, Error> {
         let Some(tree) = self.set.lookup(name) else {
             return Err(Error::Exec(if name == self.name {
                 format!(
@@ -465,17 +477,22 @@ impl ExecContext<'_> {
     }
 
     /// Execute template `name` of the current set with `data` as dot and return its output
-    /// (Helm's `include`). The error is the full Go-style message of the failure inside.
-    pub fn execute_template(&mut self, name: &str, data: &Value) -> Result<String, String> {
-        self.state.execute_nested(None, name, data)
+    /// (Helm's `include`) as a Go string (its bytes kept, UTF-8 or not). The error is the full
+    /// Go-style message of the failure inside.
+    pub fn execute_template(&mut self, name: &str, data: &Value) -> Result<Value, String> {
+        self.state
+            .execute_nested(None, name, data)
+            .map(Value::from_go_bytes)
     }
 
     /// Parse `text` as template `name` into a copy of the current set (its `define`s do not leak
     /// into the caller's set) and execute it with `data` (Helm's `tpl`).
-    pub fn execute_text(&mut self, name: &str, text: &str, data: &Value) -> Result<String, String> {
+    pub fn execute_text(&mut self, name: &str, text: &str, data: &Value) -> Result<Value, String> {
         let mut set = Set::overlay(self.state.set_rc());
         set.parse_into(name, text).map_err(|e| e.to_string())?;
-        self.state.execute_nested(Some(Rc::new(set)), name, data)
+        self.state
+            .execute_nested(Some(Rc::new(set)), name, data)
+            .map(Value::from_go_bytes)
     }
 }
 

@@ -31,7 +31,12 @@ pub enum Value {
     Uint(u64),
     /// Go `float64`.
     Float(f64),
+    /// A Go `string` that is valid UTF-8 (nearly all of them).
     String(Rc<str>),
+    /// A Go `string` whose bytes are not valid UTF-8 (a binary chart file, `b64dec` of random
+    /// bytes). Never holds valid UTF-8: build it with [`Value::from_go_bytes`], which picks
+    /// [`Value::String`] for valid text, so two equal Go strings always have the same variant.
+    Binary(Rc<[u8]>),
     List(ListRef),
     Map(MapRef),
     /// A Go value with a named type, fields or methods.
@@ -141,6 +146,47 @@ impl Value {
         }
     }
 
+    /// A Go string from its bytes: [`Value::String`] when they are UTF-8, else
+    /// [`Value::Binary`].
+    pub fn from_go_bytes(bytes: Vec<u8>) -> Value {
+        match String::from_utf8(bytes) {
+            Ok(s) => Value::String(Rc::from(s)),
+            Err(e) => Value::Binary(Rc::from(e.into_bytes())),
+        }
+    }
+
+    /// A Go string from borrowed bytes (see [`Value::from_go_bytes`]).
+    pub fn from_go_slice(bytes: &[u8]) -> Value {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Value::String(Rc::from(s)),
+            Err(_) => Value::Binary(Rc::from(bytes)),
+        }
+    }
+
+    /// The bytes of a Go string (either variant); `None` for every other type.
+    pub fn go_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::String(s) => Some(s.as_bytes()),
+            Value::Binary(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a Go `string` (UTF-8 or not).
+    pub fn is_string(&self) -> bool {
+        matches!(self, Value::String(_) | Value::Binary(_))
+    }
+
+    /// A Go string read as text the way Go's rune-wise functions read it (each invalid byte is
+    /// U+FFFD); `None` for every other type.
+    pub fn go_text(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            Value::String(s) => Some(std::borrow::Cow::Borrowed(s)),
+            Value::Binary(b) => Some(crate::gostr::lossy(b)),
+            _ => None,
+        }
+    }
+
     /// Go's `%T`.
     pub fn type_name(&self) -> String {
         match self {
@@ -150,7 +196,7 @@ impl Value {
             Value::Int64(_) => "int64".into(),
             Value::Uint(_) => "uint64".into(),
             Value::Float(_) => "float64".into(),
-            Value::String(_) => "string".into(),
+            Value::String(_) | Value::Binary(_) => "string".into(),
             Value::List(_) => "[]interface {}".into(),
             Value::Map(_) => "map[string]interface {}".into(),
             Value::Object(o) => o.type_name().into(),
@@ -166,6 +212,7 @@ impl Value {
             Value::Uint(u) => *u != 0,
             Value::Float(f) => *f != 0.0,
             Value::String(s) => !s.is_empty(),
+            Value::Binary(b) => !b.is_empty(),
             Value::List(l) => !l.borrow().is_empty(),
             Value::Map(m) => !m.borrow().is_empty(),
             Value::Object(o) => o.truthy(),

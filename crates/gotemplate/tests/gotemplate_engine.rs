@@ -28,13 +28,13 @@ fn with_helm_like_funcs(t: &mut Template) {
     let include: EngineFn = Arc::new(|cx: &mut ExecContext<'_>, args: &[Value]| {
         let [name, data] = two_args("include", args)?;
         let name = name.as_str().ok_or("include: name must be a string")?;
-        cx.execute_template(name, data).map(Value::from)
+        cx.execute_template(name, data)
     });
     let tpl: EngineFn = Arc::new(|cx: &mut ExecContext<'_>, args: &[Value]| {
         let [text, data] = two_args("tpl", args)?;
         let text = text.as_str().ok_or("tpl: text must be a string")?;
         let name = cx.template_name().to_string();
-        cx.execute_text(&name, text, data).map(Value::from)
+        cx.execute_text(&name, text, data)
     });
     t.add_engine_func("include", include);
     t.add_engine_func("tpl", tpl);

@@ -45,12 +45,20 @@ pub(crate) fn wrong_type(expected: &str, got: &Value) -> String {
     )
 }
 
-/// A Go `string` parameter.
+/// A Go `string` parameter, as text: a non-UTF-8 string reads as Go's rune-wise functions read
+/// it (each invalid byte U+FFFD). Byte-exact functions use [`bytes`], byte-transparent ones are
+/// registered through [`crate::gostr::transparent`].
 pub(crate) fn string(v: &Value) -> Result<Rc<str>, String> {
     match v {
         Value::String(s) => Ok(s.clone()),
+        Value::Binary(b) => Ok(Rc::from(crate::gostr::lossy(b))),
         other => Err(wrong_type("string", other)),
     }
+}
+
+/// A Go `string` parameter as its bytes.
+pub(crate) fn bytes(v: &Value) -> Result<&[u8], String> {
+    v.go_bytes().ok_or_else(|| wrong_type("string", v))
 }
 
 /// A Go `int` parameter. Integer constants in templates are `int`; values of other integer types
@@ -110,7 +118,7 @@ pub(crate) fn kind_name(v: &Value) -> &'static str {
         Value::Int64(_) => "int64",
         Value::Uint(_) => "uint64",
         Value::Float(_) => "float64",
-        Value::String(_) => "string",
+        Value::String(_) | Value::Binary(_) => "string",
         Value::List(_) => "slice",
         Value::Map(_) => "map",
         Value::Object(o) => {
@@ -123,12 +131,15 @@ pub(crate) fn kind_name(v: &Value) -> &'static str {
     }
 }
 
-/// Sprig's `strval`: strings as they are, everything else through Go's `%v`.
+/// Sprig's `strval`: strings as they are, everything else through Go's `%v`. Functions using it
+/// are registered through [`crate::gostr::transparent`], which hands them non-UTF-8 strings and
+/// `[]byte`s escaped; outside that, invalid bytes read as U+FFFD.
 pub(crate) fn strval(v: &Value) -> String {
     match v {
         Value::String(s) => s.to_string(),
+        Value::Binary(b) => crate::gostr::lossy(b).into_owned(),
         Value::Object(o) if o.as_bytes().is_some() => {
-            String::from_utf8_lossy(o.as_bytes().unwrap_or_default()).into_owned()
+            crate::gostr::lossy(o.as_bytes().unwrap_or_default()).into_owned()
         }
         other => crate::fmt::sprint(other),
     }
@@ -267,6 +278,7 @@ fn deep_equal_at(a: &Value, b: &Value, depth: usize) -> bool {
         (Value::Uint(x), Value::Uint(y)) => x == y,
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::String(x), Value::String(y)) => x == y,
+        (Value::Binary(x), Value::Binary(y)) => x == y,
         (Value::List(x), Value::List(y)) => {
             if Rc::ptr_eq(x, y) {
                 return true;

@@ -22,16 +22,16 @@ use crate::value::{FuncMap, Object, Value};
 
 pub(super) fn register(m: &mut FuncMap) {
     fixed(m, "sha1sum", 1, |a| {
-        Ok(hex::encode(sha1::Sha1::digest(args::string(&a[0])?.as_bytes())).into())
+        Ok(hex::encode(sha1::Sha1::digest(args::bytes(&a[0])?)).into())
     });
     fixed(m, "sha256sum", 1, |a| {
-        Ok(hex::encode(sha2::Sha256::digest(args::string(&a[0])?.as_bytes())).into())
+        Ok(hex::encode(sha2::Sha256::digest(args::bytes(&a[0])?)).into())
     });
     fixed(m, "sha512sum", 1, |a| {
-        Ok(hex::encode(sha2::Sha512::digest(args::string(&a[0])?.as_bytes())).into())
+        Ok(hex::encode(sha2::Sha512::digest(args::bytes(&a[0])?)).into())
     });
     fixed(m, "adler32sum", 1, |a| {
-        Ok(adler32(args::string(&a[0])?.as_bytes()).to_string().into())
+        Ok(adler32(args::bytes(&a[0])?).to_string().into())
     });
     fixed(m, "derivePassword", 5, |a| {
         let counter = args::uint32(&a[0])?;

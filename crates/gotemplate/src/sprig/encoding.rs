@@ -5,35 +5,31 @@ use base64::Engine;
 
 use super::args;
 use super::fixed;
-use crate::value::FuncMap;
+use crate::value::{FuncMap, Value};
 
 pub(super) fn register(m: &mut FuncMap) {
     fixed(m, "b64enc", 1, |a| {
-        let s = args::string(&a[0])?;
-        Ok(base64::engine::general_purpose::STANDARD
-            .encode(s.as_bytes())
-            .into())
+        let s = args::bytes(&a[0])?;
+        Ok(base64::engine::general_purpose::STANDARD.encode(s).into())
     });
     fixed(m, "b64dec", 1, |a| {
         let s = args::string(&a[0])?;
         Ok(
             match base64::engine::general_purpose::STANDARD.decode(s.as_bytes()) {
-                Ok(bytes) => super::strings::lossy(&bytes),
-                Err(e) => go_base64_error(&e),
-            }
-            .into(),
+                Ok(bytes) => Value::from_go_bytes(bytes),
+                Err(e) => go_base64_error(&e).into(),
+            },
         )
     });
     fixed(m, "b32enc", 1, |a| {
-        Ok(base32_encode(args::string(&a[0])?.as_bytes()).into())
+        Ok(base32_encode(args::bytes(&a[0])?).into())
     });
     fixed(m, "b32dec", 1, |a| {
         let s = args::string(&a[0])?;
         Ok(match base32_decode(&s) {
-            Ok(bytes) => super::strings::lossy(&bytes),
-            Err(at) => format!("illegal base32 data at input byte {at}"),
-        }
-        .into())
+            Ok(bytes) => Value::from_go_bytes(bytes),
+            Err(at) => format!("illegal base32 data at input byte {at}").into(),
+        })
     });
 }
 

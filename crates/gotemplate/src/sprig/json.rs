@@ -95,6 +95,7 @@ fn write_value(
         Value::Uint(u) => out.push_str(&u.to_string()),
         Value::Float(f) => out.push_str(&format_json_float(*f)?),
         Value::String(s) => write_string(out, s, style != Style::Raw),
+        Value::Binary(b) => write_binary_string(out, b, style != Style::Raw),
         Value::List(l) => {
             let items = l.borrow();
             if items.is_empty() {
@@ -172,6 +173,20 @@ fn format_json_float(f: f64) -> Result<String, String> {
 }
 
 /// A JSON string literal as encoding/json writes it.
+/// A non-UTF-8 Go string as Go's `encoding/json` writes it: each invalid byte is `\ufffd`.
+pub fn write_binary_string(out: &mut String, b: &[u8], escape_html: bool) {
+    let start = out.len();
+    write_string(out, &crate::gostr::escape(b), escape_html);
+    let tail = out.split_off(start);
+    for c in tail.chars() {
+        if crate::gostr::escaped_byte(c).is_some() {
+            out.push_str("\\ufffd");
+        } else {
+            out.push(c);
+        }
+    }
+}
+
 pub(crate) fn write_string(out: &mut String, s: &str, escape_html: bool) {
     out.push('"');
     for c in s.chars() {

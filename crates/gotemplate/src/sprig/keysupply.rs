@@ -509,7 +509,6 @@ mod tests {
         let tpl: crate::EngineFn = Arc::new(|ctx, a| {
             let text = crate::fmt::sprint(&a[0]);
             ctx.execute_text("inline", &text, &crate::Value::Nil)
-                .map(crate::Value::from)
         });
         t.add_engine_func("tpl", tpl);
         t.prefetch_certificate_keys();

@@ -52,6 +52,14 @@ pub fn functions() -> FuncMap {
     urls::register(&mut map);
     reflection::register(&mut map);
     random::register(&mut map);
+    for (name, bytes_as_text) in strings::TRANSPARENT {
+        if let Some(f) = map.remove(*name) {
+            map.insert(
+                name.to_string(),
+                crate::gostr::transparent(f, *bytes_as_text),
+            );
+        }
+    }
     map
 }
 

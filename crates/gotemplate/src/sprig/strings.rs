@@ -1,7 +1,10 @@
 //! Sprig's string functions: trimming, case, abbreviation and wrapping (Go's `strings` package
 //! and `Masterminds/goutils`), quoting, splitting and joining.
-//! Go slices strings by byte, so the byte-indexed functions here (`trunc`, `substr`, `abbrev`) work
-//! on bytes too and repair a cut UTF-8 sequence lossily instead of panicking.
+//! Go slices strings by byte, so the byte-indexed functions here (`trunc`, `substr`) work on bytes
+//! too and may return a non-UTF-8 string, as Go does (`abbrev` repairs a cut sequence lossily).
+//! The byte-transparent ones (`trim`, `replace`, `indent`…) see non-UTF-8 strings escaped (see
+//! [`TRANSPARENT`] and [`crate::gostr`]); the rune-wise ones (`upper`, `nospace`…) see each
+//! invalid byte as U+FFFD, as Go's `strings.Map` does.
 
 use super::args::{self, strval};
 use super::{alias, fixed, variadic};
@@ -10,6 +13,45 @@ use std::collections::BTreeMap;
 
 /// Largest string `repeat` will build: Helm bounds output size, and so do we.
 const MAX_REPEAT_BYTES: usize = 64 << 20;
+
+/// Functions that treat their string arguments as bytes (Go's `strings.Trim`, `Replace`, `Split`,
+/// `Contains`…, the regexp family, `fmt`'s `%v`/`%q`), wrapped by [`crate::gostr::transparent`] so
+/// a non-UTF-8 string keeps its bytes. The flag: whether a `[]byte` argument is text too (Sprig's
+/// `strval` reads a `[]byte` as a string; `%v` prints it as numbers).
+pub(super) const TRANSPARENT: &[(&str, bool)] = &[
+    ("trim", false),
+    ("trimAll", false),
+    ("trimall", false),
+    ("trimSuffix", false),
+    ("trimPrefix", false),
+    ("repeat", false),
+    ("contains", false),
+    ("hasPrefix", false),
+    ("hasSuffix", false),
+    ("quote", true),
+    ("squote", false),
+    ("cat", false),
+    ("indent", false),
+    ("nindent", false),
+    ("replace", false),
+    ("plural", false),
+    ("toString", true),
+    ("split", false),
+    ("splitn", false),
+    ("splitList", false),
+    ("regexMatch", false),
+    ("mustRegexMatch", false),
+    ("regexFindAll", false),
+    ("mustRegexFindAll", false),
+    ("regexFind", false),
+    ("mustRegexFind", false),
+    ("regexReplaceAll", false),
+    ("mustRegexReplaceAll", false),
+    ("regexReplaceAllLiteral", false),
+    ("mustRegexReplaceAllLiteral", false),
+    ("regexSplit", false),
+    ("mustRegexSplit", false),
+];
 
 pub(super) fn register(m: &mut FuncMap) {
     fixed(m, "hello", 0, |_| Ok(Value::str("Hello!")));
@@ -32,17 +74,16 @@ pub(super) fn register(m: &mut FuncMap) {
     });
     fixed(m, "trunc", 2, |a| {
         let c = args::int(&a[0])?;
-        let s = args::string(&a[1])?;
-        let len = s.len() as i64;
-        let b = s.as_bytes();
+        let b = args::bytes(&a[1])?;
+        let len = b.len() as i64;
+        // Go slices bytes: a cut through a character leaves a non-UTF-8 string.
         Ok(if c < 0 && len + c > 0 {
-            lossy(&b[(len + c) as usize..])
+            Value::from_go_slice(&b[(len + c) as usize..])
         } else if c >= 0 && len > c {
-            lossy(&b[..c as usize])
+            Value::from_go_slice(&b[..c as usize])
         } else {
-            s.to_string()
-        }
-        .into())
+            a[1].clone()
+        })
     });
     string1(m, "trim", |s| s.trim().to_string());
     string1(m, "upper", |s| s.chars().map(simple_upper).collect());
@@ -52,8 +93,8 @@ pub(super) fn register(m: &mut FuncMap) {
     fixed(m, "substr", 3, |a| {
         let start = args::int(&a[0])?;
         let end = args::int(&a[1])?;
-        let s = args::string(&a[2])?;
-        substring(start, end, &s).map(Value::from)
+        let s = args::bytes(&a[2])?;
+        substring(start, end, s).map(Value::from_go_slice)
     });
     fixed(m, "repeat", 2, |a| {
         let count = args::int(&a[0])?;
@@ -78,8 +119,20 @@ pub(super) fn register(m: &mut FuncMap) {
     string2(m, "trimPrefix", |pre, s| {
         s.strip_prefix(pre).unwrap_or(s).to_string()
     });
-    string1(m, "nospace", |s| {
-        s.chars().filter(|c| !c.is_whitespace()).collect()
+    // goutils.DeleteWhiteSpace reads the string byte by byte, each byte as the rune of that
+    // value (so "é" comes out as "Ã©"), and drops Latin-1 white space.
+    fixed(m, "nospace", 1, |a| {
+        let b = args::bytes(&a[0])?;
+        Ok(b.iter()
+            .map(|&b| char::from(b))
+            .filter(|c| {
+                !matches!(
+                    c,
+                    '\t' | '\n' | '\x0b' | '\x0c' | '\r' | ' ' | '\u{85}' | '\u{a0}'
+                )
+            })
+            .collect::<String>()
+            .into())
     });
     string1(m, "initials", initials);
     string1(m, "swapcase", swapcase);
@@ -305,9 +358,8 @@ fn indent(n: i64, s: &str) -> Result<String, String> {
 }
 
 /// Sprig's `substr`: Go slicing by byte, with Go's panic text when out of range.
-fn substring(start: i64, end: i64, s: &str) -> Result<String, String> {
-    let len = s.len() as i64;
-    let b = s.as_bytes();
+fn substring(start: i64, end: i64, b: &[u8]) -> Result<&[u8], String> {
+    let len = b.len() as i64;
     let (from, to) = if start < 0 {
         (0, end)
     } else if end < 0 || end > len {
@@ -325,7 +377,7 @@ fn substring(start: i64, end: i64, s: &str) -> Result<String, String> {
             "runtime error: slice bounds out of range [{from}:{to}]"
         ));
     }
-    Ok(lossy(&b[from as usize..to as usize]))
+    Ok(&b[from as usize..to as usize])
 }
 
 /// goutils.AbbreviateFull (commons-lang's abbreviate), by byte like Go.

@@ -326,6 +326,9 @@ fn to_json(v: &signet_gotemplate::Value) -> serde_json::Value {
             .map(serde_json::Value::Number)
             .unwrap_or(serde_json::Value::Null),
         Value::String(s) => serde_json::Value::String(s.to_string()),
+        Value::Binary(b) => {
+            serde_json::Value::String(signet_gotemplate::gostr::lossy(b).into_owned())
+        }
         Value::List(l) => serde_json::Value::Array(l.borrow().iter().map(to_json).collect()),
         Value::Map(m) => serde_json::Value::Object(
             m.borrow()

@@ -161,7 +161,7 @@ impl Engine {
             {
                 *n -= 1;
             }
-            out.map(Value::from)
+            out
         });
         t.add_engine_func("include", include);
 
@@ -185,7 +185,8 @@ impl Engine {
                 return Ok(Value::from(text.replace("<no value>", "")));
             }
             match ctx.execute_text(ROOT_NAME, &text, &args[1]) {
-                Ok(s) => Ok(Value::from(s.replace("<no value>", ""))),
+                Ok(Value::String(s)) => Ok(Value::from(s.replace("<no value>", ""))),
+                Ok(other) => Ok(strip_no_value(other)),
                 Err(e) if e.starts_with("template: ") && !e.contains("executing") => Err(format!(
                     "cannot parse template {}: {e}",
                     signet_gotemplate::fmt::quote(&text)
@@ -413,8 +414,9 @@ impl Engine {
             let r = &tpls[name];
             set_template_info(&r.dot, name, &r.base_path);
             let out = set
-                .execute_template(name, &r.dot)
+                .execute_template_bytes(name, &r.dot)
                 .map_err(|e| RenderError::Exec(reformat_exec_error(&e.to_string())))?;
+            let out = output_text(name, out);
             // Most outputs have no "<no value>": skip the copy `replace` would make of them.
             let out = if out.contains("<no value>") {
                 out.replace("<no value>", "")
@@ -426,6 +428,39 @@ impl Engine {
         }
         Ok(rendered)
     }
+}
+
+/// A rendered file's bytes as text. Go strings may hold any bytes, so a template can write bytes
+/// that are not UTF-8 (a binary file's content): Helm's YAML reader then refuses the manifest,
+/// so they are kept escaped (see [`signet_gotemplate::gostr`]) for the manifest check to report
+/// as go-yaml does. `NOTES.txt` is never read as YAML: its invalid bytes read as U+FFFD.
+fn output_text(name: &str, out: Vec<u8>) -> String {
+    match String::from_utf8(out) {
+        Ok(s) => s,
+        Err(e) if name.ends_with("/NOTES.txt") => {
+            signet_gotemplate::gostr::lossy(e.as_bytes()).into_owned()
+        }
+        Err(e) => signet_gotemplate::gostr::escape(e.as_bytes()),
+    }
+}
+
+/// `tpl`'s removal of `<no value>` from a non-UTF-8 result, on its bytes.
+fn strip_no_value(v: Value) -> Value {
+    let Value::Binary(b) = &v else {
+        return v;
+    };
+    const NO_VALUE: &[u8] = b"<no value>";
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i..].starts_with(NO_VALUE) {
+            i += NO_VALUE.len();
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Value::from_go_bytes(out)
 }
 
 /// Sets `.Template` on the dot in place, as Helm does (`vals["Template"] = …`): every template of a

@@ -121,11 +121,20 @@ pub fn classify_file(path: &str, content: &str) -> Result<SortedManifests, Manif
         return Ok(out);
     }
     for doc in split_manifests(content) {
+        // Bytes that are not UTF-8 (kept escaped by the engine) or characters YAML forbids:
+        // go-yaml's reader refuses them before its scanner gets far.
+        if let Some(problem) = crate::yaml::document_reader_problem(&doc) {
+            return Err(ManifestError {
+                path: path.to_string(),
+                message: format!("error converting YAML to JSON: yaml: {problem}"),
+            });
+        }
         // Helm decodes the whole document (so any YAML error fails) but reads only its head.
+        // go-yaml's words and line numbering, as Helm prints them.
         let head = crate::yaml::parse_yaml_head(&doc, &["kind", "metadata"]).map_err(|e| {
             ManifestError {
                 path: path.to_string(),
-                message: e.to_string(),
+                message: e.helm_message(),
             }
         })?;
         let (kind, annotations) = read_head(&head).map_err(|message| ManifestError {

@@ -98,11 +98,18 @@ impl Files {
         }
     }
 
-    fn get(&self, name: &str) -> String {
+    /// `Get`: the file's bytes as a Go string (not necessarily UTF-8); "" when missing.
+    fn get(&self, name: &str) -> Value {
         self.files
             .get(name)
-            .map(|d| String::from_utf8_lossy(d).into_owned())
-            .unwrap_or_default()
+            .map_or_else(|| Value::str(""), |d| Value::from_go_slice(d))
+    }
+
+    /// `GetBytes` (and `.Files.NAME`): the file's `[]byte`; empty when missing.
+    fn get_bytes(&self, name: &str) -> Value {
+        Value::Object(Rc::new(Bytes(
+            self.files.get(name).map(|d| d.to_vec()).unwrap_or_default(),
+        )))
     }
 
     fn glob(&self, pattern: &str) -> Result<Files, String> {
@@ -122,18 +129,15 @@ impl Files {
         let Some(data) = self.files.get(name) else {
             return Value::list(Vec::new());
         };
-        let mut s = String::from_utf8_lossy(data).into_owned();
-        if s.ends_with('\n') {
-            s.pop();
-        }
-        Value::list(s.split('\n').map(Value::from).collect())
+        let s = data.strip_suffix(b"\n").unwrap_or(data);
+        Value::list(s.split(|b| *b == b'\n').map(Value::from_go_slice).collect())
     }
 
-    fn as_map(&self, encode: impl Fn(&[u8]) -> String) -> String {
+    fn as_map(&self, encode: impl Fn(&[u8]) -> Value) -> String {
         let mut m = BTreeMap::new();
         for (k, v) in self.files.iter() {
             let base = k.rsplit('/').next().unwrap_or(k).to_string();
-            m.insert(base, Value::str(encode(v)));
+            m.insert(base, encode(v));
         }
         crate::yaml::to_yaml(&Value::map(m)).unwrap_or_default()
     }
@@ -144,6 +148,7 @@ impl Files {
 pub(super) fn string_arg(name: &str, args: &[Value]) -> Result<String, String> {
     match args {
         [Value::String(s)] => Ok(s.to_string()),
+        [Value::Binary(b)] => Ok(signet_gotemplate::gostr::lossy(b).into_owned()),
         [other] => Err(format!(
             "wrong type for value; expected string; got {}",
             other.type_name()
@@ -167,25 +172,22 @@ impl Object for Files {
     }
     fn field(&self, name: &str) -> Option<Value> {
         match name {
-            "AsConfig" => Some(Value::str(
-                self.as_map(|d| String::from_utf8_lossy(d).into_owned()),
-            )),
-            "AsSecrets" => {
-                Some(Value::str(self.as_map(|d| {
-                    base64::engine::general_purpose::STANDARD.encode(d)
-                })))
-            }
+            // `string(v)` of each file: toYaml then reads invalid bytes as U+FFFD, as Go's JSON
+            // encoding does.
+            "AsConfig" => Some(Value::str(self.as_map(Value::from_go_slice))),
+            "AsSecrets" => Some(Value::str(self.as_map(|d| {
+                Value::from(base64::engine::general_purpose::STANDARD.encode(d))
+            }))),
             // `.Files` is a map of file name to bytes: any other name is a lookup (a missing
             // file is Go's zero value, an empty []byte).
             _ if self.has_method(name) => None,
-            _ => Some(Value::Object(Rc::new(Bytes(
-                self.files.get(name).map(|d| d.to_vec()).unwrap_or_default(),
-            )))),
+            _ => Some(self.get_bytes(name)),
         }
     }
     fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         let result = match name {
-            "Get" | "GetBytes" => string_arg(name, args).map(|p| Value::str(self.get(&p))),
+            "Get" => string_arg(name, args).map(|p| self.get(&p)),
+            "GetBytes" => string_arg(name, args).map(|p| self.get_bytes(&p)),
             "Glob" => string_arg(name, args)
                 .and_then(|p| self.glob(&p))
                 .map(|f| Value::Object(Rc::new(f))),
@@ -217,16 +219,12 @@ impl Object for Files {
     fn truthy(&self) -> bool {
         !self.files.is_empty()
     }
+    /// Go's `map[string][]byte`: `index .Files "x"` and `range` give each file's `[]byte`.
     fn to_data(&self) -> Option<Value> {
         Some(Value::map(
             self.files
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        Value::str(String::from_utf8_lossy(v).into_owned()),
-                    )
-                })
+                .keys()
+                .map(|k| (k.clone(), self.get_bytes(k)))
                 .collect(),
         ))
     }

@@ -180,6 +180,9 @@ pub fn to_json_value(v: &Value) -> serde_json::Value {
             }
         }
         Value::String(s) => serde_json::Value::String(s.to_string()),
+        Value::Binary(b) => {
+            serde_json::Value::String(signet_gotemplate::gostr::lossy(b).into_owned())
+        }
         Value::List(l) => serde_json::Value::Array(l.borrow().iter().map(to_json_value).collect()),
         Value::Map(m) => serde_json::Value::Object(
             m.borrow()
@@ -311,9 +314,14 @@ fn validate_one(
             ));
         }
     }
-    let root = build(&mut nodes, &[]);
+    let mut root = build(&mut nodes, &[]);
     if root.is_empty() {
         return None;
+    }
+    // Helm prints the causes of the validator's top error: when the whole check failed at one
+    // place with several failures (a `validation failed` group), they are the top-level lines.
+    if root.len() == 1 && root[0].message == "validation failed" && !root[0].causes.is_empty() {
+        root = std::mem::take(&mut root[0].causes);
     }
     let mut out = String::new();
     render(&root, 0, &mut out);
@@ -445,10 +453,16 @@ fn json_type_name(v: &serde_json::Value) -> &'static str {
     }
 }
 
-/// How Helm's validator quotes a value in messages: strings in single quotes, others as JSON.
+/// How Helm's validator shows a value in messages: strings Go-quoted between single quotes
+/// (`'a"b\'c'`), null as Go's `<nil>`, others as JSON.
 fn display(v: &serde_json::Value) -> String {
     match v {
-        serde_json::Value::String(s) => format!("'{s}'"),
+        serde_json::Value::String(s) => {
+            let q = signet_gotemplate::fmt::quote(s);
+            let inner = q[1..q.len() - 1].replace("\\\"", "\"").replace('\'', "\\'");
+            format!("'{inner}'")
+        }
+        serde_json::Value::Null => "<nil>".into(),
         other => other.to_string(),
     }
 }
@@ -577,6 +591,14 @@ fn message_for(kind: &ValidationErrorKind, instance: &serde_json::Value) -> (Str
                 ),
                 0,
             )
+        }
+        // With a list or map among the options, Helm's validator names the keyword only.
+        K::Enum { options }
+            if options
+                .as_array()
+                .is_some_and(|a| a.iter().any(|o| o.is_array() || o.is_object())) =>
+        {
+            ("'enum' failed".to_string(), 0)
         }
         K::Enum { options } => {
             let opts = match options.as_ref() {

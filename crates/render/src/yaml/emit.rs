@@ -67,7 +67,12 @@ fn to_node(v: &Value, flavor: Flavor) -> Result<YNode, String> {
             }
             Flavor::Pretty => YNode::Plain(yaml_float(*f)),
         },
-        Value::String(s) => YNode::Str(json_round_trip_text(s, flavor)),
+        Value::String(s) => YNode::Str(json_round_trip_text(s, flavor)?),
+        // Helm marshals through encoding/json, which reads each invalid byte as U+FFFD.
+        Value::Binary(b) => YNode::Str(json_round_trip_text(
+            &signet_gotemplate::gostr::lossy(b),
+            flavor,
+        )?),
         Value::List(l) => YNode::Seq(
             l.borrow()
                 .iter()
@@ -78,7 +83,7 @@ fn to_node(v: &Value, flavor: Flavor) -> Result<YNode, String> {
             let mut entries: Vec<(String, YNode)> = m
                 .borrow()
                 .iter()
-                .map(|(k, x)| Ok((json_round_trip_text(k, flavor), to_node(x, flavor)?)))
+                .map(|(k, x)| Ok((json_round_trip_text(k, flavor)?, to_node(x, flavor)?)))
                 .collect::<Result<_, String>>()?;
             sort_keys(&mut entries);
             YNode::Map(entries)
@@ -93,9 +98,24 @@ fn to_node(v: &Value, flavor: Flavor) -> Result<YNode, String> {
 /// A string after `json.Marshal` and go-yaml's reading of the JSON: Go's JSON escapes every line
 /// break except NEL (U+0085), which go-yaml then folds like a line break in a double-quoted
 /// scalar (one break → a space, n breaks → n-1 newlines, surrounding spaces dropped).
-fn json_round_trip_text(s: &str, flavor: Flavor) -> String {
-    if flavor != Flavor::HelmToYaml || !s.contains('\u{85}') {
-        return s.to_string();
+///
+/// go-yaml's reader refuses the characters JSON leaves raw but YAML forbids (DEL, C1 controls
+/// other than NEL, U+FFFE, U+FFFF), so Helm's marshalling of such a string fails.
+fn json_round_trip_text(s: &str, flavor: Flavor) -> Result<String, String> {
+    if flavor != Flavor::HelmToYaml {
+        return Ok(s.to_string());
+    }
+    if s.bytes().any(|b| matches!(b, 0x7F | 0xC2 | 0xEF))
+        && s.chars().any(
+            |c| matches!(c, '\u{7f}'..='\u{84}' | '\u{86}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}'),
+        )
+    {
+        return Err(
+            "error converting JSON to YAML: yaml: control characters are not allowed".into(),
+        );
+    }
+    if !s.contains('\u{85}') {
+        return Ok(s.to_string());
     }
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
@@ -117,7 +137,7 @@ fn json_round_trip_text(s: &str, flavor: Flavor) -> String {
             i += 1;
         }
     }
-    out
+    Ok(out)
 }
 
 /// go-yaml's float text: `strconv.FormatFloat(f, 'g', -1, 64)` with YAML's names for the specials.

@@ -61,13 +61,26 @@ fn one_arg<'a>(name: &str, args: &'a [Value]) -> Result<&'a Value, String> {
     }
 }
 
-fn string_arg<'a>(name: &str, args: &'a [Value]) -> Result<&'a str, String> {
+/// The one string argument of a decoder; a non-UTF-8 string reads as Go's JSON decoder reads it
+/// (each invalid byte U+FFFD; the YAML decoders refuse it first, see [`yaml_reader_error`]).
+fn string_arg<'a>(name: &str, args: &'a [Value]) -> Result<std::borrow::Cow<'a, str>, String> {
     match one_arg(name, args)? {
-        Value::String(s) => Ok(s),
+        Value::String(s) => Ok(std::borrow::Cow::Borrowed(s)),
+        Value::Binary(b) => Ok(signet_gotemplate::gostr::lossy(b)),
         other => Err(format!(
             "wrong type for value; expected string; got {}",
             other.type_name()
         )),
+    }
+}
+
+/// go-yaml's reader error for a non-UTF-8 argument (`yaml: invalid leading UTF-8 octet`).
+fn yaml_reader_error(args: &[Value]) -> Option<String> {
+    match args {
+        [Value::Binary(b)] => {
+            super::reader_problem(b).map(|p| format!("error converting YAML to JSON: yaml: {p}"))
+        }
+        _ => None,
     }
 }
 
@@ -99,13 +112,21 @@ pub fn encoding_functions() -> FuncMap {
     );
     m.insert(
         "fromYaml".into(),
-        func(|a| Ok(from_yaml(string_arg("fromYaml", a)?))),
+        func(|a| {
+            if let Some(e) = yaml_reader_error(a) {
+                return Ok(error_map(e));
+            }
+            Ok(from_yaml(&string_arg("fromYaml", a)?))
+        }),
     );
     m.insert(
         "fromYamlArray".into(),
         func(|a| {
+            if let Some(e) = yaml_reader_error(a) {
+                return Ok(Value::list(vec![Value::str(e)]));
+            }
             let src = string_arg("fromYamlArray", a)?;
-            Ok(parse_yaml_array(src)
+            Ok(parse_yaml_array(&src)
                 .unwrap_or_else(|e| Value::list(vec![Value::str(e.helm_message())])))
         }),
     );
@@ -123,13 +144,13 @@ pub fn encoding_functions() -> FuncMap {
     );
     m.insert(
         "fromJson".into(),
-        func(|a| Ok(from_json(string_arg("fromJson", a)?))),
+        func(|a| Ok(from_json(&string_arg("fromJson", a)?))),
     );
     m.insert(
         "fromJsonArray".into(),
         func(|a| {
             let src = string_arg("fromJsonArray", a)?;
-            Ok(match parse_json(src) {
+            Ok(match parse_json(&src) {
                 Ok(l @ Value::List(_)) => l,
                 Ok(Value::Nil) => Value::Nil,
                 Ok(other) => Value::list(vec![Value::str(format!(
@@ -144,7 +165,7 @@ pub fn encoding_functions() -> FuncMap {
         "fromToml".into(),
         func(|a| {
             let src = string_arg("fromToml", a)?;
-            Ok(super::toml_parse::parse_toml(src).unwrap_or_else(error_map))
+            Ok(super::toml_parse::parse_toml(&src).unwrap_or_else(error_map))
         }),
     );
     m.insert(

@@ -71,6 +71,74 @@ impl YamlError {
     }
 }
 
+/// [`reader_problem`] of a rendered document, whose non-UTF-8 bytes are escaped (see
+/// [`signet_gotemplate::gostr`]). A quick byte scan clears nearly every document.
+pub fn document_reader_problem(doc: &str) -> Option<&'static str> {
+    // Every character go-yaml refuses, and every escape, has one of these bytes: C0 controls
+    // but tab/newline/return, DEL, C2 (C1 controls), EF (U+FFFE/U+FFFF) and F4 (escapes).
+    let suspicious = doc.bytes().any(|b| {
+        (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || matches!(b, 0x7F | 0xC2 | 0xEF | 0xF4)
+    });
+    if !suspicious {
+        return None;
+    }
+    if signet_gotemplate::gostr::has_escape_chars(doc) {
+        reader_problem(&signet_gotemplate::gostr::unescape(doc))
+    } else {
+        reader_problem(doc.as_bytes())
+    }
+}
+
+/// The first problem go-yaml's reader (`yaml_parser_update_buffer`) finds in `input`: its words for
+/// bytes that are not UTF-8 and for characters YAML does not allow; `None` when it reads cleanly.
+pub fn reader_problem(input: &[u8]) -> Option<&'static str> {
+    let mut i = 0;
+    while i < input.len() {
+        let lead = input[i];
+        let width = match lead {
+            b if b & 0x80 == 0 => 1,
+            b if b & 0xE0 == 0xC0 => 2,
+            b if b & 0xF0 == 0xE0 => 3,
+            b if b & 0xF8 == 0xF0 => 4,
+            _ => return Some("invalid leading UTF-8 octet"),
+        };
+        if i + width > input.len() {
+            return Some("incomplete UTF-8 octet sequence");
+        }
+        let mut value: u32 = match width {
+            1 => lead as u32 & 0x7F,
+            2 => lead as u32 & 0x1F,
+            3 => lead as u32 & 0x0F,
+            _ => lead as u32 & 0x07,
+        };
+        for &octet in &input[i + 1..i + width] {
+            if octet & 0xC0 != 0x80 {
+                return Some("invalid trailing UTF-8 octet");
+            }
+            value = (value << 6) | (octet as u32 & 0x3F);
+        }
+        let shortest = match width {
+            1 => true,
+            2 => value >= 0x80,
+            3 => value >= 0x800,
+            _ => value >= 0x10000,
+        };
+        if !shortest {
+            return Some("invalid length of a UTF-8 sequence");
+        }
+        if (0xD800..=0xDFFF).contains(&value) || value > 0x10FFFF {
+            return Some("invalid Unicode character");
+        }
+        let allowed = matches!(value, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF
+            | 0xE000..=0xFFFD | 0x10000..=0x10FFFF);
+        if !allowed {
+            return Some("control characters are not allowed");
+        }
+        i += width;
+    }
+    None
+}
+
 /// A values file that cannot be loaded, worded like Helm 4 (`cannot load values.yaml: cannot
 /// unmarshal yaml document: …`).
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]

@@ -192,7 +192,7 @@ pub(crate) fn json_kind(v: &Value) -> &'static str {
         Value::Nil => "null",
         Value::Bool(_) => "bool",
         Value::Int(_) | Value::Int64(_) | Value::Uint(_) | Value::Float(_) => "number",
-        Value::String(_) => "string",
+        Value::String(_) | Value::Binary(_) => "string",
         Value::List(_) => "array",
         Value::Map(_) | Value::Object(_) => "object",
     }
@@ -372,7 +372,9 @@ fn load_documents(src: &str, first_only: bool) -> Result<Vec<Option<Rc<Node<'_>>
                 }
             }
             event => {
-                if let Some(node) = builder.push(event, &span)?
+                if let Some(node) = builder
+                    .push(event, &span)
+                    .map_err(|e| name_unknown_anchor(src, e))?
                     && in_document
                 {
                     root = Some(node);
@@ -384,14 +386,143 @@ fn load_documents(src: &str, first_only: bool) -> Result<Vec<Option<Rc<Node<'_>>
     Ok(docs)
 }
 
+/// go-yaml names the anchor an alias refers to when it does not know it
+/// (`unknown anchor 'y' referenced`): read the alias at the error's place.
+fn name_unknown_anchor(src: &str, e: YamlError) -> YamlError {
+    let YamlError::Syntax {
+        line,
+        column,
+        message,
+        go_line,
+    } = e
+    else {
+        return e;
+    };
+    let name = src
+        .lines()
+        .nth(line.saturating_sub(1))
+        .and_then(|l| {
+            l.chars()
+                .skip(column.saturating_sub(1))
+                .collect::<String>()
+                .strip_prefix('*')
+                .map(str::to_string)
+        })
+        .map(|rest| {
+            rest.chars()
+                .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '[' | ']' | '{' | '}'))
+                .collect::<String>()
+        });
+    let message = match name {
+        Some(n) if message == "unknown anchor referenced" && !n.is_empty() => {
+            format!("unknown anchor '{n}' referenced")
+        }
+        _ => message,
+    };
+    YamlError::Syntax {
+        line,
+        column,
+        message,
+        go_line,
+    }
+}
+
+/// Whether a line holds only a plain scalar (`data`, `- c`): a would-be key without its `:`.
+fn is_bare_scalar_line(text: &str) -> bool {
+    let mut t = text.trim();
+    while let Some(rest) = t.strip_prefix("- ") {
+        t = rest.trim_start();
+    }
+    !t.is_empty()
+        && !t.starts_with([
+            '#', '-', '[', '{', '"', '\'', '&', '*', '!', '|', '>', '?', ':',
+        ])
+        && !t.contains(": ")
+        && !t.contains(" #")
+        && !t.ends_with(':')
+}
+
+/// The 1-based line of the first token after line `line` (1-based), or of the end of the
+/// stream: where go-yaml's scanner notices that a key on `line` got no `:`.
+fn next_token_line(src: &str, line: usize) -> usize {
+    for (i, l) in src.lines().enumerate().skip(line) {
+        let t = l.trim();
+        if !t.is_empty() && !t.starts_with('#') {
+            return i + 1;
+        }
+    }
+    // At the end of the stream libyaml moves its mark to a fresh line first.
+    src.matches('\n').count() + 1 + usize::from(!src.is_empty() && !src.ends_with('\n'))
+}
+
 /// A parser error as go-yaml words and places it.
 fn syntax_error(src: &str, e: &serde_saphyr::granit_parser::ScanError) -> YamlError {
-    let message = go_yaml_problem(e);
+    use serde_saphyr::granit_parser::ErrorKind as K;
     let line = e.marker().line();
     let col = e.marker().col();
+    let mut message = go_yaml_problem(e);
+    // libyaml's own words for the shapes the parser underneath words differently.
+    match e.kind() {
+        K::UnclosedFlowCollection { open } => {
+            message = if src.trim_end().ends_with(['[', '{', ',']) {
+                "did not find expected node content".into()
+            } else if *open == '{' {
+                "did not find expected ',' or '}'".into()
+            } else {
+                "did not find expected ',' or ']'".into()
+            };
+        }
+        // `[1, 2\nb: 3`: the entry runs on, and the ':' is where a ',' or ']' was due.
+        K::InvalidColonPlacement => message = "did not find expected ',' or ']'".into(),
+        // A decoding error in go-yaml: named, without a line.
+        K::UnknownAnchor => {
+            return name_unknown_anchor(
+                src,
+                YamlError::Syntax {
+                    line,
+                    column: col + 1,
+                    message: "unknown anchor referenced".into(),
+                    go_line: 0,
+                },
+            );
+        }
+        K::UnclosedQuotedScalar => {
+            // go-yaml stops on the last line, before its line break.
+            let last = src.lines().count();
+            let go_line = if last > 1 { last } else { 0 };
+            return YamlError::Syntax {
+                line,
+                column: col + 1,
+                message,
+                go_line,
+            };
+        }
+        _ => {}
+    }
+    // A key alone on its line (`data` above `  a: b`): go-yaml's scanner finds the key stale at
+    // the next token, a scanner error named with that token's line.
+    if message == "mapping values are not allowed in this context"
+        && src
+            .lines()
+            .nth(line.saturating_sub(1))
+            .is_some_and(is_bare_scalar_line)
+    {
+        let at = next_token_line(src, line);
+        return YamlError::Syntax {
+            line,
+            column: col + 1,
+            message: "could not find expected ':'".into(),
+            go_line: if at > 1 { at } else { 0 },
+        };
+    }
+    // libyaml's "while parsing X" context is not part of go-yaml's message.
+    if message.starts_with("while ")
+        && let Some((_, problem)) = message.split_once(", ")
+    {
+        message = problem.to_string();
+    }
     // go-yaml names scanner-error lines 1-based but parser-error lines 0-based, moves
     // the end-of-stream mark to a fresh line, and names no line for line zero.
-    use serde_saphyr::granit_parser::ErrorKind as K;
     let at_end = e.marker().index() >= src.chars().count()
         || matches!(
             e.kind(),

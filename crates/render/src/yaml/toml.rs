@@ -173,6 +173,7 @@ impl Encoder {
                 self.w(&s)
             }
             Value::String(s) => self.w(&quoted(&s)),
+            Value::Binary(b) => self.w(&quoted(&signet_gotemplate::gostr::lossy(&b))),
             Value::List(l) => {
                 self.w("[");
                 for (i, item) in l.borrow().iter().enumerate() {
