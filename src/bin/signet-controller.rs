@@ -267,12 +267,10 @@ async fn run_controller(
         tuf: Some(Arc::new(tuf_trust_root(args)?)),
     };
     if !args.leader_elect {
-        // Readiness without leader election: the reconciler has listed every release.
+        // Readiness without leader election: the reconciler has been started.
+        ready.store(true, Ordering::SeqCst);
         let (stop_tx, stop_rx) = watch::channel(false);
-        let run =
-            controller::run_reporting_synced(kube_config, config, when_set(stop_rx), move || {
-                ready.store(true, Ordering::SeqCst)
-            });
+        let run = controller::run(kube_config, config, when_set(stop_rx));
         let mut run = std::pin::pin!(run);
         return tokio::select! {
             result = &mut run => result,

@@ -100,17 +100,6 @@ pub async fn run(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    run_reporting_synced(kube_config, config, shutdown, || {}).await
-}
-
-/// [`run`], calling `on_synced` once the first list of SignedChartReleases has been read, so
-/// readiness means "has seen every release", not merely "has started".
-pub async fn run_reporting_synced(
-    kube_config: kube::Config,
-    config: Config,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    on_synced: impl FnOnce() + Send + 'static,
-) -> anyhow::Result<()> {
     crate::tls::install_crypto_provider();
     let client = kube::Client::try_from(kube_config.clone())?;
     let ns = config.watch_namespace.clone();
@@ -121,13 +110,6 @@ pub async fn run_reporting_synced(
     }
     let controller = Controller::new(releases.clone(), release_watch.clone());
     let store = controller.store();
-    let synced = store.clone();
-    tokio::spawn(async move {
-        // Err only when the controller (the writer) is gone, and then there is nothing to report.
-        if synced.wait_until_ready().await.is_ok() {
-            on_synced();
-        }
-    });
     let concurrency = u16::try_from(config.concurrency.max(1)).unwrap_or(u16::MAX);
     let ctx = Arc::new(Context {
         clients: clients::Clients::new(client.clone(), kube_config),

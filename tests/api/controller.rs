@@ -529,38 +529,3 @@ async fn a_controller_that_does_not_stop_is_abandoned_and_the_lease_released() {
     assert!(waited >= Duration::from_secs(1), "{waited:?}");
     assert_eq!(holder(&server, "stuck"), None, "lease not released");
 }
-
-/// Without leader election, /readyz turns 200 only once the reconciler has listed the releases:
-/// with no CRD installed the list fails and the replica stays unready; installing it makes it ready.
-#[tokio::test(flavor = "multi_thread")]
-async fn readyz_waits_until_the_releases_have_been_listed() {
-    let server = std::sync::Arc::new(server().await);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(&kubeconfig, server.kubeconfig_yaml()).expect("write kubeconfig");
-    let (mut controller, before) = tokio::task::spawn_blocking(move || {
-        let controller = Controller::start(&kubeconfig, &["--shutdown-timeout=3s"]);
-        // Long enough for several list attempts, all refused (no such resource yet).
-        std::thread::sleep(Duration::from_secs(2));
-        let before = Controller::get(&controller.health, "/readyz");
-        (controller, before)
-    })
-    .await
-    .expect("join");
-    assert!(before.starts_with("HTTP/1.1 503"), "{before}");
-    install_crd(&server).await;
-    let exit = tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !Controller::get(&controller.health, "/readyz").starts_with("HTTP/1.1 200") {
-            assert!(
-                Instant::now() < deadline,
-                "not ready within 60 s of the CRD's installation"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        controller.terminate()
-    })
-    .await
-    .expect("join");
-    assert!(exit.success(), "controller exited with {exit}");
-}
