@@ -79,6 +79,9 @@ pub struct Manifest {
 pub struct ManifestError {
     pub path: String,
     pub message: String,
+    /// Every rendered file of the release (full path → text) when the error ends a whole render:
+    /// what `helm template --debug` prints to help find the bad document. Empty for one file.
+    pub rendered: BTreeMap<String, String>,
 }
 
 /// Hooks and ordinary manifests, each sorted in install order.
@@ -126,11 +129,13 @@ pub fn classify_file(path: &str, content: &str) -> Result<SortedManifests, Manif
             ManifestError {
                 path: path.to_string(),
                 message: e.to_string(),
+                rendered: BTreeMap::new(),
             }
         })?;
         let (kind, annotations) = read_head(&head).map_err(|message| ManifestError {
             path: path.to_string(),
             message,
+            rendered: BTreeMap::new(),
         })?;
         let manifest = Manifest {
             path: path.to_string(),
