@@ -133,7 +133,11 @@ fn main() {
         if only.as_deref().is_some_and(|o| o != id) {
             continue;
         }
-        let calls_generators = generates_keys(&dir.join(chart["dir"].as_str().unwrap_or_default()));
+        // INDEX.json's `dir` is relative to `charts/` (the cases' arguments say `charts/<dir>`).
+        let chart_dir = dir
+            .join("charts")
+            .join(chart["dir"].as_str().unwrap_or_default());
+        let calls_generators = generates_keys(&chart_dir);
         for case in chart["cases"].as_array().into_iter().flatten() {
             let args = json_strings(&case["args"]);
             let rsa = calls_generators && prints_pem(&helm, &dir, &args);
