@@ -9,20 +9,26 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     exit_quietly_on_a_closed_stdout();
-    signet::tls::install_crypto_provider();
     let cli = signet::cli::Cli::parse();
     let format = cli.output_format();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(err) => {
-            eprintln!("Error: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
+    let outcome = if cli.needs_runtime() {
+        signet::tls::install_crypto_provider();
+        match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime.block_on(signet::cli::run(cli)),
+            Err(err) => {
+                eprintln!("Error: cannot start the async runtime: {err}");
+                return ExitCode::FAILURE;
+            }
         }
+    } else {
+        // Nothing in these commands awaits I/O: polling the future on this thread is all the
+        // runtime they need, and it spares the start-up of tokio's worker threads.
+        futures::executor::block_on(signet::cli::run(cli))
     };
-    match runtime.block_on(signet::cli::run(cli)) {
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let message = error_chain(&err);

@@ -72,6 +72,33 @@ pub enum Command {
 }
 
 impl Cli {
+    /// Whether the command needs tokio's runtime (the network, timers, signals) and TLS. The
+    /// others — `crd`, `lint`, `package`, `generate-key-pair`, `version`, `completion`, and
+    /// `template` of a local chart — run on the calling thread: a one-shot `signet template`
+    /// spends most of its few milliseconds starting up, and a multi-threaded runtime (its worker
+    /// threads started and joined) was a good part of that.
+    pub fn needs_runtime(&self) -> bool {
+        match &self.command {
+            Command::Crd
+            | Command::Lint(_)
+            | Command::Package(_)
+            | Command::GenerateKeyPair(_)
+            | Command::Version
+            | Command::Completion { .. } => false,
+            Command::Template(args) => args.needs_network(),
+            Command::Push(_)
+            | Command::Pull(_)
+            | Command::Registry(_)
+            | Command::Sign(_)
+            | Command::Verify(_)
+            | Command::Mirror(_)
+            | Command::Initialize(_)
+            | Command::Diff(_)
+            | Command::Get(_)
+            | Command::Status(_) => true,
+        }
+    }
+
     /// The `--output` format the command asked for, so `main` can print a failure in it.
     pub fn output_format(&self) -> output::OutputFormat {
         match &self.command {

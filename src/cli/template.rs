@@ -14,6 +14,8 @@ use crate::render::chart::{Chart, LoadLimits, load_archive, load_path};
 use crate::render::render::{RenderOptions, TemplateError, render_release, template_stdout};
 use crate::render::values::UserValues;
 
+mod deps;
+
 #[derive(Debug, Args)]
 // `--version` is the chart version here, as in `helm template`, not the program version.
 #[command(disable_version_flag = true)]
@@ -92,8 +94,28 @@ pub struct TemplateArgs {
     /// Write each template to a file under this directory instead of stdout.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+    /// On a render error, print what was rendered (every template's output when a manifest is
+    /// not valid YAML) before the error, as helm does.
+    #[arg(long)]
+    pub debug: bool,
+    /// Use development versions too: without --version, the latest version of an `oci://`
+    /// chart including pre-releases (helm's `>0.0.0-0`).
+    #[arg(long)]
+    pub devel: bool,
+    /// Before rendering a chart directory whose Chart.yaml lists dependencies missing from its
+    /// `charts/`, fetch them into `charts/` and write Chart.lock (`file://` and `oci://`
+    /// repositories), as `helm template --dependency-update` does.
+    #[arg(long)]
+    pub dependency_update: bool,
     #[command(flatten)]
     pub registry: super::registry::ChartFetchFlags,
+}
+
+impl TemplateArgs {
+    /// Whether this run may reach a registry: an `oci://` chart, or dependencies to fetch.
+    pub fn needs_network(&self) -> bool {
+        self.dependency_update || self.args.last().is_some_and(|c| c.starts_with("oci://"))
+    }
 }
 
 /// Runs `signet template`.
@@ -107,8 +129,18 @@ pub async fn run(args: TemplateArgs) -> anyhow::Result<()> {
         if args.version.is_some() {
             bail!("--version applies to oci:// charts; {chart_ref} is a local path");
         }
-        load_path(Path::new(&chart_ref), &LoadLimits::default())?
+        let path = Path::new(&chart_ref);
+        let chart = load_path(path, &LoadLimits::default())?;
+        if args.dependency_update && deps::missing(&chart) {
+            deps::update(&args.registry, path, &chart).await?;
+            load_path(path, &LoadLimits::default())
+                .context("failed reloading chart after repo update")?
+        } else {
+            chart
+        }
     };
+    // A one-shot process: the kernel frees the chart faster than its destructors would.
+    let chart = std::mem::ManuallyDrop::new(chart);
     render(&args, release, &chart)
 }
 
@@ -157,10 +189,35 @@ fn release_and_chart(args: &TemplateArgs) -> anyhow::Result<(String, String)> {
 }
 
 async fn pull(args: &TemplateArgs, chart_ref: &str) -> anyhow::Result<Vec<u8>> {
-    let (client, reference) =
-        super::registry::resolve_chart(&args.registry, chart_ref, args.version.as_deref()).await?;
+    let (client, reference) = if args.devel && args.version.is_none() && unpinned(chart_ref) {
+        // helm: `--devel` without `--version` is the range `>0.0.0-0`, which in Masterminds'
+        // semantics admits every version, pre-releases included: the highest tag wins.
+        let client = args.registry.client()?;
+        let repository = crate::registry::OciReference::parse(chart_ref)?;
+        let tags = client.list_tags(&repository).await?;
+        let latest = tags
+            .iter()
+            .filter_map(|tag| {
+                semver::Version::parse(&crate::registry::tag_to_version(tag))
+                    .ok()
+                    .map(|v| (v, tag))
+            })
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .map(|(_, tag)| tag.clone())
+            .ok_or_else(|| anyhow!("{chart_ref}: no tag is a chart version (--devel)"))?;
+        let reference = repository.with_tag(&latest);
+        (client, reference)
+    } else {
+        super::registry::resolve_chart(&args.registry, chart_ref, args.version.as_deref()).await?
+    };
     let manifest = client.fetch_chart_manifest(&reference).await?;
     Ok(client.pull_chart(&manifest, MAX_CHART_BYTES).await?)
+}
+
+/// An `oci://` reference without `:tag` or `@digest`.
+fn unpinned(chart_ref: &str) -> bool {
+    crate::registry::OciReference::parse(chart_ref)
+        .is_ok_and(|r| r.tag.is_none() && r.digest.is_none())
 }
 
 /// `--kube-version` is checked as it is parsed, like Helm's flag, not after the chart is fetched.
@@ -193,7 +250,14 @@ fn render(args: &TemplateArgs, release: String, chart: &Chart) -> anyhow::Result
     if chart.metadata.deprecated {
         eprintln!("WARNING: this chart is deprecated");
     }
-    let rendered = render_release(chart, &values, &opts).map_err(helm_error)?;
+    let rendered = match render_release(chart, &values, &opts) {
+        Ok(rendered) => std::mem::ManuallyDrop::new(rendered),
+        Err(e) if args.debug && e.has_debug_hint() => {
+            print_debug_manifests(&e)?;
+            return Err(anyhow!("{e}"));
+        }
+        Err(e) => return Err(helm_error(e)),
+    };
     for warning in &rendered.warnings {
         eprintln!("WARNING: {warning}");
     }
@@ -205,6 +269,23 @@ fn render(args: &TemplateArgs, release: String, chart: &Chart) -> anyhow::Result
         .write_all(out.as_bytes())
         .context("cannot write to stdout")?;
     Ok(())
+}
+
+/// `helm template --debug` after a render error: the release's manifest as far as it got — every
+/// non-blank rendered file when a manifest failed to parse, nothing when a template failed — then
+/// a newline. Helm walks a Go map, so its file order varies from run to run; ours is sorted.
+fn print_debug_manifests(e: &TemplateError) -> anyhow::Result<()> {
+    let mut manifest = String::new();
+    if let TemplateError::Manifest(m) = e {
+        for (name, content) in &m.rendered {
+            if !content.trim().is_empty() {
+                manifest.push_str(&format!("---\n# Source: {name}\n{content}\n"));
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", manifest.trim()).context("cannot write to stdout")?;
+    out.flush().context("cannot write to stdout")
 }
 
 fn helm_error(e: TemplateError) -> anyhow::Error {

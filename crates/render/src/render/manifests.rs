@@ -79,6 +79,9 @@ pub struct Manifest {
 pub struct ManifestError {
     pub path: String,
     pub message: String,
+    /// Every rendered file of the release (full path → text) when the error ends a whole render:
+    /// what `helm template --debug` prints to help find the bad document. Empty for one file.
+    pub rendered: BTreeMap<String, String>,
 }
 
 /// Hooks and ordinary manifests, each sorted in install order.
@@ -127,6 +130,7 @@ pub fn classify_file(path: &str, content: &str) -> Result<SortedManifests, Manif
             return Err(ManifestError {
                 path: path.to_string(),
                 message: format!("error converting YAML to JSON: yaml: {problem}"),
+                rendered: BTreeMap::new(),
             });
         }
         // Helm decodes the whole document (so any YAML error fails) but reads only its head.
@@ -135,11 +139,13 @@ pub fn classify_file(path: &str, content: &str) -> Result<SortedManifests, Manif
             ManifestError {
                 path: path.to_string(),
                 message: e.helm_message(),
+                rendered: BTreeMap::new(),
             }
         })?;
         let (kind, annotations) = read_head(&head).map_err(|message| ManifestError {
             path: path.to_string(),
             message,
+            rendered: BTreeMap::new(),
         })?;
         let manifest = Manifest {
             path: path.to_string(),

@@ -278,7 +278,11 @@ fn render_valid(
         classified
             .remove(path)
             .unwrap_or_else(|| classify_file(path, content))
-    }))?;
+    }))
+    .map_err(|mut e| {
+        e.rendered = std::mem::take(&mut files);
+        e
+    })?;
     Ok((sorted, notes, files))
 }
 
