@@ -321,12 +321,9 @@ pub async fn adopted_inventory(
         return Ok(Vec::new());
     }
     let history = load_history(client, &owner.release_namespace, &owner.release_name).await?;
-    let Some(latest) = history
-        .iter()
-        .filter(|r| r.status == ReleaseStatus::Deployed)
-        .map(|r| r.version)
-        .max()
-    else {
+    // The newest record is the revision being applied (recorded pending, or already deployed);
+    // the one it takes over is the newest deployed or superseded revision before it.
+    let Some(latest) = history.iter().map(|r| r.version).max() else {
         return Ok(Vec::new());
     };
     let Some(taken) = history
