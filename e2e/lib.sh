@@ -1,5 +1,6 @@
-# Shared by e2e/stories.sh and e2e/scale.sh (sourced, not run): a throwaway local registry on the
-# host, and the clean-up both scripts do. Expects KUBECTL, NS and work to be set by the caller.
+# Shared by the e2e scripts (sourced, not run): a throwaway local registry on the host, the
+# clean-up, and the set-up every story script starts with. start_registry and remove_namespace expect
+# KUBECTL, NS and work to be set (story_setup sets them); story_setup expects root (the repository).
 
 # start_registry: Debian's docker-registry on a free 127.0.0.1 port, plain HTTP, data under $work;
 # sets host (HOST:PORT) and registry_pid.
@@ -37,4 +38,58 @@ remove_namespace() {
     done
     "$KUBECTL" delete namespace "$NS" --wait=false >/dev/null 2>&1
     return 0
+}
+
+# story_setup NAME NS_PREFIX: what every story script does first (after `cd` to the repository and
+# sourcing this file): the tools on PATH, say/ok/bad/die and the pass/fail counts, the checks that a
+# cluster answers, the signet binaries (built unless SIGNET_BIN_DIR names them), a work dir, a
+# throwaway namespace name, a registry, and the clean-up on exit (SIGNET_E2E_KEEP=1 keeps it all).
+# Sets root-relative globals: KUBECTL NS pass fail bin signet work registry_pid controller_pid host.
+story_setup() {
+    story_name=$1
+    export PATH="$root/.tools/bin:$PATH"
+    KUBECTL="${KUBECTL:-kubectl}"
+    NS="$2-$(date +%s)-$$"
+    pass=0
+    fail=0
+    say() { printf '%s\n' "$*" >&2; }
+    ok() { pass=$((pass + 1)); say "  ok    $*"; }
+    bad() { fail=$((fail + 1)); say "  FAIL  $*"; }
+    die() { say "$story_name: $*"; exit 2; }
+
+    command -v "$KUBECTL" >/dev/null || die "$KUBECTL not found; install kubectl or set KUBECTL"
+    [[ -n "${KUBECONFIG:-}" || -f "$HOME/.kube/config" ]] || die "set KUBECONFIG to the cluster to test against"
+    "$KUBECTL" version >/dev/null 2>&1 || die "the cluster in KUBECONFIG does not answer"
+    [[ -x /usr/bin/docker-registry ]] || die "/usr/bin/docker-registry not found; run 'make tools'"
+
+    if [[ -n "${SIGNET_BIN_DIR:-}" ]]; then
+        bin="$SIGNET_BIN_DIR"
+    else
+        say "$story_name: building signet and signet-controller"
+        cargo build -q --bin signet --bin signet-controller
+        bin="${CARGO_TARGET_DIR:-$root/target}/debug"
+    fi
+    signet="$bin/signet"
+
+    work=$(mktemp -d -t "signet-$story_name.XXXXXX")
+    registry_pid=""
+    controller_pid=""
+    trap story_cleanup EXIT
+    export DOCKER_CONFIG="$work/docker"
+    # A registry on the host: only the controller (out of cluster) pulls from it.
+    start_registry
+}
+
+# The script's verdict is its status on entry; nothing in here may change it.
+story_cleanup() {
+    local status=$?
+    set +e
+    stop_processes "$controller_pid" "$registry_pid"
+    if [[ "${SIGNET_E2E_KEEP:-}" == 1 ]]; then
+        say "$story_name: keeping namespace $NS and $work (controller log: $work/controller.log)"
+        exit "$status"
+    fi
+    remove_namespace
+    rm -rf "$work"
+    exit "$status"
 }

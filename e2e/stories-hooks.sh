@@ -18,51 +18,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-export PATH="$root/.tools/bin:$PATH"
-
-KUBECTL="${KUBECTL:-kubectl}"
-NS="signet-hooks-$(date +%s)-$$"
-pass=0
-fail=0
-say() { printf '%s\n' "$*" >&2; }
-ok() { pass=$((pass + 1)); say "  ok    $*"; }
-bad() { fail=$((fail + 1)); say "  FAIL  $*"; }
-die() { say "stories-hooks: $*"; exit 2; }
-
-command -v "$KUBECTL" >/dev/null || die "$KUBECTL not found; install kubectl or set KUBECTL"
-[[ -n "${KUBECONFIG:-}" || -f "$HOME/.kube/config" ]] || die "set KUBECONFIG to the cluster to test against"
-"$KUBECTL" version >/dev/null 2>&1 || die "the cluster in KUBECONFIG does not answer"
-[[ -x /usr/bin/docker-registry ]] || die "/usr/bin/docker-registry not found; run 'make tools'"
-
-if [[ -n "${SIGNET_BIN_DIR:-}" ]]; then
-    bin="$SIGNET_BIN_DIR"
-else
-    say "stories-hooks: building signet and signet-controller"
-    cargo build -q --bin signet --bin signet-controller
-    bin="${CARGO_TARGET_DIR:-$root/target}/debug"
-fi
-signet="$bin/signet"
-
-work=$(mktemp -d -t signet-hooks.XXXXXX)
-registry_pid=""
-controller_pid=""
 # shellcheck source=e2e/lib.sh
 source "$root/e2e/lib.sh"
-cleanup() {
-    local status=$?
-    set +e
-    stop_processes "$controller_pid" "$registry_pid"
-    if [[ "${SIGNET_E2E_KEEP:-}" == 1 ]]; then
-        say "stories-hooks: keeping namespace $NS and $work (controller log: $work/controller.log)"
-        exit "$status"
-    fi
-    remove_namespace
-    rm -rf "$work"
-    exit "$status"
-}
-trap cleanup EXIT
-export DOCKER_CONFIG="$work/docker"
-start_registry
+story_setup stories-hooks signet-hooks
 
 # --- charts: 0.1.0 with ConfigMap hooks; 0.2.0 adds a pre-upgrade Job that fails ---
 hook_cm() { # name events weight policy

@@ -13,54 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-export PATH="$root/.tools/bin:$PATH"
-
-KUBECTL="${KUBECTL:-kubectl}"
-NS="signet-stories-$(date +%s)-$$"
-pass=0
-fail=0
-say() { printf '%s\n' "$*" >&2; }
-ok() { pass=$((pass + 1)); say "  ok    $*"; }
-bad() { fail=$((fail + 1)); say "  FAIL  $*"; }
-die() { say "stories: $*"; exit 2; }
-
-command -v "$KUBECTL" >/dev/null || die "$KUBECTL not found; install kubectl or set KUBECTL"
-[[ -n "${KUBECONFIG:-}" || -f "$HOME/.kube/config" ]] || die "set KUBECONFIG to the cluster to test against"
-"$KUBECTL" version >/dev/null 2>&1 || die "the cluster in KUBECONFIG does not answer"
-[[ -x /usr/bin/docker-registry ]] || die "/usr/bin/docker-registry not found; run 'make tools'"
-
-if [[ -n "${SIGNET_BIN_DIR:-}" ]]; then
-    bin="$SIGNET_BIN_DIR"
-else
-    say "stories: building signet and signet-controller"
-    cargo build -q --bin signet --bin signet-controller
-    bin="${CARGO_TARGET_DIR:-$root/target}/debug"
-fi
-signet="$bin/signet"
-
-work=$(mktemp -d -t signet-stories.XXXXXX)
-registry_pid=""
-controller_pid=""
 # shellcheck source=e2e/lib.sh
 source "$root/e2e/lib.sh"
-cleanup() {
-    local status=$?
-    # The script's verdict is its status on entry; nothing in here may change it.
-    set +e
-    stop_processes "$controller_pid" "$registry_pid"
-    if [[ "${SIGNET_E2E_KEEP:-}" == 1 ]]; then
-        say "stories: keeping namespace $NS and $work (controller log: $work/controller.log)"
-        exit "$status"
-    fi
-    remove_namespace
-    rm -rf "$work"
-    exit "$status"
-}
-trap cleanup EXIT
-export DOCKER_CONFIG="$work/docker"
-
-# A registry on the host: only the controller (out of cluster) pulls from it.
-start_registry
+story_setup stories signet-stories
 
 # --- charts: 0.1.0 and 0.2.0 signed by the team key (0.2.0 drops the ServiceAccount), 0.3.0
 # unsigned, 0.4.0 signed by another key ---
