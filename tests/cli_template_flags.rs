@@ -245,6 +245,33 @@ fn devel_admits_pre_releases_as_helm_does() {
     let ours = run_ok(signet().args(args));
     assert_eq!(ours, theirs);
     assert!(ours.contains("version: \"0.1.0\""), "{ours}");
+
+    // `pull --devel` picks the same version as helm's.
+    for (devel, expected) in [(false, "0.2.0"), (true, "0.3.0-rc.1")] {
+        let theirs_dir = temp_dir();
+        let ours_dir = temp_dir();
+        let mut args = vec!["pull", reference.as_str(), "--plain-http"];
+        if devel {
+            args.push("--devel");
+        }
+        run_ok(
+            helm(&helm_bin, home.path())
+                .args(&args)
+                .arg("-d")
+                .arg(theirs_dir.path()),
+        );
+        run_ok(signet().args(&args).arg("-d").arg(ours_dir.path()));
+        let file = format!("app-{expected}.tgz");
+        assert!(
+            theirs_dir.path().join(&file).is_file(),
+            "helm pull --devel {devel}: no {file}"
+        );
+        assert_eq!(
+            std::fs::read(ours_dir.path().join(&file)).expect("signet pulled the same version"),
+            std::fs::read(theirs_dir.path().join(&file)).expect("helm's archive"),
+            "pull --devel {devel}"
+        );
+    }
 }
 
 /// A parent chart depending on `child` (file://) and, when `oci` is given, on `app` there.

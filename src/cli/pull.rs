@@ -21,6 +21,10 @@ pub struct PullArgs {
     /// stable version when neither this nor a tag or digest is given, as helm does.
     #[arg(long)]
     pub version: Option<String>,
+    /// Use development versions too: without --version, the latest version including
+    /// pre-releases (helm's `--devel`). With --version, the range decides.
+    #[arg(long)]
+    pub devel: bool,
     /// Directory to write the chart archive to.
     #[arg(short, long, value_name = "DIR", default_value = ".")]
     pub destination: PathBuf,
@@ -33,9 +37,13 @@ pub struct PullArgs {
 
 /// Runs `signet pull`.
 pub async fn run(args: PullArgs) -> anyhow::Result<()> {
-    let (client, reference) =
-        super::registry::resolve_chart(&args.registry, &args.chart, args.version.as_deref())
-            .await?;
+    let (client, reference) = super::registry::resolve_chart(
+        &args.registry,
+        &args.chart,
+        args.version.as_deref(),
+        args.devel,
+    )
+    .await?;
     let chart = client.fetch_chart_manifest(&reference).await?;
     std::fs::create_dir_all(&args.destination)
         .with_context(|| format!("cannot create {}", args.destination.display()))?;

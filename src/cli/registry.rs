@@ -94,16 +94,36 @@ impl ChartFetchFlags {
 
 /// The chart `pull` and `template` fetch, and the client to fetch it with: `chart`
 /// (`oci://HOST/REPO/NAME` with `:TAG` or `@sha256:…`), or with `--version` the highest tag of
-/// that repository matching it, or with neither the latest stable version, as helm picks it.
+/// that repository matching it, or with neither the latest stable version, as helm picks it
+/// (with `--devel`, the latest version, pre-releases included).
 pub async fn resolve_chart(
     flags: &ChartFetchFlags,
     chart: &str,
     version: Option<&str>,
+    devel: bool,
 ) -> anyhow::Result<(RegistryClient, OciReference)> {
     let client = flags.client()?;
     let unpinned = OciReference::parse(chart)
         .map(|r| r.tag.is_none() && r.digest.is_none())
         .unwrap_or(false);
+    if devel && version.is_none() && unpinned {
+        // helm: `--devel` without `--version` is the range `>0.0.0-0`, which in Masterminds'
+        // semantics admits every version, pre-releases included: the highest tag wins.
+        let repository = OciReference::parse(chart)?;
+        let tags = client.list_tags(&repository).await?;
+        let latest = tags
+            .iter()
+            .filter_map(|tag| {
+                semver::Version::parse(&crate::registry::tag_to_version(tag))
+                    .ok()
+                    .map(|v| (v, tag))
+            })
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .map(|(_, tag)| tag.clone())
+            .ok_or_else(|| anyhow::anyhow!("{chart}: no tag is a chart version (--devel)"))?;
+        let reference = repository.with_tag(&latest);
+        return Ok((client, reference));
+    }
     // `*` matches every stable SemVer tag and no pre-release: helm's default without --devel.
     let version = match version {
         None if unpinned => Some("*"),
@@ -296,6 +316,7 @@ mod tests {
             &flags(),
             "oci://registry.example/charts/demo:1.0.0",
             Some("1"),
+            false,
         )
         .await
         .expect_err("a tag and --version together are refused");
@@ -314,9 +335,14 @@ mod tests {
             "oci://registry.example/charts/demo: say which version: --version V|RANGE, :TAG or \
              @sha256:…"
         );
-        let (_, pinned) = resolve_chart(&flags(), "oci://registry.example/charts/demo:1.0.0", None)
-            .await
-            .expect("a tag alone names the version");
+        let (_, pinned) = resolve_chart(
+            &flags(),
+            "oci://registry.example/charts/demo:1.0.0",
+            None,
+            true,
+        )
+        .await
+        .expect("a tag alone names the version");
         assert_eq!(pinned.tag.as_deref(), Some("1.0.0"));
     }
 }

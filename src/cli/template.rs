@@ -189,35 +189,15 @@ fn release_and_chart(args: &TemplateArgs) -> anyhow::Result<(String, String)> {
 }
 
 async fn pull(args: &TemplateArgs, chart_ref: &str) -> anyhow::Result<Vec<u8>> {
-    let (client, reference) = if args.devel && args.version.is_none() && unpinned(chart_ref) {
-        // helm: `--devel` without `--version` is the range `>0.0.0-0`, which in Masterminds'
-        // semantics admits every version, pre-releases included: the highest tag wins.
-        let client = args.registry.client()?;
-        let repository = crate::registry::OciReference::parse(chart_ref)?;
-        let tags = client.list_tags(&repository).await?;
-        let latest = tags
-            .iter()
-            .filter_map(|tag| {
-                semver::Version::parse(&crate::registry::tag_to_version(tag))
-                    .ok()
-                    .map(|v| (v, tag))
-            })
-            .max_by(|a, b| a.0.cmp(&b.0))
-            .map(|(_, tag)| tag.clone())
-            .ok_or_else(|| anyhow!("{chart_ref}: no tag is a chart version (--devel)"))?;
-        let reference = repository.with_tag(&latest);
-        (client, reference)
-    } else {
-        super::registry::resolve_chart(&args.registry, chart_ref, args.version.as_deref()).await?
-    };
+    let (client, reference) = super::registry::resolve_chart(
+        &args.registry,
+        chart_ref,
+        args.version.as_deref(),
+        args.devel,
+    )
+    .await?;
     let manifest = client.fetch_chart_manifest(&reference).await?;
     Ok(client.pull_chart(&manifest, MAX_CHART_BYTES).await?)
-}
-
-/// An `oci://` reference without `:tag` or `@digest`.
-fn unpinned(chart_ref: &str) -> bool {
-    crate::registry::OciReference::parse(chart_ref)
-        .is_ok_and(|r| r.tag.is_none() && r.digest.is_none())
 }
 
 /// `--kube-version` is checked as it is parsed, like Helm's flag, not after the chart is fetched.
