@@ -4,26 +4,23 @@
 //! `helm repo add`'s; target flags are `signet push`'s with a `--registry-` prefix where both
 //! sides have one; signing flags are `signet sign`'s.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Args;
 
 use super::keys::load_signing_key;
 use super::output::{AlreadyReported, OutputFormat};
-use super::sign::ReferrersModeArg;
+use super::sign::{ReferrersModeArg, identity_token, parse_annotations, tlog_upload};
 use crate::mirror::{
     ChartOutcome, Keyring, MirrorOptions, MirrorSummary, OutcomeStatus, ProvenanceState, Selection,
     SignState, Signer, SourceClient, SourceOptions,
 };
 use crate::registry::{Credentials, OciReference, RegistryClient, RegistryOptions, VersionRequest};
 use crate::sign::keyless::{DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL};
-use crate::sign::{
-    CertificateChain, FulcioClient, ReferrersMode, RekorClient, SignOptions, TimestampClient,
-};
+use crate::sign::{CertificateChain, FulcioClient, RekorClient, SignOptions, TimestampClient};
 
 #[derive(Debug, Args)]
 #[command(
@@ -212,41 +209,23 @@ fn registry_client(args: &MirrorArgs) -> anyhow::Result<RegistryClient> {
     })?)
 }
 
-/// The token itself, or the contents of the file it names (cosign accepts both).
-fn identity_token(value: &str) -> anyhow::Result<String> {
-    let path = std::path::Path::new(value);
-    if !value.contains('.') || path.is_file() {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("--identity-token: cannot read token file {value}"))?;
-        return Ok(text.trim().to_string());
-    }
-    Ok(value.trim().to_string())
-}
-
 fn signer(args: &MirrorArgs) -> anyhow::Result<Option<Signer>> {
     if !args.sign {
         return Ok(None);
     }
-    let mut annotations = BTreeMap::new();
-    for pair in &args.annotations {
-        match pair.split_once('=') {
-            Some((k, v)) if !k.is_empty() => annotations.insert(k.to_string(), v.to_string()),
-            _ => bail!("--annotations {pair:?}: expected KEY=VALUE"),
-        };
-    }
     let mut options = SignOptions {
-        annotations,
-        mode: match args.registry_referrers_mode {
-            ReferrersModeArg::Legacy => ReferrersMode::Legacy,
-            ReferrersModeArg::Oci11 => ReferrersMode::Oci11,
-        },
+        annotations: parse_annotations(&args.annotations)?,
+        mode: args.registry_referrers_mode.into(),
         ..SignOptions::default()
     };
     if let Some(url) = &args.timestamp_server_url {
         options.timestamp = Some(TimestampClient::new(url)?);
     }
-    let keyless = args.key.is_none() && args.identity_token.is_some();
-    if args.tlog_upload.unwrap_or(keyless) {
+    if tlog_upload(
+        args.tlog_upload,
+        args.key.as_deref(),
+        args.identity_token.as_deref(),
+    ) {
         options.rekor = Some(RekorClient::new(&args.rekor_url)?);
     }
     Ok(Some(match (&args.key, &args.identity_token) {

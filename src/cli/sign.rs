@@ -6,7 +6,7 @@
 //! `--signing-config` picks the services (a Rekor v2 log among them) as cosign v3's does. Flags are named like cosign's; registry flags like Helm's.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
@@ -121,7 +121,7 @@ pub struct SignArgs {
     pub output: OutputFormat,
 }
 
-fn parse_annotations(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+pub(crate) fn parse_annotations(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
     pairs
         .iter()
         .map(|pair| match pair.split_once('=') {
@@ -132,7 +132,7 @@ fn parse_annotations(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String
 }
 
 /// The token itself, or the contents of the file it names (cosign accepts both).
-fn identity_token(value: &str) -> anyhow::Result<String> {
+pub(crate) fn identity_token(value: &str) -> anyhow::Result<String> {
     let path = std::path::Path::new(value);
     if !value.contains('.') || path.is_file() {
         let text = std::fs::read_to_string(path)
@@ -182,11 +182,28 @@ fn print_outcome(outcome: &SignOutcome, format: OutputFormat) {
     }
 }
 
-/// Whether to log the signature: as asked, else for keyless signing (cosign's default; a key
-/// in --key takes precedence over a token, so that is key signing).
+impl From<ReferrersModeArg> for ReferrersMode {
+    fn from(mode: ReferrersModeArg) -> Self {
+        match mode {
+            ReferrersModeArg::Legacy => ReferrersMode::Legacy,
+            ReferrersModeArg::Oci11 => ReferrersMode::Oci11,
+        }
+    }
+}
+
+/// Whether to log a signature given `--tlog-upload`, `--key` and `--identity-token`: as asked,
+/// else for keyless signing (cosign's default; a key takes precedence over a token, so that is
+/// key signing). `signet mirror --sign` follows the same rule.
+pub(crate) fn tlog_upload(asked: Option<bool>, key: Option<&Path>, token: Option<&str>) -> bool {
+    asked.unwrap_or(key.is_none() && token.is_some())
+}
+
 fn upload_to_tlog(args: &SignArgs) -> bool {
-    args.tlog_upload
-        .unwrap_or(args.key.is_none() && args.identity_token.is_some())
+    tlog_upload(
+        args.tlog_upload,
+        args.key.as_deref(),
+        args.identity_token.as_deref(),
+    )
 }
 
 /// The services to sign with: from --signing-config, else from the URL flags.
@@ -234,10 +251,7 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
             .await?;
     let mut options = SignOptions {
         annotations: parse_annotations(&args.annotations)?,
-        mode: match args.registry_referrers_mode {
-            ReferrersModeArg::Legacy => ReferrersMode::Legacy,
-            ReferrersModeArg::Oci11 => ReferrersMode::Oci11,
-        },
+        mode: args.registry_referrers_mode.into(),
         new_bundle_format: args.new_bundle_format,
         ..SignOptions::default()
     };
