@@ -72,6 +72,29 @@ pub enum Command {
 }
 
 impl Cli {
+    /// The command line of this process, as [`clap::Parser::parse`] reads it (errors, `--help`
+    /// and all), but a `signet template` that parses is read with only its own arguments built.
+    /// Scripts run `template` once per chart; building every subcommand's arguments first was a
+    /// tenth of a small chart's whole run. Anything the short way does not accept is parsed
+    /// again the full way, so help and error texts are the full command's.
+    pub fn parse_command_line() -> Cli {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        Self::parse_template_only(&args).unwrap_or_else(Cli::parse)
+    }
+
+    fn parse_template_only(args: &[std::ffi::OsString]) -> Option<Cli> {
+        use clap::{Args, FromArgMatches};
+        if args.get(1).is_none_or(|a| a != "template") {
+            return None;
+        }
+        let command = template::TemplateArgs::augment_args(clap::Command::new("template"));
+        let matches = command.try_get_matches_from(&args[1..]).ok()?;
+        let args = template::TemplateArgs::from_arg_matches(&matches).ok()?;
+        Some(Cli {
+            command: Command::Template(args),
+        })
+    }
+
     /// Whether the command needs tokio's runtime (the network, timers, signals) and TLS. The
     /// others — `crd`, `lint`, `package`, `generate-key-pair`, `version`, `completion`, and
     /// `template` of a local chart — run on the calling thread: a one-shot `signet template`
@@ -159,6 +182,83 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("signet").chain(args.iter().copied()))
+    }
+
+    /// The short way reads `template` exactly as the whole command line does, and declines
+    /// everything that is an error or a help request there.
+    #[test]
+    fn template_only_parsing_agrees_with_the_full_parser() {
+        let cases: &[&[&str]] = &[
+            &["template", "charts/app"],
+            &[
+                "template",
+                "rel",
+                "charts/app",
+                "-n",
+                "ns",
+                "--kube-version",
+                "v1.30.0",
+            ],
+            &[
+                "template",
+                "x",
+                "c",
+                "-f",
+                "a.yaml,b.yaml",
+                "--set",
+                "a=b",
+                "--set",
+                "c=d",
+            ],
+            &[
+                "template",
+                "oci://r.example/c",
+                "--version",
+                "1.2.3",
+                "--plain-http",
+            ],
+            &[
+                "template",
+                "c",
+                "--include-crds",
+                "-s",
+                "templates/a.yaml",
+                "--devel",
+            ],
+            &[
+                "template",
+                "c",
+                "--api-versions",
+                "a/v1,b/v2",
+                "-g",
+                "--debug",
+            ],
+            &["template", "--help"],
+            &["template", "-h"],
+            &["template", "c", "--no-such-flag"],
+            &["template", "c", "--kube-version", "banana"],
+            &["template", "c", "-V"],
+            &["version"],
+            &["lint", "c"],
+        ];
+        for case in cases {
+            let argv: Vec<std::ffi::OsString> = std::iter::once("signet")
+                .chain(case.iter().copied())
+                .map(Into::into)
+                .collect();
+            let short = Cli::parse_template_only(&argv).map(|c| format!("{c:?}"));
+            match parse(case) {
+                Ok(full) => {
+                    let full = format!("{full:?}");
+                    if case[0] == "template" {
+                        assert_eq!(short, Some(full), "{case:?}");
+                    } else {
+                        assert_eq!(short, None, "{case:?}");
+                    }
+                }
+                Err(_) => assert_eq!(short, None, "{case:?} is an error or help in full"),
+            }
+        }
     }
 
     #[test]

@@ -37,9 +37,93 @@ pub struct Version {
     original: String,
 }
 
+#[cfg(test)]
 const VERSION_PATTERN: &str = r"v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
 const WILDCARD_VERSION_PATTERN: &str = r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
 
+/// What Masterminds' version pattern captures, scanned from the start of a text: `v?`, the major
+/// number, `.minor` and `.patch` (dot included, empty when absent), then the pre-release and
+/// metadata identifiers (without their `-`/`+`).
+struct VersionParts<'a> {
+    /// The match, `v` included.
+    text: &'a str,
+    /// Its length in bytes.
+    len: usize,
+    major: &'a str,
+    minor: &'a str,
+    patch: &'a str,
+    pre: &'a str,
+    metadata: &'a str,
+}
+
+/// [`VERSION_PATTERN`] (or, with `wildcard`, [`WILDCARD_VERSION_PATTERN`], whose numbers admit
+/// `x`, `X`, `*` and `|`) matched at the start of `s`, by hand. Every optional part of the
+/// pattern is greedy and opens with its own separator, which nothing before it can consume, so
+/// the longest scan is the match the regex finds. (Compiling the regexes cost more than a whole
+/// small chart's render; they stay, in [`constraint_regexes`], for the constraints this module
+/// does not scan.)
+fn scan_version(s: &str, wildcard: bool) -> Option<VersionParts<'_>> {
+    let b = s.as_bytes();
+    let number = |c: u8| c.is_ascii_digit() || (wildcard && matches!(c, b'x' | b'X' | b'*' | b'|'));
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'-';
+    let run = |from: usize, class: &dyn Fn(u8) -> bool| {
+        from + b[from..].iter().take_while(|&&c| class(c)).count()
+    };
+    // `[class]+(\.[class]+)*` from `from`: its end, if at least one character matched.
+    let identifiers = |from: usize| -> Option<usize> {
+        let mut end = run(from, &ident);
+        if end == from {
+            return None;
+        }
+        while b.get(end) == Some(&b'.') && b.get(end + 1).is_some_and(|&c| ident(c)) {
+            end = run(end + 1, &ident);
+        }
+        Some(end)
+    };
+    let start = usize::from(b.first() == Some(&b'v'));
+    let major_end = run(start, &number);
+    if major_end == start {
+        return None;
+    }
+    let mut at = major_end;
+    let mut dotted = || {
+        if b.get(at) == Some(&b'.') && b.get(at + 1).is_some_and(|&c| number(c)) {
+            let from = at;
+            at = run(at + 1, &number);
+            &s[from..at]
+        } else {
+            ""
+        }
+    };
+    let minor = dotted();
+    let patch = if minor.is_empty() { "" } else { dotted() };
+    let mut tail = |sep: u8| {
+        if b.get(at) != Some(&sep) {
+            return "";
+        }
+        match identifiers(at + 1) {
+            Some(end) => {
+                let part = &s[at + 1..end];
+                at = end;
+                part
+            }
+            None => "",
+        }
+    };
+    let pre = tail(b'-');
+    let metadata = tail(b'+');
+    Some(VersionParts {
+        text: &s[..at],
+        len: at,
+        major: &s[start..major_end],
+        minor,
+        patch,
+        pre,
+        metadata,
+    })
+}
+
+#[cfg(test)]
 fn version_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
@@ -50,46 +134,38 @@ fn version_regex() -> &'static Regex {
 impl Version {
     /// `semver.NewVersion`.
     pub fn parse(s: &str) -> Result<Version, String> {
-        let caps = version_regex()
-            .captures(s)
+        let parts = scan_version(s, false)
+            .filter(|p| p.len == s.len())
             .ok_or_else(|| "invalid semantic version".to_string())?;
-        let num = |i: usize| -> Result<u64, String> {
-            match caps.get(i) {
-                None => Ok(0),
-                Some(m) => {
-                    let digits = m.as_str().trim_start_matches('.');
-                    digits.parse::<u64>().map_err(|e| {
-                        // Go's strconv.ParseUint error, the segment quoted.
-                        let why = match e.kind() {
-                            std::num::IntErrorKind::PosOverflow => "value out of range",
-                            _ => "invalid syntax",
-                        };
-                        format!(
-                            "error parsing version segment: strconv.ParseUint: parsing {}: {why}",
-                            crate::fmt::quote(digits)
-                        )
-                    })
-                }
+        let num = |dotted: &str| -> Result<u64, String> {
+            if dotted.is_empty() {
+                return Ok(0);
             }
+            let digits = dotted.trim_start_matches('.');
+            digits.parse::<u64>().map_err(|e| {
+                // Go's strconv.ParseUint error, the segment quoted.
+                let why = match e.kind() {
+                    std::num::IntErrorKind::PosOverflow => "value out of range",
+                    _ => "invalid syntax",
+                };
+                format!(
+                    "error parsing version segment: strconv.ParseUint: parsing {}: {why}",
+                    crate::fmt::quote(digits)
+                )
+            })
         };
-        let pre = caps
-            .get(5)
-            .map(|m| m.as_str().to_string())
-            .unwrap_or_default();
+        let pre = parts.pre.to_string();
         for part in pre.split('.').filter(|_| !pre.is_empty()) {
             if part.len() > 1 && part.starts_with('0') && part.bytes().all(|b| b.is_ascii_digit()) {
                 return Err("version segment starts with 0".into());
             }
         }
         Ok(Version {
-            major: num(1)?,
-            minor: num(2)?,
-            patch: num(3)?,
+            major: num(parts.major)?,
+            minor: num(parts.minor)?,
+            patch: num(parts.patch)?,
             pre,
-            metadata: caps
-                .get(8)
-                .map(|m| m.as_str().to_string())
-                .unwrap_or_default(),
+            metadata: parts.metadata.to_string(),
             original: s.to_string(),
         })
     }
@@ -260,7 +336,7 @@ impl Version {
 }
 
 /// One comparison in a constraint, with Masterminds' "dirty" flags for wildcard/partial parts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Constraint {
     op: String,
     con: Version,
@@ -270,10 +346,13 @@ struct Constraint {
 }
 
 /// `semver.Constraints`: alternatives (`||`) of conjunctions.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct Constraints {
     groups: Vec<Vec<Constraint>>,
 }
+
+/// Go regexp's `\s`.
+const GO_SPACE: &str = r"[\t\n\f\r ]";
 
 const OPS: &str = r"!=|>=|=>|<=|=<|~>|>|<|=|~|\^|";
 
@@ -281,11 +360,16 @@ fn constraint_regexes() -> &'static (Regex, Regex, Regex, Regex) {
     static RE: OnceLock<(Regex, Regex, Regex, Regex)> = OnceLock::new();
     RE.get_or_init(|| {
         let cv = WILDCARD_VERSION_PATTERN;
-        let one = Regex::new(&format!(r"^\s*({OPS})\s*({cv})\s*$")).expect("pattern compiles");
-        let find = Regex::new(&format!(r"({OPS})\s*({cv})")).expect("pattern compiles");
-        let range = Regex::new(&format!(r"\s*({cv})\s+-\s+({cv})\s*")).expect("pattern compiles");
+        // Go's `\s` is ASCII (`[\t\n\f\r ]`); Rust's is Unicode, which both differs from
+        // Masterminds and compiles into a far bigger automaton (a cost every `semverCompare`
+        // process pays once).
+        let s = GO_SPACE;
+        let one = Regex::new(&format!(r"^{s}*({OPS}){s}*({cv}){s}*$")).expect("pattern compiles");
+        let find = Regex::new(&format!(r"({OPS}){s}*({cv})")).expect("pattern compiles");
+        let range =
+            Regex::new(&format!(r"{s}*({cv}){s}+-{s}+({cv}){s}*")).expect("pattern compiles");
         let valid =
-            Regex::new(&format!(r"^(\s*({OPS})\s*({cv})\s*,?)+$")).expect("pattern compiles");
+            Regex::new(&format!(r"^({s}*({OPS}){s}*({cv}){s}*,?)+$")).expect("pattern compiles");
         (one, find, range, valid)
     })
 }
@@ -297,6 +381,16 @@ fn is_x(s: &str) -> bool {
 impl Constraints {
     /// `semver.NewConstraint`.
     pub fn parse(s: &str) -> Result<Constraints, String> {
+        match single_constraint(s) {
+            Some((op, version)) => Ok(Constraints {
+                groups: vec![vec![constraint_from(op, &version)?]],
+            }),
+            None => Self::parse_with_regexes(s),
+        }
+    }
+
+    /// `semver.NewConstraint` as Masterminds writes it, with its regexes.
+    fn parse_with_regexes(s: &str) -> Result<Constraints, String> {
         let (_, find, range, valid) = constraint_regexes();
         // Hyphen ranges become ">= a, <= b".
         let rewritten = range.replace_all(s, |c: &regex::Captures| {
@@ -332,6 +426,30 @@ impl Constraints {
     }
 }
 
+/// A constraint of one comparison (`>=1.19.0-0`, `^2`, ` ~ 1.2.x `), the shape nearly every
+/// chart writes, read without the regexes: Go-space, an operator (the first of [`OPS`] that
+/// fits, as the regex alternation picks), Go-space, a version, Go-space, and nothing else. Such a
+/// text has no hyphen range or second term for the regexes to find, so their verdict is the
+/// constraint this returns. `None` for anything else.
+fn single_constraint(s: &str) -> Option<(&str, VersionParts<'_>)> {
+    // Alternatives are split off first (and `|` is a "number" character of the pattern).
+    if s.contains("||") {
+        return None;
+    }
+    let is_space = |c: char| matches!(c, '\t' | '\n' | '\x0c' | '\r' | ' ');
+    let rest = s.trim_start_matches(is_space);
+    let op = OPS
+        .split('|')
+        .map(|op| op.trim_start_matches('\\'))
+        .find(|op| rest.starts_with(op))?;
+    let after_op = rest[op.len()..].trim_start_matches(is_space);
+    let version = scan_version(after_op, true)?;
+    after_op[version.len..]
+        .trim_start_matches(is_space)
+        .is_empty()
+        .then_some((op, version))
+}
+
 fn parse_constraint(s: &str) -> Result<Constraint, String> {
     let (one, ..) = constraint_regexes();
     if s.is_empty() {
@@ -346,12 +464,21 @@ fn parse_constraint(s: &str) -> Result<Constraint, String> {
     let m = one
         .captures(s)
         .ok_or_else(|| format!("improper constraint: {s}"))?;
-    let get = |i: usize| m.get(i).map(|x| x.as_str()).unwrap_or("");
-    let (major, minor, patch) = (get(3), get(4), get(5));
-    let tail = &get(2)[get(2).find(['-', '+']).unwrap_or(get(2).len())..];
-    let tail = if major.is_empty() { "" } else { tail };
+    let version = m.get(2).map(|x| x.as_str()).unwrap_or("");
+    let parts = scan_version(version, true)
+        .filter(|p| p.len == version.len())
+        .ok_or_else(|| format!("improper constraint: {s}"))?;
+    constraint_from(m.get(1).map(|x| x.as_str()).unwrap_or(""), &parts)
+}
+
+/// Masterminds' `parseConstraint` once the operator and version are apart: wildcard and missing
+/// parts make the constraint "dirty" (`1.2` and `1.2.x` mean any patch).
+fn constraint_from(op: &str, parts: &VersionParts<'_>) -> Result<Constraint, String> {
+    let (major, minor, patch) = (parts.major, parts.minor, parts.patch);
+    let text = parts.text;
+    let tail = &text[text.find(['-', '+']).unwrap_or(text.len())..];
     let (mut ver, mut minor_dirty, mut patch_dirty, mut dirty) =
-        (get(2).to_string(), false, false, false);
+        (parts.text.to_string(), false, false, false);
     if is_x(major) || major.is_empty() {
         ver = format!("0.0.0{tail}");
         dirty = true;
@@ -366,7 +493,7 @@ fn parse_constraint(s: &str) -> Result<Constraint, String> {
     }
     let con = Version::parse(&ver).map_err(|_| "constraint parser error".to_string())?;
     Ok(Constraint {
-        op: get(1).to_string(),
+        op: op.to_string(),
         con,
         minor_dirty,
         patch_dirty,
@@ -498,6 +625,84 @@ mod tests {
         Constraints::parse(c)
             .unwrap()
             .check(&Version::parse(v).unwrap())
+    }
+
+    /// Texts over the characters the patterns care about, from a fixed seed.
+    fn random_texts(seed: u64, count: usize) -> impl Iterator<Item = String> {
+        const ALPHABET: &[u8] = b"0123456789...--++vxX*|<>=!~^, \t\nab";
+        let mut state = seed;
+        (0..count).map(move |_| {
+            let mut next = || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state
+            };
+            let len = (next() % 14) as usize;
+            (0..len)
+                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize] as char)
+                .collect()
+        })
+    }
+
+    #[test]
+    fn the_version_scan_is_the_regex_match() {
+        let texts = random_texts(0x2545_f491_4f6c_dd1d, 200_000).chain(
+            [
+                "1.2.3-rc.1+build.5",
+                "v1",
+                "1.2-a-b",
+                "1.2.3.4",
+                "1.-",
+                "01.2",
+            ]
+            .map(String::from),
+        );
+        let mut matched = 0;
+        for text in texts {
+            let by_regex = version_regex().captures(&text).map(|c| {
+                let get = |i: usize| c.get(i).map_or("", |m| m.as_str()).to_string();
+                [get(1), get(2), get(3), get(5), get(8)]
+            });
+            let by_scan = scan_version(&text, false)
+                .filter(|p| p.len == text.len())
+                .map(|p| [p.major, p.minor, p.patch, p.pre, p.metadata].map(String::from));
+            assert_eq!(by_scan, by_regex, "{text:?}");
+            matched += usize::from(by_scan.is_some());
+        }
+        assert!(matched > 1_000, "only {matched} texts were versions");
+    }
+
+    #[test]
+    fn one_comparison_constraints_parse_as_the_regexes_do() {
+        let texts = random_texts(0x9e37_79b9_7f4a_7c15, 200_000).chain(
+            [
+                ">=1.19-0",
+                " ^ 1.2.x ",
+                "~>1.2",
+                "=>1",
+                "v1.2.3",
+                "1.2.3 - 2",
+                ">1 <2",
+                "x",
+                "1|2",
+            ]
+            .map(String::from),
+        );
+        let mut fast = 0;
+        for text in texts {
+            if let Some((op, version)) = single_constraint(&text) {
+                fast += 1;
+                let scanned = constraint_from(op, &version).map(|c| Constraints {
+                    groups: vec![vec![c]],
+                });
+                assert_eq!(scanned, Constraints::parse_with_regexes(&text), "{text:?}");
+            }
+        }
+        assert!(
+            fast > 1_000,
+            "only {fast} texts took the single-comparison path"
+        );
     }
 
     #[test]
