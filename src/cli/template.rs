@@ -225,6 +225,8 @@ fn render(args: &TemplateArgs, release: String, chart: &Chart) -> anyhow::Result
         skip_tests: args.skip_tests,
         disable_hooks: args.no_hooks,
         show_only: args.show_only.clone(),
+        // The process ends with this render.
+        skip_teardown: true,
         ..RenderOptions::default()
     };
     if chart.metadata.deprecated {

@@ -54,6 +54,8 @@ pub struct Engine {
     /// `required`/`fail` do not fail (`helm lint`).
     pub lint_mode: bool,
     pub lookup: Arc<dyn Lookup>,
+    /// Leave the parse trees to the OS (see `RenderOptions::skip_teardown`).
+    pub skip_teardown: bool,
 }
 
 impl Default for Engine {
@@ -62,6 +64,7 @@ impl Default for Engine {
             strict: false,
             lint_mode: false,
             lookup: Arc::new(NoCluster),
+            skip_teardown: false,
         }
     }
 }
@@ -425,6 +428,10 @@ impl Engine {
             };
             on_rendered(name, &out);
             rendered.insert(name.clone(), out);
+        }
+        if self.skip_teardown {
+            std::mem::forget(set);
+            std::mem::forget(tpls);
         }
         Ok(rendered)
     }

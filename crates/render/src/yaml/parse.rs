@@ -6,13 +6,16 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span, StructureStyle};
+use serde_saphyr::granit_parser::{
+    Event, Options, Parser, ScalarStyle, Span, StrInput, StructureStyle,
+};
 use signet_gotemplate::Value;
 
 use super::YamlError;
 use super::emit::format_float_g;
 use super::resolve::{Resolved, resolve_plain};
 
+mod block;
 mod direct;
 mod head;
 
@@ -121,6 +124,9 @@ pub fn parse_yaml(src: &str) -> Result<Value, YamlError> {
 /// Like [`parse_yaml`] with the same errors, but of a top-level mapping only the entries under
 /// `keys` are decoded (the rest is checked and left out): for reading a manifest's head.
 pub fn parse_yaml_head(src: &str, keys: &[&str]) -> Result<Value, YamlError> {
+    if let Some(head) = block::plain_block_head(src, keys) {
+        return Ok(head);
+    }
     match head::simple_head(src, keys) {
         Some(head) => Ok(head),
         None => decode_head(src, keys),
@@ -345,10 +351,19 @@ impl TabShelters {
     }
 }
 
+/// A parser over `src` that reports no comments. go-yaml's decode never sees them, and with
+/// `serde-saphyr`'s `comments` feature on (kube turns it on) reporting them is the parser's
+/// default and a sixth of its work on a commented values file.
+pub(super) fn new_parser(src: &str) -> Parser<'_, StrInput<'_>> {
+    let mut options = Options::default();
+    options.set_emit_comments(false);
+    Parser::new_from_str_with_options(src, options)
+}
+
 /// The documents of a stream (each `None` when empty); only the first when `first_only`.
 fn load_documents(src: &str, first_only: bool) -> Result<Vec<Option<Rc<Node<'_>>>>, YamlError> {
     let mut docs = Vec::new();
-    let mut parser = Parser::new_from_str(src);
+    let mut parser = new_parser(src);
     let mut builder = TreeBuilder::default();
     let mut root: Option<Rc<Node>> = None;
     let mut in_document = false;

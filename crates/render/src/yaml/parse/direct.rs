@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
+use serde_saphyr::granit_parser::{Event, ScalarStyle};
 use signet_gotemplate::Value;
 
 use super::{MAX_DEPTH, Node, TabShelters, decode_scalar, json_number, key_string};
@@ -23,7 +23,7 @@ enum Open {
 /// The documents of `src` as values (`None` for an empty one; only the first when `first_only`),
 /// when every one is plain.
 pub(super) fn simple_documents(src: &str, first_only: bool) -> Option<Vec<Option<Value>>> {
-    let mut parser = Parser::new_from_str(src);
+    let mut parser = super::new_parser(src);
     let mut shelters = TabShelters::default();
     let mut docs = Vec::new();
     let mut open: Vec<Open> = Vec::new();

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
+use serde_saphyr::granit_parser::{Event, ScalarStyle};
 use signet_gotemplate::Value;
 
 use super::{Budget, MAX_DEPTH, TabShelters, TreeBuilder, to_json_value};
@@ -25,7 +25,7 @@ enum Frame {
 
 /// The head entries (`keys` of the top-level mapping) when `src` is a plain, valid document.
 pub(super) fn simple_head(src: &str, keys: &[&str]) -> Option<Value> {
-    let mut parser = Parser::new_from_str(src);
+    let mut parser = super::new_parser(src);
     let mut shelters = TabShelters::default();
     let mut frames: Vec<Frame> = Vec::new();
     let mut head = BTreeMap::new();
