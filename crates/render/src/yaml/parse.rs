@@ -19,6 +19,44 @@ mod block;
 mod direct;
 mod head;
 
+/// The head keys the fast head paths are tested with.
+#[cfg(test)]
+const HEAD_KEYS: &[&str] = &["kind", "metadata"];
+
+/// Whether a fast head path answered for `src`; where it did, the full decode must accept `src`
+/// and read the same head.
+#[cfg(test)]
+fn fast_head_agrees(fast: Option<Value>, src: &str) -> bool {
+    let Some(fast) = fast else {
+        return false;
+    };
+    let full = decode_head(src, HEAD_KEYS)
+        .unwrap_or_else(|e| panic!("a fast path accepted what the decode refuses: {e}\n{src}"));
+    let json = |v: &Value| crate::yaml::to_json(v).expect("head values are JSON");
+    assert_eq!(json(&fast), json(&full), "{src}");
+    true
+}
+
+/// Documents every fast head path leaves to the full decode: empty, not a mapping, anchors,
+/// tags, merge and null keys, complex keys, non-finite floats, unclosed flow, tabs, and
+/// structure errors.
+#[cfg(test)]
+const FULL_DECODE_ONLY: &[&str] = &[
+    "",
+    "# only a comment",
+    "just a scalar",
+    "- a list",
+    "a: &x 1\nb: *x\n",
+    "a: !!str 1\n",
+    "a:\n  <<: {b: 1}\n",
+    "a:\n  ~: 1\n",
+    "a:\n  ? [complex]\n  : 1\n",
+    "a: .inf\n",
+    "kind: [unclosed\n",
+    "a:\n\tb: 1\n",
+    "a: 1\n- b\n",
+];
+
 /// Documents a few random byte edits away from `base` (UTF-8 ones only), for checking that the
 /// fast decoding paths never disagree with the full decode.
 #[cfg(test)]

@@ -442,27 +442,12 @@ fn head_of(src: &str, roots: &[(usize, &str)], keys: &[&str]) -> Option<Value> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::decode_head;
+    use super::super::{FULL_DECODE_ONLY, HEAD_KEYS, fast_head_agrees};
     use super::*;
 
-    const KEYS: &[&str] = &["kind", "metadata"];
-
-    fn json(v: &Value) -> String {
-        crate::yaml::to_json(v).expect("head values are JSON")
-    }
-
-    /// The fast path either declines or agrees with the full decode, which must then succeed.
+    /// The block pass either declines or agrees with the full decode, which must then succeed.
     fn assert_agrees(src: &str) -> bool {
-        match plain_block_head(src, KEYS) {
-            None => false,
-            Some(fast) => {
-                let full = decode_head(src, KEYS).unwrap_or_else(|e| {
-                    panic!("block pass accepted what the decode refuses: {e}\n{src}")
-                });
-                assert_eq!(json(&fast), json(&full), "{src}");
-                true
-            }
-        }
+        fast_head_agrees(plain_block_head(src, HEAD_KEYS), src)
     }
 
     const CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  annotations:\n    controller-gen.kubebuilder.io/version: v0.16.1\n    \"helm.sh/resource-policy\": keep\n  labels:\n    app.kubernetes.io/name: x\n  name: apps.example.io\nspec:\n  group: example.io\n  names:\n    kind: App\n    plural: apps\n  versions:\n  - name: v1\n    schema:\n      openAPIV3Schema:\n        description: |-\n          App is a thing.\n\n            indented more: fine\n          # not a comment\n        properties:\n          apiVersion:\n            description: 'APIVersion defines the ''versioned'' schema'\n            type: string\n          spec:\n            x-kubernetes-preserve-unknown-fields: true\n            default: {}\n            required: []\n            enum:\n            - a\n            - \"b\\u00e9\"\n            - -1\n            type: object # trailing\n        type: object\n    served: true\n    storage: true\n# a comment\nstatus:\n  acceptedNames:\n    kind: \"\"\n";
@@ -485,20 +470,7 @@ mod tests {
 
     #[test]
     fn everything_else_is_left_to_the_full_decode() {
-        for src in [
-            "",
-            "# only a comment",
-            "just a scalar",
-            "- a list",
-            "a: &x 1\nb: *x\n",
-            "a: !!str 1\n",
-            "a:\n  <<: {b: 1}\n",
-            "a:\n  ~: 1\n",
-            "a:\n  ? [complex]\n  : 1\n",
-            "a: .inf\n",
-            "kind: [unclosed\n",
-            "a:\n\tb: 1\n",
-            "a: 1\n- b\n",
+        let block_only = [
             "a: 1\n  b: 2\n",
             "a: \"open\n  quote\"\n",
             "a:\n    b: 1\n  c: 2\n",
@@ -513,7 +485,8 @@ mod tests {
             "a: @x\n",
             "a: \"bad \\q escape\"\n",
             "kind: A\n---\nkind: B\n",
-        ] {
+        ];
+        for src in FULL_DECODE_ONLY.iter().chain(&block_only) {
             assert!(!assert_agrees(src), "block pass accepted {src:?}");
         }
     }
