@@ -21,6 +21,7 @@ mod random;
 mod reflection;
 mod regex;
 mod semver;
+pub use semver::semver_compare;
 mod strings;
 mod strings_case;
 mod urls;

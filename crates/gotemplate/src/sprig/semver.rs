@@ -20,10 +20,14 @@ pub(super) fn register(m: &mut FuncMap) {
         Ok(Value::Object(Rc::new(v)))
     });
     fixed(m, "semverCompare", 2, |a| {
-        let constraint = Constraints::parse(&args::string(&a[0])?)?;
-        let version = Version::parse(&args::string(&a[1])?)?;
-        Ok(Value::Bool(constraint.check(&version)))
+        semver_compare(&args::string(&a[0])?, &args::string(&a[1])?).map(Value::Bool)
     });
+}
+
+/// Sprig's `semverCompare`: whether `version` satisfies `constraint`, with its errors.
+pub fn semver_compare(constraint: &str, version: &str) -> Result<bool, String> {
+    let constraint = Constraints::parse(constraint)?;
+    Ok(constraint.check(&Version::parse(version)?))
 }
 
 /// Masterminds' `*semver.Version`.

@@ -6,7 +6,6 @@
 //! [`Chart`] and owns what processing changes: metadata (alias names, `enabled`) and values.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
 use signet_gotemplate::Value;
 
@@ -84,18 +83,7 @@ pub fn check_dependencies(chart: &Chart) -> Result<(), DependencyError> {
 /// Masterminds' constraint check used for dependency versions (`IsCompatibleRange`): an invalid
 /// version or constraint is "not compatible".
 pub fn is_compatible_range(constraint: &str, version: &str) -> bool {
-    // The function itself, looked up once: building Sprig's whole function table per check
-    // cost more than the check (it runs for every declared dependency and subchart).
-    static SEMVER_COMPARE: OnceLock<Option<signet_gotemplate::value::Func>> = OnceLock::new();
-    let Some(f) = SEMVER_COMPARE
-        .get_or_init(|| signet_gotemplate::sprig::functions().remove("semverCompare"))
-    else {
-        return false;
-    };
-    matches!(
-        f(&[Value::str(constraint), Value::str(version)]),
-        Ok(Value::Bool(true))
-    )
+    signet_gotemplate::sprig::semver_compare(constraint, version).unwrap_or(false)
 }
 
 /// Processes conditions, tags, aliases and import-values with user values `vals` (Helm's
