@@ -223,12 +223,17 @@ impl Value {
     pub fn deep_copy(&self) -> Value {
         match self {
             Value::List(l) => Value::list(l.borrow().iter().map(Value::deep_copy).collect()),
-            Value::Map(m) => Value::map(
-                m.borrow()
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.deep_copy()))
-                    .collect(),
-            ),
+            Value::Map(m) => {
+                // The map's own clone copies the tree's shape as it is, where collecting would
+                // buffer and sort the entries; only containers then need copies of their own.
+                let mut copy = m.borrow().clone();
+                for v in copy.values_mut() {
+                    if matches!(v, Value::List(_) | Value::Map(_)) {
+                        *v = v.deep_copy();
+                    }
+                }
+                Value::map(copy)
+            }
             other => other.clone(),
         }
     }

@@ -392,7 +392,7 @@ fn tree_of(spec: &ChartSpec, name: &str) -> ValuesTree {
     ValuesTree {
         name: name.to_string(),
         defaults: yaml::parse_values(spec.values).unwrap(),
-        schema: spec.schema.map(|s| serde_json::from_str(s).unwrap()),
+        schema: spec.schema.map(|s| s.as_bytes().to_vec()),
         subcharts: spec
             .deps
             .iter()
@@ -812,12 +812,11 @@ fn corpus_schemas_judge_values_as_helm_does() {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
         let schema_text = std::fs::read_to_string(dir.join("values.schema.json")).unwrap();
         let values_text = std::fs::read_to_string(dir.join("values.yaml")).unwrap();
-        let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
         let defaults = yaml::parse_values(&values_text).unwrap();
         let tree = ValuesTree {
             name: name.clone(),
             defaults,
-            schema: Some(schema),
+            schema: Some(schema_text.as_bytes().to_vec()),
             subcharts: vec![],
         };
         let (_tmp, chart) = empty_chart();

@@ -1,9 +1,11 @@
-//! Sprig's regular-expression functions over Go's RE2 syntax, which the `regex` crate shares
-//! (both guarantee linear time). The `must*` variants return the compile error; the others panic
+//! Sprig's regular-expression functions over Go's RE2 syntax, which the `regex` crates share
+//! (all guarantee linear time). The `must*` variants return the compile error; the others panic
 //! with Go's `regexp: Compile(…)` text, which the template engine reports the same way, except
 //! `regexMatch`, which Sprig lets answer false.
-
-use regex::{NoExpand, Regex};
+//!
+//! Charts match short strings with a few patterns per render, so compiling is what costs: a
+//! pattern that needs no Unicode tables (the common case) goes to `regex-lite`, which compiles
+//! in microseconds; the others, and anything it refuses, to `regex`.
 
 use super::args;
 use super::fixed;
@@ -28,15 +30,17 @@ pub(super) fn register(m: &mut FuncMap) {
             }
             let limit = if n < 0 { usize::MAX } else { n as usize };
             Ok(args::string_list(
-                re.find_iter(&s).take(limit).map(|m| m.as_str().to_string()),
+                re.find_iter(&s)
+                    .take(limit)
+                    .map(|(start, end)| s[start..end].to_string()),
             ))
         });
     }
     for name in ["regexFind", "mustRegexFind"] {
         fixed(m, name, 2, |a| {
             let (re, s) = (args::string(&a[0])?, args::string(&a[1])?);
-            let found = compile(&re)?.find(&s).map(|m| m.as_str().to_string());
-            Ok(found.unwrap_or_default().into())
+            let found = compile(&re)?.find_iter(&s).next();
+            Ok(found.map_or("", |(start, end)| &s[start..end]).into())
         });
     }
     for name in ["regexReplaceAll", "mustRegexReplaceAll"] {
@@ -46,7 +50,7 @@ pub(super) fn register(m: &mut FuncMap) {
                 args::string(&a[1])?,
                 args::string(&a[2])?,
             );
-            Ok(compile(&re)?.replace_all(&s, &*repl).into_owned().into())
+            Ok(compile(&re)?.replace_all(&s, &repl, true).into())
         });
     }
     for name in ["regexReplaceAllLiteral", "mustRegexReplaceAllLiteral"] {
@@ -56,10 +60,7 @@ pub(super) fn register(m: &mut FuncMap) {
                 args::string(&a[1])?,
                 args::string(&a[2])?,
             );
-            Ok(compile(&re)?
-                .replace_all(&s, NoExpand(&repl))
-                .into_owned()
-                .into())
+            Ok(compile(&re)?.replace_all(&s, &repl, false).into())
         });
     }
     for name in ["regexSplit", "mustRegexSplit"] {
@@ -75,15 +76,59 @@ pub(super) fn register(m: &mut FuncMap) {
     });
 }
 
+/// A compiled pattern, by the engine that took it.
+#[derive(Clone)]
+enum Pattern {
+    Lite(regex_lite::Regex),
+    Full(regex::Regex),
+}
+
+impl Pattern {
+    fn is_match(&self, s: &str) -> bool {
+        match self {
+            Pattern::Lite(re) => re.is_match(s),
+            Pattern::Full(re) => re.is_match(s),
+        }
+    }
+
+    /// `(start, end)` of each leftmost-first match, as Go's `FindAllStringIndex`.
+    fn find_iter<'s>(&'s self, s: &'s str) -> Box<dyn Iterator<Item = (usize, usize)> + 's> {
+        match self {
+            Pattern::Lite(re) => Box::new(re.find_iter(s).map(|m| (m.start(), m.end()))),
+            Pattern::Full(re) => Box::new(re.find_iter(s).map(|m| (m.start(), m.end()))),
+        }
+    }
+
+    /// Every match replaced by `repl`, with `$1`/`${name}` expanded when `expand` is set (Go's
+    /// `ReplaceAllString`) or taken literally (`ReplaceAllLiteralString`).
+    fn replace_all(&self, s: &str, repl: &str, expand: bool) -> String {
+        match (self, expand) {
+            (Pattern::Lite(re), true) => re.replace_all(s, repl).into_owned(),
+            (Pattern::Lite(re), false) => {
+                re.replace_all(s, regex_lite::NoExpand(repl)).into_owned()
+            }
+            (Pattern::Full(re), true) => re.replace_all(s, repl).into_owned(),
+            (Pattern::Full(re), false) => re.replace_all(s, regex::NoExpand(repl)).into_owned(),
+        }
+    }
+
+    fn is_empty_pattern(&self) -> bool {
+        match self {
+            Pattern::Lite(re) => re.as_str().is_empty(),
+            Pattern::Full(re) => re.as_str().is_empty(),
+        }
+    }
+}
+
 /// Compiled patterns kept per thread: charts call the same few regexes in loops.
 const CACHE_LIMIT: usize = 256;
 
 thread_local! {
-    static CACHE: std::cell::RefCell<std::collections::HashMap<String, Regex>> =
+    static CACHE: std::cell::RefCell<std::collections::HashMap<String, Pattern>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
-fn compile(expr: &str) -> Result<Regex, String> {
+fn compile(expr: &str) -> Result<Pattern, String> {
     if let Some(re) = CACHE.with(|c| c.borrow().get(expr).cloned()) {
         return Ok(re);
     }
@@ -98,23 +143,44 @@ fn compile(expr: &str) -> Result<Regex, String> {
     Ok(re)
 }
 
-fn compile_uncached(expr: &str) -> Result<Regex, String> {
-    Regex::new(&to_rust_syntax(expr)).map_err(|e| {
-        let detail = e.to_string();
-        let last = detail
-            .lines()
-            .rfind(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .trim_start_matches("error: ")
-            .to_string();
-        format!("regexp: Compile(`{expr}`): error parsing regexp: {last}")
-    })
+fn compile_uncached(expr: &str) -> Result<Pattern, String> {
+    if lite_matches_like_go(expr)
+        && let Ok(re) = regex_lite::Regex::new(&to_rust_syntax(expr, Engine::Lite))
+    {
+        return Ok(Pattern::Lite(re));
+    }
+    regex::Regex::new(&to_rust_syntax(expr, Engine::Full))
+        .map(Pattern::Full)
+        .map_err(|e| {
+            let detail = e.to_string();
+            let last = detail
+                .lines()
+                .rfind(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim_start_matches("error: ")
+                .to_string();
+            format!("regexp: Compile(`{expr}`): error parsing regexp: {last}")
+        })
 }
 
-/// Rewrites the parts of RE2 syntax whose meaning differs in the `regex` crate: Go's `\d`, `\w`,
-/// `\s` and `\b` are ASCII-only (the crate's are Unicode-aware), and Go supports `\Q…\E`
-/// literal quoting, which the crate lacks.
-fn to_rust_syntax(expr: &str) -> String {
+/// Whether `regex-lite` matches `expr` exactly as Go does: it lacks Unicode classes (`\p{L}`) and
+/// folds case in ASCII only, so patterns that could need either (a Unicode class, a flag group,
+/// a non-ASCII character) go to `regex`.
+fn lite_matches_like_go(expr: &str) -> bool {
+    expr.is_ascii() && !expr.contains("(?") && !expr.contains("\\p") && !expr.contains("\\P")
+}
+
+/// The engine a pattern is rewritten for.
+#[derive(Clone, Copy, PartialEq)]
+enum Engine {
+    Lite,
+    Full,
+}
+
+/// Rewrites the parts of RE2 syntax whose meaning differs in the `regex` crates: Go's `\d`, `\w`,
+/// `\s` and `\b` are ASCII-only (`regex`'s are Unicode-aware), and Go supports `\Q…\E`
+/// literal quoting, which the crates lack.
+fn to_rust_syntax(expr: &str, engine: Engine) -> String {
     let mut out = String::with_capacity(expr.len() + 8);
     let mut chars = expr.chars().peekable();
     let mut in_class = false;
@@ -142,6 +208,11 @@ fn to_rust_syntax(expr: &str) -> String {
                 'D' if !in_class => out.push_str(&class_body(true, "0-9")),
                 'W' if !in_class => out.push_str(&class_body(true, "0-9A-Za-z_")),
                 'S' if !in_class => out.push_str(&class_body(true, "\\t\\n\\f\\r ")),
+                // `regex-lite`'s word boundaries are ASCII already.
+                'b' | 'B' if !in_class && engine == Engine::Lite => {
+                    out.push(c);
+                    out.push(n);
+                }
                 'b' if !in_class => out.push_str("(?-u:\\b)"),
                 'B' if !in_class => out.push_str("(?-u:\\B)"),
                 'Q' if !in_class => {
@@ -200,24 +271,24 @@ fn quote_meta(s: &str) -> String {
 }
 
 /// Go's `(*Regexp).Split`.
-fn go_regex_split(re: &Regex, s: &str, n: i64) -> Vec<String> {
+fn go_regex_split(re: &Pattern, s: &str, n: i64) -> Vec<String> {
     if n == 0 {
         return Vec::new();
     }
-    if !re.as_str().is_empty() && s.is_empty() {
+    if !re.is_empty_pattern() && s.is_empty() {
         return vec![String::new()];
     }
     let mut out = Vec::new();
     let (mut beg, mut end) = (0usize, 0usize);
-    for m in re.find_iter(s) {
+    for (start, stop) in re.find_iter(s) {
         if n > 0 && out.len() as i64 == n - 1 {
             break;
         }
-        end = m.start();
-        if m.end() != 0 {
+        end = start;
+        if stop != 0 {
             out.push(s[beg..end].to_string());
         }
-        beg = m.end();
+        beg = stop;
     }
     if end != s.len() {
         out.push(s[beg..].to_string());
@@ -254,5 +325,70 @@ mod tests {
             go_regex_split(&re, "foo/bar/baz", 2),
             vec!["foo", "bar/baz"]
         );
+    }
+
+    /// Both engines over the same patterns and haystacks (ASCII and not): where `regex-lite` takes
+    /// a pattern, it must find and replace exactly what `regex` does.
+    #[test]
+    fn lite_patterns_match_like_the_full_engine() {
+        let patterns = [
+            r"[^A-Za-z0-9]+$",
+            r"(-?[^a-z\d\-])+-?",
+            r"\W",
+            r"-r\d+$|sha256:",
+            r"^([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?$",
+            r"\bfoo\b",
+            r"\Bo\B",
+            r"^\Qa.b\E$",
+            r"[\w-\.]+",
+            r"\s+",
+            r"(a|ab)(c|bcd)(d*)",
+            r"x*",
+            r"",
+            r"[[:alpha:]]+",
+            r"(?P<k>\w+)=(?P<v>\w*)",
+            r"^$",
+            r"(?m)^\w",
+        ];
+        let haystacks = [
+            "",
+            "foo bar-baz_1.2.3",
+            "héllo wörld, δ foo",
+            "release-Name.v1--x",
+            "1.2.3-rc.1+build",
+            "abcd abd a=b c= \n d=e",
+            "sha256:abc image-r12",
+            "a.b axb foo.bar foobar",
+        ];
+        for expr in patterns {
+            let full = regex::Regex::new(&to_rust_syntax(expr, Engine::Full)).unwrap();
+            let Ok(lite) = regex_lite::Regex::new(&to_rust_syntax(expr, Engine::Lite)) else {
+                assert!(!lite_matches_like_go(expr), "regex-lite refuses {expr:?}");
+                continue;
+            };
+            let (full, lite) = (Pattern::Full(full), Pattern::Lite(lite));
+            for hay in haystacks {
+                let found: Vec<_> = full.find_iter(hay).collect();
+                assert_eq!(
+                    lite.find_iter(hay).collect::<Vec<_>>(),
+                    found,
+                    "{expr:?} in {hay:?}"
+                );
+                for (repl, expand) in [("<$1>", true), ("${k}:$v", true), ("$1", false)] {
+                    assert_eq!(
+                        lite.replace_all(hay, repl, expand),
+                        full.replace_all(hay, repl, expand),
+                        "{expr:?} in {hay:?} by {repl:?}"
+                    );
+                }
+                assert_eq!(
+                    go_regex_split(&lite, hay, -1),
+                    go_regex_split(&full, hay, -1)
+                );
+            }
+        }
+        assert!(matches!(compile(r"\w+").unwrap(), Pattern::Lite(_)));
+        assert!(matches!(compile(r"(?i)straße").unwrap(), Pattern::Full(_)));
+        assert!(matches!(compile(r"\p{Greek}+").unwrap(), Pattern::Full(_)));
     }
 }

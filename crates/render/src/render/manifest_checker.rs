@@ -25,6 +25,7 @@ pub fn render_and_classify<T, E>(
     let rendered = std::thread::scope(|scope| {
         for _ in 0..CHECKERS.min(super::spare_cores()) {
             scope.spawn(|| {
+                super::lower_thread_priority();
                 while let Some(job) = queue.next(true) {
                     job.run(&results);
                 }

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use regex::Regex;
 use signet_gotemplate::Value;
 
 /// Kinds in the order Helm installs them; unknown kinds go last, sorted by kind name.
@@ -91,19 +90,55 @@ pub struct SortedManifests {
     pub manifests: Vec<Manifest>,
 }
 
-fn separator() -> &'static Regex {
-    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    // Go's `\s` is ASCII; spelled out, the pattern is Helm's and compiles in microseconds.
-    RE.get_or_init(|| Regex::new(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*").expect("static regex"))
-}
-
 /// Helm's `SplitManifests`: documents of a file in order, trimmed, empty ones dropped.
 pub fn split_manifests(file: &str) -> Vec<String> {
-    separator()
-        .split(file.trim())
+    let file = file.trim();
+    let mut docs = Vec::new();
+    let mut last = 0;
+    for (start, end) in separators(file) {
+        docs.push(&file[last..start]);
+        last = end;
+    }
+    docs.push(&file[last..]);
+    docs.into_iter()
         .filter(|d| !d.is_empty())
         .map(|d| d.trim().to_string())
         .collect()
+}
+
+/// Go's `\s`: ASCII whitespace without the vertical tab.
+fn is_go_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ')
+}
+
+/// `(start, end)` of each match of Helm's separator `(?:^|\s*\n)---\s*` in `text`, leftmost
+/// first, as Go's regexp finds them. Scanned by hand: the pattern is anchored on a literal
+/// `\n---`, and compiling it cost more than most files take to scan.
+fn separators(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let bytes = text.as_bytes();
+    let space_run_end = move |mut i: usize| {
+        while i < bytes.len() && is_go_space(bytes[i]) {
+            i += 1;
+        }
+        i
+    };
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        if pos == 0 && text.starts_with("---") {
+            // `^---`, the first alternative, wins at the start.
+            pos = space_run_end(3);
+            return Some((0, pos));
+        }
+        let newline = pos + text.get(pos..)?.find("\n---")?;
+        // The match starts where the whitespace before that newline does (not before `pos`:
+        // matches do not overlap), and takes the whitespace after the dashes.
+        let mut start = newline;
+        while start > pos && is_go_space(bytes[start - 1]) {
+            start -= 1;
+        }
+        pos = space_run_end(newline + 4);
+        Some((start, pos))
+    })
 }
 
 /// Helm's `SortManifests` over the rendered files (path → text). Partials (`_*`) and blank files are
@@ -316,7 +351,7 @@ pub fn template_output(sorted: &SortedManifests, opts: &TemplateOutputOptions) -
 /// globs, in the order Helm prints them; error for a pattern that matches nothing.
 pub fn show_only(output: &str, patterns: &[String]) -> Result<String, String> {
     let docs = split_manifests(output);
-    let name_re = Regex::new(r"# Source: [^/]+/(.+)").expect("static regex");
+    let name_re = regex::Regex::new(r"# Source: [^/]+/(.+)").expect("static regex");
     let mut out = String::new();
     for pattern in patterns {
         let mut missing = true;
@@ -410,5 +445,28 @@ mod tests {
                 .starts_with("YAML parse error on c/templates/bad.yaml: "),
             "{err}"
         );
+    }
+
+    /// The hand scanner finds the matches Helm's regex finds, over generated texts made of the
+    /// characters that matter to it.
+    #[test]
+    fn separators_are_found_like_helms_regex() {
+        let helm = regex::Regex::new(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*").unwrap();
+        let alphabet = ['-', '-', '-', '\n', '\n', ' ', '\t', '\r', '\x0b', 'a', '#'];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 14) as usize;
+            let text: String = (0..len)
+                .map(|i| alphabet[((seed >> (4 + 4 * i)) % alphabet.len() as u64) as usize])
+                .collect();
+            let expected: Vec<(usize, usize)> = helm
+                .find_iter(&text)
+                .map(|m| (m.start(), m.end()))
+                .collect();
+            assert_eq!(separators(&text).collect::<Vec<_>>(), expected, "{text:?}");
+        }
     }
 }

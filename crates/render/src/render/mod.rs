@@ -28,3 +28,16 @@ pub(crate) fn spare_cores() -> usize {
             .unwrap_or(0)
     })
 }
+
+/// Lowers the calling thread's scheduling priority to the lowest nice value. For work that must
+/// be done before the render returns but that nothing waits on until then (schema checks,
+/// manifest checks): on a machine with fewer free cores than threads, the template execution
+/// and the parsing it waits on run first, and this work fills the gaps. Best effort: a refusal
+/// leaves the priority as it was.
+pub(crate) fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // On Linux the nice value is per thread, addressed by thread id.
+        let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19);
+    }
+}

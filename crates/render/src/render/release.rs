@@ -177,7 +177,7 @@ fn prepare_and_render(
     let mut resolved = ResolvedChart::new(chart)?;
     let mut warnings = process_dependencies(&mut resolved, user_values)?;
 
-    let tree = values_tree(&resolved).map_err(TemplateError::Schema)?;
+    let tree = values_tree(&resolved);
     let (values, coalesce_warnings) = crate::values::coalesce_values(&tree, user_values)
         .map_err(|e| TemplateError::Values(e.to_string()))?;
     warnings.extend(coalesce_warnings);
@@ -188,8 +188,12 @@ fn prepare_and_render(
     let schema_checks = crate::values::prepare_schema_checks(&tree, &values);
     let (sorted, notes, files) = std::thread::scope(|scope| {
         // Most charts have no schema: no thread for them.
-        let mut pending =
-            (!schema_checks.is_empty()).then(|| scope.spawn(move || schema_checks.run()));
+        let mut pending = (!schema_checks.is_empty()).then(|| {
+            scope.spawn(move || {
+                super::lower_thread_priority();
+                schema_checks.run()
+            })
+        });
         let mut schema_verdict = move || match pending.take() {
             None => Ok(()),
             Some(checks) => checks
@@ -330,30 +334,16 @@ pub fn template_stdout(
     }
 }
 
-/// The values view of the resolved tree; an unreadable `values.schema.json` is reported like Helm
-/// (under the schema error heading, naming the chart).
-fn values_tree(chart: &ResolvedChart<'_>) -> Result<crate::values::ValuesTree, String> {
-    let schema = match &chart.source.schema {
-        None => None,
-        Some(bytes) => Some(serde_json::from_slice(bytes).map_err(|e| {
-            let message = if e.is_eof() {
-                "unexpected EOF".to_string()
-            } else {
-                e.to_string()
-            };
-            format!("{}:\n{message}", chart.metadata.name)
-        })?),
-    };
-    Ok(crate::values::ValuesTree {
+/// The values view of the resolved tree. Schemas stay text here: they are parsed with the schema
+/// checks, off the thread that prepares the render (an unreadable one is reported there, like
+/// Helm, under the schema error heading and naming the chart).
+fn values_tree(chart: &ResolvedChart<'_>) -> crate::values::ValuesTree {
+    crate::values::ValuesTree {
         name: chart.metadata.name.clone(),
         defaults: chart.values.clone(),
-        schema,
-        subcharts: chart
-            .dependencies
-            .iter()
-            .map(values_tree)
-            .collect::<Result<_, _>>()?,
-    })
+        schema: chart.source.schema.clone(),
+        subcharts: chart.dependencies.iter().map(values_tree).collect(),
+    }
 }
 
 fn collect_crds(chart: &ResolvedChart<'_>, full_path: &str) -> Vec<(String, String)> {

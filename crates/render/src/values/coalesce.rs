@@ -17,8 +17,8 @@ pub struct ValuesTree {
     pub name: String,
     /// The chart's `values.yaml` as parsed (a map; anything else counts as empty).
     pub defaults: Value,
-    /// The chart's `values.schema.json`, if it has one.
-    pub schema: Option<serde_json::Value>,
+    /// The chart's `values.schema.json` as read, if it has one (parsed where it is checked).
+    pub schema: Option<Vec<u8>>,
     /// Enabled dependencies, in `Chart.yaml` order.
     pub subcharts: Vec<ValuesTree>,
 }

@@ -54,10 +54,11 @@ pub struct SchemaChecks<'a> {
 }
 
 enum CheckStep<'a> {
-    /// Validate a chart's values (as JSON) against its schema.
+    /// Validate a chart's values (as JSON) against its schema (`values.schema.json` as read:
+    /// parsing it is part of the work that may run on another thread).
     Validate {
         chart: &'a str,
-        schema: &'a serde_json::Value,
+        schema: &'a [u8],
         instance: serde_json::Value,
     },
     /// A report line found while walking the values (a subchart's values that are not a map).
@@ -75,7 +76,7 @@ fn prepare<'a>(tree: &'a ValuesTree, values: &Value, steps: &mut Vec<CheckStep<'
     if let Some(schema) = &tree.schema {
         steps.push(CheckStep::Validate {
             chart: &tree.name,
-            schema,
+            schema: schema.as_slice(),
             instance: to_json_value(values),
         });
     }
@@ -102,8 +103,9 @@ impl SchemaChecks<'_> {
         self.steps.is_empty()
     }
 
-    /// Compiles each schema (once, even when several charts share it) and validates; the first
-    /// unusable schema stops the run, as it stops Helm.
+    /// Parses and compiles each schema (once, even when several charts share it) and validates.
+    /// A schema that is not JSON is reported in its chart's place, as Helm reports it; the first
+    /// schema that does not compile stops the run.
     pub fn run(self) -> Result<(), SchemaError> {
         let mut report = String::new();
         let mut compiled = CompiledSchemas::default();
@@ -113,12 +115,14 @@ impl SchemaChecks<'_> {
                     chart,
                     schema,
                     instance,
-                } => {
-                    let validator = compiled.get(chart, schema)?;
-                    if let Some(text) = validate_one(validator, schema, &instance) {
-                        report.push_str(&format!("{chart}:\n{text}"));
+                } => match compiled.get(chart, schema)? {
+                    Ok((schema, validator)) => {
+                        if let Some(text) = validate_one(validator, schema, &instance) {
+                            report.push_str(&format!("{chart}:\n{text}"));
+                        }
                     }
-                }
+                    Err(unreadable) => report.push_str(&format!("{chart}:\n{unreadable}")),
+                },
                 CheckStep::Report(text) => report.push_str(&text),
             }
         }
@@ -130,36 +134,49 @@ impl SchemaChecks<'_> {
     }
 }
 
-/// The validators compiled during one validation, so a schema that appears several times in a
-/// tree (a subchart used under two aliases) is compiled once. Never kept across renders.
+/// The schemas parsed and compiled during one validation, so a schema that appears several
+/// times in a tree (a subchart used under two aliases) is compiled once. Never kept across
+/// renders.
 #[derive(Default)]
 struct CompiledSchemas<'a> {
-    compiled: Vec<(&'a serde_json::Value, jsonschema::Validator)>,
+    compiled: Vec<(&'a [u8], Result<Compiled, String>)>,
 }
 
+type Compiled = (serde_json::Value, jsonschema::Validator);
+
 impl<'a> CompiledSchemas<'a> {
-    fn get(
-        &mut self,
-        chart: &str,
-        schema: &'a serde_json::Value,
-    ) -> Result<&jsonschema::Validator, SchemaError> {
+    /// The parsed schema and its validator, or why the text is not JSON (in Helm's words where
+    /// they are known).
+    fn get(&mut self, chart: &str, text: &'a [u8]) -> Result<Result<&Compiled, &str>, SchemaError> {
         let found = self
             .compiled
             .iter()
-            .position(|(s, _)| std::ptr::eq(*s, schema) || *s == schema);
+            .position(|(t, _)| std::ptr::eq(*t, text) || *t == text);
         let index = match found {
             Some(i) => i,
             None => {
-                let validator =
-                    jsonschema::validator_for(schema).map_err(|e| SchemaError::BadSchema {
-                        chart: chart.to_string(),
-                        message: e.to_string(),
-                    })?;
-                self.compiled.push((schema, validator));
+                let parsed = match serde_json::from_slice::<serde_json::Value>(text) {
+                    Ok(schema) => {
+                        let validator = jsonschema::validator_for(&schema).map_err(|e| {
+                            SchemaError::BadSchema {
+                                chart: chart.to_string(),
+                                message: e.to_string(),
+                            }
+                        })?;
+                        Ok((schema, validator))
+                    }
+                    Err(e) if e.is_eof() => Err("unexpected EOF".to_string()),
+                    // What santhosh-tekuri/jsonschema's `UnmarshalJSON` says.
+                    Err(e) if e.to_string().starts_with("trailing characters") => {
+                        Err("invalid character after top-level value".to_string())
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                self.compiled.push((text, parsed));
                 self.compiled.len() - 1
             }
         };
-        Ok(&self.compiled[index].1)
+        Ok(self.compiled[index].1.as_ref().map_err(String::as_str))
     }
 }
 
@@ -696,11 +713,11 @@ mod tests {
         let tree = ValuesTree {
             name: "s".into(),
             defaults: Value::Nil,
-            schema: Some(schema),
+            schema: Some(serde_json::to_vec(&schema).unwrap()),
             subcharts: vec![ValuesTree {
                 name: "sub".into(),
                 defaults: Value::Nil,
-                schema: Some(sub_schema),
+                schema: Some(serde_json::to_vec(&sub_schema).unwrap()),
                 subcharts: vec![],
             }],
         };
@@ -737,7 +754,7 @@ mod tests {
         let tree = ValuesTree {
             name: "top".into(),
             defaults: Value::Nil,
-            schema: Some(schema),
+            schema: Some(serde_json::to_vec(&schema).unwrap()),
             subcharts: vec![ValuesTree {
                 name: "sub".into(),
                 defaults: Value::Nil,
@@ -764,7 +781,7 @@ mod tests {
         let alias = |name: &str| ValuesTree {
             name: name.into(),
             defaults: Value::Nil,
-            schema: Some(schema.clone()),
+            schema: Some(serde_json::to_vec(&schema).unwrap()),
             subcharts: vec![],
         };
         let tree = ValuesTree {
@@ -788,7 +805,7 @@ mod tests {
             "two:\n- at '/port': got string, want integer\n"
         );
         let bad = ValuesTree {
-            schema: Some(serde_json::json!({"type": 5})),
+            schema: Some(br#"{"type": 5}"#.to_vec()),
             ..alias("bad")
         };
         let tree = ValuesTree {
@@ -800,5 +817,34 @@ mod tests {
             validate_against_schemas(&tree, &values),
             Err(SchemaError::BadSchema { chart, .. }) if chart == "bad"
         ));
+    }
+
+    #[test]
+    fn a_schema_that_is_not_json_is_reported_in_its_place_and_the_others_still_run() {
+        let chart = |name: &str, schema: &str| ValuesTree {
+            name: name.into(),
+            defaults: Value::Nil,
+            schema: Some(schema.as_bytes().to_vec()),
+            subcharts: vec![],
+        };
+        let tree = ValuesTree {
+            subcharts: vec![
+                chart("cut", r#"{"type":"object","properties":"#),
+                chart(
+                    "typed",
+                    r#"{"type":"object","properties":{"port":{"type":"integer"}}}"#,
+                ),
+            ],
+            ..chart("top", "{} trailing")
+        };
+        let values = parse_values("cut: {}\ntyped: {port: x}\n").unwrap();
+        assert_eq!(
+            validate_against_schemas(&tree, &values)
+                .unwrap_err()
+                .report(),
+            "top:\ninvalid character after top-level value\
+             cut:\nunexpected EOF\
+             typed:\n- at '/port': got string, want integer\n"
+        );
     }
 }
