@@ -287,20 +287,21 @@ impl Engine {
         self.render_resolved_with(chart, top, &mut || Ok(()), &mut |_, _| {})
     }
 
-    /// [`Engine::render_resolved`] with two hooks: `after_parse` runs once every template is
-    /// parsed (whether or not parsing failed) and its error, if any, wins — for checks that run
-    /// alongside parsing but come first in Helm; `on_rendered` gets each file as soon as it is
-    /// rendered (so its manifests can be checked while the rest render).
+    /// [`Engine::render_resolved`] with two hooks: `before_error` runs before a parse or execution
+    /// error is returned, and its own error, if any, wins — for checks that run alongside the
+    /// render but come first in Helm (after a successful render the caller takes their verdict
+    /// itself); `on_rendered` gets each file as soon as it is rendered (so its manifests can be
+    /// checked while the rest render).
     pub fn render_resolved_with<E: From<RenderError>>(
         &self,
         chart: &ResolvedChart<'_>,
         top: &Value,
-        after_parse: &mut dyn FnMut() -> Result<(), E>,
+        before_error: &mut dyn FnMut() -> Result<(), E>,
         on_rendered: &mut dyn FnMut(&str, &str),
     ) -> Result<BTreeMap<String, String>, E> {
         let mut tpls = BTreeMap::new();
         collect_templates(chart, None, top, &mut tpls);
-        self.render_renderables(tpls, self.new_set(), None, after_parse, on_rendered)
+        self.render_renderables(tpls, self.new_set(), None, before_error, on_rendered)
     }
 
     /// [`Engine::render_resolved_with`] into `set` (made by [`Engine::new_set`]), taking the
@@ -311,12 +312,12 @@ impl Engine {
         top: &Value,
         set: Template,
         ahead: Option<&ParseAhead<'_>>,
-        after_parse: &mut dyn FnMut() -> Result<(), E>,
+        before_error: &mut dyn FnMut() -> Result<(), E>,
         on_rendered: &mut dyn FnMut(&str, &str),
     ) -> Result<BTreeMap<String, String>, E> {
         let mut tpls = BTreeMap::new();
         collect_templates(chart, None, top, &mut tpls);
-        self.render_renderables(tpls, set, ahead, after_parse, on_rendered)
+        self.render_renderables(tpls, set, ahead, before_error, on_rendered)
     }
 
     /// Executes one template text with Helm's functions (no `<no value>` stripping), as Helm's
@@ -377,7 +378,7 @@ impl Engine {
         tpls: BTreeMap<String, Renderable<'_>>,
         mut set: Template,
         ahead: Option<&ParseAhead<'_>>,
-        after_parse: &mut dyn FnMut() -> Result<(), E>,
+        before_error: &mut dyn FnMut() -> Result<(), E>,
         on_rendered: &mut dyn FnMut(&str, &str),
     ) -> Result<BTreeMap<String, String>, E> {
         let mut keys: Vec<String> = tpls.keys().cloned().collect();
@@ -407,8 +408,12 @@ impl Engine {
                     })
             }
         };
-        after_parse()?;
-        parsed?;
+        if let Err(e) = parsed {
+            before_error()?;
+            return Err(e.into());
+        }
+        // Templates execute without waiting for `before_error`'s checks (a schema validation
+        // would otherwise hold up every render): only a failure asks for them first.
         let mut rendered = BTreeMap::new();
         for name in &keys {
             if is_partial(name) {
@@ -416,9 +421,13 @@ impl Engine {
             }
             let r = &tpls[name];
             set_template_info(&r.dot, name, &r.base_path);
-            let out = set
-                .execute_template_bytes(name, &r.dot)
-                .map_err(|e| RenderError::Exec(reformat_exec_error(&e.to_string())))?;
+            let out = match set.execute_template_bytes(name, &r.dot) {
+                Ok(out) => out,
+                Err(e) => {
+                    before_error()?;
+                    return Err(RenderError::Exec(reformat_exec_error(&e.to_string())).into());
+                }
+            };
             let out = output_text(name, out);
             // Most outputs have no "<no value>": skip the copy `replace` would make of them.
             let out = if out.contains("<no value>") {

@@ -183,8 +183,8 @@ fn prepare_and_render(
     warnings.extend(coalesce_warnings);
 
     // Compiling and applying the schemas needs no template, so it runs on another core while the
-    // templates parse. Its verdict is taken before anything after it can fail: a schema error
-    // still wins, as in Helm, which validates first.
+    // templates parse and execute. Its verdict is taken before any later error or the rendered
+    // release is returned: a schema error still wins, as in Helm, which validates first.
     let schema_checks = crate::values::prepare_schema_checks(&tree, &values);
     let (sorted, notes, files) = std::thread::scope(|scope| {
         // Most charts have no schema: no thread for them.
