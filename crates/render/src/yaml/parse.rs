@@ -16,6 +16,7 @@ use super::emit::format_float_g;
 use super::resolve::{Resolved, resolve_plain};
 
 mod block;
+mod block_values;
 mod direct;
 mod head;
 
@@ -148,6 +149,9 @@ impl Budget {
 /// Parses the first YAML document of `src` into a value with Helm's semantics: numbers are `Float`,
 /// an empty document is `Nil`.
 pub fn parse_yaml(src: &str) -> Result<Value, YamlError> {
+    if let Some(value) = block_values::block_document(src) {
+        return Ok(value);
+    }
     if let Some(docs) = direct::simple_documents(src, true) {
         return Ok(docs.into_iter().next().flatten().unwrap_or(Value::Nil));
     }
@@ -192,17 +196,20 @@ fn decode_head(src: &str, keys: &[&str]) -> Result<Value, YamlError> {
 /// empty); later documents are merged over earlier ones with `MergeMaps`.
 pub fn parse_values(src: &str) -> Result<Value, YamlError> {
     let decoded: Box<dyn Iterator<Item = Result<Value, YamlError>>> =
-        match direct::simple_documents(src, false) {
-            Some(docs) => Box::new(docs.into_iter().flatten().map(Ok)),
-            None => {
-                let mut budget = Budget::default();
-                let docs = load_documents(src, false)?;
-                Box::new(
-                    docs.into_iter()
-                        .flatten()
-                        .map(move |n| to_json_value(&n, &mut budget)),
-                )
-            }
+        match block_values::block_document(src) {
+            Some(value) => Box::new(std::iter::once(Ok(value))),
+            None => match direct::simple_documents(src, false) {
+                Some(docs) => Box::new(docs.into_iter().flatten().map(Ok)),
+                None => {
+                    let mut budget = Budget::default();
+                    let docs = load_documents(src, false)?;
+                    Box::new(
+                        docs.into_iter()
+                            .flatten()
+                            .map(move |n| to_json_value(&n, &mut budget)),
+                    )
+                }
+            },
         };
     let mut merged = Value::empty_map();
     for v in decoded {

@@ -229,7 +229,7 @@ fn map_entry(content: &str, indent: usize) -> Option<After> {
 /// `[A-Za-z0-9_./$-]` (not starting with `-`, and none of YAML's null or non-finite spellings,
 /// which cannot become JSON keys), or a one-line quoted string. The key as written, whether it is
 /// quoted, and what follows the colon.
-fn entry_key(content: &str) -> Option<(&str, bool, &str)> {
+pub(super) fn entry_key(content: &str) -> Option<(&str, bool, &str)> {
     let (end, quoted) = match content.as_bytes().first()? {
         b'"' => (content.len() - double_quoted(content)?.len(), true),
         b'\'' => (content.len() - single_quoted(content)?.len(), true),
@@ -324,7 +324,7 @@ fn flow_sequence(text: &str) -> Option<&str> {
 }
 
 /// A plain scalar inside a flow sequence: a word without flow indicators, colons or comments.
-fn flow_plain(item: &str) -> bool {
+pub(super) fn flow_plain(item: &str) -> bool {
     let Some(&first) = item.as_bytes().first() else {
         return false;
     };
@@ -346,7 +346,7 @@ fn plain_continuation(content: &str) -> bool {
 }
 
 /// Whether `rest` is nothing, spaces, or spaces and a comment.
-fn comment_or_end(rest: &str) -> bool {
+pub(super) fn comment_or_end(rest: &str) -> bool {
     let trimmed = rest.trim_start_matches(' ');
     trimmed.is_empty() || (trimmed.starts_with('#') && trimmed.len() < rest.len())
 }
@@ -354,7 +354,7 @@ fn comment_or_end(rest: &str) -> bool {
 /// A plain scalar filling the rest of a line (up to a ` #` comment) that block context reads as
 /// one scalar: no indicator first, no `: ` inside, no trailing `:`, and not a non-finite float
 /// (which cannot become JSON). Whether it is one, and whether a comment ended it.
-fn plain_scalar(text: &str) -> (bool, bool) {
+pub(super) fn plain_scalar(text: &str) -> (bool, bool) {
     let (text, commented) = match text.find(" #") {
         Some(at) => (&text[..at], true),
         None => (text, false),
@@ -375,7 +375,7 @@ fn plain_scalar(text: &str) -> (bool, bool) {
 }
 
 /// A `"…"` scalar closed on its line, with escapes go-yaml knows: what follows it.
-fn double_quoted(text: &str) -> Option<&str> {
+pub(super) fn double_quoted(text: &str) -> Option<&str> {
     let bytes = text.as_bytes();
     let mut i = 1;
     while i < bytes.len() {
@@ -406,7 +406,7 @@ fn double_quoted(text: &str) -> Option<&str> {
 }
 
 /// A `'…'` scalar closed on its line (`''` is a quote): what follows it.
-fn single_quoted(text: &str) -> Option<&str> {
+pub(super) fn single_quoted(text: &str) -> Option<&str> {
     let bytes = text.as_bytes();
     let mut i = 1;
     while i < bytes.len() {
