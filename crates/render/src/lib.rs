@@ -9,3 +9,15 @@ pub mod render;
 
 pub mod values;
 pub mod yaml;
+
+/// Cores besides the calling thread's, for the work a load or render hands to other threads.
+/// Asked once per process: on Linux `available_parallelism` reads cgroup files each time, and
+/// renders are many.
+pub(crate) fn spare_cores() -> usize {
+    static SPARE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *SPARE.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get().saturating_sub(1))
+            .unwrap_or(0)
+    })
+}

@@ -8,9 +8,11 @@
 use std::collections::BTreeMap;
 use std::ffi::{CStr, CString, OsStr};
 use std::io::Read;
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
 
@@ -181,13 +183,18 @@ pub fn load_dir(dir: &Path, limits: &LoadLimits) -> Result<Chart, LoadError> {
         files: 0,
     };
     let mut files = Vec::new();
+    let mut pending = Vec::new();
     let mut walker = Walker {
         root: &root,
         rules: &rules,
         budget: &mut budget,
         out: &mut files,
+        pending: &mut pending,
     };
     walker.walk(&root, DirHandle::Path, "", 0)?;
+    for (file, data) in pending.iter().zip(read_pending(&pending)) {
+        files[file.slot].data = strip_bom(data?);
+    }
     load_files(files, limits)
 }
 
@@ -219,6 +226,19 @@ struct Walker<'a, 'l> {
     rules: &'a IgnoreRules,
     budget: &'a mut Budget<'l>,
     out: &'a mut Vec<RawFile>,
+    /// Regular files found and charged to the budget, whose entries in `out` are read once the
+    /// walk is done ([`read_pending`]).
+    pending: &'a mut Vec<PendingFile>,
+}
+
+/// A regular file of the walk, to be read into `out[slot]`.
+struct PendingFile {
+    slot: usize,
+    /// Its directory, open (shared by the directory's files).
+    dir: Arc<OwnedFd>,
+    name: CString,
+    path: PathBuf,
+    size: u64,
 }
 
 impl Walker<'_, '_> {
@@ -244,6 +264,8 @@ impl Walker<'_, '_> {
         .map_err(errno(dir))?;
         let (listing, entries) = list_dir(dir, dir_fd)?;
         let fd = listing.fd().map_err(errno(dir))?;
+        // The directory stays open for its files' reads after the walk.
+        let mut shared_fd: Option<Arc<OwnedFd>> = None;
         for entry in entries {
             let path = dir.join(OsStr::from_bytes(entry.raw.to_bytes()));
             let rel_name = if rel.is_empty() {
@@ -265,10 +287,28 @@ impl Walker<'_, '_> {
                     if other != FileType::RegularFile {
                         return Err(LoadError::Irregular(path.display().to_string()));
                     }
-                    let data = read_regular_file(fd, &entry.raw, &path, &rel_name, self.budget)?;
+                    // Charged before anything is read: an oversized file is reported as such
+                    // even when it also cannot be opened.
+                    let size = rustix::fs::statat(fd, &entry.raw, AtFlags::SYMLINK_NOFOLLOW)
+                        .map_err(errno(&path))?
+                        .st_size as u64;
+                    self.budget.take(&rel_name, size)?;
+                    let dir = match &shared_fd {
+                        Some(dir) => dir.clone(),
+                        None => shared_fd
+                            .insert(Arc::new(rustix::io::dup(fd).map_err(errno(dir))?))
+                            .clone(),
+                    };
+                    self.pending.push(PendingFile {
+                        slot: self.out.len(),
+                        dir,
+                        name: entry.raw,
+                        path,
+                        size,
+                    });
                     self.out.push(RawFile {
                         name: rel_name,
-                        data: strip_bom(data),
+                        data: Vec::new(),
                     });
                 }
             }
@@ -338,33 +378,59 @@ fn list_dir(dir: &Path, dir_fd: OwnedFd) -> Result<(Dir, Vec<Entry>), LoadError>
     Ok((listing, entries))
 }
 
-/// Reads a regular file after charging its size to the budget: open (inside its directory),
-/// then the size from the open file, then one read of exactly that many bytes.
-fn read_regular_file(
-    dir_fd: BorrowedFd<'_>,
-    name: &CStr,
-    path: &Path,
-    rel_name: &str,
-    budget: &mut Budget,
-) -> Result<Vec<u8>, LoadError> {
-    let file = match rustix::fs::openat(dir_fd, name, FILE_FLAGS, Mode::empty()) {
-        Ok(fd) => std::fs::File::from(fd),
-        Err(open_error) => {
-            // An oversized file is reported as such even when it also cannot be opened.
-            let meta = std::fs::symlink_metadata(path).map_err(io(path))?;
-            budget.take(rel_name, meta.len())?;
-            return Err(errno(path)(open_error));
+/// Below this many files a load reads them all on the calling thread (a thread costs more).
+const PARALLEL_READ_MIN_FILES: usize = 24;
+
+/// The contents of `files`, in order, read on this thread and a spare core when there are many:
+/// a chart's files cost a few system calls each, and charts with a `changelog/` or `tests/`
+/// folder have hundreds.
+fn read_pending(files: &[PendingFile]) -> Vec<Result<Vec<u8>, LoadError>> {
+    if files.len() < PARALLEL_READ_MIN_FILES || crate::spare_cores() == 0 {
+        return files.iter().map(read_charged_file).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        while let Some(file) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+            done.push((file.slot, read_charged_file(file)));
         }
+        done
     };
-    let size = file.metadata().map_err(io(path))?.len();
-    budget.take(rel_name, size)?;
-    let mut data = Vec::with_capacity(size as usize);
-    // Through `Take`, `read_to_end` trusts the reserved capacity instead of asking the file for
-    // its size and position again.
-    (&file)
-        .take(u64::MAX)
+    let (mine, theirs) = std::thread::scope(|scope| {
+        let helper = scope.spawn(work);
+        let mine = work();
+        let theirs = helper
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (mine, theirs)
+    });
+    let mut by_slot: BTreeMap<usize, Result<Vec<u8>, LoadError>> =
+        mine.into_iter().chain(theirs).collect();
+    files
+        .iter()
+        .map(|file| {
+            by_slot.remove(&file.slot).unwrap_or_else(|| {
+                Err(LoadError::Io {
+                    path: file.path.display().to_string(),
+                    source: std::io::Error::other("not read"),
+                })
+            })
+        })
+        .collect()
+}
+
+/// Reads a file already charged to the budget: at most the size it was charged for (a file
+/// that grew since is read as it was), through one read when it has not changed.
+fn read_charged_file(file: &PendingFile) -> Result<Vec<u8>, LoadError> {
+    let fd = rustix::fs::openat(file.dir.as_fd(), &file.name, FILE_FLAGS, Mode::empty())
+        .map_err(errno(&file.path))?;
+    let mut data = Vec::with_capacity(file.size as usize);
+    // Through `Take`, `read_to_end` stops at the charged size without asking the file for its
+    // size again or probing for its end.
+    std::fs::File::from(fd)
+        .take(file.size)
         .read_to_end(&mut data)
-        .map_err(io(path))?;
+        .map_err(io(&file.path))?;
     Ok(data)
 }
 
@@ -773,6 +839,40 @@ mod tests {
         );
         std::fs::write(root.join(".helmignore"), "pipe\n").unwrap();
         assert!(load_dir(&root, &LoadLimits::default()).is_ok());
+    }
+
+    /// Enough files for the reads to be shared with a spare core: every file still has its own
+    /// content, in walk order, with the budget charged in that order.
+    #[test]
+    fn many_files_read_in_parallel_keep_their_contents_and_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("demo");
+        std::fs::create_dir_all(root.join("changelog")).unwrap();
+        std::fs::write(root.join("Chart.yaml"), CHART).unwrap();
+        let count = 3 * PARALLEL_READ_MIN_FILES;
+        for i in 0..count {
+            let body = format!("entry {i}\n").repeat(i * 50 + 1);
+            std::fs::write(root.join(format!("changelog/{i:03}.md")), body).unwrap();
+        }
+        std::fs::write(root.join("changelog/bom.md"), b"\xEF\xBB\xBFbom").unwrap();
+        let chart = load_dir(&root, &LoadLimits::default()).unwrap();
+        assert_eq!(chart.files.len(), count + 1);
+        for (i, file) in chart.files.iter().take(count).enumerate() {
+            assert_eq!(file.name, format!("changelog/{i:03}.md"));
+            assert_eq!(
+                file.data,
+                format!("entry {i}\n").repeat(i * 50 + 1).as_bytes()
+            );
+        }
+        assert_eq!(chart.files[count].data, b"bom");
+        let few = LoadLimits {
+            max_files: 10,
+            ..LoadLimits::default()
+        };
+        assert!(matches!(
+            load_dir(&root, &few),
+            Err(LoadError::TooManyFiles(10))
+        ));
     }
 
     #[test]

@@ -18,16 +18,7 @@ pub mod invocation;
 
 pub use invocation::{InvocationError, TemplateInvocation};
 
-/// Cores besides the calling thread's, for the work a render hands to other threads. Asked once per
-/// process: on Linux `available_parallelism` reads cgroup files each time, and renders are many.
-pub(crate) fn spare_cores() -> usize {
-    static SPARE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *SPARE.get_or_init(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get().saturating_sub(1))
-            .unwrap_or(0)
-    })
-}
+pub(crate) use crate::spare_cores;
 
 /// Lowers the calling thread's scheduling priority to the lowest nice value. For work that must
 /// be done before the render returns but that nothing waits on until then (schema checks,
