@@ -58,6 +58,25 @@ const FULL_DECODE_ONLY: &[&str] = &[
     "a: 1\n- b\n",
 ];
 
+/// `../shared/corpus/<sub>` when it is there; otherwise `None` after saying where it looked
+/// (and, with `CI=true`, failing: CI always has the corpus).
+#[cfg(test)]
+fn corpus_dir(sub: &str) -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpus")
+        .join(sub);
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{} is missing (with CI=true a missing corpus fails the run)",
+        dir.display()
+    );
+    eprintln!("skipping: no corpus at {}", dir.display());
+    None
+}
+
 /// Documents a few random byte edits away from `base` (UTF-8 ones only), for checking that the
 /// fast decoding paths never disagree with the full decode.
 #[cfg(test)]
