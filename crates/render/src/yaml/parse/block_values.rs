@@ -248,18 +248,14 @@ impl Reader<'_> {
             if chomp == Some(b'+') {
                 return None;
             }
-            while self.lines.get(self.at).is_some_and(|l| l.number < end) {
-                self.at += 1;
-            }
+            self.skip_lines_before(end);
             return Some(Value::from(String::new()));
         }
         // A scalar running to the end of a text without a final line break: the parser's.
         if end == self.raw.len() && !self.ends_with_break {
             return None;
         }
-        while self.lines.get(self.at).is_some_and(|l| l.number < end) {
-            self.at += 1;
-        }
+        self.skip_lines_before(end);
         let trailing = body.iter().rev().take_while(|l| l.is_none()).count();
         body.truncate(body.len() - trailing);
         let mut text = String::new();
@@ -298,6 +294,13 @@ impl Reader<'_> {
             _ => text.push('\n'),
         }
         Some(Value::from(text))
+    }
+
+    /// Moves past the content lines a block scalar took (those before line `end`).
+    fn skip_lines_before(&mut self, end: usize) {
+        while self.lines.get(self.at).is_some_and(|l| l.number < end) {
+            self.at += 1;
+        }
     }
 
     /// A one-line value whose entry sits at `indent`; a deeper line after it would continue a
