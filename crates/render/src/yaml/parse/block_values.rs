@@ -8,8 +8,9 @@
 //! — several documents, other flow collections, multi-line flow or plain scalars, indentation
 //! indicators, anchors, tags, tabs, duplicate keys, characters go-yaml refuses, anything in
 //! doubt — returns `None`, and the
-//! caller decodes the text in full, which alone words errors. It never accepts a text the full
-//! decode refuses, and never reads one differently (the tests hold it to that).
+//! caller decodes the text in full, which alone words errors. It must never accept a text the
+//! full decode refuses, nor read one differently: the tests check both over a sample of every
+//! form it reads, mutants of that sample, and the corpus's values files.
 
 use std::collections::BTreeMap;
 
