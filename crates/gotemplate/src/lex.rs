@@ -4,8 +4,6 @@
 //! It mirrors Go's state machine closely because the parser's error messages (and which inputs are
 //! errors at all) depend on exactly how Go tokenises.
 
-use std::borrow::Cow;
-
 /// What kind of token an [`Item`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ItemType {
@@ -66,15 +64,22 @@ impl ItemType {
     }
 }
 
-/// One token: its type, byte offset in the input, text, and 1-based line. The text borrows the
-/// input (`input[pos..pos + val.len()]`), except an `Error` item's, which is its message: tokens
-/// are cloned freely by the parser's lookahead, so they must not own their text.
-#[derive(Clone, Debug)]
+/// One token: its type, 1-based line, byte offset in the input and text
+/// (`input[pos..pos + val.len()]`). An `Error` item's text is empty: its message is
+/// [`Lexed::error`]. Small and `Copy`, since the parser's lookahead copies tokens all the time
+/// and a template has about one per four bytes.
+#[derive(Clone, Copy, Debug)]
 pub struct Item<'a> {
     pub typ: ItemType,
+    pub line: u32,
     pub pos: usize,
-    pub val: Cow<'a, str>,
-    pub line: usize,
+    pub val: &'a str,
+}
+
+/// A template's tokens, ending with an `Eof` or `Error` item, and the error's message.
+pub struct Lexed<'a> {
+    pub items: Vec<Item<'a>>,
+    pub error: String,
 }
 
 impl std::fmt::Display for Item<'_> {
@@ -82,14 +87,15 @@ impl std::fmt::Display for Item<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.typ {
             ItemType::Eof => write!(f, "EOF"),
-            ItemType::Error => write!(f, "{}", self.val),
+            // The message is `Lexed::error`; the parser reports it from there.
+            ItemType::Error => write!(f, "error"),
             t if t.is_keyword() => write!(f, "<{}>", self.val),
             _ => {
                 if self.val.chars().count() > 10 {
                     let head: String = self.val.chars().take(10).collect();
                     write!(f, "{}...", crate::fmt::quote(&head))
                 } else {
-                    write!(f, "{}", crate::fmt::quote(&self.val))
+                    write!(f, "{}", crate::fmt::quote(self.val))
                 }
             }
         }
@@ -99,8 +105,8 @@ impl std::fmt::Display for Item<'_> {
 const LEFT_COMMENT: &str = "/*";
 const RIGHT_COMMENT: &str = "*/";
 
-/// Tokenise `input` completely. The list always ends with an `Eof` or `Error` item.
-pub fn lex<'a>(input: &'a str, left: &'a str, right: &'a str) -> Vec<Item<'a>> {
+/// Tokenise `input` completely.
+pub fn lex<'a>(input: &'a str, left: &'a str, right: &'a str) -> Lexed<'a> {
     let mut l = Lexer {
         input,
         left: if left.is_empty() { "{{" } else { left },
@@ -112,9 +118,13 @@ pub fn lex<'a>(input: &'a str, left: &'a str, right: &'a str) -> Vec<Item<'a>> {
         paren_depth: 0,
         // Action-heavy templates have about one item per 4 bytes: avoids most regrowth.
         items: Vec::with_capacity(input.len() / 4 + 4),
+        error: String::new(),
     };
     l.run();
-    l.items
+    Lexed {
+        items: l.items,
+        error: l.error,
+    }
 }
 
 struct Lexer<'a> {
@@ -127,6 +137,7 @@ struct Lexer<'a> {
     start_line: usize,
     paren_depth: i32,
     items: Vec<Item<'a>>,
+    error: String,
 }
 
 #[derive(Clone, Copy)]
@@ -180,6 +191,12 @@ fn find_delim(hay: &str, delim: &str) -> Option<usize> {
     None
 }
 
+/// A token's line as stored: templates of four billion lines are not a concern, and a smaller
+/// token is.
+fn line_number(line: usize) -> u32 {
+    u32::try_from(line).unwrap_or(u32::MAX)
+}
+
 /// Newlines in `s`, counted bytewise (a vectorisable loop, unlike a `matches` pattern search).
 fn count_newlines(s: &str) -> usize {
     s.bytes().filter(|&b| b == b'\n').count()
@@ -221,12 +238,11 @@ impl<'a> Lexer<'a> {
     }
 
     fn emit(&mut self, typ: ItemType) {
-        let val = Cow::Borrowed(&self.input[self.start..self.pos]);
         self.items.push(Item {
             typ,
+            line: line_number(self.start_line),
             pos: self.start,
-            val,
-            line: self.start_line,
+            val: &self.input[self.start..self.pos],
         });
         self.start = self.pos;
         self.start_line = self.line;
@@ -241,10 +257,11 @@ impl<'a> Lexer<'a> {
     fn errorf(&mut self, msg: String) -> State {
         self.items.push(Item {
             typ: ItemType::Error,
+            line: line_number(self.start_line),
             pos: self.start,
-            val: Cow::Owned(msg),
-            line: self.start_line,
+            val: "",
         });
+        self.error = msg;
         State::Done
     }
 
@@ -274,12 +291,11 @@ impl<'a> Lexer<'a> {
                 }
                 self.pos -= trim;
                 self.line += count_newlines(&self.input[self.start..self.pos]);
-                let val = Cow::Borrowed(&self.input[self.start..self.pos]);
                 let item = Item {
                     typ: ItemType::Text,
+                    line: line_number(self.start_line),
                     pos: self.start,
-                    val,
-                    line: self.start_line,
+                    val: &self.input[self.start..self.pos],
                 };
                 self.start = self.pos;
                 self.start_line = self.line;

@@ -351,9 +351,10 @@ pub fn parse(name: &str, text: &str, cfg: &ParseConfig<'_>) -> Result<Vec<Tree>,
         parse_name: name.to_string(),
         text: text.into(),
     });
-    let items = lex(text, cfg.left_delim, cfg.right_delim);
+    let lexed = lex(text, cfg.left_delim, cfg.right_delim);
     let mut p = Parser {
-        items,
+        items: lexed.items,
+        lex_error: lexed.error,
         idx: 0,
         furthest: 0,
         text: source.text.clone(),
@@ -383,6 +384,8 @@ enum Parsed {
 
 struct Parser<'a> {
     items: Vec<Item<'a>>,
+    /// The message of the `Error` item the items end with, if they do.
+    lex_error: String,
     idx: usize,
     furthest: usize,
     source: Arc<Source>,
@@ -390,7 +393,7 @@ struct Parser<'a> {
     text: Arc<str>,
     vars: Vec<Cow<'a, str>>,
     range_depth: usize,
-    action_line: usize,
+    action_line: u32,
     depth: usize,
     has_func: &'a dyn Fn(&str) -> bool,
     trees: Vec<Tree>,
@@ -403,8 +406,7 @@ impl<'a> Parser<'a> {
         let line = self
             .items
             .get(self.furthest.min(self.items.len().saturating_sub(1)))
-            .map(|i| i.line)
-            .unwrap_or(1);
+            .map_or(1, |i| i.line);
         format!("template: {}:{}: {}", self.source.parse_name, line, msg)
     }
 
@@ -414,11 +416,11 @@ impl<'a> Parser<'a> {
         if i > self.furthest {
             self.furthest = i;
         }
-        self.items.get(i).cloned().unwrap_or(Item {
+        self.items.get(i).copied().unwrap_or(Item {
             typ: ItemType::Eof,
-            pos: 0,
-            val: Cow::Borrowed(""),
             line: 1,
+            pos: 0,
+            val: "",
         })
     }
 
@@ -469,11 +471,11 @@ impl<'a> Parser<'a> {
                     " in action started at {}:{}",
                     self.source.parse_name, self.action_line
                 );
-                if it.val.ends_with(" action") {
+                if self.lex_error.ends_with(" action") {
                     extra = extra[" in action".len()..].to_string();
                 }
             }
-            return self.errorf(format!("{}{}", it.val, extra));
+            return self.errorf(format!("{}{}", self.lex_error, extra));
         }
         self.errorf(format!("unexpected {it} in {context}"))
     }
@@ -523,7 +525,7 @@ impl<'a> Parser<'a> {
         if it.typ != ItemType::String && it.typ != ItemType::RawString {
             return Err(self.unexpected(&it, context));
         }
-        let name = unquote(&it.val).map_err(|e| self.errorf(e))?;
+        let name = unquote(it.val).map_err(|e| self.errorf(e))?;
         self.expect(ItemType::RightDelim, context)?;
         let saved_vars = std::mem::replace(&mut self.vars, vec![Cow::Borrowed("$")]);
         let (root, end) = self.item_list()?;
@@ -683,7 +685,7 @@ impl<'a> Parser<'a> {
 
     fn parse_template_name(&mut self, it: &Item<'_>, context: &str) -> PResult<String> {
         match it.typ {
-            ItemType::String | ItemType::RawString => unquote(&it.val).map_err(|e| self.errorf(e)),
+            ItemType::String | ItemType::RawString => unquote(it.val).map_err(|e| self.errorf(e)),
             _ => Err(self.unexpected(it, context)),
         }
     }
@@ -752,13 +754,13 @@ impl<'a> Parser<'a> {
                 ItemType::Assign | ItemType::Declare => {
                     pipe.is_assign = next.typ == ItemType::Assign;
                     self.next_non_space();
-                    pipe.decl.push(v.val.as_ref().into());
-                    self.vars.push(v.val.clone());
+                    pipe.decl.push(v.val.into());
+                    self.vars.push(Cow::Borrowed(v.val));
                 }
                 ItemType::Char if next.val == "," => {
                     self.next_non_space();
-                    pipe.decl.push(v.val.as_ref().into());
-                    self.vars.push(v.val.clone());
+                    pipe.decl.push(v.val.into());
+                    self.vars.push(Cow::Borrowed(v.val));
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
                             ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {
@@ -903,10 +905,10 @@ impl<'a> Parser<'a> {
         let pos = it.pos;
         Ok(Some(match it.typ {
             ItemType::Identifier => {
-                if !(self.has_func)(&it.val) {
+                if !(self.has_func)(it.val) {
                     return Err(self.errorf(format!(
                         "function {} not defined",
-                        crate::fmt::quote(&it.val)
+                        crate::fmt::quote(it.val)
                     )));
                 }
                 Arg::Identifier {
@@ -917,9 +919,9 @@ impl<'a> Parser<'a> {
             ItemType::Dot => Arg::Dot { pos },
             ItemType::Nil => Arg::Nil { pos },
             ItemType::Variable => {
-                if !self.vars.contains(&it.val) {
+                if !self.vars.iter().any(|v| v == it.val) {
                     return Err(
-                        self.errorf(format!("undefined variable {}", crate::fmt::quote(&it.val)))
+                        self.errorf(format!("undefined variable {}", crate::fmt::quote(it.val)))
                     );
                 }
                 Arg::Variable {
@@ -941,7 +943,7 @@ impl<'a> Parser<'a> {
                     ItemType::Complex => NumberKind::Complex,
                     _ => NumberKind::Number,
                 };
-                let number = parse_number(&it.val, kind).map_err(|e| self.errorf(e))?;
+                let number = parse_number(it.val, kind).map_err(|e| self.errorf(e))?;
                 Arg::Number {
                     pos,
                     number: Box::new(number),
@@ -956,7 +958,7 @@ impl<'a> Parser<'a> {
                 Arg::Pipe(Box::new(r?))
             }
             ItemType::String | ItemType::RawString => {
-                let (text, bytes) = match crate::literal::unquote_go(&it.val) {
+                let (text, bytes) = match crate::literal::unquote_go(it.val) {
                     Ok(Ok(text)) => (text, None),
                     Ok(Err(b)) => (crate::gostr::lossy(&b).into_owned(), Some(b.into())),
                     Err(e) => return Err(self.errorf(e)),

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
+use signet_gotemplate::template::ParseEnv;
 use signet_gotemplate::{EngineFn, ExecContext, FuncMap, MissingKey, Template, Value};
 
 use super::objects::{Files, chart_object, string_arg};
@@ -117,6 +118,12 @@ pub fn func_map() -> FuncMap {
 }
 
 impl Engine {
+    /// How this engine's template sets parse a file (Helm's functions, Go's delimiters), for
+    /// parsing outside a render: the parse benchmark.
+    pub fn parse_env(&self) -> ParseEnv {
+        self.new_set().parse_env()
+    }
+
     /// A template set with Helm's functions bound to this engine.
     pub(crate) fn new_set(&self) -> Template {
         let mut t = Template::with_funcs(ROOT_NAME, func_map());
