@@ -376,7 +376,7 @@ impl State {
                 stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || self.walk_range(dot, node, b))
             }
             Node::Template { pos, name, pipe } => {
-                self.walk_template(dot, *pos, node, name, pipe.as_ref())
+                self.walk_template(dot, *pos, node, name, pipe.as_deref())
             }
             Node::Break { .. } => Err(Ctl::Break),
             Node::Continue { .. } => Err(Ctl::Continue),
@@ -701,8 +701,7 @@ impl State {
                 self.ideal_constant(*pos, first, number).map(Dot::Concrete)
             }
             // Trees are shared across threads, values are not: the literal is copied into one.
-            Arg::String { bytes: Some(b), .. } => Ok(Dot::Concrete(Value::Binary(Rc::from(&**b)))),
-            Arg::String { text, .. } => Ok(Dot::Concrete(Value::String(Rc::from(&**text)))),
+            Arg::String { literal, .. } => Ok(Dot::Concrete(string_literal(literal))),
             _ => Ok(Dot::Invalid),
         }
     }
@@ -1152,8 +1151,15 @@ impl State {
             Arg::Number { pos, number } => {
                 self.ideal_constant(*pos, arg, number).map(Dot::Concrete)
             }
-            Arg::String { bytes: Some(b), .. } => Ok(Dot::Concrete(Value::Binary(Rc::from(&**b)))),
-            Arg::String { text, .. } => Ok(Dot::Concrete(Value::String(Rc::from(&**text)))),
+            Arg::String { literal, .. } => Ok(Dot::Concrete(string_literal(literal))),
         }
+    }
+}
+
+/// The value of a string literal: its bytes when they are not UTF-8.
+fn string_literal(literal: &crate::parse::StringLiteral) -> Value {
+    match &literal.bytes {
+        Some(bytes) => Value::Binary(Rc::from(&**bytes)),
+        None => Value::String(Rc::from(&*literal.text)),
     }
 }

@@ -113,13 +113,15 @@ pub enum Node {
         pos: usize,
         pipe: Pipe,
     },
-    If(Branch),
-    Range(Branch),
-    With(Branch),
+    // Boxed, like the template call's pipeline: text and actions, most of a tree, then take
+    // half the memory.
+    If(Box<Branch>),
+    Range(Box<Branch>),
+    With(Box<Branch>),
     Template {
         pos: usize,
         name: String,
-        pipe: Option<Pipe>,
+        pipe: Option<Box<Pipe>>,
     },
     Break {
         pos: usize,
@@ -187,15 +189,21 @@ pub enum Arg {
         pos: usize,
         number: Box<Number>,
     },
+    /// Boxed: the other arguments are half its size.
     String {
         pos: usize,
-        quoted: SrcStr,
-        text: Arc<str>,
-        /// The literal's bytes when they are not UTF-8 (`"\xff"`); `text` then reads them as
-        /// U+FFFD.
-        bytes: Option<Arc<[u8]>>,
+        literal: Box<StringLiteral>,
     },
     Pipe(Box<Pipe>),
+}
+
+#[derive(Debug)]
+pub struct StringLiteral {
+    pub quoted: SrcStr,
+    pub text: Arc<str>,
+    /// The literal's bytes when they are not UTF-8 (`"\xff"`); `text` then reads them as
+    /// U+FFFD.
+    pub bytes: Option<Arc<[u8]>>,
 }
 
 impl Arg {
@@ -248,7 +256,7 @@ impl fmt::Display for Arg {
             Arg::Nil { .. } => f.write_str("nil"),
             Arg::Bool { value, .. } => write!(f, "{value}"),
             Arg::Number { number, .. } => f.write_str(&number.text),
-            Arg::String { quoted, .. } => f.write_str(quoted),
+            Arg::String { literal, .. } => f.write_str(&literal.quoted),
             Arg::Pipe(p) => write!(f, "{p}"),
         }
     }
@@ -636,9 +644,9 @@ impl<'a> Parser<'a> {
         self.vars.truncate(mark);
         let b = r?;
         Ok(match context {
-            "if" => Node::If(b),
-            "range" => Node::Range(b),
-            _ => Node::With(b),
+            "if" => Node::If(Box::new(b)),
+            "range" => Node::Range(Box::new(b)),
+            _ => Node::With(Box::new(b)),
         })
     }
 
@@ -712,7 +720,7 @@ impl<'a> Parser<'a> {
         Ok(Node::Template {
             pos: it.pos,
             name,
-            pipe: Some(pipe),
+            pipe: Some(Box::new(pipe)),
         })
     }
 
@@ -722,7 +730,7 @@ impl<'a> Parser<'a> {
         let name = self.parse_template_name(&it, context)?;
         let pipe = if self.next_non_space().typ != ItemType::RightDelim {
             self.backup();
-            Some(self.pipeline(context, ItemType::RightDelim)?)
+            Some(Box::new(self.pipeline(context, ItemType::RightDelim)?))
         } else {
             None
         };
@@ -965,9 +973,11 @@ impl<'a> Parser<'a> {
                 };
                 Arg::String {
                     pos,
-                    quoted: self.item_text(&it, 0),
-                    text: text.into(),
-                    bytes,
+                    literal: Box::new(StringLiteral {
+                        quoted: self.item_text(&it, 0),
+                        text: text.into(),
+                        bytes,
+                    }),
                 }
             }
             _ => {
