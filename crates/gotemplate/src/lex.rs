@@ -176,17 +176,19 @@ fn has_prefix(s: &[u8], prefix: &[u8]) -> bool {
     s.len() >= prefix.len() && s.iter().zip(prefix).all(|(a, b)| a == b)
 }
 
-/// Byte offset of the first `delim` in `hay`: finds the delimiter's first character with
-/// `memchr`, which beats a substring search set up anew for every piece of text.
+/// Byte offset of the first `delim` in `hay`: finds the delimiter's first byte with `memchr`,
+/// which beats a substring search set up anew for every piece of text. A match of the first
+/// byte starts a character, as `delim` is text: the offset is a character boundary.
 fn find_delim(hay: &str, delim: &str) -> Option<usize> {
-    let first = delim.chars().next()?;
+    let (hay, delim) = (hay.as_bytes(), delim.as_bytes());
+    let first = *delim.first()?;
     let mut from = 0;
-    while let Some(i) = hay[from..].find(first) {
+    while let Some(i) = memchr::memchr(first, &hay[from..]) {
         let at = from + i;
-        if has_prefix(&hay.as_bytes()[at..], delim.as_bytes()) {
+        if has_prefix(&hay[at..], delim) {
             return Some(at);
         }
-        from = at + first.len_utf8();
+        from = at + 1;
     }
     None
 }
@@ -695,5 +697,35 @@ fn unicode_repr(c: char) -> String {
         format!("U+{:04X}", c as u32)
     } else {
         format!("U+{:04X} '{}'", c as u32, c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_delim;
+
+    #[test]
+    fn delimiter_search_agrees_with_a_substring_search() {
+        // '本' and '日' share their first byte: a byte match is only a candidate.
+        let hays = [
+            "本日x日日y",
+            "a {{ b",
+            "{",
+            "{{",
+            "x{y{{z",
+            "",
+            "日本",
+            "«a»«««",
+        ];
+        let delims = ["日日", "{{", "{", "«««", "(日)"];
+        for hay in hays {
+            for delim in delims {
+                assert_eq!(
+                    find_delim(hay, delim),
+                    hay.find(delim),
+                    "{delim:?} in {hay:?}"
+                );
+            }
+        }
     }
 }
