@@ -4,15 +4,16 @@
 //! structure is a matter of indentation, and one pass over the lines builds the values several
 //! times faster than the event parser; scalars and keys resolve through the full decode's own
 //! rules ([`decode_scalar`], [`key_string`]). One-line quoted scalars (with escapes), one-line
-//! flow sequences of scalars, and `|`/`>` block scalars are read too. Anything outside that shape
-//! — several documents, other flow collections, multi-line flow or plain scalars, indentation
-//! indicators, anchors, tags, tabs, duplicate keys, characters go-yaml refuses, anything in
-//! doubt — returns `None`, and the
+//! flow sequences of scalars, `|`/`>` block scalars, and anchors on one-line scalars with their
+//! aliases (`port: &port 80`, `target: *port`) are read too. Anything outside that shape —
+//! several documents (one opened by a bare `---` is read), other flow collections, multi-line flow or plain scalars, indentation
+//! indicators, other anchors and aliases, tags, tabs, duplicate keys, characters go-yaml refuses,
+//! anything in doubt — returns `None`, and the
 //! caller decodes the text in full, which alone words errors. It must never accept a text the
 //! full decode refuses, nor read one differently: the tests check both over a sample of every
 //! form it reads, mutants of that sample, and the corpus's values files.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use signet_gotemplate::Value;
 
@@ -62,18 +63,25 @@ pub(super) fn block_document(src: &str) -> Option<Value> {
         raw.pop();
     }
     let mut lines = Vec::new();
+    let mut started = false;
     for (number, line) in raw.iter().enumerate() {
         let text = line.trim_start_matches(' ');
         if text.is_empty() || text.starts_with('#') {
             continue;
         }
         let indent = line.len() - text.len();
-        // Document markers and directives.
+        // Document markers and directives, but a bare `---` opening the one document (as many
+        // values files do).
         if indent == 0
             && (text.starts_with("---") || text.starts_with("...") || text.starts_with('%'))
         {
-            return None;
+            if started || text.trim_end_matches(' ') != "---" {
+                return None;
+            }
+            started = true;
+            continue;
         }
+        started = true;
         lines.push(Line {
             indent,
             text: text.trim_end_matches(' '),
@@ -87,6 +95,7 @@ pub(super) fn block_document(src: &str) -> Option<Value> {
         ends_with_break,
         lines,
         at: 0,
+        anchors: HashMap::new(),
     };
     let value = reader.node(indent, 0)?;
     (reader.at == reader.lines.len()).then_some(value)
@@ -99,9 +108,11 @@ struct Reader<'a> {
     lines: Vec<Line<'a>>,
     /// The next line to read.
     at: usize,
+    /// The scalars anchored so far, by anchor name.
+    anchors: HashMap<&'a str, Value>,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     /// The collection starting at the current line, whose entries sit at `indent`.
     fn node(&mut self, indent: usize, depth: usize) -> Option<Value> {
         // The same nesting limit as the event path's.
@@ -117,7 +128,7 @@ impl Reader<'_> {
 
     /// The value on the lines after an entry with nothing after its colon or dash: a collection,
     /// or a one-line scalar (`{}` and the like) on the next line.
-    fn node_or_scalar(&mut self, next: Line<'_>, depth: usize) -> Option<Value> {
+    fn node_or_scalar(&mut self, next: Line<'a>, depth: usize) -> Option<Value> {
         if is_seq_entry(next.text) || entry_key(next.text).is_some() {
             return self.node(next.indent, depth);
         }
@@ -306,7 +317,7 @@ impl Reader<'_> {
 
     /// A one-line value whose entry sits at `indent`; a deeper line after it would continue a
     /// plain scalar (or be an error), which is the parser's to read.
-    fn scalar_ending_here(&self, text: &str, indent: usize) -> Option<Value> {
+    fn scalar_ending_here(&mut self, text: &'a str, indent: usize) -> Option<Value> {
         if self
             .lines
             .get(self.at)
@@ -314,8 +325,45 @@ impl Reader<'_> {
         {
             return None;
         }
-        scalar(text)
+        match text.as_bytes().first() {
+            Some(b'&') => {
+                let (name, rest) = anchor_name(&text[1..])?;
+                let rest = rest.trim_start_matches(' ');
+                // Only a one-line scalar takes its anchor here; an anchored collection, block
+                // scalar or property run is the parser's.
+                if rest.is_empty()
+                    || rest.starts_with(['#', '&', '*', '!', '|', '>'])
+                    || is_seq_entry(rest)
+                    || entry_key(rest).is_some()
+                {
+                    return None;
+                }
+                let value = scalar(rest)?;
+                self.anchors.insert(name, value.clone());
+                Some(value)
+            }
+            Some(b'*') => {
+                let (name, rest) = anchor_name(&text[1..])?;
+                if !comment_or_end(rest) {
+                    return None;
+                }
+                // go-yaml decodes an alias's node afresh each time: nothing is shared.
+                self.anchors.get(name).map(Value::deep_copy)
+            }
+            _ => scalar(text),
+        }
     }
+}
+
+/// The name of an anchor or alias at the start of `text` (after its `&` or `*`) and what follows:
+/// go-yaml's name characters, then a space or the end of the line.
+fn anchor_name(text: &str) -> Option<(&str, &str)> {
+    let end = text
+        .bytes()
+        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-')))
+        .unwrap_or(text.len());
+    let (name, rest) = text.split_at(end);
+    (!name.is_empty() && (rest.is_empty() || rest.starts_with(' '))).then_some((name, rest))
 }
 
 fn is_seq_entry(text: &str) -> bool {
@@ -530,6 +578,7 @@ mod tests {
 
     const VALUES: &str = "\
 # Default values.
+---
 replicaCount: 1
 image:
   repository: nginx   # the image
@@ -579,6 +628,14 @@ strip: >-
 
   para
 verbs: [\"get\", list, 'wa''tch', 1]
+port: &port 8080 # anchored
+portName: &name \"http\"
+service:
+  targetPort: *port
+  names:
+  - *name
+  - &item item
+  - *item # again
 escaped: \"tab\\there \\u00e9 \\x41 \\\"q\\\"\"
 ";
 
@@ -596,6 +653,11 @@ escaped: \"tab\\there \\u00e9 \\x41 \\\"q\\\"\"
             "\"k\\u0041\": 1\n",
             "a:\n  {  }\nb:\n  - 1\n  -\n    x\n",
             "a: |\nb: >-\n\nc: ok ⚠\u{fe0f}\n",
+            "a: &x 1\nb: *x\n",
+            "a: &x {}\nb: *x\n",
+            "---\na: 1\n",
+            "# c\n---  \n\na:\n  b: |\n    x\n",
+            "- &x-1 'q' # c\n- *x-1\n",
         ] {
             assert!(agrees(src), "{src}");
         }
@@ -603,9 +665,23 @@ escaped: \"tab\\there \\u00e9 \\x41 \\\"q\\\"\"
 
     #[test]
     fn everything_else_is_left_to_the_full_decode() {
-        // The shared list but its top-level sequence, which this pass reads.
+        // The shared list but its top-level sequence and scalar anchor, which this pass reads.
         let shared = super::super::FULL_DECODE_ONLY.iter().copied();
-        for src in shared.filter(|s| *s != "- a list").chain([
+        let read_here = ["- a list", "a: &x 1\nb: *x\n"];
+        for src in shared.filter(|s| !read_here.contains(s)).chain([
+            "a: &x\n  b: 1\nc: *x\n",
+            "---\na: 1\n---\nb: 2\n",
+            "---\n---\na: 1\n",
+            "a: 1\n---\n",
+            "--- a\n",
+            "--- # c\na: 1\n",
+            "---\n",
+            "a: &x |\n  text\n",
+            "a: *x\n",
+            "a: &x.y 1\n",
+            "a: &x !!str 1\n",
+            "a: &x b: 1\n",
+            "a: *x y\n",
             "a: 1\n---\nb: 2\n",
             "a: multi\n  line\n",
             "a: [1, [2]]\n",
