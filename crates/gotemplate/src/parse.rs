@@ -5,7 +5,6 @@
 //! (`at <.Values.x>`) and the corpus parse cases compare. Parse errors are worded like Go's:
 //! `template: NAME:LINE: message`.
 
-use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::ops::Deref;
 use std::sync::Arc;
@@ -113,8 +112,8 @@ pub enum Node {
         pos: usize,
         pipe: Pipe,
     },
-    // Boxed, like the template call's pipeline: text and actions, most of a tree, then take
-    // half the memory.
+    // Boxed, as is a template call's pipeline, so that text and action nodes (most of a tree)
+    // are not sized for them: a node is 72 bytes instead of 128.
     If(Box<Branch>),
     Range(Box<Branch>),
     With(Box<Branch>),
@@ -189,7 +188,7 @@ pub enum Arg {
         pos: usize,
         number: Box<Number>,
     },
-    /// Boxed: the other arguments are half its size.
+    /// Boxed: inline, it would make every argument 80 bytes instead of 56.
     String {
         pos: usize,
         literal: Box<StringLiteral>,
@@ -367,7 +366,7 @@ pub fn parse(name: &str, text: &str, cfg: &ParseConfig<'_>) -> Result<Vec<Tree>,
         furthest: 0,
         text: source.text.clone(),
         source: source.clone(),
-        vars: vec![Cow::Borrowed("$")],
+        vars: vec!["$"],
         range_depth: 0,
         action_line: 0,
         depth: 0,
@@ -399,7 +398,7 @@ struct Parser<'a> {
     source: Arc<Source>,
     /// `source.text`, which the nodes' [`SrcStr`]s share.
     text: Arc<str>,
-    vars: Vec<Cow<'a, str>>,
+    vars: Vec<&'a str>,
     range_depth: usize,
     action_line: u32,
     depth: usize,
@@ -535,7 +534,7 @@ impl<'a> Parser<'a> {
         }
         let name = unquote(it.val).map_err(|e| self.errorf(e))?;
         self.expect(ItemType::RightDelim, context)?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec![Cow::Borrowed("$")]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let (root, end) = self.item_list()?;
         self.vars = saved_vars;
         if !matches!(end, Parsed::End) {
@@ -703,7 +702,7 @@ impl<'a> Parser<'a> {
         let it = self.next_non_space();
         let name = self.parse_template_name(&it, context)?;
         let pipe = self.pipeline(context, ItemType::RightDelim)?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec![Cow::Borrowed("$")]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
         let r = self.item_list();
         self.vars = saved_vars;
@@ -763,12 +762,12 @@ impl<'a> Parser<'a> {
                     pipe.is_assign = next.typ == ItemType::Assign;
                     self.next_non_space();
                     pipe.decl.push(v.val.into());
-                    self.vars.push(Cow::Borrowed(v.val));
+                    self.vars.push(v.val);
                 }
                 ItemType::Char if next.val == "," => {
                     self.next_non_space();
                     pipe.decl.push(v.val.into());
-                    self.vars.push(Cow::Borrowed(v.val));
+                    self.vars.push(v.val);
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
                             ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {
@@ -927,7 +926,7 @@ impl<'a> Parser<'a> {
             ItemType::Dot => Arg::Dot { pos },
             ItemType::Nil => Arg::Nil { pos },
             ItemType::Variable => {
-                if !self.vars.iter().any(|v| v == it.val) {
+                if !self.vars.contains(&it.val) {
                     return Err(
                         self.errorf(format!("undefined variable {}", crate::fmt::quote(it.val)))
                     );

@@ -4,14 +4,14 @@
 //! structure is a matter of indentation, and one pass over the lines builds the values several
 //! times faster than the event parser; scalars and keys resolve through the full decode's own
 //! rules ([`decode_scalar`], [`key_string`]). One-line quoted scalars (with escapes), one-line
-//! flow sequences of scalars, `|`/`>` block scalars, and anchors on one-line scalars with their
-//! aliases (`port: &port 80`, `target: *port`) are read too. Anything outside that shape —
-//! several documents (one opened by a bare `---` is read), other flow collections, multi-line flow or plain scalars, indentation
-//! indicators, other anchors and aliases, tags, tabs, duplicate keys, characters go-yaml refuses,
-//! anything in doubt — returns `None`, and the
-//! caller decodes the text in full, which alone words errors. It must never accept a text the
-//! full decode refuses, nor read one differently: the tests check both over a sample of every
-//! form it reads, mutants of that sample, and the corpus's values files.
+//! flow sequences of scalars, `|`/`>` block scalars, anchors on one-line scalars with their
+//! aliases (`port: &port 80`, `target: *port`), and one document opened by a bare `---` are read
+//! too. Anything outside that shape — several documents, other flow collections, multi-line flow
+//! or plain scalars, indentation indicators, other anchors and aliases, tags, tabs, duplicate
+//! keys, characters go-yaml refuses, anything in doubt — returns `None`, and the caller decodes
+//! the text in full, which alone words errors. It must never accept a text the full decode
+//! refuses, nor read one differently: the tests check both over a sample of every form it reads,
+//! mutants of that sample, and the corpus's values files.
 
 use std::collections::{BTreeMap, HashMap};
 
