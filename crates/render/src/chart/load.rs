@@ -391,10 +391,13 @@ fn read_pending(files: &[PendingFile]) -> Vec<Result<Vec<u8>, LoadError>> {
     let next = AtomicUsize::new(0);
     let work = || {
         let mut done = Vec::new();
-        while let Some(file) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-            done.push((file.slot, read_charged_file(file)));
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(file) = files.get(i) else {
+                return done;
+            };
+            done.push((i, read_charged_file(file)));
         }
-        done
     };
     let (mine, theirs) = std::thread::scope(|scope| {
         let helper = scope.spawn(work);
@@ -404,12 +407,14 @@ fn read_pending(files: &[PendingFile]) -> Vec<Result<Vec<u8>, LoadError>> {
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (mine, theirs)
     });
-    let mut by_slot: BTreeMap<usize, Result<Vec<u8>, LoadError>> =
-        mine.into_iter().chain(theirs).collect();
-    files
-        .iter()
-        .map(|file| {
-            by_slot.remove(&file.slot).unwrap_or_else(|| {
+    let mut read: Vec<Option<Result<Vec<u8>, LoadError>>> = files.iter().map(|_| None).collect();
+    for (i, result) in mine.into_iter().chain(theirs) {
+        read[i] = Some(result);
+    }
+    read.into_iter()
+        .zip(files)
+        .map(|(result, file)| {
+            result.unwrap_or_else(|| {
                 Err(LoadError::Io {
                     path: file.path.display().to_string(),
                     source: std::io::Error::other("not read"),
