@@ -36,7 +36,8 @@ pub(crate) use keysupply::{KeySupply, ParsedText, draws_certificate_key};
 
 /// All Sprig functions, keyed by their template names.
 pub fn functions() -> FuncMap {
-    let mut map = FuncMap::new();
+    // Room for Sprig's 211 functions and those Helm adds, so building it never rehashes.
+    let mut map = FuncMap::with_capacity(256);
     strings::register(&mut map);
     lists::register(&mut map);
     dicts::register(&mut map);
