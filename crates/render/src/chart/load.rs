@@ -11,14 +11,14 @@ use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
 
 use super::ignore::{HELM_IGNORE, IgnoreRules};
 use super::metadata::{API_VERSION_V1, ChartMetadata};
-use super::model::{Chart, ChartFile};
+use super::model::{Chart, ChartFile, UnreadFile};
 
 /// Limits applied while loading; Helm's defaults for sizes.
 #[derive(Debug, Clone, Copy)]
@@ -134,7 +134,86 @@ fn is_gzip(bytes: &[u8]) -> bool {
 /// A file read from a chart source before it is sorted into a [`Chart`].
 struct RawFile {
     name: String,
-    data: Vec<u8>,
+    contents: Contents,
+}
+
+/// A file's bytes: read during the load, or left for the first template that asks for them.
+enum Contents {
+    Read(Vec<u8>),
+    Unread(Arc<DeferredRead>),
+}
+
+impl RawFile {
+    fn read(name: String, data: Vec<u8>) -> RawFile {
+        RawFile {
+            name,
+            contents: Contents::Read(data),
+        }
+    }
+}
+
+impl Contents {
+    /// The bytes, reading an unread file now (one the load itself needs after all).
+    fn into_data(self) -> Result<Vec<u8>, LoadError> {
+        match self {
+            Contents::Read(data) => Ok(data),
+            Contents::Unread(source) => read_charged_file(&source.file).map(strip_bom),
+        }
+    }
+}
+
+/// A file of a chart directory that the load did not read: only `.Files` can ask for it (see
+/// [`read_at_load`]), and most charts never ask for their README, changelog or CI values.
+#[derive(Debug)]
+pub(super) struct DeferredRead {
+    file: FileAt,
+    read: OnceLock<Result<Vec<u8>, String>>,
+}
+
+impl DeferredRead {
+    /// The bytes, read on the first call; every call shares that read's outcome.
+    pub(super) fn bytes(&self) -> Result<&[u8], &str> {
+        match self.read.get_or_init(|| {
+            read_charged_file(&self.file)
+                .map(strip_bom)
+                .map_err(|e| e.to_string())
+        }) {
+            Ok(data) => Ok(data),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The error of a read that was tried and failed.
+    pub(super) fn failed(&self) -> Option<&str> {
+        match self.read.get() {
+            Some(Err(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a directory load reads the file at chart path `rel` (the root chart's) up front:
+/// everything the load or a render needs whatever the templates do — metadata, values,
+/// schema, locks, templates, CRDs, subchart archives — at any subchart depth. The rest is left
+/// for `.Files`. Only a saving: `load_files` reads any unread file it needs after all.
+fn read_at_load(rel: &str) -> bool {
+    let mut name = rel;
+    while let Some(rest) = name.strip_prefix("charts/") {
+        match rest.split_once('/') {
+            Some((_, inner)) => name = inner,
+            None => return true,
+        }
+    }
+    matches!(
+        name,
+        "Chart.yaml"
+            | "Chart.lock"
+            | "values.yaml"
+            | "values.schema.json"
+            | "requirements.yaml"
+            | "requirements.lock"
+    ) || name.starts_with("templates/")
+        || name.starts_with("crds/")
 }
 
 struct Budget<'a> {
@@ -193,7 +272,7 @@ pub fn load_dir(dir: &Path, limits: &LoadLimits) -> Result<Chart, LoadError> {
     };
     walker.walk(&root, DirHandle::Path, "", 0)?;
     for (file, data) in pending.iter().zip(read_pending(&pending)) {
-        files[file.slot].data = strip_bom(data?);
+        files[file.slot].contents = Contents::Read(strip_bom(data?));
     }
     load_files(files, limits)
 }
@@ -234,6 +313,12 @@ struct Walker<'a, 'l> {
 /// A regular file of the walk, to be read into `out[slot]`.
 struct PendingFile {
     slot: usize,
+    file: FileAt,
+}
+
+/// A regular file found by the walk and charged to the budget at `size` bytes.
+#[derive(Debug)]
+struct FileAt {
     /// Its directory, open (shared by the directory's files).
     dir: Arc<OwnedFd>,
     name: CString,
@@ -299,17 +384,28 @@ impl Walker<'_, '_> {
                             .insert(Arc::new(rustix::io::dup(fd).map_err(errno(dir))?))
                             .clone(),
                     };
-                    self.pending.push(PendingFile {
-                        slot: self.out.len(),
+                    let file = FileAt {
                         dir,
                         name: entry.raw,
                         path,
                         size,
-                    });
-                    self.out.push(RawFile {
-                        name: rel_name,
-                        data: Vec::new(),
-                    });
+                    };
+                    if read_at_load(&rel_name) {
+                        self.pending.push(PendingFile {
+                            slot: self.out.len(),
+                            file,
+                        });
+                        self.out.push(RawFile::read(rel_name, Vec::new()));
+                    } else {
+                        let source = DeferredRead {
+                            file,
+                            read: OnceLock::new(),
+                        };
+                        self.out.push(RawFile {
+                            name: rel_name,
+                            contents: Contents::Unread(Arc::new(source)),
+                        });
+                    }
                 }
             }
         }
@@ -342,10 +438,7 @@ impl Walker<'_, '_> {
         }
         self.budget.take(&rel_name, meta.len())?;
         let data = std::fs::read(path).map_err(io(path))?;
-        self.out.push(RawFile {
-            name: rel_name,
-            data: strip_bom(data),
-        });
+        self.out.push(RawFile::read(rel_name, strip_bom(data)));
         Ok(())
     }
 }
@@ -386,7 +479,7 @@ const PARALLEL_READ_MIN_FILES: usize = 24;
 /// folder have hundreds.
 fn read_pending(files: &[PendingFile]) -> Vec<Result<Vec<u8>, LoadError>> {
     if files.len() < PARALLEL_READ_MIN_FILES || crate::spare_cores() == 0 {
-        return files.iter().map(read_charged_file).collect();
+        return files.iter().map(|f| read_charged_file(&f.file)).collect();
     }
     let next = AtomicUsize::new(0);
     let work = || {
@@ -396,7 +489,7 @@ fn read_pending(files: &[PendingFile]) -> Vec<Result<Vec<u8>, LoadError>> {
             let Some(file) = files.get(i) else {
                 return done;
             };
-            done.push((i, read_charged_file(file)));
+            done.push((i, read_charged_file(&file.file)));
         }
     };
     let (mine, theirs) = std::thread::scope(|scope| {
@@ -416,7 +509,7 @@ fn read_pending(files: &[PendingFile]) -> Vec<Result<Vec<u8>, LoadError>> {
         .map(|(result, file)| {
             result.unwrap_or_else(|| {
                 Err(LoadError::Io {
-                    path: file.path.display().to_string(),
+                    path: file.file.path.display().to_string(),
                     source: std::io::Error::other("not read"),
                 })
             })
@@ -426,7 +519,7 @@ fn read_pending(files: &[PendingFile]) -> Vec<Result<Vec<u8>, LoadError>> {
 
 /// Reads a file already charged to the budget: at most the size it was charged for (a file
 /// that grew since is read as it was), through one read when it has not changed.
-fn read_charged_file(file: &PendingFile) -> Result<Vec<u8>, LoadError> {
+fn read_charged_file(file: &FileAt) -> Result<Vec<u8>, LoadError> {
     let fd = rustix::fs::openat(file.dir.as_fd(), &file.name, FILE_FLAGS, Mode::empty())
         .map_err(errno(&file.path))?;
     let mut data = Vec::with_capacity(file.size as usize);
@@ -511,10 +604,7 @@ fn read_archive(bytes: &[u8], budget: &mut Budget) -> Result<Vec<RawFile>, LoadE
                 limit: budget.limits.max_file_bytes,
             });
         }
-        files.push(RawFile {
-            name,
-            data: strip_bom(data),
-        });
+        files.push(RawFile::read(name, strip_bom(data)));
     }
     if files.is_empty() {
         return Err(LoadError::EmptyArchive);
@@ -573,56 +663,55 @@ fn clean_path(p: &str) -> String {
     }
 }
 
+/// Whether chart path `name` is one of the chart's plain files (`.Files` only): what
+/// [`load_files`] neither reads nor sorts anywhere else.
+fn is_plain_file(name: &str) -> bool {
+    !read_at_load(name) && !name.starts_with("charts/")
+}
+
 /// Sorts loaded files into a chart (Helm's `LoadFiles`) and loads its subcharts.
 fn load_files(files: Vec<RawFile>, limits: &LoadLimits) -> Result<Chart, LoadError> {
     let mut chart = Chart::default();
     let mut metadata: Option<ChartMetadata> = None;
     let mut requirements: Option<Vec<u8>> = None;
     let mut subcharts: BTreeMap<String, Vec<RawFile>> = BTreeMap::new();
-    for f in files {
-        match f.name.as_str() {
-            "Chart.yaml" => metadata = Some(ChartMetadata::from_yaml(&f.data)?),
-            "Chart.lock" => chart.lock = Some(f.data),
+    for RawFile { name, contents } in files {
+        if let Some(rest) = name.strip_prefix("charts/")
+            && !name.ends_with(".prov")
+        {
+            let sub = rest.split('/').next().unwrap_or(rest).to_string();
+            let inner = rest.to_string();
+            subcharts.entry(sub).or_default().push(RawFile {
+                name: inner,
+                contents,
+            });
+            continue;
+        }
+        let data = match contents {
+            Contents::Unread(source) if is_plain_file(&name) => {
+                chart.unread_files.push(UnreadFile::new(name, source));
+                continue;
+            }
+            contents => contents.into_data()?,
+        };
+        match name.as_str() {
+            "Chart.yaml" => metadata = Some(ChartMetadata::from_yaml(&data)?),
+            "Chart.lock" => chart.lock = Some(data),
             "values.yaml" => {
-                let text = String::from_utf8(f.data)
+                let text = String::from_utf8(data)
                     .map_err(|e| LoadError::Values(format!("not UTF-8: {e}")))?;
                 chart.values_yaml = text;
             }
-            "values.schema.json" => chart.schema = Some(f.data),
-            "requirements.yaml" => requirements = Some(f.data),
+            "values.schema.json" => chart.schema = Some(data),
+            "requirements.yaml" => requirements = Some(data),
             "requirements.lock" => {
                 if chart.lock.is_none() {
-                    chart.lock = Some(f.data.clone());
+                    chart.lock = Some(data.clone());
                 }
-                chart.files.push(ChartFile {
-                    name: f.name,
-                    data: f.data,
-                });
+                chart.files.push(ChartFile { name, data });
             }
-            name if name.starts_with("templates/") => chart.templates.push(ChartFile {
-                name: f.name,
-                data: f.data,
-            }),
-            name if name.starts_with("charts/") => {
-                if name.ends_with(".prov") {
-                    chart.files.push(ChartFile {
-                        name: f.name,
-                        data: f.data,
-                    });
-                    continue;
-                }
-                let rest = &name["charts/".len()..];
-                let sub = rest.split('/').next().unwrap_or(rest).to_string();
-                let inner = rest.to_string();
-                subcharts.entry(sub).or_default().push(RawFile {
-                    name: inner,
-                    data: f.data,
-                });
-            }
-            _ => chart.files.push(ChartFile {
-                name: f.name,
-                data: f.data,
-            }),
+            n if n.starts_with("templates/") => chart.templates.push(ChartFile { name, data }),
+            _ => chart.files.push(ChartFile { name, data }),
         }
     }
     let mut metadata = metadata.ok_or(LoadError::MissingChartYaml)?;
@@ -649,7 +738,9 @@ fn load_files(files: Vec<RawFile>, limits: &LoadLimits) -> Result<Chart, LoadErr
             source: Box::new(e),
         };
         let sub = if name.ends_with(".tgz") {
-            let first = &files[0];
+            let Some(first) = files.into_iter().next() else {
+                continue;
+            };
             if first.name != name {
                 return Err(LoadError::NestedArchive {
                     parent: chart.metadata.name.clone(),
@@ -662,7 +753,8 @@ fn load_files(files: Vec<RawFile>, limits: &LoadLimits) -> Result<Chart, LoadErr
                 total: 0,
                 files: 0,
             };
-            let inner = read_archive(&first.data, &mut budget).map_err(wrap)?;
+            let archive = first.contents.into_data().map_err(wrap)?;
+            let inner = read_archive(&archive, &mut budget).map_err(wrap)?;
             load_files(inner, limits).map_err(wrap)?
         } else {
             let inner: Vec<RawFile> = files
@@ -670,7 +762,7 @@ fn load_files(files: Vec<RawFile>, limits: &LoadLimits) -> Result<Chart, LoadErr
                 .filter_map(|f| {
                     f.name.split_once('/').map(|(_, rest)| RawFile {
                         name: rest.to_string(),
-                        data: f.data,
+                        contents: f.contents,
                     })
                 })
                 .collect();
@@ -777,13 +869,66 @@ mod tests {
         let chart = load_dir(&root, &LoadLimits::default()).unwrap();
         let names: Vec<_> = chart.templates.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, vec!["templates/a.yaml"]);
-        assert_eq!(chart.files[0].name, ".helmignore");
+        assert_eq!(chart.unread_files[0].name, ".helmignore");
         std::fs::write(dir.path().join("secret"), "x").unwrap();
         std::os::unix::fs::symlink(dir.path().join("secret"), root.join("leak")).unwrap();
         assert!(matches!(
             load_dir(&root, &LoadLimits::default()),
             Err(LoadError::SymlinkEscape { .. })
         ));
+    }
+
+    #[test]
+    fn plain_files_of_a_directory_are_read_when_first_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("demo");
+        let write = |path: &str, data: &[u8]| {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, data).unwrap();
+        };
+        write("Chart.yaml", CHART);
+        write("values.yaml", b"a: 1\n");
+        write("templates/a.yaml", b"a");
+        write("crds/c.yaml", b"kind: CustomResourceDefinition\n");
+        write("README.md", b"\xEF\xBB\xBFhello");
+        write("ci/x-values.yaml", b"x: 1\n");
+        write(
+            "charts/sub/Chart.yaml",
+            b"apiVersion: v2\nname: sub\nversion: 1.0.0\n",
+        );
+        write("charts/sub/values.yaml", b"s: 1\n");
+        write("charts/sub/templates/s.yaml", b"s");
+        write("charts/sub/files/notes.txt", b"notes");
+        let chart = load_dir(&root, &LoadLimits::default()).unwrap();
+
+        // What a load or a render needs is read; the rest waits for `.Files`.
+        let names = |files: &[UnreadFile]| -> Vec<String> {
+            files.iter().map(|f| f.name.clone()).collect()
+        };
+        assert_eq!(chart.files.len(), 1);
+        assert_eq!(chart.files[0].name, "crds/c.yaml");
+        assert_eq!(
+            names(&chart.unread_files),
+            ["README.md", "ci/x-values.yaml"]
+        );
+        let sub = &chart.dependencies[0];
+        assert_eq!(sub.values_yaml, "s: 1\n");
+        assert_eq!(sub.templates[0].data, b"s");
+        assert_eq!(names(&sub.unread_files), ["files/notes.txt"]);
+
+        // Read on demand as the load would have read them (byte-order mark dropped), once.
+        assert_eq!(chart.unread_files[0].bytes(), Ok(&b"hello"[..]));
+        std::fs::remove_file(root.join("README.md")).unwrap();
+        assert_eq!(chart.unread_files[0].bytes(), Ok(&b"hello"[..]));
+        assert_eq!(chart.failed_read(), None);
+
+        // A file gone before it is asked for: the read fails, naming it, and the chart keeps
+        // the failure for the render to report (subcharts included).
+        std::fs::remove_file(root.join("charts/sub/files/notes.txt")).unwrap();
+        let err = sub.unread_files[0].bytes().unwrap_err();
+        assert!(err.contains("charts/sub/files/notes.txt"), "{err}");
+        assert_eq!(chart.failed_read().as_deref(), Some(err));
     }
 
     #[test]
@@ -807,9 +952,13 @@ mod tests {
             names,
             vec!["templates/a.yaml", "templates/b/z.yaml", "templates/c.yaml"]
         );
+        // Plain files are left for `.Files` to read; a linked file is read as the walk meets it.
         let files: Vec<_> = chart.files.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(files, vec!["conf/x.txt", "linked/x.txt", "y.txt"]);
-        assert_eq!(chart.files[2].data, b"x");
+        assert_eq!(files, vec!["y.txt"]);
+        assert_eq!(chart.files[0].data, b"x");
+        let unread: Vec<_> = chart.unread_files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(unread, vec!["conf/x.txt", "linked/x.txt"]);
+        assert_eq!(chart.unread_files[1].bytes(), Ok(&b"x"[..]));
         assert_eq!(chart.values_yaml, "a: 1\n");
 
         let small = LoadLimits {
@@ -852,24 +1001,24 @@ mod tests {
     fn many_files_read_in_parallel_keep_their_contents_and_order() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("demo");
-        std::fs::create_dir_all(root.join("changelog")).unwrap();
+        std::fs::create_dir_all(root.join("templates")).unwrap();
         std::fs::write(root.join("Chart.yaml"), CHART).unwrap();
         let count = 3 * PARALLEL_READ_MIN_FILES;
         for i in 0..count {
             let body = format!("entry {i}\n").repeat(i * 50 + 1);
-            std::fs::write(root.join(format!("changelog/{i:03}.md")), body).unwrap();
+            std::fs::write(root.join(format!("templates/{i:03}.md")), body).unwrap();
         }
-        std::fs::write(root.join("changelog/bom.md"), b"\xEF\xBB\xBFbom").unwrap();
+        std::fs::write(root.join("templates/bom.md"), b"\xEF\xBB\xBFbom").unwrap();
         let chart = load_dir(&root, &LoadLimits::default()).unwrap();
-        assert_eq!(chart.files.len(), count + 1);
-        for (i, file) in chart.files.iter().take(count).enumerate() {
-            assert_eq!(file.name, format!("changelog/{i:03}.md"));
+        assert_eq!(chart.templates.len(), count + 1);
+        for (i, file) in chart.templates.iter().take(count).enumerate() {
+            assert_eq!(file.name, format!("templates/{i:03}.md"));
             assert_eq!(
                 file.data,
                 format!("entry {i}\n").repeat(i * 50 + 1).as_bytes()
             );
         }
-        assert_eq!(chart.files[count].data, b"bom");
+        assert_eq!(chart.templates[count].data, b"bom");
         let few = LoadLimits {
             max_files: 10,
             ..LoadLimits::default()

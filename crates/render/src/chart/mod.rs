@@ -12,4 +12,4 @@ pub use dependencies::{ResolvedChart, check_dependencies, process_dependencies};
 pub use ignore::IgnoreRules;
 pub use load::{LoadError, LoadLimits, load_archive, load_dir, load_path};
 pub use metadata::{ChartMetadata, Dependency, ImportValue, Maintainer, MetadataError};
-pub use model::{Chart, ChartFile};
+pub use model::{Chart, ChartFile, UnreadFile};

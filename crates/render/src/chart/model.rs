@@ -1,6 +1,10 @@
 //! The in-memory chart tree, as Helm's `chart.Chart`: metadata, default values, schema, templates,
-//! other files, and subcharts. Plain owned data (`Send`), so a loaded chart can cross threads.
+//! other files, and subcharts. Owned data (`Send` and `Sync`), so a loaded chart can cross
+//! threads.
 
+use std::sync::Arc;
+
+use super::load::DeferredRead;
 use super::metadata::ChartMetadata;
 
 /// One file of a chart, by its chart-relative `/`-separated path.
@@ -8,6 +12,27 @@ use super::metadata::ChartMetadata;
 pub struct ChartFile {
     pub name: String,
     pub data: Vec<u8>,
+}
+
+/// A plain file (`.Files` only) that loading a chart directory left unread: its bytes are read
+/// when a template first asks for them. A chart's README, changelog and CI values are most of
+/// its files, and few templates read them.
+#[derive(Debug, Clone)]
+pub struct UnreadFile {
+    pub name: String,
+    source: Arc<DeferredRead>,
+}
+
+impl UnreadFile {
+    pub(super) fn new(name: String, source: Arc<DeferredRead>) -> UnreadFile {
+        UnreadFile { name, source }
+    }
+
+    /// The file's bytes (a leading UTF-8 byte-order mark removed, as for every loaded file),
+    /// read on the first call; later calls, on any thread, share that read's outcome.
+    pub fn bytes(&self) -> Result<&[u8], &str> {
+        self.source.bytes()
+    }
 }
 
 /// A loaded chart with its subcharts.
@@ -24,6 +49,9 @@ pub struct Chart {
     pub templates: Vec<ChartFile>,
     /// Every other file (`.Files`): README, `crds/`, config files, `.helmignore`, `requirements.yaml` of v1 charts.
     pub files: Vec<ChartFile>,
+    /// More `.Files`, from a directory load: those no load or render step needs unless a
+    /// template asks (archives and in-memory charts have none).
+    pub unread_files: Vec<UnreadFile>,
     /// Subcharts from `charts/` (directories and archives), sorted by directory name.
     pub dependencies: Vec<Chart>,
 }
@@ -32,6 +60,16 @@ impl Chart {
     /// The chart's name from `Chart.yaml` (after alias processing, the alias).
     pub fn name(&self) -> &str {
         &self.metadata.name
+    }
+
+    /// The error of the first read of an unread file (this chart's, then its subcharts') that
+    /// was asked for and failed: a render that asked must fail even where `.Files` could not
+    /// report it (`AsConfig`, `.Files.NAME`, printing the whole object).
+    pub fn failed_read(&self) -> Option<String> {
+        self.unread_files
+            .iter()
+            .find_map(|f| f.source.failed().map(str::to_string))
+            .or_else(|| self.dependencies.iter().find_map(Chart::failed_read))
     }
 
     /// The CRD files of this chart and its subcharts (`crds/` entries), each with its full path

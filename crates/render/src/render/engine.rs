@@ -524,7 +524,10 @@ fn collect_templates<'a>(
     next.insert("Chart".to_string(), chart_object(&chart.metadata, is_root));
     next.insert(
         "Files".to_string(),
-        Value::Object(Rc::new(Files::new(&chart.source.files))),
+        Value::Object(Rc::new(Files::new(
+            &chart.source.files,
+            &chart.source.unread_files,
+        ))),
     );
     next.insert("Release".to_string(), get("Release"));
     next.insert("Capabilities".to_string(), get("Capabilities"));

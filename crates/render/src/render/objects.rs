@@ -9,7 +9,7 @@ use base64::Engine as _;
 use signet_gotemplate::value::Bytes;
 use signet_gotemplate::{Object, Value};
 
-use crate::chart::{ChartFile, ChartMetadata, ImportValue};
+use crate::chart::{ChartFile, ChartMetadata, ImportValue, UnreadFile};
 
 /// Helm's version as templates see it (`.Capabilities.HelmVersion`): the oracle's build.
 pub const HELM_VERSION: &str = "v4.1.4";
@@ -83,33 +83,60 @@ pub const DEFAULT_API_VERSIONS: &[&str] = &[
 /// `.Files`: the chart's non-template files by path.
 #[derive(Debug, Clone, Default)]
 pub struct Files {
-    files: Rc<BTreeMap<String, Rc<[u8]>>>,
+    files: Rc<BTreeMap<String, FileBytes>>,
+}
+
+/// One file of `.Files`: its bytes, or the chart's unread file that reads them on first use.
+#[derive(Debug, Clone)]
+enum FileBytes {
+    Read(Rc<[u8]>),
+    Unread(UnreadFile),
+}
+
+impl FileBytes {
+    fn bytes(&self) -> Result<&[u8], String> {
+        match self {
+            FileBytes::Read(data) => Ok(data),
+            FileBytes::Unread(file) => file.bytes().map_err(str::to_string),
+        }
+    }
+
+    /// The bytes where `.Files` has no way to report an error (a field, printing, ranging):
+    /// empty after a failed read, which [`crate::chart::Chart::failed_read`] reports when the
+    /// render is over.
+    fn bytes_or_empty(&self) -> &[u8] {
+        self.bytes().unwrap_or_default()
+    }
 }
 
 impl Files {
-    pub fn new(files: &[ChartFile]) -> Files {
+    pub fn new(files: &[ChartFile], unread: &[UnreadFile]) -> Files {
+        let read = files
+            .iter()
+            .map(|f| (f.name.clone(), FileBytes::Read(Rc::from(f.data.as_slice()))));
+        let unread = unread
+            .iter()
+            .map(|f| (f.name.clone(), FileBytes::Unread(f.clone())));
         Files {
-            files: Rc::new(
-                files
-                    .iter()
-                    .map(|f| (f.name.clone(), Rc::from(f.data.as_slice())))
-                    .collect(),
-            ),
+            files: Rc::new(read.chain(unread).collect()),
         }
     }
 
     /// `Get`: the file's bytes as a Go string (not necessarily UTF-8); "" when missing.
-    fn get(&self, name: &str) -> Value {
-        self.files
-            .get(name)
-            .map_or_else(|| Value::str(""), |d| Value::from_go_slice(d))
+    fn get(&self, name: &str) -> Result<Value, String> {
+        match self.files.get(name) {
+            None => Ok(Value::str("")),
+            Some(file) => file.bytes().map(Value::from_go_slice),
+        }
     }
 
     /// `GetBytes` (and `.Files.NAME`): the file's `[]byte`; empty when missing.
-    fn get_bytes(&self, name: &str) -> Value {
-        Value::Object(Rc::new(Bytes(
-            self.files.get(name).map(|d| d.to_vec()).unwrap_or_default(),
-        )))
+    fn get_bytes(&self, name: &str) -> Result<Value, String> {
+        let data = match self.files.get(name) {
+            None => Vec::new(),
+            Some(file) => file.bytes()?.to_vec(),
+        };
+        Ok(Value::Object(Rc::new(Bytes(data))))
     }
 
     fn glob(&self, pattern: &str) -> Result<Files, String> {
@@ -125,19 +152,22 @@ impl Files {
         })
     }
 
-    fn lines(&self, name: &str) -> Value {
-        let Some(data) = self.files.get(name) else {
-            return Value::list(Vec::new());
+    fn lines(&self, name: &str) -> Result<Value, String> {
+        let Some(file) = self.files.get(name) else {
+            return Ok(Value::list(Vec::new()));
         };
+        let data = file.bytes()?;
         let s = data.strip_suffix(b"\n").unwrap_or(data);
-        Value::list(s.split(|b| *b == b'\n').map(Value::from_go_slice).collect())
+        Ok(Value::list(
+            s.split(|b| *b == b'\n').map(Value::from_go_slice).collect(),
+        ))
     }
 
     fn as_map(&self, encode: impl Fn(&[u8]) -> Value) -> String {
         let mut m = BTreeMap::new();
         for (k, v) in self.files.iter() {
             let base = k.rsplit('/').next().unwrap_or(k).to_string();
-            m.insert(base, encode(v));
+            m.insert(base, encode(v.bytes_or_empty()));
         }
         crate::yaml::to_yaml(&Value::map(m)).unwrap_or_default()
     }
@@ -181,17 +211,20 @@ impl Object for Files {
             // `.Files` is a map of file name to bytes: any other name is a lookup (a missing
             // file is Go's zero value, an empty []byte).
             _ if self.has_method(name) => None,
-            _ => Some(self.get_bytes(name)),
+            _ => Some(
+                self.get_bytes(name)
+                    .unwrap_or_else(|_| Value::Object(Rc::new(Bytes(Vec::new())))),
+            ),
         }
     }
     fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         let result = match name {
-            "Get" => string_arg(name, args).map(|p| self.get(&p)),
-            "GetBytes" => string_arg(name, args).map(|p| self.get_bytes(&p)),
+            "Get" => string_arg(name, args).and_then(|p| self.get(&p)),
+            "GetBytes" => string_arg(name, args).and_then(|p| self.get_bytes(&p)),
             "Glob" => string_arg(name, args)
                 .and_then(|p| self.glob(&p))
                 .map(|f| Value::Object(Rc::new(f))),
-            "Lines" => string_arg(name, args).map(|p| self.lines(&p)),
+            "Lines" => string_arg(name, args).and_then(|p| self.lines(&p)),
             "AsConfig" | "AsSecrets" => {
                 if !args.is_empty() {
                     return Some(Err(format!(
@@ -210,7 +243,7 @@ impl Object for Files {
             .files
             .iter()
             .map(|(k, v)| {
-                let bytes: Vec<String> = v.iter().map(|b| b.to_string()).collect();
+                let bytes: Vec<String> = v.bytes_or_empty().iter().map(|b| b.to_string()).collect();
                 format!("{k}:[{}]", bytes.join(" "))
             })
             .collect();
@@ -223,8 +256,11 @@ impl Object for Files {
     fn to_data(&self) -> Option<Value> {
         Some(Value::map(
             self.files
-                .keys()
-                .map(|k| (k.clone(), self.get_bytes(k)))
+                .iter()
+                .map(|(k, v)| {
+                    let data = v.bytes_or_empty().to_vec();
+                    (k.clone(), Value::Object(Rc::new(Bytes(data))))
+                })
                 .collect(),
         ))
     }
@@ -502,20 +538,23 @@ mod tests {
 
     #[test]
     fn files_methods() {
-        let files = Files::new(&[
-            ChartFile {
-                name: "config/a.conf".into(),
-                data: b"x=1\ny=2\n".to_vec(),
-            },
-            ChartFile {
-                name: "config/sub/b.conf".into(),
-                data: b"z".to_vec(),
-            },
-            ChartFile {
-                name: "README.md".into(),
-                data: b"hi".to_vec(),
-            },
-        ]);
+        let files = Files::new(
+            &[
+                ChartFile {
+                    name: "config/a.conf".into(),
+                    data: b"x=1\ny=2\n".to_vec(),
+                },
+                ChartFile {
+                    name: "config/sub/b.conf".into(),
+                    data: b"z".to_vec(),
+                },
+                ChartFile {
+                    name: "README.md".into(),
+                    data: b"hi".to_vec(),
+                },
+            ],
+            &[],
+        );
         let call =
             |f: &Files, m: &str, a: &str| f.call_method(m, &[Value::str(a)]).unwrap().unwrap();
         assert_eq!(call(&files, "Get", "README.md").as_str(), Some("hi"));

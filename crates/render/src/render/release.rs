@@ -91,6 +91,9 @@ pub enum TemplateError {
     Manifest(#[from] ManifestError),
     #[error("{0}")]
     ShowOnly(String),
+    /// A chart file read when a template first asked for it, and the read failed.
+    #[error("{0}")]
+    ChartFile(String),
 }
 
 impl TemplateError {
@@ -151,7 +154,7 @@ fn render_release_with(
     };
     let set = engine.new_set();
     let ahead = parse_ahead.then(|| ParseAhead::new(chart, set.parse_env()));
-    std::thread::scope(|scope| {
+    let rendered = std::thread::scope(|scope| {
         if let Some(ahead) = &ahead {
             scope.spawn(|| ahead.run());
         }
@@ -161,7 +164,11 @@ fn render_release_with(
             ahead.stop();
         }
         rendered
-    })
+    })?;
+    match chart.failed_read() {
+        Some(error) => Err(TemplateError::ChartFile(error)),
+        None => Ok(rendered),
+    }
 }
 
 /// Dependencies, values, schema checks, then the render (see [`render_valid`]).
@@ -373,7 +380,7 @@ fn collect_crds(chart: &ResolvedChart<'_>, full_path: &str) -> Vec<(String, Stri
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::chart::{LoadLimits, load_path};
+    use crate::chart::{ChartFile, LoadLimits, load_path};
 
     /// A chart whose values break its schema (`replicas` must be an integer), with `template` as
     /// its one template and `extra` lines in Chart.yaml.
@@ -419,6 +426,57 @@ pub(super) mod tests {
         };
         let (_d, c) = chart("kind: ConfigMap\n", "");
         assert!(matches!(error(&c, &bad_kube), TemplateError::Schema(_)));
+    }
+
+    #[test]
+    fn files_read_on_demand_render_as_files_read_up_front() {
+        let (_dir, chart) = chart_tree(&[
+            ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n"),
+            ("conf/a.txt", "alpha"),
+            ("conf/b.txt", "beta"),
+            (
+                "templates/cm.yaml",
+                "kind: ConfigMap\ndata:\n  a: {{ .Files.Get \"conf/a.txt\" | quote }}\n\
+                 {{- (.Files.Glob \"conf/*\").AsConfig | nindent 2 }}\n\
+                 {{- range $k, $v := .Files }}\n  {{ base $k }}-len: \"{{ len $v }}\"{{ end }}\n",
+            ),
+        ]);
+        assert_eq!(chart.unread_files.len(), 2);
+        let mut read_up_front = chart.clone();
+        for f in std::mem::take(&mut read_up_front.unread_files) {
+            let data = f.bytes().unwrap().to_vec();
+            read_up_front.files.push(ChartFile { name: f.name, data });
+        }
+        let opts = RenderOptions::default();
+        let on_demand = template(&chart, &Value::empty_map(), &opts).unwrap();
+        assert!(on_demand.contains("b.txt: beta"), "{on_demand}");
+        assert!(on_demand.contains("a.txt-len: \"5\""), "{on_demand}");
+        let up_front = template(&read_up_front, &Value::empty_map(), &opts).unwrap();
+        assert_eq!(on_demand, up_front);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_read_when_asked_for_fails_the_render() {
+        let chart_with = |template: &str| {
+            chart_tree(&[
+                ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n"),
+                ("conf/gone.txt", "x"),
+                ("templates/cm.yaml", template),
+            ])
+        };
+        let opts = RenderOptions::default();
+        // Where `.Files` returns errors, the template's error names the file.
+        let (dir, chart) = chart_with("a: {{ .Files.Get \"conf/gone.txt\" }}\n");
+        std::fs::remove_file(dir.path().join("conf/gone.txt")).unwrap();
+        let err = error(&chart, &opts);
+        assert!(matches!(err, TemplateError::Render(_)), "{err:?}");
+        assert!(err.to_string().contains("conf/gone.txt"), "{err}");
+        // Where it cannot (a field), the render still fails once it is over.
+        let (dir, chart) = chart_with("{{ .Files.AsConfig }}\n");
+        std::fs::remove_file(dir.path().join("conf/gone.txt")).unwrap();
+        let err = error(&chart, &opts);
+        assert!(matches!(err, TemplateError::ChartFile(_)), "{err:?}");
+        assert!(err.to_string().contains("conf/gone.txt"), "{err}");
     }
 
     /// A chart tree from `(path, content)` pairs (the render module's tests share it).
