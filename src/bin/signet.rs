@@ -8,6 +8,14 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() {
+    // anyhow captures a backtrace with every error when RUST_BACKTRACE is set, and this CLI
+    // prints only the error chain. In the static binary (build.rs) the first unwind also sorts
+    // every frame description of the program: about 7 ms added to each failing run. anyhow
+    // reads RUST_LIB_BACKTRACE first; panics still follow RUST_BACKTRACE.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: the first statement of `main`, before any thread of this process exists.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    }
     let code = run();
     exit_now(code)
 }
