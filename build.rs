@@ -53,7 +53,10 @@ const STAND_INS: &[(&str, &[&str])] = &[
 /// Writes `OUT_DIR/static-libs/lib<name>.a` as `INPUT(<archives>)` for every stand-in, or
 /// `None` when the target's C compiler knows no such archive.
 fn static_libs_dir() -> Option<PathBuf> {
-    let compiler = cc::Build::new().cargo_metadata(false).get_compiler();
+    let compiler = cc::Build::new()
+        .cargo_metadata(false)
+        .try_get_compiler()
+        .ok()?;
     let dir = PathBuf::from(std::env::var_os("OUT_DIR")?).join("static-libs");
     std::fs::create_dir_all(&dir).ok()?;
     for (name, archives) in STAND_INS {

@@ -47,7 +47,10 @@ pub struct Chart {
     pub schema: Option<Vec<u8>>,
     /// Files under `templates/` (including partials and `NOTES.txt`), in load order.
     pub templates: Vec<ChartFile>,
-    /// Every other file (`.Files`): README, `crds/`, config files, `.helmignore`, `requirements.yaml` of v1 charts.
+    /// Every other file (`.Files`) read with the chart: from an archive all of them (README,
+    /// `crds/`, config files, `.helmignore`, `requirements.yaml` of v1 charts), from a directory
+    /// only those its load reads anyway (`crds/`, lock files, symlinked files), the rest being in
+    /// `unread_files`.
     pub files: Vec<ChartFile>,
     /// More `.Files`, from a directory load: those no load or render step needs unless a
     /// template asks (archives and in-memory charts have none).
