@@ -91,8 +91,9 @@ pub enum TemplateError {
     Manifest(#[from] ManifestError),
     #[error("{0}")]
     ShowOnly(String),
-    /// A chart file read when a template first asked for it, and the read failed.
-    #[error("{0}")]
+    /// A chart file read when a template first asked for it, and the read failed (the path and
+    /// the system's reason: a file removed or made unreadable since the chart was loaded).
+    #[error("reading chart file {0}")]
     ChartFile(String),
 }
 
@@ -477,6 +478,7 @@ pub(super) mod tests {
         let err = error(&chart, &opts);
         assert!(matches!(err, TemplateError::ChartFile(_)), "{err:?}");
         assert!(err.to_string().contains("conf/gone.txt"), "{err}");
+        assert!(err.to_string().starts_with("reading chart file "), "{err}");
     }
 
     /// A chart tree from `(path, content)` pairs (the render module's tests share it).
