@@ -83,6 +83,25 @@ impl Chart {
         out
     }
 
+    /// Every `values.schema.json` of the tree (this chart's, then its subcharts' in order), each
+    /// text once: what a render may have to compile, whichever charts its values enable.
+    pub fn schemas(&self) -> Vec<&[u8]> {
+        let mut out: Vec<&[u8]> = Vec::new();
+        self.collect_schemas(&mut out);
+        out
+    }
+
+    fn collect_schemas<'a>(&'a self, out: &mut Vec<&'a [u8]>) {
+        if let Some(schema) = &self.schema
+            && !out.contains(&schema.as_slice())
+        {
+            out.push(schema);
+        }
+        for dep in &self.dependencies {
+            dep.collect_schemas(out);
+        }
+    }
+
     fn collect_crds<'a>(&'a self, full_path: &str, out: &mut Vec<(String, &'a ChartFile)>) {
         for f in &self.files {
             if f.name.starts_with("crds/") && is_yaml_or_json(&f.name) {

@@ -96,10 +96,19 @@ struct Renderable<'a> {
 
 /// Helm's `sortTemplates`: more path segments first, then reverse lexical order.
 pub fn sort_templates(names: &mut [String]) {
-    names.sort_by(|a, b| {
-        let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
-        cb.cmp(&ca).then_with(|| b.cmp(a))
-    });
+    // Each name's depth counted once, not in every comparison (a big chart tree has hundreds).
+    let mut keyed: Vec<(usize, String)> = names
+        .iter_mut()
+        .map(|name| {
+            let depth = name.bytes().filter(|&b| b == b'/').count();
+            (depth, std::mem::take(name))
+        })
+        .collect();
+    // Names are unique, so an unstable sort gives the same order.
+    keyed.sort_unstable_by(|(da, a), (db, b)| db.cmp(da).then_with(|| b.cmp(a)));
+    for (slot, (_, name)) in names.iter_mut().zip(keyed) {
+        *slot = name;
+    }
 }
 
 /// Helm's function map: Sprig (without `env`/`expandenv`), the encoding functions, and stubs for

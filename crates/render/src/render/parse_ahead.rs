@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 
 use signet_gotemplate::Error;
 use signet_gotemplate::template::{ParseEnv, ParsedFile};
@@ -44,10 +44,17 @@ struct Job<'a> {
 pub(crate) struct ParseAhead<'a> {
     /// The environment of the set the render adds the results to.
     env: ParseEnv,
-    /// In Helm's parse order ([`sort_templates`]).
+    chart: &'a Chart,
+    /// Made by whichever thread gets there first (normally the worker, so the render's thread
+    /// spends no time on it).
+    plan: OnceLock<Plan<'a>>,
+    stop: AtomicBool,
+}
+
+/// The files to parse, in Helm's parse order ([`sort_templates`]).
+struct Plan<'a> {
     jobs: Vec<Job<'a>>,
     by_name: HashMap<String, usize>,
-    stop: AtomicBool,
 }
 
 /// What the render found for one file it needs.
@@ -59,10 +66,8 @@ enum Found<'j, 'a> {
     Missing,
 }
 
-impl<'a> ParseAhead<'a> {
-    /// The template files of `chart` and its subcharts under their likely names, to be parsed
-    /// with `env` (the environment of the set they will be added to).
-    pub(crate) fn new(chart: &'a Chart, env: ParseEnv) -> ParseAhead<'a> {
+impl<'a> Plan<'a> {
+    fn new(chart: &'a Chart) -> Plan<'a> {
         let mut texts = HashMap::new();
         collect(chart, chart.name().to_string(), &mut texts);
         let mut names: Vec<String> = texts.keys().cloned().collect();
@@ -83,18 +88,30 @@ impl<'a> ParseAhead<'a> {
                 }
             })
             .collect();
+        Plan { jobs, by_name }
+    }
+}
+
+impl<'a> ParseAhead<'a> {
+    /// The template files of `chart` and its subcharts under their likely names, to be parsed
+    /// with `env` (the environment of the set they will be added to).
+    pub(crate) fn new(chart: &'a Chart, env: ParseEnv) -> ParseAhead<'a> {
         ParseAhead {
             env,
-            jobs,
-            by_name,
+            chart,
+            plan: OnceLock::new(),
             stop: AtomicBool::new(false),
         }
+    }
+
+    fn plan(&self) -> &Plan<'a> {
+        self.plan.get_or_init(|| Plan::new(self.chart))
     }
 
     /// The worker: parse every file nobody has asked for yet, in order, until all are done or
     /// the render has collected what it needs.
     pub(crate) fn run(&self) {
-        for job in &self.jobs {
+        for job in &self.plan().jobs {
             if self.stop.load(Ordering::Relaxed) {
                 return;
             }
@@ -142,7 +159,8 @@ impl<'a> ParseAhead<'a> {
     /// Take the worker's result for `text` parsed as `name` without waiting; a file not parsed
     /// yet is marked so that the worker skips it.
     fn find(&self, name: &str, text: &str) -> Found<'_, 'a> {
-        let Some(job) = self.by_name.get(name).map(|&i| &self.jobs[i]) else {
+        let plan = self.plan();
+        let Some(job) = plan.by_name.get(name).map(|&i| &plan.jobs[i]) else {
             return Found::Missing;
         };
         if job.text != text {
@@ -210,14 +228,15 @@ mod tests {
     }
 
     fn is_done(ahead: &ParseAhead<'_>, name: &str) -> bool {
-        matches!(*lock(&ahead.jobs[ahead.by_name[name]].slot), Slot::Done(_))
+        let plan = ahead.plan();
+        matches!(*lock(&plan.jobs[plan.by_name[name]].slot), Slot::Done(_))
     }
 
     #[test]
     fn files_are_parsed_under_their_likely_names_in_helms_order() {
         let (_d, chart) = chart();
         let ahead = ParseAhead::new(&chart, set().parse_env());
-        let names: Vec<&str> = ahead.jobs.iter().map(|j| j.name.as_str()).collect();
+        let names: Vec<&str> = ahead.plan().jobs.iter().map(|j| j.name.as_str()).collect();
         assert_eq!(
             names,
             [
@@ -229,7 +248,7 @@ mod tests {
         std::thread::scope(|s| {
             s.spawn(|| ahead.run());
         });
-        assert!(ahead.jobs.iter().all(|j| is_done(&ahead, &j.name)));
+        assert!(ahead.plan().jobs.iter().all(|j| is_done(&ahead, &j.name)));
     }
 
     #[test]
@@ -278,7 +297,8 @@ mod tests {
         let ahead = ParseAhead::new(&chart, set().parse_env());
         let b = ("app/charts/sub/templates/b.yaml", "b: {{ .Values.b }}");
         let a = ("app/templates/a.yaml", "a: {{ include \"h\" . }}");
-        let busy = &ahead.jobs[ahead.by_name[b.0]].slot;
+        let plan = ahead.plan();
+        let busy = &plan.jobs[plan.by_name[b.0]].slot;
         let mut held = lock(busy);
         let parsed = std::thread::scope(|s| {
             let collector = s.spawn(|| ahead.parse_all(&[b, a]));
@@ -298,7 +318,7 @@ mod tests {
         );
         assert_eq!(parsed[1].as_ref().unwrap().name(), a.0);
         assert!(matches!(
-            *lock(&ahead.jobs[ahead.by_name[a.0]].slot),
+            *lock(&plan.jobs[plan.by_name[a.0]].slot),
             Slot::Taken
         ));
         assert!(matches!(*lock(busy), Slot::Taken));

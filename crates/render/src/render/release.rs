@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::thread::ScopedJoinHandle;
 
 use signet_gotemplate::{Template, Value};
 
@@ -18,6 +19,7 @@ use crate::chart::Chart;
 use crate::chart::dependencies::{
     DependencyError, ResolvedChart, check_dependencies, is_compatible_range, process_dependencies,
 };
+use crate::values::CompiledSchemas;
 
 /// Everything about a render besides the chart and the user values.
 #[derive(Clone)]
@@ -155,17 +157,31 @@ fn render_release_with(
     };
     let set = engine.new_set();
     let ahead = parse_ahead.then(|| ParseAhead::new(chart, set.parse_env()));
+    let schemas = chart.schemas();
     let rendered = std::thread::scope(|scope| {
         if let Some(ahead) = &ahead {
             scope.spawn(|| ahead.run());
         }
-        let rendered = prepare_and_render(chart, user_values, opts, &engine, set, ahead.as_ref());
+        // Compiling a schema needs only its text, so it starts now, beside the values work,
+        // instead of after it: a big schema takes as long as the rest of the render.
+        let compiling = (!schemas.is_empty())
+            .then(|| scope.spawn(move || CompiledSchemas::compile_ahead(schemas)));
+        let parsing = Parsing {
+            engine: &engine,
+            set,
+            ahead: ahead.as_ref(),
+        };
+        let rendered = prepare_and_render(chart, user_values, opts, parsing, compiling);
         // Whatever happened, the render asks for no more files.
         if let Some(ahead) = &ahead {
             ahead.stop();
         }
         rendered
     })?;
+    if opts.skip_teardown {
+        // Files parsed ahead that the release did not use (disabled subcharts).
+        std::mem::forget(ahead);
+    }
     match chart.failed_read() {
         Some(error) => Err(TemplateError::ChartFile(error)),
         None => Ok(rendered),
@@ -173,13 +189,12 @@ fn render_release_with(
 }
 
 /// Dependencies, values, schema checks, then the render (see [`render_valid`]).
-fn prepare_and_render(
-    chart: &Chart,
+fn prepare_and_render<'c>(
+    chart: &'c Chart,
     user_values: &Value,
     opts: &RenderOptions,
-    engine: &Engine,
-    set: Template,
-    ahead: Option<&ParseAhead<'_>>,
+    parsing: Parsing<'_, '_>,
+    compiling: Option<ScopedJoinHandle<'_, CompiledSchemas<'c>>>,
 ) -> Result<RenderedRelease, TemplateError> {
     check_dependencies(chart)?;
     let mut resolved = ResolvedChart::new(chart)?;
@@ -190,16 +205,28 @@ fn prepare_and_render(
         .map_err(|e| TemplateError::Values(e.to_string()))?;
     warnings.extend(coalesce_warnings);
 
-    // Compiling and applying the schemas needs no template, so it runs on another core while the
-    // templates parse and execute. Its verdict is taken before any later error or the rendered
-    // release is returned: a schema error still wins, as in Helm, which validates first.
+    // Applying the schemas needs no template, so it runs on another core while the templates
+    // parse and execute. Its verdict is taken before any later error or the rendered release is
+    // returned: a schema error still wins, as in Helm, which validates first.
     let schema_checks = crate::values::prepare_schema_checks(&tree, &values);
+    let skip_teardown = opts.skip_teardown;
     let (sorted, notes, files) = std::thread::scope(|scope| {
         // Most charts have no schema: no thread for them.
         let mut pending = (!schema_checks.is_empty()).then(|| {
             scope.spawn(move || {
                 super::lower_thread_priority();
-                schema_checks.run()
+                let mut compiled = match compiling {
+                    Some(compiling) => compiling
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    None => CompiledSchemas::default(),
+                };
+                let verdict = schema_checks.run_with(&mut compiled);
+                if skip_teardown {
+                    std::mem::forget(compiled);
+                    std::mem::forget(schema_checks);
+                }
+                verdict
             })
         });
         let mut schema_verdict = move || match pending.take() {
@@ -209,7 +236,6 @@ fn prepare_and_render(
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
                 .map_err(|e| TemplateError::Schema(e.report())),
         };
-        let parsing = Parsing { engine, set, ahead };
         let rendered = render_valid(chart, &resolved, values, opts, parsing, &mut schema_verdict);
         schema_verdict()?;
         rendered

@@ -8,5 +8,7 @@ pub mod strvals;
 pub mod user;
 
 pub use coalesce::{ValuesTree, coalesce_values, merge_maps, merge_values};
-pub use schema::{SchemaChecks, SchemaError, prepare_schema_checks, validate_against_schemas};
+pub use schema::{
+    CompiledSchemas, SchemaChecks, SchemaError, prepare_schema_checks, validate_against_schemas,
+};
 pub use user::{UserValues, ValuesError};

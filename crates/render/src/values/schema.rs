@@ -8,6 +8,7 @@
 //! tree from the flat error list of the `jsonschema` crate and words messages like Helm. Helm's
 //! order of sibling errors follows Go map iteration (random); here siblings are sorted.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
@@ -107,9 +108,15 @@ impl SchemaChecks<'_> {
     /// A schema that is not JSON is reported in its chart's place, as Helm reports it; the first
     /// schema that does not compile stops the run.
     pub fn run(self) -> Result<(), SchemaError> {
+        self.run_with(&mut CompiledSchemas::default())
+    }
+
+    /// [`SchemaChecks::run`], taking each schema from `compiled` when it is there (compiled
+    /// ahead) and compiling it into `compiled` otherwise. The checks and the compiled schemas
+    /// stay the caller's, to free or not.
+    pub fn run_with(&self, compiled: &mut CompiledSchemas<'_>) -> Result<(), SchemaError> {
         let mut report = String::new();
-        let mut compiled = CompiledSchemas::default();
-        for step in self.steps {
+        for step in &self.steps {
             match step {
                 CheckStep::Validate {
                     chart,
@@ -117,13 +124,13 @@ impl SchemaChecks<'_> {
                     instance,
                 } => match compiled.get(chart, schema)? {
                     Ok((schema, validator)) => {
-                        if let Some(text) = validate_one(validator, schema, &instance) {
+                        if let Some(text) = validate_one(validator, schema, instance) {
                             report.push_str(&format!("{chart}:\n{text}"));
                         }
                     }
                     Err(unreadable) => report.push_str(&format!("{chart}:\n{unreadable}")),
                 },
-                CheckStep::Report(text) => report.push_str(&text),
+                CheckStep::Report(text) => report.push_str(text),
             }
         }
         if report.is_empty() {
@@ -134,49 +141,79 @@ impl SchemaChecks<'_> {
     }
 }
 
-/// The schemas parsed and compiled during one validation, so a schema that appears several
-/// times in a tree (a subchart used under two aliases) is compiled once. Never kept across
+/// Parsed and compiled schemas, each under its text, so a schema that appears several times in
+/// a tree (a subchart used under two aliases) is compiled once, and so schemas can be compiled
+/// before the values they check exist (compiling needs only the text). Never kept across
 /// renders.
 #[derive(Default)]
-struct CompiledSchemas<'a> {
-    compiled: Vec<(&'a [u8], Result<Compiled, String>)>,
+pub struct CompiledSchemas<'t> {
+    compiled: Vec<CompiledText<'t>>,
 }
 
 type Compiled = (serde_json::Value, jsonschema::Validator);
 
-impl<'a> CompiledSchemas<'a> {
-    /// The parsed schema and its validator, or why the text is not JSON (in Helm's words where
-    /// they are known).
-    fn get(&mut self, chart: &str, text: &'a [u8]) -> Result<Result<&Compiled, &str>, SchemaError> {
-        let found = self
-            .compiled
-            .iter()
-            .position(|(t, _)| std::ptr::eq(*t, text) || *t == text);
-        let index = match found {
-            Some(i) => i,
-            None => {
-                let parsed = match serde_json::from_slice::<serde_json::Value>(text) {
-                    Ok(schema) => {
-                        let validator = jsonschema::validator_for(&schema).map_err(|e| {
-                            SchemaError::BadSchema {
-                                chart: chart.to_string(),
-                                message: e.to_string(),
-                            }
-                        })?;
-                        Ok((schema, validator))
-                    }
-                    Err(e) if e.is_eof() => Err("unexpected EOF".to_string()),
-                    // What santhosh-tekuri/jsonschema's `UnmarshalJSON` says.
-                    Err(e) if e.to_string().starts_with("trailing characters") => {
-                        Err("invalid character after top-level value".to_string())
-                    }
-                    Err(e) => Err(e.to_string()),
-                };
-                self.compiled.push((text, parsed));
-                self.compiled.len() - 1
+/// A schema text and what compiling it gave.
+type CompiledText<'t> = (Cow<'t, [u8]>, Result<Compiled, Unusable>);
+
+/// Why a schema text cannot be used.
+enum Unusable {
+    /// Not JSON, in Helm's words where they are known: reported in its chart's place.
+    NotJson(String),
+    /// JSON, but not a schema the validator accepts: stops the checks.
+    Invalid(String),
+}
+
+impl<'t> CompiledSchemas<'t> {
+    /// Compiles each of `texts` ahead of the checks that will ask for them. A text that cannot
+    /// be used is only reported if a check asks for it.
+    pub fn compile_ahead(texts: impl IntoIterator<Item = &'t [u8]>) -> CompiledSchemas<'t> {
+        let mut compiled = CompiledSchemas::default();
+        for text in texts {
+            if compiled.position(text).is_none() {
+                compiled.compile(Cow::Borrowed(text));
             }
+        }
+        compiled
+    }
+
+    fn position(&self, text: &[u8]) -> Option<usize> {
+        self.compiled
+            .iter()
+            .position(|(t, _)| std::ptr::eq(t.as_ref(), text) || t.as_ref() == text)
+    }
+
+    /// Compiles `text` into a new entry and returns its position.
+    fn compile(&mut self, text: Cow<'t, [u8]>) -> usize {
+        let parsed = match serde_json::from_slice::<serde_json::Value>(&text) {
+            Ok(schema) => match jsonschema::validator_for(&schema) {
+                Ok(validator) => Ok((schema, validator)),
+                Err(e) => Err(Unusable::Invalid(e.to_string())),
+            },
+            Err(e) if e.is_eof() => Err(Unusable::NotJson("unexpected EOF".to_string())),
+            // What santhosh-tekuri/jsonschema's `UnmarshalJSON` says.
+            Err(e) if e.to_string().starts_with("trailing characters") => Err(Unusable::NotJson(
+                "invalid character after top-level value".to_string(),
+            )),
+            Err(e) => Err(Unusable::NotJson(e.to_string())),
         };
-        Ok(self.compiled[index].1.as_ref().map_err(String::as_str))
+        self.compiled.push((text, parsed));
+        self.compiled.len() - 1
+    }
+
+    /// The parsed schema and its validator, or why the text is not JSON.
+    fn get(&mut self, chart: &str, text: &[u8]) -> Result<Result<&Compiled, &str>, SchemaError> {
+        let index = match self.position(text) {
+            Some(i) => i,
+            None => self.compile(Cow::Owned(text.to_vec())),
+        };
+        match &self.compiled[index].1 {
+            Ok(compiled) => Ok(Ok(compiled)),
+            Err(Unusable::NotJson(reason)) => Ok(Err(reason)),
+            Err(Unusable::Invalid(message)) => Err(SchemaError::BadSchema {
+                chart: chart.to_string(),
+                message: message.clone(),
+            }),
+        }
     }
 }
 
