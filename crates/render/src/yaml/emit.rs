@@ -5,7 +5,9 @@
 //! float `1234567.5` prints `1.2345675e+06`); go-yaml's key order is its "natural" sort (digit runs
 //! compare as numbers); the emitter decides quoting, block scalars and 80-column folding.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::rc::Rc;
 
 use signet_gotemplate::Value;
 
@@ -29,7 +31,8 @@ pub enum Flavor {
 enum YNode {
     /// Non-string scalar text (`null`, `true`, `12`, `1.5`), always plain.
     Plain(String),
-    Str(String),
+    /// Shared with the value when the JSON round trip leaves the text as it was (most strings).
+    Str(Rc<str>),
     Seq(Vec<YNode>),
     Map(Vec<(String, YNode)>),
 }
@@ -67,12 +70,14 @@ fn to_node(v: &Value, flavor: Flavor) -> Result<YNode, String> {
             }
             Flavor::Pretty => YNode::Plain(yaml_float(*f)),
         },
-        Value::String(s) => YNode::Str(json_round_trip_text(s, flavor)?),
+        Value::String(s) => YNode::Str(match json_round_trip_text(s, flavor)? {
+            Cow::Borrowed(_) => s.clone(),
+            Cow::Owned(changed) => changed.into(),
+        }),
         // Helm marshals through encoding/json, which reads each invalid byte as U+FFFD.
-        Value::Binary(b) => YNode::Str(json_round_trip_text(
-            &signet_gotemplate::gostr::lossy(b),
-            flavor,
-        )?),
+        Value::Binary(b) => {
+            YNode::Str(json_round_trip_text(&signet_gotemplate::gostr::lossy(b), flavor)?.into())
+        }
         Value::List(l) => YNode::Seq(
             l.borrow()
                 .iter()
@@ -83,14 +88,17 @@ fn to_node(v: &Value, flavor: Flavor) -> Result<YNode, String> {
             let mut entries: Vec<(String, YNode)> = m
                 .borrow()
                 .iter()
-                .map(|(k, x)| Ok((json_round_trip_text(k, flavor)?, to_node(x, flavor)?)))
+                .map(|(k, x)| {
+                    let key = json_round_trip_text(k, flavor)?.into_owned();
+                    Ok((key, to_node(x, flavor)?))
+                })
                 .collect::<Result<_, String>>()?;
             sort_keys(&mut entries);
             YNode::Map(entries)
         }
         Value::Object(o) => match o.to_data() {
             Some(d) => to_node(&d, flavor)?,
-            None => YNode::Str(o.go_string()),
+            None => YNode::Str(o.go_string().into()),
         },
     })
 }
@@ -101,9 +109,9 @@ fn to_node(v: &Value, flavor: Flavor) -> Result<YNode, String> {
 ///
 /// go-yaml's reader refuses the characters JSON leaves raw but YAML forbids (DEL, C1 controls
 /// other than NEL, U+FFFE, U+FFFF), so Helm's marshalling of such a string fails.
-fn json_round_trip_text(s: &str, flavor: Flavor) -> Result<String, String> {
+fn json_round_trip_text(s: &str, flavor: Flavor) -> Result<Cow<'_, str>, String> {
     if flavor != Flavor::HelmToYaml {
-        return Ok(s.to_string());
+        return Ok(Cow::Borrowed(s));
     }
     if s.bytes().any(|b| matches!(b, 0x7F | 0xC2 | 0xEF))
         && s.chars().any(
@@ -115,7 +123,7 @@ fn json_round_trip_text(s: &str, flavor: Flavor) -> Result<String, String> {
         );
     }
     if !s.contains('\u{85}') {
-        return Ok(s.to_string());
+        return Ok(Cow::Borrowed(s));
     }
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
@@ -137,7 +145,7 @@ fn json_round_trip_text(s: &str, flavor: Flavor) -> Result<String, String> {
             i += 1;
         }
     }
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 /// go-yaml's float text: `strconv.FormatFloat(f, 'g', -1, 64)` with YAML's names for the specials.
@@ -157,23 +165,20 @@ fn yaml_float(f: f64) -> String {
 
 /// Sorts keys with go-yaml's `keyList.Less`: insertion sort for small maps (what Go's sort does
 /// there), a stable merge sort beyond; neither can panic on the comparator's rare intransitive
-/// corner cases. Keys are decoded to chars once.
+/// corner cases. ASCII keys (nearly all) are compared as bytes; others are decoded to chars once.
 fn sort_keys(entries: &mut Vec<(String, YNode)>) {
     if entries.len() < 2 {
         return;
     }
-    let keys: Vec<Vec<char>> = entries.iter().map(|(k, _)| k.chars().collect()).collect();
-    let mut order: Vec<usize> = (0..entries.len()).collect();
-    if order.len() <= 12 {
-        for i in 1..order.len() {
-            let mut j = i;
-            while j > 0 && chars_less(&keys[order[j]], &keys[order[j - 1]]) {
-                order.swap(j, j - 1);
-                j -= 1;
-            }
-        }
+    let order = if entries.iter().all(|(k, _)| k.is_ascii()) {
+        let keys: Vec<&[u8]> = entries.iter().map(|(k, _)| k.as_bytes()).collect();
+        go_yaml_order(&keys)
     } else {
-        merge_sort(&mut order, &keys);
+        let keys: Vec<Vec<char>> = entries.iter().map(|(k, _)| k.chars().collect()).collect();
+        go_yaml_order(&keys)
+    };
+    if order.iter().enumerate().all(|(i, &at)| i == at) {
+        return;
     }
     let mut slots: Vec<Option<(String, YNode)>> = entries.drain(..).map(Some).collect();
     for i in order {
@@ -183,17 +188,35 @@ fn sort_keys(entries: &mut Vec<(String, YNode)>) {
     }
 }
 
-fn merge_sort(order: &mut [usize], keys: &[Vec<char>]) {
+/// The positions of `keys` in go-yaml's order.
+fn go_yaml_order<K: AsRef<[C]>, C: KeyChar>(keys: &[K]) -> Vec<usize> {
+    let less = |a: usize, b: usize| seq_less(keys[a].as_ref(), keys[b].as_ref());
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    if order.len() <= 12 {
+        for i in 1..order.len() {
+            let mut j = i;
+            while j > 0 && less(order[j], order[j - 1]) {
+                order.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+    } else if order.windows(2).any(|w| less(w[1], w[0])) {
+        merge_sort(&mut order, &less);
+    }
+    order
+}
+
+fn merge_sort(order: &mut [usize], less: &dyn Fn(usize, usize) -> bool) {
     if order.len() <= 1 {
         return;
     }
     let mid = order.len() / 2;
-    merge_sort(&mut order[..mid], keys);
-    merge_sort(&mut order[mid..], keys);
+    merge_sort(&mut order[..mid], less);
+    merge_sort(&mut order[mid..], less);
     let mut merged = Vec::with_capacity(order.len());
     let (mut i, mut j) = (0, mid);
     while i < mid && j < order.len() {
-        if chars_less(&keys[order[j]], &keys[order[i]]) {
+        if less(order[j], order[i]) {
             merged.push(order[j]);
             j += 1;
         } else {
@@ -206,23 +229,52 @@ fn merge_sort(order: &mut [usize], keys: &[Vec<char>]) {
     order.copy_from_slice(&merged);
 }
 
+/// A key's unit as `keyList.Less` reads it: a rune, or a byte of an all-ASCII key (the same
+/// rune, without decoding).
+trait KeyChar: Copy + PartialEq + PartialOrd {
+    fn is_letter(self) -> bool;
+    /// The ASCII digit's value, if it is one.
+    fn digit(self) -> Option<i64>;
+}
+
+impl KeyChar for char {
+    fn is_letter(self) -> bool {
+        self.is_alphabetic()
+    }
+    fn digit(self) -> Option<i64> {
+        self.is_ascii_digit().then(|| i64::from(self as u8 - b'0'))
+    }
+}
+
+impl KeyChar for u8 {
+    fn is_letter(self) -> bool {
+        self.is_ascii_alphabetic()
+    }
+    fn digit(self) -> Option<i64> {
+        self.is_ascii_digit().then(|| i64::from(self - b'0'))
+    }
+}
+
 /// go-yaml's `keyList.Less` for two string keys: letters after non-letters, digit runs compared
 /// as numbers, otherwise rune order.
 pub fn key_less(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return seq_less(a.as_bytes(), b.as_bytes());
+    }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
-    chars_less(&ar, &br)
+    seq_less(&ar, &br)
 }
 
-fn chars_less(ar: &[char], br: &[char]) -> bool {
+fn seq_less<C: KeyChar>(ar: &[C], br: &[C]) -> bool {
     let mut i = 0;
     while i < ar.len() && i < br.len() {
         if ar[i] == br[i] {
             i += 1;
             continue;
         }
-        let al = ar[i].is_alphabetic();
-        let bl = br[i].is_alphabetic();
+        let al = ar[i].is_letter();
+        let bl = br[i].is_letter();
         if al && bl {
             return ar[i] < br[i];
         }
@@ -230,11 +282,11 @@ fn chars_less(ar: &[char], br: &[char]) -> bool {
             return bl;
         }
         let (mut an, mut bn): (i64, i64) = (0, 0);
-        if ar[i] == '0' || br[i] == '0' {
+        if ar[i].digit() == Some(0) || br[i].digit() == Some(0) {
             let mut j = i;
-            while j > 0 && ar[j - 1].is_ascii_digit() {
+            while j > 0 && ar[j - 1].digit().is_some() {
                 j -= 1;
-                if ar[j] != '0' {
+                if ar[j].digit() != Some(0) {
                     an = 1;
                     bn = 1;
                     break;
@@ -242,13 +294,13 @@ fn chars_less(ar: &[char], br: &[char]) -> bool {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && ar[ai].is_ascii_digit() {
-            an = an.wrapping_mul(10).wrapping_add(ar[ai] as i64 - '0' as i64);
+        while let Some(d) = ar.get(ai).and_then(|c| c.digit()) {
+            an = an.wrapping_mul(10).wrapping_add(d);
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && br[bi].is_ascii_digit() {
-            bn = bn.wrapping_mul(10).wrapping_add(br[bi] as i64 - '0' as i64);
+        while let Some(d) = br.get(bi).and_then(|c| c.digit()) {
+            bn = bn.wrapping_mul(10).wrapping_add(d);
             bi += 1;
         }
         if an != bn {
@@ -704,10 +756,7 @@ impl Emitter {
         self.simple_key_context = ctx.simple_key;
         match node {
             YNode::Plain(text) => self.emit_scalar(text, Style::Plain),
-            YNode::Str(s) => {
-                let style = requested_style(s);
-                self.emit_scalar(s, style)
-            }
+            YNode::Str(s) => self.emit_string(s, ctx),
             YNode::Seq(items) => {
                 if self.flow_level > 0 || items.is_empty() {
                     self.write_indicator("[", true, true, false);
@@ -742,13 +791,12 @@ impl Emitter {
                     for (k, v) in entries {
                         self.write_indent();
                         let simple = !k.contains(is_break) && k.len() <= 128;
-                        let key = YNode::Str(k.clone());
                         if simple {
-                            self.emit_node(&key, Ctx::SIMPLE_KEY);
+                            self.emit_string(k, Ctx::SIMPLE_KEY);
                             self.write_indicator(":", false, false, false);
                         } else {
                             self.write_indicator("?", true, false, true);
-                            self.emit_node(&key, Ctx::MAPPING);
+                            self.emit_string(k, Ctx::MAPPING);
                             self.write_indent();
                             self.write_indicator(":", true, false, true);
                         }
@@ -758,6 +806,14 @@ impl Emitter {
                 }
             }
         }
+    }
+
+    /// A string scalar (a value or a key) in `ctx`.
+    fn emit_string(&mut self, s: &str, ctx: Ctx) {
+        self.mapping_context = ctx.mapping;
+        self.simple_key_context = ctx.simple_key;
+        let style = requested_style(s);
+        self.emit_scalar(s, style)
     }
 
     fn select_style(&self, value: &str, requested: Style, a: &Analysis) -> Style {
@@ -1019,5 +1075,52 @@ mod tests {
         assert!(key_less("_x", "a"));
         assert!(key_less("B", "a"));
         assert!(!key_less("a10", "a2"));
+    }
+
+    /// The byte path for ASCII keys orders exactly as the rune path does, on every pair of keys
+    /// drawn from the characters the comparator treats differently.
+    #[test]
+    fn ascii_keys_compare_as_bytes_and_as_runes_alike() {
+        let alphabet = ['0', '1', '2', '9', 'a', 'B', 'z', '_', '-', '.', '/', ' '];
+        let mut keys = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = keys
+                .iter()
+                .flat_map(|k| alphabet.iter().map(move |c| format!("{k}{c}")))
+                .collect();
+            keys.extend(longer);
+        }
+        keys.sort();
+        keys.dedup();
+        let runes = |k: &str| k.chars().collect::<Vec<char>>();
+        for a in &keys {
+            for b in &keys {
+                assert_eq!(
+                    seq_less(a.as_bytes(), b.as_bytes()),
+                    seq_less(&runes(a), &runes(b)),
+                    "{a:?} < {b:?}"
+                );
+            }
+        }
+    }
+
+    /// The order `helm template` prints for `toYaml` of these keys (helm 4.1.4).
+    #[test]
+    fn maps_print_in_go_yamls_key_order() {
+        let mut map = std::collections::BTreeMap::new();
+        for key in ["a10", "a2", "B", "_x", "1", "01", "a", "é", "10", "b"] {
+            map.insert(key.to_string(), Value::Int(1));
+        }
+        let printed = marshal(&Value::map(map)).unwrap();
+        let keys: Vec<&str> = printed
+            .lines()
+            .map(|l| l.split(':').next().unwrap())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "_x", "\"1\"", "\"01\"", "\"10\"", "B", "a", "a2", "a10", "b", "é"
+            ]
+        );
     }
 }
