@@ -455,6 +455,41 @@ pub(super) mod tests {
         assert!(matches!(error(&c, &bad_kube), TemplateError::Schema(_)));
     }
 
+    /// Every schema of the tree is compiled ahead, but only an enabled chart's is checked: a
+    /// disabled subchart's unusable schema does not fail the release, an enabled one's does.
+    #[test]
+    fn a_disabled_subcharts_schema_is_compiled_ahead_but_never_reported() {
+        let (_dir, chart) = chart_tree(&[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: c\nversion: 0.1.0\ndependencies:\n\
+                 - name: sub\n  version: 1.0.0\n  condition: sub.enabled\n",
+            ),
+            ("values.yaml", "sub:\n  enabled: false\n"),
+            (
+                "values.schema.json",
+                r#"{"properties":{"sub":{"type":"object"}}}"#,
+            ),
+            ("templates/a.yaml", "a: 1\n"),
+            (
+                "charts/sub/Chart.yaml",
+                "apiVersion: v2\nname: sub\nversion: 1.0.0\n",
+            ),
+            ("charts/sub/values.schema.json", r#"{"type": 5}"#),
+            ("charts/sub/templates/b.yaml", "b: 1\n"),
+        ]);
+        assert_eq!(chart.schemas().len(), 2);
+        let opts = RenderOptions::default();
+        let disabled = template(&chart, &Value::empty_map(), &opts).unwrap();
+        assert!(
+            disabled.contains("a: 1") && !disabled.contains("b: 1"),
+            "{disabled}"
+        );
+        let enabled = Value::from_json(&serde_json::json!({"sub": {"enabled": true}}));
+        let error = template(&chart, &enabled, &opts).unwrap_err().to_string();
+        assert!(error.contains("sub: invalid values.schema.json"), "{error}");
+    }
+
     #[test]
     fn files_read_on_demand_render_as_files_read_up_front() {
         let (_dir, chart) = chart_tree(&[

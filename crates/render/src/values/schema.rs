@@ -884,4 +884,45 @@ mod tests {
              typed:\n- at '/port': got string, want integer\n"
         );
     }
+
+    /// Compiled ahead, a schema no check asks for (a disabled subchart's) is never reported,
+    /// and the checks report a compiled schema's problems as they would have found them.
+    #[test]
+    fn schemas_compiled_ahead_are_reported_only_when_checked() {
+        let unusable = br#"{"type": 5}"#.as_slice();
+        let typed = br#"{"properties":{"port":{"type":"integer"}}}"#.as_slice();
+        let tree = |schema: &[u8]| ValuesTree {
+            name: "top".into(),
+            defaults: Value::Nil,
+            schema: Some(schema.to_vec()),
+            subcharts: vec![],
+        };
+        let values = parse_values("port: x\n").unwrap();
+        let checked = |tree: &ValuesTree| {
+            let mut ahead = CompiledSchemas::compile_ahead([unusable, typed]);
+            assert_eq!(ahead.compiled.len(), 2);
+            let verdict = prepare_schema_checks(tree, &values).run_with(&mut ahead);
+            // Found among the compiled texts, not compiled again.
+            assert_eq!(ahead.compiled.len(), 2);
+            verdict
+        };
+        let typed_tree = tree(typed);
+        assert_eq!(
+            checked(&typed_tree),
+            validate_against_schemas(&typed_tree, &values)
+        );
+        assert_eq!(
+            checked(&typed_tree).unwrap_err().report(),
+            "top:\n- at '/port': got string, want integer\n"
+        );
+        let unusable_tree = tree(unusable);
+        assert!(matches!(
+            checked(&unusable_tree),
+            Err(SchemaError::BadSchema { chart, .. }) if chart == "top"
+        ));
+        assert_eq!(
+            checked(&unusable_tree),
+            validate_against_schemas(&unusable_tree, &values)
+        );
+    }
 }

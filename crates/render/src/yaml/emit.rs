@@ -171,15 +171,19 @@ fn sort_keys(entries: &mut Vec<(String, YNode)>) {
         return;
     }
     let order = if entries.iter().all(|(k, _)| k.is_ascii()) {
+        // A map's keys arrive in byte order, which is usually go-yaml's order already.
+        let in_order = entries
+            .windows(2)
+            .all(|w| !seq_less(w[1].0.as_bytes(), w[0].0.as_bytes()));
+        if in_order {
+            return;
+        }
         let keys: Vec<&[u8]> = entries.iter().map(|(k, _)| k.as_bytes()).collect();
         go_yaml_order(&keys)
     } else {
         let keys: Vec<Vec<char>> = entries.iter().map(|(k, _)| k.chars().collect()).collect();
         go_yaml_order(&keys)
     };
-    if order.iter().enumerate().all(|(i, &at)| i == at) {
-        return;
-    }
     let mut slots: Vec<Option<(String, YNode)>> = entries.drain(..).map(Some).collect();
     for i in order {
         if let Some(e) = slots[i].take() {
@@ -200,7 +204,7 @@ fn go_yaml_order<K: AsRef<[C]>, C: KeyChar>(keys: &[K]) -> Vec<usize> {
                 j -= 1;
             }
         }
-    } else if order.windows(2).any(|w| less(w[1], w[0])) {
+    } else {
         merge_sort(&mut order, &less);
     }
     order
