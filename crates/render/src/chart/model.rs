@@ -83,8 +83,9 @@ impl Chart {
         out
     }
 
-    /// Every `values.schema.json` of the tree (this chart's, then its subcharts' in order), each
-    /// text once: what a render may have to compile, whichever charts its values enable.
+    /// Every `values.schema.json` of the tree (this chart's, then its subcharts' in order): what
+    /// a render may have to compile, whichever charts its values enable. A text that appears
+    /// twice is listed twice; compiling skips repeats.
     pub fn schemas(&self) -> Vec<&[u8]> {
         let mut out: Vec<&[u8]> = Vec::new();
         self.collect_schemas(&mut out);
@@ -92,9 +93,7 @@ impl Chart {
     }
 
     fn collect_schemas<'a>(&'a self, out: &mut Vec<&'a [u8]>) {
-        if let Some(schema) = &self.schema
-            && !out.contains(&schema.as_slice())
-        {
+        if let Some(schema) = &self.schema {
             out.push(schema);
         }
         for dep in &self.dependencies {

@@ -899,7 +899,8 @@ mod tests {
         };
         let values = parse_values("port: x\n").unwrap();
         let checked = |tree: &ValuesTree| {
-            let mut ahead = CompiledSchemas::compile_ahead([unusable, typed]);
+            // A repeated text (a subchart under two aliases) is compiled once.
+            let mut ahead = CompiledSchemas::compile_ahead([unusable, typed, unusable]);
             assert_eq!(ahead.compiled.len(), 2);
             let verdict = prepare_schema_checks(tree, &values).run_with(&mut ahead);
             // Found among the compiled texts, not compiled again.

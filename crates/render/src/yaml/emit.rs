@@ -1108,22 +1108,37 @@ mod tests {
         }
     }
 
-    /// The order `helm template` prints for `toYaml` of these keys (helm 4.1.4).
+    /// The order `helm template` prints for `toYaml` of these keys (helm 4.1.4): a small map
+    /// (insertion sort) and a large one (merge sort), neither given in go-yaml's order.
     #[test]
     fn maps_print_in_go_yamls_key_order() {
-        let mut map = std::collections::BTreeMap::new();
-        for key in ["a10", "a2", "B", "_x", "1", "01", "a", "é", "10", "b"] {
-            map.insert(key.to_string(), Value::Int(1));
-        }
-        let printed = marshal(&Value::map(map)).unwrap();
-        let keys: Vec<&str> = printed
-            .lines()
-            .map(|l| l.split(':').next().unwrap())
-            .collect();
+        let printed_keys = |keys: &[&str]| {
+            let mut map = std::collections::BTreeMap::new();
+            for key in keys {
+                map.insert(key.to_string(), Value::Int(1));
+            }
+            let printed = marshal(&Value::map(map)).unwrap();
+            printed
+                .lines()
+                .map(|l| l.split(':').next().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        let small = ["a10", "a2", "B", "_x", "1", "01", "a", "é", "10", "b"];
         assert_eq!(
-            keys,
+            printed_keys(&small),
             [
                 "_x", "\"1\"", "\"01\"", "\"10\"", "B", "a", "a2", "a10", "b", "é"
+            ]
+        );
+        let large = [
+            "a10", "a2", "B", "_x", "1", "01", "a", "é", "10", "b", "z9", "z10", "Z", "x-1", "x_1",
+            "x.1", "007", "7", "aa", "A1",
+        ];
+        assert_eq!(
+            printed_keys(&large),
+            [
+                "_x", "\"1\"", "\"01\"", "\"7\"", "\"007\"", "\"10\"", "A1", "B", "Z", "a", "a2",
+                "a10", "aa", "b", "x-1", "x.1", "x_1", "z9", "z10", "é"
             ]
         );
     }
