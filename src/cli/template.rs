@@ -225,8 +225,9 @@ fn render(args: &TemplateArgs, release: String, chart: &Chart) -> anyhow::Result
         skip_tests: args.skip_tests,
         disable_hooks: args.no_hooks,
         show_only: args.show_only.clone(),
-        // The process ends with this render.
+        // The process ends with this render, and the user waits for nothing else.
         skip_teardown: true,
+        race_key_generation: true,
         ..RenderOptions::default()
     };
     if chart.metadata.deprecated {

@@ -280,7 +280,18 @@ impl Template {
     /// the define-only files have calls). Keys are fresh for every call and never outlive the
     /// set. Call it after adding Sprig's functions and before parsing.
     pub fn prefetch_certificate_keys(&mut self) -> &mut Self {
-        let keys = Arc::new(crate::sprig::KeySupply::prefetching());
+        self.use_key_supply(crate::sprig::KeySupply::prefetching())
+    }
+
+    /// [`Template::prefetch_certificate_keys`], and a call that finds no key ready has every
+    /// idle core generate one and takes the first to finish: lower latency for more CPU (at
+    /// most one unused key per spare core). For a process that only waits for its render.
+    pub fn race_certificate_keys(&mut self) -> &mut Self {
+        self.use_key_supply(crate::sprig::KeySupply::racing())
+    }
+
+    fn use_key_supply(&mut self, keys: crate::sprig::KeySupply) -> &mut Self {
+        let keys = Arc::new(keys);
         let funcs = Rc::make_mut(&mut Rc::make_mut(&mut self.set).funcs);
         for (name, func) in crate::sprig::certificate_functions(&keys) {
             if let Some(slot) = funcs.pure.get_mut(&name) {

@@ -1,10 +1,11 @@
 //! The RSA keys of Sprig's certificate generators (`genCA`, `genSelfSignedCert`,
-//! `genSignedCert`) for one template set: a [`KeySupply`] hands out fresh 2048-bit keys and, when
-//! the set's templates call those generators more than once, generates the next ones ahead of
-//! need on spare cores so that a render needing k keys waits for about ⌈k / cores⌉ key
-//! generations instead of k.
+//! `genSignedCert`) for one template set: a [`KeySupply`] hands out fresh 2048-bit keys, each
+//! made of two 1024-bit primes that it searches on the machine's cores, ahead of need when the
+//! set's templates call those generators more than once. A prime search is a draw of random
+//! length, so the cores search primes, not whole keys: a key is the first two primes found
+//! anywhere, and a render needing k keys waits for about 2k / cores prime searches.
 //!
-//! Policy, and why:
+//! Policy, and why (counted in primes, two per key):
 //! - Nothing runs until the first key is requested: most charts' generator calls sit in branches
 //!   their values disable, and those renders must not pay for background work.
 //! - Look-ahead is bounded by both the spare cores (`available_parallelism - 1`) and the
@@ -13,10 +14,16 @@
 //!   while it runs (`tpl`), minus the keys it already took ([`KeySupply::parsed`],
 //!   [`KeySupply::executing`]). So a render generates at most one unused key per spare core,
 //!   and none when its templates call the generators no more often than they are written.
-//! - A request that finds no ready key takes the first key any running generation finishes
-//!   (its own included); with nothing else running it generates on the calling thread. Finish
-//!   order says nothing about a key (each is an independent draw from the CSPRNG), so the keys
-//!   are distributed exactly as if generated on demand.
+//! - A racing supply ([`KeySupply::racing`], for a one-shot process that only waits for its
+//!   render) trades CPU for latency: a request that finds no prime ready has every idle core
+//!   (the spare ones, and its own while it waits) search one, and takes the first found. The
+//!   other primes serve later calls or are discarded: still at most one unused prime per spare
+//!   core.
+//! - A request that finds no ready prime takes the first prime any running search finds (its
+//!   own included); with nothing else running it searches on the calling thread. Finish order
+//!   says nothing about a prime's value beyond what the search itself favours (each search
+//!   starts from an independent draw from the CSPRNG), so keys are distributed as if their
+//!   primes were searched one after the other on demand.
 //! - The supply belongs to one template set: keys never reach another render. Dropping it
 //!   discards ready keys at once; generations still running are detached and discard their key
 //!   when they finish, so the end of a render never waits for them. Keys are never logged.
@@ -24,10 +31,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
-use super::keys::KeyPair;
+use super::keys::{self, KeyPair};
 
-/// RSA key size of Sprig's certificate generators.
-const CERT_RSA_BITS: usize = 2048;
+/// Primes in an RSA key.
+const PRIMES_PER_KEY: usize = 2;
 
 /// Template functions that take one fresh key from the supply per call.
 const KEY_DRAWING_FUNCTIONS: [&str; 3] = ["genCA", "genSelfSignedCert", "genSignedCert"];
@@ -40,7 +47,7 @@ pub(crate) fn draws_certificate_key(name: &str) -> bool {
 
 /// Fresh RSA-2048 keys for one template set's certificate generators.
 pub(crate) struct KeySupply {
-    keys: Prefetcher<KeyPair>,
+    primes: Prefetcher<rsa::BigUint>,
     calls: Mutex<ParsedCalls>,
 }
 
@@ -75,9 +82,16 @@ impl KeySupply {
         KeySupply::with_spare_cores(None)
     }
 
+    /// A prefetching supply whose requests race generations on every idle core.
+    pub(crate) fn racing() -> KeySupply {
+        let mut supply = KeySupply::prefetching();
+        supply.primes.race = true;
+        supply
+    }
+
     fn with_spare_cores(spare: Option<usize>) -> KeySupply {
         KeySupply {
-            keys: Prefetcher::new(Arc::new(generate_cert_key), spare),
+            primes: Prefetcher::new(Arc::new(keys::generate_rsa_prime), spare),
             calls: Mutex::new(ParsedCalls::default()),
         }
     }
@@ -96,7 +110,7 @@ impl KeySupply {
                 let mut parsed = lock(&self.calls);
                 parsed.in_helpers = parsed.in_helpers.saturating_add(calls);
             }
-            ParsedText::DuringExecution => self.keys.expect(calls),
+            ParsedText::DuringExecution => self.primes.expect(calls.saturating_mul(PRIMES_PER_KEY)),
         }
     }
 
@@ -108,20 +122,21 @@ impl KeySupply {
             let own = parsed.by_file.get(name).copied().unwrap_or(0);
             own.saturating_add(parsed.in_helpers)
         };
-        self.keys.begin(calls);
+        self.primes.begin(calls.saturating_mul(PRIMES_PER_KEY));
     }
 
-    /// A fresh RSA-2048 key, never handed out before.
+    /// A fresh RSA-2048 key, whose primes were never handed out before.
     pub(super) fn take(&self) -> Result<KeyPair, String> {
-        self.keys.take()
+        let p = self.primes.take()?;
+        let mut q = self.primes.take()?;
+        while !keys::primes_far_enough_apart(&p, &q) {
+            q = self.primes.take()?;
+        }
+        KeyPair::rsa_from_primes(p, q)
     }
 }
 
-fn generate_cert_key() -> Result<KeyPair, String> {
-    KeyPair::generate_rsa(CERT_RSA_BITS)
-}
-
-/// Makes one item (a key) per call; may run on any thread.
+/// Makes one item (a prime) per call; may run on any thread.
 type Generate<T> = Arc<dyn Fn() -> Result<T, String> + Send + Sync>;
 
 /// Generic over the item so that tests can drive it with a controllable generator.
@@ -131,6 +146,8 @@ struct Prefetcher<T: Send + 'static> {
     /// Background generations allowed besides the requester's own; unset until the first
     /// request looks up the spare cores, when not fixed at construction.
     spare: OnceLock<usize>,
+    /// A request that finds no item ready starts generations on all idle cores, not one.
+    race: bool,
 }
 
 /// What the requesting thread and the generator threads share.
@@ -178,6 +195,7 @@ impl<T: Send + 'static> Prefetcher<T> {
             }),
             generate,
             spare: spare.map(OnceLock::from).unwrap_or_default(),
+            race: false,
         }
     }
 
@@ -213,13 +231,14 @@ impl<T: Send + 'static> Prefetcher<T> {
             self.top_up(&mut state, look_ahead);
             return Ok(item);
         }
-        if state.in_flight == 0 && look_ahead == 0 {
+        // One generation for this request (unless enough are running already) plus the
+        // look-ahead, or when racing one per idle core; the first to finish serves this request.
+        let running = 1 + if self.race { spare } else { look_ahead };
+        if state.in_flight == 0 && running == 1 {
             drop(state);
             return (self.generate)();
         }
-        // One generation for this request (unless enough are running already) plus the
-        // look-ahead; then the first to finish serves this request.
-        self.top_up(&mut state, 1 + look_ahead);
+        self.top_up(&mut state, running);
         loop {
             if let Some(item) = state.ready.pop_front() {
                 return Ok(item);
@@ -409,6 +428,35 @@ mod tests {
     }
 
     #[test]
+    fn a_racing_request_uses_every_idle_core_and_later_calls_take_the_spare_items() {
+        let (g, _done) = Gated::new(usize::MAX);
+        let mut p = Prefetcher::new(g.generator(), Some(2));
+        p.race = true;
+        p.expect(1);
+        let first = p.take().unwrap();
+        // One announced call, yet three generations: the two spare cores and the requester's.
+        assert_eq!(background_started(&p), 3);
+        // Once they have all finished, two items wait; the next requests take them without
+        // starting anything, and only the one after that starts generations again.
+        while lock(&p.shared.state).in_flight > 0 {
+            std::thread::yield_now();
+        }
+        let mut items = vec![first, p.take().unwrap(), p.take().unwrap()];
+        assert_eq!(background_started(&p), 3);
+        items.push(p.take().unwrap());
+        assert_eq!(background_started(&p), 6);
+        items.sort();
+        items.dedup();
+        assert_eq!(items.len(), 4, "every request gets its own item");
+        // Without spare cores a racing request generates on its own thread, as any other.
+        let (g0, _done0) = Gated::new(usize::MAX);
+        let mut alone = Prefetcher::new(g0.generator(), Some(0));
+        alone.race = true;
+        assert_eq!(alone.take().unwrap(), Item(0));
+        assert_eq!(background_started(&alone), 0);
+    }
+
+    #[test]
     fn requests_beyond_the_announced_calls_still_get_items() {
         let (g, _done) = Gated::new(usize::MAX);
         let p = Prefetcher::new(g.generator(), Some(3));
@@ -497,10 +545,10 @@ mod tests {
             t.execute(&crate::Value::Nil).unwrap(),
             "true true false true"
         );
-        let state = lock(&keys.keys.shared.state);
-        assert_eq!(state.expected, 3);
+        let state = lock(&keys.primes.shared.state);
+        assert_eq!(state.expected, 3 * PRIMES_PER_KEY);
         // genCA and genSignedCert drew from the set's supply; the other generators did not.
-        assert_eq!(state.served, 2);
+        assert_eq!(state.served, 2 * PRIMES_PER_KEY);
     }
 
     #[test]
@@ -526,30 +574,50 @@ mod tests {
             .unwrap();
         let keys = t.key_supply().expect("the set has a supply");
         let expected_and_served = || {
-            let state = lock(&keys.keys.shared.state);
+            let state = lock(&keys.primes.shared.state);
             (state.expected, state.served)
         };
         t.execute_template("a", &crate::Value::Nil).unwrap();
-        assert_eq!(expected_and_served(), (2 + 1, 1));
+        assert_eq!(
+            expected_and_served(),
+            ((2 + 1) * PRIMES_PER_KEY, PRIMES_PER_KEY)
+        );
         // Its own file has no calls, its helpers one, and the text it parsed one.
         assert_eq!(t.execute_template("b", &crate::Value::Nil).unwrap(), "true");
-        assert_eq!(expected_and_served(), (1 + 1, 1));
+        assert_eq!(
+            expected_and_served(),
+            ((1 + 1) * PRIMES_PER_KEY, PRIMES_PER_KEY)
+        );
     }
 
     #[test]
     fn prefetched_rsa_keys_are_distinct_fresh_keys() {
         let supply = KeySupply::with_spare_cores(Some(2));
-        supply.keys.expect(3);
+        supply.primes.expect(3 * PRIMES_PER_KEY);
         let pems: Vec<String> = (0..3)
             .map(|_| supply.take().unwrap().to_pem().unwrap())
             .collect();
-        assert_eq!(background_made(&supply.keys), 3);
+        assert!(
+            background_made(&supply.primes) >= 4,
+            "primes searched ahead"
+        );
         for pem in &pems {
             assert!(pem.starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
             let KeyPair::Rsa(key) = KeyPair::from_pem(pem).unwrap() else {
                 panic!("not an RSA key");
             };
             assert_eq!(rsa::traits::PublicKeyParts::size(&*key), 256);
+            assert_eq!(rsa::traits::PublicKeyParts::n(&*key).bits(), 2048);
+            assert_eq!(
+                rsa::traits::PublicKeyParts::e(&*key),
+                &rsa::BigUint::from(65537u32)
+            );
+            key.validate()
+                .expect("n = pq, and d inverts e mod p-1 and q-1");
+            let [p, q] = rsa::traits::PrivateKeyParts::primes(&*key) else {
+                panic!("two primes")
+            };
+            assert!(keys::primes_far_enough_apart(p, q));
         }
         assert_ne!(pems[0], pems[1]);
         assert_ne!(pems[0], pems[2]);

@@ -57,6 +57,8 @@ pub struct Engine {
     pub lookup: Arc<dyn Lookup>,
     /// Leave the parse trees to the OS (see `RenderOptions::skip_teardown`).
     pub skip_teardown: bool,
+    /// See `RenderOptions::race_key_generation`.
+    pub race_key_generation: bool,
 }
 
 impl Default for Engine {
@@ -66,6 +68,7 @@ impl Default for Engine {
             lint_mode: false,
             lookup: Arc::new(NoCluster),
             skip_teardown: false,
+            race_key_generation: false,
         }
     }
 }
@@ -137,7 +140,11 @@ impl Engine {
     pub(crate) fn new_set(&self) -> Template {
         let mut t = Template::with_funcs(ROOT_NAME, func_map());
         // Certificate generators draw RSA keys generated ahead on spare cores.
-        t.prefetch_certificate_keys();
+        if self.race_key_generation {
+            t.race_certificate_keys();
+        } else {
+            t.prefetch_certificate_keys();
+        }
         t.set_missing_key(if self.strict {
             MissingKey::Error
         } else {

@@ -45,6 +45,10 @@ pub struct RenderOptions {
     /// value trees are left for the OS to reclaim instead of being freed one node at a time,
     /// which costs a big chart milliseconds. Never set in a long-running process: it leaks.
     pub skip_teardown: bool,
+    /// Certificate generators that find no RSA key ready race a generation on every idle core
+    /// (see `Template::race_certificate_keys`): for a process that only waits for this render.
+    /// A controller rendering many releases keeps the CPU instead.
+    pub race_key_generation: bool,
 }
 
 impl Default for RenderOptions {
@@ -64,6 +68,7 @@ impl Default for RenderOptions {
             lint_mode: false,
             lookup: Arc::new(NoCluster),
             skip_teardown: false,
+            race_key_generation: false,
         }
     }
 }
@@ -154,6 +159,7 @@ fn render_release_with(
         lint_mode: opts.lint_mode,
         lookup: opts.lookup.clone(),
         skip_teardown: opts.skip_teardown,
+        race_key_generation: opts.race_key_generation,
     };
     let set = engine.new_set();
     let ahead = parse_ahead.then(|| ParseAhead::new(chart, set.parse_env()));
