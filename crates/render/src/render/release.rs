@@ -493,7 +493,10 @@ pub(super) mod tests {
         );
         let enabled = Value::from_json(&serde_json::json!({"sub": {"enabled": true}}));
         let error = template(&chart, &enabled, &opts).unwrap_err().to_string();
-        assert!(error.contains("sub: invalid values.schema.json"), "{error}");
+        assert!(
+            error.contains("sub:\n\"file:///values.schema.json#\" is not valid against metaschema"),
+            "{error}"
+        );
     }
 
     #[test]

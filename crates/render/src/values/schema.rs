@@ -16,18 +16,16 @@ use signet_gotemplate::Value;
 
 use super::coalesce::ValuesTree;
 
-/// Values that violate a schema, or a schema that cannot be used. `Display` is Helm's message.
+/// Values that violate a schema, or schemas that cannot be used. `Display` is Helm's message.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum SchemaError {
     #[error(
         "values don't meet the specifications of the schema(s) in the following chart(s):\n{report}"
     )]
     Invalid {
-        /// Per chart: `NAME:\n- at '…': …\n`.
+        /// Per chart: `NAME:\n- at '…': …\n`, or why its schema cannot be used.
         report: String,
     },
-    #[error("{chart}: invalid values.schema.json: {message}")]
-    BadSchema { chart: String, message: String },
 }
 
 impl SchemaError {
@@ -36,7 +34,6 @@ impl SchemaError {
     pub fn report(&self) -> String {
         match self {
             SchemaError::Invalid { report } => report.clone(),
-            other => other.to_string(),
         }
     }
 }
@@ -105,8 +102,8 @@ impl SchemaChecks<'_> {
     }
 
     /// Parses and compiles each schema (once, even when several charts share it) and validates.
-    /// A schema that is not JSON is reported in its chart's place, as Helm reports it; the first
-    /// schema that does not compile stops the run.
+    /// A schema that is not JSON, or not a valid schema, is reported in its chart's place as
+    /// Helm reports it, and the other charts are still checked.
     pub fn run(self) -> Result<(), SchemaError> {
         self.run_with(&mut CompiledSchemas::default())
     }
@@ -122,7 +119,7 @@ impl SchemaChecks<'_> {
                     chart,
                     schema,
                     instance,
-                } => match compiled.get(chart, schema)? {
+                } => match compiled.get(schema) {
                     Ok((schema, validator)) => {
                         if let Some(text) = validate_one(validator, schema, instance) {
                             report.push_str(&format!("{chart}:\n{text}"));
@@ -152,16 +149,9 @@ pub struct CompiledSchemas<'t> {
 
 type Compiled = (serde_json::Value, jsonschema::Validator);
 
-/// A schema text and what compiling it gave.
-type CompiledText<'t> = (Cow<'t, [u8]>, Result<Compiled, Unusable>);
-
-/// Why a schema text cannot be used.
-enum Unusable {
-    /// Not JSON, in Helm's words where they are known: reported in its chart's place.
-    NotJson(String),
-    /// JSON, but not a schema the validator accepts: stops the checks.
-    Invalid(String),
-}
+/// A schema text and what compiling it gave: the validator, or why the text cannot be used,
+/// in Helm's words where they are known (reported in its chart's place).
+type CompiledText<'t> = (Cow<'t, [u8]>, Result<Compiled, String>);
 
 impl<'t> CompiledSchemas<'t> {
     /// Compiles each of `texts` ahead of the checks that will ask for them. A text that cannot
@@ -187,33 +177,60 @@ impl<'t> CompiledSchemas<'t> {
         let parsed = match serde_json::from_slice::<serde_json::Value>(&text) {
             Ok(schema) => match jsonschema::validator_for(&schema) {
                 Ok(validator) => Ok((schema, validator)),
-                Err(e) => Err(Unusable::Invalid(e.to_string())),
+                Err(e) => Err(invalid_schema_report(&schema, &e)),
             },
-            Err(e) if e.is_eof() => Err(Unusable::NotJson("unexpected EOF".to_string())),
+            Err(e) if e.is_eof() => Err("unexpected EOF".to_string()),
             // What santhosh-tekuri/jsonschema's `UnmarshalJSON` says.
-            Err(e) if e.to_string().starts_with("trailing characters") => Err(Unusable::NotJson(
-                "invalid character after top-level value".to_string(),
-            )),
-            Err(e) => Err(Unusable::NotJson(e.to_string())),
+            Err(e) if e.to_string().starts_with("trailing characters") => {
+                Err("invalid character after top-level value".to_string())
+            }
+            Err(e) => Err(e.to_string()),
         };
         self.compiled.push((text, parsed));
         self.compiled.len() - 1
     }
 
-    /// The parsed schema and its validator, or why the text is not JSON.
-    fn get(&mut self, chart: &str, text: &[u8]) -> Result<Result<&Compiled, &str>, SchemaError> {
+    /// The parsed schema and its validator, or why the text cannot be used.
+    fn get(&mut self, text: &[u8]) -> Result<&Compiled, &str> {
         let index = match self.position(text) {
             Some(i) => i,
             None => self.compile(Cow::Owned(text.to_vec())),
         };
         match &self.compiled[index].1 {
-            Ok(compiled) => Ok(Ok(compiled)),
-            Err(Unusable::NotJson(reason)) => Ok(Err(reason)),
-            Err(Unusable::Invalid(message)) => Err(SchemaError::BadSchema {
-                chart: chart.to_string(),
-                message: message.clone(),
-            }),
+            Ok(compiled) => Ok(compiled),
+            Err(reason) => Err(reason),
         }
+    }
+}
+
+/// The draft Helm's validator assumes for a schema without `$schema`.
+const DEFAULT_META_SCHEMA: &str = "https://json-schema.org/draft/2020-12/schema";
+
+/// Helm's report for JSON that is not a valid schema. santhosh-tekuri/jsonschema checks the
+/// document against its draft's meta-schema and prints that check's failures, the same tree as
+/// for values, under a line naming the meta-schema. Like Helm's, the report has no final line
+/// break. A schema that meets its meta-schema but still does not compile (a `pattern` the
+/// regular-expression engine refuses, a `$ref` that resolves nowhere) gets the validator's own
+/// words: Go's regexp and this one's word their errors differently.
+fn invalid_schema_report(
+    schema: &serde_json::Value,
+    compile_error: &jsonschema::ValidationError<'_>,
+) -> String {
+    let meta_failures = jsonschema::meta::validator_for(schema)
+        .ok()
+        .and_then(|meta| validate_one(meta.as_ref(), &serde_json::Value::Null, schema));
+    match meta_failures {
+        Some(tree) => {
+            let declared = schema.get("$schema").and_then(serde_json::Value::as_str);
+            let meta_url = declared.unwrap_or(DEFAULT_META_SCHEMA);
+            format!(
+                "\"file:///values.schema.json#\" is not valid against metaschema: jsonschema \
+                 validation failed with '{}#'\n{}",
+                meta_url.trim_end_matches('#'),
+                tree.trim_end_matches('\n')
+            )
+        }
+        None => format!("\"file:///values.schema.json#\" is not a valid schema: {compile_error}"),
     }
 }
 
@@ -294,7 +311,7 @@ fn validate_one(
             .split('/')
             .skip(1)
             .map(|s| s.replace("~1", "/").replace("~0", "~"))
-            .filter(|s| s != "$ref")
+            .filter(|s| s != "$ref" && s != "$dynamicRef")
             .collect();
         let keyword = path.pop().unwrap_or_default();
         let inst = err.instance_path().as_str().to_string();
@@ -463,7 +480,9 @@ fn build(nodes: &mut BTreeMap<Vec<String>, Node>, path: &[String]) -> Vec<Failur
         }
     }
     if !all_of.is_empty() {
-        let instance = common_instance(&all_of);
+        // `allOf` fails where it applies: at this subschema's instance, which its branches'
+        // failures may lie below.
+        let instance = instance_prefix(&common_instance(&all_of), instance_depth(path));
         ranked.push((
             3,
             Failure {
@@ -479,6 +498,52 @@ fn build(nodes: &mut BTreeMap<Vec<String>, Node>, path: &[String]) -> Vec<Failur
 }
 
 /// The instance location a group of sibling failures share (the shortest common prefix).
+/// How many levels below the root instance the subschema at evaluation path `path` applies:
+/// one per step into a property or an item.
+fn instance_depth(path: &[String]) -> usize {
+    let mut depth = 0;
+    let mut steps = path.iter().map(String::as_str);
+    while let Some(step) = steps.next() {
+        match step {
+            "properties" | "patternProperties" | "prefixItems" => {
+                steps.next();
+                depth += 1;
+            }
+            "additionalProperties"
+            | "unevaluatedProperties"
+            | "additionalItems"
+            | "unevaluatedItems"
+            | "contains" => depth += 1,
+            // `items/N` (a tuple before 2020-12) names its index; plain `items` does not.
+            "items" => {
+                if steps
+                    .clone()
+                    .next()
+                    .is_some_and(|n| n.parse::<usize>().is_ok())
+                {
+                    steps.next();
+                }
+                depth += 1;
+            }
+            "allOf" | "anyOf" | "oneOf" | "definitions" | "$defs" | "dependentSchemas"
+            | "dependencies" => {
+                steps.next();
+            }
+            _ => {}
+        }
+    }
+    depth
+}
+
+/// The first `depth` levels of JSON pointer `instance` (`""` for none).
+fn instance_prefix(instance: &str, depth: usize) -> String {
+    instance
+        .split('/')
+        .take(depth + 1)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 fn common_instance(failures: &[Failure]) -> String {
     let mut prefix: Option<Vec<&str>> = None;
     for f in failures {
@@ -850,10 +915,63 @@ mod tests {
             ..tree
         };
         let values = parse_values("one: {port: 1}\nbad: {}\n").unwrap();
-        assert!(matches!(
-            validate_against_schemas(&tree, &values),
-            Err(SchemaError::BadSchema { chart, .. }) if chart == "bad"
-        ));
+        assert!(
+            validate_against_schemas(&tree, &values)
+                .unwrap_err()
+                .report()
+                .starts_with(
+                    "bad:\n\"file:///values.schema.json#\" is not valid against metaschema"
+                )
+        );
+    }
+
+    /// A schema that is not a valid schema is reported as helm 4.1.4 reports it (each expected
+    /// text is helm's output for the same schema), in its chart's place.
+    #[test]
+    fn schemas_that_break_their_meta_schema_are_reported_as_helm_does() {
+        let report = |schema: &str| {
+            let tree = ValuesTree {
+                name: "c".into(),
+                defaults: Value::Nil,
+                schema: Some(schema.as_bytes().to_vec()),
+                subcharts: vec![],
+            };
+            validate_against_schemas(&tree, &parse_values("a: 1\n").unwrap())
+                .unwrap_err()
+                .to_string()
+        };
+        let header = |draft: &str| {
+            format!(
+                "values don't meet the specifications of the schema(s) in the following \
+                 chart(s):\nc:\n\"file:///values.schema.json#\" is not valid against metaschema: \
+                 jsonschema validation failed with '{draft}'\n"
+            )
+        };
+        let draft_2020 = header("https://json-schema.org/draft/2020-12/schema#");
+        assert_eq!(
+            report(r#"{"type": 5}"#),
+            draft_2020.clone()
+                + "- at '': 'allOf' failed\n\
+                   \x20 - at '/type': 'anyOf' failed\n\
+                   \x20   - at '/type': value must be one of 'array', 'boolean', 'integer', \
+                   'null', 'number', 'object', 'string'\n\
+                   \x20   - at '/type': got number, want array"
+        );
+        assert_eq!(
+            report(
+                r#"{"$schema": "http://json-schema.org/draft-07/schema", "properties": {"b": {"minLength": -1}}}"#
+            ),
+            header("http://json-schema.org/draft-07/schema#")
+                + "- at '/properties/b/minLength': 'allOf' failed\n\
+                   \x20 - at '/properties/b/minLength': minimum: got -1, want 0"
+        );
+        assert_eq!(
+            report(
+                r#"{"$schema": "http://json-schema.org/draft-04/schema#", "properties": {"b": {"required": true}}}"#
+            ),
+            header("http://json-schema.org/draft-04/schema#")
+                + "- at '/properties/b/required': got boolean, want array"
+        );
     }
 
     #[test]
@@ -917,10 +1035,12 @@ mod tests {
             "top:\n- at '/port': got string, want integer\n"
         );
         let unusable_tree = tree(unusable);
-        assert!(matches!(
-            checked(&unusable_tree),
-            Err(SchemaError::BadSchema { chart, .. }) if chart == "top"
-        ));
+        assert!(
+            checked(&unusable_tree)
+                .unwrap_err()
+                .report()
+                .starts_with("top:\n\"file:///values.schema.json#\" is not valid against")
+        );
         assert_eq!(
             checked(&unusable_tree),
             validate_against_schemas(&unusable_tree, &values)
