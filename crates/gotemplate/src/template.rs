@@ -275,17 +275,17 @@ impl Template {
 
     /// Let Sprig's certificate generators of this set (`genCA`, `genSelfSignedCert`,
     /// `genSignedCert`, where already added) draw their RSA keys from a supply owned by the set:
-    /// from the first key requested, it generates the keys that the executing template may still
-    /// need on spare cores (at most one per spare core ahead, at most as many as its file and
-    /// the define-only files have calls). Keys are fresh for every call and never outlive the
-    /// set. Call it after adding Sprig's functions and before parsing.
+    /// from the first key requested, it searches the primes of the keys that the executing
+    /// template may still need on spare cores (at most one prime per spare core ahead, at most
+    /// as many as its file and the define-only files have calls). Keys are fresh for every call
+    /// and never outlive the set. Call it after adding Sprig's functions and before parsing.
     pub fn prefetch_certificate_keys(&mut self) -> &mut Self {
         self.use_key_supply(crate::sprig::KeySupply::prefetching())
     }
 
-    /// [`Template::prefetch_certificate_keys`], and a call that finds no key ready has every
-    /// idle core generate one and takes the first to finish: lower latency for more CPU (at
-    /// most one unused key per spare core). For a process that only waits for its render.
+    /// [`Template::prefetch_certificate_keys`], and a call that finds no prime ready has every
+    /// idle core search one and takes the first found: lower latency for more CPU (at most one
+    /// unused prime per spare core). For a process that only waits for its render.
     pub fn race_certificate_keys(&mut self) -> &mut Self {
         self.use_key_supply(crate::sprig::KeySupply::racing())
     }

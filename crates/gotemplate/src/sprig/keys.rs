@@ -34,16 +34,21 @@ pub(super) const RSA_2048_PRIME_BITS: u32 = 1024;
 /// its two top bits are set, so that any two multiply to a 2048-bit modulus, and `p - 1` is
 /// coprime to the public exponent (as a key's primes must be).
 pub(super) fn generate_rsa_prime() -> Result<rsa::BigUint, String> {
-    use crypto_primes::hazmat::{SetBits, SmallPrimesSieveFactory};
-    let mut rng = rand_core::OsRng;
+    use chacha20::rand_core::SeedableRng;
+    use crypto_primes::Flavor;
+    use crypto_primes::hazmat::{SetBits, SmallFactorsSieveFactory};
+    let mut rng = chacha20::ChaCha20Rng::from_seed(random_bytes::<32>()?);
     loop {
-        let prime: crypto_bigint::U1024 = crypto_primes::sieve_and_find(
-            &mut rng,
-            SmallPrimesSieveFactory::new(RSA_2048_PRIME_BITS, SetBits::TwoMsb),
-            crypto_primes::is_prime_with_rng,
-        )
-        .ok_or("rsa: the prime search ended without a prime")?;
-        let prime = rsa::BigUint::from_bytes_be(&prime.to_be_bytes());
+        let sieve =
+            SmallFactorsSieveFactory::new(Flavor::Any, RSA_2048_PRIME_BITS, SetBits::TwoMsb)
+                .map_err(|e| format!("rsa: {e}"))?;
+        let prime: crypto_bigint::U1024 =
+            crypto_primes::sieve_and_find(&mut rng, sieve, |_, candidate| {
+                crypto_primes::is_prime(Flavor::Any, candidate)
+            })
+            .map_err(|e| format!("rsa: {e}"))?
+            .ok_or("rsa: the prime search ended without a prime")?;
+        let prime = rsa::BigUint::from_bytes_be(prime.to_be_bytes().as_ref());
         // e is prime, so gcd(p - 1, e) = 1 unless e divides p - 1 (one prime in 65536).
         if &prime % RSA_PUBLIC_EXPONENT != rsa::BigUint::from(1u32) {
             return Ok(prime);

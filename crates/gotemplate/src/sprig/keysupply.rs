@@ -12,7 +12,7 @@
 //!   generator calls the running template may still make: the calls the parser saw in its file
 //!   and in files that only define templates (helpers it may include), plus those of text parsed
 //!   while it runs (`tpl`), minus the keys it already took ([`KeySupply::parsed`],
-//!   [`KeySupply::executing`]). So a render generates at most one unused key per spare core,
+//!   [`KeySupply::executing`]). So a render searches at most one unused prime per spare core,
 //!   and none when its templates call the generators no more often than they are written.
 //! - A racing supply ([`KeySupply::racing`], for a one-shot process that only waits for its
 //!   render) trades CPU for latency: a request that finds no prime ready has every idle core
@@ -20,12 +20,13 @@
 //!   other primes serve later calls or are discarded: still at most one unused prime per spare
 //!   core.
 //! - A request that finds no ready prime takes the first prime any running search finds (its
-//!   own included); with nothing else running it searches on the calling thread. Finish order
-//!   says nothing about a prime's value beyond what the search itself favours (each search
-//!   starts from an independent draw from the CSPRNG), so keys are distributed as if their
-//!   primes were searched one after the other on demand.
-//! - The supply belongs to one template set: keys never reach another render. Dropping it
-//!   discards ready keys at once; generations still running are detached and discard their key
+//!   own included); with nothing else running it searches on the calling thread. Each search
+//!   starts from an independent draw from the CSPRNG and sieves upwards, which favours primes
+//!   after long gaps (as OpenSSL's search long did); taking the first one found favours short
+//!   searches, so it moves the choice slightly towards uniform over the primes, never towards
+//!   fewer of them.
+//! - The supply belongs to one template set: primes never reach another render. Dropping it
+//!   discards ready primes at once; searches still running are detached and discard their prime
 //!   when they finish, so the end of a render never waits for them. Keys are never logged.
 
 use std::collections::{HashMap, VecDeque};

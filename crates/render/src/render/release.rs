@@ -45,7 +45,7 @@ pub struct RenderOptions {
     /// value trees are left for the OS to reclaim instead of being freed one node at a time,
     /// which costs a big chart milliseconds. Never set in a long-running process: it leaks.
     pub skip_teardown: bool,
-    /// Certificate generators that find no RSA key ready race a generation on every idle core
+    /// Certificate generators that find no RSA prime ready race a search on every idle core
     /// (see `Template::race_certificate_keys`): for a process that only waits for this render.
     /// A controller rendering many releases keeps the CPU instead.
     pub race_key_generation: bool,
