@@ -210,8 +210,10 @@ const DEFAULT_META_SCHEMA: &str = "https://json-schema.org/draft/2020-12/schema"
 /// document against its draft's meta-schema and prints that check's failures, the same tree as
 /// for values, under a line naming the meta-schema. Like Helm's, the report has no final line
 /// break. A schema that meets its meta-schema but still does not compile (a `pattern` the
-/// regular-expression engine refuses, a `$ref` that resolves nowhere) gets the validator's own
-/// words: Go's regexp and this one's word their errors differently.
+/// regular-expression engine refuses, a `$ref` that resolves nowhere) gets one line naming the
+/// place, without the tree of meta-schema steps above it and, for a pattern, without Go's
+/// regexp parser's detail (`error parsing regexp: missing closing )`), which no engine here
+/// words alike.
 fn invalid_schema_report(
     schema: &serde_json::Value,
     compile_error: &jsonschema::ValidationError<'_>,
@@ -219,19 +221,31 @@ fn invalid_schema_report(
     let meta_failures = jsonschema::meta::validator_for(schema)
         .ok()
         .and_then(|meta| validate_one(meta.as_ref(), &serde_json::Value::Null, schema));
-    match meta_failures {
-        Some(tree) => {
-            let declared = schema.get("$schema").and_then(serde_json::Value::as_str);
-            let meta_url = declared.unwrap_or(DEFAULT_META_SCHEMA);
-            format!(
-                "\"file:///values.schema.json#\" is not valid against metaschema: jsonschema \
-                 validation failed with '{}#'\n{}",
-                meta_url.trim_end_matches('#'),
-                tree.trim_end_matches('\n')
-            )
-        }
-        None => format!("\"file:///values.schema.json#\" is not a valid schema: {compile_error}"),
-    }
+    let failures = meta_failures.unwrap_or_else(|| {
+        // Where in the schema, and what: Helm's wording for a pattern, minus Go's parse detail.
+        let message = match compile_error.kind() {
+            ValidationErrorKind::Format { format } if format == "regex" => {
+                let pattern = compile_error.instance();
+                let pattern = pattern
+                    .as_str()
+                    .map_or_else(|| pattern.to_string(), str::to_string);
+                format!("'{pattern}' is not valid regex")
+            }
+            _ => compile_error.to_string(),
+        };
+        format!(
+            "- at '{}': {message}",
+            compile_error.instance_path().as_str()
+        )
+    });
+    let declared = schema.get("$schema").and_then(serde_json::Value::as_str);
+    let meta_url = declared.unwrap_or(DEFAULT_META_SCHEMA);
+    format!(
+        "\"file:///values.schema.json#\" is not valid against metaschema: jsonschema validation \
+         failed with '{}#'\n{}",
+        meta_url.trim_end_matches('#'),
+        failures.trim_end_matches('\n')
+    )
 }
 
 /// Plain JSON for the validator (numbers as JSON would carry them).
@@ -964,6 +978,12 @@ mod tests {
             header("http://json-schema.org/draft-07/schema#")
                 + "- at '/properties/b/minLength': 'allOf' failed\n\
                    \x20 - at '/properties/b/minLength': minimum: got -1, want 0"
+        );
+        // Helm adds the meta-schema steps ('allOf' failed at '' and at '/properties/a') and Go's
+        // parse detail (": error parsing regexp: missing closing ): `(`").
+        assert_eq!(
+            report(r#"{"properties": {"a": {"pattern": "("}}}"#),
+            draft_2020.clone() + "- at '/properties/a/pattern': '(' is not valid regex"
         );
         assert_eq!(
             report(
