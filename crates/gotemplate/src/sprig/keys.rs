@@ -30,9 +30,10 @@ const RSA_PUBLIC_EXPONENT: u32 = 65537;
 /// Bits of each prime of an RSA-2048 key.
 pub(super) const RSA_2048_PRIME_BITS: u32 = 1024;
 
-/// A random 1024-bit prime for an RSA-2048 key, drawn from the operating system's randomness:
-/// its two top bits are set, so that any two multiply to a 2048-bit modulus, and `p - 1` is
-/// coprime to the public exponent (as a key's primes must be).
+/// A random 1024-bit prime for an RSA-2048 key, searched with ChaCha20 seeded by 32 bytes of
+/// the operating system's randomness (the sieve takes an infallible generator; the OS can fail
+/// only here): its two top bits are set, so that any two multiply to a 2048-bit modulus, and
+/// `p - 1` is coprime to the public exponent (as a key's primes must be).
 pub(super) fn generate_rsa_prime() -> Result<rsa::BigUint, String> {
     use chacha20::rand_core::SeedableRng;
     use crypto_primes::Flavor;
