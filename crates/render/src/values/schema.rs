@@ -209,11 +209,11 @@ const DEFAULT_META_SCHEMA: &str = "https://json-schema.org/draft/2020-12/schema"
 /// Helm's report for JSON that is not a valid schema. santhosh-tekuri/jsonschema checks the
 /// document against its draft's meta-schema and prints that check's failures, the same tree as
 /// for values, under a line naming the meta-schema. Like Helm's, the report has no final line
-/// break. A schema that meets its meta-schema but still does not compile (a `pattern` the
-/// regular-expression engine refuses, a `$ref` that resolves nowhere) gets one line naming the
-/// place, without the tree of meta-schema steps above it and, for a pattern, without Go's
-/// regexp parser's detail (`error parsing regexp: missing closing )`), which no engine here
-/// words alike.
+/// break. A `pattern` no regular-expression engine takes is one line naming its place, without
+/// the tree of meta-schema steps above it and Go's regexp parser's detail (`error parsing
+/// regexp: missing closing )`), which no engine here words alike. Anything else that meets its
+/// meta-schema yet does not compile is reported as Helm does where its words are known (a
+/// `$ref` that resolves nowhere), else with the place and the validator's own words.
 fn invalid_schema_report(
     schema: &serde_json::Value,
     compile_error: &jsonschema::ValidationError<'_>,
@@ -221,23 +221,39 @@ fn invalid_schema_report(
     let meta_failures = jsonschema::meta::validator_for(schema)
         .ok()
         .and_then(|meta| validate_one(meta.as_ref(), &serde_json::Value::Null, schema));
-    let failures = meta_failures.unwrap_or_else(|| {
-        // Where in the schema, and what: Helm's wording for a pattern, minus Go's parse detail.
-        let message = match compile_error.kind() {
-            ValidationErrorKind::Format { format } if format == "regex" => {
-                let pattern = compile_error.instance();
-                let pattern = pattern
-                    .as_str()
-                    .map_or_else(|| pattern.to_string(), str::to_string);
-                format!("'{pattern}' is not valid regex")
-            }
-            _ => compile_error.to_string(),
-        };
-        format!(
-            "- at '{}': {message}",
-            compile_error.instance_path().as_str()
-        )
-    });
+    let place = compile_error.instance_path().as_str();
+    let failures = match (meta_failures, compile_error.kind()) {
+        (Some(tree), _) => tree,
+        // Helm's validator checks patterns as part of the meta-schema (format `regex`): its
+        // wording, minus Go's parse detail.
+        (None, ValidationErrorKind::Format { format }) if format == "regex" => {
+            let pattern = compile_error.instance();
+            let pattern = pattern
+                .as_str()
+                .map_or_else(|| pattern.to_string(), str::to_string);
+            format!("- at '{place}': '{pattern}' is not valid regex")
+        }
+        // A local `$ref` to nothing: Helm's words.
+        (
+            None,
+            ValidationErrorKind::Referencing(jsonschema::ReferencingError::PointerToNowhere {
+                pointer,
+            }),
+        ) => {
+            return format!("json-pointer in \"file:///values.schema.json#{pointer}\" not found");
+        }
+        // Anything else that is not a meta-schema matter: the validator's words.
+        (None, _) => {
+            let at = if place.is_empty() {
+                String::new()
+            } else {
+                format!("at '{place}': ")
+            };
+            return format!(
+                "\"file:///values.schema.json#\" cannot be compiled: {at}{compile_error}"
+            );
+        }
+    };
     let declared = schema.get("$schema").and_then(serde_json::Value::as_str);
     let meta_url = declared.unwrap_or(DEFAULT_META_SCHEMA);
     format!(
@@ -984,6 +1000,12 @@ mod tests {
         assert_eq!(
             report(r#"{"properties": {"a": {"pattern": "("}}}"#),
             draft_2020.clone() + "- at '/properties/a/pattern': '(' is not valid regex"
+        );
+        // Not a meta-schema failure: a reference to nothing, in helm's words.
+        assert_eq!(
+            report(r##"{"properties": {"a": {"$ref": "#/$defs/missing"}}}"##),
+            "values don't meet the specifications of the schema(s) in the following chart(s):\n\
+             c:\njson-pointer in \"file:///values.schema.json#/$defs/missing\" not found"
         );
         assert_eq!(
             report(
