@@ -196,10 +196,7 @@ impl<'t> CompiledSchemas<'t> {
             Some(i) => i,
             None => self.compile(Cow::Owned(text.to_vec())),
         };
-        match &self.compiled[index].1 {
-            Ok(compiled) => Ok(compiled),
-            Err(reason) => Err(reason),
-        }
+        self.compiled[index].1.as_ref().map_err(String::as_str)
     }
 }
 
@@ -527,7 +524,6 @@ fn build(nodes: &mut BTreeMap<Vec<String>, Node>, path: &[String]) -> Vec<Failur
     ranked.into_iter().map(|(_, f)| f).collect()
 }
 
-/// The instance location a group of sibling failures share (the shortest common prefix).
 /// How many levels below the root instance the subschema at evaluation path `path` applies:
 /// one per step into a property or an item.
 fn instance_depth(path: &[String]) -> usize {
@@ -574,6 +570,7 @@ fn instance_prefix(instance: &str, depth: usize) -> String {
         .join("/")
 }
 
+/// The instance location a group of sibling failures share (the shortest common prefix).
 fn common_instance(failures: &[Failure]) -> String {
     let mut prefix: Option<Vec<&str>> = None;
     for f in failures {
