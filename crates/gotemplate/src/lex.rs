@@ -66,7 +66,7 @@ impl ItemType {
 
 /// One token: its type, 1-based line, byte offset in the input and text
 /// (`input[pos..pos + val.len()]`). An `Error` item's text is empty: its message is
-/// [`Lexed::error`]. Small and `Copy`, since the parser's lookahead copies tokens all the time
+/// [`Lexer::error`]. Small and `Copy`, since the parser's lookahead copies tokens all the time
 /// and a template has about one per four bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct Item<'a> {
@@ -76,18 +76,12 @@ pub struct Item<'a> {
     pub val: &'a str,
 }
 
-/// A template's tokens, ending with an `Eof` or `Error` item, and the error's message.
-pub struct Lexed<'a> {
-    pub items: Vec<Item<'a>>,
-    pub error: String,
-}
-
 impl std::fmt::Display for Item<'_> {
     /// Go's `item.String()`, used in "unexpected X in Y" messages.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.typ {
             ItemType::Eof => write!(f, "EOF"),
-            // The message is `Lexed::error`; the parser reports it from there.
+            // The message is `Lexer::error`; the parser reports it from there.
             ItemType::Error => write!(f, "error"),
             t if t.is_keyword() => write!(f, "<{}>", self.val),
             _ => {
@@ -105,29 +99,10 @@ impl std::fmt::Display for Item<'_> {
 const LEFT_COMMENT: &str = "/*";
 const RIGHT_COMMENT: &str = "*/";
 
-/// Tokenise `input` completely.
-pub fn lex<'a>(input: &'a str, left: &'a str, right: &'a str) -> Lexed<'a> {
-    let mut l = Lexer {
-        input,
-        left: if left.is_empty() { "{{" } else { left },
-        right: if right.is_empty() { "}}" } else { right },
-        pos: 0,
-        start: 0,
-        line: 1,
-        start_line: 1,
-        paren_depth: 0,
-        // Action-heavy templates have about one item per 4 bytes: avoids most regrowth.
-        items: Vec::with_capacity(input.len() / 4 + 4),
-        error: String::new(),
-    };
-    l.run();
-    Lexed {
-        items: l.items,
-        error: l.error,
-    }
-}
-
-struct Lexer<'a> {
+/// The lexer as the parser drives it: a chunk of items at a time, so that a template's tokens
+/// are never all held at once (a list of them took eight bytes per byte of template, and its
+/// first touch was a quarter of parsing's page faults).
+pub struct Lexer<'a> {
     input: &'a str,
     left: &'a str,
     right: &'a str,
@@ -136,8 +111,73 @@ struct Lexer<'a> {
     line: usize,
     start_line: usize,
     paren_depth: i32,
+    state: State,
+    /// Items `base..base + items.len()` of the template, the last one `Eof` or `Error` once
+    /// [`Lexer::is_done`].
     items: Vec<Item<'a>>,
+    base: usize,
     error: String,
+}
+
+/// Items lexed per [`Lexer::refill`].
+const CHUNK: usize = 128;
+
+impl<'a> Lexer<'a> {
+    /// A lexer for `input` with the given delimiters (empty means Go's `{{` and `}}`).
+    pub fn new(input: &'a str, left: &'a str, right: &'a str) -> Lexer<'a> {
+        Lexer {
+            input,
+            left: if left.is_empty() { "{{" } else { left },
+            right: if right.is_empty() { "}}" } else { right },
+            pos: 0,
+            start: 0,
+            line: 1,
+            start_line: 1,
+            paren_depth: 0,
+            state: State::Text,
+            items: Vec::with_capacity(2 * CHUNK),
+            base: 0,
+            error: String::new(),
+        }
+    }
+
+    /// The items lexed and kept: item `base() + i` of the template is `items()[i]`.
+    pub fn items(&self) -> &[Item<'a>] {
+        &self.items
+    }
+
+    /// The index in the template of `items()[0]`.
+    pub fn base(&self) -> usize {
+        self.base
+    }
+
+    /// Whether the last item (`Eof` or `Error`) was lexed.
+    pub fn is_done(&self) -> bool {
+        matches!(self.state, State::Done)
+    }
+
+    /// Forgets the items before item `keep` of the template and lexes up to [`CHUNK`] more.
+    pub fn refill(&mut self, keep: usize) {
+        let drop = keep.saturating_sub(self.base).min(self.items.len());
+        self.items.drain(..drop);
+        self.base += drop;
+        let want = self.items.len() + CHUNK;
+        while self.items.len() < want {
+            self.state = match self.state {
+                State::Text => self.lex_text(),
+                State::LeftDelim => self.lex_left_delim(),
+                State::Comment => self.lex_comment(),
+                State::RightDelim => self.lex_right_delim(),
+                State::InsideAction => self.lex_inside_action(),
+                State::Done => return,
+            };
+        }
+    }
+
+    /// The message of the `Error` item, once it was lexed.
+    pub fn error(&self) -> &str {
+        &self.error
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -265,20 +305,6 @@ impl<'a> Lexer<'a> {
         });
         self.error = msg;
         State::Done
-    }
-
-    fn run(&mut self) {
-        let mut state = State::Text;
-        loop {
-            state = match state {
-                State::Text => self.lex_text(),
-                State::LeftDelim => self.lex_left_delim(),
-                State::Comment => self.lex_comment(),
-                State::RightDelim => self.lex_right_delim(),
-                State::InsideAction => self.lex_inside_action(),
-                State::Done => return,
-            };
-        }
     }
 
     fn lex_text(&mut self) -> State {

@@ -9,7 +9,7 @@ use std::fmt::{self, Write as _};
 use std::ops::Deref;
 use std::sync::Arc;
 
-use crate::lex::{Item, ItemType, lex};
+use crate::lex::{Item, ItemType, Lexer};
 use crate::literal::{Number, NumberKind, parse_number, unquote};
 
 /// The text one `Parse` call saw, shared by all trees it produced (for error positions).
@@ -358,12 +358,11 @@ pub fn parse(name: &str, text: &str, cfg: &ParseConfig<'_>) -> Result<Vec<Tree>,
         parse_name: name.to_string(),
         text: text.into(),
     });
-    let lexed = lex(text, cfg.left_delim, cfg.right_delim);
     let mut p = Parser {
-        items: lexed.items,
-        lex_error: lexed.error,
+        lexer: Lexer::new(text, cfg.left_delim, cfg.right_delim),
         idx: 0,
         furthest: 0,
+        furthest_line: 1,
         text: source.text.clone(),
         source: source.clone(),
         vars: vec!["$"],
@@ -372,6 +371,9 @@ pub fn parse(name: &str, text: &str, cfg: &ParseConfig<'_>) -> Result<Vec<Tree>,
         depth: 0,
         has_func: cfg.has_func,
         trees: Vec::new(),
+        nodes: Vec::new(),
+        cmds: Vec::new(),
+        args: Vec::new(),
     };
     let root = p.parse_top()?;
     p.add_tree(Tree {
@@ -389,12 +391,16 @@ enum Parsed {
     Else,
 }
 
+/// How many items before the next one the parser keeps: it backs up at most four.
+const WINDOW: usize = 8;
+
 struct Parser<'a> {
-    items: Vec<Item<'a>>,
-    /// The message of the `Error` item the items end with, if they do.
-    lex_error: String,
+    lexer: Lexer<'a>,
+    /// The index in the template of the next item to hand out.
     idx: usize,
+    /// The furthest item handed out, and its line (where errors are reported, as in Go).
     furthest: usize,
+    furthest_line: u32,
     source: Arc<Source>,
     /// `source.text`, which the nodes' [`SrcStr`]s share.
     text: Arc<str>,
@@ -404,31 +410,52 @@ struct Parser<'a> {
     depth: usize,
     has_func: &'a dyn Fn(&str) -> bool,
     trees: Vec<Tree>,
+    /// Stacks the node lists, pipelines and commands being parsed grow on; each is moved into
+    /// a vector of its exact size when complete. Growing each vector by doubling left twice
+    /// the memory a tree needs, and parsing is where a render touches most of its new pages.
+    nodes: Vec<Node>,
+    cmds: Vec<Command>,
+    args: Vec<Arg>,
+}
+
+/// The items of `stack` from `mark` on, in a vector of their own, exactly as long as they.
+fn take_from<T>(stack: &mut Vec<T>, mark: usize) -> Vec<T> {
+    stack.drain(mark..).collect()
 }
 
 type PResult<T> = Result<T, String>;
 
 impl<'a> Parser<'a> {
     fn errorf(&self, msg: impl fmt::Display) -> String {
-        let line = self
-            .items
-            .get(self.furthest.min(self.items.len().saturating_sub(1)))
-            .map_or(1, |i| i.line);
+        let line = self.furthest_line;
         format!("template: {}:{}: {}", self.source.parse_name, line, msg)
     }
 
+    #[inline]
     fn next(&mut self) -> Item<'a> {
-        let i = self.idx.min(self.items.len().saturating_sub(1));
-        self.idx = i + 1;
-        if i > self.furthest {
-            self.furthest = i;
+        let mut at = self.idx - self.lexer.base();
+        if at >= self.lexer.items().len() {
+            at = self.lex_more();
         }
-        self.items.get(i).copied().unwrap_or(Item {
-            typ: ItemType::Eof,
-            line: 1,
-            pos: 0,
-            val: "",
-        })
+        let it = self.lexer.items()[at];
+        let i = self.lexer.base() + at;
+        if i >= self.furthest {
+            self.furthest = i;
+            self.furthest_line = it.line;
+        }
+        self.idx = i + 1;
+        it
+    }
+
+    /// Where the next item is in `lexer.items()` once more were lexed: past the last item
+    /// (`Eof` or `Error`), that item again, as Go's parser keeps reading it.
+    #[cold]
+    #[inline(never)]
+    fn lex_more(&mut self) -> usize {
+        if !self.lexer.is_done() {
+            self.lexer.refill(self.idx.saturating_sub(WINDOW));
+        }
+        (self.idx - self.lexer.base()).min(self.lexer.items().len().saturating_sub(1))
     }
 
     /// The source text of a non-error item from byte `skip` of its text on.
@@ -439,6 +466,10 @@ impl<'a> Parser<'a> {
 
     fn backup(&mut self) {
         self.idx = self.idx.saturating_sub(1);
+        debug_assert!(
+            self.idx >= self.lexer.base(),
+            "backed up past the kept items"
+        );
     }
 
     fn peek(&mut self) -> Item<'a> {
@@ -478,11 +509,11 @@ impl<'a> Parser<'a> {
                     " in action started at {}:{}",
                     self.source.parse_name, self.action_line
                 );
-                if self.lex_error.ends_with(" action") {
+                if self.lexer.error().ends_with(" action") {
                     extra = extra[" in action".len()..].to_string();
                 }
             }
-            return self.errorf(format!("{}{}", self.lex_error, extra));
+            return self.errorf(format!("{}{}", self.lexer.error(), extra));
         }
         self.errorf(format!("unexpected {it} in {context}"))
     }
@@ -506,7 +537,13 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_top(&mut self) -> PResult<Vec<Node>> {
-        let mut root = Vec::new();
+        let mark = self.nodes.len();
+        let r = self.parse_top_onto_stack();
+        let root = take_from(&mut self.nodes, mark);
+        r.map(|()| root)
+    }
+
+    fn parse_top_onto_stack(&mut self) -> PResult<()> {
         while self.peek().typ != ItemType::Eof {
             if self.peek().typ == ItemType::LeftDelim {
                 let save = self.idx;
@@ -518,12 +555,12 @@ impl<'a> Parser<'a> {
                 self.idx = save;
             }
             match self.text_or_action()? {
-                Parsed::Node(n) => root.push(n),
+                Parsed::Node(n) => self.nodes.push(n),
                 Parsed::End => return Err(self.errorf("unexpected {{end}}")),
                 Parsed::Else => return Err(self.errorf("unexpected {{else}}")),
             }
         }
-        Ok(root)
+        Ok(())
     }
 
     fn parse_definition(&mut self) -> PResult<()> {
@@ -548,11 +585,18 @@ impl<'a> Parser<'a> {
     }
 
     fn item_list(&mut self) -> PResult<(Vec<Node>, Parsed)> {
-        let mut list = Vec::new();
+        let mark = self.nodes.len();
+        let r = self.item_list_onto_stack();
+        let list = take_from(&mut self.nodes, mark);
+        r.map(|end| (list, end))
+    }
+
+    /// Parses a list's nodes onto `self.nodes`; returns how the list ended.
+    fn item_list_onto_stack(&mut self) -> PResult<Parsed> {
         while self.peek_non_space().typ != ItemType::Eof {
             match self.text_or_action()? {
-                Parsed::Node(n) => list.push(n),
-                other => return Ok((list, other)),
+                Parsed::Node(n) => self.nodes.push(n),
+                other => return Ok(other),
             }
         }
         Err(self.errorf("unexpected EOF"))
@@ -741,6 +785,18 @@ impl<'a> Parser<'a> {
     }
 
     fn pipeline(&mut self, context: &str, end: ItemType) -> PResult<Pipe> {
+        let mark = self.cmds.len();
+        let r = self.pipeline_onto_stack(context, end);
+        let cmds = take_from(&mut self.cmds, mark);
+        let mut pipe = r?;
+        pipe.cmds = cmds;
+        self.check_pipeline(&pipe, context)?;
+        Ok(pipe)
+    }
+
+    /// Parses a pipeline up to `end`, its commands onto `self.cmds` (the returned `cmds` is
+    /// empty and the pipeline unchecked).
+    fn pipeline_onto_stack(&mut self, context: &str, end: ItemType) -> PResult<Pipe> {
         let start = self.peek_non_space();
         let mut pipe = Pipe {
             pos: start.pos,
@@ -790,7 +846,6 @@ impl<'a> Parser<'a> {
         loop {
             let it = self.next_non_space();
             if it.typ == end {
-                self.check_pipeline(&pipe, context)?;
                 return Ok(pipe);
             }
             match it.typ {
@@ -808,7 +863,7 @@ impl<'a> Parser<'a> {
                 | ItemType::LeftParen => {
                     self.backup();
                     let cmd = self.command()?;
-                    pipe.cmds.push(cmd);
+                    self.cmds.push(cmd);
                 }
                 _ => return Err(self.unexpected(&it, context)),
             }
@@ -841,14 +896,22 @@ impl<'a> Parser<'a> {
 
     fn command(&mut self) -> PResult<Command> {
         let pos = self.peek_non_space().pos;
-        let mut cmd = Command {
-            pos,
-            args: Vec::new(),
-        };
+        let mark = self.args.len();
+        let r = self.command_onto_stack();
+        let args = take_from(&mut self.args, mark);
+        r?;
+        if args.is_empty() {
+            return Err(self.errorf("empty command"));
+        }
+        Ok(Command { pos, args })
+    }
+
+    /// Parses a command's operands onto `self.args`.
+    fn command_onto_stack(&mut self) -> PResult<()> {
         loop {
             self.peek_non_space();
             if let Some(op) = self.operand()? {
-                cmd.args.push(op);
+                self.args.push(op);
             }
             let it = self.next();
             match it.typ {
@@ -859,10 +922,7 @@ impl<'a> Parser<'a> {
             }
             break;
         }
-        if cmd.args.is_empty() {
-            return Err(self.errorf("empty command"));
-        }
-        Ok(cmd)
+        Ok(())
     }
 
     fn operand(&mut self) -> PResult<Option<Arg>> {
@@ -984,5 +1044,69 @@ impl<'a> Parser<'a> {
                 return Ok(None);
             }
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ParseConfig, list_string, parse};
+
+    fn parse_one(text: &str) -> Result<String, String> {
+        let cfg = ParseConfig {
+            left_delim: "",
+            right_delim: "",
+            has_func: &|f| f == "printf",
+        };
+        let trees = parse("t", text, &cfg)?;
+        Ok(trees
+            .iter()
+            .map(|t| format!("[{}]{}", t.name, list_string(&t.root, false)))
+            .collect())
+    }
+
+    /// The parser holds a few items at a time and backs up over them (at `{{define`, at
+    /// `$x :=`): wherever those constructs fall against the lexer's chunks, the trees are the
+    /// pieces' trees, in order.
+    #[test]
+    fn backing_up_works_across_the_lexers_chunks() {
+        let pieces = [
+            ("{{ $a = 2 }}", "{{$a = 2}}"),
+            (" x ", " x "),
+            ("{{ printf \"%d\" $a }}", "{{printf \"%d\" $a}}"),
+            ("{{if $a}}y{{else}}z{{end}}", "{{if $a}}y{{else}}z{{end}}"),
+            ("{{ $b := 3 }}", "{{$b := 3}}"),
+        ];
+        for skew in 0..9 {
+            let mut text = format!("{}{{{{ $a := 0 }}}}", " ".repeat(skew));
+            let mut want = format!("{}{{{{$a := 0}}}}", " ".repeat(skew));
+            for i in 0..200 {
+                let (src, printed) = pieces[(i + skew) % pieces.len()];
+                text.push_str(src);
+                want.push_str(printed);
+            }
+            assert_eq!(parse_one(&text), Ok(format!("[t]{want}")), "skew {skew}");
+            let with_definition = format!("{{{{define \"d\"}}}}{text}{{{{end}}}}{text}");
+            assert_eq!(
+                parse_one(&with_definition),
+                Ok(format!("[d]{want}[t]{want}")),
+                "skew {skew}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_far_into_a_template_name_their_line() {
+        let mut text = "{{ $a := 1 }}\n".repeat(999);
+        text.push_str("{{ $a := }}");
+        assert_eq!(
+            parse_one(&text).unwrap_err(),
+            "template: t:1000: missing value for command"
+        );
+        let mut text = "x\n{{ $a := 1 }}\n".repeat(300);
+        text.push_str("{{ end }}");
+        assert_eq!(
+            parse_one(&text).unwrap_err(),
+            "template: t:601: unexpected {{end}}"
+        );
     }
 }
