@@ -26,14 +26,20 @@ pub struct Source {
 #[derive(Clone)]
 pub struct SrcStr {
     src: Arc<str>,
-    start: usize,
-    end: usize,
+    /// Offsets into `src` (32 bits keep tree nodes small; a template is far below 4 GiB, and
+    /// a larger one reads as empty text rather than as the wrong text).
+    start: u32,
+    end: u32,
 }
 
 impl SrcStr {
     /// `src[start..end]`; the range must lie on character boundaries of `src`.
     fn new(src: &Arc<str>, start: usize, end: usize) -> SrcStr {
         debug_assert!(src.get(start..end).is_some());
+        let (start, end) = match (u32::try_from(start), u32::try_from(end)) {
+            (Ok(start), Ok(end)) => (start, end),
+            _ => (0, 0),
+        };
         SrcStr {
             src: src.clone(),
             start,
@@ -43,14 +49,16 @@ impl SrcStr {
 
     /// This text extended up to byte `end` of the source.
     fn extend_to(&self, end: usize) -> SrcStr {
-        SrcStr::new(&self.src, self.start, end.max(self.end))
+        SrcStr::new(&self.src, self.start as usize, end.max(self.end as usize))
     }
 }
 
 impl Deref for SrcStr {
     type Target = str;
     fn deref(&self) -> &str {
-        self.src.get(self.start..self.end).unwrap_or_default()
+        self.src
+            .get(self.start as usize..self.end as usize)
+            .unwrap_or_default()
     }
 }
 
@@ -85,7 +93,7 @@ impl Source {
 pub struct Tree {
     pub name: Arc<str>,
     pub source: Arc<Source>,
-    pub root: Vec<Node>,
+    pub root: Box<[Node]>,
 }
 
 impl Tree {
@@ -134,22 +142,22 @@ pub enum Node {
 pub struct Branch {
     pub pos: usize,
     pub pipe: Pipe,
-    pub list: Vec<Node>,
-    pub else_list: Option<Vec<Node>>,
+    pub list: Box<[Node]>,
+    pub else_list: Option<Box<[Node]>>,
 }
 
 #[derive(Debug)]
 pub struct Pipe {
     pub pos: usize,
     pub is_assign: bool,
-    pub decl: Vec<Arc<str>>,
-    pub cmds: Vec<Command>,
+    pub decl: Box<[Arc<str>]>,
+    pub cmds: Box<[Command]>,
 }
 
 #[derive(Debug)]
 pub struct Command {
     pub pos: usize,
-    pub args: Vec<Arg>,
+    pub args: Box<[Arg]>,
 }
 
 #[derive(Debug)]
@@ -418,8 +426,8 @@ struct Parser<'a> {
     args: Vec<Arg>,
 }
 
-/// The items of `stack` from `mark` on, in a vector of their own, exactly as long as they.
-fn take_from<T>(stack: &mut Vec<T>, mark: usize) -> Vec<T> {
+/// The items of `stack` from `mark` on, in a slice of their own.
+fn take_from<T>(stack: &mut Vec<T>, mark: usize) -> Box<[T]> {
     stack.drain(mark..).collect()
 }
 
@@ -478,23 +486,8 @@ impl<'a> Parser<'a> {
         it
     }
 
-    fn next_non_space(&mut self) -> Item<'a> {
-        loop {
-            let it = self.next();
-            if it.typ != ItemType::Space {
-                return it;
-            }
-        }
-    }
-
-    fn peek_non_space(&mut self) -> Item<'a> {
-        let it = self.next_non_space();
-        self.backup();
-        it
-    }
-
     fn expect(&mut self, typ: ItemType, context: &str) -> PResult<Item<'a>> {
-        let it = self.next_non_space();
+        let it = self.next();
         if it.typ != typ {
             return Err(self.unexpected(&it, context));
         }
@@ -536,7 +529,7 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn parse_top(&mut self) -> PResult<Vec<Node>> {
+    fn parse_top(&mut self) -> PResult<Box<[Node]>> {
         let mark = self.nodes.len();
         let r = self.parse_top_onto_stack();
         let root = take_from(&mut self.nodes, mark);
@@ -548,7 +541,7 @@ impl<'a> Parser<'a> {
             if self.peek().typ == ItemType::LeftDelim {
                 let save = self.idx;
                 self.next();
-                if self.next_non_space().typ == ItemType::Define {
+                if self.next().typ == ItemType::Define {
                     self.parse_definition()?;
                     continue;
                 }
@@ -565,7 +558,7 @@ impl<'a> Parser<'a> {
 
     fn parse_definition(&mut self) -> PResult<()> {
         let context = "define clause";
-        let it = self.next_non_space();
+        let it = self.next();
         if it.typ != ItemType::String && it.typ != ItemType::RawString {
             return Err(self.unexpected(&it, context));
         }
@@ -584,7 +577,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn item_list(&mut self) -> PResult<(Vec<Node>, Parsed)> {
+    fn item_list(&mut self) -> PResult<(Box<[Node]>, Parsed)> {
         let mark = self.nodes.len();
         let r = self.item_list_onto_stack();
         let list = take_from(&mut self.nodes, mark);
@@ -593,7 +586,7 @@ impl<'a> Parser<'a> {
 
     /// Parses a list's nodes onto `self.nodes`; returns how the list ended.
     fn item_list_onto_stack(&mut self) -> PResult<Parsed> {
-        while self.peek_non_space().typ != ItemType::Eof {
+        while self.peek().typ != ItemType::Eof {
             match self.text_or_action()? {
                 Parsed::Node(n) => self.nodes.push(n),
                 other => return Ok(other),
@@ -603,7 +596,7 @@ impl<'a> Parser<'a> {
     }
 
     fn text_or_action(&mut self) -> PResult<Parsed> {
-        let it = self.next_non_space();
+        let it = self.next();
         match it.typ {
             ItemType::Text => Ok(Parsed::Node(Node::Text {
                 pos: it.pos,
@@ -635,7 +628,7 @@ impl<'a> Parser<'a> {
     }
 
     fn action_inner(&mut self) -> PResult<Parsed> {
-        let it = self.next_non_space();
+        let it = self.next();
         match it.typ {
             ItemType::Block => return self.block_control().map(Parsed::Node),
             ItemType::Break | ItemType::Continue => {
@@ -644,7 +637,7 @@ impl<'a> Parser<'a> {
                 } else {
                     "continue"
                 };
-                let t = self.next_non_space();
+                let t = self.next();
                 if t.typ != ItemType::RightDelim {
                     return Err(self.unexpected(&t, &format!("{{{{{word}}}}}")));
                 }
@@ -658,7 +651,7 @@ impl<'a> Parser<'a> {
                 }));
             }
             ItemType::Else => {
-                let p = self.peek_non_space();
+                let p = self.peek();
                 if p.typ == ItemType::If || p.typ == ItemType::With {
                     return Ok(Parsed::Else);
                 }
@@ -711,11 +704,11 @@ impl<'a> Parser<'a> {
                 if context == "if" && p.typ == ItemType::If {
                     self.next();
                     let n = self.control("if")?;
-                    else_list = Some(vec![n]);
+                    else_list = Some(Box::new([n]) as Box<[Node]>);
                 } else if context == "with" && p.typ == ItemType::With {
                     self.next();
                     let n = self.control("with")?;
-                    else_list = Some(vec![n]);
+                    else_list = Some(Box::new([n]) as Box<[Node]>);
                 } else {
                     let (l, next) = self.item_list()?;
                     if !matches!(next, Parsed::End) {
@@ -743,7 +736,7 @@ impl<'a> Parser<'a> {
 
     fn block_control(&mut self) -> PResult<Node> {
         let context = "block clause";
-        let it = self.next_non_space();
+        let it = self.next();
         let name = self.parse_template_name(&it, context)?;
         let pipe = self.pipeline(context, ItemType::RightDelim)?;
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
@@ -769,9 +762,9 @@ impl<'a> Parser<'a> {
 
     fn template_control(&mut self) -> PResult<Node> {
         let context = "template clause";
-        let it = self.next_non_space();
+        let it = self.next();
         let name = self.parse_template_name(&it, context)?;
-        let pipe = if self.next_non_space().typ != ItemType::RightDelim {
+        let pipe = if self.next().typ != ItemType::RightDelim {
             self.backup();
             Some(Box::new(self.pipeline(context, ItemType::RightDelim)?))
         } else {
@@ -797,35 +790,35 @@ impl<'a> Parser<'a> {
     /// Parses a pipeline up to `end`, its commands onto `self.cmds` (the returned `cmds` is
     /// empty and the pipeline unchecked).
     fn pipeline_onto_stack(&mut self, context: &str, end: ItemType) -> PResult<Pipe> {
-        let start = self.peek_non_space();
+        let start = self.peek();
         let mut pipe = Pipe {
             pos: start.pos,
             is_assign: false,
-            decl: Vec::new(),
-            cmds: Vec::new(),
+            decl: Box::default(),
+            cmds: Box::default(),
         };
+        let mut decl: Vec<Arc<str>> = Vec::new();
         'decls: loop {
-            let v = self.peek_non_space();
+            let v = self.peek();
             if v.typ != ItemType::Variable {
                 break;
             }
             let save = self.idx;
-            self.next_non_space();
-            let after_var = self.peek();
-            let next = self.peek_non_space();
+            self.next();
+            let next = self.peek();
             match next.typ {
                 ItemType::Assign | ItemType::Declare => {
                     pipe.is_assign = next.typ == ItemType::Assign;
-                    self.next_non_space();
-                    pipe.decl.push(v.val.into());
+                    self.next();
+                    decl.push(v.val.into());
                     self.vars.push(v.val);
                 }
                 ItemType::Char if next.val == "," => {
-                    self.next_non_space();
-                    pipe.decl.push(v.val.into());
+                    self.next();
+                    decl.push(v.val.into());
                     self.vars.push(v.val);
-                    if context == "range" && pipe.decl.len() < 2 {
-                        match self.peek_non_space().typ {
+                    if context == "range" && decl.len() < 2 {
+                        match self.peek().typ {
                             ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {
                                 continue 'decls;
                             }
@@ -834,17 +827,13 @@ impl<'a> Parser<'a> {
                     }
                     return Err(self.errorf(format!("too many declarations in {context}")));
                 }
-                _ if after_var.typ == ItemType::Space => {
-                    self.idx = save;
-                }
-                _ => {
-                    self.idx = save;
-                }
+                _ => self.idx = save,
             }
             break;
         }
+        pipe.decl = decl.into_boxed_slice();
         loop {
-            let it = self.next_non_space();
+            let it = self.next();
             if it.typ == end {
                 return Ok(pipe);
             }
@@ -895,7 +884,7 @@ impl<'a> Parser<'a> {
     }
 
     fn command(&mut self) -> PResult<Command> {
-        let pos = self.peek_non_space().pos;
+        let pos = self.peek().pos;
         let mark = self.args.len();
         let r = self.command_onto_stack();
         let args = take_from(&mut self.args, mark);
@@ -908,16 +897,23 @@ impl<'a> Parser<'a> {
 
     /// Parses a command's operands onto `self.args`.
     fn command_onto_stack(&mut self) -> PResult<()> {
+        // The item whose leading space already ended an operand: where Go reads a space item
+        // and then tries an operand, once.
+        let mut spaced = None;
         loop {
-            self.peek_non_space();
             if let Some(op) = self.operand()? {
                 self.args.push(op);
             }
+            let at = self.idx;
             let it = self.next();
             match it.typ {
-                ItemType::Space => continue,
                 ItemType::RightDelim | ItemType::RightParen => self.backup(),
                 ItemType::Pipe => {}
+                _ if it.space_before && spaced != Some(at) => {
+                    spaced = Some(at);
+                    self.backup();
+                    continue;
+                }
                 _ => return Err(self.unexpected(&it, "operand")),
             }
             break;
@@ -929,11 +925,12 @@ impl<'a> Parser<'a> {
         let Some(node) = self.term()? else {
             return Ok(None);
         };
-        if self.peek().typ == ItemType::Field {
+        let adjacent_field = |it: Item<'_>| it.typ == ItemType::Field && !it.space_before;
+        if adjacent_field(self.peek()) {
             let pos = self.peek().pos;
             // The field items follow each other without space: their text is one `.a.b` run.
             let mut end = pos;
-            while self.peek().typ == ItemType::Field {
+            while adjacent_field(self.peek()) {
                 let f = self.next();
                 end = f.pos + f.val.len();
             }
@@ -968,7 +965,7 @@ impl<'a> Parser<'a> {
     }
 
     fn term(&mut self) -> PResult<Option<Arg>> {
-        let it = self.next_non_space();
+        let it = self.next();
         let pos = it.pos;
         Ok(Some(match it.typ {
             ItemType::Identifier => {
