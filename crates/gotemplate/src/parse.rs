@@ -93,7 +93,9 @@ impl Source {
 pub struct Tree {
     pub name: Arc<str>,
     pub source: Arc<Source>,
-    pub root: Box<[Node]>,
+    /// Shared, so that a file parsed once can be added under another name (a library chart
+    /// vendored by several subcharts).
+    pub root: Arc<[Node]>,
 }
 
 impl Tree {
@@ -387,7 +389,7 @@ pub fn parse(name: &str, text: &str, cfg: &ParseConfig<'_>) -> Result<Vec<Tree>,
     p.add_tree(Tree {
         name: name.into(),
         source,
-        root,
+        root: root.into(),
     })?;
     Ok(p.trees)
 }
@@ -573,7 +575,7 @@ impl<'a> Parser<'a> {
         self.add_tree(Tree {
             name: name.into(),
             source: self.source.clone(),
-            root,
+            root: root.into(),
         })
     }
 
@@ -751,7 +753,7 @@ impl<'a> Parser<'a> {
         self.add_tree(Tree {
             name: name.as_str().into(),
             source: self.source.clone(),
-            root,
+            root: root.into(),
         })?;
         Ok(Node::Template {
             pos: it.pos,

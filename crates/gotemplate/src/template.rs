@@ -201,6 +201,40 @@ impl ParsedFile {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// What parsing the same text as template `name` gives, without parsing it again: the
+    /// trees are shared, the file's own tree and the source (for error locations) renamed.
+    /// `None` where a definition's name is one of the two file names (parsing would differ).
+    pub fn renamed(&self, name: &str) -> Option<ParsedFile> {
+        let own = |t: &&Tree| *t.name == *self.name;
+        let defines_a_file_name = self
+            .trees
+            .iter()
+            .filter(|t| !own(t))
+            .any(|t| *t.name == *self.name || *t.name == *name);
+        if defines_a_file_name || self.trees.iter().filter(own).count() != 1 {
+            return None;
+        }
+        let text = self.trees.first()?.source.text.clone();
+        let source = Arc::new(crate::parse::Source {
+            parse_name: name.to_string(),
+            text,
+        });
+        let trees = self
+            .trees
+            .iter()
+            .map(|t| Tree {
+                name: if own(&t) { name.into() } else { t.name.clone() },
+                source: source.clone(),
+                root: t.root.clone(),
+            })
+            .collect();
+        Some(ParsedFile {
+            name: name.to_string(),
+            trees,
+            key_calls: self.key_calls,
+        })
+    }
 }
 
 /// What parsing needs from a set (delimiters, defined function names, whether to count
@@ -566,6 +600,42 @@ mod tests {
         let data = Value::from_json(&serde_json::json!({"n": "a"}));
         assert_eq!(via_env.execute(&data).unwrap(), "A-x-lit");
         assert_eq!(via_env.execute(&data), one_by_one.execute(&data));
+    }
+
+    #[test]
+    fn a_renamed_file_is_the_file_parsed_under_the_new_name() {
+        let text = "{{ define \"h\" }}{{ .n | upper }}{{ end }}{{ template \"h\" . }}{{ .x.y }}";
+        let env = set().parse_env();
+        let renamed = env
+            .parse("lib-a/_h.tpl", text)
+            .unwrap()
+            .renamed("lib-b/_h.tpl");
+        let mut via_rename = set();
+        via_rename.add_parsed(renamed.expect("renames"));
+        let mut parsed = set();
+        parsed.parse_named("lib-b/_h.tpl", text).unwrap();
+        assert_eq!(via_rename.defined_templates(), parsed.defined_templates());
+        assert_eq!(
+            via_rename.defined_templates(),
+            ["h".to_string(), "lib-b/_h.tpl".to_string()]
+        );
+        for name in parsed.defined_templates() {
+            assert_eq!(via_rename.tree_string(&name), parsed.tree_string(&name));
+        }
+        let data = Value::from_json(&serde_json::json!({"n": "a", "x": 1}));
+        // An execution error names the file and the line through the renamed source.
+        let error = via_rename
+            .execute_template("lib-b/_h.tpl", &data)
+            .unwrap_err();
+        assert!(error.to_string().contains("lib-b/_h.tpl:1:"), "{error}");
+        assert_eq!(
+            Some(error),
+            parsed.execute_template("lib-b/_h.tpl", &data).err()
+        );
+        // A definition named like a file: parsing could differ, so no rename is offered.
+        let odd = env.parse("a", "{{ define \"b\" }}x{{ end }}").unwrap();
+        assert!(odd.renamed("b").is_none());
+        assert!(odd.renamed("c").is_some());
     }
 
     #[test]

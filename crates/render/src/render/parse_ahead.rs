@@ -7,8 +7,9 @@
 //! order, from these results when both name and text match, and parses it itself otherwise
 //! (aliased or duplicated subcharts) or when the worker has not reached it yet (a file the
 //! worker is busy with is waited for after the others). Files of charts
-//! the release disables are never asked for, so their parse errors never surface. Results live
-//! only as long as one render.
+//! the release disables are never asked for, so their parse errors never surface. A text met
+//! again (a library chart vendored by several subcharts) is not parsed again: the worker renames
+//! the first one's trees. Results live only as long as one render.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -55,6 +56,9 @@ pub(crate) struct ParseAhead<'a> {
 struct Plan<'a> {
     jobs: Vec<Job<'a>>,
     by_name: HashMap<String, usize>,
+    /// For a job, the later jobs with the same text (a library chart vendored by several
+    /// subcharts, as Bitnami's `common` is): parsed once, renamed for the others.
+    twins: HashMap<usize, Vec<usize>>,
 }
 
 /// What the render found for one file it needs.
@@ -77,7 +81,7 @@ impl<'a> Plan<'a> {
             .enumerate()
             .map(|(i, name)| (name.clone(), i))
             .collect();
-        let jobs = names
+        let jobs: Vec<Job<'a>> = names
             .into_iter()
             .map(|name| {
                 let text = texts.remove(&name).unwrap_or_default();
@@ -88,7 +92,21 @@ impl<'a> Plan<'a> {
                 }
             })
             .collect();
-        Plan { jobs, by_name }
+        let mut first_with_text: HashMap<&str, usize> = HashMap::new();
+        let mut twins: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (i, job) in jobs.iter().enumerate() {
+            match first_with_text.get(&*job.text) {
+                Some(&first) => twins.entry(first).or_default().push(i),
+                None => {
+                    first_with_text.insert(&job.text, i);
+                }
+            }
+        }
+        Plan {
+            jobs,
+            by_name,
+            twins,
+        }
     }
 }
 
@@ -111,13 +129,26 @@ impl<'a> ParseAhead<'a> {
     /// The worker: parse every file nobody has asked for yet, in order, until all are done or
     /// the render has collected what it needs.
     pub(crate) fn run(&self) {
-        for job in &self.plan().jobs {
+        let plan = self.plan();
+        for (i, job) in plan.jobs.iter().enumerate() {
             if self.stop.load(Ordering::Relaxed) {
                 return;
             }
             let mut slot = lock(&job.slot);
             if matches!(*slot, Slot::Pending) {
-                *slot = Slot::Done(self.env.parse(&job.name, &job.text));
+                let parsed = self.env.parse(&job.name, &job.text);
+                if let Ok(file) = &parsed {
+                    for &twin in plan.twins.get(&i).into_iter().flatten() {
+                        let twin = &plan.jobs[twin];
+                        let mut twin_slot = lock(&twin.slot);
+                        if matches!(*twin_slot, Slot::Pending)
+                            && let Some(renamed) = file.renamed(&twin.name)
+                        {
+                            *twin_slot = Slot::Done(Ok(renamed));
+                        }
+                    }
+                }
+                *slot = Slot::Done(parsed);
             }
         }
     }
@@ -282,6 +313,56 @@ mod tests {
             Some(error),
             one_by_one.parse_named(files[2].0, files[2].1).err()
         );
+        assert_eq!(
+            via_ahead.defined_templates(),
+            one_by_one.defined_templates()
+        );
+        for name in one_by_one.defined_templates() {
+            assert_eq!(via_ahead.tree_string(&name), one_by_one.tree_string(&name));
+        }
+    }
+
+    #[test]
+    fn a_text_met_again_is_parsed_once_and_renamed() {
+        let helper = "{{ define \"h\" }}{{ .Values.x }}{{ end }}";
+        let (_d, chart) = chart_tree(&[
+            ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 0.1.0\n"),
+            ("templates/a.yaml", "a: {{ include \"h\" . }}"),
+            (
+                "charts/one/Chart.yaml",
+                "apiVersion: v2\nname: one\nversion: 1.0.0\n",
+            ),
+            ("charts/one/templates/_h.tpl", helper),
+            (
+                "charts/two/Chart.yaml",
+                "apiVersion: v2\nname: two\nversion: 1.0.0\n",
+            ),
+            ("charts/two/templates/_h.tpl", helper),
+        ]);
+        let ahead = ParseAhead::new(&chart, set().parse_env());
+        let plan = ahead.plan();
+        let (one, two) = (
+            "app/charts/one/templates/_h.tpl",
+            "app/charts/two/templates/_h.tpl",
+        );
+        // Parsed for whichever comes first in Helm's order, renamed for the other.
+        let (first, later) = (
+            plan.by_name[one].min(plan.by_name[two]),
+            plan.by_name[one].max(plan.by_name[two]),
+        );
+        assert_eq!(plan.twins.get(&first), Some(&vec![later]));
+        assert_eq!(plan.twins.len(), 1);
+        ahead.run();
+        assert!(is_done(&ahead, one) && is_done(&ahead, two));
+        let files = [(one, helper), (two, helper)];
+        let mut via_ahead = set();
+        for file in ahead.parse_all(&files) {
+            via_ahead.add_parsed(file.unwrap());
+        }
+        let mut one_by_one = set();
+        for (name, text) in files {
+            one_by_one.parse_named(name, text).unwrap();
+        }
         assert_eq!(
             via_ahead.defined_templates(),
             one_by_one.defined_templates()
