@@ -430,11 +430,11 @@ impl CountingProxy {
                     let mut buf = vec![0u8; 64 * 1024];
                     let mut line = Vec::new();
                     while let Ok(n) = std::io::Read::read(&mut client_read, &mut buf) {
-                        if n == 0
-                            || std::io::Write::write_all(&mut server_write, &buf[..n]).is_err()
-                        {
+                        if n == 0 {
                             break;
                         }
+                        // Counted before it is forwarded: the response can reach the client
+                        // (and a test read the counts) before this thread runs again.
                         for &byte in &buf[..n] {
                             if byte != b'\n' {
                                 if line.len() < 8192 {
@@ -444,6 +444,9 @@ impl CountingProxy {
                             }
                             count_request_line(&line, &counts);
                             line.clear();
+                        }
+                        if std::io::Write::write_all(&mut server_write, &buf[..n]).is_err() {
+                            break;
                         }
                     }
                     let _ = server_write.shutdown(std::net::Shutdown::Write);
