@@ -213,8 +213,12 @@ async fn a_release_applies_its_post_rendered_objects() {
             == Some(want)
     };
     wait_for("the patched ConfigMap", async || greeting("patched").await).await;
-    let r = releases.get("pr").await.unwrap();
-    assert_eq!(ready(&r).map(|(s, _)| s).as_deref(), Some("True"), "{r:?}");
+    // The status is written after the objects are applied: wait for it too.
+    wait_for("Ready=True", async || {
+        let r = releases.get("pr").await.unwrap();
+        ready(&r).is_some_and(|(status, _)| status == "True")
+    })
+    .await;
 
     // The Deployment as the post-renderer made it: the sidecar first (a strategic merge puts the
     // patch's new items first), the chart's container merged by name, the image retagged, labels.
