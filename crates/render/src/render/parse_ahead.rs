@@ -92,14 +92,15 @@ impl<'a> Plan<'a> {
                 }
             })
             .collect();
-        let mut first_with_text: HashMap<&str, usize> = HashMap::new();
+        // Texts are compared only when their lengths are equal: hashing every text would cost
+        // this thread more than most charts' copies save.
+        let mut firsts_by_len: HashMap<usize, Vec<usize>> = HashMap::new();
         let mut twins: HashMap<usize, Vec<usize>> = HashMap::new();
         for (i, job) in jobs.iter().enumerate() {
-            match first_with_text.get(&*job.text) {
+            let firsts = firsts_by_len.entry(job.text.len()).or_default();
+            match firsts.iter().find(|&&first| jobs[first].text == job.text) {
                 Some(&first) => twins.entry(first).or_default().push(i),
-                None => {
-                    first_with_text.insert(&job.text, i);
-                }
+                None => firsts.push(i),
             }
         }
         Plan {
