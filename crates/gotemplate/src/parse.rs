@@ -421,7 +421,7 @@ struct Parser<'a> {
     has_func: &'a dyn Fn(&str) -> bool,
     trees: Vec<Tree>,
     /// Stacks the node lists, pipelines and commands being parsed grow on; each is moved into
-    /// a vector of its exact size when complete. Growing each vector by doubling left twice
+    /// a slice of its exact size when complete. Growing each vector by doubling left twice
     /// the memory a tree needs, and parsing is where a render touches most of its new pages.
     nodes: Vec<Node>,
     cmds: Vec<Command>,
