@@ -389,7 +389,7 @@ pub fn parse(name: &str, text: &str, cfg: &ParseConfig<'_>) -> Result<Vec<Tree>,
     p.add_tree(Tree {
         name: name.into(),
         source,
-        root: root.into(),
+        root,
     })?;
     Ok(p.trees)
 }
@@ -428,8 +428,9 @@ struct Parser<'a> {
     args: Vec<Arg>,
 }
 
-/// The items of `stack` from `mark` on, in a slice of their own.
-fn take_from<T>(stack: &mut Vec<T>, mark: usize) -> Box<[T]> {
+/// The items of `stack` from `mark` on, in a slice of their own (boxed, or shared for a tree's
+/// root), allocated once at its length.
+fn take_from<T, C: FromIterator<T>>(stack: &mut Vec<T>, mark: usize) -> C {
     stack.drain(mark..).collect()
 }
 
@@ -531,7 +532,7 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn parse_top(&mut self) -> PResult<Box<[Node]>> {
+    fn parse_top(&mut self) -> PResult<Arc<[Node]>> {
         let mark = self.nodes.len();
         let r = self.parse_top_onto_stack();
         let root = take_from(&mut self.nodes, mark);
@@ -575,11 +576,11 @@ impl<'a> Parser<'a> {
         self.add_tree(Tree {
             name: name.into(),
             source: self.source.clone(),
-            root: root.into(),
+            root,
         })
     }
 
-    fn item_list(&mut self) -> PResult<(Box<[Node]>, Parsed)> {
+    fn item_list<C: FromIterator<Node>>(&mut self) -> PResult<(C, Parsed)> {
         let mark = self.nodes.len();
         let r = self.item_list_onto_stack();
         let list = take_from(&mut self.nodes, mark);
@@ -753,7 +754,7 @@ impl<'a> Parser<'a> {
         self.add_tree(Tree {
             name: name.as_str().into(),
             source: self.source.clone(),
-            root: root.into(),
+            root,
         })?;
         Ok(Node::Template {
             pos: it.pos,
@@ -889,7 +890,7 @@ impl<'a> Parser<'a> {
         let pos = self.peek().pos;
         let mark = self.args.len();
         let r = self.command_onto_stack();
-        let args = take_from(&mut self.args, mark);
+        let args: Box<[Arg]> = take_from(&mut self.args, mark);
         r?;
         if args.is_empty() {
             return Err(self.errorf("empty command"));
