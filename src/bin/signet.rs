@@ -63,9 +63,9 @@ mod address_space_teardown {
         let top = stack.0.as_mut_ptr_range().end.cast::<libc::c_void>();
         // SAFETY: the child gets a stack of its own, 16-byte aligned at its top; it shares our
         // memory but touches nothing of it beyond that stack (and `errno`, which nothing reads
-        // any more), and makes only raw system calls (no locks, no allocation). Every thread of ours has ended, and this thread does
-        // nothing after this but `_exit`. The write end of the pipe stays open in this process
-        // until it exits; the child's read returns then.
+        // any more), and makes only raw system calls (no locks, no allocation). Every thread of
+        // ours has ended, and this thread does nothing after this but `_exit`. The write end of
+        // the pipe stays open in this process until it exits; the child's read returns then.
         unsafe {
             libc::clone(
                 wait_for_parent_then_exit,
