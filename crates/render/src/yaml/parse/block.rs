@@ -6,7 +6,7 @@
 //! and `>` blocks, comments. For such a document the structure is a matter of indentation, which
 //! this pass checks in one sweep; only the head entries are then decoded, by the event-based path
 //! ([`super::head`]), from their own lines. Anything outside the shape it knows — flow
-//! collections other than `{}`/`[]`, multi-line plain or quoted scalars, anchors, tags, tabs,
+//! collections other than `{}`/`[]`, multi-line keys, anchors, tags, tabs,
 //! keys it cannot read at a glance — returns `None`, and the caller decodes the whole document,
 //! which alone words errors. It never accepts a document the full decode refuses.
 
@@ -49,6 +49,13 @@ enum After {
     Block {
         parent: usize,
         content: Option<usize>,
+    },
+    /// A quoted scalar left open at the end of its line (generated CRDs wrap long descriptions
+    /// so), whose parent is at `parent`: the lines after it are more of it up to its closing
+    /// quote. Double-quoted ones only without escapes, which could span the line break.
+    Quoted {
+        parent: usize,
+        double: bool,
     },
 }
 
@@ -96,6 +103,26 @@ pub(super) fn plain_block_head(src: &str, keys: &[&str]) -> Option<Value> {
                 Some(_) if indent > *parent => return None,
                 _ => after = After::Nothing,
             }
+        }
+        if let After::Quoted { parent, double } = after {
+            if content.is_empty() {
+                continue;
+            }
+            // A continuation at or left of its parent (or a document marker at column 0) is
+            // the parser's to judge.
+            if indent <= parent {
+                return None;
+            }
+            if let Some(rest) = closing_quote(&line[indent - 1..], double)? {
+                if !comment_or_end(rest) {
+                    return None;
+                }
+                after = After::Scalar {
+                    at: parent,
+                    plain: false,
+                };
+            }
+            continue;
         }
         if content.is_empty() {
             continue;
@@ -169,7 +196,8 @@ pub(super) fn plain_block_head(src: &str, keys: &[&str]) -> Option<Value> {
             Entry::Seq => seq_entry(content, indent, &mut levels)?,
         };
     }
-    if levels.is_empty() {
+    // A quote still open at the end is an error the parser words.
+    if levels.is_empty() || matches!(after, After::Quoted { .. }) {
         return None;
     }
     head_of(src, &roots, keys)
@@ -263,8 +291,15 @@ pub(super) fn entry_key(content: &str) -> Option<(&str, bool, &str)> {
 fn value(text: &str, indent: usize) -> Option<After> {
     let first = text.as_bytes()[0];
     let rest = match first {
-        b'"' => double_quoted(text)?,
-        b'\'' => single_quoted(text)?,
+        b'"' | b'\'' => match closing_quote(text, first == b'"')? {
+            Some(rest) => rest,
+            None => {
+                return Some(After::Quoted {
+                    parent: indent,
+                    double: first == b'"',
+                });
+            }
+        },
         b'|' | b'>' => {
             let header = &text[1..];
             let chomp = header.strip_prefix(['-', '+']).unwrap_or(header);
@@ -405,6 +440,23 @@ pub(super) fn double_quoted(text: &str) -> Option<&str> {
     None
 }
 
+/// What follows the closing quote on a quoted scalar's line, `Some(None)` when the line does
+/// not close it. `line` starts with the opening quote, or (on a continuation line) with the space
+/// before the text. `None` for a double-quoted line with an escape and no closing quote: an
+/// escape may span the line break, which is the parser's to read.
+fn closing_quote(line: &str, double: bool) -> Option<Option<&str>> {
+    let closed = if double {
+        double_quoted(line)
+    } else {
+        single_quoted(line)
+    };
+    match closed {
+        Some(rest) => Some(Some(rest)),
+        None if double && line.contains('\\') => None,
+        None => Some(None),
+    }
+}
+
 /// A `'…'` scalar closed on its line (`''` is a quote): what follows it.
 pub(super) fn single_quoted(text: &str) -> Option<&str> {
     let bytes = text.as_bytes();
@@ -450,7 +502,7 @@ mod tests {
         fast_head_agrees(plain_block_head(src, HEAD_KEYS), src)
     }
 
-    const CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  annotations:\n    controller-gen.kubebuilder.io/version: v0.16.1\n    \"helm.sh/resource-policy\": keep\n  labels:\n    app.kubernetes.io/name: x\n  name: apps.example.io\nspec:\n  group: example.io\n  names:\n    kind: App\n    plural: apps\n  versions:\n  - name: v1\n    schema:\n      openAPIV3Schema:\n        description: |-\n          App is a thing.\n\n            indented more: fine\n          # not a comment\n        properties:\n          apiVersion:\n            description: 'APIVersion defines the ''versioned'' schema'\n            type: string\n          spec:\n            x-kubernetes-preserve-unknown-fields: true\n            default: {}\n            required: []\n            enum:\n            - a\n            - \"b\\u00e9\"\n            - -1\n            type: object # trailing\n        type: object\n    served: true\n    storage: true\n# a comment\nstatus:\n  acceptedNames:\n    kind: \"\"\n";
+    const CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  annotations:\n    controller-gen.kubebuilder.io/version: v0.16.1\n    \"helm.sh/resource-policy\": keep\n  labels:\n    app.kubernetes.io/name: x\n  name: apps.example.io\nspec:\n  group: example.io\n  names:\n    kind: App\n    plural: apps\n  versions:\n  - name: v1\n    schema:\n      openAPIV3Schema:\n        description: |-\n          App is a thing.\n\n            indented more: fine\n          # not a comment\n        properties:\n          apiVersion:\n            description: 'APIVersion defines the ''versioned'' schema'\n            type: string\n          kind:\n            description: 'Kind is a string: the\n              ''REST'' resource # this object\n\n              represents'\n            title: \"Kind of\n              the \\\"object\\\"\" # trailing\n          spec:\n            x-kubernetes-preserve-unknown-fields: true\n            default: {}\n            required: []\n            enum:\n            - a\n            - \"b\\u00e9\"\n            - -1\n            type: object # trailing\n        type: object\n    served: true\n    storage: true\n# a comment\nstatus:\n  acceptedNames:\n    kind: \"\"\n";
 
     #[test]
     fn plain_block_documents_take_the_fast_path_and_agree() {
@@ -466,13 +518,26 @@ mod tests {
         assert!(assert_agrees(
             "list:\n- a: 1\n  b:\n  - c\n  d: >\n    folded\nkind: K\n"
         ));
+        // Quoted scalars wrapped over lines, as generated CRDs write long descriptions.
+        assert!(assert_agrees("a: \"open\n  quote\"\nkind: K\n"));
+        assert!(assert_agrees(
+            "a: 'it''s\n\n  # not a comment\n  b: c' # one\nl:\n- 'x\n  y'\n- z\nkind: K\n"
+        ));
+        assert!(assert_agrees(
+            "a:\n  b: \"x y\n    z \\u00e9\"\nmetadata:\n  name: n\n"
+        ));
     }
 
     #[test]
     fn everything_else_is_left_to_the_full_decode() {
         let block_only = [
             "a: 1\n  b: 2\n",
-            "a: \"open\n  quote\"\n",
+            "a:\n  b: 'x\n  y'\n",
+            "a: 'x\n  y' z\n",
+            "a: \"x \\n\n  y\"\n",
+            "a: \"x\n  \\\n  y\"\n",
+            "a: 'x\n---\n'\n",
+            "'a\n  b': c\n",
             "a:\n    b: 1\n  c: 2\n",
             "a: b: c\n",
             "a: [1, [2]]\n",
