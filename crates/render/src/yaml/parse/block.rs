@@ -286,8 +286,8 @@ pub(super) fn entry_key(content: &str) -> Option<(&str, bool, &str)> {
     Some((key, quoted, rest))
 }
 
-/// A value on its key's (or dash's) line at `indent`: a one-line scalar, `{}`/`[]`, or the
-/// header of a block scalar.
+/// A value on its key's (or dash's) line at `indent`: a one-line scalar, `{}`/`[]`, the header
+/// of a block scalar, or the first line of a quoted scalar that goes on.
 fn value(text: &str, indent: usize) -> Option<After> {
     let first = text.as_bytes()[0];
     let rest = match first {
