@@ -87,6 +87,8 @@ pub async fn render(
         kube_version: cluster.kube_version.clone(),
         api_versions: cluster.api_versions.clone(),
         lookup,
+        // The release's CRD policy decides what becomes of them.
+        include_crds: true,
         ..RenderOptions::default()
     };
     let renderers = release.post_renderers.clone();

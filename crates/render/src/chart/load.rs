@@ -194,8 +194,9 @@ impl DeferredRead {
 
 /// Whether a directory load reads the file at chart path `rel` (the root chart's) up front:
 /// everything the load or a render needs whatever the templates do — metadata, values,
-/// schema, locks, templates, CRDs, subchart archives — at any subchart depth. The rest is left
-/// for `.Files`. Only a saving: `load_files` reads any unread file it needs after all.
+/// schema, locks, templates, subchart archives — at any subchart depth. The rest is left for
+/// `.Files`, and CRD files for renders that print or install them (argo-cd ships 1.8 MB of
+/// them). Only a saving: `load_files` reads any unread file it needs after all.
 fn read_at_load(rel: &str) -> bool {
     let mut name = rel;
     while let Some(rest) = name.strip_prefix("charts/") {
@@ -213,7 +214,6 @@ fn read_at_load(rel: &str) -> bool {
             | "requirements.yaml"
             | "requirements.lock"
     ) || name.starts_with("templates/")
-        || name.starts_with("crds/")
 }
 
 struct Budget<'a> {
@@ -816,7 +816,7 @@ mod tests {
         assert_eq!(chart.templates.len(), 1);
         assert_eq!(chart.values_yaml, "a: 1\n");
         assert_eq!(chart.dependencies[0].name(), "sub");
-        assert_eq!(chart.crd_objects()[0].0, "demo/crds/crd.yaml");
+        assert_eq!(chart.files[0].name, "crds/crd.yaml");
     }
 
     #[test]
@@ -906,11 +906,10 @@ mod tests {
         let names = |files: &[UnreadFile]| -> Vec<String> {
             files.iter().map(|f| f.name.clone()).collect()
         };
-        assert_eq!(chart.files.len(), 1);
-        assert_eq!(chart.files[0].name, "crds/c.yaml");
+        assert!(chart.files.is_empty());
         assert_eq!(
             names(&chart.unread_files),
-            ["README.md", "ci/x-values.yaml"]
+            ["README.md", "ci/x-values.yaml", "crds/c.yaml"]
         );
         let sub = &chart.dependencies[0];
         assert_eq!(sub.values_yaml, "s: 1\n");

@@ -12,4 +12,5 @@ pub use dependencies::{ResolvedChart, check_dependencies, process_dependencies};
 pub use ignore::IgnoreRules;
 pub use load::{LoadError, LoadLimits, load_archive, load_dir, load_path};
 pub use metadata::{ChartMetadata, Dependency, ImportValue, Maintainer, MetadataError};
+pub(crate) use model::is_yaml_or_json;
 pub use model::{Chart, ChartFile, UnreadFile};

@@ -75,14 +75,6 @@ impl Chart {
             .or_else(|| self.dependencies.iter().find_map(Chart::failed_read))
     }
 
-    /// The CRD files of this chart and its subcharts (`crds/` entries), each with its full path
-    /// (`parent/charts/sub/crds/x.yaml`), parents first, as Helm's `CRDObjects`.
-    pub fn crd_objects(&self) -> Vec<(String, &ChartFile)> {
-        let mut out = Vec::new();
-        self.collect_crds(self.name(), &mut out);
-        out
-    }
-
     /// Every `values.schema.json` of the tree (this chart's, then its subcharts' in order): what
     /// a render may have to compile, whichever charts its values enable. A text that appears
     /// twice is listed twice; compiling skips repeats.
@@ -100,20 +92,10 @@ impl Chart {
             dep.collect_schemas(out);
         }
     }
-
-    fn collect_crds<'a>(&'a self, full_path: &str, out: &mut Vec<(String, &'a ChartFile)>) {
-        for f in &self.files {
-            if f.name.starts_with("crds/") && is_yaml_or_json(&f.name) {
-                out.push((format!("{full_path}/{}", f.name), f));
-            }
-        }
-        for dep in &self.dependencies {
-            dep.collect_crds(&format!("{full_path}/charts/{}", dep.name()), out);
-        }
-    }
 }
 
-fn is_yaml_or_json(name: &str) -> bool {
+/// Whether a file name ends like a CRD file Helm reads (`.yaml`, `.yml`, `.json`, any case).
+pub(crate) fn is_yaml_or_json(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     [".yaml", ".yml", ".json"]
         .iter()

@@ -32,6 +32,8 @@ pub struct RenderOptions {
     pub kube_version: Option<String>,
     /// `--api-versions`, added to Helm's defaults.
     pub api_versions: Vec<String>,
+    /// Collect the chart tree's CRD files into [`RenderedRelease::crds`] (and print them, in
+    /// [`template_stdout`]): `--include-crds`, or a caller that installs them.
     pub include_crds: bool,
     pub skip_tests: bool,
     pub disable_hooks: bool,
@@ -123,7 +125,8 @@ pub struct RenderedRelease {
     pub sorted: SortedManifests,
     /// The root chart's rendered `NOTES.txt`.
     pub notes: String,
-    /// `(full path, content)` of every CRD file of the (enabled) chart tree.
+    /// `(full path, content)` of every CRD file of the (enabled) chart tree, when
+    /// [`RenderOptions::include_crds`]; empty otherwise.
     pub crds: Vec<(String, String)>,
     /// Rendered template files by full path (partials and NOTES excluded).
     pub files: BTreeMap<String, String>,
@@ -257,7 +260,11 @@ fn prepare_and_render<'c>(
         schema_verdict()?;
         rendered
     })?;
-    let crds = collect_crds(&resolved, chart.name());
+    let crds = if opts.include_crds {
+        collect_crds(&resolved, chart.name())
+    } else {
+        Vec::new()
+    };
     if opts.skip_teardown {
         std::mem::forget(resolved);
         std::mem::forget(tree);
@@ -397,21 +404,32 @@ fn values_tree(chart: &ResolvedChart<'_>) -> crate::values::ValuesTree {
     }
 }
 
+/// `(full path, text)` of the CRD files (`crds/`) of the enabled chart tree, parents first, as
+/// Helm's `CRDObjects`. A directory load leaves them unread: they are read here, and a file that
+/// cannot be read is left out, its error kept for the render to report (`Chart::failed_read`).
 fn collect_crds(chart: &ResolvedChart<'_>, full_path: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for f in &chart.source.files {
-        let lower = f.name.to_ascii_lowercase();
-        if f.name.starts_with("crds/")
-            && [".yaml", ".yml", ".json"]
-                .iter()
-                .any(|e| lower.ends_with(e))
-        {
-            out.push((
-                format!("{full_path}/{}", f.name),
-                String::from_utf8_lossy(&f.data).into_owned(),
-            ));
-        }
-    }
+    let is_crd = |name: &str| name.starts_with("crds/") && crate::chart::is_yaml_or_json(name);
+    let read = chart
+        .source
+        .files
+        .iter()
+        .filter(|f| is_crd(&f.name))
+        .map(|f| (f.name.as_str(), &f.data[..]));
+    let unread = chart
+        .source
+        .unread_files
+        .iter()
+        .filter(|f| is_crd(&f.name))
+        .filter_map(|f| Some((f.name.as_str(), f.bytes().ok()?)));
+    let mut out: Vec<(String, String)> = read
+        .chain(unread)
+        .map(|(name, data)| {
+            (
+                format!("{full_path}/{name}"),
+                String::from_utf8_lossy(data).into_owned(),
+            )
+        })
+        .collect();
     for dep in &chart.dependencies {
         out.extend(collect_crds(
             dep,
@@ -508,6 +526,64 @@ pub(super) mod tests {
             error.contains("sub:\n\"file:///values.schema.json#\" is not valid against metaschema"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn crd_files_are_read_only_for_renders_that_include_them() {
+        let (dir, chart) = chart_tree(&[
+            ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n"),
+            ("crds/a.yaml", "kind: CustomResourceDefinition\n"),
+            ("crds/notes.txt", "not a CRD"),
+            ("templates/cm.yaml", "kind: ConfigMap\n"),
+            (
+                "charts/sub/Chart.yaml",
+                "apiVersion: v2\nname: sub\nversion: 1.0.0\n",
+            ),
+            (
+                "charts/sub/crds/b.json",
+                "{\"kind\": \"CustomResourceDefinition\"}",
+            ),
+        ]);
+        let render = |include_crds| {
+            let opts = RenderOptions {
+                include_crds,
+                ..RenderOptions::default()
+            };
+            render_release(&chart, &Value::empty_map(), &opts)
+        };
+        assert!(render(false).unwrap().crds.is_empty());
+        let crds = render(true).unwrap().crds;
+        assert_eq!(
+            crds,
+            [
+                (
+                    "c/crds/a.yaml".to_string(),
+                    "kind: CustomResourceDefinition\n".to_string()
+                ),
+                (
+                    "c/charts/sub/crds/b.json".to_string(),
+                    "{\"kind\": \"CustomResourceDefinition\"}".to_string()
+                ),
+            ]
+        );
+
+        // A CRD file gone since the load fails only a render that reads it, naming the file.
+        let (dir2, chart2) = chart_tree(&[
+            ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n"),
+            ("crds/a.yaml", "kind: CustomResourceDefinition\n"),
+            ("templates/cm.yaml", "kind: ConfigMap\n"),
+        ]);
+        std::fs::remove_file(dir2.path().join("crds/a.yaml")).unwrap();
+        let opts = |include_crds| RenderOptions {
+            include_crds,
+            ..RenderOptions::default()
+        };
+        assert!(render_release(&chart2, &Value::empty_map(), &opts(false)).is_ok());
+        let error = render_release(&chart2, &Value::empty_map(), &opts(true))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("crds/a.yaml"), "{error}");
+        drop(dir);
     }
 
     #[test]
