@@ -117,6 +117,16 @@ impl TestRegistry {
             .prefix("signet-registry-")
             .tempdir()
             .map_err(|e| e.to_string())?;
+        // The token server binds a port of its own first: started after the probe, it could
+        // take the very port the probe freed for the registry, and then answer the readiness
+        // check in its place (a registry that failed to bind, and a TLS client told EOF).
+        let token_server =
+            match (&credentials, mode) {
+                (Some((user, password)), AuthMode::Token) => Some(
+                    super::token::TokenServer::start(dir.path(), user, password)?,
+                ),
+                _ => None,
+            };
         let port = free_port()?;
         let host = format!("127.0.0.1:{port}");
         let addr: SocketAddr = host.parse().map_err(|e| format!("{e}"))?;
@@ -140,9 +150,7 @@ impl TestRegistry {
             ca_file = Some(ca);
         }
         let mut docker_config = None;
-        let mut token_server = None;
-        if let (Some((user, password)), AuthMode::Token) = (&credentials, mode) {
-            let server = super::token::TokenServer::start(dir.path(), user, password)?;
+        if let Some(server) = &token_server {
             config.push_str(&format!(
                 "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    \
                  rootcertbundle: {}\n",
@@ -151,7 +159,6 @@ impl TestRegistry {
                 super::token::ISSUER,
                 server.cert_file.display()
             ));
-            token_server = Some(server);
         }
         if let Some((user, password)) = &credentials {
             let htpasswd = dir.path().join("htpasswd");
@@ -199,6 +206,14 @@ impl TestRegistry {
                 return Err(format!("docker-registry exited with {status}: {log}"));
             }
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                // Something listens there; a registry that lost the port to another process
+                // exits at once, so give it a moment to show that before trusting the port.
+                std::thread::sleep(Duration::from_millis(50));
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(format!(
+                        "docker-registry exited with {status} (port taken?)"
+                    ));
+                }
                 break;
             }
             if Instant::now() > deadline {
