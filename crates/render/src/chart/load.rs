@@ -195,7 +195,7 @@ impl DeferredRead {
 /// Whether a directory load reads the file at chart path `rel` (the root chart's) up front:
 /// everything the load or a render needs whatever the templates do — metadata, values,
 /// schema, locks, templates, subchart archives — at any subchart depth. The rest is left for
-/// `.Files`, and CRD files for renders that print or install them (argo-cd ships 1.8 MB of
+/// `.Files`, and CRD files for renders that print or install them (traefik ships 430 KB of
 /// them). Only a saving: `load_files` reads any unread file it needs after all.
 fn read_at_load(rel: &str) -> bool {
     let mut name = rel;
