@@ -174,13 +174,16 @@ fn render_release_with(
         // have run): a thread of its own for the schemas, started while the parse held the other
         // core, took this thread's core for a whole time slice (about 3 ms of a 10 ms render).
         let ahead = ahead.as_ref();
-        let own_threads = super::spare_cores() >= 2;
-        if own_threads && let Some(ahead) = ahead {
+        let (ahead_alone, ahead_first) = match ahead {
+            Some(ahead) if super::spare_cores() >= 2 => (Some(ahead), None),
+            ahead => (None, ahead),
+        };
+        if let Some(ahead) = ahead_alone {
             scope.spawn(|| ahead.run());
         }
-        let compiling = (!schemas.is_empty() || (ahead.is_some() && !own_threads)).then(|| {
+        let compiling = (ahead_first.is_some() || !schemas.is_empty()).then(|| {
             scope.spawn(move || {
-                if !own_threads && let Some(ahead) = ahead {
+                if let Some(ahead) = ahead_first {
                     ahead.run();
                 }
                 CompiledSchemas::compile_ahead(schemas)
