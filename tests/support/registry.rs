@@ -210,8 +210,10 @@ impl TestRegistry {
                 // exits at once, so give it a moment to show that before trusting the port.
                 std::thread::sleep(Duration::from_millis(50));
                 if let Ok(Some(status)) = child.try_wait() {
+                    let log = std::fs::read_to_string(dir.path().join("registry.log"))
+                        .unwrap_or_default();
                     return Err(format!(
-                        "docker-registry exited with {status} (port taken?)"
+                        "docker-registry exited with {status} while {addr} answered: {log}"
                     ));
                 }
                 break;
