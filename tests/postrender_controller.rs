@@ -1,8 +1,9 @@
 //! `spec.postRenderers` through the reconciler: `signet::controller::run` against the API-server
 //! double and a real `docker-registry`, with a chart signed by Signet's own signing library (the
-//! set-up of tests/controller_stories.rs, cut to what this story needs). The applied objects and
-//! the Helm release record carry the patched manifests; a changed patch re-renders; a patch that
-//! cannot apply leaves the release not Ready, naming the post-renderer and the patch.
+//! set-up of tests/controller_stories.rs, cut to what this story needs). The applied objects, the
+//! hook the install ran and the Helm release record carry the patched manifests; a changed patch
+//! re-renders; a patch that cannot apply leaves the release not Ready, naming the post-renderer
+//! and the patch.
 
 mod support;
 
@@ -49,7 +50,19 @@ data:
   greeting: hello
 ";
 
-/// Pushes chart `demo` 1.0.0 with the two templates and signs it with `key`.
+/// A pre-install hook: Helm 4 post-renders hooks with the manifests, so the ConfigMap patch and
+/// the labels reach it too.
+const HOOK: &str = "apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-hook
+  annotations:
+    helm.sh/hook: pre-install
+data:
+  greeting: hello
+";
+
+/// Pushes chart `demo` 1.0.0 with the three templates and signs it with `key`.
 async fn push_chart(registry: &RegistryClient, reg: &TestRegistry, key: &SigningKey) {
     let dir = tempfile::tempdir().unwrap();
     let chart = dir.path().join("demo");
@@ -62,6 +75,7 @@ async fn push_chart(registry: &RegistryClient, reg: &TestRegistry, key: &Signing
     std::fs::write(chart.join("values.yaml"), "{}\n").unwrap();
     std::fs::write(chart.join("templates/deployment.yaml"), DEPLOYMENT).unwrap();
     std::fs::write(chart.join("templates/config.yaml"), CONFIG).unwrap();
+    std::fs::write(chart.join("templates/hook.yaml"), HOOK).unwrap();
     let source = signet::package::load_chart_dir(&chart).unwrap();
     let artifact = ChartArtifact {
         name: source.metadata.name.clone(),
@@ -236,6 +250,21 @@ async fn a_release_applies_its_post_rendered_objects() {
     let labels = deployment.metadata.labels.unwrap_or_default();
     assert_eq!(labels.get("team").map(String::as_str), Some("storefront"));
 
+    // The pre-install hook ran post-rendered: patched and labelled like the manifests.
+    let hook = config_maps.get("pr-hook").await.unwrap();
+    assert_eq!(
+        hook.data
+            .unwrap_or_default()
+            .get("greeting")
+            .map(String::as_str),
+        Some("patched")
+    );
+    let hook_labels = hook.metadata.labels.unwrap_or_default();
+    assert_eq!(
+        hook_labels.get("team").map(String::as_str),
+        Some("storefront")
+    );
+
     // The Helm release record holds the post-rendered manifest, as Helm records a post-renderer's.
     let history = signet::apply::load_history(&client, NS, "pr")
         .await
@@ -247,6 +276,8 @@ async fn a_release_applies_its_post_rendered_objects() {
         "{}",
         latest.manifest
     );
+    let hooks = serde_json::to_string(&latest.hooks).unwrap();
+    assert!(hooks.contains("greeting: patched"), "{hooks}");
 
     // A changed patch is a new generation, so a new render: the ConfigMap follows.
     releases

@@ -1,8 +1,8 @@
-//! `spec.postRenderers`: kustomize-style transformations of the rendered manifests before apply,
-//! in the shape Flux's `HelmRelease.spec.postRenderers[].kustomize` users know — `patches`
-//! (strategic-merge or JSON 6902, each with an optional target selector) and `images` — plus
-//! kustomize's `labels` and `commonAnnotations`. The types and their rules live here; applying them
-//! is `crate::postrender`'s job.
+//! `spec.postRenderers`: kustomize-style transformations of the rendered manifests and hooks
+//! before apply, in the shape Flux's `HelmRelease.spec.postRenderers[].kustomize` users know —
+//! `patches` (strategic-merge or JSON 6902, each with an optional target selector) and `images` —
+//! plus kustomize's `labels` and `commonAnnotations`. The types and their rules live here;
+//! applying them is `crate::postrender`'s job.
 
 use super::validate::FieldError;
 use schemars::JsonSchema;

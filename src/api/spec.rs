@@ -167,8 +167,8 @@ pub struct SignedChartReleaseSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upgrade: Option<UpgradePolicy>,
     /// Kustomize-style patches, image overrides, labels and annotations applied, in order, to the
-    /// rendered manifests before they are applied (Flux's `postRenderers`). Hooks are not
-    /// post-rendered.
+    /// rendered manifests and hooks before they are applied (Flux's `postRenderers`). Hooks are
+    /// post-rendered too, as Helm 4 does; Flux, on Helm 3, leaves them as rendered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 8), extend("x-kubernetes-list-type" = "atomic"))]
     pub post_renderers: Vec<PostRenderer>,
