@@ -2,25 +2,22 @@
 //! Helm repository (index.yaml) into an OCI registry, version by version, the archive bytes
 //! unchanged; optionally check `.prov` provenance and sign what was pushed. Source flags are
 //! `helm repo add`'s; target flags are `signet push`'s with a `--registry-` prefix where both
-//! sides have one; signing flags are `signet sign`'s.
+//! sides have one; signing flags are `signet sign`'s own ([`SigningFlags`]).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Args;
 
-use super::keys::load_signing_key;
 use super::output::{AlreadyReported, OutputFormat};
-use super::sign::{ReferrersModeArg, identity_token, parse_annotations, tlog_upload};
+use super::sign::{SigningFlags, SigningIdentity};
 use crate::mirror::{
     ChartOutcome, Keyring, MirrorOptions, MirrorSummary, OutcomeStatus, ProvenanceState, Selection,
     SignState, Signer, SourceClient, SourceOptions,
 };
 use crate::registry::{Credentials, OciReference, RegistryClient, RegistryOptions, VersionRequest};
-use crate::sign::keyless::{DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL};
-use crate::sign::{CertificateChain, FulcioClient, RekorClient, SignOptions, TimestampClient};
 
 #[derive(Debug, Args)]
 #[command(
@@ -121,48 +118,9 @@ pub struct MirrorArgs {
     /// Sign each mirrored manifest digest (with --key, or keylessly with --identity-token).
     #[arg(long)]
     pub sign: bool,
-    /// Private key for --sign: cosign.key (password from COSIGN_PASSWORD or a prompt) or PEM.
-    #[arg(long, value_name = "FILE", requires = "sign")]
-    pub key: Option<PathBuf>,
-    /// Certificate for --key (PEM or DER), stored with the signatures.
-    #[arg(long, value_name = "FILE", requires = "key")]
-    pub certificate: Option<PathBuf>,
-    /// Intermediate and root certificates for --certificate (PEM).
-    #[arg(long, value_name = "FILE", requires = "certificate")]
-    pub certificate_chain: Option<PathBuf>,
-    /// Keyless --sign: the OIDC identity token, or a file holding it.
-    #[arg(
-        long,
-        env = "SIGSTORE_ID_TOKEN",
-        value_name = "TOKEN|FILE",
-        hide_env_values = true
-    )]
-    pub identity_token: Option<String>,
-    /// Keyless: the Fulcio-compatible CA issuing signing certificates.
-    #[arg(long, value_name = "URL", default_value = DEFAULT_FULCIO_URL)]
-    pub fulcio_url: String,
-    /// Upload the signatures to the transparency log. As with `signet sign`, keyless signing
-    /// uploads unless told `--tlog-upload=false`; key signing uploads only when asked.
-    #[arg(long, value_name = "BOOL", num_args = 0..=1,
-          default_missing_value = "true", action = clap::ArgAction::Set)]
-    pub tlog_upload: Option<bool>,
-    /// The Rekor-compatible transparency log for --tlog-upload.
-    #[arg(long, value_name = "URL", default_value = DEFAULT_REKOR_URL)]
-    pub rekor_url: String,
-    /// RFC 3161 timestamp authority for the signatures.
-    #[arg(long, value_name = "URL")]
-    pub timestamp_server_url: Option<String>,
-    /// Where to store the signatures.
-    #[arg(long, value_enum, default_value_t)]
-    pub registry_referrers_mode: ReferrersModeArg,
-    /// Extra KEY=VALUE recorded (and signed) in each signature payload.
-    #[arg(
-        short = 'a',
-        long = "annotations",
-        value_name = "KEY=VALUE",
-        requires = "sign"
-    )]
-    pub annotations: Vec<String>,
+    // How to sign with --sign: `signet sign`'s own flags.
+    #[command(flatten)]
+    pub signing: SigningFlags,
 
     /// Output format.
     #[arg(short, long, value_enum, default_value_t)]
@@ -211,46 +169,24 @@ fn registry_client(args: &MirrorArgs) -> anyhow::Result<RegistryClient> {
 
 fn signer(args: &MirrorArgs) -> anyhow::Result<Option<Signer>> {
     if !args.sign {
+        // An identity token may come from the environment (CI sets SIGSTORE_ID_TOKEN for
+        // other steps); a key or annotations are asked for on the command line.
+        if args.signing.key.is_some() || !args.signing.annotations.is_empty() {
+            bail!("--key and --annotations sign what is mirrored: add --sign");
+        }
         return Ok(None);
     }
-    let mut options = SignOptions {
-        annotations: parse_annotations(&args.annotations)?,
-        mode: args.registry_referrers_mode.into(),
-        ..SignOptions::default()
-    };
-    if let Some(url) = &args.timestamp_server_url {
-        options.timestamp = Some(TimestampClient::new(url)?);
-    }
-    if tlog_upload(
-        args.tlog_upload,
-        args.key.as_deref(),
-        args.identity_token.as_deref(),
-    ) {
-        options.rekor = Some(RekorClient::new(&args.rekor_url)?);
-    }
-    Ok(Some(match (&args.key, &args.identity_token) {
-        (Some(path), _) => {
-            let key = load_signing_key(path)?;
-            if let Some(certificate) = &args.certificate {
-                options.certificate = Some(CertificateChain::from_files(
-                    certificate,
-                    args.certificate_chain.as_deref(),
-                )?);
-            }
-            Signer::Key {
-                key: Arc::new(key),
-                options,
-            }
-        }
-        (None, Some(token)) => Signer::Keyless {
-            token: identity_token(token)?,
-            fulcio: FulcioClient::new(&args.fulcio_url)?,
+    let (options, identity) = args.signing.prepare().context("--sign")?;
+    Ok(Some(match identity {
+        SigningIdentity::Key(key) => Signer::Key {
+            key: Arc::new(key),
             options,
         },
-        (None, None) => bail!(
-            "--sign: nothing to sign with: pass --key FILE, or --identity-token (or \
-             SIGSTORE_ID_TOKEN) for keyless signing"
-        ),
+        SigningIdentity::Keyless { token, fulcio } => Signer::Keyless {
+            token,
+            fulcio,
+            options,
+        },
     }))
 }
 
@@ -415,4 +351,68 @@ fn summary_line(s: &MirrorSummary) -> String {
         s.signed,
         s.failed
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn mirror_args(flags: &[&str]) -> MirrorArgs {
+        let argv = [
+            "signet",
+            "mirror",
+            "https://charts.example/stable",
+            "oci://registry.example/charts",
+        ];
+        let cli = Cli::try_parse_from(argv.iter().chain(flags)).expect("flags parse");
+        let Command::Mirror(args) = cli.command else {
+            panic!("not the mirror command")
+        };
+        *args
+    }
+
+    #[test]
+    fn signing_flags_are_signs_own() {
+        // Flags `signet sign` has that the mirror's own copy of them once lacked.
+        let args = mirror_args(&[
+            "--sign",
+            "--key",
+            "cosign.key",
+            "--new-bundle-format",
+            "--signing-config",
+            "signing-config.json",
+            "-a",
+            "team=charts",
+        ]);
+        assert!(args.sign);
+        assert!(args.signing.new_bundle_format);
+        assert_eq!(
+            args.signing.signing_config.as_deref(),
+            Some(std::path::Path::new("signing-config.json"))
+        );
+        assert_eq!(args.signing.annotations, ["team=charts"]);
+    }
+
+    #[test]
+    fn a_key_without_sign_is_refused_and_an_identity_token_alone_is_ignored() {
+        let err = signer(&mirror_args(&["--key", "cosign.key"])).unwrap_err();
+        assert!(err.to_string().contains("add --sign"), "{err}");
+        let err = signer(&mirror_args(&["-a", "k=v"])).unwrap_err();
+        assert!(err.to_string().contains("add --sign"), "{err}");
+        // CI may export SIGSTORE_ID_TOKEN for other steps: not a request to sign.
+        let args = mirror_args(&["--identity-token", "a.b.c"]);
+        assert!(signer(&args).unwrap().is_none());
+    }
+
+    #[test]
+    fn sign_without_a_key_or_token_names_the_flag() {
+        let mut args = mirror_args(&["--sign"]);
+        // Whatever the environment holds, this run has no token.
+        args.signing.identity_token = None;
+        let err = signer(&args).unwrap_err();
+        let chain = format!("{err:#}");
+        assert!(chain.starts_with("--sign: nothing to sign with"), "{chain}");
+    }
 }

@@ -43,6 +43,39 @@ pub struct SignArgs {
     /// the highest matching version is signed. Not the program's version: that is `signet version`.
     #[arg(long, value_name = "VERSION|RANGE")]
     pub version: Option<String>,
+    #[command(flatten)]
+    pub signing: SigningFlags,
+    /// Accepted for cosign compatibility; signet never asks for confirmation.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// cosign's name for --plain-http.
+    #[arg(long)]
+    pub allow_http_registry: bool,
+    /// cosign's name for --insecure-skip-tls-verify.
+    #[arg(long)]
+    pub allow_insecure_registry: bool,
+    /// Registry username (with --registry-password), instead of the docker config.
+    #[arg(long, requires = "registry_password")]
+    pub registry_username: Option<String>,
+    /// Registry password for --registry-username.
+    #[arg(
+        long,
+        env = "SIGNET_REGISTRY_PASSWORD",
+        hide_env_values = true,
+        requires = "registry_username"
+    )]
+    pub registry_password: Option<String>,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+/// How to sign: the key or keyless identity, the services, the format. `signet sign`'s flags,
+/// named like cosign's, and `signet mirror --sign`'s: one definition, so the two cannot drift.
+#[derive(Debug, Args)]
+pub struct SigningFlags {
     /// Private key: cosign.key (password from COSIGN_PASSWORD or a prompt) or a PEM key. Takes
     /// precedence over an identity token (which CI may set in SIGSTORE_ID_TOKEN regardless).
     #[arg(long, value_name = "FILE")]
@@ -94,34 +127,16 @@ pub struct SignArgs {
     /// Extra KEY=VALUE recorded (and signed) in the payload's `optional` section.
     #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
     pub annotations: Vec<String>,
-    /// Accepted for cosign compatibility; signet never asks for confirmation.
-    #[arg(short = 'y', long)]
-    pub yes: bool,
-    /// cosign's name for --plain-http.
-    #[arg(long)]
-    pub allow_http_registry: bool,
-    /// cosign's name for --insecure-skip-tls-verify.
-    #[arg(long)]
-    pub allow_insecure_registry: bool,
-    /// Registry username (with --registry-password), instead of the docker config.
-    #[arg(long, requires = "registry_password")]
-    pub registry_username: Option<String>,
-    /// Registry password for --registry-username.
-    #[arg(
-        long,
-        env = "SIGNET_REGISTRY_PASSWORD",
-        hide_env_values = true,
-        requires = "registry_username"
-    )]
-    pub registry_password: Option<String>,
-    #[command(flatten)]
-    pub registry: RegistryFlags,
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t)]
-    pub output: OutputFormat,
 }
 
-pub(crate) fn parse_annotations(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+/// What signs: a key, or keylessly an identity token for which the CA certifies a fresh key per
+/// signature.
+pub(crate) enum SigningIdentity {
+    Key(SigningKey),
+    Keyless { token: String, fulcio: FulcioClient },
+}
+
+fn parse_annotations(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
     pairs
         .iter()
         .map(|pair| match pair.split_once('=') {
@@ -132,7 +147,7 @@ pub(crate) fn parse_annotations(pairs: &[String]) -> anyhow::Result<BTreeMap<Str
 }
 
 /// The token itself, or the contents of the file it names (cosign accepts both).
-pub(crate) fn identity_token(value: &str) -> anyhow::Result<String> {
+fn identity_token(value: &str) -> anyhow::Result<String> {
     let path = std::path::Path::new(value);
     if !value.contains('.') || path.is_file() {
         let text = std::fs::read_to_string(path)
@@ -194,16 +209,8 @@ impl From<ReferrersModeArg> for ReferrersMode {
 /// Whether to log a signature given `--tlog-upload`, `--key` and `--identity-token`: as asked,
 /// else for keyless signing (cosign's default; a key takes precedence over a token, so that is
 /// key signing). `signet mirror --sign` follows the same rule.
-pub(crate) fn tlog_upload(asked: Option<bool>, key: Option<&Path>, token: Option<&str>) -> bool {
+fn tlog_upload(asked: Option<bool>, key: Option<&Path>, token: Option<&str>) -> bool {
     asked.unwrap_or(key.is_none() && token.is_some())
-}
-
-fn upload_to_tlog(args: &SignArgs) -> bool {
-    tlog_upload(
-        args.tlog_upload,
-        args.key.as_deref(),
-        args.identity_token.as_deref(),
-    )
 }
 
 /// The services to sign with: from --signing-config, else from the URL flags.
@@ -214,33 +221,88 @@ struct Services {
     tsa: Option<String>,
 }
 
-fn services(args: &SignArgs) -> anyhow::Result<Services> {
-    let Some(path) = &args.signing_config else {
-        return Ok(Services {
-            fulcio: args.fulcio_url.clone(),
-            rekor: (args.rekor_url.clone(), 1),
-            tsa: args.timestamp_server_url.clone(),
-        });
-    };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read --signing-config {}", path.display()))?;
-    let selected = crate::sign::signing_config::select(&text, chrono::Utc::now())
-        .with_context(|| format!("--signing-config {}", path.display()))?;
-    let missing =
-        |what: &str| anyhow::anyhow!("--signing-config {}: no {what} valid now", path.display());
-    Ok(Services {
-        fulcio: match (&selected.fulcio, &args.identity_token, &args.key) {
-            (Some(url), _, _) => url.clone(),
-            (None, Some(_), None) => return Err(missing("certificate authority (caUrls)")),
-            (None, _, _) => String::new(),
-        },
-        rekor: match (&selected.rekor, upload_to_tlog(args)) {
-            (Some(rekor), _) => rekor.clone(),
-            (None, true) => return Err(missing("transparency log (rekorTlogUrls)")),
-            (None, false) => (String::new(), 1),
-        },
-        tsa: selected.tsa,
-    })
+impl SigningFlags {
+    /// Whether the signatures go to the transparency log (see [`tlog_upload`]).
+    fn uploads_to_tlog(&self) -> bool {
+        tlog_upload(
+            self.tlog_upload,
+            self.key.as_deref(),
+            self.identity_token.as_deref(),
+        )
+    }
+
+    /// The services to sign with: from --signing-config, else from the URL flags.
+    fn services(&self) -> anyhow::Result<Services> {
+        let Some(path) = &self.signing_config else {
+            return Ok(Services {
+                fulcio: self.fulcio_url.clone(),
+                rekor: (self.rekor_url.clone(), 1),
+                tsa: self.timestamp_server_url.clone(),
+            });
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --signing-config {}", path.display()))?;
+        let selected = crate::sign::signing_config::select(&text, chrono::Utc::now())
+            .with_context(|| format!("--signing-config {}", path.display()))?;
+        let missing = |what: &str| {
+            anyhow::anyhow!("--signing-config {}: no {what} valid now", path.display())
+        };
+        Ok(Services {
+            fulcio: match (&selected.fulcio, &self.identity_token, &self.key) {
+                (Some(url), _, _) => url.clone(),
+                (None, Some(_), None) => return Err(missing("certificate authority (caUrls)")),
+                (None, _, _) => String::new(),
+            },
+            rekor: match (&selected.rekor, self.uploads_to_tlog()) {
+                (Some(rekor), _) => rekor.clone(),
+                (None, true) => return Err(missing("transparency log (rekorTlogUrls)")),
+                (None, false) => (String::new(), 1),
+            },
+            tsa: selected.tsa,
+        })
+    }
+
+    /// The signing options (annotations, format, log, timestamp authority, a key's certificate)
+    /// and what signs. Reads the key (asking for its password if need be); contacts nothing.
+    pub(crate) fn prepare(&self) -> anyhow::Result<(SignOptions, SigningIdentity)> {
+        let mut options = SignOptions {
+            annotations: parse_annotations(&self.annotations)?,
+            mode: self.registry_referrers_mode.into(),
+            new_bundle_format: self.new_bundle_format,
+            ..SignOptions::default()
+        };
+        let services = self.services()?;
+        if let Some(url) = &services.tsa {
+            options.timestamp = Some(TimestampClient::new(url)?);
+        }
+        if self.uploads_to_tlog() {
+            match &services.rekor {
+                (url, 2) => options.rekor_v2 = Some(RekorV2Client::new(url)?),
+                (url, _) => options.rekor = Some(RekorClient::new(url)?),
+            }
+        }
+        let identity = match (&self.key, &self.identity_token) {
+            (Some(path), _) => {
+                let key = load_signing_key(path)?;
+                if let Some(certificate) = &self.certificate {
+                    options.certificate = Some(CertificateChain::from_files(
+                        certificate,
+                        self.certificate_chain.as_deref(),
+                    )?);
+                }
+                SigningIdentity::Key(key)
+            }
+            (None, Some(token)) => SigningIdentity::Keyless {
+                token: identity_token(token)?,
+                fulcio: FulcioClient::new(&services.fulcio)?,
+            },
+            (None, None) => bail!(
+                "nothing to sign with: pass --key FILE, or --identity-token (or SIGSTORE_ID_TOKEN) \
+                 for keyless signing"
+            ),
+        };
+        Ok((options, identity))
+    }
 }
 
 /// Runs `signet sign`.
@@ -249,46 +311,16 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
     let reference =
         super::registry::resolve_reference(&client, &args.reference, args.version.as_deref())
             .await?;
-    let mut options = SignOptions {
-        annotations: parse_annotations(&args.annotations)?,
-        mode: args.registry_referrers_mode.into(),
-        new_bundle_format: args.new_bundle_format,
-        ..SignOptions::default()
-    };
-    let services = services(&args)?;
-    if let Some(url) = &services.tsa {
-        options.timestamp = Some(TimestampClient::new(url)?);
-    }
-    if upload_to_tlog(&args) {
-        match &services.rekor {
-            (url, 2) => options.rekor_v2 = Some(RekorV2Client::new(url)?),
-            (url, _) => options.rekor = Some(RekorClient::new(url)?),
-        }
-    }
-    let key = match (&args.key, &args.identity_token) {
-        (Some(path), _) => {
-            let key = load_signing_key(path)?;
-            if let Some(certificate) = &args.certificate {
-                options.certificate = Some(CertificateChain::from_files(
-                    certificate,
-                    args.certificate_chain.as_deref(),
-                )?);
-            }
-            key
-        }
-        (None, Some(token)) => {
-            let token = identity_token(token)?;
+    let (mut options, identity) = args.signing.prepare()?;
+    let key = match identity {
+        SigningIdentity::Key(key) => key,
+        SigningIdentity::Keyless { token, fulcio } => {
             // A fresh key per signature: its certificate is the only thing tying it to the
             // identity, and it lives for minutes.
             let key = SigningKey::generate(KeyAlgorithm::EcdsaP256)?;
-            let fulcio = FulcioClient::new(&services.fulcio)?;
             options.certificate = Some(fulcio.signing_certificate(&token, &key).await?);
             key
         }
-        (None, None) => bail!(
-            "nothing to sign with: pass --key FILE, or --identity-token (or SIGSTORE_ID_TOKEN) \
-             for keyless signing"
-        ),
     };
     let outcome = crate::sign::sign(&client, &reference, &key, &options).await?;
     print_outcome(&outcome, args.output);
@@ -306,7 +338,7 @@ mod tests {
         let Command::Sign(args) = cli.command else {
             panic!("not the sign command")
         };
-        super::upload_to_tlog(&args)
+        args.signing.uploads_to_tlog()
     }
 
     #[test]
