@@ -1242,6 +1242,65 @@ fn new_bundle_format_signatures_are_bundle_referrers_that_cosign_and_signet_acce
 /// timestamp authority from the config supplies the signing time, and `signet verify` accepts it
 /// with the log required. Rekor v2 outside a bundle, or keyless without a timestamp authority,
 /// is refused before anything is signed.
+/// `cosign attest --new-bundle-format` stores an attestation as a bundle referrer, just where
+/// cosign v3 stores signatures, signed by the same key. `cosign verify` does not count it as a
+/// signature (its statement's predicate is not cosign's "signed"), and neither does `signet
+/// verify`: alone it fails, naming the predicate type; beside a real signature it is passed over.
+#[test]
+fn attestations_stored_as_bundles_are_not_signatures() {
+    let Some((cosign_bin, reg, rt, work)) = interop(TestRegistry::plain) else {
+        return;
+    };
+    let dir = work.path();
+    signet_generate_key_pair(dir);
+    let digest = push_artifact(&rt, &reg, "charts/attested", "1.0.0");
+    let by_digest = format!("{}@{digest}", reg.oci("charts/attested"));
+    std::fs::write(
+        dir.join("provenance.json"),
+        r#"{"buildType": "https://example.invalid/build", "builder": {"id": "ci"}}"#,
+    )
+    .expect("predicate");
+    let mut attest = cosign(&cosign_bin, &reg, dir);
+    attest
+        .args(["attest", "--new-bundle-format", "--key", "cosign.key"])
+        .args(["--type", "slsaprovenance", "--predicate", "provenance.json"])
+        .args(["--tlog-upload=false", "--yes"])
+        .args(registry_flags(&reg, true))
+        .arg(cosign_ref(&reg, "charts/attested", &digest));
+    assert_success(&run(&mut attest), "cosign attest --new-bundle-format");
+
+    let verify = || {
+        let mut cmd = signet(dir);
+        cmd.args(["verify", &by_digest, "-o", "json"])
+            .args(["--key", "cosign.pub", "--insecure-ignore-tlog"])
+            .args(reg.cli_flags());
+        run(&mut cmd)
+    };
+    let out = verify();
+    assert_failure(&out, "signet verify of an attestation only");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["reason"], "NotASignature", "{v}");
+    let message = v["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("https://slsa.dev/provenance/v0.2")
+            && message.contains("https://sigstore.dev/cosign/sign/v1"),
+        "{message}"
+    );
+
+    // A signature beside the attestation verifies; the attestation is not counted as a second.
+    signet_sign(
+        dir,
+        &reg,
+        &by_digest,
+        &dir.join("cosign.key"),
+        &["--new-bundle-format"],
+    );
+    let out = verify();
+    assert_success(&out, "signet verify of a signature beside an attestation");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["signers"].as_array().map(Vec::len), Some(1), "{v}");
+}
+
 #[test]
 fn signing_config_with_rekor_v2_logs_bundles_to_rekor_v2() {
     use signet::sign::bundle::BUNDLE_MEDIA_TYPE;

@@ -539,8 +539,8 @@ async fn threshold_and_cache() {
 }
 
 /// OCI 1.1 referrers (`COSIGN_EXPERIMENTAL=1 cosign sign --registry-referrers-mode=oci-1-1`;
-/// this registry has no referrers API, so the fallback tag is used) and a key-signed Sigstore
-/// bundle from `cosign attest --new-bundle-format`.
+/// this registry has no referrers API, so the fallback tag is used), and a key-signed Sigstore
+/// bundle from `cosign attest --new-bundle-format`, refused as the attestation it is.
 #[tokio::test]
 async fn referrers_and_bundles() {
     let Some(fx) = Fixture::new() else { return };
@@ -587,7 +587,9 @@ async fn referrers_and_bundles() {
     );
     eprintln!("interop: cosign sign --registry-referrers-mode=oci-1-1 -> signet verify: ok");
 
-    // cosign attest --new-bundle-format: a DSSE bundle (key-signed) stored as a referrer.
+    // cosign attest --new-bundle-format: a DSSE bundle (key-signed) stored as a referrer, where
+    // cosign v3 keeps signatures. Its predicate is not cosign's "signed": it is an attestation,
+    // which `cosign verify` does not count as a signature, and neither does Signet.
     let att = fx.push("charts/att:1.0", "attested");
     std::fs::write(fx.path("predicate.json"), r#"{"scan":"clean"}"#).unwrap();
     let mut c = fx.cosign_cmd();
@@ -605,22 +607,15 @@ async fn referrers_and_bundles() {
     fx.cosign_registry_flags(&mut c);
     c.arg(fx.image(&format!("charts/att@{att}")));
     tools::run_ok(&mut c);
-    let v = fx
-        .verify("charts/att", &att, &policy, ReferrersMode::All)
-        .await
-        .unwrap();
-    assert_eq!(v.signers.len(), 1);
-    eprintln!("interop: cosign attest --new-bundle-format (key) -> signet verify: ok");
-    // The same bundle does not verify for another key.
-    let (_k, other_pub) = fx.keypair("r2");
     fx.verify_fails(
         "charts/att",
         &att,
-        &key_policy(&[&other_pub]),
+        &policy,
         ReferrersMode::All,
-        "KeyMismatch",
+        "NotASignature",
     )
     .await;
+    eprintln!("interop: cosign attest --new-bundle-format (key) -> signet verify: not a signature");
 }
 
 /// Malformed and oversized signature manifests/layers, and a registry serving corrupted bytes.

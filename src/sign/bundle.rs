@@ -17,8 +17,7 @@ use crate::verify::keys::pem;
 
 /// Media type (and OCI artifact type) of a Sigstore bundle v0.3.
 pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
-/// The predicate type cosign's `sign` writes: "this image is signed", nothing more.
-pub const SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
+pub use crate::verify::SIGN_PREDICATE_TYPE;
 /// DSSE payload type of an in-toto statement.
 pub const INTOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 /// Referrer annotations cosign sets so tools can tell signatures from other attestations.

@@ -8,6 +8,11 @@ use super::evidence::{Evidence, SignedContent, SignerMaterial};
 use super::tlog::{TlogEntry, b64};
 use serde::Deserialize;
 
+/// The in-toto predicate type of a signature bundle, as `cosign sign --new-bundle-format` (cosign
+/// v3's default) writes it: "this artifact is signed", nothing more. Bundles with other predicates
+/// are attestations.
+pub const SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
+
 /// Bundle media types this verifier understands, with whether inclusion proofs are mandatory.
 fn bundle_version(media_type: &str) -> Option<bool> {
     match media_type {

@@ -36,6 +36,17 @@ pub enum VerifyError {
          key matching the signing key"
     )]
     KeyMismatch,
+    /// A bundle stored as a signature is an attestation: its in-toto statement's predicate is
+    /// not cosign's "signed" (`cosign attest` output, an SBOM or provenance), as `cosign verify`
+    /// refuses it.
+    #[error(
+        "the bundle is an attestation with predicate type {predicate_type:?}, not a signature \
+         (cosign signs with predicate type {expected:?}); attestations do not satisfy a signature policy"
+    )]
+    NotASignature {
+        predicate_type: String,
+        expected: String,
+    },
     /// The signed payload names a different digest than the one being verified.
     #[error("signed payload names digest {signed}, expected {expected}")]
     DigestMismatch { expected: String, signed: String },
@@ -104,6 +115,7 @@ impl VerifyError {
             VerifyError::UnsupportedBundle(_) => "UnsupportedBundle",
             VerifyError::BadSignature(_) => "BadSignature",
             VerifyError::KeyMismatch => "KeyMismatch",
+            VerifyError::NotASignature { .. } => "NotASignature",
             VerifyError::DigestMismatch { .. } => "DigestMismatch",
             VerifyError::RepositoryMismatch { .. } => "RepositoryMismatch",
             VerifyError::TagMoved { .. } => "TagMoved",

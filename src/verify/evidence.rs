@@ -309,6 +309,30 @@ impl Evidence {
         })
     }
 
+    /// For a bundle found where signatures are (an OCI referrer): a DSSE statement must carry
+    /// cosign's signing predicate. Any other predicate makes it an attestation, which `cosign
+    /// verify` does not count as a signature either (an SBOM or provenance attached by the
+    /// same identity says nothing about whether the artifact was released).
+    pub(crate) fn check_signature_predicate(&self) -> Result<(), VerifyError> {
+        let SignedContent::Dsse { payload, .. } = &self.content else {
+            return Ok(());
+        };
+        let statement: Value = serde_json::from_slice(payload)
+            .map_err(|e| VerifyError::Malformed(format!("DSSE payload is not JSON: {e}")))?;
+        let predicate_type = statement
+            .get("predicateType")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if predicate_type == super::bundle::SIGN_PREDICATE_TYPE {
+            Ok(())
+        } else {
+            Err(VerifyError::NotASignature {
+                predicate_type: predicate_type.to_string(),
+                expected: super::bundle::SIGN_PREDICATE_TYPE.to_string(),
+            })
+        }
+    }
+
     /// For DSSE: the statement's subject must name the artifact digest; for message signatures the
     /// claimed digest must be the artifact's.
     fn check_subject(&self, artifact_sha256: &[u8; 32]) -> Result<(), VerifyError> {
@@ -497,5 +521,57 @@ impl Evidence {
                 "log entry of kind {kind}/{version} does not record this kind of signature"
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dsse(statement: serde_json::Value) -> Evidence {
+        Evidence {
+            content: SignedContent::Dsse {
+                payload_type: "application/vnd.in-toto+json".into(),
+                payload: serde_json::to_vec(&statement).unwrap(),
+                signatures: vec![vec![0; 64]],
+            },
+            material: SignerMaterial::PublicKey,
+            tlog_entries: Vec::new(),
+            timestamps: Vec::new(),
+            require_inclusion_proof: false,
+            timestamp_may_cover_base64: false,
+        }
+    }
+
+    #[test]
+    fn only_cosigns_signing_predicate_counts_as_a_signature() {
+        let signed = dsse(serde_json::json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "predicateType": "https://sigstore.dev/cosign/sign/v1",
+        }));
+        assert_eq!(signed.check_signature_predicate(), Ok(()));
+        let sbom = dsse(serde_json::json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "predicateType": "https://spdx.dev/Document",
+        }));
+        let err = sbom.check_signature_predicate().unwrap_err();
+        assert_eq!(err.reason(), "NotASignature");
+        assert!(
+            err.to_string().contains("\"https://spdx.dev/Document\""),
+            "{err}"
+        );
+        let untyped = dsse(serde_json::json!({"_type": "https://in-toto.io/Statement/v1"}));
+        assert_eq!(
+            untyped.check_signature_predicate().map_err(|e| e.reason()),
+            Err("NotASignature")
+        );
+        let message = Evidence {
+            content: SignedContent::Message {
+                signature: vec![0; 64],
+                claimed_sha256: None,
+            },
+            ..sbom
+        };
+        assert_eq!(message.check_signature_predicate(), Ok(()));
     }
 }

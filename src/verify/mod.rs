@@ -20,7 +20,7 @@ mod tlog;
 mod trust_root;
 pub mod tuf;
 
-pub use bundle::is_bundle_media_type;
+pub use bundle::{SIGN_PREDICATE_TYPE, is_bundle_media_type};
 pub use cache::VerificationCache;
 pub use error::VerifyError;
 pub use evidence::{Artifact, SignerId};

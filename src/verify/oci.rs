@@ -524,7 +524,9 @@ async fn bundle_candidate(
             .fetch_blob(subject, layer, MAX_SIGNATURE_LAYER_BYTES)
             .await
             .map_err(registry_error)?;
-        parse_bundle(&blob)
+        let evidence = parse_bundle(&blob)?;
+        evidence.check_signature_predicate()?;
+        Ok(evidence)
     }
     .await
     .map_err(|e| locate(location, e));
