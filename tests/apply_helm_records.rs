@@ -232,6 +232,45 @@ async fn real_helm_reads_signets_release_records() {
     assert_eq!(list[0]["revision"].to_string().trim_matches('"'), "3");
 }
 
+/// The emergency path of a GitOps release (suspend the controller, `helm rollback`): Helm rolls
+/// back over Signet's records, which hold no chart templates, because a rollback re-applies the
+/// recorded manifest and hooks. The revision it writes is one Signet's reader continues from.
+#[tokio::test(flavor = "multi_thread")]
+async fn helm_rollback_works_on_signets_records() {
+    let Some(env) = HelmEnv::new().await else {
+        return;
+    };
+    let client = env.server.client();
+    use ReleaseStatus::*;
+    record(&client, &revision(1, Superseded), 10).await.unwrap();
+    let mut second = revision(2, Deployed);
+    second.manifest = MANIFEST.replace("greeting: hello", "greeting: changed");
+    record(&client, &second, 10).await.unwrap();
+
+    let out = run(env.helm(&["rollback", "web", "1", "-n", "apps"]));
+    assert!(out.contains("Rollback was a success"), "{out}");
+
+    let history = load_history(&client, "apps", "web").await.unwrap();
+    let rows: Vec<(i32, ReleaseStatus, &str)> = history
+        .iter()
+        .map(|r| (r.version, r.status, r.description.as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (1, Superseded, "Upgrade complete"),
+            (2, Superseded, "Upgrade complete"),
+            (3, Deployed, "Rollback to 1"),
+        ]
+    );
+    assert_eq!(history[2].manifest.trim(), MANIFEST.trim());
+    // What helm applied is revision 1's ConfigMap.
+    let config_maps: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(client.clone(), "apps");
+    let live = config_maps.get("web-config").await.unwrap();
+    assert_eq!(live.data.unwrap_or_default()["greeting"], "hello");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn records_written_by_helm_are_read_and_superseded() {
     let Some(env) = HelmEnv::new().await else {

@@ -6,7 +6,8 @@
 //! `data.release` holds base64(gzip(JSON)) of Helm's `release.Release` (field names from Helm v4's
 //! `pkg/release/v1`). The Secret's data is bytes, so the API shows that base64 text base64-encoded
 //! once more, as it does for Helm's own records. The chart part holds the metadata and default
-//! values only (no templates or files): enough for `helm list/history/get`, not for `helm rollback`.
+//! values only (no templates or files): enough for `helm list/history/get` and for `helm
+//! rollback`, which re-applies a recorded manifest and hooks and never re-renders the chart.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
