@@ -1,27 +1,20 @@
 //! `spec.postRenderers` through the reconciler: `signet::controller::run` against the API-server
 //! double and a real `docker-registry`, with a chart signed by Signet's own signing library (the
-//! set-up of tests/controller_stories.rs, cut to what this story needs). The applied objects, the
-//! hook the install ran and the Helm release record carry the patched manifests; a changed patch
+//! shared release environment of tests/support/release_env.rs). The applied objects, the hook the
+//! install ran and the Helm release record carry the patched manifests; a changed patch
 //! re-renders; a patch that cannot apply leaves the release not Ready, naming the post-renderer
 //! and the patch.
 
+#[path = "support/release_env.rs"]
+mod release_env;
 mod support;
 
-use std::time::Duration;
-
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Patch, PatchParams, PostParams};
-use kube::{Api, Client};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::Api;
+use release_env::{Env, NS};
 use serde_json::{Value, json};
 use signet::api::SignedChartRelease;
-use signet::registry::{ChartArtifact, OciReference, RegistryClient, helm_annotations};
-use signet::verify::keys::{KeyAlgorithm, SigningKey};
-use support::apiserver::ApiServer;
-use support::registry::TestRegistry;
-
-const NS: &str = "default";
 
 const DEPLOYMENT: &str = "apiVersion: apps/v1
 kind: Deployment
@@ -62,58 +55,6 @@ data:
   greeting: hello
 ";
 
-/// Pushes chart `demo` 1.0.0 with the three templates and signs it with `key`.
-async fn push_chart(registry: &RegistryClient, reg: &TestRegistry, key: &SigningKey) {
-    let dir = tempfile::tempdir().unwrap();
-    let chart = dir.path().join("demo");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: demo\nversion: 1.0.0\n",
-    )
-    .unwrap();
-    std::fs::write(chart.join("values.yaml"), "{}\n").unwrap();
-    std::fs::write(chart.join("templates/deployment.yaml"), DEPLOYMENT).unwrap();
-    std::fs::write(chart.join("templates/config.yaml"), CONFIG).unwrap();
-    std::fs::write(chart.join("templates/hook.yaml"), HOOK).unwrap();
-    let source = signet::package::load_chart_dir(&chart).unwrap();
-    let artifact = ChartArtifact {
-        name: source.metadata.name.clone(),
-        version: source.metadata.version.clone(),
-        config_json: serde_json::to_vec(&source.metadata).unwrap(),
-        annotations: helm_annotations(&source.metadata, "2026-01-01T00:00:00Z"),
-        archive: signet::package::write_archive(&source).unwrap(),
-    };
-    let target = OciReference::parse(&reg.oci("charts")).unwrap();
-    let pushed = registry.push_chart(&target, &artifact, None).await.unwrap();
-    signet::sign::sign(
-        registry,
-        &pushed.reference,
-        key,
-        &signet::sign::SignOptions::default(),
-    )
-    .await
-    .unwrap();
-}
-
-async fn put_public_key(client: &Client, key: &SigningKey) {
-    use base64::Engine;
-    let pem = key.public_key().to_pem();
-    let secret = json!({
-        "apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": "signer", "namespace": NS},
-        "data": {"cosign.pub": base64::engine::general_purpose::STANDARD.encode(pem)},
-    });
-    Api::<Secret>::namespaced(client.clone(), NS)
-        .patch(
-            "signer",
-            &PatchParams::apply("test").force(),
-            &Patch::Apply(&secret),
-        )
-        .await
-        .unwrap();
-}
-
 fn post_renderers(greeting: &str) -> Value {
     json!([{"kustomize": {
         "patches": [
@@ -131,18 +72,6 @@ fn post_renderers(greeting: &str) -> Value {
     }}])
 }
 
-/// Polls `check` until it holds, for up to 45 s.
-async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn ready(r: &SignedChartRelease) -> Option<(String, String)> {
     let c = r
         .status
@@ -155,66 +84,31 @@ fn ready(r: &SignedChartRelease) -> Option<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_release_applies_its_post_rendered_objects() {
-    signet::tls::install_crypto_provider();
-    let Some(reg) = TestRegistry::plain() else {
+    let Some(mut env) = Env::new().await else {
         return;
     };
-    let api = ApiServer::start().await;
-    let client = api.client();
-    Api::<CustomResourceDefinition>::all(client.clone())
-        .create(&PostParams::default(), &signet::api::crd().unwrap())
-        .await
-        .unwrap();
-    let registry = RegistryClient::new(reg.options()).unwrap();
-    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    put_public_key(&client, &key).await;
-    push_chart(&registry, &reg, &key).await;
-
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let config = signet::controller::Config {
-        concurrency: 2,
-        watch_namespace: None,
-        label_selector: None,
-        max_history: 10,
-        metrics: std::sync::Arc::new(signet::controller::metrics::Metrics::new()),
-        tuf: None,
-    };
-    let controller = tokio::spawn(signet::controller::run(
-        api.kube_config(),
-        config,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-
-    let release: SignedChartRelease = serde_json::from_value(json!({
-        "apiVersion": "signet.dev/v1alpha1",
-        "kind": "SignedChartRelease",
-        "metadata": {"name": "pr", "namespace": NS},
-        "spec": {
-            "chart": {
-                "repository": reg.oci("charts/demo"),
-                "version": "1.0.0",
-                "registry": {"plainHTTP": reg.is_plain_http()},
-            },
-            "verify": {
-                "authorities": [{"name": "ci", "key": {"secretRef": {"name": "signer", "key": "cosign.pub"}}}],
-                "requireTransparencyLog": false,
-            },
-            // The double runs no Deployment controller: nothing would ever become ready.
-            "health": {"wait": false},
-            "interval": "1s",
-            "timeout": "30s",
-            "postRenderers": post_renderers("patched"),
-        },
-    }))
-    .unwrap();
-    release.validate().expect("the release is valid");
-    let releases: Api<SignedChartRelease> = Api::namespaced(client.clone(), NS);
-    releases
-        .create(&PostParams::default(), &release)
-        .await
-        .unwrap();
+    let chart = env.write_chart(
+        "1.0.0",
+        "{}\n",
+        &[
+            ("deployment.yaml", DEPLOYMENT),
+            ("config.yaml", CONFIG),
+            ("hook.yaml", HOOK),
+        ],
+    );
+    env.push_signed(&chart).await;
+    env.start();
+    let client = env.client();
+    let release = env.release(
+        "pr",
+        "1.0.0",
+        // The double runs no Deployment controller: nothing would ever become ready.
+        json!({"health": {"wait": false}, "postRenderers": post_renderers("patched")}),
+    );
+    let parsed: SignedChartRelease = serde_json::from_value(release.clone()).unwrap();
+    parsed.validate().expect("the release is valid");
+    env.create(release).await;
+    let releases = env.releases();
 
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), NS);
     let greeting = async |want: &str| {
@@ -226,9 +120,10 @@ async fn a_release_applies_its_post_rendered_objects() {
             .as_deref()
             == Some(want)
     };
-    wait_for("the patched ConfigMap", async || greeting("patched").await).await;
+    env.wait_until("the patched ConfigMap", async || greeting("patched").await)
+        .await;
     // The status is written after the objects are applied: wait for it too.
-    wait_for("Ready=True", async || {
+    env.wait_until("Ready=True", async || {
         let r = releases.get("pr").await.unwrap();
         ready(&r).is_some_and(|(status, _)| status == "True")
     })
@@ -245,8 +140,8 @@ async fn a_release_applies_its_post_rendered_objects() {
     assert_eq!(names, ["log-shipper", "app"]);
     let app = &pod.containers[1];
     assert_eq!(app.image.as_deref(), Some("example.invalid/app:2"));
-    let env: Vec<&str> = app.env.iter().flatten().map(|e| e.name.as_str()).collect();
-    assert_eq!(env, ["FROM_PATCH", "FROM_CHART"]);
+    let env_names: Vec<&str> = app.env.iter().flatten().map(|e| e.name.as_str()).collect();
+    assert_eq!(env_names, ["FROM_PATCH", "FROM_CHART"]);
     let labels = deployment.metadata.labels.unwrap_or_default();
     assert_eq!(labels.get("team").map(String::as_str), Some("storefront"));
 
@@ -280,15 +175,9 @@ async fn a_release_applies_its_post_rendered_objects() {
     assert!(hooks.contains("greeting: patched"), "{hooks}");
 
     // A changed patch is a new generation, so a new render: the ConfigMap follows.
-    releases
-        .patch(
-            "pr",
-            &PatchParams::default(),
-            &Patch::Merge(&json!({"spec": {"postRenderers": post_renderers("changed")}})),
-        )
-        .await
-        .unwrap();
-    wait_for("the ConfigMap from the changed patch", async || {
+    env.patch_spec("pr", json!({"postRenderers": post_renderers("changed")}))
+        .await;
+    env.wait_until("the ConfigMap from the changed patch", async || {
         greeting("changed").await
     })
     .await;
@@ -297,15 +186,8 @@ async fn a_release_applies_its_post_rendered_objects() {
     // and what was applied stays.
     let mut broken = post_renderers("changed");
     broken[0]["kustomize"]["patches"][1]["patch"] = json!("- op: remove\n  path: /data/missing\n");
-    releases
-        .patch(
-            "pr",
-            &PatchParams::default(),
-            &Patch::Merge(&json!({"spec": {"postRenderers": broken}})),
-        )
-        .await
-        .unwrap();
-    wait_for("Ready=False naming the patch", async || {
+    env.patch_spec("pr", json!({"postRenderers": broken})).await;
+    env.wait_until("Ready=False naming the patch", async || {
         let r = releases.get("pr").await.unwrap();
         ready(&r).is_some_and(|(status, message)| {
             status == "False" && message.contains("spec.postRenderers[0].kustomize.patches[1]")
@@ -314,6 +196,5 @@ async fn a_release_applies_its_post_rendered_objects() {
     .await;
     assert!(greeting("changed").await);
 
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(20), controller).await;
+    env.stop().await;
 }

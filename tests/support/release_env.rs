@@ -1,8 +1,9 @@
 //! A cluster for release stories that also run real `helm` and `kubectl`: the API-server double
 //! with the SignedChartRelease CRD, a real `docker-registry`, a signing key (in the Secret
 //! `signer`), chart directories written on disk (so `helm install DIR` and Signet install the very
-//! same chart), and `signet::controller::run` in process. Used by tests/controller_adoption.rs
-//! and tests/cli_diff.rs with `#[path = "support/release_env.rs"] mod release_env;`.
+//! same chart), and `signet::controller::run` in process. Used by tests/controller_adoption.rs,
+//! tests/controller_adoption_crds.rs, tests/postrender_controller.rs and tests/cli_diff.rs with
+//! `#[path = "support/release_env.rs"] mod release_env;`.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
