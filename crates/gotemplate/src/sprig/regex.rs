@@ -1,6 +1,7 @@
 //! Sprig's regular-expression functions over Go's RE2 syntax, which the `regex` crates share
-//! (all guarantee linear time). The `must*` variants return the compile error; the others panic
-//! with Go's `regexp: Compile(…)` text, which the template engine reports the same way, except
+//! (all guarantee linear time). A pattern Go refuses is refused first, in Go's words
+//! ([`super::go_regexp`]); the `must*` variants return that error, the others panic with Go's
+//! `regexp: Compile(…)` text, which the template engine reports the same way, except
 //! `regexMatch`, which Sprig lets answer false.
 //!
 //! Charts match short strings with a few patterns per render, so compiling is what costs: a
@@ -11,6 +12,11 @@ use super::args;
 use super::fixed;
 use crate::value::{FuncMap, Value};
 
+/// How a function compiles its pattern: Go's `MustCompile` (a panic) or `Compile` (an error).
+type Compiler = fn(&str) -> Result<Pattern, String>;
+const MUST: Compiler = must_compile;
+const RETURN: Compiler = compile;
+
 pub(super) fn register(m: &mut FuncMap) {
     fixed(m, "regexMatch", 2, |a| {
         let (re, s) = (args::string(&a[0])?, args::string(&a[1])?);
@@ -20,8 +26,8 @@ pub(super) fn register(m: &mut FuncMap) {
         let (re, s) = (args::string(&a[0])?, args::string(&a[1])?);
         Ok(Value::Bool(compile(&re)?.is_match(&s)))
     });
-    for name in ["regexFindAll", "mustRegexFindAll"] {
-        fixed(m, name, 3, |a| {
+    for (name, compile) in [("regexFindAll", MUST), ("mustRegexFindAll", RETURN)] {
+        fixed(m, name, 3, move |a| {
             let (re, s) = (args::string(&a[0])?, args::string(&a[1])?);
             let n = args::int(&a[2])?;
             let re = compile(&re)?;
@@ -36,15 +42,15 @@ pub(super) fn register(m: &mut FuncMap) {
             ))
         });
     }
-    for name in ["regexFind", "mustRegexFind"] {
-        fixed(m, name, 2, |a| {
+    for (name, compile) in [("regexFind", MUST), ("mustRegexFind", RETURN)] {
+        fixed(m, name, 2, move |a| {
             let (re, s) = (args::string(&a[0])?, args::string(&a[1])?);
             let found = compile(&re)?.find_iter(&s).next();
             Ok(found.map_or("", |(start, end)| &s[start..end]).into())
         });
     }
-    for name in ["regexReplaceAll", "mustRegexReplaceAll"] {
-        fixed(m, name, 3, |a| {
+    for (name, compile) in [("regexReplaceAll", MUST), ("mustRegexReplaceAll", RETURN)] {
+        fixed(m, name, 3, move |a| {
             let (re, s, repl) = (
                 args::string(&a[0])?,
                 args::string(&a[1])?,
@@ -53,8 +59,11 @@ pub(super) fn register(m: &mut FuncMap) {
             Ok(compile(&re)?.replace_all(&s, &repl, true).into())
         });
     }
-    for name in ["regexReplaceAllLiteral", "mustRegexReplaceAllLiteral"] {
-        fixed(m, name, 3, |a| {
+    for (name, compile) in [
+        ("regexReplaceAllLiteral", MUST),
+        ("mustRegexReplaceAllLiteral", RETURN),
+    ] {
+        fixed(m, name, 3, move |a| {
             let (re, s, repl) = (
                 args::string(&a[0])?,
                 args::string(&a[1])?,
@@ -63,8 +72,8 @@ pub(super) fn register(m: &mut FuncMap) {
             Ok(compile(&re)?.replace_all(&s, &repl, false).into())
         });
     }
-    for name in ["regexSplit", "mustRegexSplit"] {
-        fixed(m, name, 3, |a| {
+    for (name, compile) in [("regexSplit", MUST), ("mustRegexSplit", RETURN)] {
+        fixed(m, name, 3, move |a| {
             let (re, s) = (args::string(&a[0])?, args::string(&a[1])?);
             let n = args::int(&a[2])?;
             let re = compile(&re)?;
@@ -128,6 +137,24 @@ thread_local! {
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
+/// [`compile`] for the functions that use Go's `regexp.MustCompile`: its panic's text.
+fn must_compile(expr: &str) -> Result<Pattern, String> {
+    compile(expr).map_err(|e| format!("regexp: Compile({}): {e}", go_regexp_quote(expr)))
+}
+
+/// Go's `regexp.quote`: backquoted when `strconv.CanBackquote` allows, else `strconv.Quote`d.
+fn go_regexp_quote(expr: &str) -> String {
+    let can_backquote = !expr
+        .chars()
+        .any(|c| c == '`' || c == '\u{FEFF}' || (c.is_control() && c != '\t'));
+    if can_backquote {
+        format!("`{expr}`")
+    } else {
+        crate::fmt::quote(expr)
+    }
+}
+
+/// The pattern, or Go's `error parsing regexp: …` for one Go refuses.
 fn compile(expr: &str) -> Result<Pattern, String> {
     if let Some(re) = CACHE.with(|c| c.borrow().get(expr).cloned()) {
         return Ok(re);
@@ -144,6 +171,9 @@ fn compile(expr: &str) -> Result<Pattern, String> {
 }
 
 fn compile_uncached(expr: &str) -> Result<Pattern, String> {
+    if let Some(refused) = super::go_regexp::syntax_error(expr) {
+        return Err(refused);
+    }
     if lite_matches_like_go(expr)
         && let Ok(re) = regex_lite::Regex::new(&to_rust_syntax(expr, Engine::Lite))
     {
@@ -159,7 +189,7 @@ fn compile_uncached(expr: &str) -> Result<Pattern, String> {
                 .unwrap_or("")
                 .trim_start_matches("error: ")
                 .to_string();
-            format!("regexp: Compile(`{expr}`): error parsing regexp: {last}")
+            format!("error parsing regexp: {last}")
         })
 }
 
@@ -178,8 +208,8 @@ enum Engine {
 }
 
 /// Rewrites the parts of RE2 syntax whose meaning differs in the `regex` crates: Go's `\d`, `\w`,
-/// `\s` and `\b` are ASCII-only (`regex`'s are Unicode-aware), and Go supports `\Q…\E`
-/// literal quoting, which the crates lack.
+/// `\s` and `\b` are ASCII-only (`regex`'s are Unicode-aware), Go supports `\Q…\E` literal
+/// quoting, which the crates lack, and Go takes a `{` that opens no count literally.
 fn to_rust_syntax(expr: &str, engine: Engine) -> String {
     let mut out = String::with_capacity(expr.len() + 8);
     let mut chars = expr.chars().peekable();
@@ -226,6 +256,37 @@ fn to_rust_syntax(expr: &str, engine: Engine) -> String {
                     }
                     out.push_str(&regex::escape(&literal));
                 }
+                // `\p{Greek}`, `\x{263a}`: the braces are the escape's, not a count. Go's
+                // `\p{^Greek}` is the crates' `\P{Greek}`.
+                'p' | 'P' | 'x' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    let negated = n != 'x' && chars.next_if_eq(&'^').is_some();
+                    out.push(c);
+                    out.push(match (n, negated) {
+                        ('p', true) => 'P',
+                        ('P', true) => 'p',
+                        (n, _) => n,
+                    });
+                    out.push('{');
+                    for b in chars.by_ref() {
+                        out.push(b);
+                        if b == '}' {
+                            break;
+                        }
+                    }
+                }
+                // Go's octal escapes (`\0`, `\07`, `\123`); the crates read `\1` as a
+                // backreference.
+                '0'..='7' => {
+                    let mut value = n.to_digit(8).unwrap_or(0);
+                    for _ in 0..2 {
+                        match chars.next_if(|d| ('0'..='7').contains(d)) {
+                            Some(d) => value = value * 8 + d.to_digit(8).unwrap_or(0),
+                            None => break,
+                        }
+                    }
+                    out.push_str(&format!("\\x{{{value:x}}}"));
+                }
                 other => {
                     out.push(c);
                     out.push(other);
@@ -252,10 +313,53 @@ fn to_rust_syntax(expr: &str, engine: Engine) -> String {
         } else if c == '[' {
             in_class = true;
             class_len = 0;
+        } else if c == '(' && chars.peek() == Some(&'?') {
+            // A group of flags alone, `(?i)`, is no operand in Go: a repetition after it repeats
+            // what came before, where the crates see nothing to repeat. So the repetition goes
+            // first: `x(?i)*` is `x*(?i)`.
+            let rest: String = chars.clone().collect();
+            let flags = rest[1..].find(|f: char| !"imsU-".contains(f));
+            if let Some(end) = flags.filter(|&end| rest[1 + end..].starts_with(')')) {
+                let group_len = 1 + end + 1;
+                let repeat_len = repetition_len(&rest[group_len..]);
+                if repeat_len > 0 {
+                    out.push_str(&rest[group_len..group_len + repeat_len]);
+                    out.push('(');
+                    out.push_str(&rest[..group_len]);
+                    for _ in 0..rest[..group_len + repeat_len].chars().count() {
+                        chars.next();
+                    }
+                    continue;
+                }
+            }
+        } else if c == '{' {
+            // Go reads a `{` that opens no well-formed count (`a{`, `x{a}`, `{,5}`) as itself;
+            // the crates refuse it.
+            let rest: String = std::iter::once(c).chain(chars.clone()).collect();
+            if !super::go_regexp::is_repeat(&rest) {
+                out.push_str("\\{");
+                continue;
+            }
         }
         out.push(c);
     }
     out
+}
+
+/// The length of the repetition operator at the start of `s` (`*`, `+?`, `{2,3}`, …), 0 if none.
+fn repetition_len(s: &str) -> usize {
+    let op = if s.starts_with(['*', '+', '?']) {
+        1
+    } else if super::go_regexp::is_repeat(s) {
+        s.find('}').map_or(0, |end| end + 1)
+    } else {
+        0
+    };
+    if op > 0 && s[op..].starts_with('?') {
+        op + 1
+    } else {
+        op
+    }
 }
 
 /// Go's `regexp.QuoteMeta` (a narrower set than `regex::escape`).
@@ -315,6 +419,34 @@ mod tests {
         let re = compile(r"^[\w-\.]+$").expect("Go accepts this class");
         assert!(re.is_match("argo-cd.example"));
         assert!(!re.is_match("argo cd"));
+    }
+
+    #[test]
+    fn refusals_are_worded_as_go_compile_and_must_compile_word_them() {
+        let refused = "error parsing regexp: missing closing ): `(`";
+        assert_eq!(compile("(").err().as_deref(), Some(refused));
+        assert_eq!(
+            must_compile("(").err(),
+            Some(format!("regexp: Compile(`(`): {refused}"))
+        );
+        // A pattern that cannot be backquoted is quoted, as Go's `regexp.quote` does.
+        assert_eq!(
+            must_compile("(`").err(),
+            Some(
+                "regexp: Compile(\"(`\"): error parsing regexp: missing closing ): `(``"
+                    .to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn go_literal_braces_octal_escapes_and_negated_classes_compile() {
+        assert!(compile("a{").unwrap().is_match("a{"));
+        assert!(compile("x{a}").unwrap().is_match("x{a}"));
+        assert!(compile("^\\101\\0$").unwrap().is_match("A\0"));
+        assert!(compile("^\\p{^Greek}$").unwrap().is_match("a"));
+        assert!(!compile("^\\p{^Greek}$").unwrap().is_match("α"));
+        assert!(compile("^x(?i)*$").unwrap().is_match("xxx"));
     }
 
     #[test]

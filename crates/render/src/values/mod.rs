@@ -3,6 +3,7 @@
 //! (`values.Options.MergeValues`), the `--set` parsers, and JSON Schema validation of the result.
 
 pub mod coalesce;
+mod go_patterns;
 pub mod schema;
 pub mod strvals;
 pub mod user;

@@ -175,9 +175,12 @@ impl<'t> CompiledSchemas<'t> {
     /// Compiles `text` into a new entry and returns its position.
     fn compile(&mut self, text: Cow<'t, [u8]>) -> usize {
         let parsed = match serde_json::from_slice::<serde_json::Value>(&text) {
-            Ok(schema) => match jsonschema::validator_for(&schema) {
-                Ok(validator) => Ok((schema, validator)),
-                Err(e) => Err(invalid_schema_report(&schema, &e)),
+            Ok(schema) => match refused_patterns_report(&schema) {
+                Some(report) => Err(report),
+                None => match jsonschema::validator_for(&schema) {
+                    Ok(validator) => Ok((schema, validator)),
+                    Err(e) => Err(invalid_schema_report(&schema, &e)),
+                },
             },
             Err(e) if e.is_eof() => Err("unexpected EOF".to_string()),
             // What santhosh-tekuri/jsonschema's `UnmarshalJSON` says.
@@ -206,9 +209,9 @@ const DEFAULT_META_SCHEMA: &str = "https://json-schema.org/draft/2020-12/schema"
 /// Helm's report for JSON that is not a valid schema. santhosh-tekuri/jsonschema checks the
 /// document against its draft's meta-schema and prints that check's failures, the same tree as
 /// for values, under a line naming the meta-schema. Like Helm's, the report has no final line
-/// break. A `pattern` no regular-expression engine takes is one line naming its place, without
-/// the tree of meta-schema steps above it and Go's regexp parser's detail (`error parsing
-/// regexp: missing closing )`), which no engine here words alike. Anything else that meets its
+/// break. A `pattern` Go's regexp parser refuses is found before this, with Go's own rules
+/// ([`refused_patterns_report`]); one the `regex` crates refuse here is one line naming its
+/// place, with Go's words where Go refuses it too. Anything else that meets its
 /// meta-schema yet does not compile is reported as Helm does where its words are known (a
 /// `$ref` that resolves nowhere), else with the place and the validator's own words.
 fn invalid_schema_report(
@@ -228,7 +231,10 @@ fn invalid_schema_report(
             let pattern = pattern
                 .as_str()
                 .map_or_else(|| pattern.to_string(), str::to_string);
-            format!("- at '{place}': '{pattern}' is not valid regex")
+            match signet_gotemplate::sprig::go_regexp_syntax_error(&pattern) {
+                Some(go) => format!("- at '{place}': '{pattern}' is not valid regex: {go}"),
+                None => format!("- at '{place}': '{pattern}' is not valid regex"),
+            }
         }
         // A local `$ref` to nothing: Helm's words.
         (
@@ -251,14 +257,32 @@ fn invalid_schema_report(
             );
         }
     };
-    let declared = schema.get("$schema").and_then(serde_json::Value::as_str);
-    let meta_url = declared.unwrap_or(DEFAULT_META_SCHEMA);
+    metaschema_report(schema, &failures)
+}
+
+/// Helm's report for a schema that fails its meta-schema, around the tree of `failures`.
+fn metaschema_report(schema: &serde_json::Value, failures: &str) -> String {
     format!(
         "\"file:///values.schema.json#\" is not valid against metaschema: jsonschema validation \
          failed with '{}#'\n{}",
-        meta_url.trim_end_matches('#'),
+        meta_schema_url(schema).trim_end_matches('#'),
         failures.trim_end_matches('\n')
     )
+}
+
+fn meta_schema_url(schema: &serde_json::Value) -> &str {
+    let declared = schema.get("$schema").and_then(serde_json::Value::as_str);
+    declared.unwrap_or(DEFAULT_META_SCHEMA)
+}
+
+/// Helm's report for a schema with `pattern`s Go's regexp parser refuses (see
+/// [`super::go_patterns`]); `None` when it has none.
+fn refused_patterns_report(schema: &serde_json::Value) -> Option<String> {
+    // The drafts whose meta-schema is composed of vocabularies, through `allOf`.
+    let url = meta_schema_url(schema);
+    let nested = url.contains("/draft/2020-12/") || url.contains("/draft/2019-09/");
+    let failures = super::go_patterns::refused_patterns(schema, nested)?;
+    Some(metaschema_report(schema, &failures))
 }
 
 /// Plain JSON for the validator (numbers as JSON would carry them).
@@ -601,7 +625,7 @@ fn json_type_name(v: &serde_json::Value) -> &'static str {
 
 /// How Helm's validator shows a value in messages: strings Go-quoted between single quotes
 /// (`'a"b\'c'`), null as Go's `<nil>`, others as JSON.
-fn display(v: &serde_json::Value) -> String {
+pub(super) fn display(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => {
             let q = signet_gotemplate::fmt::quote(s);
@@ -992,11 +1016,23 @@ mod tests {
                 + "- at '/properties/b/minLength': 'allOf' failed\n\
                    \x20 - at '/properties/b/minLength': minimum: got -1, want 0"
         );
-        // Helm adds the meta-schema steps ('allOf' failed at '' and at '/properties/a') and Go's
-        // parse detail (": error parsing regexp: missing closing ): `(`").
+        // A pattern Go's regexp refuses: the meta-schema steps to it, and Go's parse error.
         assert_eq!(
             report(r#"{"properties": {"a": {"pattern": "("}}}"#),
-            draft_2020.clone() + "- at '/properties/a/pattern': '(' is not valid regex"
+            draft_2020.clone()
+                + "- at '': 'allOf' failed\n\
+                   \x20 - at '/properties/a': 'allOf' failed\n\
+                   \x20   - at '/properties/a/pattern': '(' is not valid regex: error parsing \
+                   regexp: missing closing ): `(`"
+        );
+        // Refused by Go though the crates take it (a thousand and one copies).
+        assert_eq!(
+            report(
+                r#"{"$schema": "http://json-schema.org/draft-07/schema#", "pattern": "x{1001}"}"#
+            ),
+            header("http://json-schema.org/draft-07/schema#")
+                + "- at '/pattern': 'x{1001}' is not valid regex: error parsing regexp: invalid \
+                   repeat count: `{1001}`"
         );
         // Not a meta-schema failure: a reference to nothing, in helm's words.
         assert_eq!(
