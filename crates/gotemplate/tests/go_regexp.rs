@@ -5,70 +5,14 @@
 //! PATH), as the template oracle does. Left out: capture names that start with a digit
 //! (`(?<1a>…)`), which Go takes and the `regex` crates refuse.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use signet_gotemplate::{Template, Value};
 
 #[path = "../../../tests/support/corpus.rs"]
 mod corpus;
 use corpus::skip;
-
-fn go_toolchain() -> Option<std::path::PathBuf> {
-    let go = std::env::var_os("SIGNET_GO")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| "go".into());
-    let ok = Command::new(&go)
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    ok.then_some(go)
-}
-
-/// Go's answer (error text or `None`) for each pattern.
-fn ask_go(go: &std::path::Path, patterns: &[String]) -> Vec<Option<String>> {
-    let work = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("go_regexp_oracle");
-    std::fs::create_dir_all(&work).unwrap();
-    let src =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go_regexp_oracle/main.go");
-    std::fs::copy(&src, work.join("main.go")).unwrap();
-    std::fs::write(work.join("go.mod"), "module oracle\n\ngo 1.22\n").unwrap();
-    let bin = work.join("oracle");
-    let status = Command::new(go)
-        .args(["build", "-o"])
-        .arg(&bin)
-        .arg(".")
-        .current_dir(&work)
-        .env("GOCACHE", work.join("cache"))
-        .env("GOTOOLCHAIN", "local")
-        .status()
-        .expect("go build runs");
-    assert!(status.success(), "building the Go regexp oracle failed");
-    let mut input = String::new();
-    for p in patterns {
-        input.push_str(&serde_json::to_string(p).unwrap());
-        input.push('\n');
-    }
-    let mut child = Command::new(&bin)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("oracle runs");
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    let answers: Vec<Option<String>> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(
-        answers.len(),
-        patterns.len(),
-        "the oracle answered every pattern"
-    );
-    answers
-}
+#[path = "support/go_oracle.rs"]
+mod go_oracle;
+use go_oracle::GoOracle;
 
 /// A small deterministic generator (xorshift), so a failure names a reproducible pattern.
 struct Rng(u64);
@@ -182,7 +126,7 @@ fn pattern(rng: &mut Rng) -> String {
 
 #[test]
 fn patterns_go_refuses_are_refused_in_gos_words_and_the_rest_compile() {
-    let Some(go) = go_toolchain() else {
+    let Some(oracle) = GoOracle::build("go_regexp_oracle") else {
         skip(
             "go-regexp-oracle",
             "no Go toolchain (set SIGNET_GO or put go on PATH)",
@@ -193,7 +137,12 @@ fn patterns_go_refuses_are_refused_in_gos_words_and_the_rest_compile() {
     let mut patterns: Vec<String> = (0..4000).map(|_| pattern(&mut rng)).collect();
     patterns.sort();
     patterns.dedup();
-    let answers = ask_go(&go, &patterns);
+    let requests: Vec<serde_json::Value> = patterns.iter().map(|p| p.as_str().into()).collect();
+    let answers: Vec<Option<String>> = oracle
+        .ask(&requests)
+        .into_iter()
+        .map(|a| a.as_str().map(str::to_string))
+        .collect();
     let mut failures = Vec::new();
     let (mut refused, mut accepted) = (0, 0);
     for (p, want) in patterns.iter().zip(&answers) {

@@ -12,6 +12,9 @@ use signet_gotemplate::{EngineFn, ExecContext, Limits, Template, Value};
 #[path = "../../../tests/support/corpus.rs"]
 mod corpus;
 use corpus::skip;
+#[path = "support/go_oracle.rs"]
+mod go_oracle;
+use go_oracle::GoOracle;
 
 fn data(json: &str) -> Value {
     Value::from_json(&serde_json::from_str(json).expect("test JSON"))
@@ -677,45 +680,15 @@ const SPACING_CASES: &[&str] = &[
     "{{ print 1 \n\n }}",
 ];
 
-fn go_toolchain() -> Option<std::path::PathBuf> {
-    let go = std::env::var_os("SIGNET_GO")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| "go".into());
-    let ok = std::process::Command::new(&go)
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    ok.then_some(go)
-}
-
 #[test]
 fn differential_against_go_text_template() {
-    use std::process::{Command, Stdio};
-
-    let Some(go) = go_toolchain() else {
+    let Some(oracle) = GoOracle::build("go_oracle") else {
         skip(
             "go-oracle",
             "no Go toolchain (set SIGNET_GO or put go on PATH)",
         );
         return;
     };
-    let work = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("go_oracle");
-    std::fs::create_dir_all(&work).unwrap();
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go_oracle/main.go");
-    std::fs::copy(&src, work.join("main.go")).unwrap();
-    std::fs::write(work.join("go.mod"), "module oracle\n\ngo 1.22\n").unwrap();
-    let bin = work.join("oracle");
-    let status = Command::new(&go)
-        .args(["build", "-o"])
-        .arg(&bin)
-        .arg(".")
-        .current_dir(&work)
-        .env("GOCACHE", work.join("cache"))
-        .env("GOFLAGS", "-mod=mod")
-        .env("GOTOOLCHAIN", "local")
-        .status()
-        .expect("go build runs");
-    assert!(status.success(), "building the Go oracle failed");
 
     let count: usize = std::env::var("SIGNET_ORACLE_CASES")
         .ok()
@@ -724,28 +697,7 @@ fn differential_against_go_text_template() {
     let mut gen_ = OracleGen(Rng(0x0dd_ba11_cafe_f00d));
     let data_json: serde_json::Value = serde_json::from_str(ORACLE_DATA).unwrap();
     let templates: Vec<String> = (0..count).map(|_| gen_.template()).collect();
-    let ask = |requests: Vec<serde_json::Value>| -> Vec<serde_json::Value> {
-        let mut input = String::new();
-        for r in &requests {
-            input.push_str(&r.to_string());
-            input.push('\n');
-        }
-        let mut child = Command::new(&bin)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("oracle runs");
-        let mut stdin = child.stdin.take().unwrap();
-        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-        let output = child.wait_with_output().unwrap();
-        writer.join().unwrap().unwrap();
-        let answers: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        assert_eq!(answers.len(), requests.len(), "oracle answered every case");
-        answers
-    };
+    let ask = |requests: Vec<serde_json::Value>| oracle.ask(&requests);
     let answers = ask(templates
         .iter()
         .map(|t| serde_json::json!({"t": t, "d": data_json}))
