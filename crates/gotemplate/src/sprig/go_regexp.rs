@@ -78,7 +78,7 @@ struct Parser<'a> {
     stack: Vec<Item>,
 }
 
-/// `s` without its first `n` bytes' worth of the prefix `rest` leaves: `s[..len(s)-len(rest)]`.
+/// The part of `s` before its suffix `rest` (Go's `s[:len(s)-len(rest)]`).
 fn consumed<'a>(s: &'a str, rest: &str) -> &'a str {
     &s[..s.len() - rest.len()]
 }
