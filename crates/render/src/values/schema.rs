@@ -796,7 +796,15 @@ fn message_for(kind: &ValidationErrorKind, instance: &serde_json::Value) -> (Str
             ),
             2,
         ),
-        K::Pattern { pattern } => (format!("{} does not match pattern '{pattern}'", got()), 2),
+        // Quoted as Helm's validator quotes strings (`'^\\d$'` for the pattern `^\d$`).
+        K::Pattern { pattern } => (
+            format!(
+                "{} does not match pattern {}",
+                got(),
+                display(&serde_json::Value::String(pattern.to_string()))
+            ),
+            2,
+        ),
         K::AdditionalProperties { unexpected } => (
             format!(
                 "additional properties {} not allowed",
@@ -897,6 +905,25 @@ mod tests {
         );
         let ok = parse_values("replicas: 3\nmissing: m\nsub: {port: '8'}\n").unwrap();
         assert!(validate_against_schemas(&tree, &ok).is_ok());
+    }
+
+    #[test]
+    fn a_pattern_is_quoted_as_helm_quotes_it() {
+        // helm 4.1.4 prints `'x' does not match pattern '^\\d$'` for the pattern `^\d$`.
+        let tree = ValuesTree {
+            name: "c".into(),
+            defaults: Value::Nil,
+            schema: Some(br#"{"properties": {"a": {"pattern": "^\\d$"}}}"#.to_vec()),
+            subcharts: vec![],
+        };
+        let values = parse_values("a: x\n").unwrap();
+        let err = validate_against_schemas(&tree, &values)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with("c:\n- at '/a': 'x' does not match pattern '^\\\\d$'\n"),
+            "{err}"
+        );
     }
 
     #[test]
