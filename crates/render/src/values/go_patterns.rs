@@ -6,44 +6,38 @@
 
 use serde_json::Value;
 
+use super::schema::{Failure, NAMED_SUBSCHEMA_KEYWORDS, display, render};
+
 /// The meta-schema failures, as Helm prints them, for the `pattern`s of `schema` that Go's
 /// parser refuses; `None` when there are none. `nested` is for drafts whose meta-schema is
 /// composed of vocabularies (2019-09, 2020-12): each schema on the way to the pattern fails its
 /// `allOf`, a line of its own.
 pub(super) fn refused_patterns(schema: &Value, nested: bool) -> Option<String> {
     let mut found = Vec::new();
-    walk(schema, &mut Vec::new(), &mut found);
+    walk(schema, &mut Vec::new(), &mut vec![0], &mut found);
     if found.is_empty() {
         return None;
     }
-    let mut out = String::new();
-    if nested {
-        render(&found, &[], 0, &mut out);
+    let failures = if nested {
+        let all: Vec<&Refused> = found.iter().collect();
+        vec![schema_failure(&all, 0)]
     } else {
-        for refused in &found {
-            leaf(refused, 0, &mut out);
-        }
-    }
+        found.iter().map(leaf).collect()
+    };
+    let mut out = String::new();
+    render(&failures, 0, &mut out);
     Some(out)
 }
 
-/// A refused pattern: the schema positions from the root down to the one holding it.
+/// A refused pattern, held by the schema at `chain` (JSON pointer segments). `positions` are
+/// the lengths of `chain` at each schema on the way there, the root's (0) first.
 struct Refused {
     chain: Vec<String>,
+    positions: Vec<usize>,
     pattern: String,
     error: String,
 }
 
-/// Keywords whose value maps names to subschemas.
-const SCHEMA_MAPS: [&str; 5] = [
-    "properties",
-    "patternProperties",
-    "$defs",
-    "definitions",
-    "dependentSchemas",
-];
-/// Keywords whose value is a list of subschemas.
-const SCHEMA_LISTS: [&str; 4] = ["allOf", "anyOf", "oneOf", "prefixItems"];
 /// Keywords whose value is one subschema (`items` may also be a list, before 2020-12).
 const SCHEMA_SINGLES: [&str; 12] = [
     "items",
@@ -60,14 +54,20 @@ const SCHEMA_SINGLES: [&str; 12] = [
     "contentSchema",
 ];
 
-/// Collects the refused patterns of the schema at `chain` (its position's path segments).
-fn walk(schema: &Value, chain: &mut Vec<String>, found: &mut Vec<Refused>) {
+/// Collects the refused patterns of the schema at `chain`.
+fn walk(
+    schema: &Value,
+    chain: &mut Vec<String>,
+    positions: &mut Vec<usize>,
+    found: &mut Vec<Refused>,
+) {
     let Value::Object(map) = schema else { return };
     if let Some(Value::String(pattern)) = map.get("pattern")
         && let Some(error) = signet_gotemplate::sprig::go_regexp_syntax_error(pattern)
     {
         found.push(Refused {
             chain: chain.clone(),
+            positions: positions.clone(),
             pattern: pattern.clone(),
             error,
         });
@@ -76,18 +76,19 @@ fn walk(schema: &Value, chain: &mut Vec<String>, found: &mut Vec<Refused>) {
         let mut visit = |segments: &[&str], sub: &Value| {
             let depth = chain.len();
             chain.extend(segments.iter().map(|s| pointer_escape(s)));
-            walk(sub, chain, found);
+            positions.push(chain.len());
+            walk(sub, chain, positions, found);
+            positions.pop();
             chain.truncate(depth);
         };
+        let named = NAMED_SUBSCHEMA_KEYWORDS.contains(&keyword.as_str());
         match value {
-            Value::Object(subs) if SCHEMA_MAPS.contains(&keyword.as_str()) => {
+            Value::Object(subs) if named => {
                 for (name, sub) in subs {
                     visit(&[keyword, name], sub);
                 }
             }
-            Value::Array(subs)
-                if SCHEMA_LISTS.contains(&keyword.as_str()) || keyword == "items" =>
-            {
+            Value::Array(subs) if named || keyword == "items" => {
                 for (i, sub) in subs.iter().enumerate() {
                     visit(&[keyword, &i.to_string()], sub);
                 }
@@ -107,74 +108,51 @@ fn location(segments: &[String]) -> String {
     segments.iter().map(|s| format!("/{s}")).collect()
 }
 
-/// The failures at and below the schema at `at`: its `allOf` line, then the one failure below
-/// it, or several under a `validation failed` line.
-fn render(found: &[Refused], at: &[String], depth: usize, out: &mut String) {
-    indent(depth, out);
-    out.push_str(&format!("- at '{}': 'allOf' failed\n", location(at)));
-    // Patterns held here, and each schema position one step further down with some below it.
-    let mut items: Vec<Item<'_>> = Vec::new();
-    for refused in found.iter().filter(|r| r.chain.starts_with(at)) {
-        if refused.chain.len() == at.len() {
-            items.push(Item::Here(refused));
-        } else {
-            let next = child_position(&refused.chain, at.len());
-            if !items
-                .iter()
-                .any(|i| matches!(i, Item::Below(c) if *c == next))
-            {
-                items.push(Item::Below(next));
+/// The failure of the schema `depth` steps down on the way to each of `found` (which share
+/// those steps): its `allOf`, failing for the patterns it holds and the schemas below it, the
+/// one such cause alone or several under `validation failed`.
+fn schema_failure(found: &[&Refused], depth: usize) -> Failure {
+    let at = location(&found[0].chain[..found[0].positions[depth]]);
+    let mut causes = Vec::new();
+    let mut below: Vec<(&[String], Vec<&Refused>)> = Vec::new();
+    for &refused in found {
+        match refused.positions.get(depth + 1) {
+            None => causes.push(leaf(refused)),
+            Some(&len) => {
+                let next = &refused.chain[..len];
+                match below.iter_mut().find(|(chain, _)| *chain == next) {
+                    Some((_, group)) => group.push(refused),
+                    None => below.push((next, vec![refused])),
+                }
             }
         }
     }
-    let depth = if items.len() > 1 {
-        indent(depth + 1, out);
-        out.push_str(&format!("- at '{}': validation failed\n", location(at)));
-        depth + 2
-    } else {
-        depth + 1
-    };
-    for item in items {
-        match item {
-            Item::Here(refused) => leaf(refused, depth, out),
-            Item::Below(next) => render(found, next, depth, out),
-        }
+    causes.extend(
+        below
+            .iter()
+            .map(|(_, group)| schema_failure(group, depth + 1)),
+    );
+    if causes.len() > 1 {
+        causes = vec![failure(&at, "validation failed", causes)];
     }
+    failure(&at, "'allOf' failed", causes)
 }
 
-enum Item<'a> {
-    Here(&'a Refused),
-    Below(&'a [String]),
+fn leaf(refused: &Refused) -> Failure {
+    let pattern = display(&Value::String(refused.pattern.clone()));
+    failure(
+        &format!("{}/pattern", location(&refused.chain)),
+        &format!("{pattern} is not valid regex: {}", refused.error),
+        Vec::new(),
+    )
 }
 
-/// The chain of the schema position right below `depth` segments on the way to `chain`'s end:
-/// the deepest prefix that is itself a schema position of some refused pattern. Every prefix
-/// `walk` pushed is one, so the next position is one keyword (and maybe one name) further.
-fn child_position(chain: &[String], depth: usize) -> &[String] {
-    let keyword = chain[depth].as_str();
-    let takes_name = SCHEMA_MAPS.contains(&keyword)
-        || SCHEMA_LISTS.contains(&keyword)
-        || (keyword == "items"
-            && chain
-                .get(depth + 1)
-                .is_some_and(|s| s.parse::<usize>().is_ok()));
-    let end = if takes_name { depth + 2 } else { depth + 1 };
-    &chain[..end.min(chain.len())]
-}
-
-fn leaf(refused: &Refused, depth: usize, out: &mut String) {
-    indent(depth, out);
-    let pattern = super::schema::display(&Value::String(refused.pattern.clone()));
-    out.push_str(&format!(
-        "- at '{}/pattern': {pattern} is not valid regex: {}\n",
-        location(&refused.chain),
-        refused.error
-    ));
-}
-
-fn indent(depth: usize, out: &mut String) {
-    for _ in 0..depth {
-        out.push_str("  ");
+fn failure(at: &str, message: &str, causes: Vec<Failure>) -> Failure {
+    Failure {
+        at: at.to_string(),
+        instance: at.to_string(),
+        message: message.to_string(),
+        causes,
     }
 }
 

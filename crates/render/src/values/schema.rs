@@ -320,16 +320,31 @@ pub fn to_json_value(v: &Value) -> serde_json::Value {
 }
 
 /// One failure in Helm's tree form.
-struct Failure {
+pub(super) struct Failure {
     /// Where the failure happened (used to place groups).
-    at: String,
+    pub(super) at: String,
     /// Where Helm says it happened (differs for property names, which it reports at '').
-    instance: String,
-    message: String,
-    causes: Vec<Failure>,
+    pub(super) instance: String,
+    pub(super) message: String,
+    pub(super) causes: Vec<Failure>,
 }
 
-fn render(failures: &[Failure], depth: usize, out: &mut String) {
+/// Schema keywords whose subschemas are named by the next path step: a property name, a
+/// definition name, an index.
+pub(super) const NAMED_SUBSCHEMA_KEYWORDS: [&str; 10] = [
+    "properties",
+    "patternProperties",
+    "dependentSchemas",
+    "allOf",
+    "anyOf",
+    "oneOf",
+    "prefixItems",
+    "definitions",
+    "$defs",
+    "dependencies",
+];
+
+pub(super) fn render(failures: &[Failure], depth: usize, out: &mut String) {
     for f in failures {
         out.push_str(&"  ".repeat(depth));
         out.push_str(&format!("- at '{}': {}\n", f.instance, f.message));
@@ -468,19 +483,8 @@ fn parent_of(path: &[String]) -> Vec<String> {
     let n = path.len();
     if n >= 2 {
         let two = path[n - 2].as_str();
-        if matches!(
-            two,
-            "properties"
-                | "patternProperties"
-                | "dependentSchemas"
-                | "allOf"
-                | "anyOf"
-                | "oneOf"
-                | "prefixItems"
-                | "definitions"
-                | "$defs"
-                | "dependencies"
-        ) || (two == "items" && path[n - 1].parse::<usize>().is_ok())
+        if NAMED_SUBSCHEMA_KEYWORDS.contains(&two)
+            || (two == "items" && path[n - 1].parse::<usize>().is_ok())
         {
             return path[..n - 2].to_vec();
         }
