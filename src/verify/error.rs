@@ -41,7 +41,8 @@ pub enum VerifyError {
     /// refuses it.
     #[error(
         "the bundle is an attestation with predicate type {predicate_type:?}, not a signature \
-         (cosign signs with predicate type {expected:?}); attestations do not satisfy a signature policy"
+         (cosign signs with predicate type {expected:?}); attestations do not satisfy a signature \
+         policy: sign the chart (`signet sign`, `cosign sign`)"
     )]
     NotASignature {
         predicate_type: String,
