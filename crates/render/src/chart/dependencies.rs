@@ -59,6 +59,20 @@ impl<'a> ResolvedChart<'a> {
         })
     }
 
+    /// The loaded chart of every chart left in the tree: this one, then its dependencies' in
+    /// order.
+    pub fn sources(&self) -> Vec<&'a Chart> {
+        fn collect<'a>(chart: &ResolvedChart<'a>, out: &mut Vec<&'a Chart>) {
+            out.push(chart.source);
+            for dep in &chart.dependencies {
+                collect(dep, out);
+            }
+        }
+        let mut out = Vec::new();
+        collect(self, &mut out);
+        out
+    }
+
     pub fn name(&self) -> &str {
         &self.metadata.name
     }

@@ -3,7 +3,7 @@
 //! `kubeVersion`, render, pull out NOTES, and sort manifests and hooks.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::ScopedJoinHandle;
 
 use signet_gotemplate::{Template, Value};
@@ -167,6 +167,10 @@ fn render_release_with(
     let set = engine.new_set();
     let ahead = parse_ahead.then(|| ParseAhead::new(chart, set.parse_env()));
     let schemas = chart.schemas();
+    // The charts the values leave enabled, once the render knows them: the threads working
+    // ahead skip the others' templates and schemas (the render never asks for them).
+    let enabled: OnceLock<Vec<&Chart>> = OnceLock::new();
+    let enabled = &enabled;
     let rendered = std::thread::scope(|scope| {
         // Parsing templates and compiling schemas need no values, so both start now, beside
         // the values work. With one spare core they share one thread, the parse first (the
@@ -179,14 +183,20 @@ fn render_release_with(
             ahead => (None, ahead),
         };
         if let Some(ahead) = ahead_alone {
-            scope.spawn(|| ahead.run());
+            scope.spawn(|| ahead.run(enabled));
         }
         let compiling = (ahead_first.is_some() || !schemas.is_empty()).then(|| {
             scope.spawn(move || {
                 if let Some(ahead) = ahead_first {
-                    ahead.run();
+                    ahead.run(enabled);
                 }
-                CompiledSchemas::compile_ahead(schemas)
+                CompiledSchemas::compile_ahead(schemas, |text| {
+                    enabled.get().is_none_or(|enabled| {
+                        enabled
+                            .iter()
+                            .any(|c| c.schema.as_deref().is_some_and(|s| std::ptr::eq(s, text)))
+                    })
+                })
             })
         });
         let parsing = Parsing {
@@ -194,7 +204,7 @@ fn render_release_with(
             set,
             ahead,
         };
-        let rendered = prepare_and_render(chart, user_values, opts, parsing, compiling);
+        let rendered = prepare_and_render(chart, user_values, opts, parsing, compiling, enabled);
         // Whatever happened, the render asks for no more files.
         if let Some(ahead) = ahead {
             ahead.stop();
@@ -211,18 +221,21 @@ fn render_release_with(
     }
 }
 
-/// Dependencies, values, schema checks, then the render (see [`render_valid`]).
+/// Dependencies, values, schema checks, then the render (see [`render_valid`]). Once the
+/// dependencies are processed, `enabled` gets the charts left enabled.
 fn prepare_and_render<'c>(
     chart: &'c Chart,
     user_values: &Value,
     opts: &RenderOptions,
     parsing: Parsing<'_, '_>,
     compiling: Option<ScopedJoinHandle<'_, CompiledSchemas<'c>>>,
+    enabled: &OnceLock<Vec<&'c Chart>>,
 ) -> Result<RenderedRelease, TemplateError> {
     check_dependencies(chart)?;
     let mut resolved = ResolvedChart::new(chart)?;
     let mut warnings = process_dependencies(&mut resolved, user_values)?;
 
+    let _ = enabled.set(resolved.sources());
     let tree = values_tree(&resolved);
     let (values, coalesce_warnings) = crate::values::coalesce_values(&tree, user_values)
         .map_err(|e| TemplateError::Values(e.to_string()))?;
@@ -493,10 +506,10 @@ pub(super) mod tests {
         assert!(matches!(error(&c, &bad_kube), TemplateError::Schema(_)));
     }
 
-    /// Every schema of the tree is compiled ahead, but only an enabled chart's is checked: a
+    /// Only an enabled chart's schema is checked (whether or not it was compiled ahead): a
     /// disabled subchart's unusable schema does not fail the release, an enabled one's does.
     #[test]
-    fn a_disabled_subcharts_schema_is_compiled_ahead_but_never_reported() {
+    fn a_disabled_subcharts_schema_is_never_reported() {
         let (_dir, chart) = chart_tree(&[
             (
                 "Chart.yaml",

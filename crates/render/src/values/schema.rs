@@ -154,12 +154,16 @@ type Compiled = (serde_json::Value, jsonschema::Validator);
 type CompiledText<'t> = (Cow<'t, [u8]>, Result<Compiled, String>);
 
 impl<'t> CompiledSchemas<'t> {
-    /// Compiles each of `texts` ahead of the checks that will ask for them. A text that cannot
+    /// Compiles each of `texts` that `wanted` still accepts when it is reached, ahead of the
+    /// checks that will ask for it (a check compiles what it finds missing). A text that cannot
     /// be used is only reported if a check asks for it.
-    pub fn compile_ahead(texts: impl IntoIterator<Item = &'t [u8]>) -> CompiledSchemas<'t> {
+    pub fn compile_ahead(
+        texts: impl IntoIterator<Item = &'t [u8]>,
+        wanted: impl Fn(&'t [u8]) -> bool,
+    ) -> CompiledSchemas<'t> {
         let mut compiled = CompiledSchemas::default();
         for text in texts {
-            if compiled.position(text).is_none() {
+            if wanted(text) && compiled.position(text).is_none() {
                 compiled.compile(Cow::Borrowed(text));
             }
         }
@@ -1124,7 +1128,7 @@ mod tests {
         let values = parse_values("port: x\n").unwrap();
         let checked = |tree: &ValuesTree| {
             // A repeated text (a subchart under two aliases) is compiled once.
-            let mut ahead = CompiledSchemas::compile_ahead([unusable, typed, unusable]);
+            let mut ahead = CompiledSchemas::compile_ahead([unusable, typed, unusable], |_| true);
             assert_eq!(ahead.compiled.len(), 2);
             let verdict = prepare_schema_checks(tree, &values).run_with(&mut ahead);
             // Found among the compiled texts, not compiled again.
