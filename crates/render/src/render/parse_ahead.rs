@@ -9,7 +9,7 @@
 //! waited for after the others). The worker goes through the same list from its other end:
 //! Helm parses the deepest paths first, so the worker starts with the top chart's own templates,
 //! which every release renders, and reaches subcharts' last, which the values may disable (a
-//! prometheus release with its four subcharts turned off has 55 of its 196 KB of templates to
+//! prometheus release with its four subcharts turned off has 55 of its 193 KB of templates to
 //! parse), and the two never queue for the same file until they meet. Files of charts the
 //! release disables are never asked for, so their parse errors never surface. A text met again
 //! (a library chart vendored by several subcharts) is not parsed again: the worker renames the
