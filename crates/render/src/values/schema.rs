@@ -1113,6 +1113,31 @@ mod tests {
         );
     }
 
+    /// A schema left out ahead (a disabled subchart's, once the render knows it) is not
+    /// compiled then, and a check that asks for it after all compiles it and gets the same
+    /// verdict.
+    #[test]
+    fn schemas_left_out_ahead_are_compiled_when_checked() {
+        let typed = br#"{"properties":{"port":{"type":"integer"}}}"#.as_slice();
+        let other = br#"{"type":"object"}"#.as_slice();
+        let mut ahead = CompiledSchemas::compile_ahead([typed, other], |t| std::ptr::eq(t, other));
+        assert_eq!(ahead.compiled.len(), 1);
+        let tree = ValuesTree {
+            name: "top".into(),
+            defaults: Value::Nil,
+            schema: Some(typed.to_vec()),
+            subcharts: vec![],
+        };
+        let values = parse_values("port: x\n").unwrap();
+        let verdict = prepare_schema_checks(&tree, &values).run_with(&mut ahead);
+        assert_eq!(ahead.compiled.len(), 2);
+        assert_eq!(verdict, validate_against_schemas(&tree, &values));
+        assert_eq!(
+            verdict.unwrap_err().report(),
+            "top:\n- at '/port': got string, want integer\n"
+        );
+    }
+
     /// Compiled ahead, a schema no check asks for (a disabled subchart's) is never reported,
     /// and the checks report a compiled schema's problems as they would have found them.
     #[test]
