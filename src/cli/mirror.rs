@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use super::output::{AlreadyReported, OutputFormat};
+use super::registry::RegistryLoginFlags;
 use super::sign::{SigningFlags, SigningIdentity};
 use crate::mirror::{
     ChartOutcome, Keyring, MirrorOptions, MirrorSummary, OutcomeStatus, ProvenanceState, Selection,
@@ -103,17 +104,9 @@ pub struct MirrorArgs {
     /// $DOCKER_CONFIG/config.json or ~/.docker/config.json).
     #[arg(long, value_name = "FILE")]
     pub registry_config: Option<PathBuf>,
-    /// Target registry username (with --registry-password), instead of the docker config.
-    #[arg(long, requires = "registry_password")]
-    pub registry_username: Option<String>,
-    /// Target registry password for --registry-username.
-    #[arg(
-        long,
-        env = "SIGNET_REGISTRY_PASSWORD",
-        hide_env_values = true,
-        requires = "registry_username"
-    )]
-    pub registry_password: Option<String>,
+    // The target registry's username and password, instead of the docker config.
+    #[command(flatten)]
+    pub login: RegistryLoginFlags,
 
     /// Sign each mirrored manifest digest (with --key, or keylessly with --identity-token).
     #[arg(long)]
@@ -146,25 +139,19 @@ fn source_client(args: &MirrorArgs) -> anyhow::Result<SourceClient> {
 }
 
 fn registry_client(args: &MirrorArgs) -> anyhow::Result<RegistryClient> {
-    let credentials = match (
-        &args.registry_username,
-        &args.registry_password,
-        &args.registry_config,
-    ) {
-        (Some(username), Some(password), _) => Credentials::Basic {
-            username: username.clone(),
-            password: password.clone(),
-        },
-        (_, _, Some(path)) => Credentials::DockerConfigFile(path.clone()),
-        _ => Credentials::DockerConfig,
+    let credentials = match &args.registry_config {
+        Some(path) => Credentials::DockerConfigFile(path.clone()),
+        None => Credentials::DockerConfig,
     };
-    Ok(RegistryClient::new(RegistryOptions {
+    let mut options = RegistryOptions {
         plain_http: args.plain_http,
         ca_file: args.registry_ca_file.clone(),
         insecure_skip_tls_verify: args.registry_insecure_skip_tls_verify,
         credentials,
         ..RegistryOptions::default()
-    })?)
+    };
+    args.login.apply(&mut options);
+    Ok(RegistryClient::new(options)?)
 }
 
 fn signer(args: &MirrorArgs) -> anyhow::Result<Option<Signer>> {

@@ -59,6 +59,36 @@ impl RegistryFlags {
     }
 }
 
+/// cosign's `--registry-username` and `--registry-password`, for `sign` and `mirror`: basic
+/// credentials for the registry written to, which win over the docker config.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RegistryLoginFlags {
+    /// Registry username (with --registry-password), instead of the docker config.
+    #[arg(long, requires = "registry_password")]
+    pub registry_username: Option<String>,
+    /// Registry password for --registry-username.
+    #[arg(
+        long,
+        env = "SIGNET_REGISTRY_PASSWORD",
+        hide_env_values = true,
+        requires = "registry_username"
+    )]
+    pub registry_password: Option<String>,
+}
+
+impl RegistryLoginFlags {
+    /// Puts the username and password into `options` when both are given.
+    pub fn apply(&self, options: &mut RegistryOptions) {
+        if let (Some(username), Some(password)) = (&self.registry_username, &self.registry_password)
+        {
+            options.credentials = Credentials::Basic {
+                username: username.clone(),
+                password: password.clone(),
+            };
+        }
+    }
+}
+
 /// How `pull` and `template` reach a chart: the registry flags plus Helm's `--username` and
 /// `--password` (which win over stored credentials).
 #[derive(Debug, Clone, Args)]
@@ -295,6 +325,52 @@ fn logout(args: LogoutArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `sign` and `mirror` share cosign's login flags: one without the other is refused, and
+    /// both together are the credentials sent, over the docker config.
+    #[test]
+    fn sign_and_mirror_take_the_registry_login_flags() {
+        use crate::cli::{Cli, Command};
+        use clap::Parser;
+        let commands: [&[&str]; 2] = [
+            &["signet", "sign", "oci://registry.example/charts/demo:1.0.0"],
+            &[
+                "signet",
+                "mirror",
+                "https://charts.example/stable",
+                "oci://registry.example/charts",
+                "--registry-config",
+                "/nonexistent/config.json",
+            ],
+        ];
+        for argv in commands {
+            let alone = Cli::try_parse_from(argv.iter().chain(&["--registry-username", "u"]));
+            let error = alone
+                .expect_err("a username without a password")
+                .to_string();
+            assert!(error.contains("--registry-password"), "{error}");
+            let both = ["--registry-username", "u", "--registry-password", "p"];
+            let cli = Cli::try_parse_from(argv.iter().chain(&both)).expect("flags parse");
+            let login = match cli.command {
+                Command::Sign(args) => args.login,
+                Command::Mirror(args) => args.login,
+                _ => panic!("not sign or mirror"),
+            };
+            let mut options = RegistryOptions {
+                credentials: Credentials::DockerConfigFile("/nonexistent/config.json".into()),
+                ..RegistryOptions::default()
+            };
+            login.apply(&mut options);
+            assert!(
+                matches!(&options.credentials, Credentials::Basic { username, password }
+                    if username == "u" && password == "p"),
+                "{argv:?}"
+            );
+        }
+        let mut options = RegistryOptions::default();
+        RegistryLoginFlags::default().apply(&mut options);
+        assert!(matches!(options.credentials, Credentials::DockerConfig));
+    }
 
     fn flags() -> ChartFetchFlags {
         ChartFetchFlags {

@@ -14,8 +14,8 @@ use serde_json::json;
 
 use super::keys::load_signing_key;
 use super::output::OutputFormat;
-use super::registry::RegistryFlags;
-use crate::registry::{Credentials, RegistryClient};
+use super::registry::{RegistryFlags, RegistryLoginFlags};
+use crate::registry::RegistryClient;
 use crate::sign::keyless::{DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL};
 use crate::sign::{
     CertificateChain, FulcioClient, ReferrersMode, RekorClient, RekorV2Client, SignOptions,
@@ -54,17 +54,8 @@ pub struct SignArgs {
     /// cosign's name for --insecure-skip-tls-verify.
     #[arg(long)]
     pub allow_insecure_registry: bool,
-    /// Registry username (with --registry-password), instead of the docker config.
-    #[arg(long, requires = "registry_password")]
-    pub registry_username: Option<String>,
-    /// Registry password for --registry-username.
-    #[arg(
-        long,
-        env = "SIGNET_REGISTRY_PASSWORD",
-        hide_env_values = true,
-        requires = "registry_username"
-    )]
-    pub registry_password: Option<String>,
+    #[command(flatten)]
+    pub login: RegistryLoginFlags,
     #[command(flatten)]
     pub registry: RegistryFlags,
     /// Output format.
@@ -161,12 +152,7 @@ fn client(args: &SignArgs) -> anyhow::Result<RegistryClient> {
     let mut options = args.registry.options();
     options.plain_http |= args.allow_http_registry;
     options.insecure_skip_tls_verify |= args.allow_insecure_registry;
-    if let (Some(username), Some(password)) = (&args.registry_username, &args.registry_password) {
-        options.credentials = Credentials::Basic {
-            username: username.clone(),
-            password: password.clone(),
-        };
-    }
+    args.login.apply(&mut options);
     Ok(RegistryClient::new(options)?)
 }
 
