@@ -11,6 +11,7 @@ use rsa::signature::{SignatureEncoding, Signer as _};
 
 use super::crypto::pem_decode;
 use super::der::{self, Der};
+use super::prime_search;
 
 /// A private key of one of the types Sprig generates (DSA aside).
 pub(super) enum KeyPair {
@@ -30,25 +31,18 @@ const RSA_PUBLIC_EXPONENT: u32 = 65537;
 /// Bits of each prime of an RSA-2048 key.
 pub(super) const RSA_2048_PRIME_BITS: u32 = 1024;
 
-/// A random 1024-bit prime for an RSA-2048 key, searched with ChaCha20 seeded by 32 bytes of
-/// the operating system's randomness (the sieve takes an infallible generator; the OS can fail
-/// only here): its two top bits are set, so that any two multiply to a 2048-bit modulus, and
-/// `p - 1` is coprime to the public exponent (as a key's primes must be).
+/// A random 1024-bit prime for an RSA-2048 key: the first prime upwards from 1024 random bits
+/// of the operating system's randomness with the two top bits set, so that any two multiply to
+/// a 2048-bit modulus, and `p - 1` coprime to the public exponent (as a key's primes must be).
 pub(super) fn generate_rsa_prime() -> Result<rsa::BigUint, String> {
-    use chacha20::rand_core::SeedableRng;
-    use crypto_primes::Flavor;
-    use crypto_primes::hazmat::{SetBits, SmallFactorsSieveFactory};
-    let mut rng = chacha20::ChaCha20Rng::from_seed(random_bytes::<32>()?);
     loop {
-        let sieve =
-            SmallFactorsSieveFactory::new(Flavor::Any, RSA_2048_PRIME_BITS, SetBits::TwoMsb)
-                .map_err(|e| format!("rsa: {e}"))?;
-        let prime: crypto_bigint::U1024 =
-            crypto_primes::sieve_and_find(&mut rng, sieve, |_, candidate| {
-                crypto_primes::is_prime(Flavor::Any, candidate)
-            })
-            .map_err(|e| format!("rsa: {e}"))?
-            .ok_or("rsa: the prime search ended without a prime")?;
+        let start = crypto_bigint::U1024::from_be_slice(&random_bytes::<128>()?)
+            | crypto_bigint::U1024::ONE.shl_vartime(RSA_2048_PRIME_BITS - 1)
+            | crypto_bigint::U1024::ONE.shl_vartime(RSA_2048_PRIME_BITS - 2);
+        // None: no prime before 2^1024 (about one start in 10^300); draw again.
+        let Some(prime) = prime_search::first_prime_from(&start) else {
+            continue;
+        };
         let prime = rsa::BigUint::from_bytes_be(prime.to_be_bytes().as_ref());
         // e is prime, so gcd(p - 1, e) = 1 unless e divides p - 1 (one prime in 65536).
         if &prime % RSA_PUBLIC_EXPONENT != rsa::BigUint::from(1u32) {

@@ -18,6 +18,7 @@ mod keysupply;
 mod lists;
 mod math;
 mod paths;
+mod prime_search;
 mod random;
 mod reflection;
 mod regex;
