@@ -174,12 +174,16 @@ fn first_multiples(start: &U1024) -> Vec<u32> {
     let mut next = Vec::with_capacity(SMALL_PRIME_COUNT);
     let mut group_start = 0;
     for (group_end, reciprocal) in &PRODUCT_GROUPS {
-        let residue = start.rem_limb_with_reciprocal(reciprocal).0;
+        #[allow(
+            clippy::useless_conversion,
+            reason = "a word is 32 bits on 32-bit targets"
+        )]
+        let residue = u64::from(start.rem_limb_with_reciprocal(reciprocal).0);
         for &p in &SMALL_PRIMES[group_start..*group_end] {
-            let p = Word::from(p);
+            let p = u64::from(p);
             let minus_start = (p - residue % p) % p;
             let half = p.div_ceil(2);
-            // Below p < 2^17 each, so the product fits a word and the index fits u32.
+            // Both factors are below p < 2^17, so the index fits u32.
             next.push((minus_start * half % p) as u32);
         }
         group_start = *group_end;
