@@ -172,14 +172,9 @@ impl Modulus {
 #[cfg(test)]
 mod tests {
     use super::super::first_prime_from;
+    use super::super::tests::random_u1024;
     use super::*;
     use crypto_primes::hazmat::MillerRabin;
-
-    fn random_u1024() -> U1024 {
-        let mut bytes = [0u8; 128];
-        getrandom::getrandom(&mut bytes).unwrap();
-        U1024::from_be_slice(&bytes)
-    }
 
     fn odd(n: U1024) -> Odd<U1024> {
         Odd::new(n).unwrap()

@@ -215,7 +215,8 @@ fn is_probable_prime(n: Odd<U1024>) -> bool {
 mod tests {
     use super::*;
 
-    fn random_u1024() -> U1024 {
+    /// 1024 random bits.
+    pub(super) fn random_u1024() -> U1024 {
         let mut bytes = [0u8; 128];
         getrandom::getrandom(&mut bytes).unwrap();
         U1024::from_be_slice(&bytes)
