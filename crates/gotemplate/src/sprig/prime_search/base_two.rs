@@ -171,9 +171,9 @@ impl Modulus {
 
 #[cfg(test)]
 mod tests {
-    use super::super::first_prime_from;
     use super::super::tests::random_u1024;
     use super::*;
+    use crypto_primes::Flavor;
     use crypto_primes::hazmat::MillerRabin;
 
     fn odd(n: U1024) -> Odd<U1024> {
@@ -193,13 +193,11 @@ mod tests {
             let params = FixedMontyParams::new_vartime(odd(n));
             let modulus = Modulus::new(&odd(n));
             let n_minus_one = n.wrapping_sub(&U1024::ONE);
-            let values = [
-                U1024::ZERO,
-                U1024::ONE,
-                n_minus_one,
-                random_u1024(),
-                random_u1024(),
-            ];
+            // 64 random residues: with a modulus near 2^1024 a squaring needs the final
+            // subtraction about once in four, so none of them needing it is about one chance in
+            // 10^8 (a squaring that skips it fails here).
+            let edges = [U1024::ZERO, U1024::ONE, n_minus_one];
+            let values = edges.into_iter().chain((0..64).map(|_| random_u1024()));
             for value in values {
                 let x = FixedMontyForm::new(&value, &params);
                 let squared = modulus.square(&words(x.as_montgomery()));
@@ -232,10 +230,16 @@ mod tests {
             let verdict = strong_probable_prime_base_two(&odd(U1024::from_u64(n)));
             assert_eq!(verdict, expected, "{n}");
         }
-        // Large numbers: random odd ones (composite as a rule) and primes.
+        // Large numbers: random odd ones (composite as a rule) and primes, from crypto-primes'
+        // own search so that this test does not lean on the one it checks.
         let mut cases: Vec<U1024> = (0..24).map(|_| random_u1024() | U1024::ONE).collect();
-        let top_bit = U1024::ONE.shl_vartime(1023);
-        cases.extend((0..3).filter_map(|_| first_prime_from(&(random_u1024() | top_bit))));
+        use chacha20::rand_core::SeedableRng;
+        let mut seed = [0u8; 32];
+        getrandom::getrandom(&mut seed).unwrap();
+        let mut rng = chacha20::ChaCha20Rng::from_seed(seed);
+        let primes =
+            (0..3).map(|_| crypto_primes::random_prime::<U1024, _>(&mut rng, Flavor::Any, 1024));
+        cases.extend(primes);
         for n in cases {
             let expected = MillerRabin::new(odd(n)).test_base_two().is_probably_prime();
             assert_eq!(strong_probable_prime_base_two(&odd(n)), expected, "{n}");

@@ -6,8 +6,8 @@
 //! search is the base-2 test of the candidates that no small prime divides (about 45 per prime
 //! with its 2,047 sieving primes, each a 1024-bit modular exponentiation). So this search
 //! - sieves with the odd primes below 2^17 (12,250 of them): about 33 candidates a prime reach
-//!   the exponentiation instead of 45, for residues that take about 0.6 ms per search, computed once per start
-//!   and per product of primes that fits a machine word;
+//!   the exponentiation instead of 45, for residues that take about 0.6 ms per search (one
+//!   division of the start per product of primes that fits a machine word);
 //! - tests base 2 by squarings and a doubling per exponent bit, not by windowed multiplications,
 //!   with a squaring written for 1024 bits ([`base_two`]); a test costs 0.41 ms against
 //!   crypto-primes' 0.69 ms.
@@ -129,6 +129,12 @@ static PRODUCT_GROUPS: [(usize, Reciprocal); GROUP_COUNT] = {
 /// The first probable prime at or above `start` (made odd), or `None` if the search would
 /// leave `start`'s bit length first.
 pub(super) fn first_prime_from(start: &U1024) -> Option<U1024> {
+    first_prime_within(start, u64::MAX)
+}
+
+/// [`first_prime_from`], giving up (`None`) after `windows` windows: tests bound their
+/// searches, so that a broken test of primality fails them instead of searching for ever.
+fn first_prime_within(start: &U1024, windows: u64) -> Option<U1024> {
     let start = *start | U1024::ONE;
     let bits = start.bit_width_vartime();
     // Below the bound, the sieve marks the small primes themselves as their own multiples.
@@ -158,6 +164,9 @@ pub(super) fn first_prime_from(start: &U1024) -> Option<U1024> {
             }
         }
         window += 1;
+        if window >= windows {
+            return None;
+        }
     }
 }
 
@@ -248,19 +257,28 @@ mod tests {
         assert_eq!(start, SMALL_PRIME_COUNT);
     }
 
+    /// The first odd number at or above `start` (made odd) that crypto-primes' `is_prime`
+    /// accepts, found by trying each one: what the sieve must not change.
+    fn first_prime_by_trial(start: &U1024) -> U1024 {
+        let mut n = *start | U1024::ONE;
+        while !crypto_primes::is_prime(crypto_primes::Flavor::Any, &n) {
+            n = n.wrapping_add(&U1024::from_u64(2));
+        }
+        n
+    }
+
+    /// Enough windows that a 1024-bit search misses a prime about once in 10^80.
+    pub(super) const TEST_WINDOWS: u64 = 16;
+
     #[test]
     fn the_search_finds_the_first_prime_from_its_start() {
-        // Against crypto-primes deciding every odd number upwards from the same starts.
         for bits in [40u32, 64, 512, 1024] {
             let start = random_u1024().wrapping_shr_vartime(1024 - bits)
                 | U1024::ONE.shl_vartime(bits - 1)
                 | U1024::ONE;
-            let mut expected = start;
-            while !crypto_primes::is_prime(crypto_primes::Flavor::Any, &expected) {
-                expected = expected.wrapping_add(&U1024::from_u64(2));
-            }
+            let expected = first_prime_by_trial(&start);
             assert_eq!(
-                first_prime_from(&start),
+                first_prime_within(&start, TEST_WINDOWS),
                 Some(expected),
                 "{bits}-bit start {start}"
             );
@@ -271,20 +289,20 @@ mod tests {
     fn below_the_sieve_bound_the_search_finds_the_sieving_primes() {
         for start in [2u64, 3, 8, 9, 13, 127, 131_068, 131_072] {
             let start = U1024::from_u64(start);
-            let mut expected = start | U1024::ONE;
-            while !crypto_primes::is_prime(crypto_primes::Flavor::Any, &expected) {
-                expected = expected.wrapping_add(&U1024::from_u64(2));
-            }
-            assert_eq!(first_prime_from(&start), Some(expected), "from {start}");
+            let expected = first_prime_by_trial(&start);
+            let found = first_prime_within(&start, TEST_WINDOWS);
+            assert_eq!(found, Some(expected), "from {start}");
         }
     }
 
     #[test]
     fn the_search_stops_at_the_start_bit_length() {
         // No prime lies between 2^1024 - 1 and the end of the 1024-bit range, and the search
-        // from 2^32 - 4 would need a 33-bit number (the next prime is 2^32 + 15).
-        assert_eq!(first_prime_from(&U1024::MAX), None);
-        assert_eq!(first_prime_from(&U1024::from_u64((1 << 32) - 4)), None);
+        // from 2^32 - 4 would need a 33-bit number (the next prime is 2^32 + 15). Both reach
+        // the end within the first window: searching one window at most, a search that went
+        // past the end would find a prime there rather than give up.
+        assert_eq!(first_prime_within(&U1024::MAX, 1), None);
+        assert_eq!(first_prime_within(&U1024::from_u64((1 << 32) - 4), 1), None);
     }
 
     #[test]
@@ -318,7 +336,7 @@ mod tests {
         let start = std::time::Instant::now();
         for _ in 0..runs {
             let from = random_u1024() | U1024::ONE.shl_vartime(1023);
-            assert!(first_prime_from(&from).is_some());
+            assert!(first_prime_within(&from, TEST_WINDOWS).is_some());
         }
         let ours = start.elapsed().as_secs_f64() * 1e3 / runs as f64;
         use chacha20::rand_core::SeedableRng;
