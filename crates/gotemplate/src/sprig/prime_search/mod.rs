@@ -12,8 +12,8 @@
 //!   with a squaring written for 1024 bits ([`base_two`]); a test costs 0.41 ms against
 //!   crypto-primes' 0.69 ms.
 //!
-//! Together a prime costs about a third less than with `sieve_and_find`: 18-20 ms against 28-30
-//! ms on average here (`cargo test --release -p signet-gotemplate --lib -- --ignored
+//! Together a prime costs about a third less than with `sieve_and_find`: 18-22.5 ms against
+//! 28-31.5 ms on average here (five runs of 200; a search's length is a draw) (`cargo test --release -p signet-gotemplate --lib -- --ignored
 //! prime_search_speed --nocapture` prints both), and the result is the same prime from the same
 //! start.
 
