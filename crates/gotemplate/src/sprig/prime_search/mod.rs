@@ -13,9 +13,9 @@
 //!   crypto-primes' 0.69 ms.
 //!
 //! Together a prime costs about a third less than with `sieve_and_find`: 18-22.5 ms against
-//! 28-31.5 ms on average here (five runs of 200; a search's length is a draw) (`cargo test --release -p signet-gotemplate --lib -- --ignored
-//! prime_search_speed --nocapture` prints both), and the result is the same prime from the same
-//! start.
+//! 28-31.5 ms on average here, over five runs of 200 (a search's length is a draw; `cargo test
+//! --release -p signet-gotemplate --lib -- --ignored prime_search_speed --nocapture` prints
+//! both), and the result is the same prime from the same start.
 
 mod base_two;
 
